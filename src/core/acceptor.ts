@@ -1,0 +1,120 @@
+import type { ProtocolConfig } from "./config.ts";
+import { invariant } from "./assert.ts";
+import type { OutputBuilder } from "./output.ts";
+import type { Batch, CatchupEntry, Instance, LedgerRecord, NodeId, Round, Vid, VoteReport } from "./types.ts";
+
+interface Vote {
+  readonly vrnd: Round;
+  readonly batch: Batch;
+}
+
+/**
+ * The acceptor of Paxos (thesis Algorithm 1, Tasks 2 and 4): `rnd` is shared by all instances
+ * (Multi-Paxos: Phase 1 covers every instance >= from); per instance it keeps v-rnd, v-val and
+ * v-vid (the batch and its id). Every promise and vote is persisted before the reply leaves: the
+ * driver holds the step's sends until its records are durable.
+ */
+export class Acceptor {
+  private rndValue: Round = 0;
+  private readonly votes = new Map<Instance, Vote>();
+  private readonly decisions = new Map<Instance, Vid>();
+
+  constructor(
+    readonly id: NodeId,
+    private readonly cfg: ProtocolConfig,
+    recovered: readonly LedgerRecord[] = [],
+  ) {
+    for (const r of recovered) this.replay(r);
+  }
+
+  get rnd(): Round {
+    return this.rndValue;
+  }
+
+  /** Rebuilds state from the ledger after a restart. */
+  private replay(r: LedgerRecord): void {
+    switch (r.k) {
+      case "promise":
+        this.rndValue = Math.max(this.rndValue, r.rnd);
+        break;
+      case "vote": {
+        const prev = this.votes.get(r.instance);
+        if (!prev || prev.vrnd <= r.vrnd) this.votes.set(r.instance, { vrnd: r.vrnd, batch: r.batch });
+        this.rndValue = Math.max(this.rndValue, r.vrnd);
+        break;
+      }
+      case "decision":
+        this.decisions.set(r.instance, r.vid);
+        break;
+    }
+  }
+
+  /**
+   * Phase 1B (Task 2): promise `crnd` if it is above every round seen, and report the votes
+   * cast at instances >= from. Returns null when the promise is refused (caller sends a nack).
+   * A repeated 1A of the promised round is answered again (its 1B may have been lost).
+   */
+  onPhase1A(crnd: Round, from: Instance, out: OutputBuilder): VoteReport[] | null {
+    if (crnd < this.rndValue) return null;
+    if (crnd > this.rndValue) {
+      this.rndValue = crnd;
+      out.record({ k: "promise", rnd: crnd });
+    }
+    const reports: VoteReport[] = [];
+    for (const [instance, v] of this.votes) {
+      if (instance < from) continue;
+      const d = this.decisions.get(instance);
+      reports.push({ instance, vrnd: v.vrnd, batch: v.batch, decided: d === v.batch.vid });
+    }
+    reports.sort((a, b) => a.instance - b.instance);
+    return reports;
+  }
+
+  /** Phase 2B (Task 4): vote for `batch` in round `crnd` unless a higher round was promised. */
+  vote(crnd: Round, instance: Instance, batch: Batch, out: OutputBuilder): boolean {
+    if (crnd < this.rndValue && !this.cfg.bugs?.acceptorIgnoresPromise) return false;
+    const prev = this.votes.get(instance);
+    if (prev && prev.vrnd === crnd) {
+      // A round has a single value: a repeated 2A must carry the batch already voted for.
+      invariant(prev.batch.vid === batch.vid, `one value per round (instance ${instance}, round ${crnd})`);
+      return true;
+    }
+    this.rndValue = Math.max(this.rndValue, crnd);
+    this.votes.set(instance, { vrnd: crnd, batch });
+    out.record({ k: "vote", instance, vrnd: crnd, batch });
+    return true;
+  }
+
+  /** Task 5's check: this acceptor holds the value and voted for it in round `rnd`. */
+  hasVoted(instance: Instance, rnd: Round, vid: Vid): boolean {
+    const v = this.votes.get(instance);
+    return v !== undefined && v.vrnd === rnd && v.batch.vid === vid;
+  }
+
+  /** Records a decision so that learners can later retrieve it from this acceptor. */
+  learnDecision(instance: Instance, vid: Vid, out: OutputBuilder): void {
+    const known = this.decisions.get(instance);
+    if (known !== undefined) {
+      invariant(known === vid, `instance ${instance} decided once (${known} vs ${vid})`);
+      return;
+    }
+    this.decisions.set(instance, vid);
+    out.record({ k: "decision", instance, vid });
+  }
+
+  isDecided(instance: Instance): boolean {
+    return this.decisions.has(instance);
+  }
+
+  /** Decided instances in [from, from+count) whose value this acceptor holds, for a lagging learner. */
+  catchup(from: Instance, count: number): CatchupEntry[] {
+    const n = Math.min(count, this.cfg.catchupBatch);
+    const entries: CatchupEntry[] = [];
+    for (let i = from; i < from + n; i++) {
+      const vid = this.decisions.get(i);
+      const v = this.votes.get(i);
+      if (vid !== undefined && v !== undefined && v.batch.vid === vid) entries.push({ instance: i, batch: v.batch });
+    }
+    return entries;
+  }
+}

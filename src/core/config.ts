@@ -1,0 +1,93 @@
+import { invariant } from "./assert.ts";
+import type { NodeId } from "./types.ts";
+
+export type Variant = "mring" | "uring";
+
+/**
+ * Planted bugs for the simulator's self-tests. Only tests set these (never a CLI flag): they prove
+ * the checkers can fail.
+ */
+export interface PlantedBugs {
+  /** Acceptor votes in Phase 2 even below the round it promised. */
+  readonly acceptorIgnoresPromise?: boolean;
+  /** Learner delivers a batch as soon as it sees it proposed, before any decision. */
+  readonly learnerDeliversEarly?: boolean;
+  /** Coordinator ignores the votes reported in Phase 1B and proposes its own values. */
+  readonly coordinatorIgnoresVotes?: boolean;
+}
+
+/** Static protocol configuration shared by every process of one ring. Durations are in ticks. */
+export interface ProtocolConfig {
+  readonly variant: Variant;
+  /** Round numbers are counter * maxNodes + nodeId; every node id is < maxNodes. */
+  readonly maxNodes: number;
+  /** Every process, in ring order (U-Ring lays its ring out in this order). */
+  readonly processes: readonly NodeId[];
+  /** Acceptors in preference order (M-Ring fills its ring from these; the rest are spares). */
+  readonly acceptors: readonly NodeId[];
+  readonly learners: readonly NodeId[];
+  readonly proposers: readonly NodeId[];
+  /** The acceptor that coordinates at start. */
+  readonly coordinator: NodeId;
+  /** Bound: instances proposed and not yet known decided. */
+  readonly window: number;
+  /** A batch is closed at this many payload bytes... */
+  readonly batchBytes: number;
+  /** ...or once its oldest value waited this long (0: propose as soon as the window allows). */
+  readonly batchDelayTicks: number;
+  /** Bound: client values queued at the coordinator; beyond it values are dropped (their proposer retries). */
+  readonly maxPendingValues: number;
+  /** Coordinator re-sends 1A/2A after this long without an answer. */
+  readonly retransmitTicks: number;
+  /** After this many fruitless re-sends the coordinator starts a higher round with a new ring. */
+  readonly retriesBeforeNewRound: number;
+  /** Once Phase 1 has a quorum, wait this long for the remaining processes before laying out the ring. */
+  readonly phase1GraceTicks: number;
+  /** Learner asks an acceptor for missing instances after this long without progress. */
+  readonly catchupTicks: number;
+  /** Bound: instances asked for, and returned, per catch-up request. */
+  readonly catchupBatch: number;
+  /** Bound: a learner keeps values and decisions at most this many instances ahead of delivery. */
+  readonly learnerBufferInstances: number;
+  /** Proposer re-sends a value not delivered within this long. */
+  readonly proposerTimeoutTicks: number;
+  /** Bound: a proposer's values in flight; more are queued (up to proposerQueue) or refused. */
+  readonly proposerWindow: number;
+  readonly proposerQueue: number;
+  /** U-Ring: a process left out of the ring asks to rejoin this often. */
+  readonly helloTicks: number;
+  readonly bugs?: PlantedBugs;
+}
+
+export const DEFAULT_TIMING = {
+  window: 32,
+  batchBytes: 8 * 1024,
+  batchDelayTicks: 0,
+  maxPendingValues: 4096,
+  retransmitTicks: 20,
+  retriesBeforeNewRound: 3,
+  phase1GraceTicks: 5,
+  catchupTicks: 15,
+  catchupBatch: 64,
+  learnerBufferInstances: 1024,
+  proposerTimeoutTicks: 80,
+  proposerWindow: 8,
+  proposerQueue: 1024,
+  helloTicks: 30,
+} as const;
+
+/** Refuses a configuration the protocol cannot run with. */
+export function validateProtocolConfig(c: ProtocolConfig): void {
+  const all = new Set(c.processes);
+  invariant(all.size === c.processes.length, "process ids are distinct");
+  for (const id of c.processes) invariant(Number.isInteger(id) && id >= 0 && id < c.maxNodes, `node id ${id} in [0, maxNodes)`);
+  for (const group of [c.acceptors, c.learners, c.proposers])
+    for (const id of group) invariant(all.has(id), `node ${id} is a configured process`);
+  invariant(c.acceptors.length >= 1, "at least one acceptor");
+  invariant(new Set(c.acceptors).size === c.acceptors.length, "acceptor ids are distinct");
+  invariant(c.acceptors.includes(c.coordinator), "the coordinator is an acceptor");
+  invariant(c.learners.length >= 1, "at least one learner");
+  for (const [k, v] of Object.entries(c))
+    if (typeof v === "number") invariant(Number.isInteger(v) && v >= 0, `${k} is a non-negative integer`);
+  invariant(c.window >= 1 && c.proposerWindow >= 1 && c.catchupBatch >= 1, "windows are at least 1");
+}

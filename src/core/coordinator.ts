@@ -1,0 +1,281 @@
+import { invariant } from "./assert.ts";
+import type { ProtocolConfig } from "./config.ts";
+import type { OutputBuilder } from "./output.ts";
+import { quorumSize } from "./quorum.ts";
+import { nextRound } from "./round.ts";
+import type { Batch, ClientValue, Instance, NodeId, Ring, Round, Tick, Vid, VoteReport } from "./types.ts";
+
+/** What differs between M-Ring and U-Ring for a coordinator. */
+export interface CoordinatorVariant {
+  /** Who receives Phase 1A (M-Ring: the acceptors; U-Ring: every process of the ring). */
+  readonly phase1Targets: readonly NodeId[];
+  /** Lays out the ring of a new round from the processes that answered Phase 1A. */
+  layout(responders: ReadonlySet<NodeId>): Ring | null;
+  /** Sends Phase 2A for one instance (M-Ring: ip-multicast; U-Ring: 2A/2B down the ring). */
+  sendPhase2(rnd: Round, instance: Instance, batch: Batch, ring: Ring, out: OutputBuilder): void;
+}
+
+interface InFlight {
+  readonly batch: Batch;
+  sentAt: Tick;
+  retries: number;
+}
+
+interface Phase1 {
+  readonly startedAt: Tick;
+  lastSentAt: Tick;
+  retries: number;
+  /** Replies by sender; null for a U-Ring process that is no acceptor. */
+  readonly replies: Map<NodeId, readonly VoteReport[] | null>;
+  quorumAt: Tick | null;
+}
+
+type State = { readonly k: "idle" } | { readonly k: "phase1"; readonly p1: Phase1 } | { readonly k: "phase2"; readonly ring: Ring };
+
+/**
+ * The coordinator (thesis Algorithms 2 and 3, Tasks 1 and 3) with Multi-Paxos: Phase 1 runs once
+ * for every instance >= the first it does not know decided, then Phase 2 proposes batches of
+ * client values, at most `window` instances in flight. After Phase 1 it re-proposes the value of
+ * the highest-round vote of each instance and fills holes with no-ops.
+ */
+export class Coordinator {
+  private active = false;
+  private crnd: Round = 0;
+  private highestSeen: Round = 0;
+  private state: State = { k: "idle" };
+  private from: Instance = 0;
+  private vidCounter = 0;
+  private readonly pending: ClientValue[] = [];
+  private pendingSince: Tick = 0;
+  private readonly inflight = new Map<Instance, InFlight>();
+  /** Decided instances at or above firstUndecided. */
+  private readonly decidedAbove = new Set<Instance>();
+  private firstUndecided: Instance = 0;
+  private nextInstance: Instance = 0;
+  private lastPhase1At: Tick = -Infinity;
+  /** Client values dropped because the pending queue was full. */
+  droppedValues = 0;
+
+  constructor(
+    readonly id: NodeId,
+    private readonly cfg: ProtocolConfig,
+    private readonly variant: CoordinatorVariant,
+  ) {}
+
+  get isActive(): boolean {
+    return this.active;
+  }
+  get round(): Round {
+    return this.crnd;
+  }
+  /** The ring of the current round, once Phase 1 completed. */
+  get ring(): Ring | null {
+    return this.state.k === "phase2" ? this.state.ring : null;
+  }
+  get inFlight(): number {
+    return this.inflight.size;
+  }
+
+  activate(now: Tick, out: OutputBuilder): void {
+    if (this.active) return;
+    this.active = true;
+    this.startPhase1(now, out);
+  }
+
+  deactivate(): void {
+    this.active = false;
+    this.state = { k: "idle" };
+    this.pending.length = 0;
+    this.inflight.clear();
+  }
+
+  /** Any round seen elsewhere (a nack, a 1A or 2A from another coordinator). */
+  observeRound(r: Round): void {
+    this.highestSeen = Math.max(this.highestSeen, r);
+  }
+
+  onValue(v: ClientValue, now: Tick, out: OutputBuilder): void {
+    if (!this.active) return;
+    if (this.pending.length >= this.cfg.maxPendingValues) {
+      this.droppedValues++;
+      return;
+    }
+    if (this.pending.length === 0) this.pendingSince = now;
+    this.pending.push(v);
+    this.proposePending(now, out);
+  }
+
+  onPhase1B(from: NodeId, rnd: Round, votes: readonly VoteReport[] | null, now: Tick, out: OutputBuilder): void {
+    if (!this.active || this.state.k !== "phase1" || rnd !== this.crnd) return;
+    const p1 = this.state.p1;
+    p1.replies.set(from, votes);
+    if (p1.quorumAt === null && this.acceptorReplies(p1) >= quorumSize(this.cfg.acceptors.length)) p1.quorumAt = now;
+    if (p1.replies.size === this.variant.phase1Targets.length) this.finishPhase1(now, out);
+  }
+
+  onNack(rnd: Round, promised: Round, now: Tick, out: OutputBuilder): void {
+    this.observeRound(promised);
+    if (this.active && rnd === this.crnd && promised > this.crnd) this.startPhase1(now, out);
+  }
+
+  /** A decision for `instance`, taken here or learned. */
+  onDecision(instance: Instance, vid: Vid, now: Tick, out: OutputBuilder): void {
+    invariant(vid.length > 0, "vids are non-empty");
+    if (instance < this.firstUndecided || this.decidedAbove.has(instance)) return;
+    // Another coordinator's value may have been chosen here; our batch is then lost and its proposers retry.
+    this.noteDecided(instance);
+    this.proposePending(now, out);
+  }
+
+  /** U-Ring: a process outside the ring wants back in; a new round lays the ring out again. */
+  onRejoin(from: NodeId, now: Tick, out: OutputBuilder): void {
+    if (!this.active || this.state.k !== "phase2" || this.state.ring.includes(from)) return;
+    if (now - this.lastPhase1At < this.cfg.retransmitTicks) return;
+    this.startPhase1(now, out);
+  }
+
+  tick(now: Tick, out: OutputBuilder): void {
+    if (!this.active) return;
+    switch (this.state.k) {
+      case "idle":
+        this.startPhase1(now, out);
+        return;
+      case "phase1": {
+        const p1 = this.state.p1;
+        if (p1.quorumAt !== null && now - p1.quorumAt >= this.cfg.phase1GraceTicks) {
+          this.finishPhase1(now, out);
+        } else if (now - p1.lastSentAt >= this.cfg.retransmitTicks) {
+          if (p1.retries >= this.cfg.retriesBeforeNewRound) {
+            this.startPhase1(now, out);
+          } else {
+            p1.retries++;
+            p1.lastSentAt = now;
+            for (const q of this.variant.phase1Targets)
+              if (!p1.replies.has(q)) out.to(q, { t: "1a", rnd: this.crnd, from: this.from });
+          }
+        }
+        return;
+      }
+      case "phase2": {
+        if (this.highestSeen > this.crnd && now - this.lastPhase1At >= this.cfg.retransmitTicks) {
+          // Another coordinator started a higher round: take over again (after a pause, so two
+          // coordinators do not restart each other on every message).
+          this.startPhase1(now, out);
+          return;
+        }
+        const ring = this.state.ring;
+        for (const [instance, f] of this.inflight) {
+          if (now - f.sentAt < this.cfg.retransmitTicks) continue;
+          if (f.retries >= this.cfg.retriesBeforeNewRound) {
+            this.startPhase1(now, out);
+            return;
+          }
+          f.retries++;
+          f.sentAt = now;
+          this.variant.sendPhase2(this.crnd, instance, f.batch, ring, out);
+        }
+        this.proposePending(now, out);
+        return;
+      }
+    }
+  }
+
+  private acceptorReplies(p1: Phase1): number {
+    let n = 0;
+    for (const [from, votes] of p1.replies) if (votes !== null && this.cfg.acceptors.includes(from)) n++;
+    return n;
+  }
+
+  private startPhase1(now: Tick, out: OutputBuilder): void {
+    this.crnd = nextRound(Math.max(this.crnd, this.highestSeen), this.id, this.cfg.maxNodes);
+    this.highestSeen = this.crnd;
+    this.from = this.firstUndecided;
+    this.lastPhase1At = now;
+    this.state = {
+      k: "phase1",
+      p1: { startedAt: now, lastSentAt: now, retries: 0, replies: new Map(), quorumAt: null },
+    };
+    for (const q of this.variant.phase1Targets) out.to(q, { t: "1a", rnd: this.crnd, from: this.from });
+  }
+
+  private finishPhase1(now: Tick, out: OutputBuilder): void {
+    invariant(this.state.k === "phase1", "finishing Phase 1 from Phase 1");
+    const p1 = this.state.p1;
+    const ring = this.variant.layout(new Set(p1.replies.keys()));
+    if (ring === null) {
+      // Not enough of the ring answered (for instance our own acceptor promised a higher round).
+      this.startPhase1(now, out);
+      return;
+    }
+    // Task 3: per instance, the value of the highest-round vote among the m-quorum that answered.
+    // Instances reported decided are re-proposed too: re-proposing the highest vote is always safe,
+    // and it spreads again a decision whose messages were lost.
+    const highest = new Map<Instance, VoteReport>();
+    const decided = new Map<Instance, Vid>();
+    let top = this.nextInstance - 1;
+    for (const votes of p1.replies.values()) {
+      if (votes === null) continue;
+      for (const v of votes) {
+        invariant(v.vrnd <= this.crnd, "votes reported are not above the promised round");
+        top = Math.max(top, v.instance);
+        if (v.decided) decided.set(v.instance, v.batch.vid);
+        if (this.cfg.bugs?.coordinatorIgnoresVotes) continue;
+        const h = highest.get(v.instance);
+        if (!h || v.vrnd > h.vrnd) highest.set(v.instance, v);
+      }
+    }
+    // Paxos' core invariant, checked: among a quorum, the highest-round vote is the decided value.
+    if (!this.cfg.bugs)
+      for (const [i, vid] of decided)
+        invariant(highest.get(i)?.batch.vid === vid, `instance ${i}: highest vote is the decided ${vid}`);
+    for (const f of this.inflight.keys()) top = Math.max(top, f);
+    this.state = { k: "phase2", ring };
+    const previous = new Map(this.inflight);
+    this.inflight.clear();
+    for (let i = this.from; i <= top; i++) {
+      if (i < this.firstUndecided || this.decidedAbove.has(i)) continue;
+      const batch = highest.get(i)?.batch ?? previous.get(i)?.batch ?? { vid: this.mintVid(), values: [] };
+      this.inflight.set(i, { batch, sentAt: now, retries: 0 });
+      this.variant.sendPhase2(this.crnd, i, batch, ring, out);
+    }
+    this.nextInstance = Math.max(this.nextInstance, top + 1, this.firstUndecided);
+    this.proposePending(now, out);
+  }
+
+  private noteDecided(instance: Instance): void {
+    if (instance < this.firstUndecided) return;
+    this.decidedAbove.add(instance);
+    this.inflight.delete(instance);
+    while (this.decidedAbove.delete(this.firstUndecided)) this.firstUndecided++;
+    if (this.nextInstance < this.firstUndecided) this.nextInstance = this.firstUndecided;
+  }
+
+  private mintVid(): Vid {
+    return `${this.crnd}.${this.vidCounter++}`;
+  }
+
+  /** Closes batches while the window has room: full batches at once, a partial one after batchDelayTicks. */
+  private proposePending(now: Tick, out: OutputBuilder): void {
+    if (this.state.k !== "phase2") return;
+    const ring = this.state.ring;
+    while (this.pending.length > 0 && this.inflight.size < this.cfg.window) {
+      let bytes = 0;
+      let n = 0;
+      while (n < this.pending.length) {
+        const size = (this.pending[n] as ClientValue).payload.byteLength;
+        if (n > 0 && bytes + size > this.cfg.batchBytes) break;
+        bytes += size;
+        n++;
+      }
+      const full = n < this.pending.length || bytes >= this.cfg.batchBytes;
+      if (!full && now - this.pendingSince < this.cfg.batchDelayTicks) return;
+      const values = this.pending.splice(0, n);
+      this.pendingSince = now;
+      const batch: Batch = { vid: this.mintVid(), values };
+      while (this.decidedAbove.has(this.nextInstance)) this.nextInstance++;
+      const instance = this.nextInstance++;
+      this.inflight.set(instance, { batch, sentAt: now, retries: 0 });
+      this.variant.sendPhase2(this.crnd, instance, batch, ring, out);
+    }
+  }
+}

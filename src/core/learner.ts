@@ -1,0 +1,124 @@
+import { invariant } from "./assert.ts";
+import type { ProtocolConfig } from "./config.ts";
+import type { OutputBuilder } from "./output.ts";
+import type { Batch, ClientValue, Instance, NodeId, Tick, Vid } from "./types.ts";
+
+/** Per client: every seq up to `low` delivered, plus the delivered seqs above it. */
+interface ClientSeen {
+  low: number;
+  readonly above: Set<number>;
+}
+
+/** Bound on the seqs a client may have delivered out of order (a proposer keeps at most its window in flight, and retries). */
+export const MAX_OUT_OF_ORDER_SEQS = 4096;
+/** Bound on distinct batches (rounds) a learner keeps for one undelivered instance. */
+export const MAX_BATCHES_PER_INSTANCE = 8;
+
+/**
+ * The learner: delivers decided batches in instance order, each client value at most once.
+ * It holds values it saw proposed and decisions it saw taken, and when it cannot deliver the next
+ * instance for a while it asks its preferred acceptor (then the next) to retransmit - which covers
+ * the thesis' three loss cases: value without decision, decision without value, neither.
+ */
+export class Learner {
+  private next: Instance = 0;
+  private highestKnown: Instance = -1;
+  private readonly decisions = new Map<Instance, Vid>();
+  private readonly batches = new Map<Instance, Map<Vid, Batch>>();
+  private readonly seen = new Map<number, ClientSeen>();
+  private lastProgress: Tick = 0;
+  private lastAsked: Tick = -Infinity;
+  private preferred: number;
+  /** Values delivered (after duplicates were removed). */
+  delivered = 0;
+
+  constructor(
+    readonly id: NodeId,
+    private readonly cfg: ProtocolConfig,
+  ) {
+    const idx = Math.max(0, cfg.learners.indexOf(id));
+    this.preferred = idx % cfg.acceptors.length;
+  }
+
+  /** The next instance to deliver; every instance below it was delivered. */
+  get nextInstance(): Instance {
+    return this.next;
+  }
+
+  /** A batch proposed for `instance` (Phase 2A, a circulating decision, or a retransmission). */
+  onBatch(instance: Instance, batch: Batch, now: Tick, out: OutputBuilder): void {
+    if (!this.inWindow(instance)) return;
+    this.highestKnown = Math.max(this.highestKnown, instance);
+    let m = this.batches.get(instance);
+    if (!m) this.batches.set(instance, (m = new Map()));
+    if (!m.has(batch.vid)) {
+      if (m.size >= MAX_BATCHES_PER_INSTANCE) m.delete(m.keys().next().value as Vid);
+      m.set(batch.vid, batch);
+    }
+    if (this.cfg.bugs?.learnerDeliversEarly && !this.decisions.has(instance)) this.decisions.set(instance, batch.vid);
+    this.deliverReady(now, out);
+  }
+
+  onDecision(instance: Instance, vid: Vid, now: Tick, out: OutputBuilder): void {
+    if (!this.inWindow(instance)) return;
+    this.highestKnown = Math.max(this.highestKnown, instance);
+    const known = this.decisions.get(instance);
+    if (known !== undefined) {
+      if (!this.cfg.bugs?.learnerDeliversEarly) invariant(known === vid, `instance ${instance} decided once`);
+      return;
+    }
+    this.decisions.set(instance, vid);
+    this.deliverReady(now, out);
+  }
+
+  /** Entries an acceptor retransmitted: decided batches. */
+  onCatchup(entries: readonly { instance: Instance; batch: Batch }[], now: Tick, out: OutputBuilder): void {
+    for (const e of entries) {
+      this.onBatch(e.instance, e.batch, now, out);
+      this.onDecision(e.instance, e.batch.vid, now, out);
+    }
+  }
+
+  /** Asks for retransmission after catchupTicks without progress; moves to the next acceptor each time. */
+  tick(now: Tick, out: OutputBuilder): void {
+    if (now - this.lastProgress < this.cfg.catchupTicks || now - this.lastAsked < this.cfg.catchupTicks) return;
+    // Without evidence of a gap, poll rarely: the last decisions may have been lost without trace.
+    const gap = this.highestKnown >= this.next;
+    if (!gap && now - this.lastAsked < 4 * this.cfg.catchupTicks) return;
+    this.lastAsked = now;
+    const acceptor = this.cfg.acceptors[this.preferred % this.cfg.acceptors.length] as NodeId;
+    this.preferred = (this.preferred + 1) % this.cfg.acceptors.length;
+    out.to(acceptor, { t: "catchup", from: this.next, count: this.cfg.catchupBatch });
+  }
+
+  private inWindow(instance: Instance): boolean {
+    return instance >= this.next && instance < this.next + this.cfg.learnerBufferInstances;
+  }
+
+  private deliverReady(now: Tick, out: OutputBuilder): void {
+    for (;;) {
+      const vid = this.decisions.get(this.next);
+      if (vid === undefined) return;
+      const batch = this.batches.get(this.next)?.get(vid);
+      if (!batch) return;
+      const values = batch.values.filter((v) => this.firstTime(v));
+      out.deliver.push({ instance: this.next, vid, values });
+      this.delivered += values.length;
+      this.decisions.delete(this.next);
+      this.batches.delete(this.next);
+      this.next++;
+      this.lastProgress = now;
+    }
+  }
+
+  /** Deterministic duplicate filter: every learner sees the same batches in the same order. */
+  private firstTime(v: ClientValue): boolean {
+    let s = this.seen.get(v.client);
+    if (!s) this.seen.set(v.client, (s = { low: -1, above: new Set() }));
+    if (v.seq <= s.low || s.above.has(v.seq)) return false;
+    s.above.add(v.seq);
+    while (s.above.delete(s.low + 1)) s.low++;
+    invariant(s.above.size <= MAX_OUT_OF_ORDER_SEQS, `client ${v.client} has at most ${MAX_OUT_OF_ORDER_SEQS} seqs out of order`);
+    return true;
+  }
+}

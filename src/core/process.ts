@@ -1,0 +1,156 @@
+import { Acceptor } from "./acceptor.ts";
+import type { ProtocolConfig } from "./config.ts";
+import { Coordinator, type CoordinatorVariant } from "./coordinator.ts";
+import { Learner } from "./learner.ts";
+import { OutputBuilder } from "./output.ts";
+import { Proposer } from "./proposer.ts";
+import { roundOwner } from "./round.ts";
+import type { Batch, Input, Instance, LedgerRecord, Msg, NodeId, Output, Round, Tick, Vid } from "./types.ts";
+
+export interface ProcessOptions {
+  /** Records recovered from this process' ledger (a restarted acceptor resumes from them). */
+  readonly recovered?: readonly LedgerRecord[];
+  /** Client id of this process' proposer; unique per process incarnation. */
+  readonly clientId?: number;
+}
+
+/**
+ * One process of a ring, hosting the roles the configuration gives it. The role cores are
+ * shared; M-Ring and U-Ring differ only in how messages travel (subclasses). A step takes one
+ * input and returns what to persist, send and deliver; it never performs I/O.
+ */
+export abstract class RingProcess {
+  readonly acceptor: Acceptor | null;
+  readonly coordinator: Coordinator | null;
+  readonly learner: Learner | null;
+  readonly proposer: Proposer | null;
+  /** The highest round seen in any message. */
+  protected highestRound: Round = 0;
+  private leader: NodeId;
+
+  protected constructor(
+    readonly id: NodeId,
+    protected readonly cfg: ProtocolConfig,
+    opts: ProcessOptions,
+  ) {
+    const isAcceptor = cfg.acceptors.includes(id);
+    this.acceptor = isAcceptor ? new Acceptor(id, cfg, opts.recovered ?? []) : null;
+    this.coordinator = isAcceptor ? new Coordinator(id, cfg, this.coordinatorVariant()) : null;
+    this.learner = cfg.learners.includes(id) ? new Learner(id, cfg) : null;
+    this.proposer = cfg.proposers.includes(id)
+      ? new Proposer(opts.clientId ?? id, cfg, (tries) => this.route(tries))
+      : null;
+    this.leader = cfg.coordinator;
+  }
+
+  /** Every round seen in a message: its owner is the latest coordinator this process knows of. */
+  protected seeRound(rnd: Round): void {
+    this.coordinator?.observeRound(rnd);
+    if (rnd > this.highestRound) {
+      this.highestRound = rnd;
+      this.leader = roundOwner(rnd, this.cfg.maxNodes);
+    }
+  }
+
+  /**
+   * Where client values should go: the owner of the highest round seen, unless that is this
+   * process and it no longer leads (then the configured coordinator).
+   */
+  protected leaderHint(): NodeId {
+    if (this.leader !== this.id || this.coordinator?.isActive) return this.leader;
+    return this.cfg.coordinator;
+  }
+
+  protected abstract coordinatorVariant(): CoordinatorVariant;
+  /** Where the proposer sends a value on its n-th try. */
+  protected abstract route(tries: number): NodeId;
+  /** Variant-specific messages (Phase 2, decisions, client values). */
+  protected abstract onVariantMsg(from: NodeId, msg: Msg, now: Tick, out: OutputBuilder): void;
+  protected onVariantTick(_now: Tick, _out: OutputBuilder): void {}
+  /** Called at the end of every step (M-Ring flushes decisions that found no 2A to ride on). */
+  protected finishStep(_out: OutputBuilder): void {}
+
+  step(input: Input, now: Tick): Output {
+    const out = new OutputBuilder();
+    switch (input.k) {
+      case "tick":
+        this.coordinator?.tick(now, out);
+        this.learner?.tick(now, out);
+        this.proposer?.tick(now, out);
+        this.onVariantTick(now, out);
+        break;
+      case "propose":
+        this.proposer?.propose(input.payload, now, out);
+        break;
+      case "lead":
+        this.coordinator?.activate(now, out);
+        break;
+      case "step-down":
+        this.coordinator?.deactivate();
+        break;
+      case "msg":
+        this.onMsg(input.from, input.msg, now, out);
+        break;
+    }
+    this.ackDeliveries(now, out);
+    this.finishStep(out);
+    return out;
+  }
+
+  private onMsg(from: NodeId, msg: Msg, now: Tick, out: OutputBuilder): void {
+    switch (msg.t) {
+      case "1a":
+        this.seeRound(msg.rnd);
+        this.onPhase1A(from, msg.rnd, msg.from, out);
+        return;
+      case "1b":
+        this.coordinator?.onPhase1B(from, msg.rnd, msg.acceptor ? msg.votes : null, now, out);
+        return;
+      case "nack":
+        this.coordinator?.onNack(msg.rnd, msg.promised, now, out);
+        return;
+      case "catchup":
+        if (this.acceptor)
+          out.to(from, { t: "catchup-reply", rnd: this.acceptor.rnd, entries: this.acceptor.catchup(msg.from, msg.count) });
+        return;
+      case "catchup-reply":
+        this.seeRound(msg.rnd);
+        this.learner?.onCatchup(msg.entries, now, out);
+        return;
+      default:
+        this.onVariantMsg(from, msg, now, out);
+    }
+  }
+
+  /** Task 2: acceptors promise; U-Ring processes without an acceptor just answer (see URingProcess). */
+  protected onPhase1A(from: NodeId, rnd: Round, first: Instance, out: OutputBuilder): void {
+    if (!this.acceptor) return;
+    const votes = this.acceptor.onPhase1A(rnd, first, out);
+    if (votes === null) out.to(from, { t: "nack", rnd, promised: this.acceptor.rnd });
+    else out.to(from, { t: "1b", rnd, from: first, acceptor: true, votes });
+  }
+
+  /** Casts this process' vote; on refusal tells the round's coordinator which round it promised. */
+  protected vote(rnd: Round, instance: Instance, batch: Batch, out: OutputBuilder): boolean {
+    if (!this.acceptor) return false;
+    if (this.acceptor.vote(rnd, instance, batch, out)) return true;
+    out.to(roundOwner(rnd, this.cfg.maxNodes), { t: "nack", rnd, promised: this.acceptor.rnd });
+    return false;
+  }
+
+  /** A decision taken here or learned: every local role hears of it. */
+  protected decide(instance: Instance, vid: Vid, now: Tick, out: OutputBuilder): void {
+    out.decided.push({ instance, vid });
+    this.acceptor?.learnDecision(instance, vid, out);
+    this.learner?.onDecision(instance, vid, now, out);
+    this.coordinator?.onDecision(instance, vid, now, out);
+  }
+
+  private ackDeliveries(now: Tick, out: OutputBuilder): void {
+    const p = this.proposer;
+    if (!p) return;
+    // onDelivered may append sends but never deliveries, so iterating while it runs is safe.
+    for (const d of out.deliver)
+      for (const v of d.values) if (v.client === p.clientId) p.onDelivered(v.client, v.seq, d.instance, now, out);
+  }
+}

@@ -1,0 +1,24 @@
+import { invariant } from "./assert.ts";
+import type { NodeId, Round } from "./types.ts";
+
+/**
+ * Round numbers are unique per coordinator: round = counter * maxNodes + nodeId, counter >= 1.
+ * Two coordinators never pick the same round, and each picks rounds above any it has seen.
+ */
+export function makeRound(counter: number, node: NodeId, maxNodes: number): Round {
+  invariant(node >= 0 && node < maxNodes, `node id ${node} < maxNodes ${maxNodes}`);
+  invariant(counter >= 1, "round counter starts at 1");
+  return counter * maxNodes + node;
+}
+
+/** The smallest round owned by `node` that is strictly greater than `above`. */
+export function nextRound(above: Round, node: NodeId, maxNodes: number): Round {
+  const counter = Math.floor(above / maxNodes) + 1;
+  const r = makeRound(counter, node, maxNodes);
+  invariant(r > above, "next round is above");
+  return r;
+}
+
+export function roundOwner(r: Round, maxNodes: number): NodeId {
+  return r % maxNodes;
+}

@@ -1,0 +1,157 @@
+/**
+ * The vocabulary shared by every protocol core: identifiers, values, messages,
+ * ledger records, and the inputs/outputs of a process step.
+ *
+ * Cores are pure: they never read clocks, sockets, files or randomness. Time
+ * reaches them as a logical tick count (`now`) passed with every input.
+ */
+
+export type NodeId = number;
+/** Round number, unique per coordinator: counter * maxNodes + nodeId (see round.ts). 0 = none. */
+export type Round = number;
+/** Consensus instance number, starting at 0. */
+export type Instance = number;
+/** Unique identifier of a batch (the value consensus runs on): "round.n". */
+export type Vid = string;
+/** Logical time in ticks. */
+export type Tick = number;
+
+/** One client value, identified by (client, seq) so a retransmission is delivered at most once. */
+export interface ClientValue {
+  readonly client: number;
+  readonly seq: number;
+  readonly payload: Uint8Array;
+}
+
+/** The value consensus decides on: a batch of client values under a unique id. An empty batch is a no-op. */
+export interface Batch {
+  readonly vid: Vid;
+  readonly values: readonly ClientValue[];
+}
+
+/** An acceptor's vote as reported in Phase 1B. */
+export interface VoteReport {
+  readonly instance: Instance;
+  readonly vrnd: Round;
+  readonly batch: Batch;
+  /** The acceptor also knows this instance is decided with this batch. */
+  readonly decided: boolean;
+}
+
+export interface DecisionId {
+  readonly instance: Instance;
+  readonly vid: Vid;
+}
+
+export interface CatchupEntry {
+  readonly instance: Instance;
+  readonly batch: Batch;
+}
+
+/** The ring of a round, as laid out by its coordinator after Phase 1. */
+export type Ring = readonly NodeId[];
+
+export type Msg =
+  /** A client value on its way to the coordinator (U-Ring: along the ring); hops bounds forwarding. */
+  | { readonly t: "value"; readonly v: ClientValue; readonly hops: number }
+  /** Phase 1A for all instances >= from. */
+  | { readonly t: "1a"; readonly rnd: Round; readonly from: Instance }
+  /** Phase 1B: promise for rnd plus every vote at instances >= from. acceptor=false: a U-Ring ring member that is no acceptor. */
+  | {
+      readonly t: "1b";
+      readonly rnd: Round;
+      readonly from: Instance;
+      readonly acceptor: boolean;
+      readonly votes: readonly VoteReport[];
+    }
+  /** Refusal: the sender has promised `promised`, which is higher than the round asked for. */
+  | { readonly t: "nack"; readonly rnd: Round; readonly promised: Round }
+  /** M-Ring Phase 2A, ip-multicast to acceptors and learners; earlier decisions may ride along. */
+  | {
+      readonly t: "2a";
+      readonly rnd: Round;
+      readonly instance: Instance;
+      readonly batch: Batch;
+      readonly ring: Ring;
+      readonly decisions: readonly DecisionId[];
+    }
+  /** M-Ring Phase 2B, passed along the ring; voters are the acceptors that voted so far. */
+  | {
+      readonly t: "2b";
+      readonly rnd: Round;
+      readonly instance: Instance;
+      readonly vid: Vid;
+      readonly ring: Ring;
+      readonly voters: readonly NodeId[];
+    }
+  /** M-Ring decision, ip-multicast by the coordinator (ids only). */
+  | { readonly t: "decision"; readonly decisions: readonly DecisionId[] }
+  /** U-Ring Phase 2A/2B, travelling together along the acceptors of the ring. */
+  | {
+      readonly t: "2ab";
+      readonly rnd: Round;
+      readonly instance: Instance;
+      readonly batch: Batch;
+      readonly ring: Ring;
+      readonly voters: readonly NodeId[];
+    }
+  /** U-Ring decision circulating the ring; the batch rides until the coordinator's predecessor. */
+  | {
+      readonly t: "udecision";
+      readonly instance: Instance;
+      readonly vid: Vid;
+      readonly batch: Batch | null;
+      readonly ring: Ring;
+      readonly rnd: Round;
+    }
+  /** A learner asks an acceptor for decided instances from `from` on. */
+  | { readonly t: "catchup"; readonly from: Instance; readonly count: number }
+  /** rnd: the acceptor's promised round, so that a process that missed a new round learns of it. */
+  | { readonly t: "catchup-reply"; readonly rnd: Round; readonly entries: readonly CatchupEntry[] }
+  /** U-Ring: a process left out of the current ring asks the coordinator to be laid back in. */
+  | { readonly t: "hello" };
+
+export type MsgType = Msg["t"];
+
+/** What a core asks its driver to make durable before the sends of the same step leave. */
+export type LedgerRecord =
+  | { readonly k: "promise"; readonly rnd: Round }
+  | { readonly k: "vote"; readonly instance: Instance; readonly vrnd: Round; readonly batch: Batch }
+  | { readonly k: "decision"; readonly instance: Instance; readonly vid: Vid };
+
+export type Destination =
+  /** Unicast to one node (TCP in the real binary). */
+  | { readonly to: NodeId }
+  /** ip-multicast to every acceptor and learner (M-Ring). */
+  | { readonly multicast: true };
+
+export interface Envelope {
+  readonly dest: Destination;
+  readonly msg: Msg;
+}
+
+/** Values a learner hands to the application, in instance order, with duplicates removed. */
+export interface Delivery {
+  readonly instance: Instance;
+  readonly vid: Vid;
+  readonly values: readonly ClientValue[];
+}
+
+/** The result of one step of a core. */
+export interface Output {
+  readonly persist: LedgerRecord[];
+  readonly send: Envelope[];
+  readonly deliver: Delivery[];
+  /** Decisions this process took or learned (for observers such as the simulator's checkers). */
+  readonly decided: DecisionId[];
+  /** Client values this process' proposer saw delivered (the caller is told its value is decided). */
+  readonly acked: { readonly client: number; readonly seq: number; readonly instance: Instance }[];
+}
+
+export type Input =
+  | { readonly k: "msg"; readonly from: NodeId; readonly msg: Msg }
+  | { readonly k: "tick" }
+  | { readonly k: "propose"; readonly payload: Uint8Array }
+  /** Leadership changes come from outside the core (configuration today, election later). */
+  | { readonly k: "lead" }
+  | { readonly k: "step-down" };

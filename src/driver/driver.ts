@@ -1,0 +1,75 @@
+import { invariant } from "../core/assert.ts";
+import type { Delivery, DecisionId, Envelope, Input, NodeId, Output, Tick } from "../core/types.ts";
+import type { Ledger } from "./ledger.ts";
+
+/** Something that can take one input at a time: a RingProcess. */
+export interface Stepper {
+  readonly id: NodeId;
+  step(input: Input, now: Tick): Output;
+}
+
+/** Where released outputs go (the network, the application, observers). */
+export interface Sink {
+  send(from: NodeId, env: Envelope): void;
+  deliver(node: NodeId, d: Delivery): void;
+  decided?(node: NodeId, d: DecisionId): void;
+  acked?(node: NodeId, a: { client: number; seq: number; instance: number }): void;
+}
+
+/** Bound: steps whose records are still waiting to be durable. Past it the driver refuses input. */
+export const MAX_UNSYNCED_STEPS = 65536;
+
+interface Held {
+  readonly out: Output;
+  durable: boolean;
+}
+
+/**
+ * The one place that enforces "persist, then send": each step's records go to the ledger, and
+ * the step's sends, deliveries and acknowledgements are released only once those records are
+ * durable, and in step order (a later step may depend on an earlier one's state).
+ */
+export class Driver {
+  private readonly held: Held[] = [];
+
+  constructor(
+    readonly proc: Stepper,
+    private readonly ledger: Ledger,
+    private readonly sink: Sink,
+  ) {}
+
+  /** Outputs held back waiting for durability. */
+  get waiting(): number {
+    return this.held.length;
+  }
+
+  input(input: Input, now: Tick): void {
+    invariant(this.held.length < MAX_UNSYNCED_STEPS, `at most ${MAX_UNSYNCED_STEPS} steps wait for the ledger`);
+    const out = this.proc.step(input, now);
+    if (out.persist.length === 0 && this.held.length === 0) {
+      this.release(out);
+      return;
+    }
+    const h: Held = { out, durable: out.persist.length === 0 };
+    this.held.push(h);
+    if (out.persist.length > 0)
+      this.ledger.append(out.persist, () => {
+        h.durable = true;
+        this.drain();
+      });
+    else this.drain();
+  }
+
+  private drain(): void {
+    while (this.held.length > 0 && (this.held[0] as Held).durable) this.release((this.held.shift() as Held).out);
+  }
+
+  private release(out: Output): void {
+    const id = this.proc.id;
+    // Decisions first: an observer must see what was decided before what is delivered because of it.
+    if (this.sink.decided) for (const d of out.decided) this.sink.decided(id, d);
+    for (const d of out.deliver) this.sink.deliver(id, d);
+    if (this.sink.acked) for (const a of out.acked) this.sink.acked(id, a);
+    for (const e of out.send) this.sink.send(id, e);
+  }
+}

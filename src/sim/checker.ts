@@ -1,0 +1,122 @@
+import type { DecisionId, Delivery, Instance, NodeId, Vid } from "../core/types.ts";
+
+export interface Violation {
+  readonly kind: "agreement" | "integrity" | "total-order" | "decision-changed" | "undecided-delivery" | "liveness" | "invariant";
+  readonly detail: string;
+}
+
+/** A value the simulation proposed, identified by the 8-byte id its payload starts with. */
+export interface Proposal {
+  readonly pid: number;
+  readonly node: NodeId;
+  readonly incarnation: number;
+  readonly payload: Uint8Array;
+}
+
+/** The delivery log of one learner incarnation (a restarted learner starts a new one). */
+interface LearnerLog {
+  readonly node: NodeId;
+  readonly incarnation: number;
+  nextInstance: Instance;
+  readonly pids: number[];
+  readonly seen: Set<number>;
+}
+
+export const MAX_VIOLATIONS = 16;
+
+/**
+ * Safety checkers, fed online with every decision and delivery:
+ * - decision-changed: two processes decided different ids for one instance;
+ * - undecided-delivery: a learner delivered an id no process had decided;
+ * - agreement: two learners delivered different batches at one instance;
+ * - integrity: a delivered value was never proposed, differs from what was proposed, or is delivered twice;
+ * - total-order: the delivered value sequences of all learners are prefixes of one sequence.
+ * Liveness is checked once faults are healed (see Simulation).
+ */
+export class Checker {
+  readonly violations: Violation[] = [];
+  private readonly decided = new Map<Instance, Vid>();
+  private readonly deliveredVid = new Map<Instance, Vid>();
+  private readonly logs = new Map<string, LearnerLog>();
+  private readonly proposals = new Map<number, Proposal>();
+  /** The longest delivered value sequence so far; every learner's must be a prefix of it. */
+  private readonly reference: number[] = [];
+  deliveredValues = 0;
+
+  propose(p: Proposal): void {
+    this.proposals.set(p.pid, p);
+  }
+
+  proposal(pid: number): Proposal | undefined {
+    return this.proposals.get(pid);
+  }
+
+  allProposals(): Iterable<Proposal> {
+    return this.proposals.values();
+  }
+
+  onDecided(node: NodeId, d: DecisionId): void {
+    const prev = this.decided.get(d.instance);
+    if (prev === undefined) this.decided.set(d.instance, d.vid);
+    else if (prev !== d.vid)
+      this.fail("decision-changed", `instance ${d.instance}: node ${node} decided ${d.vid}, earlier ${prev}`);
+  }
+
+  onDeliver(node: NodeId, incarnation: number, d: Delivery): void {
+    const key = `${node}/${incarnation}`;
+    let log = this.logs.get(key);
+    if (!log) this.logs.set(key, (log = { node, incarnation, nextInstance: 0, pids: [], seen: new Set() }));
+    if (d.instance !== log.nextInstance)
+      this.fail("total-order", `node ${node} delivered instance ${d.instance}, expected ${log.nextInstance}`);
+    log.nextInstance = d.instance + 1;
+    const decided = this.decided.get(d.instance);
+    if (decided !== d.vid)
+      this.fail("undecided-delivery", `node ${node} delivered ${d.vid} at instance ${d.instance}; decided: ${decided ?? "nothing"}`);
+    const other = this.deliveredVid.get(d.instance);
+    if (other === undefined) this.deliveredVid.set(d.instance, d.vid);
+    else if (other !== d.vid) this.fail("agreement", `instance ${d.instance}: node ${node} delivered ${d.vid}, another learner ${other}`);
+    for (const v of d.values) {
+      this.deliveredValues++;
+      const pid = payloadId(v.payload);
+      const p = pid === null ? undefined : this.proposals.get(pid);
+      if (pid === null || !p || !sameBytes(p.payload, v.payload)) {
+        this.fail("integrity", `node ${node} delivered a value never proposed (client ${v.client}, seq ${v.seq})`);
+        continue;
+      }
+      if (log.seen.has(pid)) {
+        this.fail("integrity", `node ${node} delivered value ${pid} twice`);
+        continue;
+      }
+      log.seen.add(pid);
+      const at = log.pids.length;
+      log.pids.push(pid);
+      if (at < this.reference.length) {
+        if (this.reference[at] !== pid)
+          this.fail("total-order", `node ${node}'s value #${at} is ${pid}, another learner's is ${this.reference[at]}`);
+      } else this.reference.push(pid);
+    }
+  }
+
+  /** Values (by pid) delivered by the given learner incarnation. */
+  deliveredBy(node: NodeId, incarnation: number): ReadonlySet<number> {
+    return this.logs.get(`${node}/${incarnation}`)?.seen ?? new Set();
+  }
+
+  fail(kind: Violation["kind"], detail: string): void {
+    if (this.violations.length < MAX_VIOLATIONS) this.violations.push({ kind, detail });
+  }
+}
+
+export const PID_BYTES = 8;
+
+export function payloadId(p: Uint8Array): number | null {
+  if (p.byteLength < PID_BYTES) return null;
+  return new DataView(p.buffer, p.byteOffset, PID_BYTES).getFloat64(0);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

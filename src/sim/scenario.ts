@@ -1,0 +1,193 @@
+import { DEFAULT_TIMING, type PlantedBugs, type ProtocolConfig, type Variant } from "../core/config.ts";
+import { faults } from "../core/quorum.ts";
+import type { NodeId } from "../core/types.ts";
+import { Prng } from "./prng.ts";
+
+/** Virtual time is in microseconds; cores see ticks of TICK_US. */
+export const TICK_US = 1000;
+export const MAX_NODES = 32;
+
+export type LedgerMode = "durable" | "ram";
+
+/** What a user (or a test) chooses; everything else is drawn from the seed. */
+export interface SimOptions {
+  readonly variant: Variant;
+  readonly seed: number;
+  /** durable: acceptors restart from what they persisted; ram: acceptor crashes are permanent (at most f). Default: drawn per seed. */
+  readonly ledger?: LedgerMode;
+  /** Number of acceptors (M-Ring) or of acceptor processes on the ring (U-Ring), 3..9. Default: drawn per seed. */
+  readonly ringSize?: number;
+  /** Upper bounds of the per-seed loss and duplication rates. */
+  readonly maxLoss?: number;
+  readonly maxDup?: number;
+  /** false: a fault-free network (liveness and throughput smoke runs). */
+  readonly faults?: boolean;
+  /** Ticks after healing within which every value of a correct client must be delivered. */
+  readonly livenessTicks?: number;
+  /** Test-only planted bugs. */
+  readonly bugs?: PlantedBugs;
+}
+
+export interface Crash {
+  readonly node: NodeId;
+  readonly at: number;
+  /** null: a permanent crash (RAM-mode acceptors); otherwise restart time (at the latest, healing time). */
+  readonly restartAt: number | null;
+}
+
+export interface Partition {
+  readonly at: number;
+  readonly until: number;
+  readonly kind: "isolate" | "split" | "one-way";
+  readonly sideA: readonly NodeId[];
+  readonly sideB: readonly NodeId[];
+}
+
+export interface Usurper {
+  readonly node: NodeId;
+  readonly at: number;
+  readonly until: number;
+}
+
+export interface Scenario {
+  readonly options: SimOptions;
+  readonly cfg: ProtocolConfig;
+  readonly ledger: LedgerMode;
+  /** M-Ring multicast group: acceptors and learners. */
+  readonly group: readonly NodeId[];
+  readonly loss: number;
+  readonly mcastLoss: number;
+  readonly dup: number;
+  readonly reorder: number;
+  readonly delayUs: readonly [number, number];
+  readonly syncUs: number;
+  readonly valuesPerClient: number;
+  readonly valueBytes: readonly [number, number];
+  readonly proposeUntil: number;
+  readonly healAt: number;
+  readonly endAt: number;
+  readonly crashes: readonly Crash[];
+  readonly partitions: readonly Partition[];
+  readonly usurpers: readonly Usurper[];
+}
+
+const PROPOSE_UNTIL_US = 600_000;
+const HEAL_AT_US = 800_000;
+
+/** Draws one scenario from a seed. Same options, same scenario: a failing seed replays exactly. */
+export function drawScenario(o: SimOptions): Scenario {
+  const r = new Prng(o.seed ^ (o.variant === "mring" ? 0x6d72 : 0x7572));
+  const n = o.ringSize ?? r.int(3, 9);
+  if (!Number.isInteger(n) || n < 1 || n > 9) throw new RangeError(`ring size ${n} is not within 1..9`);
+  const acceptors = Array.from({ length: n }, (_, i) => i);
+  let processes: NodeId[];
+  let learners: NodeId[];
+  let proposers: NodeId[];
+  let next = n;
+  if (o.variant === "mring") {
+    const pureLearners = Array.from({ length: r.int(1, 2) }, () => next++);
+    const clients = Array.from({ length: r.int(1, 3) }, () => next++);
+    processes = [...acceptors, ...pureLearners, ...clients];
+    learners = [...pureLearners, ...clients];
+    proposers = clients;
+  } else {
+    // Every acceptor is also a learner; a few extra processes (learner, maybe proposer) sit on the ring too.
+    processes = [...acceptors];
+    const extras = Array.from({ length: r.int(0, 2) }, () => next++);
+    for (const e of extras) processes.splice(r.int(1, processes.length), 0, e);
+    learners = [...processes];
+    const candidates = [...processes];
+    proposers = [];
+    for (let k = r.int(1, 3); k > 0 && candidates.length > 0; k--)
+      proposers.push(candidates.splice(r.int(0, candidates.length - 1), 1)[0] as NodeId);
+  }
+  const cfg: ProtocolConfig = {
+    ...DEFAULT_TIMING,
+    variant: o.variant,
+    maxNodes: MAX_NODES,
+    processes,
+    acceptors,
+    learners,
+    proposers,
+    coordinator: 0,
+    window: r.pick([1, 2, 4, 8, 32]),
+    batchBytes: r.pick([512, 2048, 8192]),
+    batchDelayTicks: r.int(0, 2),
+    ...(o.bugs ? { bugs: o.bugs } : {}),
+  };
+  const ledger: LedgerMode = o.ledger ?? (r.chance(0.7) ? "durable" : "ram");
+  const faulty = o.faults ?? true;
+  const maxLoss = o.maxLoss ?? 0.3;
+  const maxDup = o.maxDup ?? 0.5;
+  const healAt = HEAL_AT_US;
+  const livenessTicks = o.livenessTicks ?? 6000;
+
+  const crashes: Crash[] = [];
+  const partitions: Partition[] = [];
+  const usurpers: Usurper[] = [];
+  if (faulty) {
+    const f = faults(n);
+    let permanent = 0;
+    for (let k = r.int(0, 3); k > 0; k--) {
+      const node = r.pick(processes);
+      const at = r.int(10_000, healAt - 50_000);
+      if (crashes.some((c) => c.node === node && (c.restartAt === null || c.restartAt > at - 1))) continue;
+      const isAcceptor = acceptors.includes(node);
+      if (ledger === "ram" && isAcceptor) {
+        // RAM ink survives no crash: such an acceptor never returns, and a majority must stay up.
+        if (node === cfg.coordinator || permanent >= f) continue;
+        permanent++;
+        crashes.push({ node, at, restartAt: null });
+      } else {
+        crashes.push({ node, at, restartAt: r.chance(0.5) ? Math.min(healAt, at + r.int(5_000, 200_000)) : healAt });
+      }
+    }
+    for (let k = r.int(0, 2); k > 0; k--) {
+      const at = r.int(0, healAt - 100_000);
+      const until = Math.min(healAt, at + r.int(10_000, 300_000));
+      const kind = r.pick(["isolate", "split", "one-way"] as const);
+      const shuffled = shuffle(r, processes);
+      const cut = kind === "isolate" ? 1 : r.int(1, processes.length - 1);
+      partitions.push({ at, until, kind, sideA: shuffled.slice(0, cut), sideB: shuffled.slice(cut) });
+    }
+    if (r.chance(0.3)) {
+      const node = r.pick(acceptors.filter((a) => a !== cfg.coordinator));
+      const at = r.int(20_000, healAt - 200_000);
+      usurpers.push({ node, at, until: Math.min(healAt, at + r.int(20_000, 300_000)) });
+    }
+  }
+  const loss = faulty ? r.float() * maxLoss : 0;
+  return {
+    options: o,
+    cfg,
+    ledger,
+    group: [...acceptors, ...learners.filter((l) => !acceptors.includes(l))],
+    loss,
+    mcastLoss: faulty ? r.float() * maxLoss : 0,
+    dup: faulty ? r.float() * maxDup : 0,
+    reorder: r.float() * 0.2,
+    delayUs: [r.int(20, 200), r.int(300, 2000)],
+    syncUs: ledger === "durable" ? r.pick([0, 50, 500]) : 0,
+    valuesPerClient: r.int(3, 25),
+    valueBytes: r.pick([
+      [8, 64],
+      [64, 1024],
+      [1024, 4096],
+    ] as const),
+    proposeUntil: PROPOSE_UNTIL_US,
+    healAt,
+    endAt: healAt + livenessTicks * TICK_US,
+    crashes,
+    partitions,
+    usurpers,
+  };
+}
+
+function shuffle<T>(r: Prng, xs: readonly T[]): T[] {
+  const a = [...xs];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = r.int(0, i);
+    [a[i], a[j]] = [a[j] as T, a[i] as T];
+  }
+  return a;
+}

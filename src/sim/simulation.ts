@@ -1,0 +1,347 @@
+import { InvariantError } from "../core/assert.ts";
+import { createProcess } from "../core/factory.ts";
+import type { RingProcess } from "../core/process.ts";
+import type { Envelope, Input, LedgerRecord, Msg, NodeId } from "../core/types.ts";
+import { Driver, type Sink } from "../driver/driver.ts";
+import { RamLedger, type Ledger } from "../driver/ledger.ts";
+import { Checker, PID_BYTES, type Violation } from "./checker.ts";
+import { EventHeap } from "./heap.ts";
+import { Prng } from "./prng.ts";
+import { drawScenario, TICK_US, type Partition, type Scenario, type SimOptions } from "./scenario.ts";
+import { formatTrace, TraceBuffer } from "./trace.ts";
+
+type Ev = { readonly time: number; readonly seq: number } & (
+  | { readonly k: "msg"; readonly from: NodeId; readonly to: NodeId; readonly msg: Msg }
+  | { readonly k: "tick" | "propose"; readonly node: NodeId; readonly inc: number }
+  | { readonly k: "sync"; readonly node: NodeId; readonly inc: number; readonly fn: () => void }
+  | { readonly k: "crash" | "restart" | "lead" | "step-down"; readonly node: NodeId }
+  | { readonly k: "partition"; readonly p: Partition; readonly on: boolean }
+  | { readonly k: "heal" | "check" }
+);
+type EvBody = Ev extends infer E ? (E extends Ev ? Omit<E, "time" | "seq"> : never) : never;
+
+export interface SimResult {
+  readonly seed: number;
+  readonly variant: string;
+  readonly violations: readonly Violation[];
+  readonly proposed: number;
+  readonly deliveredValues: number;
+  readonly messages: number;
+  readonly virtualMs: number;
+  /** The last events before the end, for a failing seed. */
+  readonly trace: readonly string[];
+  readonly scenario: string;
+}
+
+/** A simulated ledger that survives crashes: records become durable syncUs after they are written. */
+class SimLedger implements Ledger {
+  readonly records: LedgerRecord[] = [];
+  constructor(
+    private readonly sim: Simulation,
+    private readonly node: NodeId,
+  ) {}
+  append(records: readonly LedgerRecord[], durable: () => void): void {
+    this.sim.sync(this.node, () => {
+      for (const r of records) this.records.push(r);
+      durable();
+    });
+  }
+  recover(): readonly LedgerRecord[] {
+    return this.records;
+  }
+}
+
+interface SimNode {
+  readonly id: NodeId;
+  inc: number;
+  alive: boolean;
+  proc: RingProcess;
+  driver: Driver;
+  ledger: Ledger;
+}
+
+/** Bound on simulated events per run: a runaway protocol is reported, not left spinning. */
+export const MAX_EVENTS = 3_000_000;
+const CHECK_EVERY_US = 20_000;
+
+/**
+ * One deterministic run: the real protocol cores behind the real driver, on a simulated
+ * network and simulated ledgers, in virtual time, with faults drawn from the seed.
+ */
+export class Simulation {
+  readonly sc: Scenario;
+  private readonly rng: Prng;
+  private readonly events = new EventHeap<Ev>();
+  private seq = 0;
+  private now = 0;
+  private readonly nodes = new Map<NodeId, SimNode>();
+  private readonly active = new Set<Partition>();
+  private healed = false;
+  private done = false;
+  private loss: number;
+  private mcastLoss: number;
+  private dup: number;
+  private nextPid = 1;
+  private messages = 0;
+  private proposed = 0;
+  readonly checker = new Checker();
+  private readonly trace = new TraceBuffer(80);
+
+  constructor(opts: SimOptions) {
+    this.sc = drawScenario(opts);
+    this.rng = new Prng(opts.seed).fork();
+    this.loss = this.sc.loss;
+    this.mcastLoss = this.sc.mcastLoss;
+    this.dup = this.sc.dup;
+  }
+
+  run(): SimResult {
+    const sc = this.sc;
+    for (const id of sc.cfg.processes) this.nodes.set(id, this.boot(id, 0, null));
+    this.at(0, { k: "lead", node: sc.cfg.coordinator });
+    for (const id of sc.cfg.processes) this.at(this.rng.int(0, TICK_US - 1), { k: "tick", node: id, inc: 0 });
+    for (const p of sc.cfg.proposers)
+      for (let k = 0; k < sc.valuesPerClient; k++) this.at(this.rng.int(0, sc.proposeUntil), { k: "propose", node: p, inc: -1 });
+    for (const c of sc.crashes) {
+      this.at(c.at, { k: "crash", node: c.node });
+      if (c.restartAt !== null) this.at(c.restartAt, { k: "restart", node: c.node });
+    }
+    for (const p of sc.partitions) {
+      this.at(p.at, { k: "partition", p, on: true });
+      this.at(p.until, { k: "partition", p, on: false });
+    }
+    for (const u of sc.usurpers) {
+      this.at(u.at, { k: "lead", node: u.node });
+      this.at(u.until, { k: "step-down", node: u.node });
+    }
+    this.at(sc.healAt, { k: "heal" });
+
+    let count = 0;
+    while (!this.done) {
+      const ev = this.events.pop();
+      if (!ev || ev.time > sc.endAt) break;
+      this.now = ev.time;
+      if (++count > MAX_EVENTS) {
+        this.checker.fail("liveness", `more than ${MAX_EVENTS} events`);
+        break;
+      }
+      try {
+        this.dispatch(ev);
+      } catch (e) {
+        if (!(e instanceof InvariantError)) throw e;
+        this.checker.fail("invariant", e.message);
+        break;
+      }
+      if (this.checker.violations.length > 0) break;
+    }
+    if (this.checker.violations.length === 0 && !this.done) this.checkLiveness(true);
+    const failed = this.checker.violations.length > 0;
+    return {
+      seed: sc.options.seed,
+      variant: sc.cfg.variant,
+      violations: this.checker.violations,
+      proposed: this.proposed,
+      deliveredValues: this.checker.deliveredValues,
+      messages: this.messages,
+      virtualMs: Math.round(this.now / 1000),
+      trace: failed ? this.trace.lines() : [],
+      scenario: describe(sc),
+    };
+  }
+
+  /** Called by simulated ledgers: `fn` makes records durable after the scenario's sync delay. */
+  sync(node: NodeId, fn: () => void): void {
+    const n = this.nodes.get(node);
+    if (!n || this.sc.syncUs === 0) return fn();
+    this.at(this.now + this.sc.syncUs, { k: "sync", node, inc: n.inc, fn });
+  }
+
+  private at(time: number, body: EvBody): void {
+    this.events.push({ ...body, time, seq: this.seq++ } as Ev);
+  }
+
+  private boot(id: NodeId, inc: number, previous: SimNode | null): SimNode {
+    const sc = this.sc;
+    const durable = sc.ledger === "durable" && sc.cfg.acceptors.includes(id);
+    const ledger: Ledger = durable ? (previous?.ledger ?? new SimLedger(this, id)) : new RamLedger();
+    const proc = createProcess(id, sc.cfg, { recovered: ledger.recover(), clientId: id * 1000 + inc });
+    const node: SimNode = { id, inc, alive: true, proc, ledger, driver: undefined as unknown as Driver };
+    node.driver = new Driver(proc, ledger, this.sink(node));
+    return node;
+  }
+
+  private sink(node: SimNode): Sink {
+    const inc = node.inc;
+    return {
+      send: (from, env) => this.send(from, env),
+      deliver: (id, d) => this.checker.onDeliver(id, inc, d),
+      decided: (id, d) => this.checker.onDecided(id, d),
+    };
+  }
+
+  private input(n: SimNode, input: Input): void {
+    n.driver.input(input, Math.floor(this.now / TICK_US));
+  }
+
+  private dispatch(ev: Ev): void {
+    switch (ev.k) {
+      case "msg": {
+        const n = this.nodes.get(ev.to);
+        if (!n?.alive) return;
+        this.trace.push(this.now, ev.to, ev.from, ev.msg);
+        this.input(n, { k: "msg", from: ev.from, msg: ev.msg });
+        return;
+      }
+      case "tick": {
+        const n = this.nodes.get(ev.node);
+        if (!n?.alive || n.inc !== ev.inc) return;
+        this.input(n, { k: "tick" });
+        this.at(this.now + TICK_US, { k: "tick", node: ev.node, inc: ev.inc });
+        return;
+      }
+      case "sync": {
+        const n = this.nodes.get(ev.node);
+        if (n?.alive && n.inc === ev.inc) ev.fn(); // a crash loses what was not yet synced
+        return;
+      }
+      case "propose": {
+        const n = this.nodes.get(ev.node);
+        if (!n?.alive) return;
+        const payload = this.payload();
+        this.checker.propose({ pid: payloadIdOf(payload), node: n.id, incarnation: n.inc, payload });
+        this.proposed++;
+        this.trace.note(this.now, n.id, `propose value ${payloadIdOf(payload)} (${payload.byteLength} B)`);
+        this.input(n, { k: "propose", payload });
+        return;
+      }
+      case "crash": {
+        const n = this.nodes.get(ev.node);
+        if (!n?.alive) return;
+        n.alive = false;
+        n.inc++;
+        this.trace.note(this.now, n.id, "crash");
+        return;
+      }
+      case "restart": {
+        const n = this.nodes.get(ev.node);
+        if (!n || n.alive) return;
+        const fresh = this.boot(n.id, n.inc, n);
+        this.nodes.set(n.id, fresh);
+        this.trace.note(this.now, n.id, `restart (incarnation ${fresh.inc}, ${fresh.ledger.recover().length} records recovered)`);
+        this.at(this.now + this.rng.int(0, TICK_US - 1), { k: "tick", node: n.id, inc: fresh.inc });
+        if (n.id === this.sc.cfg.coordinator) this.input(fresh, { k: "lead" });
+        return;
+      }
+      case "lead":
+      case "step-down": {
+        const n = this.nodes.get(ev.node);
+        if (!n?.alive) return;
+        this.trace.note(this.now, n.id, ev.k);
+        this.input(n, { k: ev.k });
+        return;
+      }
+      case "partition":
+        if (ev.on && !this.healed) this.active.add(ev.p);
+        else this.active.delete(ev.p);
+        this.trace.note(this.now, -1, `partition ${ev.p.kind} [${ev.p.sideA}] / [${ev.p.sideB}] ${ev.on ? "on" : "off"}`);
+        return;
+      case "heal":
+        this.healed = true;
+        this.active.clear();
+        this.loss = this.mcastLoss = this.dup = 0;
+        this.trace.note(this.now, -1, "heal");
+        this.at(this.now + CHECK_EVERY_US, { k: "check" });
+        return;
+      case "check":
+        if (this.checkLiveness(false)) this.done = true;
+        else this.at(this.now + CHECK_EVERY_US, { k: "check" });
+        return;
+    }
+  }
+
+  private send(from: NodeId, env: Envelope): void {
+    this.messages++;
+    if ("to" in env.dest) this.transmit(from, env.dest.to, env.msg, this.loss);
+    else for (const to of this.sc.group) this.transmit(from, to, env.msg, this.mcastLoss);
+  }
+
+  private transmit(from: NodeId, to: NodeId, msg: Msg, loss: number): void {
+    if (from === to) {
+      this.at(this.now, { k: "msg", from, to, msg });
+      return;
+    }
+    if (this.blocked(from, to) || this.rng.chance(loss)) return;
+    const copies = this.rng.chance(this.dup) ? 2 : 1;
+    const [lo, hi] = this.sc.delayUs;
+    for (let c = 0; c < copies; c++) {
+      const delay = this.rng.int(lo, hi) + (this.rng.chance(this.sc.reorder) ? this.rng.int(0, 5000) : 0);
+      this.at(this.now + delay, { k: "msg", from, to, msg });
+    }
+  }
+
+  private blocked(from: NodeId, to: NodeId): boolean {
+    for (const p of this.active) {
+      const ab = p.sideA.includes(from) && p.sideB.includes(to);
+      const ba = p.sideB.includes(from) && p.sideA.includes(to);
+      if (ab || (p.kind !== "one-way" && ba)) return true;
+    }
+    return false;
+  }
+
+  private payload(): Uint8Array {
+    const [lo, hi] = this.sc.valueBytes;
+    const p = new Uint8Array(Math.max(PID_BYTES, this.rng.int(lo, hi)));
+    new DataView(p.buffer).setFloat64(0, this.nextPid++);
+    for (let i = PID_BYTES; i < p.length; i++) p[i] = this.rng.u32() & 0xff;
+    return p;
+  }
+
+  /**
+   * Liveness: every value proposed by a process incarnation still alive has been delivered by
+   * every learner alive now. With `final`, a shortfall is a violation.
+   */
+  private checkLiveness(final: boolean): boolean {
+    const learners = this.sc.cfg.learners.map((l) => this.nodes.get(l)).filter((n): n is SimNode => !!n?.alive);
+    for (const p of this.checker.allProposals()) {
+      const owner = this.nodes.get(p.node);
+      if (!owner?.alive || owner.inc !== p.incarnation) continue;
+      for (const l of learners) {
+        if (this.checker.deliveredBy(l.id, l.inc).has(p.pid)) continue;
+        if (final)
+          this.checker.fail(
+            "liveness",
+            `value ${p.pid} of node ${p.node} not delivered by node ${l.id} ${(this.sc.endAt - this.sc.healAt) / TICK_US} ticks after healing`,
+          );
+        return false;
+      }
+    }
+    for (const n of this.nodes.values())
+      if (n.alive && n.proc.proposer && n.proc.proposer.refused > 0) {
+        this.checker.fail("liveness", `node ${n.id}'s proposer refused values`);
+        return false;
+      }
+    return true;
+  }
+}
+
+function payloadIdOf(p: Uint8Array): number {
+  return new DataView(p.buffer, p.byteOffset, PID_BYTES).getFloat64(0);
+}
+
+function describe(sc: Scenario): string {
+  const c = sc.cfg;
+  return [
+    `${c.variant} acceptors=${c.acceptors.length} processes=${c.processes.length} proposers=[${c.proposers}] learners=[${c.learners}]`,
+    `ledger=${sc.ledger} window=${c.window} batch=${c.batchBytes}B delay=${c.batchDelayTicks}t values=${sc.valuesPerClient}/client of ${sc.valueBytes[0]}-${sc.valueBytes[1]}B`,
+    `loss=${pct(sc.loss)} mcast-loss=${pct(sc.mcastLoss)} dup=${pct(sc.dup)} reorder=${pct(sc.reorder)} sync=${sc.syncUs}us`,
+    `crashes=${sc.crashes.map((x) => `${x.node}@${x.at / 1000}ms${x.restartAt === null ? "(permanent)" : `->${x.restartAt / 1000}ms`}`).join(",") || "none"}`,
+    `partitions=${sc.partitions.map((p) => `${p.kind}[${p.sideA}|${p.sideB}]@${p.at / 1000}-${p.until / 1000}ms`).join(",") || "none"}`,
+    `usurpers=${sc.usurpers.map((u) => `${u.node}@${u.at / 1000}-${u.until / 1000}ms`).join(",") || "none"}`,
+  ].join("\n");
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
+}
+
+export { formatTrace };

@@ -1,0 +1,66 @@
+import type { Msg, NodeId } from "../core/types.ts";
+
+type Entry = { readonly time: number; readonly node: NodeId; readonly from: NodeId; readonly msg: Msg | null; readonly note: string };
+
+/** The last `size` events of a run, kept cheaply and formatted only when a seed fails. */
+export class TraceBuffer {
+  private readonly buf: Entry[] = [];
+  private head = 0;
+
+  constructor(private readonly size: number) {}
+
+  push(time: number, node: NodeId, from: NodeId, msg: Msg): void {
+    this.add({ time, node, from, msg, note: "" });
+  }
+
+  note(time: number, node: NodeId, note: string): void {
+    this.add({ time, node, from: -1, msg: null, note });
+  }
+
+  private add(e: Entry): void {
+    if (this.buf.length < this.size) this.buf.push(e);
+    else {
+      this.buf[this.head] = e;
+      this.head = (this.head + 1) % this.size;
+    }
+  }
+
+  lines(): string[] {
+    const ordered = [...this.buf.slice(this.head), ...this.buf.slice(0, this.head)];
+    return ordered.map((e) => {
+      const t = `t=${(e.time / 1000).toFixed(3)}ms`;
+      const who = e.node < 0 ? "sim" : `n${e.node}`;
+      return e.msg ? `${t} ${who} <- n${e.from} ${formatTrace(e.msg)}` : `${t} ${who} ${e.note}`;
+    });
+  }
+}
+
+/** One line per message, with the fields that matter when reading a failure. */
+export function formatTrace(m: Msg): string {
+  switch (m.t) {
+    case "value":
+      return `value c=${m.v.client} s=${m.v.seq} hops=${m.hops}`;
+    case "1a":
+      return `1a r=${m.rnd} from=${m.from}`;
+    case "1b":
+      return `1b r=${m.rnd} votes=[${m.votes.map((v) => `${v.instance}:${v.batch.vid}@${v.vrnd}${v.decided ? "!" : ""}`).join(" ")}]`;
+    case "nack":
+      return `nack r=${m.rnd} promised=${m.promised}`;
+    case "2a":
+      return `2a r=${m.rnd} i=${m.instance} vid=${m.batch.vid} n=${m.batch.values.length} ring=[${m.ring}] dec=[${m.decisions.map((d) => `${d.instance}:${d.vid}`).join(" ")}]`;
+    case "2b":
+      return `2b r=${m.rnd} i=${m.instance} vid=${m.vid} ring=[${m.ring}] voters=[${m.voters}]`;
+    case "decision":
+      return `decision [${m.decisions.map((d) => `${d.instance}:${d.vid}`).join(" ")}]`;
+    case "2ab":
+      return `2ab r=${m.rnd} i=${m.instance} vid=${m.batch.vid} ring=[${m.ring}] voters=[${m.voters}]`;
+    case "udecision":
+      return `udecision i=${m.instance} vid=${m.vid} ${m.batch ? "+batch" : "id-only"} ring=[${m.ring}]`;
+    case "catchup":
+      return `catchup from=${m.from} count=${m.count}`;
+    case "catchup-reply":
+      return `catchup-reply r=${m.rnd} [${m.entries.map((e) => `${e.instance}:${e.batch.vid}`).join(" ")}]`;
+    case "hello":
+      return "hello";
+  }
+}
