@@ -67,7 +67,7 @@ export function runSimCommand(o: SimCliOptions, write: (s: string) => void): num
   } else {
     for (const { summary: s, base } of summaries) {
       write(
-        `sim ${s.variant}: ${s.seeds} seeds, ${s.violations} violations, ${s.deliveredValues.toLocaleString("en-US")} deliveries ` +
+        `sim ${s.variant}: ${s.seeds} seed${s.seeds === 1 ? "" : "s"}, ${s.violations} violations, ${s.deliveredValues.toLocaleString("en-US")} deliveries ` +
           `of ${s.proposed.toLocaleString("en-US")} proposed values, ${s.messages.toLocaleString("en-US")} simulated messages, ${(s.wallMs / 1000).toFixed(1)} s\n`,
       );
       for (const f of s.failures) {

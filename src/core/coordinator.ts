@@ -30,6 +30,9 @@ interface Phase1 {
   quorumAt: Tick | null;
 }
 
+/** Bound: (client, seq) keys remembered as recently decided, to drop late retransmissions. */
+export const MAX_RECENT_DECIDED = 65536;
+
 type State = { readonly k: "idle" } | { readonly k: "phase1"; readonly p1: Phase1 } | { readonly k: "phase2"; readonly ring: Ring };
 
 /**
@@ -53,8 +56,14 @@ export class Coordinator {
   private firstUndecided: Instance = 0;
   private nextInstance: Instance = 0;
   private lastPhase1At: Tick = -Infinity;
+  /** Keys (client:seq) of the values pending or in flight here. */
+  private readonly queued = new Set<string>();
+  /** Keys of values recently decided in batches of this coordinator (insertion-ordered, bounded). */
+  private readonly recentDecided = new Set<string>();
   /** Client values dropped because the pending queue was full. */
   droppedValues = 0;
+  /** Retransmitted client values dropped because they were already queued, in flight or decided. */
+  duplicateValues = 0;
 
   constructor(
     readonly id: NodeId,
@@ -87,6 +96,7 @@ export class Coordinator {
     this.state = { k: "idle" };
     this.pending.length = 0;
     this.inflight.clear();
+    this.queued.clear();
   }
 
   /** Any round seen elsewhere (a nack, a 1A or 2A from another coordinator). */
@@ -96,12 +106,18 @@ export class Coordinator {
 
   onValue(v: ClientValue, now: Tick, out: OutputBuilder): void {
     if (!this.active) return;
+    const key = valueKey(v);
+    if (this.queued.has(key) || this.recentDecided.has(key)) {
+      this.duplicateValues++;
+      return;
+    }
     if (this.pending.length >= this.cfg.maxPendingValues) {
       this.droppedValues++;
       return;
     }
     if (this.pending.length === 0) this.pendingSince = now;
     this.pending.push(v);
+    this.queued.add(key);
     this.proposePending(now, out);
   }
 
@@ -122,8 +138,7 @@ export class Coordinator {
   onDecision(instance: Instance, vid: Vid, now: Tick, out: OutputBuilder): void {
     invariant(vid.length > 0, "vids are non-empty");
     if (instance < this.firstUndecided || this.decidedAbove.has(instance)) return;
-    // Another coordinator's value may have been chosen here; our batch is then lost and its proposers retry.
-    this.noteDecided(instance);
+    this.noteDecided(instance, vid);
     this.proposePending(now, out);
   }
 
@@ -234,7 +249,10 @@ export class Coordinator {
     this.inflight.clear();
     for (let i = this.from; i <= top; i++) {
       if (i < this.firstUndecided || this.decidedAbove.has(i)) continue;
-      const batch = highest.get(i)?.batch ?? previous.get(i)?.batch ?? { vid: this.mintVid(), values: [] };
+      const mine = previous.get(i)?.batch;
+      const batch = highest.get(i)?.batch ?? mine ?? { vid: this.mintVid(), values: [] };
+      // Our batch lost its slot to a value voted earlier: its proposers will retry.
+      if (mine && mine.vid !== batch.vid) this.forget(mine);
       this.inflight.set(i, { batch, sentAt: now, retries: 0 });
       this.variant.sendPhase2(this.crnd, i, batch, ring, out);
     }
@@ -242,12 +260,33 @@ export class Coordinator {
     this.proposePending(now, out);
   }
 
-  private noteDecided(instance: Instance): void {
+  private noteDecided(instance: Instance, vid: Vid): void {
     if (instance < this.firstUndecided) return;
     this.decidedAbove.add(instance);
-    this.inflight.delete(instance);
+    const f = this.inflight.get(instance);
+    if (f) {
+      this.inflight.delete(instance);
+      if (f.batch.vid === vid) {
+        for (const v of f.batch.values) {
+          const key = valueKey(v);
+          this.queued.delete(key);
+          this.recentDecided.add(key);
+        }
+        for (const k of this.recentDecided) {
+          if (this.recentDecided.size <= MAX_RECENT_DECIDED) break;
+          this.recentDecided.delete(k);
+        }
+      } else {
+        // Another coordinator's value was chosen here: our batch is lost and its proposers retry.
+        this.forget(f.batch);
+      }
+    }
     while (this.decidedAbove.delete(this.firstUndecided)) this.firstUndecided++;
     if (this.nextInstance < this.firstUndecided) this.nextInstance = this.firstUndecided;
+  }
+
+  private forget(batch: Batch): void {
+    for (const v of batch.values) this.queued.delete(valueKey(v));
   }
 
   private mintVid(): Vid {
@@ -278,4 +317,8 @@ export class Coordinator {
       this.variant.sendPhase2(this.crnd, instance, batch, ring, out);
     }
   }
+}
+
+function valueKey(v: ClientValue): string {
+  return `${v.client}:${v.seq}`;
 }

@@ -14,8 +14,15 @@ import type { DecisionId, Instance, Msg, NodeId, Ring, Round, Tick, Vid } from "
  * voted for that id in that round (it holds the value); the coordinator, last on the ring,
  * multicasts the decision (ids only), riding on the next 2A when one leaves in the same step.
  */
+/** Bound: Phase 2B messages kept because they arrived before their 2A. */
+export const MAX_EARLY_2B = 1024;
+
+type Msg2B = Extract<Msg, { t: "2b" }>;
+
 export class MRingProcess extends RingProcess {
   private readonly unsentDecisions: DecisionId[] = [];
+  /** 2Bs that overtook their 2A (TCP ring vs. UDP multicast): acted on once the 2A arrives. */
+  private readonly early2b = new Map<Instance, Msg2B>();
 
   constructor(id: NodeId, cfg: ProtocolConfig, opts: ProcessOptions = {}) {
     invariant(cfg.variant === "mring", "M-Ring configuration");
@@ -51,14 +58,22 @@ export class MRingProcess extends RingProcess {
           if (this.acceptor) this.vote(msg.rnd, msg.instance, msg.batch, out);
           return;
         }
-        if (this.vote(msg.rnd, msg.instance, msg.batch, out) && firstOf(msg.ring) === this.id)
-          this.passVote(msg.rnd, msg.instance, msg.batch.vid, msg.ring, [], now, out);
+        if (!this.vote(msg.rnd, msg.instance, msg.batch, out)) return;
+        if (firstOf(msg.ring) === this.id) this.passVote(msg.rnd, msg.instance, msg.batch.vid, msg.ring, [], now, out);
+        else {
+          const early = this.early2b.get(msg.instance);
+          if (early && early.rnd === msg.rnd && early.vid === msg.batch.vid) {
+            this.early2b.delete(msg.instance);
+            this.passVote(early.rnd, early.instance, early.vid, early.ring, early.voters, now, out);
+          }
+        }
         return;
       case "2b":
-        // Task 5: forward only with a vote for this very id in this round.
-        if (!this.acceptor?.hasVoted(msg.instance, msg.rnd, msg.vid)) return;
-        if (!validPrefix(msg.ring, msg.voters, this.id)) return;
-        this.passVote(msg.rnd, msg.instance, msg.vid, msg.ring, msg.voters, now, out);
+        if (!this.acceptor || !validPrefix(msg.ring, msg.voters, this.id)) return;
+        // Task 5: forward only with a vote for this very id in this round (the acceptor holds the value).
+        if (this.acceptor.hasVoted(msg.instance, msg.rnd, msg.vid))
+          this.passVote(msg.rnd, msg.instance, msg.vid, msg.ring, msg.voters, now, out);
+        else if (!this.acceptor.isDecided(msg.instance)) this.keepEarly(msg);
         return;
       case "decision":
         for (const d of msg.decisions) this.decide(d.instance, d.vid, now, out);
@@ -89,6 +104,14 @@ export class MRingProcess extends RingProcess {
     invariant(roundOwner(rnd, this.cfg.maxNodes) === this.id, "the last on the ring coordinates its round");
     this.unsentDecisions.push({ instance, vid });
     this.decide(instance, vid, now, out);
+  }
+
+  private keepEarly(msg: Msg2B): void {
+    const prev = this.early2b.get(msg.instance);
+    if (prev && prev.rnd >= msg.rnd) return;
+    this.early2b.delete(msg.instance);
+    if (this.early2b.size >= MAX_EARLY_2B) this.early2b.delete(this.early2b.keys().next().value as Instance);
+    this.early2b.set(msg.instance, msg);
   }
 
   protected override finishStep(out: OutputBuilder): void {
