@@ -50,16 +50,15 @@ export class Acceptor {
   }
 
   /**
-   * Phase 1B (Task 2): promise `crnd` if it is above every round seen, and report the votes
-   * cast at instances >= from. Returns null when the promise is refused (caller sends a nack).
-   * A repeated 1A of the promised round is answered again (its 1B may have been lost).
+   * Phase 1B (Task 2): promise `crnd` only if it is strictly above every round seen, and report
+   * the votes cast at instances >= from. Returns null when the promise is refused (the caller
+   * sends a nack). Strictness matters: a restarted coordinator that forgot its rounds may pick
+   * one it already used, and must not complete Phase 1 in it again (two values in one round).
    */
   onPhase1A(crnd: Round, from: Instance, out: OutputBuilder): VoteReport[] | null {
-    if (crnd < this.rndValue) return null;
-    if (crnd > this.rndValue) {
-      this.rndValue = crnd;
-      out.record({ k: "promise", rnd: crnd });
-    }
+    if (crnd < this.rndValue || (crnd === this.rndValue && !this.cfg.bugs?.acceptorRepromisesRound)) return null;
+    this.rndValue = crnd;
+    out.record({ k: "promise", rnd: crnd });
     const reports: VoteReport[] = [];
     for (const [instance, v] of this.votes) {
       if (instance < from) continue;

@@ -14,6 +14,8 @@ export interface PlantedBugs {
   readonly learnerDeliversEarly?: boolean;
   /** Coordinator ignores the votes reported in Phase 1B and proposes its own values. */
   readonly coordinatorIgnoresVotes?: boolean;
+  /** Acceptor answers a 1A of the round it already promised (c-rnd >= rnd instead of >). */
+  readonly acceptorRepromisesRound?: boolean;
 }
 
 /** Static protocol configuration shared by every process of one ring. Durations are in ticks. */
@@ -57,6 +59,11 @@ export interface ProtocolConfig {
   /** U-Ring: a process left out of the ring asks to rejoin this often. */
   readonly helloTicks: number;
   readonly bugs?: PlantedBugs;
+}
+
+/** Default batch size per variant, as in the thesis: 8 KB datagrams for M-Ring, 32 KB for U-Ring. */
+export function defaultBatchBytes(v: Variant): number {
+  return v === "mring" ? 8 * 1024 : 32 * 1024;
 }
 
 export const DEFAULT_TIMING = {

@@ -131,7 +131,9 @@ export class Coordinator {
 
   onNack(rnd: Round, promised: Round, now: Tick, out: OutputBuilder): void {
     this.observeRound(promised);
-    if (this.active && rnd === this.crnd && promised > this.crnd) this.startPhase1(now, out);
+    // promised === crnd: an acceptor already promised this round number, to us before a lost 1B
+    // or to an incarnation of ours before a restart; either way a fresh round is needed.
+    if (this.active && rnd === this.crnd && promised >= this.crnd) this.startPhase1(now, out);
   }
 
   /** A decision for `instance`, taken here or learned. */

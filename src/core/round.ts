@@ -13,9 +13,10 @@ export function makeRound(counter: number, node: NodeId, maxNodes: number): Roun
 
 /** The smallest round owned by `node` that is strictly greater than `above`. */
 export function nextRound(above: Round, node: NodeId, maxNodes: number): Round {
-  const counter = Math.floor(above / maxNodes) + 1;
+  let counter = Math.max(1, Math.floor(above / maxNodes));
+  if (makeRound(counter, node, maxNodes) <= above) counter++;
   const r = makeRound(counter, node, maxNodes);
-  invariant(r > above, "next round is above");
+  invariant(r > above && r - maxNodes <= Math.max(above, maxNodes - 1), "next round is the smallest above");
   return r;
 }
 

@@ -64,7 +64,7 @@ export type Msg =
       readonly acceptor: boolean;
       readonly votes: readonly VoteReport[];
     }
-  /** Refusal: the sender has promised `promised`, which is higher than the round asked for. */
+  /** Refusal: the sender has promised `promised`, which is at least the round asked for (1A needs strictly more). */
   | { readonly t: "nack"; readonly rnd: Round; readonly promised: Round }
   /** M-Ring Phase 2A, ip-multicast to acceptors and learners; earlier decisions may ride along. */
   | {
@@ -109,7 +109,9 @@ export type Msg =
   /** rnd: the acceptor's promised round, so that a process that missed a new round learns of it. */
   | { readonly t: "catchup-reply"; readonly rnd: Round; readonly entries: readonly CatchupEntry[] }
   /** U-Ring: a process left out of the current ring asks the coordinator to be laid back in. */
-  | { readonly t: "hello" };
+  | { readonly t: "hello" }
+  /** U-Ring: the coordinator's answer to a ring member whose view of the ring is out of date. */
+  | { readonly t: "ring"; readonly rnd: Round; readonly ring: Ring };
 
 export type MsgType = Msg["t"];
 

@@ -69,18 +69,27 @@ export class URingProcess extends RingProcess {
       case "udecision":
         this.onDecision(msg.instance, msg.vid, msg.batch, msg.ring, msg.rnd, now, out);
         return;
-      case "hello":
-        this.coordinator?.onRejoin(from, now, out);
+      case "hello": {
+        const c = this.coordinator;
+        const ring = c?.isActive ? c.ring : null;
+        if (c && ring?.includes(from)) out.to(from, { t: "ring", rnd: c.round, ring });
+        else c?.onRejoin(from, now, out);
+        return;
+      }
+      case "ring":
+        if (msg.ring.includes(this.id)) this.seeRing(msg.rnd, msg.ring);
         return;
       default:
         return;
     }
   }
 
-  /** Left out of the ring, or holding a ring older than the newest round seen: ask the coordinator. */
+  /**
+   * Holding a ring older than the newest round seen (left out of the new ring, or its messages
+   * lost): ask the coordinator, which answers with its ring or lays the ring out again.
+   */
   protected override onVariantTick(now: Tick, out: OutputBuilder): void {
-    const stale = this.ringRound < this.highestRound || (this.ringRound > 0 && !this.ring.includes(this.id));
-    if (stale && now - this.lastHello >= this.cfg.helloTicks) {
+    if (this.ringRound < this.highestRound && now - this.lastHello >= this.cfg.helloTicks) {
       this.lastHello = now;
       out.to(this.leaderHint(), { t: "hello" });
     }

@@ -1,6 +1,6 @@
 import { DEFAULT_TIMING, type PlantedBugs, type ProtocolConfig, type Variant } from "../core/config.ts";
 import { faults } from "../core/quorum.ts";
-import type { NodeId } from "../core/types.ts";
+import type { MsgType, NodeId } from "../core/types.ts";
 import { Prng } from "./prng.ts";
 
 /** Virtual time is in microseconds; cores see ticks of TICK_US. */
@@ -35,6 +35,14 @@ export interface Crash {
   readonly restartAt: number | null;
 }
 
+/** A crash triggered by the process' own k-th send of a message type (e.g. right after a 2A left). */
+export interface SendCrash {
+  readonly node: NodeId;
+  readonly msgType: MsgType;
+  readonly nth: number;
+  readonly downUs: number;
+}
+
 export interface Partition {
   readonly at: number;
   readonly until: number;
@@ -67,6 +75,7 @@ export interface Scenario {
   readonly healAt: number;
   readonly endAt: number;
   readonly crashes: readonly Crash[];
+  readonly sendCrashes: readonly SendCrash[];
   readonly partitions: readonly Partition[];
   readonly usurpers: readonly Usurper[];
 }
@@ -123,6 +132,7 @@ export function drawScenario(o: SimOptions): Scenario {
   const livenessTicks = o.livenessTicks ?? 6000;
 
   const crashes: Crash[] = [];
+  const sendCrashes: SendCrash[] = [];
   const partitions: Partition[] = [];
   const usurpers: Usurper[] = [];
   if (faulty) {
@@ -140,6 +150,25 @@ export function drawScenario(o: SimOptions): Scenario {
         crashes.push({ node, at, restartAt: null });
       } else {
         crashes.push({ node, at, restartAt: r.chance(0.5) ? Math.min(healAt, at + r.int(5_000, 200_000)) : healAt });
+      }
+    }
+    if (ledger === "durable" && r.chance(0.3)) {
+      // The coordinator crashes and comes back, possibly several times, often soon after a proposal
+      // left: what Phase 1 recovery (and the strict promise) is for.
+      let at = r.int(5_000, 300_000);
+      for (let k = r.int(1, 3); k > 0 && at < healAt - 50_000; k--) {
+        const restartAt = Math.min(healAt, at + r.int(1_000, 60_000));
+        if (!crashes.some((c) => c.node === cfg.coordinator && (c.restartAt ?? healAt) >= at && c.at <= restartAt))
+          crashes.push({ node: cfg.coordinator, at, restartAt });
+        at = restartAt + r.int(5_000, 150_000);
+      }
+    }
+    if (ledger === "durable" && r.chance(0.4)) {
+      for (let k = r.int(1, 3); k > 0; k--) {
+        const node = r.chance(0.6) ? cfg.coordinator : r.pick(acceptors);
+        const types: MsgType[] =
+          o.variant === "mring" ? ["2a", "2b", "1b", "decision", "1a"] : ["2ab", "udecision", "1b", "1a"];
+        sendCrashes.push({ node, msgType: r.pick(types), nth: r.int(1, 40), downUs: r.int(500, 60_000) });
       }
     }
     for (let k = r.int(0, 2); k > 0; k--) {
@@ -178,6 +207,7 @@ export function drawScenario(o: SimOptions): Scenario {
     healAt,
     endAt: healAt + livenessTicks * TICK_US,
     crashes,
+    sendCrashes,
     partitions,
     usurpers,
   };

@@ -83,6 +83,8 @@ export class Simulation {
   private dup: number;
   private nextPid = 1;
   private messages = 0;
+  /** Sends per "node/type", for crashes triggered by a send. */
+  private readonly sendCounts = new Map<string, number>();
   private proposed = 0;
   readonly checker = new Checker();
   private readonly trace = new TraceBuffer(80);
@@ -261,8 +263,21 @@ export class Simulation {
 
   private send(from: NodeId, env: Envelope): void {
     this.messages++;
+    if (this.sc.sendCrashes.length > 0 && !this.healed) this.crashOnSend(from, env.msg.t);
     if ("to" in env.dest) this.transmit(from, env.dest.to, env.msg, this.loss);
     else for (const to of this.sc.group) this.transmit(from, to, env.msg, this.mcastLoss);
+  }
+
+  private crashOnSend(from: NodeId, t: Msg["t"]): void {
+    const key = `${from}/${t}`;
+    const n = (this.sendCounts.get(key) ?? 0) + 1;
+    this.sendCounts.set(key, n);
+    for (const c of this.sc.sendCrashes)
+      if (c.node === from && c.msgType === t && c.nth === n) {
+        // After this step's outputs are out: the crash event is queued behind them.
+        this.at(this.now, { k: "crash", node: from });
+        this.at(Math.min(this.sc.healAt, this.now + c.downUs), { k: "restart", node: from });
+      }
   }
 
   private transmit(from: NodeId, to: NodeId, msg: Msg, loss: number): void {
@@ -334,6 +349,7 @@ function describe(sc: Scenario): string {
     `${c.variant} acceptors=${c.acceptors.length} processes=${c.processes.length} proposers=[${c.proposers}] learners=[${c.learners}]`,
     `ledger=${sc.ledger} window=${c.window} batch=${c.batchBytes}B delay=${c.batchDelayTicks}t values=${sc.valuesPerClient}/client of ${sc.valueBytes[0]}-${sc.valueBytes[1]}B`,
     `loss=${pct(sc.loss)} mcast-loss=${pct(sc.mcastLoss)} dup=${pct(sc.dup)} reorder=${pct(sc.reorder)} sync=${sc.syncUs}us`,
+    `send-crashes=${sc.sendCrashes.map((c) => `${c.node}after#${c.nth}${c.msgType}(+${c.downUs / 1000}ms)`).join(",") || "none"}`,
     `crashes=${sc.crashes.map((x) => `${x.node}@${x.at / 1000}ms${x.restartAt === null ? "(permanent)" : `->${x.restartAt / 1000}ms`}`).join(",") || "none"}`,
     `partitions=${sc.partitions.map((p) => `${p.kind}[${p.sideA}|${p.sideB}]@${p.at / 1000}-${p.until / 1000}ms`).join(",") || "none"}`,
     `usurpers=${sc.usurpers.map((u) => `${u.node}@${u.at / 1000}-${u.until / 1000}ms`).join(",") || "none"}`,

@@ -62,5 +62,7 @@ export function formatTrace(m: Msg): string {
       return `catchup-reply r=${m.rnd} [${m.entries.map((e) => `${e.instance}:${e.batch.vid}`).join(" ")}]`;
     case "hello":
       return "hello";
+    case "ring":
+      return `ring r=${m.rnd} [${m.ring}]`;
   }
 }

@@ -1,0 +1,201 @@
+import { describe, expect, test } from "bun:test";
+import { InvariantError } from "../../src/core/assert.ts";
+import { Learner } from "../../src/core/learner.ts";
+import { OutputBuilder } from "../../src/core/output.ts";
+import { batch, cv, makeCfg, sent, type CfgParts } from "./helpers.ts";
+
+// Acceptors 1,2,3; learners 4,5,6 (learner 5 is the second, so its preferred acceptor is the second).
+function cfgWith(timing: CfgParts["timing"] = {}, bugs?: CfgParts["bugs"]) {
+  const parts: CfgParts = { processes: [1, 2, 3, 4, 5, 6], acceptors: [1, 2, 3], learners: [4, 5, 6], coordinator: 1, timing };
+  return makeCfg(bugs === undefined ? parts : { ...parts, bugs });
+}
+const cfg = cfgWith();
+const T = cfg.catchupTicks;
+
+const b0 = batch("17.0", cv(1, 0), cv(2, 0));
+const b1 = batch("17.1", cv(1, 1));
+const b2 = batch("17.2", cv(2, 1));
+
+describe("learner delivery", () => {
+  test("learner delivers in instance order and only after the decision", () => {
+    const l = new Learner(4, cfg);
+    const out = new OutputBuilder();
+    l.onBatch(1, b1, 0, out);
+    l.onDecision(1, "17.1", 0, out);
+    expect(out.deliver).toEqual([]); // instance 0 is missing
+    l.onBatch(0, b0, 0, out);
+    expect(out.deliver).toEqual([]); // value without decision
+    l.onDecision(0, "17.0", 0, out);
+    expect(out.deliver).toEqual([
+      { instance: 0, vid: "17.0", values: b0.values },
+      { instance: 1, vid: "17.1", values: b1.values },
+    ]);
+    expect(l.nextInstance).toBe(2);
+    expect(l.delivered).toBe(3);
+  });
+
+  test("a decision that arrives before its value is delivered when the value arrives", () => {
+    const l = new Learner(4, cfg);
+    const out = new OutputBuilder();
+    l.onDecision(0, "17.0", 0, out);
+    expect(out.deliver).toEqual([]);
+    l.onBatch(0, b0, 0, out);
+    expect(out.deliver.map((d) => d.instance)).toEqual([0]);
+  });
+
+  test("the learner delivers the decided batch, not another batch proposed for the same instance in another round", () => {
+    const l = new Learner(4, cfg);
+    const out = new OutputBuilder();
+    const loser = batch("17.9", cv(9, 9));
+    const winner = batch("33.0", cv(8, 8));
+    l.onBatch(0, loser, 0, out);
+    l.onBatch(0, winner, 0, out);
+    l.onDecision(0, "33.0", 0, out);
+    expect(out.deliver).toEqual([{ instance: 0, vid: "33.0", values: [cv(8, 8)] }]);
+  });
+
+  test("learner delivers a retransmitted client value (same client, seq) once", () => {
+    const l = new Learner(4, cfg);
+    const out = new OutputBuilder();
+    const first = batch("17.0", cv(1, 0), cv(1, 1));
+    const retry = batch("17.1", cv(1, 1), cv(3, 0), cv(1, 0));
+    l.onBatch(0, first, 0, out);
+    l.onDecision(0, "17.0", 0, out);
+    l.onBatch(1, retry, 0, out);
+    l.onDecision(1, "17.1", 0, out);
+    expect(out.deliver.map((d) => d.values)).toEqual([[cv(1, 0), cv(1, 1)], [cv(3, 0)]]);
+    expect(l.delivered).toBe(3);
+  });
+
+  test("duplicate filtering also holds for seqs delivered out of order", () => {
+    const l = new Learner(4, cfg);
+    const out = new OutputBuilder();
+    l.onCatchup(
+      [
+        { instance: 0, batch: batch("a", cv(1, 2)) },
+        { instance: 1, batch: batch("b", cv(1, 0), cv(1, 2)) },
+        { instance: 2, batch: batch("c", cv(1, 1), cv(1, 0), cv(1, 3)) },
+      ],
+      0,
+      out,
+    );
+    expect(out.deliver.map((d) => d.values.map((v) => v.seq))).toEqual([[2], [0], [1, 3]]);
+  });
+
+  test("an already delivered instance is ignored, and a conflicting decision for a pending one is an invariant violation", () => {
+    const l = new Learner(4, cfg);
+    const out = new OutputBuilder();
+    l.onBatch(0, b0, 0, out);
+    l.onDecision(0, "17.0", 0, out);
+    l.onBatch(0, b0, 1, out);
+    l.onDecision(0, "17.0", 1, out);
+    expect(out.deliver.length).toBe(1);
+    l.onDecision(1, "17.1", 1, out);
+    expect(() => l.onDecision(1, "33.1", 1, out)).toThrow(InvariantError);
+  });
+
+  test("values and decisions beyond learnerBufferInstances ahead are not kept", () => {
+    const l = new Learner(4, cfgWith({ learnerBufferInstances: 2 }));
+    const out = new OutputBuilder();
+    l.onBatch(2, b2, 0, out);
+    l.onDecision(2, "17.2", 0, out);
+    l.onCatchup(
+      [
+        { instance: 0, batch: b0 },
+        { instance: 1, batch: b1 },
+      ],
+      0,
+      out,
+    );
+    expect(out.deliver.map((d) => d.instance)).toEqual([0, 1]);
+    expect(l.nextInstance).toBe(2); // instance 2 was dropped when it arrived
+  });
+
+  test("planted bug learnerDeliversEarly: a batch is delivered before any decision", () => {
+    const l = new Learner(4, cfgWith({}, { learnerDeliversEarly: true }));
+    const out = new OutputBuilder();
+    l.onBatch(0, b0, 0, out);
+    expect(out.deliver.map((d) => d.vid)).toEqual(["17.0"]);
+  });
+});
+
+describe("learner recovery of lost messages (thesis 3.3.4)", () => {
+  test("learner recovers the three loss cases by asking its preferred acceptor, then the next", () => {
+    // (a) value without decision
+    const a = new Learner(5, cfg);
+    const outA = new OutputBuilder();
+    a.onBatch(0, b0, 0, outA);
+    a.tick(T - 1, outA);
+    expect(sent(outA, "catchup")).toEqual([]);
+    a.tick(T, outA);
+    expect(sent(outA, "catchup")).toEqual([{ to: 2, msg: { t: "catchup", from: 0, count: cfg.catchupBatch } }]);
+    const retry = new OutputBuilder();
+    a.tick(2 * T, retry);
+    expect(sent(retry, "catchup").map((s) => s.to)).toEqual([3]);
+    a.onCatchup([{ instance: 0, batch: b0 }], 2 * T + 1, retry);
+    expect(retry.deliver.map((d) => d.instance)).toEqual([0]);
+
+    // (b) decision without value
+    const b = new Learner(5, cfg);
+    const outB = new OutputBuilder();
+    b.onDecision(0, "17.0", 0, outB);
+    b.tick(T, outB);
+    expect(sent(outB, "catchup").map((s) => [s.to, s.msg.from])).toEqual([[2, 0]]);
+    b.onCatchup([{ instance: 0, batch: b0 }], T + 1, outB);
+    expect(outB.deliver.map((d) => d.instance)).toEqual([0]);
+
+    // (c) neither value nor decision: nothing shows a gap, yet the learner asks
+    const c = new Learner(5, cfg);
+    const outC = new OutputBuilder();
+    c.tick(T, outC);
+    expect(sent(outC, "catchup").map((s) => [s.to, s.msg.from])).toEqual([[2, 0]]);
+    c.onCatchup([{ instance: 0, batch: b0 }], T + 1, outC);
+    expect(outC.deliver.map((d) => d.instance)).toEqual([0]);
+  });
+
+  test("each learner starts with its own preferred acceptor and moves round-robin over the acceptors", () => {
+    const l = new Learner(6, cfg); // third learner: preferred acceptor 3
+    const asked: number[] = [];
+    l.onDecision(0, "17.0", 0, new OutputBuilder());
+    for (let k = 1; k <= 4; k++) {
+      const out = new OutputBuilder();
+      l.tick(k * T, out);
+      for (const s of sent(out, "catchup")) asked.push(Number(s.to));
+    }
+    expect(asked).toEqual([3, 1, 2, 3]);
+  });
+
+  test("catch-up asks from the next undelivered instance", () => {
+    const l = new Learner(4, cfg);
+    const out = new OutputBuilder();
+    l.onCatchup([{ instance: 0, batch: b0 }], 0, out);
+    l.onBatch(2, b2, 0, out); // gap at 1
+    l.tick(T, out);
+    expect(sent(out, "catchup").map((s) => s.msg.from)).toEqual([1]);
+  });
+
+  test("while it makes progress the learner does not ask", () => {
+    const l = new Learner(4, cfg);
+    const out = new OutputBuilder();
+    l.onBatch(1, b1, 0, out); // gap: instance 0 missing
+    l.onCatchup([{ instance: 0, batch: b0 }], T - 1, out); // progress at T-1 (0 delivered; 1 waits for its decision)
+    l.tick(T, out);
+    l.tick(2 * T - 2, out);
+    expect(sent(out, "catchup")).toEqual([]);
+    l.tick(2 * T - 1, out);
+    expect(sent(out, "catchup").map((s) => s.msg.from)).toEqual([1]);
+  });
+
+  test("without evidence of a gap the learner polls only every 4 x catchupTicks", () => {
+    const l = new Learner(4, cfg);
+    const first = new OutputBuilder();
+    l.tick(T, first);
+    expect(sent(first, "catchup").length).toBe(1);
+    const quiet = new OutputBuilder();
+    for (let t = T + 1; t < 5 * T; t++) l.tick(t, quiet);
+    expect(sent(quiet, "catchup")).toEqual([]);
+    const again = new OutputBuilder();
+    l.tick(5 * T, again);
+    expect(sent(again, "catchup").length).toBe(1);
+  });
+});

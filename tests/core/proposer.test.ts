@@ -1,0 +1,88 @@
+import { describe, expect, test } from "bun:test";
+import { OutputBuilder } from "../../src/core/output.ts";
+import { Proposer } from "../../src/core/proposer.ts";
+import { makeCfg, sent, type CfgParts } from "./helpers.ts";
+
+function cfgWith(timing: CfgParts["timing"] = {}) {
+  return makeCfg({ processes: [1, 2, 3], acceptors: [1, 2, 3], proposers: [3], coordinator: 1, timing });
+}
+
+/** Route: the n-th try goes to node 10 + n, so tests can see which try a send is. */
+const byTry = (tries: number): number => 10 + tries;
+const bytes = (n: number): Uint8Array => new Uint8Array([n]);
+
+describe("proposer", () => {
+  test("proposer numbers its values (client, seq) and sends each to the coordinator route", () => {
+    const p = new Proposer(300, cfgWith(), byTry);
+    const out = new OutputBuilder();
+    const a = p.propose(bytes(1), 0, out);
+    const b = p.propose(bytes(2), 0, out);
+    expect([a?.client, a?.seq, b?.client, b?.seq]).toEqual([300, 0, 300, 1]);
+    expect(sent(out, "value")).toEqual([
+      { to: 10, msg: { t: "value", v: { client: 300, seq: 0, payload: bytes(1) }, hops: 0 } },
+      { to: 10, msg: { t: "value", v: { client: 300, seq: 1, payload: bytes(2) }, hops: 0 } },
+    ]);
+    expect(p.inFlight).toBe(2);
+  });
+
+  test("proposer re-sends a value not delivered within the timeout, along the next route each time", () => {
+    const cfg = cfgWith();
+    const p = new Proposer(300, cfg, byTry);
+    p.propose(bytes(1), 5, new OutputBuilder());
+    const early = new OutputBuilder();
+    p.tick(5 + cfg.proposerTimeoutTicks - 1, early);
+    expect(early.send).toEqual([]);
+    const first = new OutputBuilder();
+    p.tick(5 + cfg.proposerTimeoutTicks, first);
+    expect(sent(first, "value").map((s) => [s.to, s.msg.v.seq, s.msg.hops])).toEqual([[11, 0, 0]]);
+    // The timeout restarts from the re-send.
+    const quiet = new OutputBuilder();
+    p.tick(5 + 2 * cfg.proposerTimeoutTicks - 1, quiet);
+    expect(quiet.send).toEqual([]);
+    const second = new OutputBuilder();
+    p.tick(5 + 2 * cfg.proposerTimeoutTicks, second);
+    expect(sent(second, "value").map((s) => s.to)).toEqual([12]);
+  });
+
+  test("a delivered value is acknowledged once and no longer re-sent", () => {
+    const cfg = cfgWith();
+    const p = new Proposer(300, cfg, byTry);
+    p.propose(bytes(1), 0, new OutputBuilder());
+    p.propose(bytes(2), 0, new OutputBuilder());
+    const out = new OutputBuilder();
+    p.onDelivered(300, 0, 7, 1, out);
+    p.onDelivered(300, 0, 9, 1, out); // a duplicate delivery report
+    p.onDelivered(301, 1, 7, 1, out); // another client's value
+    expect(out.acked).toEqual([{ client: 300, seq: 0, instance: 7 }]);
+    expect(p.inFlight).toBe(1);
+    const retry = new OutputBuilder();
+    p.tick(cfg.proposerTimeoutTicks, retry);
+    expect(sent(retry, "value").map((s) => s.msg.v.seq)).toEqual([1]);
+  });
+
+  test("at most proposerWindow values are in flight; the rest wait in the queue and leave as values are delivered", () => {
+    const p = new Proposer(300, cfgWith({ proposerWindow: 2 }), byTry);
+    const out = new OutputBuilder();
+    for (let i = 0; i < 4; i++) p.propose(bytes(i), 0, out);
+    expect(sent(out, "value").map((s) => s.msg.v.seq)).toEqual([0, 1]);
+    expect(p.inFlight).toBe(4);
+    const next = new OutputBuilder();
+    p.onDelivered(300, 1, 0, 3, next);
+    expect(sent(next, "value").map((s) => s.msg.v.seq)).toEqual([2]);
+    // Queued values are not re-sent by the timeout: they were never sent.
+    const retry = new OutputBuilder();
+    p.tick(1000, retry);
+    expect(sent(retry, "value").map((s) => s.msg.v.seq).sort()).toEqual([0, 2]);
+  });
+
+  test("a saturated proposer refuses values once its queue is full", () => {
+    const p = new Proposer(300, cfgWith({ proposerWindow: 1, proposerQueue: 2 }), byTry);
+    const out = new OutputBuilder();
+    expect(p.propose(bytes(0), 0, out)).not.toBeNull(); // in flight
+    expect(p.propose(bytes(1), 0, out)).not.toBeNull(); // queued
+    expect(p.propose(bytes(2), 0, out)).not.toBeNull(); // queued
+    expect(p.propose(bytes(3), 0, out)).toBeNull();
+    expect(p.refused).toBe(1);
+    expect(p.inFlight).toBe(3);
+  });
+});
