@@ -1,0 +1,149 @@
+import { readFileSync } from "node:fs";
+import type { z } from "zod";
+import { defaultBatchBytes, validateProtocolConfig, type ProtocolConfig } from "../core/config.ts";
+import { ConfigSchema, type ClusterConfig, type NodeEntry, type Role } from "./schema.ts";
+
+/** A configuration that cannot work: every problem, one line each, naming the key path. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(
+    readonly problems: readonly string[],
+    readonly source: string,
+  ) {
+    super(`${source}: invalid configuration\n${problems.map((p) => `  ${p}`).join("\n")}`);
+  }
+}
+
+function pathOf(path: readonly PropertyKey[]): string {
+  let s = "";
+  for (const p of path) s += typeof p === "number" ? `[${p}]` : s === "" ? String(p) : `.${String(p)}`;
+  return s === "" ? "(root)" : s;
+}
+
+function describeIssue(i: z.core.$ZodIssue): string {
+  return `${pathOf(i.path)}: ${i.message}`;
+}
+
+/** Parses and validates a configuration given as text (JSON). */
+export function parseConfig(text: string, source = "config"): ClusterConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError([`not valid JSON: ${(e as Error).message}`], source);
+  }
+  const r = ConfigSchema.safeParse(raw);
+  if (!r.success) throw new ConfigError(r.error.issues.map(describeIssue), source);
+  const problems = crossCheck(r.data);
+  if (problems.length > 0) throw new ConfigError(problems, source);
+  return r.data;
+}
+
+export function loadConfig(file: string): ClusterConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError([code === "ENOENT" ? "no such file" : `cannot read: ${(e as Error).message}`], file);
+  }
+  return parseConfig(text, file);
+}
+
+/** Rules that involve several keys. */
+function crossCheck(c: ClusterConfig): string[] {
+  const problems: string[] = [];
+  const seenId = new Map<number, number>();
+  const seenAddr = new Map<string, string>();
+  c.nodes.forEach((n, i) => {
+    const prev = seenId.get(n.id);
+    if (prev !== undefined) problems.push(`nodes[${i}].id: ${n.id} is already the id of nodes[${prev}]`);
+    seenId.set(n.id, i);
+    for (const [what, p] of [
+      ["port", n.port],
+      ["http", n.http],
+    ] as const) {
+      if (p === undefined) continue;
+      const key = `${n.host}:${p}`;
+      const other = seenAddr.get(key);
+      if (other !== undefined) problems.push(`nodes[${i}].${what}: ${key} is already used by ${other}`);
+      else seenAddr.set(key, `nodes[${i}].${what}`);
+    }
+    if (new Set(n.roles).size !== n.roles.length) problems.push(`nodes[${i}].roles: a role is listed twice`);
+    if (n.roles.includes("coordinator") && !n.roles.includes("acceptor"))
+      problems.push(`nodes[${i}].roles: the coordinator must also be an acceptor (it votes on its own ring)`);
+  });
+  if (c.multicast) {
+    if (c.nodes.some((n) => n.port === c.multicast?.port || n.http === c.multicast?.port))
+      problems.push(`multicast.port: ${c.multicast.port} is also a node's TCP or HTTP port`);
+    if (!isMulticastGroup(c.multicast.group))
+      problems.push(`multicast.group: ${c.multicast.group} is not an IPv4 multicast address (224.0.0.0/4)`);
+  }
+  const acceptors = c.nodes.filter((n) => n.roles.includes("acceptor"));
+  const coordinators = c.nodes.filter((n) => n.roles.includes("coordinator"));
+  const learners = c.nodes.filter((n) => hasLearner(n.roles));
+  if (acceptors.length === 0) problems.push("nodes: no node has the role acceptor");
+  else if (acceptors.length % 2 === 0)
+    problems.push(
+      `nodes: ${acceptors.length} acceptors: an even number tolerates no more failures than ${acceptors.length - 1} and has no tie rule; use an odd number`,
+    );
+  if (coordinators.length !== 1)
+    problems.push(`nodes: exactly one node must have the role coordinator (found ${coordinators.length})`);
+  if (learners.length === 0) problems.push("nodes: no node has the role learner (or client)");
+  if (c.variant === "mring" && !c.multicast) problems.push("multicast: required for variant mring (the coordinator ip-multicasts Phase 2A)");
+  return problems;
+}
+
+export function isMulticastGroup(addr: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(addr);
+  if (!m) return false;
+  const octets = m.slice(1).map(Number);
+  if (octets.some((o) => o > 255)) return false;
+  return (octets[0] as number) >= 224 && (octets[0] as number) <= 239;
+}
+
+function hasLearner(roles: readonly Role[]): boolean {
+  return roles.includes("learner") || roles.includes("client");
+}
+
+function hasProposer(roles: readonly Role[]): boolean {
+  return roles.includes("proposer") || roles.includes("client");
+}
+
+/** Milliseconds to ticks, at least 1 when the duration is not 0. */
+function ticks(ms: number, tickMs: number): number {
+  return ms === 0 ? 0 : Math.max(1, Math.round(ms / tickMs));
+}
+
+/** The pure cores' configuration for this cluster. */
+export function protocolConfig(c: ClusterConfig): ProtocolConfig {
+  const p = c.protocol;
+  const ids = (f: (n: NodeEntry) => boolean) => c.nodes.filter(f).map((n) => n.id);
+  const coordinator = c.nodes.find((n) => n.roles.includes("coordinator"));
+  if (!coordinator) throw new ConfigError(["nodes: exactly one node must have the role coordinator (found 0)"], "config");
+  const cfg: ProtocolConfig = {
+    variant: c.variant,
+    maxNodes: 256,
+    processes: c.nodes.map((n) => n.id),
+    acceptors: ids((n) => n.roles.includes("acceptor")),
+    learners: ids((n) => hasLearner(n.roles)),
+    proposers: ids((n) => hasProposer(n.roles)),
+    coordinator: coordinator.id,
+    window: p.window,
+    batchBytes: p.batchBytes ?? defaultBatchBytes(c.variant),
+    batchDelayTicks: ticks(p.batchDelayMs, p.tickMs),
+    maxPendingValues: p.maxPendingValues,
+    retransmitTicks: ticks(p.retransmitMs, p.tickMs),
+    retriesBeforeNewRound: p.retriesBeforeNewRound,
+    phase1GraceTicks: ticks(p.phase1GraceMs, p.tickMs),
+    catchupTicks: ticks(p.catchupMs, p.tickMs),
+    catchupBatch: p.catchupBatch,
+    learnerBufferInstances: p.learnerBufferInstances,
+    proposerTimeoutTicks: ticks(p.proposerTimeoutMs, p.tickMs),
+    proposerWindow: p.proposerWindow,
+    proposerQueue: p.proposerQueue,
+    helloTicks: ticks(p.helloMs, p.tickMs),
+  };
+  validateProtocolConfig(cfg);
+  return cfg;
+}
