@@ -1,0 +1,32 @@
+/** What a running node reports about itself (served by the HTTP endpoint as /status and /metrics). */
+export interface NodeStatus {
+  readonly id: number;
+  readonly cluster: number;
+  readonly variant: "mring" | "uring";
+  readonly roles: readonly string[];
+  readonly uptimeMs: number;
+  /** Coordinator: whether it leads, its round, the ring of that round, instances in flight. */
+  readonly coordinator: { readonly active: boolean; readonly round: number; readonly ring: readonly number[] | null; readonly inFlight: number } | null;
+  /** Acceptor: the round promised. */
+  readonly acceptor: { readonly promised: number } | null;
+  /** Learner: next instance to deliver (every lower one is delivered), values delivered. */
+  readonly learner: { readonly nextInstance: number; readonly delivered: number } | null;
+  /** Highest instance known decided anywhere by this process (-1: none). */
+  readonly highestDecided: number;
+  /** Monotonic counters, by name (messages in/out, dropped packets by reason, ...). */
+  readonly counters: Readonly<Record<string, number>>;
+  /** UDP socket buffer sizes actually obtained, when the node uses multicast. */
+  readonly socketBuffers: { readonly recvBytes: number; readonly sendBytes: number; readonly warning: string | null } | null;
+}
+
+/** One line of the node's recent-event log (the seed's per-node event page). */
+export interface NodeEvent {
+  readonly at: string;
+  readonly level: "debug" | "info" | "warn" | "error";
+  readonly msg: string;
+}
+
+export interface StatusSource {
+  status(): NodeStatus;
+  events(): readonly NodeEvent[];
+}
