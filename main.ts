@@ -2,7 +2,7 @@
 import process from "node:process";
 import { runCli } from "./src/cli/program.ts";
 
-const code = runCli(process.argv.slice(2), {
+const code = await runCli(process.argv.slice(2), {
   out: (s) => void process.stdout.write(s),
   err: (s) => void process.stderr.write(s),
 });

@@ -12,7 +12,7 @@ export interface Io {
  * Runs the `paxos` command line. Returns the exit code: 0 success, 1 a failed check,
  * 2 bad usage (one line on stderr, never a stack trace).
  */
-export function runCli(argv: readonly string[], io: Io): number {
+export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   let code = 0;
   const program = new Command()
     .name("paxos")
@@ -58,7 +58,7 @@ export function runCli(argv: readonly string[], io: Io): number {
     });
 
   try {
-    program.parse(argv as string[], { from: "user" });
+    await program.parseAsync(argv as string[], { from: "user" });
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {

@@ -3,22 +3,22 @@ import { readFileSync } from "node:fs";
 import { runCli } from "../../src/cli/program.ts";
 import { VERSION } from "../../src/version.ts";
 
-function run(...argv: string[]): { code: number; out: string; err: string } {
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
-  const code = runCli(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
+  const code = await runCli(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
   return { code, out, err };
 }
 
 describe("paxos command line", () => {
-  test("--version prints the package version", () => {
+  test("--version prints the package version", async () => {
     const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
     expect(VERSION).toBe(pkg.version);
-    expect(run("--version")).toEqual({ code: 0, out: `${VERSION}\n`, err: "" });
+    expect(await run("--version")).toEqual({ code: 0, out: `${VERSION}\n`, err: "" });
   });
 
-  test("sim --help documents its options", () => {
-    const r = run("sim", "--help");
+  test("sim --help documents its options", async () => {
+    const r = await run("sim", "--help");
     expect(r.code).toBe(0);
     for (const flag of ["--variant", "--seeds", "--seed", "--ledger", "--ring", "--max-loss", "--no-faults", "--json"])
       expect(r.out).toContain(flag);
@@ -32,16 +32,16 @@ describe("paxos command line", () => {
     [["sim", "--ring", "12"], "--ring: expected an integer in 1..9"],
     [["sim", "--frobnicate"], "unknown option '--frobnicate'"],
     [["frobnicate"], "unknown command 'frobnicate'"],
-  ])("bad usage %p: one line on stderr, exit code 2", (argv, message) => {
-    const r = run(...argv);
+  ])("bad usage %p: one line on stderr, exit code 2", async (argv, message) => {
+    const r = await run(...argv);
     expect(r.code).toBe(2);
     expect(r.out).toBe("");
     expect(r.err).toContain(message);
     expect(r.err.trim().split("\n")).toHaveLength(1);
   });
 
-  test("sim prints a one-line summary per variant and exits 0 without violations", () => {
-    const r = run("sim", "--seeds", "5");
+  test("sim prints a one-line summary per variant and exits 0 without violations", async () => {
+    const r = await run("sim", "--seeds", "5");
     expect(r.code).toBe(0);
     const lines = r.out.trim().split("\n");
     expect(lines).toHaveLength(2);
@@ -49,8 +49,8 @@ describe("paxos command line", () => {
     expect(lines[1]).toMatch(/^sim uring: 5 seeds, 0 violations/);
   });
 
-  test("sim --json gives the figures to scripts", () => {
-    const r = run("sim", "--variant", "uring", "--seeds", "3", "--json");
+  test("sim --json gives the figures to scripts", async () => {
+    const r = await run("sim", "--variant", "uring", "--seeds", "3", "--json");
     expect(r.code).toBe(0);
     const data = JSON.parse(r.out) as { variant: string; seeds: number; violations: number; delivered: number }[];
     expect(data).toHaveLength(1);
@@ -60,9 +60,9 @@ describe("paxos command line", () => {
     expect(data[0]?.delivered).toBeGreaterThan(0);
   });
 
-  test("--seed replays one seed, identically each time", () => {
-    const a = run("sim", "--variant", "mring", "--seed", "77", "--verbose");
-    const b = run("sim", "--variant", "mring", "--seed", "77", "--verbose");
+  test("--seed replays one seed, identically each time", async () => {
+    const a = await run("sim", "--variant", "mring", "--seed", "77", "--verbose");
+    const b = await run("sim", "--variant", "mring", "--seed", "77", "--verbose");
     expect(a.code).toBe(0);
     expect(a.out).toContain("scenario:");
     const strip = (s: string) => s.replace(/, [\d.]+ s\n/g, "\n");
