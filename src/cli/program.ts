@@ -1,6 +1,11 @@
 import { Command, CommanderError, Option } from "commander";
 import { parseChoice, parseFraction, parseIntArg, UsageError } from "./errors.ts";
 import { runSimCommand } from "./sim.ts";
+import { runNodeCommand } from "./node.ts";
+import { runProposeCommand } from "./propose.ts";
+import { ConfigError } from "../config/load.ts";
+import { IdentityError } from "../config/identity.ts";
+import { ROLES, type Role } from "../config/schema.ts";
 import { VERSION } from "../version.ts";
 
 export interface Io {
@@ -57,6 +62,41 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       );
     });
 
+  const configHelp = "cluster configuration (JSON); default $PAXOS_CONFIG, else ./paxos.json";
+  const roleParser = (v: string, prev: Role[] | undefined): Role[] => [
+    ...(prev ?? []),
+    ...v.split(",").map((r) => parseChoice("--role", ROLES)(r.trim())),
+  ];
+
+  program
+    .command("node")
+    .description("run one process of a cluster with the roles its configuration gives it, until SIGINT/SIGTERM")
+    .option("--config <file>", configHelp)
+    .addOption(new Option("--id <n>", "this node's id in the configuration (default: the only node whose host is local)").argParser(parseIntArg("--id", 0, 255)))
+    .addOption(new Option("--role <role>", `only a node that has this role (${ROLES.join("|")}); repeatable or comma-separated`).argParser(roleParser))
+    .option("--output <file|->", "learners: append one JSON line per delivered value to FILE, or - for stdout")
+    .action(async (o: { config?: string; id?: number; role?: Role[]; output?: string }) => {
+      code = await runNodeCommand(
+        { ...(o.config ? { config: o.config } : {}), ...(o.id !== undefined ? { id: o.id } : {}), ...(o.role ? { roles: o.role } : {}), ...(o.output ? { output: o.output } : {}) },
+        io.err,
+      );
+    });
+
+  program
+    .command("propose")
+    .description("submit values through this host's client node; print the instance of each once it is decided")
+    .argument("<values...>", "values to propose (UTF-8 strings)")
+    .option("--config <file>", configHelp)
+    .addOption(new Option("--id <n>", "the client node's id (default: the only local node with role client)").argParser(parseIntArg("--id", 0, 255)))
+    .addOption(new Option("--timeout-ms <ms>", "give up after this long").argParser(parseIntArg("--timeout-ms", 1, 3_600_000)).default(10_000))
+    .action(async (values: string[], o: { config?: string; id?: number; timeoutMs: number }) => {
+      code = await runProposeCommand(
+        { values, timeoutMs: o.timeoutMs, ...(o.config ? { config: o.config } : {}), ...(o.id !== undefined ? { id: o.id } : {}) },
+        io.out,
+        io.err,
+      );
+    });
+
   try {
     await program.parseAsync(argv as string[], { from: "user" });
     return code;
@@ -66,10 +106,13 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       io.err(`paxos: ${e.message.replace(/^error: /, "")}\n`);
       return 2;
     }
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof IdentityError || e instanceof ConfigError) {
       io.err(`paxos: ${e.message}\n`);
       return 2;
     }
-    throw e;
+    // Anything else at start-up (a port in use, an interface that does not exist): one line, exit 1.
+    const err = e as NodeJS.ErrnoException;
+    io.err(`paxos: ${err.code ? `${err.code}: ` : ""}${err.message ?? String(e)}\n`);
+    return 1;
   }
 }

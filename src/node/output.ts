@@ -8,7 +8,7 @@ import type { Delivery } from "../core/types.ts";
  * applications can consume the ordered log.
  */
 export class DeliveryWriter {
-  private readonly stream: NodeJS.WritableStream | WriteStream;
+  private readonly stream: NodeJS.WritableStream;
   private readonly ownsStream: boolean;
   lines = 0;
 

@@ -1,0 +1,119 @@
+import type { ClusterConfig, NodeEntry } from "../config/schema.ts";
+import type { Msg, NodeId } from "../core/types.ts";
+import { FrameLink, FrameServer } from "../net/tcp.ts";
+import { MulticastSocket } from "../net/udp.ts";
+import { decode, DecodeError, encode } from "../wire/index.ts";
+import type { Network } from "./runtime.ts";
+
+export interface SocketNetwork extends Network {
+  /** Things an operator should know (e.g. a socket buffer smaller than asked). */
+  readonly warnings: readonly string[];
+  /** Packets and frames in, out and dropped, by reason. */
+  readonly counters: Record<string, number>;
+  readonly socketBuffers: { recvBytes: number; sendBytes: number; warning: string | null } | null;
+  readonly tcpPort: number;
+}
+
+/**
+ * The real network of one node: a TCP frame server on the node's address for ring, client and
+ * retransmission traffic; one outgoing link per peer (lazy, reconnecting, bounded queue); and for
+ * M-Ring acceptors and learners an ip-multicast socket. Bytes that do not decode, or that carry
+ * another cluster's id, are counted and dropped, never trusted.
+ */
+export async function createSocketNetwork(config: ClusterConfig, self: NodeEntry): Promise<SocketNetwork> {
+  const counters: Record<string, number> = {
+    tcp_frames_in: 0,
+    tcp_frames_out: 0,
+    tcp_frames_dropped_queue_full: 0,
+    udp_datagrams_in: 0,
+    udp_datagrams_out: 0,
+    udp_datagrams_refused: 0,
+  };
+  const drop = (reason: string) => {
+    const k = `dropped_${reason.replace(/[^a-z0-9]+/g, "_")}`;
+    counters[k] = (counters[k] ?? 0) + 1;
+  };
+  let handler: (from: NodeId, msg: Msg) => void = () => {};
+  const receive = (bytes: Uint8Array) => {
+    let decoded: { sender: number; msg: Msg };
+    try {
+      decoded = decode(bytes, config.cluster);
+    } catch (e) {
+      if (e instanceof DecodeError) return drop(e.reason);
+      throw e;
+    }
+    if (!config.nodes.some((n) => n.id === decoded.sender)) return drop("unknown-sender");
+    handler(decoded.sender, decoded.msg);
+  };
+
+  const server = new FrameServer({
+    host: self.host,
+    port: self.port,
+    onFrame: (frame) => {
+      counters["tcp_frames_in"] = (counters["tcp_frames_in"] ?? 0) + 1;
+      receive(frame);
+    },
+  });
+  const bound = await server.listen();
+
+  const links = new Map<NodeId, FrameLink>();
+  const linkTo = (id: NodeId): FrameLink | null => {
+    let l = links.get(id);
+    if (l) return l;
+    const peer = config.nodes.find((n) => n.id === id);
+    if (!peer) return null;
+    l = new FrameLink({ host: peer.host, port: peer.port });
+    links.set(id, l);
+    return l;
+  };
+
+  const inGroup = self.roles.some((r) => r === "acceptor" || r === "learner" || r === "client" || r === "coordinator");
+  let mcast: MulticastSocket | null = null;
+  const warnings: string[] = [];
+  if (config.variant === "mring" && config.multicast && inGroup) {
+    const m = config.multicast;
+    mcast = await MulticastSocket.open({
+      group: m.group,
+      port: m.port,
+      interface: m.interface,
+      ttl: m.ttl,
+      loopback: true,
+      recvBufferBytes: m.recvBufferBytes,
+      sendBufferBytes: m.sendBufferBytes,
+      maxDatagram: m.maxDatagram,
+      onMessage: (payload) => {
+        counters["udp_datagrams_in"] = (counters["udp_datagrams_in"] ?? 0) + 1;
+        receive(payload);
+      },
+    });
+    warnings.push(...mcast.warnings);
+  }
+  const header = { cluster: config.cluster, sender: self.id };
+
+  return {
+    warnings,
+    counters,
+    tcpPort: bound.port,
+    socketBuffers: mcast
+      ? { recvBytes: mcast.bufferSizes.recvObtained, sendBytes: mcast.bufferSizes.sendObtained, warning: mcast.warnings[0] ?? null }
+      : null,
+    send(to, msg) {
+      const l = linkTo(to);
+      if (!l) return drop("no-such-peer");
+      if (l.send(encode(msg, header))) counters["tcp_frames_out"] = (counters["tcp_frames_out"] ?? 0) + 1;
+      else counters["tcp_frames_dropped_queue_full"] = (counters["tcp_frames_dropped_queue_full"] ?? 0) + 1;
+    },
+    multicast(msg) {
+      if (!mcast) return drop("multicast-unavailable");
+      if (mcast.send(encode(msg, header))) counters["udp_datagrams_out"] = (counters["udp_datagrams_out"] ?? 0) + 1;
+      else counters["udp_datagrams_refused"] = (counters["udp_datagrams_refused"] ?? 0) + 1;
+    },
+    onMessage(h) {
+      handler = h;
+    },
+    async close() {
+      for (const l of links.values()) l.close();
+      await Promise.all([server.close(), mcast?.close()]);
+    },
+  };
+}

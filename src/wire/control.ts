@@ -1,0 +1,152 @@
+/**
+ * Layouts of the control messages: 1a, 1b, nack, catchup, catchup-reply, hello, ring.
+ *
+ * These are hand-written too rather than CBOR: 1b and catchup-reply carry whole batches, which
+ * then reuse the hot-path batch layout (and its zero-copy payloads and bounds), and a fixed
+ * layout leaves nothing to validate but the fields themselves. (Field layouts: see fields.ts.)
+ *
+ * | type          | body                                                                          |
+ * |---------------|-------------------------------------------------------------------------------|
+ * | 1a            | u53 rnd, u53 from                                                             |
+ * | 1b            | u53 rnd, u53 from, u8 acceptor (0/1), u32 count (<= MAX_LIST),                |
+ * |               |   count x (u53 instance, u53 vrnd, u8 decided (0/1), batch)                   |
+ * | nack          | u53 rnd, u53 promised                                                         |
+ * | catchup       | u53 from, u32 count                                                           |
+ * | catchup-reply | u53 rnd, u32 count (<= MAX_LIST), count x (u53 instance, batch)               |
+ * | hello         | (empty)                                                                       |
+ * | ring          | u53 rnd, ring                                                                 |
+ */
+import type { CatchupEntry, VoteReport } from "../core/types.ts";
+import type { BodyCodec, MsgOf } from "./body.ts";
+import { checkBool, checkList, checkU32, checkU53 } from "./check.ts";
+import { EncodeError } from "./errors.ts";
+import { MIN_BATCH_BYTES, measureBatch, measureNodes, readBatch, readNodes, writeBatch, writeNodes } from "./fields.ts";
+import { MAX_LIST } from "./limits.ts";
+
+export const phase1aCodec: BodyCodec<MsgOf<"1a">> = {
+  measure: (m) => checkU53(m.rnd, "1a.rnd") + checkU53(m.from, "1a.from"),
+  write(w, m) {
+    w.u53(m.rnd);
+    w.u53(m.from);
+  },
+  read(r) {
+    const rnd = r.u53("1a.rnd");
+    return { t: "1a", rnd, from: r.u53("1a.from") };
+  },
+};
+
+const MIN_VOTE_BYTES = 8 + 8 + 1 + MIN_BATCH_BYTES;
+
+export const phase1bCodec: BodyCodec<MsgOf<"1b">> = {
+  measure(m) {
+    if (!Array.isArray(m.votes)) throw new EncodeError("1b.votes: not an array");
+    checkList(m.votes.length, MAX_LIST, "1b.votes");
+    let size = checkU53(m.rnd, "1b.rnd") + checkU53(m.from, "1b.from") + checkBool(m.acceptor, "1b.acceptor") + 4;
+    for (const v of m.votes)
+      size +=
+        checkU53(v.instance, "1b.vote.instance") +
+        checkU53(v.vrnd, "1b.vote.vrnd") +
+        checkBool(v.decided, "1b.vote.decided") +
+        measureBatch(v.batch, "1b.vote.batch");
+    return size;
+  },
+  write(w, m) {
+    w.u53(m.rnd);
+    w.u53(m.from);
+    w.bool(m.acceptor);
+    w.u32(m.votes.length);
+    for (const v of m.votes) {
+      w.u53(v.instance);
+      w.u53(v.vrnd);
+      w.bool(v.decided);
+      writeBatch(w, v.batch);
+    }
+  },
+  read(r) {
+    const rnd = r.u53("1b.rnd");
+    const from = r.u53("1b.from");
+    const acceptor = r.bool("1b.acceptor");
+    const n = r.count(MAX_LIST, MIN_VOTE_BYTES, "1b.votes");
+    const votes: VoteReport[] = [];
+    for (let i = 0; i < n; i++) {
+      const instance = r.u53("1b.vote.instance");
+      const vrnd = r.u53("1b.vote.vrnd");
+      const decided = r.bool("1b.vote.decided");
+      votes.push({ instance, vrnd, batch: readBatch(r, "1b.vote.batch"), decided });
+    }
+    return { t: "1b", rnd, from, acceptor, votes };
+  },
+};
+
+export const nackCodec: BodyCodec<MsgOf<"nack">> = {
+  measure: (m) => checkU53(m.rnd, "nack.rnd") + checkU53(m.promised, "nack.promised"),
+  write(w, m) {
+    w.u53(m.rnd);
+    w.u53(m.promised);
+  },
+  read(r) {
+    const rnd = r.u53("nack.rnd");
+    return { t: "nack", rnd, promised: r.u53("nack.promised") };
+  },
+};
+
+export const catchupCodec: BodyCodec<MsgOf<"catchup">> = {
+  measure: (m) => checkU53(m.from, "catchup.from") + checkU32(m.count, "catchup.count"),
+  write(w, m) {
+    w.u53(m.from);
+    w.u32(m.count);
+  },
+  read(r) {
+    const from = r.u53("catchup.from");
+    return { t: "catchup", from, count: r.u32("catchup.count") };
+  },
+};
+
+const MIN_ENTRY_BYTES = 8 + MIN_BATCH_BYTES;
+
+export const catchupReplyCodec: BodyCodec<MsgOf<"catchup-reply">> = {
+  measure(m) {
+    if (!Array.isArray(m.entries)) throw new EncodeError("catchup-reply.entries: not an array");
+    checkList(m.entries.length, MAX_LIST, "catchup-reply.entries");
+    let size = checkU53(m.rnd, "catchup-reply.rnd") + 4;
+    for (const e of m.entries)
+      size += checkU53(e.instance, "catchup-reply.instance") + measureBatch(e.batch, "catchup-reply.batch");
+    return size;
+  },
+  write(w, m) {
+    w.u53(m.rnd);
+    w.u32(m.entries.length);
+    for (const e of m.entries) {
+      w.u53(e.instance);
+      writeBatch(w, e.batch);
+    }
+  },
+  read(r) {
+    const rnd = r.u53("catchup-reply.rnd");
+    const n = r.count(MAX_LIST, MIN_ENTRY_BYTES, "catchup-reply.entries");
+    const entries: CatchupEntry[] = [];
+    for (let i = 0; i < n; i++) {
+      const instance = r.u53("catchup-reply.instance");
+      entries.push({ instance, batch: readBatch(r, "catchup-reply.batch") });
+    }
+    return { t: "catchup-reply", rnd, entries };
+  },
+};
+
+export const helloCodec: BodyCodec<MsgOf<"hello">> = {
+  measure: () => 0,
+  write: () => {},
+  read: () => ({ t: "hello" }),
+};
+
+export const ringCodec: BodyCodec<MsgOf<"ring">> = {
+  measure: (m) => checkU53(m.rnd, "ring.rnd") + measureNodes(m.ring, "ring.ring"),
+  write(w, m) {
+    w.u53(m.rnd);
+    writeNodes(w, m.ring);
+  },
+  read(r) {
+    const rnd = r.u53("ring.rnd");
+    return { t: "ring", rnd, ring: readNodes(r, "ring.ring") };
+  },
+};

@@ -1,0 +1,101 @@
+/**
+ * The fixed 16-byte header in front of every message (UDP datagram or TCP frame), big-endian:
+ *
+ * | offset | size | field                                   |
+ * |--------|------|-----------------------------------------|
+ * | 0      | u16  | magic 0x5250 ("RP")                     |
+ * | 2      | u8   | format version (1)                      |
+ * | 3      | u8   | message type code (TYPE_CODES)          |
+ * | 4      | u32  | cluster id                              |
+ * | 8      | u16  | sender node id                          |
+ * | 10     | u16  | reserved, 0                             |
+ * | 12     | u32  | body length (bytes after the header)    |
+ */
+import type { MsgType } from "../core/types.ts";
+import { DecodeError } from "./errors.ts";
+import { MAX_BODY } from "./limits.ts";
+
+export const HEADER_SIZE = 16;
+export const MAGIC = 0x5250;
+export const VERSION = 1;
+
+/** Byte offsets of the header fields. */
+export const OFF_MAGIC = 0;
+export const OFF_VERSION = 2;
+export const OFF_TYPE = 3;
+export const OFF_CLUSTER = 4;
+export const OFF_SENDER = 8;
+export const OFF_RESERVED = 10;
+export const OFF_LENGTH = 12;
+
+/** The type code of each message on the wire. Codes are never reused. */
+export const TYPE_CODES = {
+  value: 1,
+  "1a": 2,
+  "1b": 3,
+  nack: 4,
+  "2a": 5,
+  "2b": 6,
+  decision: 7,
+  "2ab": 8,
+  udecision: 9,
+  catchup: 10,
+  "catchup-reply": 11,
+  hello: 12,
+  ring: 13,
+} as const satisfies Record<MsgType, number>;
+
+export type TypeCode = (typeof TYPE_CODES)[MsgType];
+
+const CODE_TO_TYPE: ReadonlyMap<number, MsgType> = new Map(
+  (Object.entries(TYPE_CODES) as [MsgType, number][]).map(([t, c]) => [c, t]),
+);
+
+/** The message type of a code, or undefined for an unknown code. */
+export function typeOfCode(code: number): MsgType | undefined {
+  return CODE_TO_TYPE.get(code);
+}
+
+export interface Header {
+  readonly type: MsgType;
+  readonly cluster: number;
+  readonly sender: number;
+  /** Bytes of body that follow the header (<= MAX_BODY). */
+  readonly bodyLength: number;
+}
+
+/** Writes a header at offset 0 of `view`. The caller has validated the fields. */
+export function writeHeader(view: DataView, code: number, cluster: number, sender: number, bodyLength: number): void {
+  view.setUint16(OFF_MAGIC, MAGIC);
+  view.setUint8(OFF_VERSION, VERSION);
+  view.setUint8(OFF_TYPE, code);
+  view.setUint32(OFF_CLUSTER, cluster);
+  view.setUint16(OFF_SENDER, sender);
+  view.setUint16(OFF_RESERVED, 0);
+  view.setUint32(OFF_LENGTH, bodyLength);
+}
+
+/**
+ * Reads and checks the header at the start of `buf` (which may hold more than the header: a TCP
+ * reader calls this on the first 16 bytes of its stream to learn the frame length
+ * HEADER_SIZE + bodyLength). Checks, in order: short, magic, version, foreign-cluster, type,
+ * reserved, and a body length over MAX_BODY ("length"). Throws only DecodeError.
+ */
+export function decodeHeader(buf: Uint8Array, expectCluster: number): Header {
+  if (buf.byteLength < HEADER_SIZE) throw new DecodeError("short", `${buf.byteLength} bytes, a header needs ${HEADER_SIZE}`);
+  const view = new DataView(buf.buffer, buf.byteOffset, HEADER_SIZE);
+  const magic = view.getUint16(OFF_MAGIC);
+  if (magic !== MAGIC) throw new DecodeError("magic", `0x${magic.toString(16)}`);
+  const version = view.getUint8(OFF_VERSION);
+  if (version !== VERSION) throw new DecodeError("version", `format version ${version}, expected ${VERSION}`);
+  const cluster = view.getUint32(OFF_CLUSTER);
+  if (cluster !== expectCluster) throw new DecodeError("foreign-cluster", `cluster ${cluster}, expected ${expectCluster}`);
+  const code = view.getUint8(OFF_TYPE);
+  const type = typeOfCode(code);
+  if (type === undefined) throw new DecodeError("type", `unknown type code ${code}`);
+  const reserved = view.getUint16(OFF_RESERVED);
+  if (reserved !== 0) throw new DecodeError("reserved", `reserved field ${reserved}`);
+  const bodyLength = view.getUint32(OFF_LENGTH);
+  if (bodyLength > MAX_BODY) throw new DecodeError("length", `body length ${bodyLength} > MAX_BODY ${MAX_BODY}`);
+  return { type, cluster, sender: view.getUint16(OFF_SENDER), bodyLength };
+}

@@ -1,0 +1,37 @@
+import { describe, expect, test } from "bun:test";
+import { propose, startCluster } from "./cluster.ts";
+
+/**
+ * Real processes on loopback: a cluster of `paxos node`, several `paxos propose` clients at once;
+ * every learner's --output stream must be identical and hold exactly the proposed values, once.
+ */
+describe.each(["mring", "uring"] as const)("%s cluster of real processes", (variant) => {
+  test(
+    "every learner writes the same ordered log holding every proposed value once",
+    async () => {
+      const c = await startCluster({ variant, acceptors: 3, learners: 1, clients: 3 });
+      try {
+        const perClient = 400;
+        const runs = await Promise.all(
+          c.clientIds().map((id) => propose(c.configFile, id, Array.from({ length: perClient }, (_, i) => `c${id}-v${i}`))),
+        );
+        for (const r of runs) expect({ code: r.code, err: r.err.split("\n").filter((l) => l.includes("paxos:")) }).toEqual({ code: 0, err: [] });
+        for (const r of runs) expect(r.out.trim().split("\n")).toHaveLength(perClient);
+        const expected = c.clientIds().length * perClient;
+        const t0 = Date.now();
+        while (c.learnerIds().some((l) => c.outputOf(l).length < expected) && Date.now() - t0 < 10000)
+          await new Promise((r) => setTimeout(r, 50));
+        const reference = c.outputOf(c.learnerIds()[0] as number);
+        const values = reference.map((l) => Buffer.from((JSON.parse(l) as { value: string }).value, "base64").toString());
+        expect(values).toHaveLength(expected);
+        expect(new Set(values).size).toBe(expected);
+        for (const id of c.clientIds()) for (let i = 0; i < perClient; i++) expect(values).toContain(`c${id}-v${i}`);
+        for (const l of c.learnerIds()) expect(c.outputOf(l)).toEqual(reference);
+      } finally {
+        await c.stop();
+      }
+      for (const p of c.procs.values()) expect(p.exitCode).toBe(0);
+    },
+    { timeout: 60_000 },
+  );
+});
