@@ -1,8 +1,11 @@
+import process from "node:process";
 import { Command, CommanderError, Option } from "commander";
 import { parseChoice, parseFraction, parseIntArg, UsageError } from "./errors.ts";
 import { runSimCommand } from "./sim.ts";
 import { runNodeCommand } from "./node.ts";
 import { runProposeCommand } from "./propose.ts";
+import { runClientCommand } from "./client.ts";
+import { BENCH_DEFAULTS, formatBench, runBench, writeBenchJson } from "../bench/run.ts";
 import { ConfigError } from "../config/load.ts";
 import { IdentityError } from "../config/identity.ts";
 import { ROLES, type Role } from "../config/schema.ts";
@@ -75,10 +78,44 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .addOption(new Option("--id <n>", "this node's id in the configuration (default: the only node whose host is local)").argParser(parseIntArg("--id", 0, 255)))
     .addOption(new Option("--role <role>", `only a node that has this role (${ROLES.join("|")}); repeatable or comma-separated`).argParser(roleParser))
     .option("--output <file|->", "learners: append one JSON line per delivered value to FILE, or - for stdout")
-    .action(async (o: { config?: string; id?: number; role?: Role[]; output?: string }) => {
+    .addOption(new Option("--stats-ms <ms>", "print a JSON stats line (delivered values and bytes, CPU, RSS) to stderr this often").argParser(parseIntArg("--stats-ms", 10, 3_600_000)))
+    .action(async (o: { config?: string; id?: number; role?: Role[]; output?: string; statsMs?: number }) => {
       code = await runNodeCommand(
-        { ...(o.config ? { config: o.config } : {}), ...(o.id !== undefined ? { id: o.id } : {}), ...(o.role ? { roles: o.role } : {}), ...(o.output ? { output: o.output } : {}) },
+        {
+          ...(o.config ? { config: o.config } : {}),
+          ...(o.id !== undefined ? { id: o.id } : {}),
+          ...(o.role ? { roles: o.role } : {}),
+          ...(o.output ? { output: o.output } : {}),
+          ...(o.statsMs !== undefined ? { statsMs: o.statsMs } : {}),
+        },
         io.err,
+      );
+    });
+
+  program
+    .command("client")
+    .description("client load generator: closed loop with a window, or open loop at a rate; reports throughput and latency")
+    .option("--config <file>", configHelp)
+    .addOption(new Option("--id <n>", "the client node's id (default: the only local node with role client)").argParser(parseIntArg("--id", 0, 255)))
+    .addOption(new Option("--rate <values/s>", "open loop at this rate (0: closed loop)").argParser(parseIntArg("--rate", 0, 100_000_000)).default(0))
+    .addOption(new Option("--window <n>", "values in flight (closed loop), or the proposer window (open loop)").argParser(parseIntArg("--window", 1, 4096)).default(32))
+    .addOption(new Option("--value-size <bytes>", "size of each value").argParser(parseIntArg("--value-size", 1, 16 * 1024 * 1024)).default(8192))
+    .addOption(new Option("--duration <s>", "how long to propose").argParser(parseFraction("--duration", 86_400)).default(10))
+    .addOption(new Option("--warmup <s>", "latency is recorded after this long").argParser(parseFraction("--warmup", 86_400)).default(1))
+    .option("--json", "print the report as one JSON line", false)
+    .action(async (o: { config?: string; id?: number; rate: number; window: number; valueSize: number; duration: number; warmup: number; json: boolean }) => {
+      code = await runClientCommand(
+        {
+          rate: o.rate,
+          window: o.window,
+          valueSize: o.valueSize,
+          durationMs: Math.round(o.duration * 1000),
+          warmupMs: Math.round(o.warmup * 1000),
+          json: o.json,
+          ...(o.config ? { config: o.config } : {}),
+          ...(o.id !== undefined ? { id: o.id } : {}),
+        },
+        io.out,
       );
     });
 
@@ -96,6 +133,63 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
         io.err,
       );
     });
+
+  const d = BENCH_DEFAULTS;
+  program
+    .command("bench")
+    .description("start a whole cluster on this host, drive it with closed-loop clients, and report throughput, latency, CPU and memory")
+    .addOption(new Option("--variant <v>", "mring or uring").argParser(parseChoice("--variant", ["mring", "uring"] as const)).default(d.variant))
+    .addOption(new Option("--ring <n>", "number of acceptors, odd (f = (n-1)/2; M-Ring puts f+1 on the ring)").argParser(parseIntArg("--ring", 1, 9)).default(d.ring))
+    .addOption(new Option("--value-size <bytes>", "size of each value").argParser(parseIntArg("--value-size", 1, 8 * 1024 * 1024)).default(d.valueSize))
+    .addOption(new Option("--window <n>", "values each client keeps in flight").argParser(parseIntArg("--window", 1, 4096)).default(d.window))
+    .addOption(new Option("--instances <n>", "consensus instances the coordinator keeps in flight").argParser(parseIntArg("--instances", 1, 100_000)).default(d.instances))
+    .addOption(new Option("--batch-bytes <n>", "batch size (default: 8 KB M-Ring, 32 KB U-Ring)").argParser(parseIntArg("--batch-bytes", 1, 64 * 1024 * 1024)))
+    .addOption(new Option("--clients <n>", "client processes").argParser(parseIntArg("--clients", 1, 16)).default(d.clients))
+    .addOption(new Option("--learners <n>", "learner-only processes").argParser(parseIntArg("--learners", 0, 16)).default(d.learners))
+    .addOption(new Option("--duration <s>", "measured run length").argParser(parseFraction("--duration", 86_400)).default(d.durationS))
+    .addOption(new Option("--warmup <s>", "excluded from the figures").argParser(parseFraction("--warmup", 3600)).default(d.warmupS))
+    .addOption(new Option("--ledger <kind>", "acceptor ledger (ram; wal comes with the ledger issue)").argParser(parseChoice("--ledger", ["ram"] as const)).default(d.ledger))
+    .option("--json <file>", "also write every figure as JSON")
+    .action(
+      async (o: {
+        variant: "mring" | "uring";
+        ring: number;
+        valueSize: number;
+        window: number;
+        instances: number;
+        batchBytes?: number;
+        clients: number;
+        learners: number;
+        duration: number;
+        warmup: number;
+        ledger: "ram";
+        json?: string;
+      }) => {
+        if (o.ring % 2 === 0) throw new UsageError(`--ring: ${o.ring} acceptors: use an odd number`);
+        if (o.variant === "mring" && o.learners === 0) throw new UsageError("--learners: M-Ring needs at least one learner process");
+        const tty = Boolean((process.stderr as { isTTY?: boolean }).isTTY);
+        const result = await runBench(
+          {
+            variant: o.variant,
+            ring: o.ring,
+            valueSize: o.valueSize,
+            window: o.window,
+            instances: o.instances,
+            clients: o.clients,
+            learners: o.learners,
+            durationS: o.duration,
+            warmupS: o.warmup,
+            ledger: o.ledger,
+            ...(o.batchBytes ? { batchBytes: o.batchBytes } : {}),
+            ...(o.json ? { json: o.json } : {}),
+          },
+          (line) => io.err(tty ? `\r${line}   ` : `${line}\n`),
+        );
+        if (tty) io.err("\n");
+        io.out(formatBench(result));
+        if (o.json) writeBenchJson(o.json, result);
+      },
+    );
 
   try {
     await program.parseAsync(argv as string[], { from: "user" });

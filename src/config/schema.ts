@@ -44,7 +44,7 @@ export const ProtocolSchema = z.strictObject({
   learnerBufferInstances: z.number().int().min(1).max(10_000_000).default(1024),
   maxPendingValues: z.number().int().min(1).max(10_000_000).default(4096),
   proposerTimeoutMs: ms.default(80),
-  proposerWindow: z.number().int().min(1).max(1_000_000).default(8),
+  proposerWindow: z.number().int().min(1).max(4096).default(8),
   proposerQueue: z.number().int().min(1).max(10_000_000).default(1024),
   helloMs: ms.default(30),
 });

@@ -1,4 +1,5 @@
 import { invariant } from "./assert.ts";
+import { MAX_OUT_OF_ORDER_SEQS } from "./learner.ts";
 import type { NodeId } from "./types.ts";
 
 export type Variant = "mring" | "uring";
@@ -66,6 +67,9 @@ export function defaultBatchBytes(v: Variant): number {
   return v === "mring" ? 8 * 1024 : 32 * 1024;
 }
 
+/** A proposer's window may not exceed the learners' duplicate-filter bound (see learner.ts). */
+export const MAX_PROPOSER_WINDOW = MAX_OUT_OF_ORDER_SEQS;
+
 export const DEFAULT_TIMING = {
   window: 32,
   batchBytes: 8 * 1024,
@@ -97,4 +101,5 @@ export function validateProtocolConfig(c: ProtocolConfig): void {
   for (const [k, v] of Object.entries(c))
     if (typeof v === "number") invariant(Number.isInteger(v) && v >= 0, `${k} is a non-negative integer`);
   invariant(c.window >= 1 && c.proposerWindow >= 1 && c.catchupBatch >= 1, "windows are at least 1");
+  invariant(c.proposerWindow <= MAX_PROPOSER_WINDOW, `proposerWindow is at most ${MAX_PROPOSER_WINDOW} (learners' duplicate filter)`);
 }

@@ -58,8 +58,8 @@ export class Coordinator {
   private lastPhase1At: Tick = -Infinity;
   /** Keys (client:seq) of the values pending or in flight here. */
   private readonly queued = new Set<string>();
-  /** Keys of values recently decided in batches of this coordinator (insertion-ordered, bounded). */
-  private readonly recentDecided = new Set<string>();
+  /** Keys of values recently decided in batches of this coordinator, with their instance (insertion-ordered, bounded). */
+  private readonly recentDecided = new Map<string, Instance>();
   /** Client values dropped because the pending queue was full. */
   droppedValues = 0;
   /** Retransmitted client values dropped because they were already queued, in flight or decided. */
@@ -104,10 +104,18 @@ export class Coordinator {
     this.highestSeen = Math.max(this.highestSeen, r);
   }
 
-  onValue(v: ClientValue, now: Tick, out: OutputBuilder): void {
+  /** A client value; `origin` is its proposer's node, answered if the value was decided already. */
+  onValue(v: ClientValue, now: Tick, out: OutputBuilder, origin?: NodeId): void {
     if (!this.active) return;
     const key = valueKey(v);
-    if (this.queued.has(key) || this.recentDecided.has(key)) {
+    const decidedAt = this.recentDecided.get(key);
+    if (decidedAt !== undefined) {
+      // A re-send of a value already decided: its proposer missed the news; tell it directly.
+      this.duplicateValues++;
+      if (origin !== undefined) out.to(origin, { t: "decided-value", client: v.client, seq: v.seq, instance: decidedAt });
+      return;
+    }
+    if (this.queued.has(key)) {
       this.duplicateValues++;
       return;
     }
@@ -272,9 +280,9 @@ export class Coordinator {
         for (const v of f.batch.values) {
           const key = valueKey(v);
           this.queued.delete(key);
-          this.recentDecided.add(key);
+          this.recentDecided.set(key, instance);
         }
-        for (const k of this.recentDecided) {
+        for (const k of this.recentDecided.keys()) {
           if (this.recentDecided.size <= MAX_RECENT_DECIDED) break;
           this.recentDecided.delete(k);
         }

@@ -9,7 +9,11 @@ interface ClientSeen {
   readonly above: Set<number>;
 }
 
-/** Bound on the seqs a client may have delivered out of order (a proposer keeps at most its window in flight, and retries). */
+/**
+ * Bound on the seqs a client may have delivered out of order. A proposer sends seq s+W only once
+ * seq s was delivered, so with proposerWindow W <= this bound a learner from the beginning never
+ * holds more (asserted); config validation refuses a larger window.
+ */
 export const MAX_OUT_OF_ORDER_SEQS = 4096;
 /** Bound on distinct batches (rounds) a learner keeps for one undelivered instance. */
 export const MAX_BATCHES_PER_INSTANCE = 8;
@@ -22,6 +26,9 @@ export const MAX_BATCHES_PER_INSTANCE = 8;
  */
 export class Learner {
   private next: Instance = 0;
+  /** False until a "first-seen" learner saw its first decision (it delivers from there on). */
+  private anchored: boolean;
+  private readonly fromBeginning: boolean;
   private highestKnown: Instance = -1;
   private readonly decisions = new Map<Instance, Vid>();
   private readonly batches = new Map<Instance, Map<Vid, Batch>>();
@@ -32,10 +39,18 @@ export class Learner {
   /** Values delivered (after duplicates were removed). */
   delivered = 0;
 
+  /**
+   * `from`: "beginning" delivers every instance from 0 (an application replica); "first-seen"
+   * delivers from the first decision it sees (a client's learner, which only needs to see its own
+   * values decided: a new client incarnation must not replay the whole history first).
+   */
   constructor(
     readonly id: NodeId,
     private readonly cfg: ProtocolConfig,
+    from: "beginning" | "first-seen" = "beginning",
   ) {
+    this.anchored = from === "beginning";
+    this.fromBeginning = from === "beginning";
     const idx = Math.max(0, cfg.learners.indexOf(id));
     this.preferred = idx % cfg.acceptors.length;
   }
@@ -60,6 +75,11 @@ export class Learner {
   }
 
   onDecision(instance: Instance, vid: Vid, now: Tick, out: OutputBuilder): void {
+    if (!this.anchored) {
+      this.anchored = true;
+      this.next = instance;
+      for (const i of this.batches.keys()) if (!this.inWindow(i)) this.batches.delete(i);
+    }
     if (!this.inWindow(instance)) return;
     this.highestKnown = Math.max(this.highestKnown, instance);
     const known = this.decisions.get(instance);
@@ -81,6 +101,7 @@ export class Learner {
 
   /** Asks for retransmission after catchupTicks without progress; moves to the next acceptor each time. */
   tick(now: Tick, out: OutputBuilder): void {
+    if (!this.anchored) return;
     if (now - this.lastProgress < this.cfg.catchupTicks || now - this.lastAsked < this.cfg.catchupTicks) return;
     // Without evidence of a gap, poll rarely: the last decisions may have been lost without trace.
     const gap = this.highestKnown >= this.next;
@@ -92,6 +113,8 @@ export class Learner {
   }
 
   private inWindow(instance: Instance): boolean {
+    // Not anchored yet: keep at most learnerBufferInstances batches, whatever their instance.
+    if (!this.anchored) return this.batches.has(instance) || this.batches.size < this.cfg.learnerBufferInstances;
     return instance >= this.next && instance < this.next + this.cfg.learnerBufferInstances;
   }
 
@@ -118,7 +141,14 @@ export class Learner {
     if (v.seq <= s.low || s.above.has(v.seq)) return false;
     s.above.add(v.seq);
     while (s.above.delete(s.low + 1)) s.low++;
-    invariant(s.above.size <= MAX_OUT_OF_ORDER_SEQS, `client ${v.client} has at most ${MAX_OUT_OF_ORDER_SEQS} seqs out of order`);
+    if (s.above.size > MAX_OUT_OF_ORDER_SEQS) {
+      invariant(!this.fromBeginning, `client ${v.client} has at most ${MAX_OUT_OF_ORDER_SEQS} seqs out of order`);
+      // A learner that joined mid-stream never sees the seqs decided before it: slide past them.
+      let min = Infinity;
+      for (const q of s.above) min = Math.min(min, q);
+      s.low = min - 1;
+      while (s.above.delete(s.low + 1)) s.low++;
+    }
     return true;
   }
 }

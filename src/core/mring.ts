@@ -43,10 +43,10 @@ export class MRingProcess extends RingProcess {
     return tries % 2 === 0 ? this.leaderHint() : this.cfg.coordinator;
   }
 
-  protected onVariantMsg(_from: NodeId, msg: Msg, now: Tick, out: OutputBuilder): void {
+  protected onVariantMsg(from: NodeId, msg: Msg, now: Tick, out: OutputBuilder): void {
     switch (msg.t) {
       case "value":
-        if (this.coordinator?.isActive) this.coordinator.onValue(msg.v, now, out);
+        if (this.coordinator?.isActive) this.coordinator.onValue(msg.v, now, out, msg.origin ?? from);
         else if (msg.hops < 2 && this.leaderHint() !== this.id) out.to(this.leaderHint(), { ...msg, hops: msg.hops + 1 });
         return;
       case "2a":

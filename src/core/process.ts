@@ -12,6 +12,8 @@ export interface ProcessOptions {
   readonly recovered?: readonly LedgerRecord[];
   /** Client id of this process' proposer; unique per process incarnation. */
   readonly clientId?: number;
+  /** Where this process' learner starts delivering (see Learner). */
+  readonly learnFrom?: "beginning" | "first-seen";
 }
 
 /**
@@ -36,9 +38,9 @@ export abstract class RingProcess {
     const isAcceptor = cfg.acceptors.includes(id);
     this.acceptor = isAcceptor ? new Acceptor(id, cfg, opts.recovered ?? []) : null;
     this.coordinator = isAcceptor ? new Coordinator(id, cfg, this.coordinatorVariant()) : null;
-    this.learner = cfg.learners.includes(id) ? new Learner(id, cfg) : null;
+    this.learner = cfg.learners.includes(id) ? new Learner(id, cfg, opts.learnFrom ?? "beginning") : null;
     this.proposer = cfg.proposers.includes(id)
-      ? new Proposer(opts.clientId ?? id, cfg, (tries) => this.route(tries))
+      ? new Proposer(opts.clientId ?? id, cfg, (tries) => this.route(tries), id)
       : null;
     this.leader = cfg.coordinator;
   }
@@ -112,6 +114,9 @@ export abstract class RingProcess {
       case "catchup":
         if (this.acceptor)
           out.to(from, { t: "catchup-reply", rnd: this.acceptor.rnd, entries: this.acceptor.catchup(msg.from, msg.count) });
+        return;
+      case "decided-value":
+        this.proposer?.onDelivered(msg.client, msg.seq, msg.instance, now, out);
         return;
       case "catchup-reply":
         this.seeRound(msg.rnd);

@@ -1,6 +1,6 @@
 import type { ProtocolConfig } from "./config.ts";
 import type { OutputBuilder } from "./output.ts";
-import type { ClientValue, Instance, NodeId, Tick } from "./types.ts";
+import type { ClientValue, Instance, Msg, NodeId, Tick } from "./types.ts";
 
 interface Outstanding {
   readonly v: ClientValue;
@@ -27,6 +27,8 @@ export class Proposer {
     readonly clientId: number,
     private readonly cfg: ProtocolConfig,
     private readonly route: Route,
+    /** This proposer's node, named in its values so that the coordinator can answer it. */
+    private readonly origin?: NodeId,
   ) {}
 
   get inFlight(): number {
@@ -57,7 +59,7 @@ export class Proposer {
       if (now - o.sentAt < this.cfg.proposerTimeoutTicks) continue;
       o.tries++;
       o.sentAt = now;
-      out.to(this.route(o.tries), { t: "value", v: o.v, hops: 0 });
+      out.to(this.route(o.tries), this.valueMsg(o.v));
     }
   }
 
@@ -65,7 +67,11 @@ export class Proposer {
     while (this.queue.length > 0 && this.outstanding.size < this.cfg.proposerWindow) {
       const v = this.queue.shift() as ClientValue;
       this.outstanding.set(v.seq, { v, sentAt: now, tries: 0 });
-      out.to(this.route(0), { t: "value", v, hops: 0 });
+      out.to(this.route(0), this.valueMsg(v));
     }
+  }
+
+  private valueMsg(v: ClientValue): Msg {
+    return this.origin === undefined ? { t: "value", v, hops: 0 } : { t: "value", v, hops: 0, origin: this.origin };
   }
 }

@@ -52,8 +52,13 @@ export interface CatchupEntry {
 export type Ring = readonly NodeId[];
 
 export type Msg =
-  /** A client value on its way to the coordinator (U-Ring: along the ring); hops bounds forwarding. */
-  | { readonly t: "value"; readonly v: ClientValue; readonly hops: number }
+  /**
+   * A client value on its way to the coordinator (U-Ring: along the ring); hops bounds forwarding;
+   * origin is the proposer's node, told directly when it re-sends a value already decided.
+   */
+  | { readonly t: "value"; readonly v: ClientValue; readonly hops: number; readonly origin?: NodeId }
+  /** To a proposer: its (client, seq) was decided at `instance` (its re-send found it decided). */
+  | { readonly t: "decided-value"; readonly client: number; readonly seq: number; readonly instance: Instance }
   /** Phase 1A for all instances >= from. */
   | { readonly t: "1a"; readonly rnd: Round; readonly from: Instance }
   /** Phase 1B: promise for rnd plus every vote at instances >= from. acceptor=false: a U-Ring ring member that is no acceptor. */

@@ -60,7 +60,7 @@ export class URingProcess extends RingProcess {
     switch (msg.t) {
       case "value":
         // Task 1: the coordinator proposes; everyone else passes the value on.
-        if (this.coordinator?.isActive) this.coordinator.onValue(msg.v, now, out);
+        if (this.coordinator?.isActive) this.coordinator.onValue(msg.v, now, out, msg.origin ?? from);
         else if (msg.hops < 2 * this.ring.length) out.to(this.route(0), { ...msg, hops: msg.hops + 1 });
         return;
       case "2ab":
@@ -85,11 +85,13 @@ export class URingProcess extends RingProcess {
   }
 
   /**
-   * Holding a ring older than the newest round seen (left out of the new ring, or its messages
-   * lost): ask the coordinator, which answers with its ring or lays the ring out again.
+   * Holding no ring yet (a process that starts after the coordinator laid its ring out) or a ring
+   * older than the newest round seen (left out of a new ring, or its messages lost): ask the
+   * coordinator, which answers with its ring or lays the ring out again to include this process.
    */
   protected override onVariantTick(now: Tick, out: OutputBuilder): void {
-    if (this.ringRound < this.highestRound && now - this.lastHello >= this.cfg.helloTicks) {
+    const stale = this.ringRound === 0 || this.ringRound < this.highestRound;
+    if (stale && now - this.lastHello >= this.cfg.helloTicks) {
       this.lastHello = now;
       out.to(this.leaderHint(), { t: "hello" });
     }

@@ -13,8 +13,8 @@
  * that then breaks may be lost (the protocols retransmit); frames still in the link's queue are
  * kept and sent on the next connection.
  *
- * Ownership: a payload given to `send` must not be modified afterwards (it is copied into its
- * frame at once, so in fact it may; a frame given to `onFrame` is a fresh buffer the receiver owns).
+ * Ownership: `send` copies the payload into its frame at once, so the caller may reuse it; a frame
+ * given to `onFrame` is a fresh buffer the receiver owns.
  *
  * Errors: every socket and server has an 'error' handler; socket errors are counted and reported,
  * never thrown. Exceptions thrown by the caller's callbacks are not caught: they are bugs of the
@@ -108,7 +108,7 @@ export class FrameServer {
         reject(e);
       };
       this.server.once("error", onListenError);
-      this.server.listen(this.options.port ?? 0, this.options.host ?? "127.0.0.1", () => {
+      const onListening = (): void => {
         this.server.off("error", onListenError);
         this.server.on("error", (e: Error) => this.options.onError?.(e));
         const a = this.server.address();
@@ -118,7 +118,13 @@ export class FrameServer {
         }
         this.bound = { address: a.address, port: a.port };
         resolve(this.bound);
-      });
+      };
+      try {
+        this.server.listen(this.options.port ?? 0, this.options.host ?? "127.0.0.1", onListening);
+      } catch (e) {
+        this.server.off("error", onListenError);
+        onListenError(e instanceof Error ? e : new Error(errorText(e)));
+      }
     });
   }
 
@@ -464,6 +470,17 @@ export class FrameLink {
       this.scheduleReconnect();
       if (wasUp) this.options.onDown?.(this.lastError);
     });
+  }
+
+  /**
+   * The peer was heard from (it is up): a link waiting out its backoff reconnects now, and the
+   * backoff starts again from its initial delay.
+   */
+  peerAlive(): void {
+    if (this.linkState !== "backoff") return;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.nextDelayMs = this.backoffInitialMs;
+    this.startConnect();
   }
 
   private scheduleReconnect(): void {

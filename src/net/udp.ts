@@ -205,8 +205,11 @@ export class MulticastSocket {
     socket.on("error", onEarlyError);
     try {
       await new Promise<void>((resolve, reject) => {
-        socket.once("listening", () => resolve());
         socket.once("error", reject);
+        socket.once("listening", () => {
+          socket.off("error", reject);
+          resolve();
+        });
         socket.bind({ port: join ? port : 0, address: bindAddress });
       });
     } catch (e) {

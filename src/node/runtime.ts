@@ -27,6 +27,7 @@ export interface RuntimeOptions {
   readonly network: Network;
   readonly ledger?: Ledger;
   readonly clientId?: number;
+  readonly learnFrom?: "beginning" | "first-seen";
   readonly events?: RuntimeEvents;
   /** Milliseconds, monotonic (performance.now by default). */
   readonly clock?: () => number;
@@ -49,14 +50,18 @@ export class NodeRuntime {
   private readonly local: Msg[] = [];
   private localScheduled = false;
   private closed = false;
-  readonly counters = { inputs: 0, sent: 0, multicast: 0, delivered: 0, localDropped: 0 };
+  readonly counters = { inputs: 0, sent: 0, multicast: 0, delivered: 0, deliveredBytes: 0, localDropped: 0 };
 
   constructor(private readonly o: RuntimeOptions) {
     const clock = o.clock ?? (() => performance.now());
     this.clock = clock;
     this.start = clock();
     const ledger = o.ledger ?? new RamLedger();
-    this.proc = createProcess(o.id, o.cfg, { recovered: ledger.recover(), ...(o.clientId !== undefined ? { clientId: o.clientId } : {}) });
+    this.proc = createProcess(o.id, o.cfg, {
+      recovered: ledger.recover(),
+      ...(o.clientId !== undefined ? { clientId: o.clientId } : {}),
+      ...(o.learnFrom ? { learnFrom: o.learnFrom } : {}),
+    });
     const inGroup = o.cfg.acceptors.includes(o.id) || o.cfg.learners.includes(o.id);
     this.driver = new Driver(this.proc, ledger, {
       send: (_from, env: Envelope) => {
@@ -74,6 +79,7 @@ export class NodeRuntime {
       },
       deliver: (_n, d) => {
         this.counters.delivered += d.values.length;
+        for (const v of d.values) this.counters.deliveredBytes += v.payload.byteLength;
         o.events?.deliver?.(d);
       },
       decided: (_n, d) => o.events?.decided?.(d),

@@ -4,6 +4,7 @@ import { FrameLink, FrameServer } from "../net/tcp.ts";
 import { MulticastSocket } from "../net/udp.ts";
 import { decode, DecodeError, encode } from "../wire/index.ts";
 import type { Network } from "./runtime.ts";
+import { formatTrace } from "../sim/trace.ts";
 
 export interface SocketNetwork extends Network {
   /** Things an operator should know (e.g. a socket buffer smaller than asked). */
@@ -20,7 +21,12 @@ export interface SocketNetwork extends Network {
  * M-Ring acceptors and learners an ip-multicast socket. Bytes that do not decode, or that carry
  * another cluster's id, are counted and dropped, never trusted.
  */
-export async function createSocketNetwork(config: ClusterConfig, self: NodeEntry): Promise<SocketNetwork> {
+export async function createSocketNetwork(
+  config: ClusterConfig,
+  self: NodeEntry,
+  /** Debugging: called with one line per message in and out. */
+  trace?: (line: string) => void,
+): Promise<SocketNetwork> {
   const counters: Record<string, number> = {
     tcp_frames_in: 0,
     tcp_frames_out: 0,
@@ -43,6 +49,8 @@ export async function createSocketNetwork(config: ClusterConfig, self: NodeEntry
       throw e;
     }
     if (!config.nodes.some((n) => n.id === decoded.sender)) return drop("unknown-sender");
+    links.get(decoded.sender)?.peerAlive();
+    trace?.(`<- n${decoded.sender} ${formatTrace(decoded.msg)}`);
     handler(decoded.sender, decoded.msg);
   };
 
@@ -92,24 +100,34 @@ export async function createSocketNetwork(config: ClusterConfig, self: NodeEntry
 
   return {
     warnings,
-    counters,
     tcpPort: bound.port,
     socketBuffers: mcast
       ? { recvBytes: mcast.bufferSizes.recvObtained, sendBytes: mcast.bufferSizes.sendObtained, warning: mcast.warnings[0] ?? null }
       : null,
     send(to, msg) {
+      trace?.(`-> n${to} ${formatTrace(msg)}`);
       const l = linkTo(to);
       if (!l) return drop("no-such-peer");
       if (l.send(encode(msg, header))) counters["tcp_frames_out"] = (counters["tcp_frames_out"] ?? 0) + 1;
       else counters["tcp_frames_dropped_queue_full"] = (counters["tcp_frames_dropped_queue_full"] ?? 0) + 1;
     },
     multicast(msg) {
+      trace?.(`-> multicast ${formatTrace(msg)}`);
       if (!mcast) return drop("multicast-unavailable");
       if (mcast.send(encode(msg, header))) counters["udp_datagrams_out"] = (counters["udp_datagrams_out"] ?? 0) + 1;
       else counters["udp_datagrams_refused"] = (counters["udp_datagrams_refused"] ?? 0) + 1;
     },
     onMessage(h) {
       handler = h;
+    },
+    get counters() {
+      if (mcast) {
+        const s = mcast.stats;
+        counters["udp_send_errors"] = s.sendErrors;
+        counters["udp_send_dropped"] = s.sendDropped;
+        counters["udp_oversize"] = s.oversize;
+      }
+      return counters;
     },
     async close() {
       for (const l of links.values()) l.close();

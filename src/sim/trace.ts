@@ -39,7 +39,7 @@ export class TraceBuffer {
 export function formatTrace(m: Msg): string {
   switch (m.t) {
     case "value":
-      return `value c=${m.v.client} s=${m.v.seq} hops=${m.hops}`;
+      return `value c=${m.v.client} s=${m.v.seq} hops=${m.hops}${m.origin === undefined ? "" : ` origin=${m.origin}`}`;
     case "1a":
       return `1a r=${m.rnd} from=${m.from}`;
     case "1b":
@@ -62,6 +62,8 @@ export function formatTrace(m: Msg): string {
       return `catchup-reply r=${m.rnd} [${m.entries.map((e) => `${e.instance}:${e.batch.vid}`).join(" ")}]`;
     case "hello":
       return "hello";
+    case "decided-value":
+      return `decided-value c=${m.client} s=${m.seq} i=${m.instance}`;
     case "ring":
       return `ring r=${m.rnd} [${m.ring}]`;
   }

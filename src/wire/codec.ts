@@ -16,6 +16,7 @@ import { checkNodeId, checkU32 } from "./check.ts";
 import {
   catchupCodec,
   catchupReplyCodec,
+  decidedValueCodec,
   helloCodec,
   nackCodec,
   phase1aCodec,
@@ -43,6 +44,7 @@ const CODECS: { readonly [T in MsgType]: BodyCodec<MsgOf<T>> } = {
   "catchup-reply": catchupReplyCodec,
   hello: helloCodec,
   ring: ringCodec,
+  "decided-value": decidedValueCodec,
 };
 
 /** The codec of `t`; the table pairs each type with its own codec, so the widening is sound. */

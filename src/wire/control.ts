@@ -1,5 +1,5 @@
 /**
- * Layouts of the control messages: 1a, 1b, nack, catchup, catchup-reply, hello, ring.
+ * Layouts of the control messages: 1a, 1b, nack, catchup, catchup-reply, hello, ring, decided-value.
  *
  * These are hand-written too rather than CBOR: 1b and catchup-reply carry whole batches, which
  * then reuse the hot-path batch layout (and its zero-copy payloads and bounds), and a fixed
@@ -15,6 +15,7 @@
  * | catchup-reply | u53 rnd, u32 count (<= MAX_LIST), count x (u53 instance, batch)               |
  * | hello         | (empty)                                                                       |
  * | ring          | u53 rnd, ring                                                                 |
+ * | decided-value | u32 client, u53 seq, u53 instance                                             |
  */
 import type { CatchupEntry, VoteReport } from "../core/types.ts";
 import type { BodyCodec, MsgOf } from "./body.ts";
@@ -130,6 +131,21 @@ export const catchupReplyCodec: BodyCodec<MsgOf<"catchup-reply">> = {
       entries.push({ instance, batch: readBatch(r, "catchup-reply.batch") });
     }
     return { t: "catchup-reply", rnd, entries };
+  },
+};
+
+export const decidedValueCodec: BodyCodec<MsgOf<"decided-value">> = {
+  measure: (m) =>
+    checkU32(m.client, "decided-value.client") + checkU53(m.seq, "decided-value.seq") + checkU53(m.instance, "decided-value.instance"),
+  write(w, m) {
+    w.u32(m.client);
+    w.u53(m.seq);
+    w.u53(m.instance);
+  },
+  read(r) {
+    const client = r.u32("decided-value.client");
+    const seq = r.u53("decided-value.seq");
+    return { t: "decided-value", client, seq, instance: r.u53("decided-value.instance") };
   },
 };
 

@@ -43,6 +43,7 @@ export const TYPE_CODES = {
   "catchup-reply": 11,
   hello: 12,
   ring: 13,
+  "decided-value": 14,
 } as const satisfies Record<MsgType, number>;
 
 export type TypeCode = (typeof TYPE_CODES)[MsgType];

@@ -4,14 +4,15 @@
  *
  * | type      | body                                                                     |
  * |-----------|--------------------------------------------------------------------------|
- * | value     | u32 hops, u32 client, u53 seq, u32 length, payload                       |
+ * | value     | u32 hops, u8 has-origin (0/1), [u16 origin], u32 client, u53 seq,         |
+ * |           |   u32 length, payload                                                     |
  * | 2a        | u53 rnd, u53 instance, ring, decision ids, batch                          |
  * | 2b        | u53 rnd, u53 instance, vid, ring, voters                                  |
  * | decision  | decision ids                                                              |
  * | 2ab       | u53 rnd, u53 instance, ring, voters, batch                                |
  * | udecision | u53 rnd, u53 instance, vid, ring, u8 has-batch (0/1), [batch]             |
  */
-import { checkU32, checkU53, checkVid } from "./check.ts";
+import { checkNodeId, checkU32, checkU53, checkVid } from "./check.ts";
 import { EncodeError } from "./errors.ts";
 import {
   measureBatch,
@@ -30,14 +31,23 @@ import {
 import type { BodyCodec, MsgOf } from "./body.ts";
 
 export const valueCodec: BodyCodec<MsgOf<"value">> = {
-  measure: (m) => checkU32(m.hops, "value.hops") + measureValue(m.v, "value.v"),
+  measure: (m) =>
+    checkU32(m.hops, "value.hops") +
+    1 +
+    (m.origin === undefined ? 0 : checkNodeId(m.origin, "value.origin")) +
+    measureValue(m.v, "value.v"),
   write(w, m) {
     w.u32(m.hops);
+    w.bool(m.origin !== undefined);
+    if (m.origin !== undefined) w.u16(m.origin);
     writeValue(w, m.v);
   },
   read(r) {
     const hops = r.u32("value.hops");
-    return { t: "value", v: readValue(r, "value.v"), hops };
+    const origin = r.bool("value.has-origin") ? r.u16("value.origin") : undefined;
+    const v = readValue(r, "value.v");
+    // exactOptionalPropertyTypes: no `origin` key at all when there is none.
+    return origin === undefined ? { t: "value", v, hops } : { t: "value", v, hops, origin };
   },
 };
 

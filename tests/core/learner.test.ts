@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { InvariantError } from "../../src/core/assert.ts";
-import { Learner } from "../../src/core/learner.ts";
+import { Learner, MAX_OUT_OF_ORDER_SEQS } from "../../src/core/learner.ts";
 import { OutputBuilder } from "../../src/core/output.ts";
 import { batch, cv, makeCfg, sent, type CfgParts } from "./helpers.ts";
 
@@ -197,5 +197,69 @@ describe("learner recovery of lost messages (thesis 3.3.4)", () => {
     const again = new OutputBuilder();
     l.tick(5 * T, again);
     expect(sent(again, "catchup").length).toBe(1);
+  });
+});
+
+describe("learner that starts from the first decision it sees (a client's learner)", () => {
+  test("delivers from that instance on, asks for nothing before it, and still orders what follows", () => {
+    const cfg = makeCfg({ processes: [1, 2, 3, 9], acceptors: [1, 2, 3], learners: [9], coordinator: 1 });
+    const l = new Learner(9, cfg, "first-seen");
+    const out = new OutputBuilder();
+    l.onBatch(500, batch("a", cv(7, 0)), 0, out);
+    l.onBatch(501, batch("b", cv(7, 1)), 0, out);
+    // No decision yet: nothing delivered, and no catch-up for a history it does not want.
+    l.tick(1000, out);
+    expect(out.deliver).toEqual([]);
+    expect(out.send).toEqual([]);
+    l.onDecision(501, "b", 1000, out);
+    expect(out.deliver.map((d) => d.instance)).toEqual([501]);
+    expect(l.nextInstance).toBe(502);
+    // Below the anchor is ignored; above it, order holds and gaps are asked for.
+    l.onDecision(500, "a", 1000, out);
+    l.onDecision(503, "d", 1000, out);
+    expect(out.deliver.map((d) => d.instance)).toEqual([501]);
+    l.tick(2000, out);
+    expect(sent(out, "catchup").map((s) => s.msg.from)).toEqual([502]);
+  });
+
+  test("a learner from the beginning does not deliver instance 501 before 0..500", () => {
+    const cfg = makeCfg({ processes: [1, 2, 3, 9], acceptors: [1, 2, 3], learners: [9], coordinator: 1 });
+    const l = new Learner(9, cfg);
+    const out = new OutputBuilder();
+    l.onBatch(501, batch("b", cv(7, 1)), 0, out);
+    l.onDecision(501, "b", 0, out);
+    expect(out.deliver).toEqual([]);
+    expect(l.nextInstance).toBe(0);
+  });
+});
+
+describe("the duplicate filter's bound", () => {
+  test("a first-seen learner that missed a client's early seqs slides past them instead of failing", () => {
+    const cfg = makeCfg({ processes: [1, 2, 3, 9], acceptors: [1, 2, 3], learners: [9], coordinator: 1 });
+    const l = new Learner(9, cfg, "first-seen");
+    const out = new OutputBuilder();
+    // Seqs 0..9 were decided before this learner joined; it sees 10.. onwards, far beyond the bound.
+    const n = MAX_OUT_OF_ORDER_SEQS + 50;
+    for (let i = 0; i < n; i++) {
+      l.onBatch(100 + i, batch(`v${i}`, cv(5, 10 + i)), 0, out);
+      l.onDecision(100 + i, `v${i}`, 0, out);
+    }
+    expect(out.deliver.flatMap((d) => d.values.map((v) => v.seq))).toEqual(Array.from({ length: n }, (_, i) => 10 + i));
+    // A late duplicate of an already delivered seq is still filtered.
+    l.onBatch(100 + n, batch("dup", cv(5, 20)), 0, out);
+    l.onDecision(100 + n, "dup", 0, out);
+    expect(out.deliver.at(-1)?.values).toEqual([]);
+  });
+
+  test("a learner from the beginning treats the same gap as a broken invariant", () => {
+    const cfg = makeCfg({ processes: [1, 2, 3, 9], acceptors: [1, 2, 3], learners: [9], coordinator: 1 });
+    const l = new Learner(9, cfg);
+    const out = new OutputBuilder();
+    expect(() => {
+      for (let i = 0; i <= MAX_OUT_OF_ORDER_SEQS; i++) {
+        l.onBatch(i, batch(`v${i}`, cv(5, 10 + i)), 0, out);
+        l.onDecision(i, `v${i}`, 0, out);
+      }
+    }).toThrow(InvariantError);
   });
 });

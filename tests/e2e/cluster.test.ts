@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { propose, startCluster } from "./cluster.ts";
+import { LocalCluster } from "../../src/bench/cluster.ts";
 
 /**
  * Real processes on loopback: a cluster of `paxos node`, several `paxos propose` clients at once;
@@ -9,24 +9,26 @@ describe.each(["mring", "uring"] as const)("%s cluster of real processes", (vari
   test(
     "every learner writes the same ordered log holding every proposed value once",
     async () => {
-      const c = await startCluster({ variant, acceptors: 3, learners: 1, clients: 3 });
+      const c = await LocalCluster.start({ variant, acceptors: 3, learners: 1, clients: 3, window: 16 }, { outputs: true });
+      const learners = c.ids("learner");
       try {
         const perClient = 400;
         const runs = await Promise.all(
-          c.clientIds().map((id) => propose(c.configFile, id, Array.from({ length: perClient }, (_, i) => `c${id}-v${i}`))),
+          c.ids("client").map((id) =>
+            c.run(["propose", "--config", c.configFile, "--id", String(id), ...Array.from({ length: perClient }, (_, i) => `c${id}-v${i}`)]),
+          ),
         );
         for (const r of runs) expect({ code: r.code, err: r.err.split("\n").filter((l) => l.includes("paxos:")) }).toEqual({ code: 0, err: [] });
         for (const r of runs) expect(r.out.trim().split("\n")).toHaveLength(perClient);
-        const expected = c.clientIds().length * perClient;
+        const expected = c.ids("client").length * perClient;
         const t0 = Date.now();
-        while (c.learnerIds().some((l) => c.outputOf(l).length < expected) && Date.now() - t0 < 10000)
-          await new Promise((r) => setTimeout(r, 50));
-        const reference = c.outputOf(c.learnerIds()[0] as number);
+        while (learners.some((l) => c.outputOf(l).length < expected) && Date.now() - t0 < 10000) await new Promise((r) => setTimeout(r, 50));
+        const reference = c.outputOf(learners[0] as number);
         const values = reference.map((l) => Buffer.from((JSON.parse(l) as { value: string }).value, "base64").toString());
         expect(values).toHaveLength(expected);
         expect(new Set(values).size).toBe(expected);
-        for (const id of c.clientIds()) for (let i = 0; i < perClient; i++) expect(values).toContain(`c${id}-v${i}`);
-        for (const l of c.learnerIds()) expect(c.outputOf(l)).toEqual(reference);
+        for (const id of c.ids("client")) for (let i = 0; i < perClient; i++) expect(values).toContain(`c${id}-v${i}`);
+        for (const l of learners) expect(c.outputOf(l)).toEqual(reference);
       } finally {
         await c.stop();
       }

@@ -1,0 +1,208 @@
+/** A cluster of `paxos node` processes on loopback, for `paxos bench` and the process-level tests. */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { selfCommand } from "./self.ts";
+
+export interface ClusterSpec {
+  readonly variant: "mring" | "uring";
+  /** Acceptors (M-Ring: f+1 of them on the ring, the rest spares; U-Ring: all on the ring). */
+  readonly acceptors: number;
+  /** Learner-only processes. */
+  readonly learners: number;
+  readonly clients: number;
+  readonly window?: number;
+  readonly batchBytes?: number;
+  readonly extraNodeArgs?: readonly string[];
+}
+
+export interface NodeSpec {
+  readonly id: number;
+  readonly host: string;
+  readonly port: number;
+  readonly roles: string[];
+}
+
+export interface StatsLine {
+  readonly id: number;
+  readonly t: number;
+  readonly delivered: number;
+  readonly deliveredBytes: number;
+  readonly cpuUserUs: number;
+  readonly cpuSystemUs: number;
+  readonly rss: number;
+}
+
+/** A free TCP port on 127.0.0.1 (bound, then released). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      const port = typeof a === "object" && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function clusterConfig(spec: ClusterSpec): Promise<{ nodes: NodeSpec[]; config: Record<string, unknown> }> {
+  const nodes: NodeSpec[] = [];
+  let id = 0;
+  for (let a = 0; a < spec.acceptors; a++)
+    nodes.push({
+      id: id++,
+      host: "127.0.0.1",
+      port: await freePort(),
+      roles: [...(a === 0 ? ["coordinator"] : []), "acceptor", ...(spec.variant === "uring" ? ["learner"] : [])],
+    });
+  for (let l = 0; l < spec.learners; l++) nodes.push({ id: id++, host: "127.0.0.1", port: await freePort(), roles: ["learner"] });
+  for (let c = 0; c < spec.clients; c++) nodes.push({ id: id++, host: "127.0.0.1", port: await freePort(), roles: ["client"] });
+  const mport = await freePort();
+  return {
+    nodes,
+    config: {
+      cluster: 4242,
+      variant: spec.variant,
+      nodes,
+      ...(spec.variant === "mring"
+        ? { multicast: { group: `239.${(mport >> 8) % 250}.${mport % 250}.${1 + (mport % 200)}`, port: mport, interface: "127.0.0.1", ttl: 1 } }
+        : {}),
+      protocol: { window: spec.window ?? 32, ...(spec.batchBytes ? { batchBytes: spec.batchBytes } : {}) },
+    },
+  };
+}
+
+/** Bound: stderr lines kept per process (the last ones, for error reports). */
+const MAX_LOG_LINES = 2000;
+
+export class LocalCluster {
+  readonly procs = new Map<number, ChildProcess>();
+  readonly logs = new Map<number, string[]>();
+  readonly stats = new Map<number, StatsLine[]>();
+  private stopped = false;
+
+  private constructor(
+    readonly spec: ClusterSpec,
+    readonly dir: string,
+    readonly configFile: string,
+    readonly nodes: readonly NodeSpec[],
+  ) {}
+
+  /** Writes the configuration and starts every node but the clients; resolves once all are up. */
+  static async start(spec: ClusterSpec, opts: { statsMs?: number; outputs?: boolean } = {}): Promise<LocalCluster> {
+    const dir = mkdtempSync(join(tmpdir(), "paxos-cluster-"));
+    const { nodes, config } = await clusterConfig(spec);
+    const file = join(dir, "cluster.json");
+    writeFileSync(file, JSON.stringify(config, null, 2));
+    const c = new LocalCluster(spec, dir, file, nodes);
+    LIVE.add(c);
+    const self = selfCommand();
+    for (const n of nodes) {
+      if (n.roles.includes("client")) continue;
+      const args = [...self.args, "node", "--config", file, "--id", String(n.id)];
+      if (opts.outputs) args.push("--output", join(dir, `out-${n.id}.jsonl`));
+      if (opts.statsMs) args.push("--stats-ms", String(opts.statsMs));
+      args.push(...(spec.extraNodeArgs ?? []));
+      c.launch(n.id, self.cmd, args);
+    }
+    const t0 = Date.now();
+    while (![...c.logs.values()].every((l) => l.some((x) => x.includes("node started")))) {
+      const dead = [...c.procs].find(([, p]) => p.exitCode !== null);
+      if (dead || Date.now() - t0 > 15000) {
+        const why = dead ? `node ${dead[0]} exited with ${dead[1].exitCode}` : "timed out";
+        await c.stop();
+        throw new Error(`cluster did not start (${why}): ${[...c.logs].map(([id, l]) => `\n  node ${id}: ${l.slice(-3).join(" | ")}`).join("")}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return c;
+  }
+
+  private launch(id: number, cmd: string, args: string[]): void {
+    const p = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const lines: string[] = [];
+    const stats: StatsLine[] = [];
+    let partial = "";
+    p.stderr?.on("data", (b: Buffer) => {
+      const parts = (partial + b.toString()).split("\n");
+      partial = parts.pop() ?? "";
+      for (const l of parts) {
+        if (l.startsWith('{"level":"stats"')) {
+          try {
+            stats.push(JSON.parse(l) as StatsLine);
+          } catch {
+            /* a torn line: skip */
+          }
+        } else if (l) {
+          lines.push(l);
+          if (lines.length > MAX_LOG_LINES) lines.shift();
+        }
+      }
+    });
+    this.procs.set(id, p);
+    this.logs.set(id, lines);
+    this.stats.set(id, stats);
+  }
+
+  outputOf(id: number): string[] {
+    const f = join(this.dir, `out-${id}.jsonl`);
+    return existsSync(f) ? readFileSync(f, "utf8").split("\n").filter(Boolean) : [];
+  }
+
+  ids(role: string): number[] {
+    return this.nodes.filter((n) => n.roles.includes(role)).map((n) => n.id);
+  }
+
+  /** Runs a CLI command of this program (e.g. a client) to completion. */
+  run(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
+    const self = selfCommand();
+    return new Promise((resolve) => {
+      const p = spawn(self.cmd, [...self.args, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+      CHILDREN.add(p);
+      let out = "";
+      let err = "";
+      p.stdout?.on("data", (b: Buffer) => (out += b.toString()));
+      p.stderr?.on("data", (b: Buffer) => (err += b.toString()));
+      p.once("exit", (code) => {
+        CHILDREN.delete(p);
+        resolve({ code: code ?? -1, out, err });
+      });
+    });
+  }
+
+  /** SIGTERM every node (SIGKILL after 5 s); resolves when all exited. Idempotent. */
+  async stop(opts: { keepDir?: boolean } = {}): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await Promise.all(
+      [...this.procs.values()].map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            if (p.exitCode !== null || p.signalCode !== null) return resolve();
+            const kill = setTimeout(() => p.kill("SIGKILL"), 5000);
+            p.once("exit", () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            p.kill("SIGTERM");
+          }),
+      ),
+    );
+    LIVE.delete(this);
+    if (!opts.keepDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Every cluster and client still running: reaped on exit, on error and on Ctrl-C. */
+const LIVE = new Set<LocalCluster>();
+const CHILDREN = new Set<ChildProcess>();
+
+export function killEverything(): void {
+  for (const c of LIVE) for (const p of c.procs.values()) if (p.exitCode === null) p.kill("SIGKILL");
+  for (const p of CHILDREN) if (p.exitCode === null) p.kill("SIGKILL");
+}
+
+process.once("exit", killEverything);

@@ -1,0 +1,189 @@
+import { writeFileSync } from "node:fs";
+import type { ClientReport } from "../cli/client.ts";
+import { LocalCluster, type StatsLine } from "./cluster.ts";
+
+export interface BenchOptions {
+  readonly variant: "mring" | "uring";
+  /** Number of acceptors: f = (ring - 1) / 2. */
+  readonly ring: number;
+  readonly valueSize: number;
+  /** Values each client keeps in flight (closed loop). */
+  readonly window: number;
+  /** Instances the coordinator keeps in flight. */
+  readonly instances: number;
+  readonly clients: number;
+  readonly learners: number;
+  readonly durationS: number;
+  readonly warmupS: number;
+  readonly ledger: "ram";
+  readonly batchBytes?: number;
+  readonly json?: string;
+}
+
+export interface ProcessFigures {
+  readonly id: number;
+  readonly roles: readonly string[];
+  readonly cpuPercent: number;
+  readonly peakRssMb: number;
+}
+
+export interface LearnerFigures {
+  readonly id: number;
+  readonly valuesPerSec: number;
+  readonly mbPerSec: number;
+}
+
+export interface BenchResult {
+  readonly options: BenchOptions;
+  readonly learners: readonly LearnerFigures[];
+  readonly clients: readonly ClientReport[];
+  readonly processes: readonly ProcessFigures[];
+  /** Delivered values/s at the first learner, per second of the run. */
+  readonly timeline: readonly { readonly t: number; readonly valuesPerSec: number }[];
+}
+
+export const BENCH_DEFAULTS: BenchOptions = {
+  variant: "mring",
+  ring: 3,
+  valueSize: 8192,
+  window: 64,
+  instances: 32,
+  clients: 1,
+  learners: 1,
+  durationS: 10,
+  warmupS: 1,
+  ledger: "ram",
+};
+
+/** Figures between two stats lines of one process. */
+function rate(a: StatsLine, b: StatsLine): { values: number; bytes: number; cpu: number } {
+  const dt = (b.t - a.t) / 1000;
+  if (dt <= 0) return { values: 0, bytes: 0, cpu: 0 };
+  return {
+    values: (b.delivered - a.delivered) / dt,
+    bytes: (b.deliveredBytes - a.deliveredBytes) / dt,
+    cpu: (b.cpuUserUs + b.cpuSystemUs - a.cpuUserUs - a.cpuSystemUs) / 1e6 / dt,
+  };
+}
+
+/** Starts a cluster, drives it with closed-loop clients, measures, and reaps every process. */
+export async function runBench(o: BenchOptions, progress: (line: string) => void): Promise<BenchResult> {
+  const statsMs = 250;
+  const cluster = await LocalCluster.start(
+    {
+      variant: o.variant,
+      acceptors: o.ring,
+      learners: o.learners,
+      clients: o.clients,
+      window: o.instances,
+      ...(o.batchBytes ? { batchBytes: o.batchBytes } : {}),
+    },
+    { statsMs },
+  );
+  const stop = () => void cluster.stop();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  try {
+    const startedAt = Date.now();
+    const ticker = setInterval(() => {
+      const l = cluster.stats.get(learnerIds(cluster, o)[0] ?? -1) ?? [];
+      const last = l.at(-1);
+      const prev = l.at(-5);
+      const vps = last && prev ? Math.round(rate(prev, last).values) : 0;
+      progress(`bench: ${((Date.now() - startedAt) / 1000).toFixed(0)}/${o.durationS} s, learner ${vps.toLocaleString("en-US")} values/s`);
+    }, 1000);
+    const runs = await Promise.all(
+      cluster.ids("client").map((id) =>
+        cluster.run([
+          "client",
+          "--config",
+          cluster.configFile,
+          "--id",
+          String(id),
+          "--window",
+          String(o.window),
+          "--value-size",
+          String(o.valueSize),
+          "--duration",
+          String(o.durationS),
+          "--warmup",
+          String(o.warmupS),
+          "--json",
+        ]),
+      ),
+    );
+    clearInterval(ticker);
+    // One more stats period so that every process reported after the clients stopped.
+    await new Promise((r) => setTimeout(r, statsMs * 2));
+    const clients: ClientReport[] = [];
+    for (const r of runs) {
+      if (r.code !== 0) throw new Error(`a client failed (exit ${r.code}): ${r.err.trim().split("\n").slice(-3).join(" | ")}`);
+      clients.push(JSON.parse(r.out.trim().split("\n").at(-1) ?? "{}") as ClientReport);
+    }
+    return figures(cluster, o, clients);
+  } finally {
+    process.removeListener("SIGINT", stop);
+    process.removeListener("SIGTERM", stop);
+    await cluster.stop();
+  }
+}
+
+function learnerIds(c: LocalCluster, o: BenchOptions): number[] {
+  // M-Ring learners are separate processes; in U-Ring every acceptor learns too.
+  const pure = c.ids("learner").filter((id) => !c.nodes.find((n) => n.id === id)?.roles.includes("acceptor"));
+  return pure.length > 0 || o.variant === "mring" ? pure : c.ids("learner");
+}
+
+function figures(c: LocalCluster, o: BenchOptions, clients: ClientReport[]): BenchResult {
+  const learners: LearnerFigures[] = [];
+  const processes: ProcessFigures[] = [];
+  let timeline: { t: number; valuesPerSec: number }[] = [];
+  for (const n of c.nodes) {
+    const s = c.stats.get(n.id) ?? [];
+    if (s.length < 2) continue;
+    const first = s[0] as StatsLine;
+    const t0 = first.t;
+    // The measured window: after warm-up, until the last report.
+    const from = s.find((x) => x.t - t0 >= o.warmupS * 1000) ?? first;
+    const to = s.at(-1) as StatsLine;
+    const r = rate(from, to);
+    processes.push({
+      id: n.id,
+      roles: n.roles,
+      cpuPercent: Math.round(rate(first, to).cpu * 100),
+      peakRssMb: Math.round(Math.max(...s.map((x) => x.rss)) / 1e5) / 10,
+    });
+    if (learnerIds(c, o).includes(n.id)) {
+      learners.push({ id: n.id, valuesPerSec: Math.round(r.values), mbPerSec: Math.round(r.bytes / 1e4) / 100 });
+      if (timeline.length === 0)
+        timeline = s.slice(1).map((x, i) => ({ t: Math.round((x.t - t0) / 100) / 10, valuesPerSec: Math.round(rate(s[i] as StatsLine, x).values) }));
+    }
+  }
+  return { options: o, learners, clients, processes, timeline };
+}
+
+export function formatBench(r: BenchResult): string {
+  const o = r.options;
+  const lines = [
+    `paxos bench: ${o.variant}, ${o.ring} acceptors, ${o.ledger} ledger, ${o.valueSize} B values, ${o.clients} client(s) x window ${o.window}, ` +
+      `${o.instances} instances in flight, ${o.durationS} s (${o.warmupS} s warm-up)`,
+    "",
+    "learner   values/s        MB/s",
+    ...r.learners.map((l) => `${String(l.id).padEnd(9)} ${l.valuesPerSec.toLocaleString("en-US").padStart(10)} ${l.mbPerSec.toFixed(2).padStart(11)}`),
+    "",
+    "client    values/s   p50 µs   p90 µs   p99 µs p99.9 µs",
+    ...r.clients.map(
+      (c) =>
+        `${String(c.client).slice(0, 8).padEnd(9)} ${c.valuesPerSec.toLocaleString("en-US").padStart(8)} ${String(c.latencyUs.p50).padStart(8)} ` +
+        `${String(c.latencyUs.p90).padStart(8)} ${String(c.latencyUs.p99).padStart(8)} ${String(c.latencyUs.p999).padStart(8)}`,
+    ),
+    "",
+    "process   roles                         CPU %   peak RSS MB",
+    ...r.processes.map((p) => `${String(p.id).padEnd(9)} ${p.roles.join(",").padEnd(28)} ${String(p.cpuPercent).padStart(6)} ${p.peakRssMb.toFixed(1).padStart(13)}`),
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+export function writeBenchJson(file: string, r: BenchResult): void {
+  writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
+}

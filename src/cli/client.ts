@@ -1,0 +1,129 @@
+import * as hdr from "hdr-histogram-js";
+import { startNode, type NodeCliOptions } from "./node.ts";
+import { UsageError } from "./errors.ts";
+
+export interface ClientCliOptions extends NodeCliOptions {
+  /** Open loop: values per second (0: closed loop with `window` values outstanding). */
+  readonly rate: number;
+  readonly window: number;
+  readonly valueSize: number;
+  readonly durationMs: number;
+  /** Latency is recorded only after this long. */
+  readonly warmupMs: number;
+  readonly json: boolean;
+}
+
+export interface ClientReport {
+  readonly client: number;
+  readonly mode: "open" | "closed";
+  readonly valueSize: number;
+  readonly durationMs: number;
+  readonly proposed: number;
+  readonly acked: number;
+  readonly refused: number;
+  readonly valuesPerSec: number;
+  readonly mbPerSec: number;
+  /** Propose-to-delivery latency at this client, microseconds (after warm-up). */
+  readonly latencyUs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly p999: number; readonly max: number; readonly count: number };
+}
+
+/** Bound: values proposed and not yet acked whose start time the client remembers. */
+export const MAX_OUTSTANDING_TIMES = 1 << 20;
+
+/**
+ * `paxos client`: the load generator. Closed loop keeps `window` values in flight (a new one as
+ * each is delivered); open loop proposes at `rate` values/s. Reports throughput and an HDR
+ * histogram of propose-to-delivery latency.
+ */
+export async function runClientCommand(o: ClientCliOptions, out: (s: string) => void): Promise<number> {
+  if (o.valueSize < 1) throw new UsageError("--value-size: at least 1 byte");
+  const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  const started = new Map<number, number>();
+  const payload = new Uint8Array(o.valueSize).map((_, i) => (i * 31) & 0xff);
+  let acked = 0;
+  let proposed = 0;
+  let measuring = false;
+  let stopping = false;
+  const t0 = performance.now();
+  const node = await startNode(
+    { ...o, roles: o.roles ?? ["client"] },
+    {
+      acked: (a) => {
+        const t = started.get(a.seq);
+        started.delete(a.seq);
+        acked++;
+        if (t !== undefined && measuring) hist.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000)));
+        if (o.rate === 0 && !stopping) proposeOne();
+      },
+    },
+    o.rate === 0 ? { proposerWindow: o.window, proposerQueue: o.window } : { proposerWindow: o.window, proposerQueue: 1 << 20 },
+  );
+  const proposer = node.runtime.proc.proposer;
+  if (!proposer) throw new UsageError(`node ${node.entry.id} has no proposer role`);
+  const clientId = proposer.clientId;
+  let nextSeq = 0;
+  function proposeOne(): void {
+    if (started.size >= MAX_OUTSTANDING_TIMES) return;
+    started.set(nextSeq++, performance.now());
+    proposed++;
+    node.runtime.propose(payload);
+  }
+  const warm = setTimeout(() => (measuring = true), o.warmupMs);
+  let opener: ReturnType<typeof setInterval> | undefined;
+  if (o.rate === 0) for (let i = 0; i < o.window; i++) proposeOne();
+  else {
+    let credit = 0;
+    let last = performance.now();
+    opener = setInterval(() => {
+      const now = performance.now();
+      credit += ((now - last) * o.rate) / 1000;
+      last = now;
+      for (; credit >= 1; credit--) proposeOne();
+    }, 1);
+  }
+  await new Promise((r) => setTimeout(r, o.durationMs));
+  stopping = true;
+  clearInterval(opener);
+  clearTimeout(warm);
+  const elapsed = performance.now() - t0;
+  const ackedInRun = acked;
+  // Let what is in flight land (bounded), so the node closes cleanly.
+  const deadline = performance.now() + 2000;
+  while (started.size > 0 && proposer.inFlight > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await node.close();
+  const seconds = elapsed / 1000;
+  const report: ClientReport = {
+    client: clientId,
+    mode: o.rate === 0 ? "closed" : "open",
+    valueSize: o.valueSize,
+    durationMs: Math.round(elapsed),
+    proposed,
+    acked: ackedInRun,
+    refused: proposer.refused,
+    valuesPerSec: Math.round(ackedInRun / seconds),
+    mbPerSec: round2((ackedInRun * o.valueSize) / seconds / 1e6),
+    latencyUs: {
+      p50: hist.getValueAtPercentile(50),
+      p90: hist.getValueAtPercentile(90),
+      p99: hist.getValueAtPercentile(99),
+      p999: hist.getValueAtPercentile(99.9),
+      max: hist.maxValue,
+      count: hist.totalCount,
+    },
+  };
+  out(o.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+  return 0;
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+export function formatReport(r: ClientReport): string {
+  const l = r.latencyUs;
+  return (
+    `client ${r.client} (${r.mode} loop, ${r.valueSize} B values, ${(r.durationMs / 1000).toFixed(1)} s): ` +
+    `${r.acked.toLocaleString("en-US")} values delivered, ${r.valuesPerSec.toLocaleString("en-US")} values/s, ${r.mbPerSec} MB/s\n` +
+    `latency µs: p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  p99.9 ${l.p999}  max ${l.max}  (${l.count} samples)\n`
+  );
+}
