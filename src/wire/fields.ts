@@ -56,8 +56,8 @@ export function readNodes(r: Reader, what: string): NodeId[] {
 export const MIN_VALUE_BYTES = 4 + 8 + 4;
 
 export function measureValue(v: ClientValue, what: string): number {
-  checkU32(v.client, `${what}.client`);
-  checkU53(v.seq, `${what}.seq`);
+  checkU32(v.client, what, "client");
+  checkU53(v.seq, what, "seq");
   if (!(v.payload instanceof Uint8Array)) throw new EncodeError(`${what}.payload: not a Uint8Array`);
   return MIN_VALUE_BYTES + v.payload.byteLength;
 }
@@ -70,17 +70,18 @@ export function writeValue(w: Writer, v: ClientValue): void {
 }
 
 export function readValue(r: Reader, what: string): ClientValue {
-  const client = r.u32(`${what}.client`);
-  const seq = r.u53(`${what}.seq`);
-  const len = r.u32(`${what}.length`);
-  return { client, seq, payload: r.bytes(len, `${what}.payload`) };
+  const client = r.u32(what, "client");
+  const seq = r.u53(what, "seq");
+  const len = r.u32(what, "length");
+  return { client, seq, payload: r.bytes(len, what, "payload") };
 }
 
 export function measureBatch(b: Batch, what: string): number {
-  let size = checkVid(b.vid, `${what}.vid`) + 4;
+  let size = checkVid(b.vid, what, "vid") + 4;
   if (!Array.isArray(b.values)) throw new EncodeError(`${what}.values: not an array`);
-  checkList(b.values.length, MAX_BATCH_VALUES, `${what}.values`);
-  for (const v of b.values) size += measureValue(v, `${what}.value`);
+  checkList(b.values.length, MAX_BATCH_VALUES, what, "values");
+  const vwhat = `${what}.value`;
+  for (const v of b.values) size += measureValue(v, vwhat);
   return size;
 }
 
@@ -94,10 +95,11 @@ export function writeBatch(w: Writer, b: Batch): void {
 export const MIN_BATCH_BYTES = 2 + 4;
 
 export function readBatch(r: Reader, what: string): Batch {
-  const vid = r.vid(`${what}.vid`);
-  const n = r.count(MAX_BATCH_VALUES, MIN_VALUE_BYTES, `${what}.values`);
+  const vid = r.vid(what, "vid");
+  const n = r.count(MAX_BATCH_VALUES, MIN_VALUE_BYTES, what, "values");
   const values: ClientValue[] = [];
-  for (let i = 0; i < n; i++) values.push(readValue(r, `${what}.value`));
+  const vwhat = n > 0 ? `${what}.value` : what;
+  for (let i = 0; i < n; i++) values.push(readValue(r, vwhat));
   return { vid, values };
 }
 
@@ -107,7 +109,7 @@ export function measureDecisions(ds: readonly DecisionId[], what: string): numbe
   if (!Array.isArray(ds)) throw new EncodeError(`${what}: not an array`);
   checkList(ds.length, MAX_LIST, what);
   let size = 4;
-  for (const d of ds) size += checkU53(d.instance, `${what}.instance`) + checkVid(d.vid, `${what}.vid`);
+  for (const d of ds) size += checkU53(d.instance, what, "instance") + checkVid(d.vid, what, "vid");
   return size;
 }
 
@@ -123,8 +125,8 @@ export function readDecisions(r: Reader, what: string): DecisionId[] {
   const n = r.count(MAX_LIST, 8 + 2, what);
   const ds: DecisionId[] = [];
   for (let i = 0; i < n; i++) {
-    const instance = r.u53(`${what}.instance`);
-    ds.push({ instance, vid: r.vid(`${what}.vid`) });
+    const instance = r.u53(what, "instance");
+    ds.push({ instance, vid: r.vid(what, "vid") });
   }
   return ds;
 }

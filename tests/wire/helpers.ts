@@ -1,0 +1,121 @@
+/** Seeded generators of well-formed messages for the wire tests. */
+import type { Batch, ClientValue, DecisionId, Msg, NodeId, VoteReport } from "../../src/core/types.ts";
+import { Prng } from "../../src/sim/prng.ts";
+import { MAX_RING, MAX_VID } from "../../src/wire/index.ts";
+
+export { Prng };
+
+/** Numbers that stress the u53 / u32 layouts, mixed with ordinary ones. */
+const EDGE_U53 = [0, 1, 255, 256, 0xffffffff, 0x100000000, 2 ** 52, Number.MAX_SAFE_INTEGER];
+
+export function u53(r: Prng): number {
+  if (r.chance(0.3)) return r.pick(EDGE_U53);
+  if (r.chance(0.5)) return r.int(0, 1000);
+  return (r.u32() & 0x1fffff) * 0x100000000 + r.u32();
+}
+
+export function u32(r: Prng): number {
+  return r.chance(0.2) ? r.pick([0, 1, 0xffff, 0x10000, 0xffffffff]) : r.u32();
+}
+
+export function nodeId(r: Prng): NodeId {
+  return r.chance(0.2) ? r.pick([0, 0xffff]) : r.int(0, 40);
+}
+
+/** Distinct node ids, 0..max of them. */
+export function nodes(r: Prng, max = 9): NodeId[] {
+  const n = r.int(0, Math.min(max, MAX_RING));
+  const out: NodeId[] = [];
+  while (out.length < n) {
+    const id = r.chance(0.1) ? r.int(0, 0xffff) : r.int(0, 80);
+    if (!out.includes(id)) out.push(id);
+  }
+  return out;
+}
+
+export function vid(r: Prng): string {
+  if (r.chance(0.8)) return `${r.int(0, 100000)}.${r.int(0, 1000)}`;
+  const n = r.chance(0.5) ? MAX_VID : r.int(1, MAX_VID);
+  let s = "";
+  for (let i = 0; i < n; i++) s += String.fromCharCode(r.int(0x20, 0x7e));
+  return s;
+}
+
+export function bytes(r: Prng, n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = r.u32() & 0xff;
+  return b;
+}
+
+export function clientValue(r: Prng, maxPayload = 64): ClientValue {
+  return { client: u32(r), seq: u53(r), payload: bytes(r, r.int(0, maxPayload)) };
+}
+
+export function batch(r: Prng, maxValues = 4): Batch {
+  const n = r.int(0, maxValues);
+  return { vid: vid(r), values: Array.from({ length: n }, () => clientValue(r)) };
+}
+
+function decisions(r: Prng): DecisionId[] {
+  return Array.from({ length: r.int(0, 4) }, () => ({ instance: u53(r), vid: vid(r) }));
+}
+
+/** A random well-formed message of a random type. */
+export function randomMsg(r: Prng): Msg {
+  switch (r.int(0, 13)) {
+    case 0: {
+      const hops = r.chance(0.5) ? r.int(0, 20) : u32(r);
+      return r.chance(0.5) ? { t: "value", v: clientValue(r), hops } : { t: "value", v: clientValue(r), hops, origin: nodeId(r) };
+    }
+    case 12:
+      return { t: "decided-value", client: u32(r), seq: u53(r), instance: u53(r) };
+    case 1:
+      return { t: "1a", rnd: u53(r), from: u53(r) };
+    case 2: {
+      const votes: VoteReport[] = Array.from({ length: r.int(0, 3) }, () => ({
+        instance: u53(r),
+        vrnd: u53(r),
+        batch: batch(r, 2),
+        decided: r.chance(0.5),
+      }));
+      return { t: "1b", rnd: u53(r), from: u53(r), acceptor: r.chance(0.5), votes };
+    }
+    case 3:
+      return { t: "nack", rnd: u53(r), promised: u53(r) };
+    case 4:
+      return { t: "2a", rnd: u53(r), instance: u53(r), batch: batch(r), ring: nodes(r), decisions: decisions(r) };
+    case 5:
+      return { t: "2b", rnd: u53(r), instance: u53(r), vid: vid(r), ring: nodes(r), voters: nodes(r) };
+    case 6:
+      return { t: "decision", decisions: decisions(r) };
+    case 7:
+      return { t: "2ab", rnd: u53(r), instance: u53(r), batch: batch(r), ring: nodes(r), voters: nodes(r) };
+    case 8:
+      return {
+        t: "udecision",
+        instance: u53(r),
+        vid: vid(r),
+        batch: r.chance(0.5) ? batch(r) : null,
+        ring: nodes(r),
+        rnd: u53(r),
+      };
+    case 9:
+      return { t: "catchup", from: u53(r), count: r.chance(0.5) ? 64 : u32(r) };
+    case 10:
+      return {
+        t: "catchup-reply",
+        rnd: u53(r),
+        entries: Array.from({ length: r.int(0, 3) }, () => ({ instance: u53(r), batch: batch(r, 2) })),
+      };
+    case 11:
+      return { t: "hello" };
+    default:
+      return { t: "ring", rnd: u53(r), ring: nodes(r, MAX_RING) };
+  }
+}
+
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
