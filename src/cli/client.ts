@@ -1,6 +1,7 @@
 import * as hdr from "hdr-histogram-js";
 import { startNode, type NodeCliOptions } from "./node.ts";
 import { UsageError } from "./errors.ts";
+import { createLogger } from "../obs/log.ts";
 
 export interface ClientCliOptions extends NodeCliOptions {
   /** Open loop: values per second (0: closed loop with `window` values outstanding). */
@@ -46,7 +47,7 @@ export async function runClientCommand(o: ClientCliOptions, out: (s: string) => 
   let stopping = false;
   const t0 = performance.now();
   const node = await startNode(
-    { ...o, roles: o.roles ?? ["client"] },
+    { ...o, roles: o.roles ?? ["client"], noHttp: true, log: createLogger({ level: "warn" }) },
     {
       acked: (a) => {
         const t = started.get(a.seq);

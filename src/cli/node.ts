@@ -7,6 +7,9 @@ import type { ProtocolConfig } from "../core/config.ts";
 import { DeliveryWriter } from "../node/output.ts";
 import { NodeRuntime, type RuntimeEvents } from "../node/runtime.ts";
 import { createSocketNetwork, type SocketNetwork } from "../node/socket-network.ts";
+import type { NodeStatus, StatusSource } from "../node/status.ts";
+import { createLogger, type NodeLogger } from "../obs/log.ts";
+import { startStatusServer, type StatusServer } from "../obs/http.ts";
 
 export interface NodeCliOptions {
   readonly config?: string;
@@ -15,6 +18,9 @@ export interface NodeCliOptions {
   readonly output?: string;
   /** Print a JSON stats line to stderr this often. */
   readonly statsMs?: number;
+  readonly log?: NodeLogger;
+  /** Do not serve HTTP even if the config gives this node a port (short-lived clients). */
+  readonly noHttp?: boolean;
 }
 
 /** The configuration file: --config, else $PAXOS_CONFIG, else ./paxos.json. */
@@ -29,11 +35,14 @@ export function localAddresses(): Set<string> {
   return s;
 }
 
-export interface StartedNode {
+export interface StartedNode extends StatusSource {
   readonly entry: NodeEntry;
   readonly config: ClusterConfig;
   readonly runtime: NodeRuntime;
   readonly network: SocketNetwork;
+  readonly log: NodeLogger;
+  /** The HTTP endpoint (/metrics, /status, /), when the node's config entry has an `http` port. */
+  readonly http: StatusServer | null;
   close(): Promise<void>;
 }
 
@@ -49,7 +58,7 @@ export async function startNode(
   const entry = chooseNode(config, file, { ...(o.id !== undefined ? { id: o.id } : {}), ...(o.roles ? { roles: o.roles } : {}) }, localAddresses());
   const cfg: ProtocolConfig = { ...protocolConfig(config), ...local };
   const trace = process.env["PAXOS_TRACE"]
-    ? (line: string) => void process.stderr.write(`${JSON.stringify({ level: "trace", t: Math.round(performance.now()), id: entry.id, msg: line })}\n`)
+    ? (line: string) => void process.stderr.write(`${JSON.stringify({ level: "trace", t: performance.timeOrigin + performance.now(), id: entry.id, msg: line })}\n`)
     : undefined;
   const network = await createSocketNetwork(config, entry, trace);
   // A node that learns only as a client needs to see its own values decided, not the history.
@@ -65,12 +74,67 @@ export async function startNode(
   });
   if (cfg.coordinator === entry.id) runtime.input({ k: "lead" });
   runtime.startTicking();
+  const log = o.log ?? createLogger({ level: "info", bindings: { node: entry.id } });
+  const startedAt = performance.now();
+  let highestDecided = -1;
+  const source: StatusSource = {
+    status: (): NodeStatus => statusOf(entry, config, runtime, network, performance.now() - startedAt, highestDecided),
+    events: () => log.events(),
+  };
+  const prevDecided = events.decided;
+  events.decided = (d) => {
+    if (d.instance > highestDecided) highestDecided = d.instance;
+    prevDecided?.(d);
+  };
+  let http: StatusServer | null = null;
+  if (entry.http !== undefined && !o.noHttp) {
+    try {
+      http = await startStatusServer({ host: entry.host, port: entry.http, source });
+    } catch (e) {
+      await runtime.close();
+      throw e;
+    }
+  }
+  log.info("node started", { id: entry.id, roles: entry.roles, variant: config.variant, port: entry.port, ...(http ? { http: http.url } : {}) });
+  for (const w of network.warnings) log.warn(w);
   return {
     entry,
     config,
     runtime,
     network,
-    close: () => runtime.close(),
+    log,
+    http,
+    ...source,
+    close: async () => {
+      await http?.close();
+      await runtime.close();
+    },
+  };
+}
+
+function statusOf(
+  entry: NodeEntry,
+  config: ClusterConfig,
+  runtime: NodeRuntime,
+  network: SocketNetwork,
+  uptimeMs: number,
+  highestDecided: number,
+): NodeStatus {
+  const p = runtime.proc;
+  return {
+    id: entry.id,
+    cluster: config.cluster,
+    variant: config.variant,
+    roles: entry.roles,
+    uptimeMs: Math.round(uptimeMs),
+    coordinator: p.coordinator
+      ? { active: p.coordinator.isActive, round: p.coordinator.round, ring: p.coordinator.ring, inFlight: p.coordinator.inFlight }
+      : null,
+    acceptor: p.acceptor ? { promised: p.acceptor.rnd } : null,
+    learner: p.learner ? { nextInstance: p.learner.nextInstance, delivered: p.learner.delivered } : null,
+    highestDecided,
+    counters: { ...network.counters, ...runtime.counters },
+    socketBuffers: network.socketBuffers,
   };
 }
 
@@ -87,10 +151,6 @@ export function freshClientId(): number {
 export async function runNodeCommand(o: NodeCliOptions, err: (s: string) => void): Promise<number> {
   const writer = o.output ? new DeliveryWriter(o.output) : null;
   const node = await startNode(o, writer ? { deliver: (d) => writer.write(d) } : {});
-  err(
-    `${JSON.stringify({ level: "info", msg: "node started", id: node.entry.id, roles: node.entry.roles, variant: node.config.variant, port: node.entry.port })}\n`,
-  );
-  for (const w of node.network.warnings) err(`${JSON.stringify({ level: "warn", msg: w })}\n`);
   const stats = o.statsMs ? setInterval(() => err(`${JSON.stringify(statsLine(node))}\n`), o.statsMs) : undefined;
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -100,7 +160,7 @@ export async function runNodeCommand(o: NodeCliOptions, err: (s: string) => void
   clearInterval(stats);
   await node.close();
   await writer?.close();
-  err(`${JSON.stringify({ level: "info", msg: "node stopped", id: node.entry.id })}\n`);
+  node.log.info("node stopped", { id: node.entry.id });
   return 0;
 }
 

@@ -1,5 +1,6 @@
 import { startNode, type NodeCliOptions } from "./node.ts";
 import { UsageError } from "./errors.ts";
+import { createLogger } from "../obs/log.ts";
 
 export interface ProposeCliOptions extends NodeCliOptions {
   readonly values: readonly string[];
@@ -17,7 +18,7 @@ export async function runProposeCommand(o: ProposeCliOptions, out: (s: string) =
   let decided = 0;
   let done: () => void = () => {};
   const finished = new Promise<void>((r) => (done = r));
-  const node = await startNode({ ...o, roles: o.roles ?? ["client"] }, {
+  const node = await startNode({ ...o, roles: o.roles ?? ["client"], noHttp: true, log: createLogger({ level: "error" }) }, {
     acked: (a) => {
       const v = pending.get(a.seq);
       if (v === undefined) return;
