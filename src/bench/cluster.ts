@@ -82,7 +82,7 @@ export class LocalCluster {
   readonly procs = new Map<number, ChildProcess>();
   readonly logs = new Map<number, string[]>();
   readonly stats = new Map<number, StatsLine[]>();
-  private stopped = false;
+  private stopping: Promise<void> | null = null;
 
   private constructor(
     readonly spec: ClusterSpec,
@@ -173,10 +173,13 @@ export class LocalCluster {
     });
   }
 
-  /** SIGTERM every node (SIGKILL after 5 s); resolves when all exited. Idempotent. */
-  async stop(opts: { keepDir?: boolean } = {}): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
+  /** SIGTERM every node (SIGKILL after 5 s); resolves when all exited. Every call waits for the same end. */
+  stop(opts: { keepDir?: boolean } = {}): Promise<void> {
+    this.stopping ??= this.stopAll(opts);
+    return this.stopping;
+  }
+
+  private async stopAll(opts: { keepDir?: boolean }): Promise<void> {
     await Promise.all(
       [...this.procs.values()].map(
         (p) =>

@@ -1,6 +1,11 @@
 import { writeFileSync } from "node:fs";
 import type { ClientReport } from "../cli/client.ts";
-import { LocalCluster, type StatsLine } from "./cluster.ts";
+import { killEverything, LocalCluster, type StatsLine } from "./cluster.ts";
+
+/** The run was stopped by SIGINT/SIGTERM; every process it started has been killed. */
+export class BenchInterrupted extends Error {
+  override readonly name = "BenchInterrupted";
+}
 
 export interface BenchOptions {
   readonly variant: "mring" | "uring";
@@ -80,7 +85,12 @@ export async function runBench(o: BenchOptions, progress: (line: string) => void
     },
     { statsMs },
   );
-  const stop = () => void cluster.stop();
+  let interrupted = false;
+  const stop = () => {
+    interrupted = true;
+    killEverything();
+    void cluster.stop();
+  };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   try {
@@ -113,6 +123,7 @@ export async function runBench(o: BenchOptions, progress: (line: string) => void
       ),
     );
     clearInterval(ticker);
+    if (interrupted) throw new BenchInterrupted("interrupted: every process of the run was stopped");
     // One more stats period so that every process reported after the clients stopped.
     await new Promise((r) => setTimeout(r, statsMs * 2));
     const clients: ClientReport[] = [];

@@ -5,7 +5,7 @@ import { runSimCommand } from "./sim.ts";
 import { runNodeCommand } from "./node.ts";
 import { runProposeCommand } from "./propose.ts";
 import { runClientCommand } from "./client.ts";
-import { BENCH_DEFAULTS, formatBench, runBench, writeBenchJson } from "../bench/run.ts";
+import { BENCH_DEFAULTS, BenchInterrupted, formatBench, runBench, writeBenchJson } from "../bench/run.ts";
 import { ConfigError } from "../config/load.ts";
 import { IdentityError } from "../config/identity.ts";
 import { ROLES, type Role } from "../config/schema.ts";
@@ -199,6 +199,10 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
       io.err(`paxos: ${e.message.replace(/^error: /, "")}\n`);
       return 2;
+    }
+    if (e instanceof BenchInterrupted) {
+      io.err(`\npaxos: ${e.message}\n`);
+      return 130;
     }
     if (e instanceof UsageError || e instanceof IdentityError || e instanceof ConfigError) {
       io.err(`paxos: ${e.message}\n`);
