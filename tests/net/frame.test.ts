@@ -1,17 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { DEFAULT_MAX_FRAME, FRAME_HEADER_BYTES, FrameParser, encodeFrame, type FrameError } from "../../src/net/frame.ts";
 
-function bytes(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
+import { bytes } from "./helpers.ts";
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));

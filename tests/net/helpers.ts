@@ -40,3 +40,21 @@ export function numbered(seq: number, size: number): Uint8Array {
 export function seqOf(p: Uint8Array): number {
   return new DataView(p.buffer, p.byteOffset, p.byteLength).getUint32(0);
 }
+
+/** Runs a fixture script in a child process of this runtime; resolves with its exit code ("hung" after `timeoutMs`) and output. */
+export async function runFixture(script: string, args: readonly string[], cleanups: (() => void)[], timeoutMs = 8000): Promise<{ code: number | null | "hung"; out: string }> {
+  const { spawn } = await import("node:child_process");
+  const child = spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  cleanups.push(() => child.kill("SIGKILL"));
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null | "hung">((resolve) => {
+    const t = setTimeout(() => resolve("hung"), timeoutMs);
+    child.on("exit", (c) => {
+      clearTimeout(t);
+      resolve(c);
+    });
+  });
+  return { code, out };
+}

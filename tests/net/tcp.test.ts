@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { spawn } from "node:child_process";
 import * as net from "node:net";
 import { fileURLToPath } from "node:url";
 import { FRAME_HEADER_BYTES } from "../../src/net/frame.ts";
 import { DEFAULT_LINK_QUEUE_BYTES, FrameLink, FrameServer, type RemoteAddress } from "../../src/net/tcp.ts";
-import { bytes, numbered, sameBytes, seqOf, sleep, waitFor } from "./helpers.ts";
+import { bytes, numbered, runFixture, sameBytes, seqOf, sleep, waitFor } from "./helpers.ts";
 
 const HOST = "127.0.0.1";
 
@@ -242,18 +241,7 @@ describe("FrameServer + FrameLink", () => {
 
   test("close() leaves no handles: a process using server and links exits by itself", async () => {
     const script = fileURLToPath(new URL("./fixtures/tcp-close.ts", import.meta.url));
-    const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "pipe"] });
-    cleanups.push(() => child.kill("SIGKILL"));
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | null | "hung">((resolve) => {
-      const t = setTimeout(() => resolve("hung"), 8000);
-      child.on("exit", (c) => {
-        clearTimeout(t);
-        resolve(c);
-      });
-    });
+    const { code, out } = await runFixture(script, [], cleanups);
     expect(out).toContain("frames 100 deadLinkState backoff");
     expect(code).toBe(0);
   }, 12_000);

@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { spawn } from "node:child_process";
 import * as dgram from "node:dgram";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -13,7 +12,7 @@ import {
   type MulticastSocketOptions,
   type UdpAddress,
 } from "../../src/net/udp.ts";
-import { bytes, sameBytes, sleep, waitFor } from "./helpers.ts";
+import { bytes, runFixture, sameBytes, sleep, waitFor } from "./helpers.ts";
 
 const LO = "127.0.0.1";
 
@@ -247,18 +246,7 @@ describe("MulticastSocket on loopback", () => {
 
   mtest("close() leaves no handles: a process using multicast sockets exits by itself", async () => {
     const script = fileURLToPath(new URL("./fixtures/udp-close.ts", import.meta.url));
-    const child = spawn(process.execPath, [script, String(randomMulticastPort()), randomGroup()], { stdio: ["ignore", "pipe", "pipe"] });
-    cleanups.push(() => child.kill("SIGKILL"));
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | null | "hung">((resolve) => {
-      const t = setTimeout(() => resolve("hung"), 8000);
-      child.on("exit", (c) => {
-        clearTimeout(t);
-        resolve(c);
-      });
-    });
+    const { code, out } = await runFixture(script, [String(randomMulticastPort()), randomGroup()], cleanups);
     expect(out).toContain("received 10");
     expect(code).toBe(0);
   }, 12_000);
