@@ -4,7 +4,7 @@ import type { CoordinatorVariant } from "./coordinator.ts";
 import type { OutputBuilder } from "./output.ts";
 import { RingProcess, type ProcessOptions } from "./process.ts";
 import { quorumSize } from "./quorum.ts";
-import { firstOf, lastOf, layoutMRing, successor } from "./ring.ts";
+import { firstOf, lastOf, layoutMRing, successor, wellFormedMRing } from "./ring.ts";
 import { roundOwner } from "./round.ts";
 import type { DecisionId, Instance, Msg, NodeId, Ring, Round, Tick, Vid } from "./types.ts";
 
@@ -50,6 +50,7 @@ export class MRingProcess extends RingProcess {
         else if (msg.hops < 2 && this.leaderHint() !== this.id) out.to(this.leaderHint(), { ...msg, hops: msg.hops + 1 });
         return;
       case "2a":
+        if (!this.wellFormed(msg.ring, msg.rnd)) return;
         this.seeRound(msg.rnd);
         for (const d of msg.decisions) this.decide(d.instance, d.vid, now, out);
         this.learner?.onBatch(msg.instance, msg.batch, now, out);
@@ -69,7 +70,7 @@ export class MRingProcess extends RingProcess {
         }
         return;
       case "2b":
-        if (!this.acceptor || !validPrefix(msg.ring, msg.voters, this.id)) return;
+        if (!this.acceptor || !this.wellFormed(msg.ring, msg.rnd) || !validPrefix(msg.ring, msg.voters, this.id)) return;
         // Task 5: forward only with a vote for this very id in this round (the acceptor holds the value).
         if (this.acceptor.hasVoted(msg.instance, msg.rnd, msg.vid))
           this.passVote(msg.rnd, msg.instance, msg.vid, msg.ring, msg.voters, now, out);
@@ -104,6 +105,10 @@ export class MRingProcess extends RingProcess {
     invariant(roundOwner(rnd, this.cfg.maxNodes) === this.id, "the last on the ring coordinates its round");
     this.unsentDecisions.push({ instance, vid });
     this.decide(instance, vid, now, out);
+  }
+
+  private wellFormed(ring: Ring, rnd: Round): boolean {
+    return wellFormedMRing(ring, this.cfg.acceptors, quorumSize(this.cfg.acceptors.length), roundOwner(rnd, this.cfg.maxNodes));
   }
 
   private keepEarly(msg: Msg2B): void {

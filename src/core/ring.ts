@@ -86,3 +86,27 @@ export function lastAcceptor(ring: Ring, acceptors: readonly NodeId[], quorum: n
   invariant(last !== undefined, `ring [${ring.join(",")}] holds ${quorum} acceptors`);
   return last;
 }
+
+/**
+ * Rings arrive in messages: before a core relies on one (and on the invariants above), it checks
+ * that the ring is one a correct coordinator of round `owner` could have laid out. A message with
+ * a ring that fails is dropped, never trusted.
+ */
+export function wellFormedMRing(ring: Ring, acceptors: readonly NodeId[], quorum: number, owner: NodeId): boolean {
+  return (
+    ring.length >= quorum &&
+    new Set(ring).size === ring.length &&
+    ring.every((p) => acceptors.includes(p)) &&
+    ring[ring.length - 1] === owner
+  );
+}
+
+export function wellFormedURing(ring: Ring, processes: readonly NodeId[], acceptors: readonly NodeId[], quorum: number, owner: NodeId): boolean {
+  return (
+    ring[0] === owner &&
+    acceptors.includes(owner) &&
+    new Set(ring).size === ring.length &&
+    ring.every((p) => processes.includes(p)) &&
+    ring.filter((p) => acceptors.includes(p)).length >= quorum
+  );
+}

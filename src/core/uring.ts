@@ -4,7 +4,8 @@ import type { CoordinatorVariant } from "./coordinator.ts";
 import type { OutputBuilder } from "./output.ts";
 import { RingProcess, type ProcessOptions } from "./process.ts";
 import { isQuorum, quorumSize } from "./quorum.ts";
-import { lastAcceptor, layoutURing, predecessor, successor } from "./ring.ts";
+import { lastAcceptor, layoutURing, predecessor, successor, wellFormedURing } from "./ring.ts";
+import { roundOwner } from "./round.ts";
 import type { Batch, Instance, Msg, NodeId, Ring, Round, Tick, Vid } from "./types.ts";
 
 /**
@@ -77,7 +78,7 @@ export class URingProcess extends RingProcess {
         return;
       }
       case "ring":
-        if (msg.ring.includes(this.id)) this.seeRing(msg.rnd, msg.ring);
+        if (msg.ring.includes(this.id) && this.wellFormed(msg.ring, msg.rnd)) this.seeRing(msg.rnd, msg.ring);
         return;
       default:
         return;
@@ -107,11 +108,15 @@ export class URingProcess extends RingProcess {
     now: Tick,
     out: OutputBuilder,
   ): void {
-    if (!ring.includes(this.id)) return;
-    this.seeRing(rnd, ring);
-    this.learner?.onBatch(instance, batch, now, out);
+    if (!ring.includes(this.id) || !this.wellFormed(ring, rnd)) return;
     const q = quorumSize(this.cfg.acceptors.length);
     const last = lastAcceptor(ring, this.cfg.acceptors, q);
+    // The voters are exactly the acceptors before this process on the way from the coordinator.
+    const before = ring.slice(0, ring.indexOf(this.id)).filter((p) => this.cfg.acceptors.includes(p));
+    const lastIndex = ring.indexOf(last);
+    if (ring.indexOf(this.id) > lastIndex || voters.length !== before.length || voters.some((v, i) => v !== before[i])) return;
+    this.seeRing(rnd, ring);
+    this.learner?.onBatch(instance, batch, now, out);
     if (!this.acceptor) {
       out.to(successor(ring, this.id), { t: "2ab", rnd, instance, batch, ring, voters });
       return;
@@ -138,7 +143,7 @@ export class URingProcess extends RingProcess {
     now: Tick,
     out: OutputBuilder,
   ): void {
-    if (!ring.includes(this.id)) return;
+    if (!ring.includes(this.id) || !this.wellFormed(ring, rnd)) return;
     this.seeRing(rnd, ring);
     if (batch) this.learner?.onBatch(instance, batch, now, out);
     this.decide(instance, vid, now, out);
@@ -151,6 +156,10 @@ export class URingProcess extends RingProcess {
     if (ring.length === 1) return;
     const next = successor(ring, this.id);
     out.to(next, { t: "udecision", instance, vid, batch: next === ring[0] ? null : batch, ring, rnd });
+  }
+
+  private wellFormed(ring: Ring, rnd: Round): boolean {
+    return wellFormedURing(ring, this.cfg.processes, this.cfg.acceptors, quorumSize(this.cfg.acceptors.length), roundOwner(rnd, this.cfg.maxNodes));
   }
 
   private seeRing(rnd: Round, ring: Ring): void {

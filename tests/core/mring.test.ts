@@ -362,3 +362,22 @@ test("createProcess builds an M-Ring process for an M-Ring configuration, and re
   expect(() => new MRingProcess(2, { ...cfgWith(), variant: "uring" })).toThrow(InvariantError);
   expect(trafficOf(new MRingProcess(1, cfgWith()).step({ k: "lead" }, 0))).toEqual(["1a->1", "1a->2", "1a->3", "1a->4", "1a->5"]);
 });
+
+describe("M-Ring messages that a correct process could not have sent are dropped", () => {
+  test("a 2B naming this node last on the ring of a round it does not own: no decision, no crash", () => {
+    const ps = leading();
+    const twoA = propose(ps, 0);
+    for (const id of [1, 2, 3]) msg(get(ps, id), 1, twoA);
+    // Node 3 is not the owner of round R (node 1 is); a ring ending at 3 cannot be R's.
+    const forged: Msg = { t: "2b", rnd: R, instance: twoA.instance, vid: twoA.batch.vid, ring: [2, 3], voters: [2] };
+    const out = msg(get(ps, 3), 2, forged);
+    expect({ decided: out.decided, send: out.send }).toEqual({ decided: [], send: [] });
+  });
+
+  test("a 2A whose ring holds a non-acceptor or repeats a member is ignored", () => {
+    const ps = leading();
+    const twoA = propose(ps, 0);
+    for (const ring of [[2, 7, 1], [2, 2, 1], [1]])
+      expect(isQuiet(msg(get(ps, 2), 1, { ...twoA, ring }))).toBe(true);
+  });
+});

@@ -221,10 +221,26 @@ describe("U-Ring Phase 2 (Algorithm 3, Tasks 3-5)", () => {
     expect(sent(msg(others.get(2) ?? c, 1, d2.msg), "udecision")).toEqual([]);
   });
 
-  test("a 2A/2B reaching the last acceptor without an m-quorum of votes is an invariant violation", () => {
+  test("a 2A/2B whose voters are not the acceptors before this process (a malformed message) is dropped, not trusted", () => {
     const ps = leading();
     const twoAB = propose(ps, 0);
-    expect(() => msg(get(ps, 2), 7, { ...twoAB, voters: [] })).toThrow(InvariantError);
+    for (const voters of [[], [7], [2], [0, 0]]) {
+      const out = msg(get(ps, 2), 7, { ...twoAB, voters });
+      expect({ voters, persist: out.persist, send: out.send, decided: out.decided }).toEqual({ voters, persist: [], send: [], decided: [] });
+    }
+  });
+
+  test("a ring that its round's coordinator could not have laid out is dropped (2A/2B, decision, ring notice)", () => {
+    const ps = leading();
+    const twoAB = propose(ps, 0);
+    const bad = [
+      { ...twoAB, ring: [7, ...twoAB.ring.slice(1)] }, // led by a process that is not the round's owner
+      { ...twoAB, ring: [...twoAB.ring, twoAB.ring[1] as number] }, // a member twice
+      { ...twoAB, ring: [twoAB.ring[0] as number, 99] }, // an unknown process, too few acceptors
+    ];
+    for (const m of bad) expect(msg(get(ps, 2), 7, m).send).toEqual([]);
+    const decision = { t: "udecision" as const, instance: 0, vid: "x", batch: null, ring: [5, 0], rnd: twoAB.rnd };
+    expect(msg(get(ps, 2), 7, decision).decided).toEqual([]);
   });
 });
 
