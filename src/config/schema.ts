@@ -15,6 +15,8 @@ export const NodeSchema = z.strictObject({
   port,
   /** HTTP port for /metrics, /status and the event page (none when absent). */
   http: port.optional(),
+  /** This node's multicast interface address, overriding multicast.interface (hosts differ). */
+  multicastInterface: z.string().optional(),
   roles: z.array(z.enum(ROLES)).min(1),
 });
 

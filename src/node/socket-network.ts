@@ -83,7 +83,7 @@ export async function createSocketNetwork(
     mcast = await MulticastSocket.open({
       group: m.group,
       port: m.port,
-      interface: m.interface,
+      interface: self.multicastInterface ?? m.interface,
       ttl: m.ttl,
       loopback: true,
       recvBufferBytes: m.recvBufferBytes,
