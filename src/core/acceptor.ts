@@ -1,7 +1,7 @@
 import type { ProtocolConfig } from "./config.ts";
 import { invariant } from "./assert.ts";
 import type { OutputBuilder } from "./output.ts";
-import type { Batch, CatchupEntry, Instance, LedgerRecord, NodeId, Round, Vid, VoteReport } from "./types.ts";
+import type { Batch, CatchupEntry, DecisionId, Instance, LedgerRecord, NodeId, Round, Vid, VoteReport } from "./types.ts";
 
 interface Vote {
   readonly vrnd: Round;
@@ -105,15 +105,24 @@ export class Acceptor {
     return this.decisions.has(instance);
   }
 
-  /** Decided instances in [from, from+count) whose value this acceptor holds, for a lagging learner. */
-  catchup(from: Instance, count: number): CatchupEntry[] {
+  /**
+   * What this acceptor knows of [from, from+count), for a lagging learner: decided instances with
+   * their value, decisions without the value, and values voted for without a known decision.
+   */
+  catchup(from: Instance, count: number): { entries: CatchupEntry[]; decisions: DecisionId[]; votes: CatchupEntry[] } {
     const n = Math.min(count, this.cfg.catchupBatch);
     const entries: CatchupEntry[] = [];
+    const decisions: DecisionId[] = [];
+    const votes: CatchupEntry[] = [];
     for (let i = from; i < from + n; i++) {
       const vid = this.decisions.get(i);
       const v = this.votes.get(i);
       if (vid !== undefined && v !== undefined && v.batch.vid === vid) entries.push({ instance: i, batch: v.batch });
+      else {
+        if (vid !== undefined) decisions.push({ instance: i, vid });
+        if (v !== undefined) votes.push({ instance: i, batch: v.batch });
+      }
     }
-    return entries;
+    return { entries, decisions, votes };
   }
 }

@@ -112,8 +112,16 @@ export abstract class RingProcess {
         this.coordinator?.onNack(msg.rnd, msg.promised, now, out);
         return;
       case "catchup":
-        if (this.acceptor)
-          out.to(from, { t: "catchup-reply", rnd: this.acceptor.rnd, entries: this.acceptor.catchup(msg.from, msg.count) });
+        if (this.acceptor) {
+          const c = this.acceptor.catchup(msg.from, msg.count);
+          out.to(from, {
+            t: "catchup-reply",
+            rnd: this.acceptor.rnd,
+            entries: c.entries,
+            ...(c.decisions.length > 0 ? { decisions: c.decisions } : {}),
+            ...(c.votes.length > 0 ? { votes: c.votes } : {}),
+          });
+        }
         return;
       case "decided-value":
         this.proposer?.onDelivered(msg.client, msg.seq, msg.instance, now, out);
@@ -121,6 +129,9 @@ export abstract class RingProcess {
       case "catchup-reply":
         this.seeRound(msg.rnd);
         this.learner?.onCatchup(msg.entries, now, out);
+        // Halves: a value voted at one acceptor and a decision known at another meet in the learner.
+        for (const v of msg.votes ?? []) this.learner?.onBatch(v.instance, v.batch, now, out);
+        for (const d of msg.decisions ?? []) this.learner?.onDecision(d.instance, d.vid, now, out);
         return;
       default:
         this.onVariantMsg(from, msg, now, out);

@@ -112,7 +112,18 @@ export type Msg =
   /** A learner asks an acceptor for decided instances from `from` on. */
   | { readonly t: "catchup"; readonly from: Instance; readonly count: number }
   /** rnd: the acceptor's promised round, so that a process that missed a new round learns of it. */
-  | { readonly t: "catchup-reply"; readonly rnd: Round; readonly entries: readonly CatchupEntry[] }
+  /**
+   * entries: decided instances with their batch. decisions: instances the acceptor knows decided
+   * but holds no value for; votes: batches it voted for without knowing the decision. A learner
+   * delivers only when a decision meets its batch, possibly from two different acceptors.
+   */
+  | {
+      readonly t: "catchup-reply";
+      readonly rnd: Round;
+      readonly entries: readonly CatchupEntry[];
+      readonly decisions?: readonly DecisionId[];
+      readonly votes?: readonly CatchupEntry[];
+    }
   /** U-Ring: a process left out of the current ring asks the coordinator to be laid back in. */
   | { readonly t: "hello" }
   /** U-Ring: the coordinator's answer to a ring member whose view of the ring is out of date. */

@@ -59,7 +59,11 @@ export function formatTrace(m: Msg): string {
     case "catchup":
       return `catchup from=${m.from} count=${m.count}`;
     case "catchup-reply":
-      return `catchup-reply r=${m.rnd} [${m.entries.map((e) => `${e.instance}:${e.batch.vid}`).join(" ")}]`;
+      return (
+        `catchup-reply r=${m.rnd} [${m.entries.map((e) => `${e.instance}:${e.batch.vid}`).join(" ")}]` +
+        (m.decisions ? ` decisions=[${m.decisions.map((d) => `${d.instance}:${d.vid}`).join(" ")}]` : "") +
+        (m.votes ? ` votes=[${m.votes.map((e) => `${e.instance}:${e.batch.vid}`).join(" ")}]` : "")
+      );
     case "hello":
       return "hello";
     case "decided-value":

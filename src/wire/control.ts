@@ -21,7 +21,20 @@ import type { CatchupEntry, VoteReport } from "../core/types.ts";
 import type { BodyCodec, MsgOf } from "./body.ts";
 import { checkBool, checkList, checkU32, checkU53 } from "./check.ts";
 import { EncodeError } from "./errors.ts";
-import { MIN_BATCH_BYTES, measureBatch, measureNodes, readBatch, readNodes, writeBatch, writeNodes } from "./fields.ts";
+import {
+  MIN_BATCH_BYTES,
+  measureBatch,
+  measureDecisions,
+  measureNodes,
+  readBatch,
+  readDecisions,
+  readNodes,
+  writeBatch,
+  writeDecisions,
+  writeNodes,
+} from "./fields.ts";
+import type { Reader } from "./reader.ts";
+import type { Writer } from "./writer.ts";
 import { MAX_LIST } from "./limits.ts";
 
 export const phase1aCodec: BodyCodec<MsgOf<"1a">> = {
@@ -105,32 +118,64 @@ export const catchupCodec: BodyCodec<MsgOf<"catchup">> = {
 
 const MIN_ENTRY_BYTES = 8 + MIN_BATCH_BYTES;
 
+/** Catch-up entries: u32 count, then (instance u53, batch) each. `what` names them in errors. */
+function measureEntries(es: readonly CatchupEntry[], what: string): number {
+  const list = what === "catchup-reply" ? `${what}.entries` : what;
+  if (!Array.isArray(es)) throw new EncodeError(`${list}: not an array`);
+  checkList(es.length, MAX_LIST, list);
+  let size = 4;
+  for (const e of es) size += checkU53(e.instance, `${what}.instance`) + measureBatch(e.batch, `${what}.batch`);
+  return size;
+}
+
+function writeEntries(w: Writer, es: readonly CatchupEntry[]): void {
+  w.u32(es.length);
+  for (const e of es) {
+    w.u53(e.instance);
+    writeBatch(w, e.batch);
+  }
+}
+
+function readEntries(r: Reader, what: string): CatchupEntry[] {
+  const n = r.count(MAX_LIST, MIN_ENTRY_BYTES, what === "catchup-reply" ? `${what}.entries` : what);
+  const entries: CatchupEntry[] = [];
+  for (let i = 0; i < n; i++) {
+    const instance = r.u53(`${what}.instance`);
+    entries.push({ instance, batch: readBatch(r, `${what}.batch`) });
+  }
+  return entries;
+}
+
 export const catchupReplyCodec: BodyCodec<MsgOf<"catchup-reply">> = {
   measure(m) {
     if (!Array.isArray(m.entries)) throw new EncodeError("catchup-reply.entries: not an array");
     checkList(m.entries.length, MAX_LIST, "catchup-reply.entries");
-    let size = checkU53(m.rnd, "catchup-reply.rnd") + 4;
-    for (const e of m.entries)
-      size += checkU53(e.instance, "catchup-reply.instance") + measureBatch(e.batch, "catchup-reply.batch");
-    return size;
+    return (
+      checkU53(m.rnd, "catchup-reply.rnd") +
+      measureEntries(m.entries, "catchup-reply") +
+      measureDecisions(m.decisions ?? [], "catchup-reply.decisions") +
+      measureEntries(m.votes ?? [], "catchup-reply.votes")
+    );
   },
   write(w, m) {
     w.u53(m.rnd);
-    w.u32(m.entries.length);
-    for (const e of m.entries) {
-      w.u53(e.instance);
-      writeBatch(w, e.batch);
-    }
+    writeEntries(w, m.entries);
+    writeDecisions(w, m.decisions ?? []);
+    writeEntries(w, m.votes ?? []);
   },
   read(r) {
     const rnd = r.u53("catchup-reply.rnd");
-    const n = r.count(MAX_LIST, MIN_ENTRY_BYTES, "catchup-reply.entries");
-    const entries: CatchupEntry[] = [];
-    for (let i = 0; i < n; i++) {
-      const instance = r.u53("catchup-reply.instance");
-      entries.push({ instance, batch: readBatch(r, "catchup-reply.batch") });
-    }
-    return { t: "catchup-reply", rnd, entries };
+    const entries = readEntries(r, "catchup-reply");
+    const decisions = readDecisions(r, "catchup-reply.decisions");
+    const votes = readEntries(r, "catchup-reply.votes");
+    // Empty lists are left out, as the cores write them.
+    return {
+      t: "catchup-reply",
+      rnd,
+      entries,
+      ...(decisions.length > 0 ? { decisions } : {}),
+      ...(votes.length > 0 ? { votes } : {}),
+    };
   },
 };
 

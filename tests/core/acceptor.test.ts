@@ -144,7 +144,7 @@ describe("acceptor decisions and catch-up", () => {
     expect(() => a.learnDecision(4, "34.0", new OutputBuilder())).toThrow(InvariantError);
   });
 
-  test("catch-up returns the decided instances in [from, from+count) whose value the acceptor holds", () => {
+  test("catch-up returns decided instances with their value, decisions without a value, and values without a decision", () => {
     const a = fresh();
     const b0 = batch("17.0", cv(1, 0));
     const b1 = batch("17.1", cv(1, 1));
@@ -158,12 +158,23 @@ describe("acceptor decisions and catch-up", () => {
     a.learnDecision(2, "elsewhere", new OutputBuilder()); // decided, but not the value it holds
     a.learnDecision(3, "17.3", new OutputBuilder());
     a.learnDecision(4, "17.4", new OutputBuilder()); // decided, no value at all
-    expect(a.catchup(0, 10)).toEqual([
-      { instance: 0, batch: b0 },
-      { instance: 1, batch: b1 },
-      { instance: 3, batch: b3 },
-    ]);
-    expect(a.catchup(1, 2)).toEqual([{ instance: 1, batch: b1 }]);
+    a.vote(R1, 5, batch("17.5"), new OutputBuilder()); // voted, decision unknown here
+    expect(a.catchup(0, 10)).toEqual({
+      entries: [
+        { instance: 0, batch: b0 },
+        { instance: 1, batch: b1 },
+        { instance: 3, batch: b3 },
+      ],
+      decisions: [
+        { instance: 2, vid: "elsewhere" },
+        { instance: 4, vid: "17.4" },
+      ],
+      votes: [
+        { instance: 2, batch: batch("17.2") },
+        { instance: 5, batch: batch("17.5") },
+      ],
+    });
+    expect(a.catchup(1, 2)).toEqual({ entries: [{ instance: 1, batch: b1 }], decisions: [{ instance: 2, vid: "elsewhere" }], votes: [{ instance: 2, batch: batch("17.2") }] });
   });
 
   test("catch-up never returns more than catchupBatch instances", () => {
@@ -172,7 +183,7 @@ describe("acceptor decisions and catch-up", () => {
       small.vote(R1, i, batch(`17.${i}`), new OutputBuilder());
       small.learnDecision(i, `17.${i}`, new OutputBuilder());
     }
-    expect(small.catchup(0, 100).map((e) => e.instance)).toEqual([0, 1]);
+    expect(small.catchup(0, 100).entries.map((e) => e.instance)).toEqual([0, 1]);
   });
 });
 
@@ -193,7 +204,7 @@ describe("acceptor recovery from ledger records", () => {
     expect(b.hasVoted(0, R1, "17.0")).toBe(true);
     expect(b.hasVoted(1, R2, "34.0")).toBe(true);
     expect(b.isDecided(0)).toBe(true);
-    expect(b.catchup(0, 5)).toEqual([{ instance: 0, batch: b0 }]);
+    expect(b.catchup(0, 5)).toEqual({ entries: [{ instance: 0, batch: b0 }], decisions: [], votes: [{ instance: 1, batch: b1 }] });
     expect(b.onPhase1A(R3, 0, new OutputBuilder())).toEqual([
       { instance: 0, vrnd: R1, batch: b0, decided: true },
       { instance: 1, vrnd: R2, batch: b1, decided: false },

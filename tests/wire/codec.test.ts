@@ -141,6 +141,16 @@ describe("round trip of every message type", () => {
     ["catchup", { t: "catchup", from: 17, count: 64 }],
     ["catchup-reply without entries", { t: "catchup-reply", rnd: 0, entries: [] }],
     [
+      "catchup-reply with decisions lacking values and votes lacking decisions",
+      {
+        t: "catchup-reply",
+        rnd: 3,
+        entries: [],
+        decisions: [{ instance: 8, vid: "641.0" }],
+        votes: [{ instance: 9, batch: { vid: "641.1", values: [{ client: 2, seq: 5, payload: payload(10) }] } }],
+      },
+    ],
+    [
       "catchup-reply with entries",
       {
         t: "catchup-reply",
@@ -444,7 +454,9 @@ describe("zero-copy payloads", () => {
       expect(payloads.length).toBe(1);
       expect(payloads[0]?.buffer).toBe(big.buffer);
       expect(payloads[0]).toEqual(p);
-      expect(payloads[0]?.byteOffset).toBe(7 + frame.byteLength - 100);
+      // catchup-reply ends with the (empty) decisions and votes lists: two u32 counts after the payload.
+      const trailing = m.t === "catchup-reply" ? 8 : 0;
+      expect(payloads[0]?.byteOffset).toBe(7 + frame.byteLength - 100 - trailing);
     }
   });
 });
