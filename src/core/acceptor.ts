@@ -1,5 +1,6 @@
 import type { ProtocolConfig } from "./config.ts";
 import { invariant } from "./assert.ts";
+import { MAX_INSTANCE } from "./round.ts";
 import type { OutputBuilder } from "./output.ts";
 import type { Batch, CatchupEntry, DecisionId, Instance, LedgerRecord, NodeId, Round, Vid, VoteReport } from "./types.ts";
 
@@ -110,7 +111,8 @@ export class Acceptor {
    * their value, decisions without the value, and values voted for without a known decision.
    */
   catchup(from: Instance, count: number): { entries: CatchupEntry[]; decisions: DecisionId[]; votes: CatchupEntry[] } {
-    const n = Math.min(count, this.cfg.catchupBatch);
+    // Bounded by catchupBatch, and by MAX_INSTANCE so that from + k stays a safe integer.
+    const n = Math.max(0, Math.min(count, this.cfg.catchupBatch, MAX_INSTANCE - from + 1));
     const entries: CatchupEntry[] = [];
     const decisions: DecisionId[] = [];
     const votes: CatchupEntry[] = [];

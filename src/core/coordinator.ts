@@ -56,6 +56,12 @@ export class Coordinator {
   private firstUndecided: Instance = 0;
   private nextInstance: Instance = 0;
   private lastPhase1At: Tick = -Infinity;
+  /**
+   * After Phase 1: instances still to re-propose (the highest vote, else our own batch, else a
+   * no-op), sent as the window allows rather than all at once.
+   */
+  private recovery: { next: Instance; readonly top: Instance; readonly highest: Map<Instance, Batch>; readonly mine: Map<Instance, Batch> } | null =
+    null;
   /** Keys (client:seq) of the values pending or in flight here. */
   private readonly queued = new Set<string>();
   /** Keys of values recently decided in batches of this coordinator, with their instance (insertion-ordered, bounded). */
@@ -93,6 +99,7 @@ export class Coordinator {
 
   deactivate(): void {
     this.active = false;
+    this.recovery = null;
     this.state = { k: "idle" };
     this.pending.length = 0;
     this.inflight.clear();
@@ -212,6 +219,11 @@ export class Coordinator {
   }
 
   private startPhase1(now: Tick, out: OutputBuilder): void {
+    if (this.recovery) {
+      // Batches of ours not yet re-proposed stay ours: the next Phase 1 accounts for them.
+      for (const [i, b] of this.recovery.mine) if (!this.inflight.has(i)) this.inflight.set(i, { batch: b, sentAt: now, retries: 0 });
+      this.recovery = null;
+    }
     this.crnd = nextRound(Math.max(this.crnd, this.highestSeen), this.id, this.cfg.maxNodes);
     this.highestSeen = this.crnd;
     this.from = this.firstUndecided;
@@ -255,19 +267,36 @@ export class Coordinator {
         invariant(highest.get(i)?.batch.vid === vid, `instance ${i}: highest vote is the decided ${vid}`);
     for (const f of this.inflight.keys()) top = Math.max(top, f);
     this.state = { k: "phase2", ring };
-    const previous = new Map(this.inflight);
+    const mine = new Map<Instance, Batch>();
+    for (const [i, f] of this.inflight) mine.set(i, f.batch);
     this.inflight.clear();
-    for (let i = this.from; i <= top; i++) {
-      if (i < this.firstUndecided || this.decidedAbove.has(i)) continue;
-      const mine = previous.get(i)?.batch;
-      const batch = highest.get(i)?.batch ?? mine ?? { vid: this.mintVid(), values: [] };
+    const best = new Map<Instance, Batch>();
+    for (const [i, v] of highest) best.set(i, v.batch);
+    this.recovery = { next: this.from, top, highest: best, mine };
+    this.nextInstance = Math.max(this.nextInstance, top + 1, this.firstUndecided);
+    this.proposePending(now, out);
+  }
+
+  /** Re-proposes recovered instances while the window has room; done once past `top`. */
+  private recover(now: Tick, ring: Ring, out: OutputBuilder): void {
+    const r = this.recovery;
+    if (!r) return;
+    while (r.next <= r.top && this.inflight.size < this.cfg.window) {
+      const i = r.next++;
+      const mine = r.mine.get(i);
+      r.mine.delete(i);
+      if (i < this.firstUndecided || this.decidedAbove.has(i)) {
+        if (mine) this.forget(mine);
+        continue;
+      }
+      const batch = r.highest.get(i) ?? mine ?? { vid: this.mintVid(), values: [] };
+      r.highest.delete(i);
       // Our batch lost its slot to a value voted earlier: its proposers will retry.
       if (mine && mine.vid !== batch.vid) this.forget(mine);
       this.inflight.set(i, { batch, sentAt: now, retries: 0 });
       this.variant.sendPhase2(this.crnd, i, batch, ring, out);
     }
-    this.nextInstance = Math.max(this.nextInstance, top + 1, this.firstUndecided);
-    this.proposePending(now, out);
+    if (r.next > r.top) this.recovery = null;
   }
 
   private noteDecided(instance: Instance, vid: Vid): void {
@@ -307,6 +336,8 @@ export class Coordinator {
   private proposePending(now: Tick, out: OutputBuilder): void {
     if (this.state.k !== "phase2") return;
     const ring = this.state.ring;
+    this.recover(now, ring, out);
+    if (this.recovery) return; // holes and recovered values first, in instance order
     while (this.pending.length > 0 && this.inflight.size < this.cfg.window) {
       let bytes = 0;
       let n = 0;

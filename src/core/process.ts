@@ -4,7 +4,7 @@ import { Coordinator, type CoordinatorVariant } from "./coordinator.ts";
 import { Learner } from "./learner.ts";
 import { OutputBuilder } from "./output.ts";
 import { Proposer } from "./proposer.ts";
-import { roundOwner } from "./round.ts";
+import { MAX_INSTANCE, MAX_ROUND, roundOwner } from "./round.ts";
 import type { Batch, Input, Instance, LedgerRecord, Msg, NodeId, Output, Round, Tick, Vid } from "./types.ts";
 
 export interface ProcessOptions {
@@ -100,6 +100,7 @@ export abstract class RingProcess {
   }
 
   private onMsg(from: NodeId, msg: Msg, now: Tick, out: OutputBuilder): void {
+    if (!plausible(msg)) return;
     switch (msg.t) {
       case "1a":
         this.seeRound(msg.rnd);
@@ -168,5 +169,38 @@ export abstract class RingProcess {
     // onDelivered may append sends but never deliveries, so iterating while it runs is safe.
     for (const d of out.deliver)
       for (const v of d.values) if (v.client === p.clientId) p.onDelivered(v.client, v.seq, d.instance, now, out);
+  }
+}
+
+/** Rounds and instances within the bounds a correct process can reach (see round.ts). */
+function plausible(m: Msg): boolean {
+  const inst = (i: number) => i <= MAX_INSTANCE;
+  switch (m.t) {
+    case "1a":
+      return m.rnd <= MAX_ROUND && inst(m.from);
+    case "1b":
+      return m.rnd <= MAX_ROUND && inst(m.from) && m.votes.every((v) => inst(v.instance) && v.vrnd <= MAX_ROUND);
+    case "nack":
+      return m.rnd <= MAX_ROUND && m.promised <= MAX_ROUND;
+    case "2a":
+      return m.rnd <= MAX_ROUND && inst(m.instance) && m.decisions.every((d) => inst(d.instance));
+    case "2b":
+    case "2ab":
+      return m.rnd <= MAX_ROUND && inst(m.instance);
+    case "udecision":
+      return m.rnd <= MAX_ROUND && inst(m.instance);
+    case "decision":
+      return m.decisions.every((d) => inst(d.instance));
+    case "catchup":
+      return inst(m.from);
+    case "catchup-reply":
+      return m.rnd <= MAX_ROUND && m.entries.every((e) => inst(e.instance)) && (m.votes ?? []).every((e) => inst(e.instance)) && (m.decisions ?? []).every((d) => inst(d.instance));
+    case "ring":
+      return m.rnd <= MAX_ROUND;
+    case "decided-value":
+      return inst(m.instance);
+    case "value":
+    case "hello":
+      return true;
   }
 }

@@ -2,6 +2,14 @@ import { invariant } from "./assert.ts";
 import type { NodeId, Round } from "./types.ts";
 
 /**
+ * Bounds on the numbers that arrive in messages: rounds and instances beyond them cannot come from
+ * a correct process (2^50 instances is 35 years at a million per second) and are dropped at entry,
+ * so that arithmetic on them stays within safe integers.
+ */
+export const MAX_ROUND = 2 ** 50;
+export const MAX_INSTANCE = 2 ** 50;
+
+/**
  * Round numbers are unique per coordinator: round = counter * maxNodes + nodeId, counter >= 1.
  * Two coordinators never pick the same round, and each picks rounds above any it has seen.
  */
@@ -17,6 +25,7 @@ export function nextRound(above: Round, node: NodeId, maxNodes: number): Round {
   if (makeRound(counter, node, maxNodes) <= above) counter++;
   const r = makeRound(counter, node, maxNodes);
   invariant(r > above && r - maxNodes <= Math.max(above, maxNodes - 1), "next round is the smallest above");
+  invariant(r <= MAX_ROUND, `round ${r} stays within MAX_ROUND`);
   return r;
 }
 

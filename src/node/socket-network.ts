@@ -2,7 +2,7 @@ import type { ClusterConfig, NodeEntry } from "../config/schema.ts";
 import type { Msg, NodeId } from "../core/types.ts";
 import { FrameLink, FrameServer } from "../net/tcp.ts";
 import { MulticastSocket } from "../net/udp.ts";
-import { decode, DecodeError, encode } from "../wire/index.ts";
+import { decode, DecodeError, encode, EncodeError } from "../wire/index.ts";
 import type { Network } from "./runtime.ts";
 import { formatTrace } from "../sim/trace.ts";
 
@@ -97,6 +97,18 @@ export async function createSocketNetwork(
     warnings.push(...mcast.warnings);
   }
   const header = { cluster: config.cluster, sender: self.id };
+  /** A message the format cannot carry (e.g. larger than MAX_BODY) is counted and dropped. */
+  const encodeOrDrop = (msg: Msg): Uint8Array | null => {
+    try {
+      return encode(msg, header);
+    } catch (e) {
+      if (e instanceof EncodeError) {
+        drop("encode");
+        return null;
+      }
+      throw e;
+    }
+  };
 
   return {
     warnings,
@@ -108,13 +120,17 @@ export async function createSocketNetwork(
       trace?.(`-> n${to} ${formatTrace(msg)}`);
       const l = linkTo(to);
       if (!l) return drop("no-such-peer");
-      if (l.send(encode(msg, header))) counters["tcp_frames_out"] = (counters["tcp_frames_out"] ?? 0) + 1;
+      const frame = encodeOrDrop(msg);
+      if (!frame) return;
+      if (l.send(frame)) counters["tcp_frames_out"] = (counters["tcp_frames_out"] ?? 0) + 1;
       else counters["tcp_frames_dropped_queue_full"] = (counters["tcp_frames_dropped_queue_full"] ?? 0) + 1;
     },
     multicast(msg) {
       trace?.(`-> multicast ${formatTrace(msg)}`);
       if (!mcast) return drop("multicast-unavailable");
-      if (mcast.send(encode(msg, header))) counters["udp_datagrams_out"] = (counters["udp_datagrams_out"] ?? 0) + 1;
+      const datagram = encodeOrDrop(msg);
+      if (!datagram) return;
+      if (mcast.send(datagram)) counters["udp_datagrams_out"] = (counters["udp_datagrams_out"] ?? 0) + 1;
       else counters["udp_datagrams_refused"] = (counters["udp_datagrams_refused"] ?? 0) + 1;
     },
     onMessage(h) {
