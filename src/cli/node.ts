@@ -3,7 +3,8 @@ import process from "node:process";
 import { chooseNode } from "../config/identity.ts";
 import { loadConfig, protocolConfig } from "../config/load.ts";
 import type { ClusterConfig, NodeEntry, Role } from "../config/schema.ts";
-import type { ProtocolConfig } from "../core/config.ts";
+import { defaultBatchBytes, VALUE_OVERHEAD_BYTES, type ProtocolConfig } from "../core/config.ts";
+import { UsageError } from "./errors.ts";
 import { DeliveryWriter } from "../node/output.ts";
 import { NodeRuntime, type RuntimeEvents } from "../node/runtime.ts";
 import { createSocketNetwork, type SocketNetwork } from "../node/socket-network.ts";
@@ -179,4 +180,16 @@ export function statsLine(node: StartedNode): Record<string, unknown> {
     rss: mem.rss,
     net: node.network.counters,
   };
+}
+
+/**
+ * M-Ring ip-multicasts every value inside a batch: a value larger than a batch never fits a
+ * datagram, so it is refused before it is proposed.
+ */
+export function checkValueSize(o: NodeCliOptions, bytes: number): void {
+  const file = configPath(o.config);
+  const config = loadConfig(file);
+  if (config.variant !== "mring") return;
+  const max = (config.protocol.batchBytes ?? defaultBatchBytes("mring")) - VALUE_OVERHEAD_BYTES;
+  if (bytes > max) throw new UsageError(`a ${bytes}-byte value does not fit an M-Ring batch of ${file} (at most ${max} bytes; raise protocol.batchBytes and multicast.maxDatagram)`);
 }

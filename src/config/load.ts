@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { z } from "zod";
-import { defaultBatchBytes, validateProtocolConfig, type ProtocolConfig } from "../core/config.ts";
+import { defaultBatchBytes, PHASE2A_HEADROOM_BYTES, validateProtocolConfig, type ProtocolConfig } from "../core/config.ts";
 import { ConfigSchema, type ClusterConfig, type NodeEntry, type Role } from "./schema.ts";
 
 /** A configuration that cannot work: every problem, one line each, naming the key path. */
@@ -91,6 +91,13 @@ function crossCheck(c: ClusterConfig): string[] {
     problems.push(`nodes: exactly one node must have the role coordinator (found ${coordinators.length})`);
   if (learners.length === 0) problems.push("nodes: no node has the role learner (or client)");
   if (c.variant === "mring" && !c.multicast) problems.push("multicast: required for variant mring (the coordinator ip-multicasts Phase 2A)");
+  if (c.variant === "mring" && c.multicast) {
+    const batch = c.protocol.batchBytes ?? defaultBatchBytes("mring");
+    if (batch + PHASE2A_HEADROOM_BYTES > c.multicast.maxDatagram)
+      problems.push(
+        `protocol.batchBytes: ${batch} plus ${PHASE2A_HEADROOM_BYTES} bytes of Phase 2A headroom exceeds multicast.maxDatagram (${c.multicast.maxDatagram}); lower the batch or raise the datagram`,
+      );
+  }
   return problems;
 }
 

@@ -29,7 +29,7 @@ export const MulticastSchema = z.strictObject({
   /** Socket buffers asked for (the thesis used 16 MB; Linux caps at net.core.rmem_max). */
   recvBufferBytes: z.number().int().min(0).max(1 << 30).default(16 * 1024 * 1024),
   sendBufferBytes: z.number().int().min(0).max(1 << 30).default(16 * 1024 * 1024),
-  maxDatagram: z.number().int().min(512).max(65_000).default(9 * 1024),
+  maxDatagram: z.number().int().min(512).max(65_000).default(12 * 1024),
 });
 
 /** Protocol knobs; defaults follow the thesis (8 KB M-Ring batches, 32 KB U-Ring). */

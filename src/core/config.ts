@@ -62,6 +62,14 @@ export interface ProtocolConfig {
   readonly bugs?: PlantedBugs;
 }
 
+/**
+ * What a batch costs beyond its payload: every value carries (client, seq, length) on the wire.
+ * Batches close at batchBytes counting payload plus this per value, so they fit a datagram.
+ */
+export const VALUE_OVERHEAD_BYTES = 24;
+/** Room a 2A needs besides its batch (header, round, instance, vid, ring, piggy-backed decisions). */
+export const PHASE2A_HEADROOM_BYTES = 2048;
+
 /** Default batch size per variant, as in the thesis: 8 KB datagrams for M-Ring, 32 KB for U-Ring. */
 export function defaultBatchBytes(v: Variant): number {
   return v === "mring" ? 8 * 1024 : 32 * 1024;

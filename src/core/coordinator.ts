@@ -1,5 +1,5 @@
 import { invariant } from "./assert.ts";
-import type { ProtocolConfig } from "./config.ts";
+import { VALUE_OVERHEAD_BYTES, type ProtocolConfig } from "./config.ts";
 import type { OutputBuilder } from "./output.ts";
 import { quorumSize } from "./quorum.ts";
 import { nextRound } from "./round.ts";
@@ -342,7 +342,7 @@ export class Coordinator {
       let bytes = 0;
       let n = 0;
       while (n < this.pending.length) {
-        const size = (this.pending[n] as ClientValue).payload.byteLength;
+        const size = (this.pending[n] as ClientValue).payload.byteLength + VALUE_OVERHEAD_BYTES;
         if (n > 0 && bytes + size > this.cfg.batchBytes) break;
         bytes += size;
         n++;

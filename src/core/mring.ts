@@ -14,6 +14,10 @@ import type { DecisionId, Instance, Msg, NodeId, Ring, Round, Tick, Vid } from "
  * voted for that id in that round (it holds the value); the coordinator, last on the ring,
  * multicasts the decision (ids only), riding on the next 2A when one leaves in the same step.
  */
+/** Bounds that keep a 2A, and a decision message, within one datagram (with PHASE2A_HEADROOM_BYTES). */
+export const MAX_PIGGYBACK = 16;
+export const MAX_DECISIONS_PER_MESSAGE = 64;
+
 /** Bound: Phase 2B messages kept because they arrived before their 2A. */
 export const MAX_EARLY_2B = 1024;
 
@@ -35,7 +39,7 @@ export class MRingProcess extends RingProcess {
       phase1Targets: this.cfg.acceptors,
       layout: (responders) => layoutMRing(this.cfg.acceptors, this.id, responders, q),
       sendPhase2: (rnd, instance, batch, ring, out) =>
-        out.multicast({ t: "2a", rnd, instance, batch, ring, decisions: this.unsentDecisions.splice(0) }),
+        out.multicast({ t: "2a", rnd, instance, batch, ring, decisions: this.unsentDecisions.splice(0, MAX_PIGGYBACK) }),
     };
   }
 
@@ -120,7 +124,7 @@ export class MRingProcess extends RingProcess {
   }
 
   protected override finishStep(out: OutputBuilder): void {
-    if (this.unsentDecisions.length > 0) out.multicast({ t: "decision", decisions: this.unsentDecisions.splice(0) });
+    while (this.unsentDecisions.length > 0) out.multicast({ t: "decision", decisions: this.unsentDecisions.splice(0, MAX_DECISIONS_PER_MESSAGE) });
   }
 }
 

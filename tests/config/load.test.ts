@@ -81,3 +81,17 @@ describe("configuration", () => {
     expect(() => loadConfig("/nonexistent/paxos.json")).toThrow(/\/nonexistent\/paxos.json: invalid configuration\n  no such file/);
   });
 });
+
+test("an M-Ring batch that cannot fit a datagram is refused", () => {
+  const c = {
+    variant: "mring",
+    nodes: [
+      { id: 0, host: "127.0.0.1", port: 7000, roles: ["coordinator", "acceptor"] },
+      { id: 1, host: "127.0.0.1", port: 7001, roles: ["client"] },
+    ],
+    multicast: { group: "239.1.1.1", port: 7100, maxDatagram: 9216 },
+    protocol: { batchBytes: 8192 },
+  };
+  expect(() => parseConfig(JSON.stringify(c))).toThrow(/protocol\.batchBytes: 8192 plus 2048 bytes of Phase 2A headroom exceeds multicast\.maxDatagram \(9216\)/);
+  expect(() => parseConfig(JSON.stringify({ ...c, multicast: { ...c.multicast, maxDatagram: 10240 } }))).not.toThrow();
+});

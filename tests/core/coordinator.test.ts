@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { VALUE_OVERHEAD_BYTES } from "../../src/core/config.ts";
 import { InvariantError } from "../../src/core/assert.ts";
 import type { ProtocolConfig } from "../../src/core/config.ts";
 import { Coordinator, type CoordinatorVariant } from "../../src/core/coordinator.ts";
@@ -231,14 +232,14 @@ describe("coordinator Phase 2 (Task 3)", () => {
     expect(sent(more, "2a").map((x) => x.msg.batch.values)).toEqual([[cv(1, 1), cv(1, 2), cv(1, 3)]]);
   });
 
-  test("a batch is closed at batchBytes", () => {
-    const { c } = setup({ window: 1, batchBytes: 10 });
+  test("a batch is closed at batchBytes, counting each value's wire overhead", () => {
+    const { c } = setup({ window: 1, batchBytes: 2 * (4 + VALUE_OVERHEAD_BYTES) + 2 });
     toPhase2(c);
     const out = new OutputBuilder();
     for (let s = 0; s < 6; s++) c.onValue(cv(1, s, 4), 1, out); // first batch: value 0 alone
     const more = new OutputBuilder();
     c.onDecision(0, `${R17}.0`, 2, more);
-    // 4 + 4 <= 10 but 4 + 4 + 4 > 10: two values per batch.
+    // Two 4-byte values with their overhead fit; a third does not: two values per batch.
     expect(sent(more, "2a").map((x) => x.msg.batch.values.map((v) => v.seq))).toEqual([[1, 2]]);
   });
 
