@@ -15,6 +15,8 @@ export interface ClusterSpec {
   readonly clients: number;
   readonly window?: number;
   readonly batchBytes?: number;
+  /** M-Ring: the multicast datagram limit (default: the configuration's default). */
+  readonly maxDatagram?: number;
   readonly extraNodeArgs?: readonly string[];
 }
 
@@ -68,7 +70,15 @@ export async function clusterConfig(spec: ClusterSpec): Promise<{ nodes: NodeSpe
       variant: spec.variant,
       nodes,
       ...(spec.variant === "mring"
-        ? { multicast: { group: `239.${(mport >> 8) % 250}.${mport % 250}.${1 + (mport % 200)}`, port: mport, interface: "127.0.0.1", ttl: 1 } }
+        ? {
+            multicast: {
+              group: `239.${(mport >> 8) % 250}.${mport % 250}.${1 + (mport % 200)}`,
+              port: mport,
+              interface: "127.0.0.1",
+              ttl: 1,
+              ...(spec.maxDatagram ? { maxDatagram: spec.maxDatagram } : {}),
+            },
+          }
         : {}),
       protocol: { window: spec.window ?? 32, ...(spec.batchBytes ? { batchBytes: spec.batchBytes } : {}) },
     },

@@ -1,6 +1,11 @@
 import { writeFileSync } from "node:fs";
 import type { ClientReport } from "../cli/client.ts";
 import { killEverything, LocalCluster, type StatsLine } from "./cluster.ts";
+import { PHASE2A_HEADROOM_BYTES, VALUE_OVERHEAD_BYTES } from "../core/config.ts";
+import { UsageError } from "../cli/errors.ts";
+
+/** The largest datagram the configuration accepts (multicast.maxDatagram). */
+const MAX_DATAGRAM = 65_000;
 
 /** The run was stopped by SIGINT/SIGTERM; every process it started has been killed. */
 export class BenchInterrupted extends Error {
@@ -74,6 +79,12 @@ function rate(a: StatsLine, b: StatsLine): { values: number; bytes: number; cpu:
 /** Starts a cluster, drives it with closed-loop clients, measures, and reaps every process. */
 export async function runBench(o: BenchOptions, progress: (line: string) => void): Promise<BenchResult> {
   const statsMs = 250;
+  // M-Ring: a value rides in one multicast datagram; size the datagram to the values (UDP allows ~64 KB).
+  const need = o.valueSize + VALUE_OVERHEAD_BYTES + PHASE2A_HEADROOM_BYTES;
+  if (o.variant === "mring" && need > MAX_DATAGRAM)
+    throw new UsageError(`--value-size: M-Ring multicasts each value in one datagram: at most ${MAX_DATAGRAM - VALUE_OVERHEAD_BYTES - PHASE2A_HEADROOM_BYTES} bytes`);
+  const maxDatagram = o.variant === "mring" ? Math.max(12 * 1024, need, (o.batchBytes ?? 0) + PHASE2A_HEADROOM_BYTES) : undefined;
+  if (maxDatagram !== undefined && maxDatagram > MAX_DATAGRAM) throw new UsageError(`--batch-bytes: an M-Ring batch must fit one datagram (at most ${MAX_DATAGRAM - PHASE2A_HEADROOM_BYTES} bytes)`);
   const cluster = await LocalCluster.start(
     {
       variant: o.variant,
@@ -82,6 +93,7 @@ export async function runBench(o: BenchOptions, progress: (line: string) => void
       clients: o.clients,
       window: o.instances,
       ...(o.batchBytes ? { batchBytes: o.batchBytes } : {}),
+      ...(maxDatagram !== undefined ? { maxDatagram } : {}),
     },
     { statsMs },
   );
