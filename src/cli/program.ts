@@ -9,6 +9,7 @@ import { BENCH_DEFAULTS, BenchInterrupted, formatBench, runBench, writeBenchJson
 import { ConfigError } from "../config/load.ts";
 import { IdentityError } from "../config/identity.ts";
 import { ROLES, type Role } from "../config/schema.ts";
+import { createLogger } from "../obs/log.ts";
 import { VERSION } from "../version.ts";
 
 export interface Io {
@@ -79,9 +80,11 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .addOption(new Option("--role <role>", `only a node that has this role (${ROLES.join("|")}); repeatable or comma-separated`).argParser(roleParser))
     .option("--output <file|->", "learners: append one JSON line per delivered value to FILE, or - for stdout")
     .addOption(new Option("--stats-ms <ms>", "print a JSON stats line (delivered values and bytes, CPU, RSS) to stderr this often").argParser(parseIntArg("--stats-ms", 10, 3_600_000)))
-    .action(async (o: { config?: string; id?: number; role?: Role[]; output?: string; statsMs?: number }) => {
+    .addOption(new Option("--log-level <level>", "debug, info, warn, error or silent (JSON lines on stderr)").argParser(parseChoice("--log-level", ["debug", "info", "warn", "error", "silent"] as const)).default("info"))
+    .action(async (o: { config?: string; id?: number; role?: Role[]; output?: string; statsMs?: number; logLevel: "debug" | "info" | "warn" | "error" | "silent" }) => {
       code = await runNodeCommand(
         {
+          log: createLogger({ level: o.logLevel }),
           ...(o.config ? { config: o.config } : {}),
           ...(o.id !== undefined ? { id: o.id } : {}),
           ...(o.role ? { roles: o.role } : {}),
