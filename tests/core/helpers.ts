@@ -163,3 +163,15 @@ export class Net {
     }
   }
 }
+
+/** Feeds one message to a process, as if it came from `from`. */
+export function msg(p: RingProcess, from: NodeId, m: Msg, now = 0): Output {
+  return p.step({ k: "msg", from, msg: m }, now);
+}
+
+/** The process with this id, or the test fails. */
+export function get(ps: ReadonlyMap<NodeId, RingProcess>, id: NodeId): RingProcess {
+  const p = ps.get(id);
+  if (!p) throw new Error(`no process ${id}`);
+  return p;
+}

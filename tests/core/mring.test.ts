@@ -4,7 +4,7 @@ import { createProcess } from "../../src/core/factory.ts";
 import { MRingProcess } from "../../src/core/mring.ts";
 import type { RingProcess } from "../../src/core/process.ts";
 import type { Batch, Msg, NodeId, Output } from "../../src/core/types.ts";
-import { Net, batch, cv, makeCfg, only, rnd, sent, trafficOf, type CfgParts } from "./helpers.ts";
+import { Net, batch, cv, makeCfg, only, rnd, sent, trafficOf, type CfgParts, get, msg } from "./helpers.ts";
 
 // Acceptors 1..5 (coordinator 1, quorum 3): the ring is [2, 3, 1], spares 4 and 5.
 // Learners 2, 6, 7; node 6 also proposes.
@@ -24,14 +24,6 @@ const RING = [2, 3, 1];
 
 type Procs = Map<NodeId, RingProcess>;
 
-function msg(p: RingProcess, from: NodeId, m: Msg, now = 0): Output {
-  return p.step({ k: "msg", from, msg: m }, now);
-}
-function get(ps: Procs, id: NodeId): RingProcess {
-  const p = ps.get(id);
-  if (!p) throw new Error(`no process ${id}`);
-  return p;
-}
 
 /** Every process of the configuration, with the coordinator through Phase 1 (round 17, ring [2,3,1]). */
 function leading(timing: CfgParts["timing"] = {}): Procs {

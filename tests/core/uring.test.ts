@@ -4,7 +4,7 @@ import { createProcess } from "../../src/core/factory.ts";
 import type { RingProcess } from "../../src/core/process.ts";
 import type { Msg, NodeId, Output } from "../../src/core/types.ts";
 import { URingProcess } from "../../src/core/uring.ts";
-import { Net, cv, makeCfg, only, rnd, sent, type CfgParts } from "./helpers.ts";
+import { Net, cv, makeCfg, only, rnd, sent, type CfgParts, get, msg } from "./helpers.ts";
 
 // Ring [1, 7, 2, 3, 4, 5]: coordinator 1, acceptors 1, 2, 3 (quorum 2, so the last acceptor is 2),
 // node 7 sits between the coordinator and the last acceptor; 4 and 5 are learners; 4 proposes.
@@ -18,14 +18,6 @@ const R = rnd(1, 1); // 17
 type Procs = Map<NodeId, RingProcess>;
 type M<T extends Msg["t"]> = Extract<Msg, { t: T }>;
 
-function msg(p: RingProcess, from: NodeId, m: Msg, now = 0): Output {
-  return p.step({ k: "msg", from, msg: m }, now);
-}
-function get(ps: Procs, id: NodeId): RingProcess {
-  const p = ps.get(id);
-  if (!p) throw new Error(`no process ${id}`);
-  return p;
-}
 
 /** Every process, the coordinator through Phase 1 with all of them answering: ring RING, round 17. */
 function leading(timing: CfgParts["timing"] = {}, silent: readonly NodeId[] = []): Procs {

@@ -418,15 +418,19 @@ test(
        * re-proposal of a trillion instances it causes is not required to finish.
        */
       const BYZANTINE = new Set(["vote-1e12-then-phase1"]);
-      const forged = odd.filter((o) => BYZANTINE.has(o.name));
-      for (const o of odd.filter((x) => !BYZANTINE.has(x.name))) {
-        if (ONLY_ODD.length > 0 && !ONLY_ODD.includes(o.name)) continue;
-        for (const s of o.steps) {
+      /** Sends each step's message over its own TCP connection, as the named sender. */
+      const sendSteps = async (steps: OddMessage["steps"]): Promise<void> => {
+        for (const s of steps) {
           const conn = await connect(portOf(s.to));
           conn.socket.write(frame(encode(s.msg, { cluster: config.cluster, sender: s.from })));
           conn.end();
           await Promise.race([conn.closed, sleep(1000)]);
         }
+      };
+      const forged = odd.filter((o) => BYZANTINE.has(o.name));
+      for (const o of odd.filter((x) => !BYZANTINE.has(x.name))) {
+        if (ONLY_ODD.length > 0 && !ONLY_ODD.includes(o.name)) continue;
+        await sendSteps(o.steps);
         await sleep(ODD_HARM_MS);
         // A node whose event loop still turns prints a stats line within one period from now.
         const stats0 = new Map(ids.map((id) => [id, statsCount(id)]));
@@ -476,12 +480,7 @@ test(
       /* ---- 5. forged (Byzantine) messages: every node stays alive and keeps its event loop turning ---- */
       for (const o of forged) {
         if (ONLY_ODD.length > 0 && !ONLY_ODD.includes(o.name)) continue;
-        for (const s of o.steps) {
-          const conn = await connect(portOf(s.to));
-          conn.socket.write(frame(encode(s.msg, { cluster: config.cluster, sender: s.from })));
-          conn.end();
-          await Promise.race([conn.closed, sleep(1000)]);
-        }
+        await sendSteps(o.steps);
         await sleep(ODD_HARM_MS);
         const stats0 = new Map(ids.map((id) => [id, statsCount(id)]));
         const tStats = Date.now() + ODD_STATS_WAIT_MS;
