@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { z } from "zod";
 import { defaultBatchBytes, PHASE2A_HEADROOM_BYTES, validateProtocolConfig, type ProtocolConfig } from "../core/config.ts";
+import { isMulticastGroup } from "../net/udp.ts";
 import { ConfigSchema, type ClusterConfig, type NodeEntry, type Role } from "./schema.ts";
 
 /** A configuration that cannot work: every problem, one line each, naming the key path. */
@@ -99,14 +100,6 @@ function crossCheck(c: ClusterConfig): string[] {
       );
   }
   return problems;
-}
-
-export function isMulticastGroup(addr: string): boolean {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(addr);
-  if (!m) return false;
-  const octets = m.slice(1).map(Number);
-  if (octets.some((o) => o > 255)) return false;
-  return (octets[0] as number) >= 224 && (octets[0] as number) <= 239;
 }
 
 function hasLearner(roles: readonly Role[]): boolean {
