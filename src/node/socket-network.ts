@@ -35,10 +35,10 @@ export async function createSocketNetwork(
     udp_datagrams_out: 0,
     udp_datagrams_refused: 0,
   };
-  const drop = (reason: string) => {
-    const k = `dropped_${reason.replace(/[^a-z0-9]+/g, "_")}`;
+  const count = (k: string) => {
     counters[k] = (counters[k] ?? 0) + 1;
   };
+  const drop = (reason: string) => count(`dropped_${reason.replace(/[^a-z0-9]+/g, "_")}`);
   let handler: (from: NodeId, msg: Msg) => void = () => {};
   const receive = (bytes: Uint8Array) => {
     let decoded: { sender: number; msg: Msg };
@@ -58,7 +58,7 @@ export async function createSocketNetwork(
     host: self.host,
     port: self.port,
     onFrame: (frame) => {
-      counters["tcp_frames_in"] = (counters["tcp_frames_in"] ?? 0) + 1;
+      count("tcp_frames_in");
       receive(frame);
     },
   });
@@ -90,7 +90,7 @@ export async function createSocketNetwork(
       sendBufferBytes: m.sendBufferBytes,
       maxDatagram: m.maxDatagram,
       onMessage: (payload) => {
-        counters["udp_datagrams_in"] = (counters["udp_datagrams_in"] ?? 0) + 1;
+        count("udp_datagrams_in");
         receive(payload);
       },
     });
@@ -122,16 +122,16 @@ export async function createSocketNetwork(
       if (!l) return drop("no-such-peer");
       const frame = encodeOrDrop(msg);
       if (!frame) return;
-      if (l.send(frame)) counters["tcp_frames_out"] = (counters["tcp_frames_out"] ?? 0) + 1;
-      else counters["tcp_frames_dropped_queue_full"] = (counters["tcp_frames_dropped_queue_full"] ?? 0) + 1;
+      if (l.send(frame)) count("tcp_frames_out");
+      else count("tcp_frames_dropped_queue_full");
     },
     multicast(msg) {
       trace?.(`-> multicast ${formatTrace(msg)}`);
       if (!mcast) return drop("multicast-unavailable");
       const datagram = encodeOrDrop(msg);
       if (!datagram) return;
-      if (mcast.send(datagram)) counters["udp_datagrams_out"] = (counters["udp_datagrams_out"] ?? 0) + 1;
-      else counters["udp_datagrams_refused"] = (counters["udp_datagrams_refused"] ?? 0) + 1;
+      if (mcast.send(datagram)) count("udp_datagrams_out");
+      else count("udp_datagrams_refused");
     },
     onMessage(h) {
       handler = h;
