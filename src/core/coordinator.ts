@@ -22,7 +22,6 @@ interface InFlight {
 }
 
 interface Phase1 {
-  readonly startedAt: Tick;
   lastSentAt: Tick;
   retries: number;
   /** Replies by sender; null for a U-Ring process that is no acceptor. */
@@ -230,7 +229,7 @@ export class Coordinator {
     this.lastPhase1At = now;
     this.state = {
       k: "phase1",
-      p1: { startedAt: now, lastSentAt: now, retries: 0, replies: new Map(), quorumAt: null },
+      p1: { lastSentAt: now, retries: 0, replies: new Map(), quorumAt: null },
     };
     for (const q of this.variant.phase1Targets) out.to(q, { t: "1a", rnd: this.crnd, from: this.from });
   }
