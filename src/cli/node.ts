@@ -64,12 +64,19 @@ export async function startNode(
   const network = await createSocketNetwork(config, entry, trace);
   // A node that learns only as a client needs to see its own values decided, not the history.
   const clientOnly = entry.roles.includes("client") && !entry.roles.includes("learner");
+  let highestDecided = -1;
   const runtime = new NodeRuntime({
     id: entry.id,
     cfg,
     tickMs: config.protocol.tickMs,
     network,
-    events,
+    events: {
+      ...events,
+      decided: (d) => {
+        if (d.instance > highestDecided) highestDecided = d.instance;
+        events.decided?.(d);
+      },
+    },
     clientId: freshClientId(),
     learnFrom: clientOnly ? "first-seen" : "beginning",
   });
@@ -77,15 +84,9 @@ export async function startNode(
   runtime.startTicking();
   const log = o.log ?? createLogger({ level: "info", bindings: { node: entry.id } });
   const startedAt = performance.now();
-  let highestDecided = -1;
   const source: StatusSource = {
     status: (): NodeStatus => statusOf(entry, config, runtime, network, performance.now() - startedAt, highestDecided),
     events: () => log.events(),
-  };
-  const prevDecided = events.decided;
-  events.decided = (d) => {
-    if (d.instance > highestDecided) highestDecided = d.instance;
-    prevDecided?.(d);
   };
   let http: StatusServer | null = null;
   if (entry.http !== undefined && !o.noHttp) {
