@@ -1,11 +1,9 @@
 import { writeFileSync } from "node:fs";
 import type { ClientReport } from "../cli/client.ts";
 import { killEverything, LocalCluster, type StatsLine } from "./cluster.ts";
-import { PHASE2A_HEADROOM_BYTES, VALUE_OVERHEAD_BYTES } from "../core/config.ts";
+import { maxValueBytes, PHASE2A_HEADROOM_BYTES, VALUE_OVERHEAD_BYTES } from "../core/config.ts";
 import { UsageError } from "../cli/errors.ts";
-
-/** The largest datagram the configuration accepts (multicast.maxDatagram). */
-const MAX_DATAGRAM = 65_000;
+import { DEFAULT_DATAGRAM, MAX_DATAGRAM } from "../config/schema.ts";
 
 /** The run was stopped by SIGINT/SIGTERM; every process it started has been killed. */
 export class BenchInterrupted extends Error {
@@ -80,10 +78,10 @@ function rate(a: StatsLine, b: StatsLine): { values: number; bytes: number; cpu:
 export async function runBench(o: BenchOptions, progress: (line: string) => void): Promise<BenchResult> {
   const statsMs = 250;
   // M-Ring: a value rides in one multicast datagram; size the datagram to the values (UDP allows ~64 KB).
+  if (o.variant === "mring" && o.valueSize > maxValueBytes(MAX_DATAGRAM))
+    throw new UsageError(`--value-size: M-Ring multicasts each value in one datagram: at most ${maxValueBytes(MAX_DATAGRAM)} bytes`);
   const need = o.valueSize + VALUE_OVERHEAD_BYTES + PHASE2A_HEADROOM_BYTES;
-  if (o.variant === "mring" && need > MAX_DATAGRAM)
-    throw new UsageError(`--value-size: M-Ring multicasts each value in one datagram: at most ${MAX_DATAGRAM - VALUE_OVERHEAD_BYTES - PHASE2A_HEADROOM_BYTES} bytes`);
-  const maxDatagram = o.variant === "mring" ? Math.max(12 * 1024, need, (o.batchBytes ?? 0) + PHASE2A_HEADROOM_BYTES) : undefined;
+  const maxDatagram = o.variant === "mring" ? Math.max(DEFAULT_DATAGRAM, need, (o.batchBytes ?? 0) + PHASE2A_HEADROOM_BYTES) : undefined;
   if (maxDatagram !== undefined && maxDatagram > MAX_DATAGRAM) throw new UsageError(`--batch-bytes: an M-Ring batch must fit one datagram (at most ${MAX_DATAGRAM - PHASE2A_HEADROOM_BYTES} bytes)`);
   const cluster = await LocalCluster.start(
     {

@@ -1,5 +1,5 @@
 import * as hdr from "hdr-histogram-js";
-import { checkValueSize, startNode, type NodeCliOptions } from "./node.ts";
+import { checkValueSizes, startNode, type NodeCliOptions } from "./node.ts";
 import { UsageError } from "./errors.ts";
 import { createLogger } from "../obs/log.ts";
 
@@ -38,7 +38,7 @@ export const MAX_OUTSTANDING_TIMES = 1 << 20;
  */
 export async function runClientCommand(o: ClientCliOptions, out: (s: string) => void): Promise<number> {
   if (o.valueSize < 1) throw new UsageError("--value-size: at least 1 byte");
-  checkValueSize(o, o.valueSize);
+  checkValueSizes(o, [o.valueSize]);
   const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   const started = new Map<number, number>();
   const payload = new Uint8Array(o.valueSize).map((_, i) => (i * 31) & 0xff);

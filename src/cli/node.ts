@@ -3,7 +3,7 @@ import process from "node:process";
 import { chooseNode } from "../config/identity.ts";
 import { loadConfig, protocolConfig } from "../config/load.ts";
 import type { ClusterConfig, NodeEntry, Role } from "../config/schema.ts";
-import { PHASE2A_HEADROOM_BYTES, VALUE_OVERHEAD_BYTES, type ProtocolConfig } from "../core/config.ts";
+import { maxValueBytes, type ProtocolConfig } from "../core/config.ts";
 import { UsageError } from "./errors.ts";
 import { DeliveryWriter } from "../node/output.ts";
 import { NodeRuntime, type RuntimeEvents } from "../node/runtime.ts";
@@ -185,13 +185,14 @@ export function statsLine(node: StartedNode): Record<string, unknown> {
 
 /**
  * M-Ring ip-multicasts every value inside a 2A datagram (a value larger than batchBytes travels
- * in a batch of its own): a value that cannot fit multicast.maxDatagram is refused before it is
+ * in a batch of its own): values that cannot fit multicast.maxDatagram are refused before any is
  * proposed.
  */
-export function checkValueSize(o: NodeCliOptions, bytes: number): void {
+export function checkValueSizes(o: NodeCliOptions, sizes: readonly number[]): void {
   const file = configPath(o.config);
   const config = loadConfig(file);
   if (config.variant !== "mring" || !config.multicast) return;
-  const max = config.multicast.maxDatagram - PHASE2A_HEADROOM_BYTES - VALUE_OVERHEAD_BYTES;
+  const max = maxValueBytes(config.multicast.maxDatagram);
+  const bytes = Math.max(...sizes);
   if (bytes > max) throw new UsageError(`a ${bytes}-byte value does not fit an M-Ring datagram of ${file} (at most ${max} bytes; raise multicast.maxDatagram)`);
 }

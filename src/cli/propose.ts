@@ -1,4 +1,4 @@
-import { checkValueSize, startNode, type NodeCliOptions } from "./node.ts";
+import { checkValueSizes, startNode, type NodeCliOptions } from "./node.ts";
 import { UsageError } from "./errors.ts";
 import { createLogger } from "../obs/log.ts";
 
@@ -14,7 +14,7 @@ export interface ProposeCliOptions extends NodeCliOptions {
  */
 export async function runProposeCommand(o: ProposeCliOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   if (o.values.length === 0) throw new UsageError("propose: give at least one VALUE");
-  for (const v of o.values) checkValueSize(o, new TextEncoder().encode(v).byteLength);
+  checkValueSizes(o, o.values.map((v) => new TextEncoder().encode(v).byteLength));
   const pending = new Map<number, string>();
   let decided = 0;
   let done: () => void = () => {};

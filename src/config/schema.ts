@@ -20,6 +20,10 @@ export const NodeSchema = z.strictObject({
   roles: z.array(z.enum(ROLES)).min(1),
 });
 
+/** multicast.maxDatagram: largest accepted (UDP allows ~64 KB) and default. */
+export const MAX_DATAGRAM = 65_000;
+export const DEFAULT_DATAGRAM = 12 * 1024;
+
 export const MulticastSchema = z.strictObject({
   group: z.string(),
   port,
@@ -29,7 +33,7 @@ export const MulticastSchema = z.strictObject({
   /** Socket buffers asked for (the thesis used 16 MB; Linux caps at net.core.rmem_max). */
   recvBufferBytes: z.number().int().min(0).max(1 << 30).default(16 * 1024 * 1024),
   sendBufferBytes: z.number().int().min(0).max(1 << 30).default(16 * 1024 * 1024),
-  maxDatagram: z.number().int().min(512).max(65_000).default(12 * 1024),
+  maxDatagram: z.number().int().min(512).max(MAX_DATAGRAM).default(DEFAULT_DATAGRAM),
 });
 
 /** Protocol knobs; defaults follow the thesis (8 KB M-Ring batches, 32 KB U-Ring). */

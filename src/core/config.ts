@@ -70,6 +70,11 @@ export const VALUE_OVERHEAD_BYTES = 24;
 /** Room a 2A needs besides its batch (header, round, instance, vid, ring, piggy-backed decisions). */
 export const PHASE2A_HEADROOM_BYTES = 2048;
 
+/** M-Ring: the largest client value a 2A datagram of `maxDatagram` bytes carries (a batch of one). */
+export function maxValueBytes(maxDatagram: number): number {
+  return maxDatagram - PHASE2A_HEADROOM_BYTES - VALUE_OVERHEAD_BYTES;
+}
+
 /** Default batch size per variant, as in the thesis: 8 KB datagrams for M-Ring, 32 KB for U-Ring. */
 export function defaultBatchBytes(v: Variant): number {
   return v === "mring" ? 8 * 1024 : 32 * 1024;
