@@ -105,8 +105,9 @@ export async function runBench(o: BenchOptions, progress: (line: string) => void
   process.once("SIGTERM", stop);
   try {
     const startedAt = Date.now();
+    const watched = learnerIds(cluster, o)[0] ?? -1;
     const ticker = setInterval(() => {
-      const l = cluster.stats.get(learnerIds(cluster, o)[0] ?? -1) ?? [];
+      const l = cluster.stats.get(watched) ?? [];
       const last = l.at(-1);
       const prev = l.at(-5);
       const vps = last && prev ? Math.round(rate(prev, last).values) : 0;
@@ -159,6 +160,7 @@ function figures(c: LocalCluster, o: BenchOptions, clients: ClientReport[]): Ben
   const learners: LearnerFigures[] = [];
   const processes: ProcessFigures[] = [];
   let timeline: { t: number; valuesPerSec: number }[] = [];
+  const measured = learnerIds(c, o);
   for (const n of c.nodes) {
     const s = c.stats.get(n.id) ?? [];
     if (s.length < 2) continue;
@@ -174,7 +176,7 @@ function figures(c: LocalCluster, o: BenchOptions, clients: ClientReport[]): Ben
       cpuPercent: Math.round(rate(first, to).cpu * 100),
       peakRssMb: Math.round(Math.max(...s.map((x) => x.rss)) / 1e5) / 10,
     });
-    if (learnerIds(c, o).includes(n.id)) {
+    if (measured.includes(n.id)) {
       learners.push({ id: n.id, valuesPerSec: Math.round(r.values), mbPerSec: Math.round(r.bytes / 1e4) / 100 });
       if (timeline.length === 0)
         timeline = s.slice(1).map((x, i) => ({ t: Math.round((x.t - t0) / 100) / 10, valuesPerSec: Math.round(rate(s[i] as StatsLine, x).values) }));
