@@ -215,14 +215,7 @@ async function benchUdp(make: (port: number, payload: Uint8Array) => Promise<Sen
   const ready = (await peer.next()).split(" ");
   const rcvbuf = Number(ready[2]);
   const r0 = await peer.report();
-  let sent = 0;
-  const t0 = performance.now();
-  const end = t0 + seconds * 1000;
-  while (performance.now() < end) {
-    if (sender.ready()) sent += sender.burst(256);
-    await tick();
-  }
-  const dt = (performance.now() - t0) / 1000;
+  const { sent, dt } = await pump(sender, seconds);
   await sleep(300); // stragglers
   const r1 = await peer.report();
   const got = r1.frames - r0.frames;
@@ -232,11 +225,8 @@ async function benchUdp(make: (port: number, payload: Uint8Array) => Promise<Sen
   await peer.stop();
 }
 
-/** Sender cost alone: nobody joined the group, so the kernel drops the datagrams after sending. */
-async function benchSendOnly(make: (port: number, payload: Uint8Array) => Promise<Sender | null>, seconds: number): Promise<void> {
-  const payload = new Uint8Array(8192).fill(3);
-  const sender = await make(randomMulticastPort(), payload);
-  if (!sender) return;
+/** Sends bursts for `seconds`; returns datagrams sent and the elapsed seconds. */
+async function pump(sender: Sender, seconds: number): Promise<{ sent: number; dt: number }> {
   let sent = 0;
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
@@ -244,7 +234,15 @@ async function benchSendOnly(make: (port: number, payload: Uint8Array) => Promis
     if (sender.ready()) sent += sender.burst(256);
     await tick();
   }
-  const dt = (performance.now() - t0) / 1000;
+  return { sent, dt: (performance.now() - t0) / 1000 };
+}
+
+/** Sender cost alone: nobody joined the group, so the kernel drops the datagrams after sending. */
+async function benchSendOnly(make: (port: number, payload: Uint8Array) => Promise<Sender | null>, seconds: number): Promise<void> {
+  const payload = new Uint8Array(8192).fill(3);
+  const sender = await make(randomMulticastPort(), payload);
+  if (!sender) return;
+  const { sent, dt } = await pump(sender, seconds);
   line(`udp send only (no member) 8 KB, ${sender.name}`, sent, sent * payload.byteLength, dt);
   await sender.close();
 }
