@@ -47,6 +47,10 @@ export class Acceptor {
       case "decision":
         this.decisions.set(r.instance, r.vid);
         break;
+      case "trim":
+        for (const i of this.votes.keys()) if (i < r.below) this.votes.delete(i);
+        for (const i of this.decisions.keys()) if (i < r.below) this.decisions.delete(i);
+        break;
     }
   }
 

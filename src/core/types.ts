@@ -135,7 +135,9 @@ export type MsgType = Msg["t"];
 export type LedgerRecord =
   | { readonly k: "promise"; readonly rnd: Round }
   | { readonly k: "vote"; readonly instance: Instance; readonly vrnd: Round; readonly batch: Batch }
-  | { readonly k: "decision"; readonly instance: Instance; readonly vid: Vid };
+  | { readonly k: "decision"; readonly instance: Instance; readonly vid: Vid }
+  /** Garbage collection: votes and decisions below `below` are no longer needed. */
+  | { readonly k: "trim"; readonly below: Instance };
 
 export type Destination =
   /** Unicast to one node (TCP in the real binary). */

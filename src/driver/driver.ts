@@ -1,6 +1,6 @@
 import { invariant } from "../core/assert.ts";
 import type { Delivery, DecisionId, Envelope, Input, NodeId, Output, Tick } from "../core/types.ts";
-import type { Ledger } from "./ledger.ts";
+import type { Ledger } from "../ledger/ledger.ts";
 
 /** Something that can take one input at a time: a RingProcess. */
 export interface Stepper {

@@ -3,7 +3,7 @@ import { createProcess } from "../core/factory.ts";
 import type { RingProcess } from "../core/process.ts";
 import type { DecisionId, Delivery, Envelope, Input, Msg, NodeId } from "../core/types.ts";
 import { Driver } from "../driver/driver.ts";
-import { RamLedger, type Ledger } from "../driver/ledger.ts";
+import { RamLedger, type Ledger } from "../ledger/ledger.ts";
 
 /** What the runtime needs from the network: unicast to a node, ip-multicast, and incoming messages. */
 export interface Network {

@@ -3,7 +3,7 @@ import { createProcess } from "../core/factory.ts";
 import type { RingProcess } from "../core/process.ts";
 import type { Envelope, Input, LedgerRecord, Msg, NodeId } from "../core/types.ts";
 import { Driver, type Sink } from "../driver/driver.ts";
-import { RamLedger, type Ledger } from "../driver/ledger.ts";
+import { RamLedger, type Ledger } from "../ledger/ledger.ts";
 import { Checker, PID_BYTES, type Violation } from "./checker.ts";
 import { EventHeap } from "./heap.ts";
 import { Prng } from "./prng.ts";

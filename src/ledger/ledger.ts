@@ -11,20 +11,18 @@ export interface Ledger {
   recover(): readonly LedgerRecord[];
 }
 
-/** Bound: records a RAM ledger keeps; older ones are dropped (the RAM ledger survives no crash anyway). */
-export const RAM_LEDGER_MAX_RECORDS = 1 << 20;
-
-/** RAM "ink": durable at once, lost with the process. Safe only while a majority of acceptors stays up. */
+/**
+ * RAM "ink": durable at once, lost with the process, so it keeps nothing itself (the acceptor's
+ * own state is all there is). Safe only while a majority of acceptors stays up: an acceptor that
+ * restarts from a RAM ledger has forgotten its promises and votes and must not rejoin as the same
+ * acceptor before reconfiguration exists.
+ */
 export class RamLedger implements Ledger {
-  private records: LedgerRecord[] = [];
-
-  append(records: readonly LedgerRecord[], durable: () => void): void {
-    for (const r of records) this.records.push(r);
-    if (this.records.length > RAM_LEDGER_MAX_RECORDS) this.records = this.records.slice(-RAM_LEDGER_MAX_RECORDS / 2);
+  append(_records: readonly LedgerRecord[], durable: () => void): void {
     durable();
   }
 
   recover(): readonly LedgerRecord[] {
-    return this.records;
+    return [];
   }
 }

@@ -1,0 +1,148 @@
+/**
+ * One write-ahead-log record on disk: a 16-byte frame header and a CBOR body.
+ *
+ *   offset 0  u32 body length (<= MAX_RECORD_BODY)
+ *          4  u8  record type (RecordType)
+ *          5  u8[3] zero
+ *          8  u32 CRC-32 of the body
+ *         12  u32 CRC-32 of bytes 0..11 (the header itself)
+ *         16  body: a CBOR array whose shape depends on the type
+ *
+ * Little-endian. The header has its own checksum so that a damaged length is told apart from a
+ * record cut short by a crash (see segment.ts). Bodies are decoded and validated field by field:
+ * a record that passes its checksum but has the wrong shape is corruption too, never trusted.
+ */
+import { crc32 } from "node:zlib";
+import { Encoder } from "cbor-x";
+import type { Batch, ClientValue, LedgerRecord } from "../core/types.ts";
+
+export const RECORD_HEADER_BYTES = 16;
+/** Bound: the largest record body accepted (a vote carries one batch; batches are far smaller). */
+export const MAX_RECORD_BODY = 64 * 1024 * 1024;
+
+export const RecordType = {
+  Promise: 1,
+  Vote: 2,
+  Decision: 3,
+  Trim: 4,
+  /** Written first in every segment: the promise and trim point so far, so older segments can go. */
+  Checkpoint: 5,
+} as const;
+export type RecordType = (typeof RecordType)[keyof typeof RecordType];
+
+/** What the WAL stores: the cores' records plus its own checkpoint. */
+export type WalRecord = LedgerRecord | { readonly k: "checkpoint"; readonly rnd: number; readonly trimmedBelow: number };
+
+const cbor = new Encoder({ useRecords: false, mapsAsObjects: false, tagUint8Array: false });
+
+/** A checksum mismatch or a body of the wrong shape. */
+export class RecordError extends Error {
+  override readonly name = "RecordError";
+}
+
+export function checksum(bytes: Uint8Array): number {
+  return crc32(bytes) >>> 0;
+}
+
+function body(r: WalRecord): [RecordType, unknown[]] {
+  switch (r.k) {
+    case "promise":
+      return [RecordType.Promise, [r.rnd]];
+    case "vote":
+      return [RecordType.Vote, [r.instance, r.vrnd, r.batch.vid, r.batch.values.map((v) => [v.client, v.seq, v.payload])]];
+    case "decision":
+      return [RecordType.Decision, [r.instance, r.vid]];
+    case "trim":
+      return [RecordType.Trim, [r.below]];
+    case "checkpoint":
+      return [RecordType.Checkpoint, [r.rnd, r.trimmedBelow]];
+  }
+}
+
+/** The record as it goes to disk: header and body in one buffer. */
+export function encodeRecord(r: WalRecord): Uint8Array {
+  const [type, fields] = body(r);
+  const b = cbor.encode(fields) as Uint8Array;
+  if (b.length > MAX_RECORD_BODY) throw new RecordError(`record body of ${b.length} bytes > MAX_RECORD_BODY ${MAX_RECORD_BODY}`);
+  const out = new Uint8Array(RECORD_HEADER_BYTES + b.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, b.length, true);
+  dv.setUint8(4, type);
+  dv.setUint32(8, checksum(b), true);
+  dv.setUint32(12, checksum(out.subarray(0, 12)), true);
+  out.set(b, RECORD_HEADER_BYTES);
+  return out;
+}
+
+export interface FrameHeader {
+  readonly length: number;
+  readonly type: number;
+  readonly bodyCrc: number;
+}
+
+/** The header at `off`, or null when its checksum (or a reserved byte, or the length bound) is wrong. */
+export function readHeader(buf: Uint8Array, off: number): FrameHeader | null {
+  if (off + RECORD_HEADER_BYTES > buf.length) return null;
+  const dv = new DataView(buf.buffer, buf.byteOffset + off, RECORD_HEADER_BYTES);
+  if (dv.getUint32(12, true) !== checksum(buf.subarray(off, off + 12))) return null;
+  const length = dv.getUint32(0, true);
+  const type = dv.getUint8(4);
+  if (length > MAX_RECORD_BODY || dv.getUint8(5) !== 0 || dv.getUint8(6) !== 0 || dv.getUint8(7) !== 0) return null;
+  return { length, type, bodyCrc: dv.getUint32(8, true) };
+}
+
+function nat(x: unknown, what: string): number {
+  if (typeof x !== "number" || !Number.isSafeInteger(x) || x < 0) throw new RecordError(`${what}: not a safe integer >= 0`);
+  return x;
+}
+
+function str(x: unknown, what: string): string {
+  if (typeof x !== "string" || x.length === 0 || x.length > 255) throw new RecordError(`${what}: not a string of 1..255 characters`);
+  return x;
+}
+
+function arr(x: unknown, n: number | null, what: string): unknown[] {
+  if (!Array.isArray(x) || (n !== null && x.length !== n)) throw new RecordError(`${what}: expected an array${n === null ? "" : ` of ${n}`}`);
+  return x;
+}
+
+function value(x: unknown, i: number): ClientValue {
+  const [client, seq, payload] = arr(x, 3, `vote value ${i}`);
+  if (!(payload instanceof Uint8Array)) throw new RecordError(`vote value ${i}: payload is not bytes`);
+  return { client: nat(client, "client"), seq: nat(seq, "seq"), payload };
+}
+
+/** Decodes a body whose checksum matched; throws RecordError when its shape is wrong. */
+export function decodeBody(type: number, bytes: Uint8Array): WalRecord {
+  let f: unknown;
+  try {
+    f = cbor.decode(bytes);
+  } catch (e) {
+    throw new RecordError(`body is not CBOR (${(e as Error).message})`);
+  }
+  switch (type) {
+    case RecordType.Promise: {
+      const [rnd] = arr(f, 1, "promise");
+      return { k: "promise", rnd: nat(rnd, "promise.rnd") };
+    }
+    case RecordType.Vote: {
+      const [instance, vrnd, vid, values] = arr(f, 4, "vote");
+      const batch: Batch = { vid: str(vid, "vote.vid"), values: arr(values, null, "vote.values").map(value) };
+      return { k: "vote", instance: nat(instance, "vote.instance"), vrnd: nat(vrnd, "vote.vrnd"), batch };
+    }
+    case RecordType.Decision: {
+      const [instance, vid] = arr(f, 2, "decision");
+      return { k: "decision", instance: nat(instance, "decision.instance"), vid: str(vid, "decision.vid") };
+    }
+    case RecordType.Trim: {
+      const [below] = arr(f, 1, "trim");
+      return { k: "trim", below: nat(below, "trim.below") };
+    }
+    case RecordType.Checkpoint: {
+      const [rnd, trimmedBelow] = arr(f, 2, "checkpoint");
+      return { k: "checkpoint", rnd: nat(rnd, "checkpoint.rnd"), trimmedBelow: nat(trimmedBelow, "checkpoint.trimmedBelow") };
+    }
+    default:
+      throw new RecordError(`unknown record type ${type}`);
+  }
+}

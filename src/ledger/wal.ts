@@ -1,0 +1,354 @@
+/**
+ * The write-ahead-log ledger: disk "ink". Records are appended to segment files; every append
+ * reports durability through its callback only once its bytes are written and (sync "fsync")
+ * fdatasync'ed, so the driver never lets a reply leave before the record it depends on is safe.
+ *
+ * Group commit: appends that arrive while a write+sync is in progress wait together and go out in
+ * the next single write and single sync; their callbacks are called together, in append order.
+ * Throughput is then bounded by disk bandwidth, not by syncs per second.
+ *
+ * Segments rotate past `segmentBytes`; each new segment starts with a checkpoint (the promise and
+ * trim point so far), so a segment whose votes and decisions are all below the trim point holds
+ * nothing needed and is deleted. A LOCK file keeps two processes off one log.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { invariant } from "../core/assert.ts";
+import type { LedgerRecord } from "../core/types.ts";
+import type { Ledger } from "./ledger.ts";
+import { encodeRecord, type WalRecord } from "./record.ts";
+import { scanSegment, segmentHeader, segmentIndex, segmentName, SEGMENT_HEADER_BYTES } from "./segment.ts";
+
+export type WalSync = "fsync" | "none";
+
+export interface WalOptions {
+  readonly dir: string;
+  /** "fsync": fdatasync before a record counts as durable; "none": written to the OS only (survives a process crash, not a power loss). */
+  readonly sync: WalSync;
+  /** A segment is closed and a new one started once it is larger than this. */
+  readonly segmentBytes: number;
+  /** Called when a write or sync fails: the ledger can no longer promise durability (default: throw, i.e. fail-stop). */
+  readonly onFatal?: (e: Error) => void;
+}
+
+export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+/** Bound: bytes waiting for the next write; past it `append` refuses (the driver bounds steps before that). */
+export const MAX_PENDING_BYTES = 1024 * 1024 * 1024;
+
+export interface WalStats {
+  readonly dir: string;
+  readonly sync: WalSync;
+  readonly segments: number;
+  readonly diskBytes: number;
+  readonly recordsAppended: number;
+  readonly bytesAppended: number;
+  /** Write+sync rounds (group commits). */
+  readonly groups: number;
+  readonly lastGroupRecords: number;
+  readonly lastSyncUs: number;
+  readonly trimmedBelow: number;
+  readonly recoveredRecords: number;
+  /** Bytes of a torn last record cut off at start-up (0 when the log ended cleanly). */
+  readonly truncatedBytes: number;
+  readonly segmentsDeleted: number;
+}
+
+/** Another live process holds the log. */
+export class WalLockedError extends Error {
+  override readonly name = "WalLockedError";
+}
+
+interface Segment {
+  readonly index: number;
+  readonly file: string;
+  bytes: number;
+  /** Highest instance a vote or decision of this segment is about; -1 when none. */
+  maxInstance: number;
+}
+
+/** Logs this process has open: a second open of the same directory is refused like another process'. */
+const openHere = new Set<string>();
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function syncDir(dir: string): void {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(dir, "r");
+    fs.fsyncSync(fd);
+  } catch {
+    // Not every platform can sync a directory; the segment's own sync still holds its records.
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
+}
+
+function instanceOf(r: WalRecord): number {
+  return r.k === "vote" || r.k === "decision" ? r.instance : -1;
+}
+
+export class WalLedger implements Ledger {
+  private readonly segments: Segment[] = [];
+  private fd = -1;
+  private readonly recovered: LedgerRecord[] = [];
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private pendingCallbacks: (() => void)[] = [];
+  private pendingMaxInstance = -1;
+  private pendingTrim = -1;
+  private flushing = false;
+  private scheduled = false;
+  private closed = false;
+  private failed: Error | null = null;
+  private idle: (() => void)[] = [];
+  /** Highest promise (or vote round) and trim point appended so far: each new segment's checkpoint. */
+  private rnd = 0;
+  private trimmedBelow = 0;
+  private s = { recordsAppended: 0, bytesAppended: 0, groups: 0, lastGroupRecords: 0, lastSyncUs: 0, recoveredRecords: 0, truncatedBytes: 0, segmentsDeleted: 0 };
+
+  private constructor(private readonly o: WalOptions) {}
+
+  /** Opens (or creates) the log in `o.dir`, recovers its records, and cuts off a torn tail. Throws CorruptionError or WalLockedError. */
+  static open(o: WalOptions): WalLedger {
+    invariant(o.segmentBytes >= 4096, "a segment holds at least 4096 bytes");
+    const w = new WalLedger(o);
+    fs.mkdirSync(o.dir, { recursive: true });
+    w.lock();
+    try {
+      w.recover_();
+    } catch (e) {
+      w.unlock();
+      throw e;
+    }
+    return w;
+  }
+
+  private lockFile(): string {
+    return path.join(this.o.dir, "LOCK");
+  }
+
+  private lock(): void {
+    const abs = path.resolve(this.o.dir);
+    if (openHere.has(abs)) throw new WalLockedError(`write-ahead log ${this.o.dir} is already open in this process`);
+    const f = this.lockFile();
+    try {
+      fs.writeFileSync(f, `${process.pid}\n`, { flag: "wx" });
+      openHere.add(abs);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    const pid = Number(fs.readFileSync(f, "utf8").trim());
+    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid))
+      throw new WalLockedError(`write-ahead log ${this.o.dir} is in use by process ${pid} (its LOCK file)`);
+    // A stale lock: its process is gone (killed, crashed).
+    fs.writeFileSync(f, `${process.pid}\n`);
+    openHere.add(abs);
+  }
+
+  private unlock(): void {
+    openHere.delete(path.resolve(this.o.dir));
+    try {
+      if (fs.readFileSync(this.lockFile(), "utf8").trim() === String(process.pid)) fs.unlinkSync(this.lockFile());
+    } catch {
+      // Already gone.
+    }
+  }
+
+  private recover_(): void {
+    const names = fs
+      .readdirSync(this.o.dir)
+      .map((n) => ({ n, i: segmentIndex(n) }))
+      .filter((x): x is { n: string; i: number } => x.i !== null)
+      .sort((a, b) => a.i - b.i);
+    for (let k = 0; k < names.length; k++) {
+      const { n, i } = names[k] as { n: string; i: number };
+      const file = path.join(this.o.dir, n);
+      const buf = fs.readFileSync(file);
+      const last = k === names.length - 1;
+      const scan = scanSegment(buf, file, last);
+      if (scan.torn) {
+        this.s.truncatedBytes = buf.length - scan.end;
+        if (scan.end < SEGMENT_HEADER_BYTES) {
+          // The segment's own header never made it: nothing in it was ever acknowledged.
+          fs.unlinkSync(file);
+          syncDir(this.o.dir);
+          continue;
+        }
+        fs.truncateSync(file, scan.end);
+      }
+      const seg: Segment = { index: i, file, bytes: scan.end, maxInstance: -1 };
+      for (const { record } of scan.records) {
+        seg.maxInstance = Math.max(seg.maxInstance, instanceOf(record));
+        this.note(record);
+        if (record.k === "checkpoint") {
+          if (record.rnd > 0) this.recovered.push({ k: "promise", rnd: record.rnd });
+          if (record.trimmedBelow > 0) this.recovered.push({ k: "trim", below: record.trimmedBelow });
+        } else this.recovered.push(record);
+      }
+      this.segments.push(seg);
+    }
+    this.s.recoveredRecords = this.recovered.length;
+    const cur = this.segments.at(-1);
+    if (cur && cur.bytes < this.o.segmentBytes) this.fd = fs.openSync(cur.file, "a");
+    else this.rotate();
+  }
+
+  /** Keeps the checkpoint state current. */
+  private note(r: WalRecord): void {
+    if (r.k === "promise" || r.k === "checkpoint") this.rnd = Math.max(this.rnd, r.rnd);
+    if (r.k === "vote") this.rnd = Math.max(this.rnd, r.vrnd);
+    if (r.k === "trim") this.trimmedBelow = Math.max(this.trimmedBelow, r.below);
+    if (r.k === "checkpoint") this.trimmedBelow = Math.max(this.trimmedBelow, r.trimmedBelow);
+  }
+
+  /** Closes the current segment (already synced) and starts the next with a checkpoint, synchronously (once per segmentBytes). */
+  private rotate(): void {
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    const index = (this.segments.at(-1)?.index ?? -1) + 1;
+    const file = path.join(this.o.dir, segmentName(index));
+    const cp = encodeRecord({ k: "checkpoint", rnd: this.rnd, trimmedBelow: this.trimmedBelow });
+    const head = segmentHeader();
+    const fd = fs.openSync(file, "wx");
+    fs.writeSync(fd, Buffer.concat([head, cp]));
+    if (this.o.sync === "fsync") fs.fdatasyncSync(fd);
+    fs.closeSync(fd);
+    syncDir(this.o.dir);
+    this.segments.push({ index, file, bytes: head.length + cp.length, maxInstance: -1 });
+    this.fd = fs.openSync(file, "a");
+  }
+
+  recover(): readonly LedgerRecord[] {
+    return this.recovered;
+  }
+
+  append(records: readonly LedgerRecord[], durable: () => void): void {
+    if (this.failed) throw this.failed;
+    invariant(!this.closed, "no append after close");
+    for (const r of records) {
+      const b = encodeRecord(r);
+      this.pending.push(b);
+      this.pendingBytes += b.length;
+      this.pendingMaxInstance = Math.max(this.pendingMaxInstance, instanceOf(r));
+      if (r.k === "trim") this.pendingTrim = Math.max(this.pendingTrim, r.below);
+      this.note(r);
+      this.s.recordsAppended++;
+    }
+    invariant(this.pendingBytes <= MAX_PENDING_BYTES, `at most ${MAX_PENDING_BYTES} bytes wait for the log`);
+    this.pendingCallbacks.push(durable);
+    if (!this.flushing && !this.scheduled) {
+      this.scheduled = true;
+      // Whatever else arrives in this turn of the event loop joins the same group.
+      setImmediate(() => {
+        this.scheduled = false;
+        this.flush();
+      });
+    }
+  }
+
+  private fail(e: Error): void {
+    this.failed = e;
+    this.flushing = false;
+    if (this.o.onFatal) this.o.onFatal(e);
+    else throw e;
+  }
+
+  private flush(): void {
+    if (this.flushing || this.failed || this.pendingCallbacks.length === 0) {
+      if (!this.flushing && this.pendingCallbacks.length === 0) this.wakeIdle();
+      return;
+    }
+    this.flushing = true;
+    const buf = this.pending.length === 1 ? (this.pending[0] as Uint8Array) : Buffer.concat(this.pending);
+    const callbacks = this.pendingCallbacks;
+    const maxInstance = this.pendingMaxInstance;
+    const trim = this.pendingTrim;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.pendingCallbacks = [];
+    this.pendingMaxInstance = -1;
+    this.pendingTrim = -1;
+    const t0 = performance.now();
+    const seg = this.segments.at(-1) as Segment;
+    const written = (off: number) => (err: NodeJS.ErrnoException | null, n: number) => {
+      if (err) return this.fail(new Error(`write-ahead log: write to ${seg.file} failed: ${err.code ?? err.message}`));
+      if (off + n < buf.length) {
+        fs.write(this.fd, buf, off + n, buf.length - off - n, null, written(off + n));
+        return;
+      }
+      if (this.o.sync === "fsync") fs.fdatasync(this.fd, synced);
+      else synced(null);
+    };
+    const synced = (err: NodeJS.ErrnoException | null) => {
+      if (err) return this.fail(new Error(`write-ahead log: fdatasync of ${seg.file} failed: ${err.code ?? err.message}`));
+      this.s.groups++;
+      this.s.lastGroupRecords = callbacks.length;
+      this.s.lastSyncUs = Math.round((performance.now() - t0) * 1000);
+      this.s.bytesAppended += buf.length;
+      seg.bytes += buf.length;
+      seg.maxInstance = Math.max(seg.maxInstance, maxInstance);
+      try {
+        if (seg.bytes >= this.o.segmentBytes) this.rotate();
+        if (trim >= 0) this.collect();
+      } catch (e) {
+        return this.fail(new Error(`write-ahead log: ${(e as Error).message}`));
+      }
+      this.flushing = false;
+      for (const cb of callbacks) cb();
+      this.flush();
+    };
+    fs.write(this.fd, buf, 0, buf.length, null, written(0));
+  }
+
+  /** Deletes the oldest segments whose votes and decisions are all below the trim point (never the current one). */
+  private collect(): void {
+    while (this.segments.length > 1) {
+      const oldest = this.segments[0] as Segment;
+      if (oldest.maxInstance >= this.trimmedBelow) break;
+      fs.unlinkSync(oldest.file);
+      this.segments.shift();
+      this.s.segmentsDeleted++;
+    }
+  }
+
+  private wakeIdle(): void {
+    const w = this.idle;
+    this.idle = [];
+    for (const f of w) f();
+  }
+
+  /** Resolves once every record appended so far is durable. */
+  drained(): Promise<void> {
+    if (!this.flushing && !this.scheduled && this.pendingCallbacks.length === 0) return Promise.resolve();
+    return new Promise((r) => this.idle.push(r));
+  }
+
+  /** Waits for pending records, then closes the segment and releases the lock. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (!this.failed) await this.drained();
+    this.closed = true;
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
+    this.unlock();
+  }
+
+  stats(): WalStats {
+    return {
+      dir: this.o.dir,
+      sync: this.o.sync,
+      segments: this.segments.length,
+      diskBytes: this.segments.reduce((a, s) => a + s.bytes, 0),
+      trimmedBelow: this.trimmedBelow,
+      ...this.s,
+    };
+  }
+}
+
