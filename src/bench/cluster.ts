@@ -18,6 +18,8 @@ export interface ClusterSpec {
   /** M-Ring: the multicast datagram limit (default: the configuration's default). */
   readonly maxDatagram?: number;
   readonly extraNodeArgs?: readonly string[];
+  /** The acceptors' ledger (default RAM); a write-ahead log lives under the cluster's directory. */
+  readonly ledger?: { readonly kind: "wal"; readonly sync: "fsync" | "none"; readonly segmentBytes?: number };
 }
 
 export interface NodeSpec {
@@ -105,22 +107,32 @@ export class LocalCluster {
   static async start(spec: ClusterSpec, opts: { statsMs?: number; outputs?: boolean } = {}): Promise<LocalCluster> {
     const dir = mkdtempSync(join(tmpdir(), "paxos-cluster-"));
     const { nodes, config } = await clusterConfig(spec);
+    if (spec.ledger) config["ledger"] = { ...spec.ledger, dir: join(dir, "wal") };
     const file = join(dir, "cluster.json");
     writeFileSync(file, JSON.stringify(config, null, 2));
     const c = new LocalCluster(spec, dir, file, nodes);
     LIVE.add(c);
-    const self = selfCommand();
-    for (const n of nodes) {
-      if (n.roles.includes("client")) continue;
-      const args = [...self.args, "node", "--config", file, "--id", String(n.id)];
-      if (opts.outputs) args.push("--output", join(dir, `out-${n.id}.jsonl`));
-      if (opts.statsMs) args.push("--stats-ms", String(opts.statsMs));
-      args.push(...(spec.extraNodeArgs ?? []));
-      c.launch(n.id, self.cmd, args);
-    }
+    c.opts = opts;
+    for (const n of nodes) if (!n.roles.includes("client")) c.launch(n.id);
+    await c.ready(nodes.filter((n) => !n.roles.includes("client")).map((n) => n.id));
+    return c;
+  }
+
+  private opts: { statsMs?: number; outputs?: boolean } = {};
+  /** Incarnation of each node: a restarted node writes its deliveries to a file of its own. */
+  private readonly incarnations = new Map<number, number>();
+
+  /** The --output file of a node's incarnation (0: the first). */
+  outputFile(id: number, incarnation = 0): string {
+    return join(this.dir, incarnation === 0 ? `out-${id}.jsonl` : `out-${id}.${incarnation}.jsonl`);
+  }
+
+  /** Waits until every given node logged "node started" (since its last launch). */
+  private async ready(ids: readonly number[]): Promise<void> {
+    const c = this;
     const t0 = Date.now();
-    while (![...c.logs.values()].every((l) => l.some((x) => x.includes("node started")))) {
-      const dead = [...c.procs].find(([, p]) => p.exitCode !== null);
+    while (!ids.every((id) => (c.logs.get(id) ?? []).some((x) => x.includes("node started")))) {
+      const dead = [...c.procs].find(([id, p]) => ids.includes(id) && p.exitCode !== null);
       if (dead || Date.now() - t0 > 15000) {
         const why = dead ? `node ${dead[0]} exited with ${dead[1].exitCode}` : "timed out";
         await c.stop();
@@ -128,11 +140,35 @@ export class LocalCluster {
       }
       await new Promise((r) => setTimeout(r, 20));
     }
-    return c;
   }
 
-  private launch(id: number, cmd: string, args: string[]): void {
-    const p = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+  /** Kills one node with a signal (SIGKILL: a crash) and waits until it is gone. */
+  async kill(id: number, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const p = this.procs.get(id);
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once("exit", () => resolve());
+      p.kill(signal);
+    });
+  }
+
+  /** Starts a node again (after kill) as a new incarnation; resolves once it is up. */
+  async restart(id: number): Promise<void> {
+    const p = this.procs.get(id);
+    if (p && p.exitCode === null && p.signalCode === null) throw new Error(`node ${id} is still running`);
+    this.launch(id);
+    await this.ready([id]);
+  }
+
+  private launch(id: number): void {
+    const self = selfCommand();
+    const inc = this.incarnations.has(id) ? (this.incarnations.get(id) as number) + 1 : 0;
+    this.incarnations.set(id, inc);
+    const args = [...self.args, "node", "--config", this.configFile, "--id", String(id)];
+    if (this.opts.outputs) args.push("--output", this.outputFile(id, inc));
+    if (this.opts.statsMs) args.push("--stats-ms", String(this.opts.statsMs));
+    args.push(...(this.spec.extraNodeArgs ?? []));
+    const p = spawn(self.cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
     const lines: string[] = [];
     const stats: StatsLine[] = [];
     let partial = "";
@@ -157,8 +193,8 @@ export class LocalCluster {
     this.stats.set(id, stats);
   }
 
-  outputOf(id: number): string[] {
-    const f = join(this.dir, `out-${id}.jsonl`);
+  outputOf(id: number, incarnation = 0): string[] {
+    const f = this.outputFile(id, incarnation);
     return existsSync(f) ? readFileSync(f, "utf8").split("\n").filter(Boolean) : [];
   }
 

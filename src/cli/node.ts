@@ -10,6 +10,7 @@ import { NodeRuntime, type RuntimeEvents } from "../node/runtime.ts";
 import { createSocketNetwork, type SocketNetwork } from "../node/socket-network.ts";
 import type { NodeStatus, StatusSource } from "../node/status.ts";
 import { createLogger, type NodeLogger } from "../obs/log.ts";
+import { openLedger, type OpenedLedger } from "../ledger/open.ts";
 import { startStatusServer, type StatusServer } from "../obs/http.ts";
 
 export interface NodeCliOptions {
@@ -61,7 +62,15 @@ export async function startNode(
   const trace = process.env["PAXOS_TRACE"]
     ? (line: string) => void process.stderr.write(`${JSON.stringify({ level: "trace", t: performance.timeOrigin + performance.now(), id: entry.id, msg: line })}\n`)
     : undefined;
-  const network = await createSocketNetwork(config, entry, trace);
+  // The ledger first: a log that cannot be opened (corrupt, locked) stops the node before any socket.
+  const ledger = openLedger(config.ledger, entry);
+  let network: SocketNetwork;
+  try {
+    network = await createSocketNetwork(config, entry, trace);
+  } catch (e) {
+    await ledger.close();
+    throw e;
+  }
   // A node that learns only as a client needs to see its own values decided, not the history.
   const clientOnly = entry.roles.includes("client") && !entry.roles.includes("learner");
   let highestDecided = -1;
@@ -70,6 +79,7 @@ export async function startNode(
     cfg,
     tickMs: config.protocol.tickMs,
     network,
+    ledger: ledger.ledger,
     events: {
       ...events,
       decided: (d) => {
@@ -85,7 +95,7 @@ export async function startNode(
   const log = o.log ?? createLogger({ level: "info", bindings: { node: entry.id } });
   const startedAt = performance.now();
   const source: StatusSource = {
-    status: (): NodeStatus => statusOf(entry, config, runtime, network, performance.now() - startedAt, highestDecided),
+    status: (): NodeStatus => statusOf(entry, config, runtime, network, ledger, performance.now() - startedAt, highestDecided),
     events: () => log.events(),
   };
   let http: StatusServer | null = null;
@@ -94,10 +104,11 @@ export async function startNode(
       http = await startStatusServer({ host: entry.host, port: entry.http, source });
     } catch (e) {
       await runtime.close();
+      await ledger.close();
       throw e;
     }
   }
-  log.info("node started", { id: entry.id, roles: entry.roles, variant: config.variant, port: entry.port, ...(http ? { http: http.url } : {}) });
+  log.info("node started", { id: entry.id, roles: entry.roles, variant: config.variant, port: entry.port, ledger: ledger.describe, ...(http ? { http: http.url } : {}) });
   for (const w of network.warnings) log.warn(w);
   return {
     entry,
@@ -110,6 +121,7 @@ export async function startNode(
     close: async () => {
       await http?.close();
       await runtime.close();
+      await ledger.close();
     },
   };
 }
@@ -119,6 +131,7 @@ function statusOf(
   config: ClusterConfig,
   runtime: NodeRuntime,
   network: SocketNetwork,
+  ledger: OpenedLedger,
   uptimeMs: number,
   highestDecided: number,
 ): NodeStatus {
@@ -135,8 +148,9 @@ function statusOf(
     acceptor: p.acceptor ? { promised: p.acceptor.rnd } : null,
     learner: p.learner ? { nextInstance: p.learner.nextInstance, delivered: p.learner.delivered } : null,
     highestDecided,
-    counters: { ...network.counters, ...runtime.counters },
+    counters: { ...network.counters, ...runtime.counters, ...ledger.counters() },
     socketBuffers: network.socketBuffers,
+    ledger: ledger.status(),
   };
 }
 

@@ -11,6 +11,7 @@ import { IdentityError } from "../config/identity.ts";
 import { ROLES, type Role } from "../config/schema.ts";
 import { createLogger } from "../obs/log.ts";
 import { VERSION } from "../version.ts";
+import { formatWalSummary, inspectWal, NotALogError } from "../ledger/inspect.ts";
 
 export interface Io {
   out(s: string): void;
@@ -137,6 +138,19 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       );
     });
 
+  program
+    .command("ledger")
+    .description("write-ahead-log tools")
+    .command("inspect")
+    .description("summarize a node's write-ahead log (segments, records, instance range, last promise); read-only, safe beside a running node")
+    .argument("<dir>", "the node's log directory: <ledger.dir>/node-<id>")
+    .option("--verify", "check the checksum of every record (exit 1 and name the file and offset of the first damaged one)", false)
+    .option("--json", "print the summary as JSON", false)
+    .action((dir: string, o: { verify: boolean; json: boolean }) => {
+      const s = inspectWal(dir, o.verify);
+      io.out(o.json ? `${JSON.stringify(s)}\n` : formatWalSummary(s));
+    });
+
   const d = BENCH_DEFAULTS;
   program
     .command("bench")
@@ -207,7 +221,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       io.err(`\npaxos: ${e.message}\n`);
       return 130;
     }
-    if (e instanceof UsageError || e instanceof IdentityError || e instanceof ConfigError) {
+    if (e instanceof UsageError || e instanceof IdentityError || e instanceof ConfigError || e instanceof NotALogError) {
       io.err(`paxos: ${e.message}\n`);
       return 2;
     }

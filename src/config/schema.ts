@@ -58,6 +58,19 @@ export const ProtocolSchema = z.strictObject({
 export const LedgerSchema = z.discriminatedUnion("kind", [
   /** RAM "ink": safe only while a majority of acceptors stays up. */
   z.strictObject({ kind: z.literal("ram") }),
+  /** Disk "ink": a write-ahead log per acceptor in `<dir>/node-<id>` (relative to the working directory). */
+  z.strictObject({
+    kind: z.literal("wal"),
+    dir: z.string().min(1),
+    /** fsync: fdatasync before any reply that depends on a record; none: written to the OS only. */
+    sync: z.enum(["fsync", "none"]).default("fsync"),
+    segmentBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .max(4 * 1024 * 1024 * 1024)
+      .default(64 * 1024 * 1024),
+  }),
 ]);
 
 export const ConfigSchema = z.strictObject({

@@ -17,7 +17,24 @@ export interface NodeStatus {
   readonly counters: Readonly<Record<string, number>>;
   /** UDP socket buffer sizes actually obtained, when the node uses multicast. */
   readonly socketBuffers: { readonly recvBytes: number; readonly sendBytes: number; readonly warning: string | null } | null;
+  /** The acceptor's ledger: RAM, or the write-ahead log and its disk use (null: no acceptor role). */
+  readonly ledger: LedgerStatus | null;
 }
+
+export type LedgerStatus =
+  | { readonly kind: "ram" }
+  | {
+      readonly kind: "wal";
+      readonly dir: string;
+      readonly sync: "fsync" | "none";
+      readonly segments: number;
+      readonly diskBytes: number;
+      readonly trimmedBelow: number;
+      readonly lastGroupRecords: number;
+      readonly lastSyncUs: number;
+      readonly recoveredRecords: number;
+      readonly truncatedBytes: number;
+    };
 
 /** One line of the node's recent-event log (the seed's per-node event page). */
 export interface NodeEvent {

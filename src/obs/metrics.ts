@@ -20,6 +20,11 @@
  * | paxos_socket_recv_buffer_bytes | gauge | socketBuffers.recvBytes |
  * | paxos_socket_send_buffer_bytes | gauge | socketBuffers.sendBytes |
  * | paxos_socket_buffer_warning | gauge (0/1) | socketBuffers.warning !== null |
+ * | paxos_ledger_disk_bytes | gauge | ledger.diskBytes (write-ahead log only) |
+ * | paxos_ledger_segments | gauge | ledger.segments |
+ * | paxos_ledger_trimmed_below | gauge | ledger.trimmedBelow |
+ * | paxos_ledger_last_sync_seconds | gauge | ledger.lastSyncUs / 1e6 |
+ * | paxos_ledger_last_group_records | gauge | ledger.lastGroupRecords |
  * | paxos_<name>_total | counter | counters[name], see counterMetricName |
  *
  * plus prom-client's default process metrics (process_*, nodejs_*) unless disabled.
@@ -40,6 +45,7 @@ interface FixedMetric extends MetricDoc {
 }
 
 const coordinator = (f: (c: NonNullable<NodeStatus["coordinator"]>) => number | null): Read => (s) => (s.coordinator === null ? null : f(s.coordinator));
+const wal = (f: (l: Extract<NonNullable<NodeStatus["ledger"]>, { kind: "wal" }>) => number): Read => (s) => (s.ledger?.kind === "wal" ? f(s.ledger) : null);
 const sockets = (f: (b: NonNullable<NodeStatus["socketBuffers"]>) => number): Read => (s) => (s.socketBuffers === null ? null : f(s.socketBuffers));
 
 const FIXED: readonly FixedMetric[] = [
@@ -54,6 +60,11 @@ const FIXED: readonly FixedMetric[] = [
   { name: "paxos_highest_decided_instance", type: "gauge", help: "The highest instance this process knows decided (-1: none).", read: (s) => s.highestDecided },
   { name: "paxos_socket_recv_buffer_bytes", type: "gauge", help: "UDP receive buffer size actually obtained from the OS, in bytes.", read: sockets((b) => b.recvBytes) },
   { name: "paxos_socket_send_buffer_bytes", type: "gauge", help: "UDP send buffer size actually obtained from the OS, in bytes.", read: sockets((b) => b.sendBytes) },
+  { name: "paxos_ledger_disk_bytes", type: "gauge", help: "Bytes of write-ahead-log segments on disk (no sample: RAM ledger or no acceptor).", read: wal((l) => l.diskBytes) },
+  { name: "paxos_ledger_segments", type: "gauge", help: "Write-ahead-log segment files on disk.", read: wal((l) => l.segments) },
+  { name: "paxos_ledger_trimmed_below", type: "gauge", help: "Instances below this are trimmed from the write-ahead log.", read: wal((l) => l.trimmedBelow) },
+  { name: "paxos_ledger_last_sync_seconds", type: "gauge", help: "Duration of the last write-ahead-log write+sync (one group commit).", read: wal((l) => l.lastSyncUs / 1e6) },
+  { name: "paxos_ledger_last_group_records", type: "gauge", help: "Records written by the last group commit.", read: wal((l) => l.lastGroupRecords) },
   { name: "paxos_socket_buffer_warning", type: "gauge", help: "1 if the socket buffers obtained are smaller than requested (see /status for the warning), else 0.", read: sockets((b) => (b.warning === null ? 0 : 1)) },
 ];
 

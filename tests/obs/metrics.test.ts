@@ -69,6 +69,17 @@ describe("node metrics", () => {
     expect(s.get("paxos_drop_bad_frame_total")).toBe(2);
   });
 
+  test("a write-ahead-log ledger reports its disk use, segments, trim point and last group commit", async () => {
+    const ledger = { kind: "wal" as const, dir: "d/node-3", sync: "fsync" as const, segments: 4, diskBytes: 123_456, trimmedBelow: 77, lastGroupRecords: 12, lastSyncUs: 2500, recoveredRecords: 0, truncatedBytes: 0 };
+    const { samples } = await scrape(new FakeSource(baseStatus({ ledger, counters: { ledgerGroups: 9 } })));
+    expect(samples.get("paxos_ledger_disk_bytes")).toBe(123_456);
+    expect(samples.get("paxos_ledger_segments")).toBe(4);
+    expect(samples.get("paxos_ledger_trimmed_below")).toBe(77);
+    expect(samples.get("paxos_ledger_last_sync_seconds")).toBe(0.0025);
+    expect(samples.get("paxos_ledger_last_group_records")).toBe(12);
+    expect(samples.get("paxos_ledger_groups_total")).toBe(9);
+  });
+
   test("metrics of roles the node does not have have no sample", async () => {
     const src = new FakeSource(baseStatus({ roles: ["learner"], coordinator: null, acceptor: null, socketBuffers: null, highestDecided: -1 }));
     const { samples, help } = await scrape(src);
@@ -82,6 +93,8 @@ describe("node metrics", () => {
       "paxos_socket_recv_buffer_bytes",
       "paxos_socket_send_buffer_bytes",
       "paxos_socket_buffer_warning",
+      "paxos_ledger_disk_bytes",
+      "paxos_ledger_segments",
     ]) {
       expect(names.has(absent)).toBe(false);
       expect(help.has(absent)).toBe(true); // still documented
