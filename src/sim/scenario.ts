@@ -43,6 +43,13 @@ export interface SendCrash {
   readonly downUs: number;
 }
 
+/** A crash while a node's nth ledger write is still unsynced (a torn group commit), then a restart. */
+export interface WriteCrash {
+  readonly node: NodeId;
+  readonly nth: number;
+  readonly downUs: number;
+}
+
 export interface Partition {
   readonly at: number;
   readonly until: number;
@@ -69,6 +76,12 @@ export interface Scenario {
   readonly reorder: number;
   readonly delayUs: readonly [number, number];
   readonly syncUs: number;
+  /**
+   * Storage faults of a write-ahead log (durable ledgers): a crash may leave on disk a prefix of
+   * the records written but not yet synced (a torn group commit), never acknowledged.
+   */
+  readonly tornWrites: boolean;
+  readonly writeCrashes: readonly WriteCrash[];
   readonly valuesPerClient: number;
   readonly valueBytes: readonly [number, number];
   readonly proposeUntil: number;
@@ -186,7 +199,7 @@ export function drawScenario(o: SimOptions): Scenario {
     }
   }
   const loss = faulty ? r.float() * maxLoss : 0;
-  return {
+  const base: Omit<Scenario, "tornWrites" | "writeCrashes"> = {
     options: o,
     cfg,
     ledger,
@@ -211,6 +224,12 @@ export function drawScenario(o: SimOptions): Scenario {
     partitions,
     usurpers,
   };
+  // Storage faults are drawn last, so that adding them left every other draw of a seed as it was.
+  const tornWrites = ledger === "durable" && r.float() < 0.5;
+  const writeCrashes: WriteCrash[] = [];
+  if (tornWrites && faulty && base.syncUs > 0)
+    for (let k = r.int(0, 3); k > 0; k--) writeCrashes.push({ node: r.pick(acceptors), nth: r.int(1, 60), downUs: r.int(500, 60_000) });
+  return { ...base, tornWrites, writeCrashes };
 }
 
 function shuffle<T>(r: Prng, xs: readonly T[]): T[] {

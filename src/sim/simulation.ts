@@ -1,4 +1,4 @@
-import { InvariantError } from "../core/assert.ts";
+import { InvariantError, invariant } from "../core/assert.ts";
 import { createProcess } from "../core/factory.ts";
 import type { RingProcess } from "../core/process.ts";
 import type { Envelope, Input, LedgerRecord, Msg, NodeId } from "../core/types.ts";
@@ -27,24 +27,42 @@ export interface SimResult {
   readonly proposed: number;
   readonly deliveredValues: number;
   readonly messages: number;
+  /** Records that reached a disk though unsynced when their node crashed (torn writes). */
+  readonly tornRecords: number;
   readonly virtualMs: number;
   /** The last events before the end, for a failing seed. */
   readonly trace: readonly string[];
   readonly scenario: string;
 }
 
-/** A simulated ledger that survives crashes: records become durable syncUs after they are written. */
+/**
+ * A simulated write-ahead log that survives crashes: records become durable syncUs after they
+ * are written (in write order). A crash loses what was not yet synced, or, with torn writes, keeps
+ * a prefix of it: records that reached the disk though no reply depending on them ever left.
+ */
 class SimLedger implements Ledger {
   readonly records: LedgerRecord[] = [];
+  private unsynced: (readonly LedgerRecord[])[] = [];
   constructor(
     private readonly sim: Simulation,
     private readonly node: NodeId,
   ) {}
   append(records: readonly LedgerRecord[], durable: () => void): void {
+    this.unsynced.push(records);
     this.sim.sync(this.node, () => {
+      invariant(this.unsynced[0] === records, "simulated syncs complete in write order");
+      this.unsynced.shift();
       for (const r of records) this.records.push(r);
       durable();
     });
+  }
+  /** The crash: what was written but not synced is lost, except the first `keep` records with torn writes. Returns how many survived. */
+  crash(keep: (written: number) => number): number {
+    const written = this.unsynced.flat();
+    const k = written.length === 0 ? 0 : keep(written.length);
+    for (const r of written.slice(0, k)) this.records.push(r);
+    this.unsynced = [];
+    return k;
   }
   recover(): readonly LedgerRecord[] {
     return this.records;
@@ -71,6 +89,8 @@ const CHECK_EVERY_US = 20_000;
 export class Simulation {
   readonly sc: Scenario;
   private readonly rng: Prng;
+  /** Storage faults draw from their own stream: the rest of a seed's run is as it was without them. */
+  private readonly storageRng: Prng;
   private readonly events = new EventHeap<Ev>();
   private seq = 0;
   private now = 0;
@@ -83,6 +103,9 @@ export class Simulation {
   private dup: number;
   private nextPid = 1;
   private messages = 0;
+  private tornRecords = 0;
+  /** Ledger writes per node, for crashes triggered by a write. */
+  private readonly writeCounts = new Map<NodeId, number>();
   /** Sends per "node/type", for crashes triggered by a send. */
   private readonly sendCounts = new Map<string, number>();
   private proposed = 0;
@@ -92,6 +115,7 @@ export class Simulation {
   constructor(opts: SimOptions) {
     this.sc = drawScenario(opts);
     this.rng = new Prng(opts.seed).fork();
+    this.storageRng = new Prng(opts.seed ^ 0x5ca1ab1e);
     this.loss = this.sc.loss;
     this.mcastLoss = this.sc.mcastLoss;
     this.dup = this.sc.dup;
@@ -145,6 +169,7 @@ export class Simulation {
       proposed: this.proposed,
       deliveredValues: this.checker.deliveredValues,
       messages: this.messages,
+      tornRecords: this.tornRecords,
       virtualMs: Math.round(this.now / 1000),
       trace: failed ? this.trace.lines() : [],
       scenario: describe(sc),
@@ -154,6 +179,16 @@ export class Simulation {
   /** Called by simulated ledgers: `fn` makes records durable after the scenario's sync delay. */
   sync(node: NodeId, fn: () => void): void {
     const n = this.nodes.get(node);
+    if (this.sc.writeCrashes.length > 0 && !this.healed) {
+      const count = (this.writeCounts.get(node) ?? 0) + 1;
+      this.writeCounts.set(node, count);
+      for (const c of this.sc.writeCrashes)
+        if (c.node === node && c.nth === count) {
+          // Halfway through the write's sync: it is on its way to the disk, not yet durable.
+          this.at(this.now + Math.floor(this.sc.syncUs / 2), { k: "crash", node });
+          this.at(Math.min(this.sc.healAt, this.now + c.downUs), { k: "restart", node });
+        }
+    }
     if (!n || this.sc.syncUs === 0) return fn();
     this.at(this.now + this.sc.syncUs, { k: "sync", node, inc: n.inc, fn });
   }
@@ -221,7 +256,9 @@ export class Simulation {
         if (!n?.alive) return;
         n.alive = false;
         n.inc++;
-        this.trace.note(this.now, n.id, "crash");
+        const torn = n.ledger instanceof SimLedger ? n.ledger.crash((w) => (this.sc.tornWrites ? this.storageRng.int(0, w) : 0)) : 0;
+        this.tornRecords += torn;
+        this.trace.note(this.now, n.id, torn > 0 ? `crash (${torn} unsynced records reached the disk)` : "crash");
         return;
       }
       case "restart": {
@@ -229,6 +266,10 @@ export class Simulation {
         if (!n || n.alive) return;
         const fresh = this.boot(n.id, n.inc, n);
         this.nodes.set(n.id, fresh);
+        // A decision record that reached the disk is a claim this node acts on (its learner may
+        // deliver from it) even when the crash kept the step's outputs from leaving: it counts as
+        // this node's decision, checked against every other one.
+        for (const r of fresh.ledger.recover()) if (r.k === "decision") this.checker.onDecided(n.id, { instance: r.instance, vid: r.vid });
         this.trace.note(this.now, n.id, `restart (incarnation ${fresh.inc}, ${fresh.ledger.recover().length} records recovered)`);
         this.at(this.now + this.rng.int(0, TICK_US - 1), { k: "tick", node: n.id, inc: fresh.inc });
         if (n.id === this.sc.cfg.coordinator) this.input(fresh, { k: "lead" });
@@ -347,9 +388,10 @@ function describe(sc: Scenario): string {
   const c = sc.cfg;
   return [
     `${c.variant} acceptors=${c.acceptors.length} processes=${c.processes.length} proposers=[${c.proposers}] learners=[${c.learners}]`,
-    `ledger=${sc.ledger} window=${c.window} batch=${c.batchBytes}B delay=${c.batchDelayTicks}t values=${sc.valuesPerClient}/client of ${sc.valueBytes[0]}-${sc.valueBytes[1]}B`,
+    `ledger=${sc.ledger}${sc.tornWrites ? " (torn writes)" : ""} window=${c.window} batch=${c.batchBytes}B delay=${c.batchDelayTicks}t values=${sc.valuesPerClient}/client of ${sc.valueBytes[0]}-${sc.valueBytes[1]}B`,
     `loss=${pct(sc.loss)} mcast-loss=${pct(sc.mcastLoss)} dup=${pct(sc.dup)} reorder=${pct(sc.reorder)} sync=${sc.syncUs}us`,
-    `send-crashes=${sc.sendCrashes.map((c) => `${c.node}after#${c.nth}${c.msgType}(+${c.downUs / 1000}ms)`).join(",") || "none"}`,
+    `send-crashes=${sc.sendCrashes.map((c) => `${c.node}after#${c.nth}${c.msgType}(+${c.downUs / 1000}ms)`).join(",") || "none"}` +
+      (sc.writeCrashes.length > 0 ? ` write-crashes=${sc.writeCrashes.map((c) => `${c.node}during-write#${c.nth}(+${c.downUs / 1000}ms)`).join(",")}` : ""),
     `crashes=${sc.crashes.map((x) => `${x.node}@${x.at / 1000}ms${x.restartAt === null ? "(permanent)" : `->${x.restartAt / 1000}ms`}`).join(",") || "none"}`,
     `partitions=${sc.partitions.map((p) => `${p.kind}[${p.sideA}|${p.sideB}]@${p.at / 1000}-${p.until / 1000}ms`).join(",") || "none"}`,
     `usurpers=${sc.usurpers.map((u) => `${u.node}@${u.at / 1000}-${u.until / 1000}ms`).join(",") || "none"}`,
