@@ -35,5 +35,5 @@ describe.each(VARIANTS)("%s planted bugs", (variant) => {
     // And the same seed without the bug is clean: the violation is the bug's doing.
     const clean = sweep({ variant, from: f?.seed ?? 0, seeds: 1 });
     expect(clean.violations).toBe(0);
-  });
+  }, 60_000);
 });
