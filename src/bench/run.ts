@@ -23,7 +23,9 @@ export interface BenchOptions {
   readonly learners: number;
   readonly durationS: number;
   readonly warmupS: number;
-  readonly ledger: "ram";
+  readonly ledger: "ram" | "wal";
+  /** Write-ahead log: fdatasync before replies (fsync) or write to the OS only (none). */
+  readonly walSync: "fsync" | "none";
   readonly batchBytes?: number;
   readonly json?: string;
 }
@@ -61,6 +63,7 @@ export const BENCH_DEFAULTS: BenchOptions = {
   durationS: 10,
   warmupS: 1,
   ledger: "ram",
+  walSync: "fsync",
 };
 
 /** Figures between two stats lines of one process. */
@@ -92,6 +95,7 @@ export async function runBench(o: BenchOptions, progress: (line: string) => void
       window: o.instances,
       ...(o.batchBytes ? { batchBytes: o.batchBytes } : {}),
       ...(maxDatagram !== undefined ? { maxDatagram } : {}),
+      ...(o.ledger === "wal" ? { ledger: { kind: "wal" as const, sync: o.walSync } } : {}),
     },
     { statsMs },
   );
@@ -188,7 +192,7 @@ function figures(c: LocalCluster, o: BenchOptions, clients: ClientReport[]): Ben
 export function formatBench(r: BenchResult): string {
   const o = r.options;
   const lines = [
-    `paxos bench: ${o.variant}, ${o.ring} acceptors, ${o.ledger} ledger, ${o.valueSize} B values, ${o.clients} client(s) x window ${o.window}, ` +
+    `paxos bench: ${o.variant}, ${o.ring} acceptors, ${o.ledger === "wal" ? `WAL (${o.walSync === "fsync" ? "fdatasync" : "no sync"})` : "RAM"} ledger, ${o.valueSize} B values, ${o.clients} client(s) x window ${o.window}, ` +
       `${o.instances} instances in flight, ${o.durationS} s (${o.warmupS} s warm-up)`,
     "",
     "learner   values/s        MB/s",

@@ -194,6 +194,8 @@ export function statsLine(node: StartedNode): Record<string, unknown> {
     cpuSystemUs: cpu.system,
     rss: mem.rss,
     net: node.network.counters,
+    ledger: node.status().ledger,
+    ledgerCounters: Object.fromEntries(Object.entries(node.status().counters).filter(([k]) => k.startsWith("ledger"))),
   };
 }
 

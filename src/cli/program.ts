@@ -165,7 +165,8 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .addOption(new Option("--learners <n>", "learner-only processes").argParser(parseIntArg("--learners", 0, 16)).default(d.learners))
     .addOption(new Option("--duration <s>", "measured run length").argParser(parseFraction("--duration", 86_400)).default(d.durationS))
     .addOption(new Option("--warmup <s>", "excluded from the figures").argParser(parseFraction("--warmup", 3600)).default(d.warmupS))
-    .addOption(new Option("--ledger <kind>", "acceptor ledger (ram; wal comes with the ledger issue)").argParser(parseChoice("--ledger", ["ram"] as const)).default(d.ledger))
+    .addOption(new Option("--ledger <kind>", "acceptor ledger: ram, or wal (a write-ahead log per acceptor in the run's temporary directory)").argParser(parseChoice("--ledger", ["ram", "wal"] as const)).default(d.ledger))
+    .addOption(new Option("--wal-sync <mode>", "with --ledger wal: fsync (fdatasync before every reply, group commit) or none").argParser(parseChoice("--wal-sync", ["fsync", "none"] as const)).default(d.walSync))
     .option("--json <file>", "also write every figure as JSON")
     .action(
       async (o: {
@@ -179,7 +180,8 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
         learners: number;
         duration: number;
         warmup: number;
-        ledger: "ram";
+        ledger: "ram" | "wal";
+        walSync: "fsync" | "none";
         json?: string;
       }) => {
         if (o.ring % 2 === 0) throw new UsageError(`--ring: ${o.ring} acceptors: use an odd number`);
@@ -197,6 +199,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
             durationS: o.duration,
             warmupS: o.warmup,
             ledger: o.ledger,
+            walSync: o.walSync,
             ...(o.batchBytes ? { batchBytes: o.batchBytes } : {}),
             ...(o.json ? { json: o.json } : {}),
           },

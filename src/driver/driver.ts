@@ -19,6 +19,8 @@ export interface Sink {
 /** Bound: steps whose records are still waiting to be durable. Past it the driver refuses input. */
 export const MAX_UNSYNCED_STEPS = 65536;
 
+const NOTHING = (): void => {};
+
 interface Held {
   readonly out: Output;
   durable: boolean;
@@ -27,7 +29,8 @@ interface Held {
 /**
  * The one place that enforces "persist, then send": each step's records go to the ledger, and
  * the step's sends, deliveries and acknowledgements are released only once those records are
- * durable, and in step order (a later step may depend on an earlier one's state).
+ * durable, and in step order (a later step may depend on an earlier one's state). Decision
+ * records are the exception: written in order, never waited for (see input).
  */
 export class Driver {
   private readonly held: Held[] = [];
@@ -46,13 +49,18 @@ export class Driver {
   input(input: Input, now: Tick): void {
     invariant(this.held.length < MAX_UNSYNCED_STEPS, `at most ${MAX_UNSYNCED_STEPS} steps wait for the ledger`);
     const out = this.proc.step(input, now);
-    if (out.persist.length === 0 && this.held.length === 0) {
+    // Promises and votes are what replies depend on. A decision record only saves a restarted
+    // acceptor from asking others (a decision follows from the votes): it is written, in order,
+    // but nothing waits for it to be durable.
+    const mustWait = out.persist.some((r) => r.k !== "decision");
+    if (!mustWait && out.persist.length > 0) this.ledger.append(out.persist, NOTHING);
+    if (!mustWait && this.held.length === 0) {
       this.release(out);
       return;
     }
-    const h: Held = { out, durable: out.persist.length === 0 };
+    const h: Held = { out, durable: !mustWait };
     this.held.push(h);
-    if (out.persist.length > 0)
+    if (mustWait)
       this.ledger.append(out.persist, () => {
         h.durable = true;
         this.drain();

@@ -149,6 +149,31 @@ describe("driver: persist, then send", () => {
     expect(ledger.recover()).toEqual([]);
   });
 
+  test("a step that records only decisions is written to the ledger but released at once; behind a held step it keeps its place", () => {
+    const ledger = new ManualLedger();
+    const { sink, events } = recorder();
+    const decision: LedgerRecord = { k: "decision", instance: 4, vid: "17.4" };
+    const d = new Driver(
+      new Scripted(1, [
+        output({ persist: [decision], send: [nack(1)] }),
+        output({ persist: [promise(17)], send: [nack(2)] }),
+        output({ persist: [decision], send: [nack(3)] }),
+      ]),
+      ledger,
+      sink,
+    );
+    d.input(TICK, 0);
+    expect(events).toEqual(["send 1 nack(1)->9"]);
+    expect(ledger.appends.map((a) => a.records)).toEqual([[decision]]);
+    d.input(TICK, 1);
+    d.input(TICK, 2);
+    // The third step needs no sync, but it may depend on the second one's state: it waits in line.
+    expect(events).toEqual(["send 1 nack(1)->9"]);
+    expect(ledger.appends.map((a) => a.records)).toEqual([[decision], [promise(17)], [decision]]);
+    ledger.sync(1);
+    expect(events).toEqual(["send 1 nack(1)->9", "send 1 nack(2)->9", "send 1 nack(3)->9"]);
+  });
+
   test("the driver refuses input once MAX_UNSYNCED_STEPS steps wait for the ledger", () => {
     const ledger = new ManualLedger();
     const out = output({ persist: [promise(1)] });
