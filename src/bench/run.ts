@@ -27,6 +27,8 @@ export interface BenchOptions {
   /** Write-ahead log: fdatasync before replies (fsync) or write to the OS only (none). */
   readonly walSync: "fsync" | "none";
   readonly batchBytes?: number;
+  /** Open loop: each client proposes at this rate (values/s) instead of keeping `window` in flight. */
+  readonly rate?: number;
   readonly json?: string;
 }
 
@@ -133,6 +135,7 @@ export async function runBench(o: BenchOptions, progress: (line: string) => void
           String(o.durationS),
           "--warmup",
           String(o.warmupS),
+          ...(o.rate ? ["--rate", String(o.rate)] : []),
           "--json",
         ]),
       ),
