@@ -46,8 +46,15 @@ export interface BenchResult {
   readonly learners: readonly LearnerFigures[];
   readonly clients: readonly ClientReport[];
   readonly processes: readonly ProcessFigures[];
-  /** Delivered values/s at the first learner, per second of the run. */
-  readonly timeline: readonly { readonly t: number; readonly valuesPerSec: number }[];
+  /** Delivered values/s and bytes/s at the first measured learner, per stats period of the run. */
+  readonly timeline: readonly TimelinePoint[];
+}
+
+export interface TimelinePoint {
+  /** Seconds since the learner's first stats line (about when the cluster started). */
+  readonly t: number;
+  readonly valuesPerSec: number;
+  readonly bytesPerSec: number;
 }
 
 export const BENCH_DEFAULTS: BenchOptions = {
@@ -159,7 +166,7 @@ function learnerIds(c: LocalCluster, o: BenchOptions): number[] {
 function figures(c: LocalCluster, o: BenchOptions, clients: ClientReport[]): BenchResult {
   const learners: LearnerFigures[] = [];
   const processes: ProcessFigures[] = [];
-  let timeline: { t: number; valuesPerSec: number }[] = [];
+  let timeline: TimelinePoint[] = [];
   const measured = learnerIds(c, o);
   for (const n of c.nodes) {
     const s = c.stats.get(n.id) ?? [];
@@ -179,7 +186,10 @@ function figures(c: LocalCluster, o: BenchOptions, clients: ClientReport[]): Ben
     if (measured.includes(n.id)) {
       learners.push({ id: n.id, valuesPerSec: Math.round(r.values), mbPerSec: Math.round(r.bytes / 1e4) / 100 });
       if (timeline.length === 0)
-        timeline = s.slice(1).map((x, i) => ({ t: Math.round((x.t - t0) / 100) / 10, valuesPerSec: Math.round(rate(s[i] as StatsLine, x).values) }));
+        timeline = s.slice(1).map((x, i) => {
+          const ri = rate(s[i] as StatsLine, x);
+          return { t: Math.round((x.t - t0) / 100) / 10, valuesPerSec: Math.round(ri.values), bytesPerSec: Math.round(ri.bytes) };
+        });
     }
   }
   return { options: o, learners, clients, processes, timeline };
