@@ -4,6 +4,7 @@ import { killEverything, LocalCluster, type StatsLine } from "./cluster.ts";
 import { maxValueBytes, PHASE2A_HEADROOM_BYTES, VALUE_OVERHEAD_BYTES } from "../core/config.ts";
 import { UsageError } from "../cli/errors.ts";
 import { DEFAULT_DATAGRAM, MAX_DATAGRAM } from "../config/schema.ts";
+import type { BenchProgress } from "./progress.ts";
 
 /** The run was stopped by SIGINT/SIGTERM; every process it started has been killed. */
 export class BenchInterrupted extends Error {
@@ -82,7 +83,7 @@ function rate(a: StatsLine, b: StatsLine): { values: number; bytes: number; cpu:
 }
 
 /** Starts a cluster, drives it with closed-loop clients, measures, and reaps every process. */
-export async function runBench(o: BenchOptions, progress: (line: string) => void): Promise<BenchResult> {
+export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "update">): Promise<BenchResult> {
   const statsMs = 250;
   // M-Ring: a value rides in one multicast datagram; size the datagram to the values (UDP allows ~64 KB).
   if (o.variant === "mring" && o.valueSize > maxValueBytes(MAX_DATAGRAM))
@@ -118,7 +119,7 @@ export async function runBench(o: BenchOptions, progress: (line: string) => void
       const last = l.at(-1);
       const prev = l.at(-5);
       const vps = last && prev ? Math.round(rate(prev, last).values) : 0;
-      progress(`bench: ${((Date.now() - startedAt) / 1000).toFixed(0)}/${o.durationS} s, learner ${vps.toLocaleString("en-US")} values/s`);
+      progress.update((Date.now() - startedAt) / 1000, vps);
     }, 1000);
     const runs = await Promise.all(
       cluster.ids("client").map((id) =>
