@@ -4,6 +4,7 @@ import { killEverything, LocalCluster, type StatsLine } from "./cluster.ts";
 import { maxValueBytes, PHASE2A_HEADROOM_BYTES, VALUE_OVERHEAD_BYTES } from "../core/config.ts";
 import { UsageError } from "../cli/errors.ts";
 import { DEFAULT_DATAGRAM, MAX_DATAGRAM } from "../config/schema.ts";
+import type { BenchProgress } from "./progress.ts";
 
 /** The run was stopped by SIGINT/SIGTERM; every process it started has been killed. */
 export class BenchInterrupted extends Error {
@@ -50,8 +51,15 @@ export interface BenchResult {
   readonly learners: readonly LearnerFigures[];
   readonly clients: readonly ClientReport[];
   readonly processes: readonly ProcessFigures[];
-  /** Delivered values/s at the first learner, per second of the run. */
-  readonly timeline: readonly { readonly t: number; readonly valuesPerSec: number }[];
+  /** Delivered values/s and bytes/s at the first measured learner, per stats period of the run. */
+  readonly timeline: readonly TimelinePoint[];
+}
+
+export interface TimelinePoint {
+  /** Seconds since the learner's first stats line (about when the cluster started). */
+  readonly t: number;
+  readonly valuesPerSec: number;
+  readonly bytesPerSec: number;
 }
 
 export const BENCH_DEFAULTS: BenchOptions = {
@@ -80,7 +88,7 @@ function rate(a: StatsLine, b: StatsLine): { values: number; bytes: number; cpu:
 }
 
 /** Starts a cluster, drives it with closed-loop clients, measures, and reaps every process. */
-export async function runBench(o: BenchOptions, progress: (line: string) => void): Promise<BenchResult> {
+export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "update">): Promise<BenchResult> {
   const statsMs = 250;
   // M-Ring: a value rides in one multicast datagram; size the datagram to the values (UDP allows ~64 KB).
   if (o.variant === "mring" && o.valueSize > maxValueBytes(MAX_DATAGRAM))
@@ -117,7 +125,7 @@ export async function runBench(o: BenchOptions, progress: (line: string) => void
       const last = l.at(-1);
       const prev = l.at(-5);
       const vps = last && prev ? Math.round(rate(prev, last).values) : 0;
-      progress(`bench: ${((Date.now() - startedAt) / 1000).toFixed(0)}/${o.durationS} s, learner ${vps.toLocaleString("en-US")} values/s`);
+      progress.update((Date.now() - startedAt) / 1000, vps);
     }, 1000);
     const runs = await Promise.all(
       cluster.ids("client").map((id) =>
@@ -166,7 +174,7 @@ function learnerIds(c: LocalCluster, o: BenchOptions): number[] {
 function figures(c: LocalCluster, o: BenchOptions, clients: ClientReport[]): BenchResult {
   const learners: LearnerFigures[] = [];
   const processes: ProcessFigures[] = [];
-  let timeline: { t: number; valuesPerSec: number }[] = [];
+  let timeline: TimelinePoint[] = [];
   const measured = learnerIds(c, o);
   for (const n of c.nodes) {
     const s = c.stats.get(n.id) ?? [];
@@ -186,7 +194,10 @@ function figures(c: LocalCluster, o: BenchOptions, clients: ClientReport[]): Ben
     if (measured.includes(n.id)) {
       learners.push({ id: n.id, valuesPerSec: Math.round(r.values), mbPerSec: Math.round(r.bytes / 1e4) / 100 });
       if (timeline.length === 0)
-        timeline = s.slice(1).map((x, i) => ({ t: Math.round((x.t - t0) / 100) / 10, valuesPerSec: Math.round(rate(s[i] as StatsLine, x).values) }));
+        timeline = s.slice(1).map((x, i) => {
+          const ri = rate(s[i] as StatsLine, x);
+          return { t: Math.round((x.t - t0) / 100) / 10, valuesPerSec: Math.round(ri.values), bytesPerSec: Math.round(ri.bytes) };
+        });
     }
   }
   return { options: o, learners, clients, processes, timeline };

@@ -26,6 +26,26 @@ export interface ClientReport {
   readonly mbPerSec: number;
   /** Propose-to-delivery latency at this client, microseconds (after warm-up). */
   readonly latencyUs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly p999: number; readonly max: number; readonly count: number };
+  /** The same latency distribution sampled at CDF_FRACTIONS (empty when nothing was measured). */
+  readonly cdf: readonly CdfPoint[];
+}
+
+/** One point of a latency distribution: a fraction `p` of the values took at most `us` microseconds. */
+export interface CdfPoint {
+  readonly p: number;
+  readonly us: number;
+}
+
+/** Where a client samples its latency distribution: dense in the tail, where the latencies spread. */
+export const CDF_FRACTIONS: readonly number[] = [
+  0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95,
+  0.96, 0.97, 0.98, 0.99, 0.995, 0.997, 0.998, 0.999, 0.9995, 0.9999, 0.99995, 0.99999,
+];
+
+/** The histogram's values at CDF_FRACTIONS: non-decreasing in both p and us; [] for an empty histogram. */
+export function latencyCdf(hist: hdr.Histogram): CdfPoint[] {
+  if (hist.totalCount === 0) return [];
+  return CDF_FRACTIONS.map((p) => ({ p, us: hist.getValueAtPercentile(p * 100) }));
 }
 
 /** Bound: values proposed and not yet acked whose start time the client remembers. */
@@ -112,6 +132,7 @@ export async function runClientCommand(o: ClientCliOptions, out: (s: string) => 
       max: hist.maxValue,
       count: hist.totalCount,
     },
+    cdf: latencyCdf(hist),
   };
   out(o.json ? `${JSON.stringify(report)}\n` : formatReport(report));
   return 0;

@@ -6,6 +6,8 @@ import { runNodeCommand } from "./node.ts";
 import { runProposeCommand } from "./propose.ts";
 import { runClientCommand } from "./client.ts";
 import { BENCH_DEFAULTS, BenchInterrupted, formatBench, runBench, writeBenchJson } from "../bench/run.ts";
+import { preparePlotDir, writePlots } from "../bench/plots.ts";
+import { benchProgress } from "../bench/progress.ts";
 import { ConfigError } from "../config/load.ts";
 import { IdentityError } from "../config/identity.ts";
 import { ROLES, type Role } from "../config/schema.ts";
@@ -168,6 +170,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .addOption(new Option("--ledger <kind>", "acceptor ledger: ram, or wal (a write-ahead log per acceptor in the run's temporary directory)").argParser(parseChoice("--ledger", ["ram", "wal"] as const)).default(d.ledger))
     .addOption(new Option("--wal-sync <mode>", "with --ledger wal: fsync (fdatasync before every reply, group commit) or none").argParser(parseChoice("--wal-sync", ["fsync", "none"] as const)).default(d.walSync))
     .option("--json <file>", "also write every figure as JSON")
+    .option("--plots <dir>", "also draw SVG plots into DIR (created if missing): latency-cdf.svg (latency CDF at the clients) and throughput.svg (learner values/s and MB/s over time)")
     .action(
       async (o: {
         variant: "mring" | "uring";
@@ -183,10 +186,12 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
         ledger: "ram" | "wal";
         walSync: "fsync" | "none";
         json?: string;
+        plots?: string;
       }) => {
         if (o.ring % 2 === 0) throw new UsageError(`--ring: ${o.ring} acceptors: use an odd number`);
         if (o.variant === "mring" && o.learners === 0) throw new UsageError("--learners: M-Ring needs at least one learner process");
-        const tty = Boolean((process.stderr as { isTTY?: boolean }).isTTY);
+        if (o.plots !== undefined) preparePlotDir(o.plots);
+        const progress = benchProgress(o.duration, { write: io.err, ...(process.stderr.isTTY ? { tty: process.stderr } : {}) });
         const result = await runBench(
           {
             variant: o.variant,
@@ -203,11 +208,11 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
             ...(o.batchBytes ? { batchBytes: o.batchBytes } : {}),
             ...(o.json ? { json: o.json } : {}),
           },
-          (line) => io.err(tty ? `\r${line}   ` : `${line}\n`),
-        );
-        if (tty) io.err("\n");
+          progress,
+        ).finally(() => progress.stop());
         io.out(formatBench(result));
         if (o.json) writeBenchJson(o.json, result);
+        if (o.plots !== undefined) for (const f of await writePlots(o.plots, result)) io.err(`paxos bench: plot ${f}\n`);
       },
     );
 

@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { runCli } from "../../src/cli/program.ts";
 import { VERSION } from "../../src/version.ts";
 
@@ -68,4 +70,76 @@ describe("paxos command line", () => {
     const strip = (s: string) => s.replace(/, [\d.]+ s\n/g, "\n");
     expect(strip(b.out)).toBe(strip(a.out));
   });
+
+  test("bench --help documents --plots", async () => {
+    const r = await run("bench", "--help");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/--plots <dir>\s+also draw SVG plots into DIR/);
+    expect(r.out).toContain("latency-cdf.svg");
+  });
+
+  test("bench --plots with a file, or a path under a file: one line, exit 2, before any cluster starts", async () => {
+    const base = mkdtempSync(join(tmpdir(), "paxos-cli-"));
+    try {
+      const file = join(base, "taken");
+      writeFileSync(file, "not a directory");
+      const started = Date.now();
+      for (const [dir, message] of [
+        [file, `paxos: --plots: ${file} exists and is not a directory`],
+        [join(file, "plots"), `paxos: --plots: cannot write to ${join(file, "plots")}: ENOTDIR`],
+      ] as const) {
+        const r = await run("bench", "--duration", "1", "--plots", dir);
+        expect(r.code).toBe(2);
+        expect(r.out).toBe("");
+        expect(r.err.slice(0, message.length)).toBe(message);
+        expect(r.err.trim().split("\n")).toHaveLength(1);
+      }
+      // No cluster was started (that alone takes seconds), and nothing was left behind.
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(readdirSync(base)).toEqual(["taken"]);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
+  test(
+    "bench --plots DIR: a real run writes both SVG plots, names them on stderr, and the JSON holds the CDF",
+    async () => {
+      const base = mkdtempSync(join(tmpdir(), "paxos-cli-"));
+      try {
+        const dir = join(base, "plots");
+        const json = join(base, "bench.json");
+        const r = await run("bench", "--duration", "1.5", "--warmup", "0.3", "--plots", dir, "--json", json);
+        expect(r.code).toBe(0);
+        expect(r.out).toContain("learner   values/s");
+        const files = [join(dir, "latency-cdf.svg"), join(dir, "throughput.svg")];
+        for (const f of files) {
+          expect(r.err).toContain(`paxos bench: plot ${f}\n`);
+          expect(existsSync(f)).toBe(true);
+          const svg = readFileSync(f, "utf8");
+          expect(svg.startsWith("<svg")).toBe(true);
+          expect(svg.trimEnd().endsWith("</svg>")).toBe(true);
+        }
+        // Not a terminal here: the plain progress lines.
+        expect(r.err).toMatch(/^bench: \d+\/1\.5 s, learner [\d,]+ values\/s$/m);
+        const data = JSON.parse(readFileSync(json, "utf8")) as {
+          clients: { client: number; latencyUs: { count: number }; cdf: { p: number; us: number }[] }[];
+          timeline: { t: number; valuesPerSec: number; bytesPerSec: number }[];
+        };
+        const c = data.clients[0];
+        expect(c?.latencyUs.count).toBeGreaterThan(0);
+        expect(c?.cdf.length).toBeGreaterThan(30);
+        expect(readFileSync(files[0] ?? "", "utf8")).toContain(`client ${c?.client}`);
+        for (let i = 1; i < (c?.cdf.length ?? 0); i++) expect(c?.cdf[i]?.us ?? 0).toBeGreaterThanOrEqual(c?.cdf[i - 1]?.us ?? Infinity);
+        // Bytes/s at the learner are values/s times the value size (8 KB values, one per delivery).
+        const busy = data.timeline.filter((p) => p.valuesPerSec > 100);
+        expect(busy.length).toBeGreaterThan(0);
+        // (values/s are rounded to whole values per stats period: within 1 %)
+        for (const p of busy) expect(Math.abs(p.bytesPerSec / p.valuesPerSec - 8192)).toBeLessThan(82);
+      } finally {
+        rmSync(base, { recursive: true, force: true });
+      }
+    },
+    { timeout: 60_000 },
+  );
 });
