@@ -86,7 +86,7 @@ function options(ledger: LedgerKind, over: Partial<BenchOptions>): BenchOptions 
 }
 
 async function bench(o: BenchOptions): Promise<BenchResult> {
-  return runBench(o, () => {});
+  return runBench(o, { update: () => {} });
 }
 
 const clientP = (r: BenchResult, k: "p50" | "p99"): number => Math.max(...r.clients.map((c) => c.latencyUs[k]));
