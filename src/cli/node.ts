@@ -165,14 +165,23 @@ export function freshClientId(): number {
 
 /** `paxos node`: runs until SIGINT/SIGTERM, then flushes and closes everything; exit code 0. */
 export async function runNodeCommand(o: NodeCliOptions, err: (s: string) => void): Promise<number> {
+  // Listen before starting: a signal that arrives while the node starts stops it cleanly once up.
+  let signalled: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (signalled = resolve));
+  process.once("SIGINT", signalled);
+  process.once("SIGTERM", signalled);
   const writer = o.output ? new DeliveryWriter(o.output) : null;
-  const node = await startNode(o, writer ? { deliver: (d) => writer.write(d) } : {});
+  let node: StartedNode;
+  try {
+    node = await startNode(o, writer ? { deliver: (d) => writer.write(d) } : {});
+  } catch (e) {
+    process.removeListener("SIGINT", signalled);
+    process.removeListener("SIGTERM", signalled);
+    await writer?.close();
+    throw e;
+  }
   const stats = o.statsMs ? setInterval(() => err(`${JSON.stringify(statsLine(node))}\n`), o.statsMs) : undefined;
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
+  await stopped;
   clearInterval(stats);
   await node.close();
   await writer?.close();
