@@ -20,12 +20,40 @@ export interface Io {
   err(s: string): void;
 }
 
+/** The load generator's defaults (`paxos client`, `paxos node --role client`). */
+const CLIENT_DEFAULTS = { rate: 0, window: 32, valueSize: 8192, duration: 10, warmup: 1 } as const;
+
+interface ClientFlags {
+  rate?: number;
+  window?: number;
+  valueSize?: number;
+  duration?: number;
+  warmup?: number;
+  json?: boolean;
+}
+
+const kebab = (k: string): string => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
 /**
  * Runs the `paxos` command line. Returns the exit code: 0 success, 1 a failed check,
  * 2 bad usage (one line on stderr, never a stack trace).
  */
 export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   let code = 0;
+  const runClient = (o: ClientFlags & { config?: string; id?: number }): Promise<number> =>
+    runClientCommand(
+      {
+        rate: o.rate ?? CLIENT_DEFAULTS.rate,
+        window: o.window ?? CLIENT_DEFAULTS.window,
+        valueSize: o.valueSize ?? CLIENT_DEFAULTS.valueSize,
+        durationMs: Math.round((o.duration ?? CLIENT_DEFAULTS.duration) * 1000),
+        warmupMs: Math.round((o.warmup ?? CLIENT_DEFAULTS.warmup) * 1000),
+        json: o.json ?? false,
+        ...(o.config ? { config: o.config } : {}),
+        ...(o.id !== undefined ? { id: o.id } : {}),
+      },
+      io.out,
+    );
   const program = new Command()
     .name("paxos")
     .description("Ring Paxos atomic broadcast toolkit: M-Ring and U-Ring Paxos, with a deterministic fault simulator")
@@ -84,7 +112,21 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .option("--output <file|->", "learners: append one JSON line per delivered value to FILE, or - for stdout")
     .addOption(new Option("--stats-ms <ms>", "print a JSON stats line (delivered values and bytes, CPU, RSS) to stderr this often").argParser(parseIntArg("--stats-ms", 10, 3_600_000)))
     .addOption(new Option("--log-level <level>", "debug, info, warn, error or silent (JSON lines on stderr)").argParser(parseChoice("--log-level", ["debug", "info", "warn", "error", "silent"] as const)).default("info"))
-    .action(async (o: { config?: string; id?: number; role?: Role[]; output?: string; statsMs?: number; logLevel: "debug" | "info" | "warn" | "error" | "silent" }) => {
+    .addOption(new Option("--rate <values/s>", "with --role client: the load generator's options (see paxos client --help)").argParser(parseIntArg("--rate", 0, 100_000_000)))
+    .addOption(new Option("--window <n>").argParser(parseIntArg("--window", 1, 4096)).hideHelp())
+    .addOption(new Option("--value-size <bytes>").argParser(parseIntArg("--value-size", 1, 16 * 1024 * 1024)).hideHelp())
+    .addOption(new Option("--duration <s>").argParser(parseFraction("--duration", 86_400)).hideHelp())
+    .addOption(new Option("--warmup <s>").argParser(parseFraction("--warmup", 86_400)).hideHelp())
+    .addOption(new Option("--json").hideHelp())
+    .action(async (o: ClientFlags & { config?: string; id?: number; role?: Role[]; output?: string; statsMs?: number; logLevel: "debug" | "info" | "warn" | "error" | "silent" }) => {
+      const clientFlags = (["rate", "window", "valueSize", "duration", "warmup", "json"] as const).filter((k) => o[k] !== undefined);
+      if (o.role?.includes("client")) {
+        // `paxos node --role client` is the load generator, as `paxos client`.
+        if (o.role.length > 1) throw new UsageError(`--role client runs the load generator: give it alone (got ${o.role.join(",")})`);
+        code = await runClient(o);
+        return;
+      }
+      if (clientFlags.length > 0) throw new UsageError(`--${kebab(clientFlags[0] as string)}: only with --role client (the load generator)`);
       code = await runNodeCommand(
         {
           log: createLogger({ level: o.logLevel }),
@@ -103,26 +145,14 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .description("client load generator: closed loop with a window, or open loop at a rate; reports throughput and latency")
     .option("--config <file>", configHelp)
     .addOption(new Option("--id <n>", "the client node's id (default: the only local node with role client)").argParser(parseIntArg("--id", 0, 255)))
-    .addOption(new Option("--rate <values/s>", "open loop at this rate (0: closed loop)").argParser(parseIntArg("--rate", 0, 100_000_000)).default(0))
-    .addOption(new Option("--window <n>", "values in flight (closed loop), or the proposer window (open loop)").argParser(parseIntArg("--window", 1, 4096)).default(32))
-    .addOption(new Option("--value-size <bytes>", "size of each value").argParser(parseIntArg("--value-size", 1, 16 * 1024 * 1024)).default(8192))
-    .addOption(new Option("--duration <s>", "how long to propose").argParser(parseFraction("--duration", 86_400)).default(10))
-    .addOption(new Option("--warmup <s>", "latency is recorded after this long").argParser(parseFraction("--warmup", 86_400)).default(1))
-    .option("--json", "print the report as one JSON line", false)
-    .action(async (o: { config?: string; id?: number; rate: number; window: number; valueSize: number; duration: number; warmup: number; json: boolean }) => {
-      code = await runClientCommand(
-        {
-          rate: o.rate,
-          window: o.window,
-          valueSize: o.valueSize,
-          durationMs: Math.round(o.duration * 1000),
-          warmupMs: Math.round(o.warmup * 1000),
-          json: o.json,
-          ...(o.config ? { config: o.config } : {}),
-          ...(o.id !== undefined ? { id: o.id } : {}),
-        },
-        io.out,
-      );
+    .addOption(new Option("--rate <values/s>", `open loop at this rate (0: closed loop; default ${CLIENT_DEFAULTS.rate})`).argParser(parseIntArg("--rate", 0, 100_000_000)))
+    .addOption(new Option("--window <n>", `values in flight (closed loop), or the proposer window (open loop); default ${CLIENT_DEFAULTS.window}`).argParser(parseIntArg("--window", 1, 4096)))
+    .addOption(new Option("--value-size <bytes>", `size of each value (default ${CLIENT_DEFAULTS.valueSize})`).argParser(parseIntArg("--value-size", 1, 16 * 1024 * 1024)))
+    .addOption(new Option("--duration <s>", `how long to propose (default ${CLIENT_DEFAULTS.duration})`).argParser(parseFraction("--duration", 86_400)))
+    .addOption(new Option("--warmup <s>", `latency is recorded after this long (default ${CLIENT_DEFAULTS.warmup})`).argParser(parseFraction("--warmup", 86_400)))
+    .option("--json", "print the report as one JSON line")
+    .action(async (o: ClientFlags & { config?: string; id?: number }) => {
+      code = await runClient(o);
     });
 
   program

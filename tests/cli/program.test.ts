@@ -34,6 +34,11 @@ describe("paxos command line", () => {
     [["sim", "--ring", "12"], "--ring: expected an integer in 1..9"],
     [["sim", "--frobnicate"], "unknown option '--frobnicate'"],
     [["frobnicate"], "unknown command 'frobnicate'"],
+    [["node", "--rate", "100"], "--rate: only with --role client (the load generator)"],
+    [["node", "--value-size", "64", "--role", "acceptor"], "--value-size: only with --role client"],
+    [["node", "--role", "client,acceptor"], "--role client runs the load generator: give it alone"],
+    [["bench", "--ledger", "disk"], "--ledger: expected one of ram|wal"],
+    [["bench", "--wal-sync", "sometimes"], "--wal-sync: expected one of fsync|none"],
   ])("bad usage %p: one line on stderr, exit code 2", async (argv, message) => {
     const r = await run(...argv);
     expect(r.code).toBe(2);

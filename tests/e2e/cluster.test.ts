@@ -37,3 +37,25 @@ describe.each(["mring", "uring"] as const)("%s cluster of real processes", (vari
     { timeout: 60_000 },
   );
 });
+
+describe("the load generator", () => {
+  test(
+    "paxos node --role client is paxos client: it reports throughput and latency of values it saw decided",
+    async () => {
+      const c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 1, clients: 1, window: 16 });
+      try {
+        const id = String(c.ids("client")[0]);
+        const r = await c.run(["node", "--role", "client", "--config", c.configFile, "--id", id, "--value-size", "512", "--duration", "1", "--warmup", "0.2", "--window", "8", "--json"]);
+        expect(r.code).toBe(0);
+        const report = JSON.parse(r.out.trim()) as { mode: string; valueSize: number; acked: number; latencyUs: { count: number } };
+        expect(report.mode).toBe("closed");
+        expect(report.valueSize).toBe(512);
+        expect(report.acked).toBeGreaterThan(10);
+        expect(report.latencyUs.count).toBeGreaterThan(0);
+      } finally {
+        await c.stop();
+      }
+    },
+    { timeout: 60_000 },
+  );
+});
