@@ -11,6 +11,10 @@
  * Little-endian. The header has its own checksum so that a damaged length is told apart from a
  * record cut short by a crash (see segment.ts). Bodies are decoded and validated field by field:
  * a record that passes its checksum but has the wrong shape is corruption too, never trusted.
+ *
+ * A vote's body keeps its payloads out of the CBOR: u32 length of a CBOR array
+ * [instance, vrnd, vid, [[client, seq, payload length], ...]], the array, then the payloads one
+ * after the other — copied once, straight into the record.
  */
 import { crc32 } from "node:zlib";
 import { Encoder } from "cbor-x";
@@ -44,12 +48,11 @@ export function checksum(bytes: Uint8Array): number {
   return crc32(bytes) >>> 0;
 }
 
-function body(r: WalRecord): [RecordType, unknown[]] {
+/** The CBOR fields of every record but a vote. */
+function body(r: Exclude<WalRecord, { k: "vote" }>): [RecordType, unknown[]] {
   switch (r.k) {
     case "promise":
       return [RecordType.Promise, [r.rnd]];
-    case "vote":
-      return [RecordType.Vote, [r.instance, r.vrnd, r.batch.vid, r.batch.values.map((v) => [v.client, v.seq, v.payload])]];
     case "decision":
       return [RecordType.Decision, [r.instance, r.vid]];
     case "trim":
@@ -61,16 +64,36 @@ function body(r: WalRecord): [RecordType, unknown[]] {
 
 /** The record as it goes to disk: header and body in one buffer. */
 export function encodeRecord(r: WalRecord): Uint8Array {
-  const [type, fields] = body(r);
-  const b = cbor.encode(fields) as Uint8Array;
-  if (b.length > MAX_RECORD_BODY) throw new RecordError(`record body of ${b.length} bytes > MAX_RECORD_BODY ${MAX_RECORD_BODY}`);
-  const out = new Uint8Array(RECORD_HEADER_BYTES + b.length);
+  let out: Uint8Array;
+  let type: RecordType;
+  if (r.k === "vote") {
+    type = RecordType.Vote;
+    const meta = cbor.encode([r.instance, r.vrnd, r.batch.vid, r.batch.values.map((v) => [v.client, v.seq, v.payload.byteLength])]) as Uint8Array;
+    let payloads = 0;
+    for (const v of r.batch.values) payloads += v.payload.byteLength;
+    const bodyLength = 4 + meta.length + payloads;
+    if (bodyLength > MAX_RECORD_BODY) throw new RecordError(`record body of ${bodyLength} bytes > MAX_RECORD_BODY ${MAX_RECORD_BODY}`);
+    out = new Uint8Array(RECORD_HEADER_BYTES + bodyLength);
+    new DataView(out.buffer).setUint32(RECORD_HEADER_BYTES, meta.length, true);
+    out.set(meta, RECORD_HEADER_BYTES + 4);
+    let at = RECORD_HEADER_BYTES + 4 + meta.length;
+    for (const v of r.batch.values) {
+      out.set(v.payload, at);
+      at += v.payload.byteLength;
+    }
+  } else {
+    let fields: unknown[];
+    [type, fields] = body(r);
+    const b = cbor.encode(fields) as Uint8Array;
+    out = new Uint8Array(RECORD_HEADER_BYTES + b.length);
+    out.set(b, RECORD_HEADER_BYTES);
+  }
   const dv = new DataView(out.buffer);
-  dv.setUint32(0, b.length, true);
+  const length = out.length - RECORD_HEADER_BYTES;
+  dv.setUint32(0, length, true);
   dv.setUint8(4, type);
-  dv.setUint32(8, checksum(b), true);
+  dv.setUint32(8, checksum(out.subarray(RECORD_HEADER_BYTES)), true);
   dv.setUint32(12, checksum(out.subarray(0, 12)), true);
-  out.set(b, RECORD_HEADER_BYTES);
   return out;
 }
 
@@ -106,29 +129,42 @@ function arr(x: unknown, n: number | null, what: string): unknown[] {
   return x;
 }
 
-function value(x: unknown, i: number): ClientValue {
-  const [client, seq, payload] = arr(x, 3, `vote value ${i}`);
-  if (!(payload instanceof Uint8Array)) throw new RecordError(`vote value ${i}: payload is not bytes`);
-  return { client: nat(client, "client"), seq: nat(seq, "seq"), payload };
+function decodeCbor(bytes: Uint8Array): unknown {
+  try {
+    return cbor.decode(bytes);
+  } catch (e) {
+    throw new RecordError(`body is not CBOR (${(e as Error).message})`);
+  }
+}
+
+/** A vote: its CBOR part, then payloads whose lengths must add up to exactly what is left. */
+function decodeVote(bytes: Uint8Array): WalRecord {
+  if (bytes.length < 4) throw new RecordError("vote: body shorter than its length field");
+  const metaLength = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
+  if (4 + metaLength > bytes.length) throw new RecordError(`vote: ${metaLength}-byte head does not fit a ${bytes.length}-byte body`);
+  const [instance, vrnd, vid, values] = arr(decodeCbor(bytes.subarray(4, 4 + metaLength)), 4, "vote");
+  let at = 4 + metaLength;
+  const decoded: ClientValue[] = arr(values, null, "vote.values").map((x, i) => {
+    const [client, seq, length] = arr(x, 3, `vote value ${i}`);
+    const n = nat(length, "payload length");
+    if (at + n > bytes.length) throw new RecordError(`vote value ${i}: payload of ${n} bytes runs past the body`);
+    const payload = bytes.subarray(at, at + n);
+    at += n;
+    return { client: nat(client, "client"), seq: nat(seq, "seq"), payload };
+  });
+  if (at !== bytes.length) throw new RecordError(`vote: ${bytes.length - at} bytes after the last payload`);
+  const batch: Batch = { vid: str(vid, "vote.vid"), values: decoded };
+  return { k: "vote", instance: nat(instance, "vote.instance"), vrnd: nat(vrnd, "vote.vrnd"), batch };
 }
 
 /** Decodes a body whose checksum matched; throws RecordError when its shape is wrong. */
 export function decodeBody(type: number, bytes: Uint8Array): WalRecord {
-  let f: unknown;
-  try {
-    f = cbor.decode(bytes);
-  } catch (e) {
-    throw new RecordError(`body is not CBOR (${(e as Error).message})`);
-  }
+  if (type === RecordType.Vote) return decodeVote(bytes);
+  const f = decodeCbor(bytes);
   switch (type) {
     case RecordType.Promise: {
       const [rnd] = arr(f, 1, "promise");
       return { k: "promise", rnd: nat(rnd, "promise.rnd") };
-    }
-    case RecordType.Vote: {
-      const [instance, vrnd, vid, values] = arr(f, 4, "vote");
-      const batch: Batch = { vid: str(vid, "vote.vid"), values: arr(values, null, "vote.values").map(value) };
-      return { k: "vote", instance: nat(instance, "vote.instance"), vrnd: nat(vrnd, "vote.vrnd"), batch };
     }
     case RecordType.Decision: {
       const [instance, vid] = arr(f, 2, "decision");

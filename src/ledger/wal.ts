@@ -31,6 +31,8 @@ export interface WalOptions {
   readonly onFatal?: (e: Error) => void;
 }
 
+/** Bound: buffers handed to one writev (Linux IOV_MAX is 1024). */
+const MAX_WRITEV_PARTS = 512;
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 /** Bound: bytes waiting for the next write; past it `append` refuses (the driver bounds steps before that). */
 export const MAX_PENDING_BYTES = 1024 * 1024 * 1024;
@@ -266,7 +268,8 @@ export class WalLedger implements Ledger {
       return;
     }
     this.flushing = true;
-    const buf = this.pending.length === 1 ? (this.pending[0] as Uint8Array) : Buffer.concat(this.pending);
+    const parts = this.pending;
+    const total = this.pendingBytes;
     const callbacks = this.pendingCallbacks;
     const maxInstance = this.pendingMaxInstance;
     const trim = this.pendingTrim;
@@ -277,22 +280,18 @@ export class WalLedger implements Ledger {
     this.pendingTrim = -1;
     const t0 = performance.now();
     const seg = this.segments.at(-1) as Segment;
-    const written = (off: number) => (err: NodeJS.ErrnoException | null, n: number) => {
-      if (err) return this.fail(new Error(`write-ahead log: write to ${seg.file} failed: ${err.code ?? err.message}`));
-      if (off + n < buf.length) {
-        fs.write(this.fd, buf, off + n, buf.length - off - n, null, written(off + n));
-        return;
-      }
-      if (this.o.sync === "fsync") fs.fdatasync(this.fd, synced);
-      else synced(null);
-    };
+    const failed = (err: NodeJS.ErrnoException) => this.fail(new Error(`write-ahead log: write to ${seg.file} failed: ${err.code ?? err.message}`));
+    const sync = () => (this.o.sync === "fsync" ? fs.fdatasync(this.fd, synced) : synced(null));
+    // A short write (a full disk, a signal) goes on with what is left.
+    const writeRest = (rest: Uint8Array) =>
+      fs.write(this.fd, rest, 0, rest.length, null, (err, n) => (err ? failed(err) : n < rest.length ? writeRest(rest.subarray(n)) : sync()));
     const synced = (err: NodeJS.ErrnoException | null) => {
       if (err) return this.fail(new Error(`write-ahead log: fdatasync of ${seg.file} failed: ${err.code ?? err.message}`));
       this.s.groups++;
       this.s.lastGroupRecords = callbacks.length;
       this.s.lastSyncUs = Math.round((performance.now() - t0) * 1000);
-      this.s.bytesAppended += buf.length;
-      seg.bytes += buf.length;
+      this.s.bytesAppended += total;
+      seg.bytes += total;
       seg.maxInstance = Math.max(seg.maxInstance, maxInstance);
       try {
         if (seg.bytes >= this.o.segmentBytes) this.rotate();
@@ -304,7 +303,10 @@ export class WalLedger implements Ledger {
       for (const cb of callbacks) cb();
       this.flush();
     };
-    fs.write(this.fd, buf, 0, buf.length, null, written(0));
+    // Every pending record in one writev, without first copying them into one buffer (beyond
+    // MAX_WRITEV_PARTS, under the system's IOV_MAX, they are copied into one).
+    const iov = parts.length > MAX_WRITEV_PARTS ? [Buffer.concat(parts)] : parts;
+    fs.writev(this.fd, iov, null, (err, n) => (err ? failed(err) : n < total ? writeRest(Buffer.concat(iov).subarray(n)) : sync()));
   }
 
   /** Deletes the oldest segments whose votes and decisions are all below the trim point (never the current one). */
