@@ -60,6 +60,23 @@ export class WalLockedError extends Error {
   override readonly name = "WalLockedError";
 }
 
+/** One group commit: records written together and synced together. */
+interface Group {
+  readonly callbacks: (() => void)[];
+  readonly bytes: number;
+  readonly maxInstance: number;
+  readonly trim: number;
+  readonly t0: number;
+  synced: boolean;
+}
+
+/**
+ * Bound: group commits in flight. The next group's write starts while the previous one syncs, so
+ * an append that arrives during a sync waits for one sync, not for the rest of the current one
+ * and then its own.
+ */
+const MAX_GROUPS_IN_FLIGHT = 2;
+
 interface Segment {
   readonly index: number;
   readonly file: string;
@@ -105,7 +122,10 @@ export class WalLedger implements Ledger {
   private pendingCallbacks: (() => void)[] = [];
   private pendingMaxInstance = -1;
   private pendingTrim = -1;
-  private flushing = false;
+  /** A group's write is in progress (writes go out one at a time, in order). */
+  private writing = false;
+  /** Groups written or being written and not yet released, oldest first. */
+  private inFlight: Group[] = [];
   private scheduled = false;
   private closed = false;
   private failed: Error | null = null;
@@ -244,8 +264,14 @@ export class WalLedger implements Ledger {
       this.s.recordsAppended++;
     }
     invariant(this.pendingBytes <= MAX_PENDING_BYTES, `at most ${MAX_PENDING_BYTES} bytes wait for the log`);
+    if (this.o.sync === "none") {
+      // Nothing to wait for but the kernel: written at once, durable against a process crash.
+      this.writeNow();
+      durable();
+      return;
+    }
     this.pendingCallbacks.push(durable);
-    if (!this.flushing && !this.scheduled) {
+    if (!this.writing && !this.scheduled) {
       this.scheduled = true;
       // Whatever else arrives in this turn of the event loop joins the same group.
       setImmediate(() => {
@@ -257,56 +283,132 @@ export class WalLedger implements Ledger {
 
   private fail(e: Error): void {
     this.failed = e;
-    this.flushing = false;
     if (this.o.onFatal) this.o.onFatal(e);
     else throw e;
   }
 
-  private flush(): void {
-    if (this.flushing || this.failed || this.pendingCallbacks.length === 0) {
-      if (!this.flushing && this.pendingCallbacks.length === 0) this.wakeIdle();
-      return;
-    }
-    this.flushing = true;
+  /** Takes what is pending as one group. */
+  private takeGroup(): { parts: Uint8Array[]; group: Group } {
     const parts = this.pending;
-    const total = this.pendingBytes;
-    const callbacks = this.pendingCallbacks;
-    const maxInstance = this.pendingMaxInstance;
-    const trim = this.pendingTrim;
+    const group: Group = {
+      callbacks: this.pendingCallbacks,
+      bytes: this.pendingBytes,
+      maxInstance: this.pendingMaxInstance,
+      trim: this.pendingTrim,
+      t0: performance.now(),
+      synced: false,
+    };
     this.pending = [];
     this.pendingBytes = 0;
     this.pendingCallbacks = [];
     this.pendingMaxInstance = -1;
     this.pendingTrim = -1;
-    const t0 = performance.now();
-    const seg = this.segments.at(-1) as Segment;
-    const failed = (err: NodeJS.ErrnoException) => this.fail(new Error(`write-ahead log: write to ${seg.file} failed: ${err.code ?? err.message}`));
-    const sync = () => (this.o.sync === "fsync" ? fs.fdatasync(this.fd, synced) : synced(null));
-    // A short write (a full disk, a signal) goes on with what is left.
-    const writeRest = (rest: Uint8Array) =>
-      fs.write(this.fd, rest, 0, rest.length, null, (err, n) => (err ? failed(err) : n < rest.length ? writeRest(rest.subarray(n)) : sync()));
-    const synced = (err: NodeJS.ErrnoException | null) => {
-      if (err) return this.fail(new Error(`write-ahead log: fdatasync of ${seg.file} failed: ${err.code ?? err.message}`));
-      this.s.groups++;
-      this.s.lastGroupRecords = callbacks.length;
-      this.s.lastSyncUs = Math.round((performance.now() - t0) * 1000);
-      this.s.bytesAppended += total;
-      seg.bytes += total;
-      seg.maxInstance = Math.max(seg.maxInstance, maxInstance);
-      try {
-        if (seg.bytes >= this.o.segmentBytes) this.rotate();
-        if (trim >= 0) this.collect();
-      } catch (e) {
-        return this.fail(new Error(`write-ahead log: ${(e as Error).message}`));
+    return { parts, group };
+  }
+
+  /** Bound: buffers handed to one writev (beyond, copied into one buffer). */
+  private iov(parts: Uint8Array[]): Uint8Array[] {
+    return parts.length > MAX_WRITEV_PARTS ? [Buffer.concat(parts)] : parts;
+  }
+
+  /** sync "none": a synchronous write of what is pending (the kernel has it once this returns). */
+  private writeNow(): void {
+    const { parts, group } = this.takeGroup();
+    try {
+      let iov = this.iov(parts);
+      let n = fs.writevSync(this.fd, iov);
+      while (n < group.bytes) {
+        const rest = Buffer.concat(iov).subarray(n);
+        iov = [rest];
+        n += fs.writeSync(this.fd, rest);
       }
-      this.flushing = false;
-      for (const cb of callbacks) cb();
+    } catch (e) {
+      return this.fail(new Error(`write-ahead log: write to ${(this.segments.at(-1) as Segment).file} failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
+    }
+    group.synced = true;
+    this.account(group);
+    this.s.lastSyncUs = Math.round((performance.now() - group.t0) * 1000);
+    this.housekeep(group.trim);
+  }
+
+  /** A group's bytes are in the current segment. */
+  private account(g: Group): void {
+    const seg = this.segments.at(-1) as Segment;
+    this.s.groups++;
+    this.s.lastGroupRecords = g.callbacks.length;
+    this.s.bytesAppended += g.bytes;
+    seg.bytes += g.bytes;
+    seg.maxInstance = Math.max(seg.maxInstance, g.maxInstance);
+  }
+
+  /** Rotation (only with nothing in flight on the current file) and segment deletion after a trim. */
+  private housekeep(trim: number): void {
+    try {
+      if (!this.writing && this.inFlight.length === 0 && (this.segments.at(-1) as Segment).bytes >= this.o.segmentBytes) this.rotate();
+      if (trim >= 0) this.collect();
+    } catch (e) {
+      this.fail(new Error(`write-ahead log: ${(e as Error).message}`));
+    }
+  }
+
+  private flush(): void {
+    if (this.failed) return;
+    if (this.pendingCallbacks.length === 0) {
+      if (!this.writing && this.inFlight.length === 0) this.wakeIdle();
+      return;
+    }
+    if (this.writing || this.inFlight.length >= MAX_GROUPS_IN_FLIGHT) return;
+    // A full segment is rotated before anything more goes into it: wait for what is in flight on it.
+    if ((this.segments.at(-1) as Segment).bytes >= this.o.segmentBytes) {
+      if (this.inFlight.length > 0) return;
+      this.housekeep(-1);
+      if (this.failed) return;
+    }
+    const { parts, group } = this.takeGroup();
+    this.inFlight.push(group);
+    this.writing = true;
+    const file = (this.segments.at(-1) as Segment).file;
+    const fd = this.fd;
+    const failed = (err: NodeJS.ErrnoException, what: string) => this.fail(new Error(`write-ahead log: ${what} ${file} failed: ${err.code ?? err.message}`));
+    const written = () => {
+      this.writing = false;
+      this.account(group);
+      if (this.o.sync === "fsync")
+        fs.fdatasync(fd, (err) => {
+          if (err) return failed(err, "fdatasync of");
+          // A sync covers every byte written before it began: this group and all older ones.
+          for (const g of this.inFlight) {
+            g.synced = true;
+            if (g === group) break;
+          }
+          this.release();
+        });
+      else {
+        group.synced = true;
+        this.release();
+      }
+      // The next group's write goes out while this one syncs.
       this.flush();
     };
-    // Every pending record in one writev, without first copying them into one buffer (beyond
-    // MAX_WRITEV_PARTS, under the system's IOV_MAX, they are copied into one).
-    const iov = parts.length > MAX_WRITEV_PARTS ? [Buffer.concat(parts)] : parts;
-    fs.writev(this.fd, iov, null, (err, n) => (err ? failed(err) : n < total ? writeRest(Buffer.concat(iov).subarray(n)) : sync()));
+    // A short write (a full disk, a signal) goes on with what is left.
+    const writeRest = (rest: Uint8Array) =>
+      fs.write(fd, rest, 0, rest.length, null, (err, n) => (err ? failed(err, "write to") : n < rest.length ? writeRest(rest.subarray(n)) : written()));
+    const iov = this.iov(parts);
+    fs.writev(fd, iov, null, (err, n) => (err ? failed(err, "write to") : n < group.bytes ? writeRest(Buffer.concat(iov).subarray(n)) : written()));
+  }
+
+  /** Releases synced groups in order: their callbacks (the held replies) run. */
+  private release(): void {
+    if (this.failed) return;
+    let trim = -1;
+    while (this.inFlight[0]?.synced) {
+      const g = this.inFlight.shift() as Group;
+      this.s.lastSyncUs = Math.round((performance.now() - g.t0) * 1000);
+      trim = Math.max(trim, g.trim);
+      for (const cb of g.callbacks) cb();
+    }
+    this.housekeep(trim);
+    this.flush();
   }
 
   /** Deletes the oldest segments whose votes and decisions are all below the trim point (never the current one). */
@@ -328,7 +430,7 @@ export class WalLedger implements Ledger {
 
   /** Resolves once every record appended so far is durable. */
   drained(): Promise<void> {
-    if (!this.flushing && !this.scheduled && this.pendingCallbacks.length === 0) return Promise.resolve();
+    if (!this.writing && this.inFlight.length === 0 && !this.scheduled && this.pendingCallbacks.length === 0) return Promise.resolve();
     return new Promise((r) => this.idle.push(r));
   }
 
