@@ -52,7 +52,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Distinct free ports: the OS may hand the same just-released port out twice. */
+async function freePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
+
 export async function clusterConfig(spec: ClusterSpec): Promise<{ nodes: NodeSpec[]; config: Record<string, unknown> }> {
+  const ports = await freePorts(spec.acceptors + spec.learners + spec.clients + 1);
+  const freePort = async (): Promise<number> => ports.pop() as number;
   const nodes: NodeSpec[] = [];
   let id = 0;
   for (let a = 0; a < spec.acceptors; a++)

@@ -99,6 +99,9 @@ function crossCheck(c: ClusterConfig): string[] {
         `protocol.batchBytes: ${batch} plus ${PHASE2A_HEADROOM_BYTES} bytes of Phase 2A headroom exceeds multicast.maxDatagram (${c.multicast.maxDatagram}); lower the batch or raise the datagram`,
       );
   }
+  const p = c.protocol;
+  if (p.heartbeatMs >= p.leaseMs) problems.push(`protocol.heartbeatMs: ${p.heartbeatMs} must be below protocol.leaseMs (${p.leaseMs}): a lease is renewed by heartbeats`);
+  if (p.leaseMs >= p.suspectMs) problems.push(`protocol.suspectMs: ${p.suspectMs} must be above protocol.leaseMs (${p.leaseMs}): a candidate waits out the lease`);
   return problems;
 }
 
@@ -143,6 +146,10 @@ export function protocolConfig(c: ClusterConfig): ProtocolConfig {
     proposerWindow: p.proposerWindow,
     proposerQueue: p.proposerQueue,
     helloTicks: ticks(p.helloMs, p.tickMs),
+    heartbeatTicks: ticks(p.heartbeatMs, p.tickMs),
+    leaseTicks: ticks(p.leaseMs, p.tickMs),
+    suspectTicks: ticks(p.suspectMs, p.tickMs),
+    staggerTicks: ticks(p.staggerMs, p.tickMs),
   };
   validateProtocolConfig(cfg);
   return cfg;

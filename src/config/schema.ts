@@ -53,6 +53,11 @@ export const ProtocolSchema = z.strictObject({
   proposerWindow: z.number().int().min(1).max(4096).default(8),
   proposerQueue: z.number().int().min(1).max(10_000_000).default(1024),
   helloMs: ms.default(30),
+  /** Coordinator heartbeats; the lease acceptors grant; how long until they suspect it; stagger between candidates. */
+  heartbeatMs: ms.default(20),
+  leaseMs: ms.default(150),
+  suspectMs: ms.default(250),
+  staggerMs: ms.default(100),
 });
 
 export const LedgerSchema = z.discriminatedUnion("kind", [

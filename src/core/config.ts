@@ -59,6 +59,17 @@ export interface ProtocolConfig {
   readonly proposerQueue: number;
   /** U-Ring: a process left out of the ring asks to rejoin this often. */
   readonly helloTicks: number;
+  /** The coordinator tells every acceptor it is alive this often (heartbeat). */
+  readonly heartbeatTicks: number;
+  /**
+   * An acceptor that acked a heartbeat refuses other candidates' 1A for this long (by its own
+   * clock): the coordinator's lease. The coordinator counts its lease shorter (clock drift).
+   */
+  readonly leaseTicks: number;
+  /** An acceptor that has not heard from the coordinator for this long becomes a candidate... */
+  readonly suspectTicks: number;
+  /** ...after this much more per acceptor ranked before it (the next acceptor after the coordinator goes first). */
+  readonly staggerTicks: number;
   readonly bugs?: PlantedBugs;
 }
 
@@ -98,7 +109,23 @@ export const DEFAULT_TIMING = {
   proposerWindow: 8,
   proposerQueue: 1024,
   helloTicks: 30,
+  heartbeatTicks: 20,
+  leaseTicks: 150,
+  suspectTicks: 250,
+  staggerTicks: 100,
 } as const;
+
+/** Bound assumed on clock-rate drift between processes (1 %): leases are counted with it. */
+export const CLOCK_DRIFT_BOUND = 0.01;
+
+/**
+ * How long a coordinator counts on a lease whose heartbeat it sent at t: shorter than what the
+ * acceptors grant by their own clocks (they start counting later, when the heartbeat arrives),
+ * shortened again for clocks running up to CLOCK_DRIFT_BOUND apart.
+ */
+export function coordinatorLeaseTicks(leaseTicks: number): number {
+  return Math.floor((leaseTicks * (1 - CLOCK_DRIFT_BOUND)) / (1 + CLOCK_DRIFT_BOUND)) - 1;
+}
 
 /** Refuses a configuration the protocol cannot run with. */
 export function validateProtocolConfig(c: ProtocolConfig): void {
@@ -114,5 +141,7 @@ export function validateProtocolConfig(c: ProtocolConfig): void {
   for (const [k, v] of Object.entries(c))
     if (typeof v === "number") invariant(Number.isInteger(v) && v >= 0, `${k} is a non-negative integer`);
   invariant(c.window >= 1 && c.proposerWindow >= 1 && c.catchupBatch >= 1, "windows are at least 1");
+  invariant(c.heartbeatTicks >= 1 && c.heartbeatTicks < c.leaseTicks, "heartbeats come more often than a lease lasts");
+  invariant(c.leaseTicks < c.suspectTicks, "a candidate waits out the lease (suspectTicks > leaseTicks)");
   invariant(c.proposerWindow <= MAX_PROPOSER_WINDOW, `proposerWindow is at most ${MAX_PROPOSER_WINDOW} (learners' duplicate filter)`);
 }

@@ -1,8 +1,8 @@
 import { invariant } from "./assert.ts";
-import { VALUE_OVERHEAD_BYTES, type ProtocolConfig } from "./config.ts";
+import { coordinatorLeaseTicks, VALUE_OVERHEAD_BYTES, type ProtocolConfig } from "./config.ts";
 import type { OutputBuilder } from "./output.ts";
 import { quorumSize } from "./quorum.ts";
-import { nextRound } from "./round.ts";
+import { nextRound, roundOwner } from "./round.ts";
 import type { Batch, ClientValue, Instance, NodeId, Ring, Round, Tick, Vid, VoteReport } from "./types.ts";
 
 /** What differs between M-Ring and U-Ring for a coordinator. */
@@ -24,10 +24,15 @@ interface InFlight {
 interface Phase1 {
   lastSentAt: Tick;
   retries: number;
+  /** Acceptors that refused this round's 1A because they lease themselves to another coordinator. */
+  readonly leased: Set<NodeId>;
   /** Replies by sender; null for a U-Ring process that is no acceptor. */
   readonly replies: Map<NodeId, readonly VoteReport[] | null>;
   quorumAt: Tick | null;
 }
+
+/** Bound: heartbeats whose acks are still counted toward a lease. */
+const MAX_HEARTBEATS_TRACKED = 8;
 
 /** Bound: (client, seq) keys remembered as recently decided, to drop late retransmissions. */
 export const MAX_RECENT_DECIDED = 65536;
@@ -65,6 +70,11 @@ export class Coordinator {
   private readonly queued = new Set<string>();
   /** Keys of values recently decided in batches of this coordinator, with their instance (insertion-ordered, bounded). */
   private readonly recentDecided = new Map<string, Instance>();
+  private heartbeatSeq = 0;
+  private lastHeartbeatAt: Tick = -Infinity;
+  /** Heartbeats of the current round not yet acked by a quorum: when each left, and who acked. */
+  private readonly heartbeats = new Map<number, { readonly at: Tick; readonly acks: Set<NodeId> }>();
+  private leaseUntil: Tick = -Infinity;
   /** Client values dropped because the pending queue was full. */
   droppedValues = 0;
   /** Retransmitted client values dropped because they were already queued, in flight or decided. */
@@ -96,8 +106,20 @@ export class Coordinator {
     this.startPhase1(now, out);
   }
 
+  /**
+   * Whether this coordinator holds a lease: a quorum of acceptors acked a heartbeat of its current
+   * round, so none of them promises another coordinator before the lease ends (by their clocks;
+   * counted here from before the heartbeat left, and shortened for clock drift). A restarted
+   * coordinator holds none until new acks arrive.
+   */
+  hasLease(now: Tick): boolean {
+    return this.active && this.state.k === "phase2" && now < this.leaseUntil;
+  }
+
   deactivate(): void {
     this.active = false;
+    this.leaseUntil = -Infinity;
+    this.heartbeats.clear();
     this.recovery = null;
     this.state = { k: "idle" };
     this.pending.length = 0;
@@ -143,11 +165,50 @@ export class Coordinator {
     if (p1.replies.size === this.variant.phase1Targets.length) this.finishPhase1(now, out);
   }
 
-  onNack(rnd: Round, promised: Round, now: Tick, out: OutputBuilder): void {
+  /**
+   * A refusal. "leased": a quorum refused this round's 1A because of another coordinator's lease
+   * (it is alive); "outranked": an acceptor promised another coordinator's higher round. Either
+   * way this coordinator should stand down rather than duel (the caller decides); only a round
+   * of its own (from before a restart, or a lost 1B) makes it start a fresh one at once.
+   */
+  onNack(from: NodeId, rnd: Round, promised: Round, now: Tick, out: OutputBuilder): "leased" | "outranked" | null {
+    if (!this.active || rnd !== this.crnd) {
+      this.observeRound(promised);
+      return null;
+    }
+    if (promised < rnd) {
+      // Below our round, yet refused: a lease, not a higher promise.
+      if (this.state.k !== "phase1") return null;
+      const p1 = this.state.p1;
+      if (this.cfg.acceptors.includes(from)) p1.leased.add(from);
+      return p1.leased.size >= quorumSize(this.cfg.acceptors.length) ? "leased" : null;
+    }
     this.observeRound(promised);
-    // promised === crnd: an acceptor already promised this round number, to us before a lost 1B
-    // or to an incarnation of ours before a restart; either way a fresh round is needed.
-    if (this.active && rnd === this.crnd && promised >= this.crnd) this.startPhase1(now, out);
+    if (roundOwner(promised, this.cfg.maxNodes) !== this.id) return "outranked";
+    // Our own round number promised already: to us before a lost 1B, or to an incarnation of ours
+    // before a restart; either way a fresh round is needed.
+    this.startPhase1(now, out);
+    return null;
+  }
+
+  /** An acceptor acked heartbeat `seq` of round `rnd`: a quorum of acks starts (or extends) the lease. */
+  onHeartbeatAck(from: NodeId, rnd: Round, seq: number): void {
+    if (!this.active || rnd !== this.crnd || !this.cfg.acceptors.includes(from)) return;
+    const h = this.heartbeats.get(seq);
+    if (!h) return;
+    h.acks.add(from);
+    if (h.acks.size < quorumSize(this.cfg.acceptors.length)) return;
+    this.leaseUntil = Math.max(this.leaseUntil, h.at + coordinatorLeaseTicks(this.cfg.leaseTicks));
+    for (const s of this.heartbeats.keys()) if (s <= seq) this.heartbeats.delete(s);
+  }
+
+  private heartbeat(now: Tick, out: OutputBuilder): void {
+    if (now - this.lastHeartbeatAt < this.cfg.heartbeatTicks) return;
+    this.lastHeartbeatAt = now;
+    const seq = ++this.heartbeatSeq;
+    this.heartbeats.set(seq, { at: now, acks: new Set() });
+    for (const s of this.heartbeats.keys()) if (this.heartbeats.size > MAX_HEARTBEATS_TRACKED) this.heartbeats.delete(s);
+    for (const a of this.cfg.acceptors) out.to(a, { t: "heartbeat", rnd: this.crnd, seq });
   }
 
   /** A decision for `instance`, taken here or learned. */
@@ -188,12 +249,9 @@ export class Coordinator {
         return;
       }
       case "phase2": {
-        if (this.highestSeen > this.crnd && now - this.lastPhase1At >= this.cfg.retransmitTicks) {
-          // Another coordinator started a higher round: take over again (after a pause, so two
-          // coordinators do not restart each other on every message).
-          this.startPhase1(now, out);
-          return;
-        }
+        // A higher round established elsewhere makes this coordinator stand down (RingProcess);
+        // a higher round only promised elsewhere is met by the nacks of its acceptors.
+        this.heartbeat(now, out);
         const ring = this.state.ring;
         for (const [instance, f] of this.inflight) {
           if (now - f.sentAt < this.cfg.retransmitTicks) continue;
@@ -227,9 +285,11 @@ export class Coordinator {
     this.highestSeen = this.crnd;
     this.from = this.firstUndecided;
     this.lastPhase1At = now;
+    this.leaseUntil = -Infinity;
+    this.heartbeats.clear();
     this.state = {
       k: "phase1",
-      p1: { lastSentAt: now, retries: 0, replies: new Map(), quorumAt: null },
+      p1: { lastSentAt: now, retries: 0, replies: new Map(), quorumAt: null, leased: new Set() },
     };
     for (const q of this.variant.phase1Targets) out.to(q, { t: "1a", rnd: this.crnd, from: this.from });
   }

@@ -55,7 +55,7 @@ export class MRingProcess extends RingProcess {
         return;
       case "2a":
         if (!this.wellFormed(msg.ring, msg.rnd)) return;
-        this.seeRound(msg.rnd);
+        this.alive(msg.rnd, now);
         for (const d of msg.decisions) this.decide(d.instance, d.vid, now, out);
         this.learner?.onBatch(msg.instance, msg.batch, now, out);
         if (!this.acceptor || !msg.ring.includes(this.id)) {

@@ -1,6 +1,7 @@
 import { Acceptor } from "./acceptor.ts";
 import type { ProtocolConfig } from "./config.ts";
 import { Coordinator, type CoordinatorVariant } from "./coordinator.ts";
+import { Election } from "./election.ts";
 import { Learner } from "./learner.ts";
 import { OutputBuilder } from "./output.ts";
 import { Proposer } from "./proposer.ts";
@@ -29,6 +30,8 @@ export abstract class RingProcess {
   /** The highest round seen in any message. */
   protected highestRound: Round = 0;
   private leader: NodeId;
+  /** Acceptors: failure detection, candidacy and leases (see election.ts). */
+  readonly election: Election | null;
 
   protected constructor(
     readonly id: NodeId,
@@ -43,6 +46,18 @@ export abstract class RingProcess {
       ? new Proposer(opts.clientId ?? id, cfg, (tries) => this.route(tries), id)
       : null;
     this.leader = cfg.coordinator;
+    this.election = isAcceptor ? new Election(id, cfg, (opts.recovered ?? []).length > 0) : null;
+  }
+
+  /**
+   * Evidence that round `rnd` is established and its coordinator alive (Phase 2 traffic, a
+   * heartbeat): the election hears of it, and a coordinator of a lower round stands down.
+   */
+  protected alive(rnd: Round, now: Tick): void {
+    this.seeRound(rnd);
+    this.election?.established(rnd, now);
+    const c = this.coordinator;
+    if (c?.isActive && rnd > c.round && roundOwner(rnd, this.cfg.maxNodes) !== this.id) c.deactivate();
   }
 
   /** Every round seen in a message: its owner is the latest coordinator this process knows of. */
@@ -74,8 +89,11 @@ export abstract class RingProcess {
 
   step(input: Input, now: Tick): Output {
     const out = new OutputBuilder();
+    this.election?.start(now);
     switch (input.k) {
       case "tick":
+        // Candidacy: the leader went silent (and this acceptor's turn came): a higher round.
+        if (this.election && this.coordinator && !this.coordinator.isActive && this.election.due(now)) this.coordinator.activate(now, out);
         this.coordinator?.tick(now, out);
         this.learner?.tick(now, out);
         this.proposer?.tick(now, out);
@@ -103,14 +121,40 @@ export abstract class RingProcess {
     if (!plausible(msg)) return;
     switch (msg.t) {
       case "1a":
+        if (this.acceptor && this.election?.refuses(from, now)) {
+          // Leased to another coordinator (or just restarted): refused below our promise, which tells the candidate why.
+          out.to(from, { t: "nack", rnd: msg.rnd, promised: this.acceptor.rnd });
+          return;
+        }
         this.seeRound(msg.rnd);
         this.onPhase1A(from, msg.rnd, msg.from, out);
+        // A promise granted: this acceptor now follows the candidate.
+        if (this.acceptor?.rnd === msg.rnd) this.election?.promised(msg.rnd);
         return;
       case "1b":
         this.coordinator?.onPhase1B(from, msg.rnd, msg.acceptor ? msg.votes : null, now, out);
         return;
-      case "nack":
-        this.coordinator?.onNack(msg.rnd, msg.promised, now, out);
+      case "nack": {
+        const verdict = this.coordinator?.onNack(from, msg.rnd, msg.promised, now, out);
+        if (verdict === "leased") {
+          // A majority leases itself to a live coordinator: stand down, and do not try again soon.
+          this.coordinator?.deactivate();
+          this.election?.refused(now);
+        } else if (verdict === "outranked") {
+          // Another candidate's higher round: stand down and give it a chance (no duel); the
+          // election's timers decide who tries next if it fails.
+          this.coordinator?.deactivate();
+          this.election?.established(msg.promised, now);
+        }
+        return;
+      }
+      case "heartbeat":
+        if (!this.acceptor || msg.rnd < this.acceptor.rnd) return; // a stale coordinator's
+        this.alive(msg.rnd, now);
+        out.to(from, { t: "heartbeat-ack", rnd: msg.rnd, seq: msg.seq });
+        return;
+      case "heartbeat-ack":
+        this.coordinator?.onHeartbeatAck(from, msg.rnd, msg.seq);
         return;
       case "catchup":
         if (this.acceptor) {
@@ -196,6 +240,8 @@ function plausible(m: Msg): boolean {
     case "catchup-reply":
       return m.rnd <= MAX_ROUND && m.entries.every((e) => inst(e.instance)) && (m.votes ?? []).every((e) => inst(e.instance)) && (m.decisions ?? []).every((d) => inst(d.instance));
     case "ring":
+    case "heartbeat":
+    case "heartbeat-ack":
       return m.rnd <= MAX_ROUND;
     case "decided-value":
       return inst(m.instance);

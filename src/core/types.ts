@@ -127,7 +127,14 @@ export type Msg =
   /** U-Ring: a process left out of the current ring asks the coordinator to be laid back in. */
   | { readonly t: "hello" }
   /** U-Ring: the coordinator's answer to a ring member whose view of the ring is out of date. */
-  | { readonly t: "ring"; readonly rnd: Round; readonly ring: Ring };
+  | { readonly t: "ring"; readonly rnd: Round; readonly ring: Ring }
+  /**
+   * The coordinator of round `rnd` is alive (sent every heartbeatTicks to every acceptor). An
+   * acceptor that promised `rnd` answers with an ack: it then refuses other candidates' 1A for
+   * leaseTicks (the coordinator's lease).
+   */
+  | { readonly t: "heartbeat"; readonly rnd: Round; readonly seq: number }
+  | { readonly t: "heartbeat-ack"; readonly rnd: Round; readonly seq: number };
 
 export type MsgType = Msg["t"];
 

@@ -72,13 +72,21 @@ export class URingProcess extends RingProcess {
         return;
       case "hello": {
         const c = this.coordinator;
-        const ring = c?.isActive ? c.ring : null;
-        if (c && ring?.includes(from)) out.to(from, { t: "ring", rnd: c.round, ring });
-        else c?.onRejoin(from, now, out);
+        if (c?.isActive) {
+          const ring = c.ring;
+          if (ring?.includes(from)) out.to(from, { t: "ring", rnd: c.round, ring });
+          else c.onRejoin(from, now, out);
+        } else if (this.ringRound > 0 && this.leaderHint() !== from) {
+          // Not the coordinator: tell the process the newest ring known here, so it finds the one who is.
+          out.to(from, { t: "ring", rnd: this.ringRound, ring: this.ring });
+        }
         return;
       }
       case "ring":
-        if (msg.ring.includes(this.id) && this.wellFormed(msg.ring, msg.rnd)) this.seeRing(msg.rnd, msg.ring);
+        if (!this.wellFormed(msg.ring, msg.rnd)) return;
+        if (msg.ring.includes(this.id)) this.seeRing(msg.rnd, msg.ring, now);
+        // Left out of that ring: at least its coordinator is known now, and the next hello goes there.
+        else this.seeRound(msg.rnd);
         return;
       default:
         return;
@@ -115,7 +123,7 @@ export class URingProcess extends RingProcess {
     const before = ring.slice(0, ring.indexOf(this.id)).filter((p) => this.cfg.acceptors.includes(p));
     const lastIndex = ring.indexOf(last);
     if (ring.indexOf(this.id) > lastIndex || voters.length !== before.length || voters.some((v, i) => v !== before[i])) return;
-    this.seeRing(rnd, ring);
+    this.seeRing(rnd, ring, now);
     this.learner?.onBatch(instance, batch, now, out);
     if (!this.acceptor) {
       out.to(successor(ring, this.id), { t: "2ab", rnd, instance, batch, ring, voters });
@@ -144,7 +152,7 @@ export class URingProcess extends RingProcess {
     out: OutputBuilder,
   ): void {
     if (!ring.includes(this.id) || !this.wellFormed(ring, rnd)) return;
-    this.seeRing(rnd, ring);
+    this.seeRing(rnd, ring, now);
     if (batch) this.learner?.onBatch(instance, batch, now, out);
     this.decide(instance, vid, now, out);
     const last = lastAcceptor(ring, this.cfg.acceptors, quorumSize(this.cfg.acceptors.length));
@@ -162,8 +170,8 @@ export class URingProcess extends RingProcess {
     return wellFormedURing(ring, this.cfg.processes, this.cfg.acceptors, quorumSize(this.cfg.acceptors.length), roundOwner(rnd, this.cfg.maxNodes));
   }
 
-  private seeRing(rnd: Round, ring: Ring): void {
-    this.seeRound(rnd);
+  private seeRing(rnd: Round, ring: Ring, now: Tick): void {
+    this.alive(rnd, now);
     if (rnd > this.ringRound) {
       this.ringRound = rnd;
       this.ring = ring;

@@ -70,5 +70,8 @@ export function formatTrace(m: Msg): string {
       return `decided-value c=${m.client} s=${m.seq} i=${m.instance}`;
     case "ring":
       return `ring r=${m.rnd} [${m.ring}]`;
+    case "heartbeat":
+    case "heartbeat-ack":
+      return `${m.t} r=${m.rnd} seq=${m.seq}`;
   }
 }

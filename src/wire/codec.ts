@@ -17,6 +17,8 @@ import {
   catchupCodec,
   catchupReplyCodec,
   decidedValueCodec,
+  heartbeatAckCodec,
+  heartbeatCodec,
   helloCodec,
   nackCodec,
   phase1aCodec,
@@ -45,6 +47,8 @@ const CODECS: { readonly [T in MsgType]: BodyCodec<MsgOf<T>> } = {
   hello: helloCodec,
   ring: ringCodec,
   "decided-value": decidedValueCodec,
+  heartbeat: heartbeatCodec,
+  "heartbeat-ack": heartbeatAckCodec,
 };
 
 /** The codec of `t`; the table pairs each type with its own codec, so the widening is sound. */

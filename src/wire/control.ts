@@ -16,6 +16,8 @@
  * | hello         | (empty)                                                                       |
  * | ring          | u53 rnd, ring                                                                 |
  * | decided-value | u32 client, u53 seq, u53 instance                                             |
+ * | heartbeat     | u53 rnd, u53 seq                                                              |
+ * | heartbeat-ack | u53 rnd, u53 seq                                                              |
  */
 import type { CatchupEntry, VoteReport } from "../core/types.ts";
 import type { BodyCodec, MsgOf } from "./body.ts";
@@ -210,4 +212,30 @@ export const ringCodec: BodyCodec<MsgOf<"ring">> = {
     const rnd = r.u53("ring.rnd");
     return { t: "ring", rnd, ring: readNodes(r, "ring.ring") };
   },
+};
+
+type RoundSeq = { readonly rnd: number; readonly seq: number };
+
+const measureRoundSeq = (m: RoundSeq, what: string): number => checkU53(m.rnd, `${what}.rnd`) + checkU53(m.seq, `${what}.seq`);
+
+function writeRoundSeq(w: Writer, m: RoundSeq): void {
+  w.u53(m.rnd);
+  w.u53(m.seq);
+}
+
+function readRoundSeq(r: Reader, what: string): RoundSeq {
+  const rnd = r.u53(`${what}.rnd`);
+  return { rnd, seq: r.u53(`${what}.seq`) };
+}
+
+export const heartbeatCodec: BodyCodec<MsgOf<"heartbeat">> = {
+  measure: (m) => measureRoundSeq(m, "heartbeat"),
+  write: writeRoundSeq,
+  read: (r) => ({ t: "heartbeat", ...readRoundSeq(r, "heartbeat") }),
+};
+
+export const heartbeatAckCodec: BodyCodec<MsgOf<"heartbeat-ack">> = {
+  measure: (m) => measureRoundSeq(m, "heartbeat-ack"),
+  write: writeRoundSeq,
+  read: (r) => ({ t: "heartbeat-ack", ...readRoundSeq(r, "heartbeat-ack") }),
 };

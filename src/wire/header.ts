@@ -44,6 +44,8 @@ export const TYPE_CODES = {
   hello: 12,
   ring: 13,
   "decided-value": 14,
+  heartbeat: 15,
+  "heartbeat-ack": 16,
 } as const satisfies Record<MsgType, number>;
 
 export type TypeCode = (typeof TYPE_CODES)[MsgType];

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { VALUE_OVERHEAD_BYTES } from "../../src/core/config.ts";
+import { coordinatorLeaseTicks, VALUE_OVERHEAD_BYTES } from "../../src/core/config.ts";
 import { InvariantError } from "../../src/core/assert.ts";
 import type { ProtocolConfig } from "../../src/core/config.ts";
 import { Coordinator, type CoordinatorVariant } from "../../src/core/coordinator.ts";
@@ -90,11 +90,14 @@ describe("coordinator Phase 1 (Tasks 1 and 3)", () => {
     expect(sent(out, "1a").map((s) => [s.to, s.msg.rnd])).toEqual(ACCEPTORS.map((a) => [a, rnd(2, 1)]));
   });
 
-  test("a nack from an acceptor that promised a higher round makes the coordinator start a round above it", () => {
+  test("a nack from an acceptor that promised a higher round: stand down; leading again starts a round above it", () => {
     const { c } = setup();
     c.activate(0, new OutputBuilder());
     const out = new OutputBuilder();
-    c.onNack(R17, rnd(3, 4), 1, out);
+    expect(c.onNack(2, R17, rnd(3, 4), 1, out)).toBe("outranked");
+    expect(sent(out, "1a")).toEqual([]);
+    c.deactivate();
+    c.activate(2, out);
     expect(c.round).toBe(rnd(4, 1));
     expect(sent(out, "1a").length).toBe(ACCEPTORS.length);
   });
@@ -103,7 +106,7 @@ describe("coordinator Phase 1 (Tasks 1 and 3)", () => {
     const { c } = setup();
     c.activate(0, new OutputBuilder());
     const out = new OutputBuilder();
-    c.onNack(rnd(1, 3), rnd(2, 3), 1, out);
+    c.onNack(2, rnd(1, 3), rnd(2, 3), 1, out);
     expect(out.send).toEqual([]);
     expect(c.round).toBe(R17);
   });
@@ -312,7 +315,7 @@ describe("coordinator Phase 2 (Task 3)", () => {
     const { c } = setup();
     toPhase2(c);
     c.onValue(cv(4, 0), 0, new OutputBuilder());
-    c.onNack(R17, rnd(1, 2), 1, new OutputBuilder());
+    c.onNack(2, R17, R17, 1, new OutputBuilder()); // round 17 promised already (a lost 1B)
     const voted = batch("18.0", cv(9, 9));
     const p1 = new OutputBuilder();
     for (const a of ACCEPTORS)
@@ -329,7 +332,7 @@ describe("coordinator Phase 2 (Task 3)", () => {
     c.onValue(cv(1, 0), 0, new OutputBuilder());
     const quiet = new OutputBuilder();
     c.tick(cfg.retransmitTicks - 1, quiet);
-    expect(quiet.send).toEqual([]);
+    expect(quiet.send.filter((e) => e.msg.t !== "heartbeat")).toEqual([]);
     for (let k = 1; k <= cfg.retriesBeforeNewRound; k++) {
       const out = new OutputBuilder();
       c.tick(k * cfg.retransmitTicks, out);
@@ -345,7 +348,7 @@ describe("coordinator Phase 2 (Task 3)", () => {
     const { c } = setup();
     toPhase2(c);
     c.onValue(cv(1, 0), 0, new OutputBuilder());
-    c.onNack(R17, rnd(1, 2), 1, new OutputBuilder()); // an acceptor promised round 18
+    c.onNack(2, R17, R17, 1, new OutputBuilder()); // an acceptor promised round 17 already (a lost 1B)
     expect(c.round).toBe(rnd(2, 1));
     const out = new OutputBuilder();
     for (const a of ACCEPTORS) c.onPhase1B(a, c.round, [], 2, out);
@@ -354,17 +357,67 @@ describe("coordinator Phase 2 (Task 3)", () => {
     ]);
   });
 
-  test("a coordinator that saw a higher round takes over again, but only retransmitTicks after its last Phase 1", () => {
+  test("a coordinator that only hears of a higher round keeps its own: no duel from a rumour (standing down is for established rounds)", () => {
     const { c, cfg } = setup();
     toPhase2(c, new Map(), 0);
     c.observeRound(rnd(2, 3));
-    const early = new OutputBuilder();
-    c.tick(cfg.retransmitTicks - 1, early);
-    expect(sent(early, "1a")).toEqual([]);
     const out = new OutputBuilder();
-    c.tick(cfg.retransmitTicks, out);
-    expect(c.round).toBe(rnd(3, 1));
-    expect(sent(out, "1a").length).toBe(ACCEPTORS.length);
+    c.tick(cfg.retransmitTicks * 5, out);
+    expect(c.round).toBe(R17);
+    expect(c.isActive).toBe(true);
+    expect(sent(out, "1a")).toEqual([]);
+  });
+
+  test("heartbeats go to every acceptor each heartbeatTicks; a quorum of acks gives a lease, counted from before the heartbeat left and shorter than the acceptors grant", () => {
+    const { c, cfg } = setup();
+    toPhase2(c, new Map(), 0);
+    const out = new OutputBuilder();
+    c.tick(1, out);
+    const hb = sent(out, "heartbeat");
+    expect(hb.map((e) => e.to)).toEqual(ACCEPTORS);
+    const seq = (hb[0] as { msg: { seq: number } }).msg.seq;
+    expect(c.hasLease(2)).toBe(false);
+    c.onHeartbeatAck(ACCEPTORS[0] as number, R17, seq);
+    expect(c.hasLease(2)).toBe(false); // one ack is no quorum
+    c.onHeartbeatAck(ACCEPTORS[1] as number, R17 + 1, seq); // another round's ack does not count
+    expect(c.hasLease(2)).toBe(false);
+    c.onHeartbeatAck(ACCEPTORS[1] as number, R17, seq);
+    expect(c.hasLease(2)).toBe(false); // two of five
+    c.onHeartbeatAck(ACCEPTORS[2] as number, R17, seq);
+    expect(c.hasLease(2)).toBe(true);
+    const own = coordinatorLeaseTicks(cfg.leaseTicks);
+    expect(own).toBeLessThan(cfg.leaseTicks);
+    expect(c.hasLease(1 + own - 1)).toBe(true);
+    expect(c.hasLease(1 + own)).toBe(false);
+    // No heartbeat again before heartbeatTicks; a new round drops the lease.
+    const soon = new OutputBuilder();
+    c.tick(cfg.heartbeatTicks, soon);
+    expect(sent(soon, "heartbeat")).toEqual([]);
+    c.deactivate();
+    expect(c.hasLease(2)).toBe(false);
+  });
+
+  test("a quorum of lease refusals (nacks below our round) tells the caller to stand down; refusals from fewer do not", () => {
+    const { c } = setup();
+    const out = new OutputBuilder();
+    c.activate(0, out);
+    const r = c.round;
+    expect(c.onNack(ACCEPTORS[0] as number, r, 0, 1, out)).toBeNull();
+    expect(c.onNack(ACCEPTORS[0] as number, r, 0, 1, out)).toBeNull(); // the same acceptor twice
+    expect(c.onNack(ACCEPTORS[1] as number, r, 0, 1, out)).toBeNull();
+    expect(c.onNack(ACCEPTORS[2] as number, r, 0, 1, out)).toBe("leased"); // three of five
+    expect(c.round).toBe(r); // no new round out of a lease refusal
+  });
+
+  test("a nack with another coordinator's higher round says stand down (no duel); one with our own round number starts a fresh round", () => {
+    const { c } = setup();
+    const out = new OutputBuilder();
+    c.activate(0, out);
+    const r = c.round;
+    expect(c.onNack(2, r, rnd(5, 3), 1, out)).toBe("outranked");
+    expect(c.round).toBe(r);
+    expect(c.onNack(2, r, r, 1, out)).toBeNull();
+    expect(c.round).toBeGreaterThan(rnd(5, 3)); // above every round seen, the outranking one included
   });
 
   test("a coordinator that stepped down proposes nothing and forgets its queue", () => {

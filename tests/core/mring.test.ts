@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { DEFAULT_TIMING } from "../../src/core/config.ts";
 import { InvariantError } from "../../src/core/assert.ts";
 import { createProcess } from "../../src/core/factory.ts";
 import { MRingProcess } from "../../src/core/mring.ts";
@@ -58,9 +59,12 @@ describe("M-Ring Phase 1", () => {
   });
 
   test("M-Ring: an acceptor that promised a higher round nacks the 1A with its promise", () => {
-    const a = new MRingProcess(3, cfgWith());
-    msg(a, 2, { t: "1a", rnd: rnd(2, 2), from: 0 });
-    const out = msg(a, 1, { t: "1a", rnd: R, from: 0 });
+    const cfg = cfgWith();
+    const a = new MRingProcess(3, cfg);
+    a.step({ k: "tick" }, 0);
+    // After the configured coordinator's lease, node 2's round is promised...
+    msg(a, 2, { t: "1a", rnd: rnd(2, 2), from: 0 }, cfg.leaseTicks);
+    const out = msg(a, 1, { t: "1a", rnd: R, from: 0 }, cfg.leaseTicks + 1);
     expect(sent(out, "nack")).toEqual([{ to: 1, msg: { t: "nack", rnd: R, promised: rnd(2, 2) } }]);
     expect(out.persist).toEqual([]);
   });
@@ -225,16 +229,21 @@ describe("M-Ring Phase 2 (Algorithm 2, Tasks 3-5)", () => {
     expect(dec.deliver.map((d) => d.instance)).toEqual([1]);
   });
 
-  test("M-Ring: an acceptor that refuses a 2A tells the round's coordinator, which starts a round above the promise", () => {
+  test("M-Ring: an acceptor that refuses a 2A tells the round's coordinator, which stands down (no duel) and later leads in a round above the promise", () => {
     const ps = leading();
     const twoA = propose(ps, 0);
     const spare = get(ps, 4);
-    msg(spare, 2, { t: "1a", rnd: rnd(1, 2), from: 0 }); // 4 promised round 18 to node 2
-    const out = msg(spare, 1, twoA);
+    const L = DEFAULT_TIMING.leaseTicks; // once the lease it gave node 1 ran out...
+    msg(spare, 2, { t: "1a", rnd: rnd(1, 2), from: 0 }, L); // ...4 promised round 18 to node 2
+    const out = msg(spare, 1, twoA, L);
     expect(out.persist).toEqual([]);
     expect(sent(out, "nack")).toEqual([{ to: 1, msg: { t: "nack", rnd: R, promised: rnd(1, 2) } }]);
-    const restart = msg(get(ps, 1), 4, only(out, "nack").msg);
-    expect(sent(restart, "1a").map((s) => s.msg.rnd)).toEqual([1, 2, 3, 4, 5].map(() => rnd(2, 1)));
+    // The coordinator stands down rather than duel with node 2 (the election decides who leads next)...
+    const c = get(ps, 1);
+    expect(sent(msg(c, 4, only(out, "nack").msg, L), "1a")).toEqual([]);
+    expect(c.coordinator?.isActive).toBe(false);
+    // ...and when it leads again, its round is above the promise.
+    expect(sent(c.step({ k: "lead" }, L + 1), "1a").map((s) => s.msg.rnd)).toEqual([1, 2, 3, 4, 5].map(() => rnd(2, 1)));
   });
 
   test("a single-acceptor M-Ring decides on its own 2A", () => {
@@ -333,9 +342,10 @@ describe("M-Ring coordinator restart", () => {
     const refusedR = net.log.filter((m) => m.msg.t === "nack" && m.msg.rnd === R && m.to === 1);
     expect(refusedR.map((m) => m.from).sort()).toEqual([1, 2, 3]);
     expect(net.log.slice(restartedAt).filter((m) => m.msg.t === "1b" && m.msg.rnd === R)).toEqual([]);
-    // The first such nack sends it straight to a higher round, where Phase 1 finds node 3's vote and re-proposes A.
-    net.tickUntil(cfg.phase1GraceTicks + 1);
-    expect(again.coordinator?.round).toBe(rnd(2, 1));
+    // The first such nack sends it to a higher round, where Phase 1 finds node 3's vote and
+    // re-proposes A (once its own acceptor, restarted, stops refusing: one lease, see election.ts).
+    net.tickUntil(cfg.leaseTicks + cfg.retransmitTicks * (cfg.retriesBeforeNewRound + 2));
+    expect(again.coordinator?.round).toBeGreaterThan(R);
     expect(again.coordinator?.ring).toEqual([2, 1]);
     net.input(1, { k: "msg", from: 2, msg: { t: "value", v: cv(2, 1), hops: 0 } });
     net.run();

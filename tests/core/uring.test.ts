@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { DEFAULT_TIMING } from "../../src/core/config.ts";
 import { InvariantError } from "../../src/core/assert.ts";
 import { createProcess } from "../../src/core/factory.ts";
 import type { RingProcess } from "../../src/core/process.ts";
@@ -172,9 +173,10 @@ describe("U-Ring Phase 2 (Algorithm 3, Tasks 3-5)", () => {
     const ps = leading();
     const twoAB = propose(ps, 0);
     const a2 = get(ps, 2);
-    msg(a2, 3, { t: "1a", rnd: rnd(1, 3), from: 0 }); // 2 promised round 19 to node 3
+    const L = DEFAULT_TIMING.leaseTicks; // once the lease it gave node 1 ran out...
+    msg(a2, 3, { t: "1a", rnd: rnd(1, 3), from: 0 }, L); // ...2 promised round 19 to node 3
     const at7 = only(msg(get(ps, 7), 1, only(msg(get(ps, 1), 1, twoAB), "2ab").msg), "2ab").msg;
-    const out = msg(a2, 7, at7);
+    const out = msg(a2, 7, at7, L);
     expect(out.persist).toEqual([]);
     expect(out.decided).toEqual([]);
     expect(sent(out, "nack")).toEqual([{ to: 1, msg: { t: "nack", rnd: R, promised: rnd(1, 3) } }]);

@@ -163,6 +163,8 @@ describe("round trip of every message type", () => {
       },
     ],
     ["hello", { t: "hello" }],
+    ["heartbeat", { t: "heartbeat", rnd: 2 ** 50, seq: 7 }],
+    ["heartbeat-ack", { t: "heartbeat-ack", rnd: 33, seq: Number.MAX_SAFE_INTEGER }],
     ["ring", { t: "ring", rnd: 98, ring: [2, 0, 1, 3] }],
     ["value with its origin", { t: "value", v: { client: 9, seq: 4, payload: payload(3) }, hops: 1, origin: 200 }],
     ["value with origin 0xffff", { t: "value", v: { client: 7, seq: 12, payload: payload(10) }, hops: 0, origin: 0xffff }],

@@ -62,7 +62,7 @@ function decisions(r: Prng): DecisionId[] {
 
 /** A random well-formed message of a random type. */
 export function randomMsg(r: Prng): Msg {
-  switch (r.int(0, 13)) {
+  switch (r.int(0, 15)) {
     case 0: {
       const hops = r.chance(0.5) ? r.int(0, 20) : u32(r);
       return r.chance(0.5) ? { t: "value", v: clientValue(r), hops } : { t: "value", v: clientValue(r), hops, origin: nodeId(r) };
@@ -109,6 +109,10 @@ export function randomMsg(r: Prng): Msg {
       };
     case 11:
       return { t: "hello" };
+    case 14:
+      return { t: "heartbeat", rnd: u53(r), seq: u53(r) };
+    case 15:
+      return { t: "heartbeat-ack", rnd: u53(r), seq: u53(r) };
     default:
       return { t: "ring", rnd: u53(r), ring: nodes(r, MAX_RING) };
   }
