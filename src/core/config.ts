@@ -17,6 +17,8 @@ export interface PlantedBugs {
   readonly coordinatorIgnoresVotes?: boolean;
   /** Acceptor answers a 1A of the round it already promised (c-rnd >= rnd instead of >). */
   readonly acceptorRepromisesRound?: boolean;
+  /** Acceptor acks heartbeats (grants leases) but promises any candidate's 1A anyway. */
+  readonly acceptorIgnoresLease?: boolean;
 }
 
 /** Static protocol configuration shared by every process of one ring. Durations are in ticks. */

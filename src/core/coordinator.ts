@@ -184,7 +184,9 @@ export class Coordinator {
       return p1.leased.size >= quorumSize(this.cfg.acceptors.length) ? "leased" : null;
     }
     this.observeRound(promised);
-    if (roundOwner(promised, this.cfg.maxNodes) !== this.id) return "outranked";
+    // A coordinator holding a lease is the one a majority follows: an acceptor ahead of it (a
+    // failed candidate's promise) is brought back by a higher round, not obeyed.
+    if (roundOwner(promised, this.cfg.maxNodes) !== this.id && !this.hasLease(now)) return "outranked";
     // Our own round number promised already: to us before a lost 1B, or to an incarnation of ours
     // before a restart; either way a fresh round is needed.
     this.startPhase1(now, out);

@@ -70,6 +70,7 @@ export class Election {
   /** Whether this acceptor refuses `from`'s 1A: it leases itself to another coordinator, or it just restarted. */
   refuses(from: NodeId, now: Tick): boolean {
     if (this.quietUntil !== null && now < this.quietUntil) return true;
+    if (this.cfg.bugs?.acceptorIgnoresLease) return false;
     return from !== this.leaderId && now - (this.lastHeard ?? now) < this.cfg.leaseTicks;
   }
 

@@ -149,7 +149,12 @@ export abstract class RingProcess {
         return;
       }
       case "heartbeat":
-        if (!this.acceptor || msg.rnd < this.acceptor.rnd) return; // a stale coordinator's
+        if (!this.acceptor) return;
+        if (msg.rnd < this.acceptor.rnd) {
+          // A coordinator behind this acceptor's promise: tell it (it may hold the lease, and move up).
+          out.to(from, { t: "nack", rnd: msg.rnd, promised: this.acceptor.rnd });
+          return;
+        }
         this.alive(msg.rnd, now);
         out.to(from, { t: "heartbeat-ack", rnd: msg.rnd, seq: msg.seq });
         return;

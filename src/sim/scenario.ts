@@ -1,4 +1,4 @@
-import { DEFAULT_TIMING, type PlantedBugs, type ProtocolConfig, type Variant } from "../core/config.ts";
+import { CLOCK_DRIFT_BOUND, DEFAULT_TIMING, type PlantedBugs, type ProtocolConfig, type Variant } from "../core/config.ts";
 import { faults } from "../core/quorum.ts";
 import type { MsgType, NodeId } from "../core/types.ts";
 import { Prng } from "./prng.ts";
@@ -82,6 +82,13 @@ export interface Scenario {
    */
   readonly tornWrites: boolean;
   readonly writeCrashes: readonly WriteCrash[];
+  /**
+   * The configured coordinator dies for good at this time (null: it does not): the election must
+   * find another. Counted among the f processes that may be lost.
+   */
+  readonly coordinatorDiesAt: number | null;
+  /** Clock rate of each process (ticks per virtual tick), within CLOCK_DRIFT_BOUND of 1: leases must hold anyway. */
+  readonly clockRates: ReadonlyMap<NodeId, number>;
   readonly valuesPerClient: number;
   readonly valueBytes: readonly [number, number];
   readonly proposeUntil: number;
@@ -199,7 +206,7 @@ export function drawScenario(o: SimOptions): Scenario {
     }
   }
   const loss = faulty ? r.float() * maxLoss : 0;
-  const base: Omit<Scenario, "tornWrites" | "writeCrashes"> = {
+  const base: Omit<Scenario, "tornWrites" | "writeCrashes" | "coordinatorDiesAt" | "clockRates"> = {
     options: o,
     cfg,
     ledger,
@@ -229,7 +236,13 @@ export function drawScenario(o: SimOptions): Scenario {
   const writeCrashes: WriteCrash[] = [];
   if (tornWrites && faulty && base.syncUs > 0)
     for (let k = r.int(0, 3); k > 0; k--) writeCrashes.push({ node: r.pick(acceptors), nth: r.int(1, 60), downUs: r.int(500, 60_000) });
-  return { ...base, tornWrites, writeCrashes };
+  // Then the election's faults, for the same reason.
+  const permanent = crashes.filter((c) => c.restartAt === null).length;
+  const coordinatorDiesAt =
+    faulty && permanent < faults(acceptors.length) && r.chance(0.25) ? r.int(20_000, healAt - 100_000) : null;
+  const drift = r.chance(0.5) ? CLOCK_DRIFT_BOUND : 0;
+  const clockRates = new Map(processes.map((id) => [id, 1 + (r.float() * 2 - 1) * drift] as const));
+  return { ...base, tornWrites, writeCrashes, coordinatorDiesAt, clockRates };
 }
 
 function shuffle<T>(r: Prng, xs: readonly T[]): T[] {

@@ -14,7 +14,7 @@ type Ev = { readonly time: number; readonly seq: number } & (
   | { readonly k: "msg"; readonly from: NodeId; readonly to: NodeId; readonly msg: Msg }
   | { readonly k: "tick" | "propose"; readonly node: NodeId; readonly inc: number }
   | { readonly k: "sync"; readonly node: NodeId; readonly inc: number; readonly fn: () => void }
-  | { readonly k: "crash" | "restart" | "lead" | "step-down"; readonly node: NodeId }
+  | { readonly k: "crash" | "restart" | "lead" | "step-down" | "die"; readonly node: NodeId }
   | { readonly k: "partition"; readonly p: Partition; readonly on: boolean }
   | { readonly k: "heal" | "check" }
 );
@@ -29,6 +29,8 @@ export interface SimResult {
   readonly messages: number;
   /** Records that reached a disk though unsynced when their node crashed (torn writes). */
   readonly tornRecords: number;
+  /** The live process whose coordinator leads in the highest round at the end (null: none). */
+  readonly leader: NodeId | null;
   readonly virtualMs: number;
   /** The last events before the end, for a failing seed. */
   readonly trace: readonly string[];
@@ -104,6 +106,8 @@ export class Simulation {
   private nextPid = 1;
   private messages = 0;
   private tornRecords = 0;
+  /** Processes that died for good: no restart brings them back. */
+  private readonly dead = new Set<NodeId>();
   /** Ledger writes per node, for crashes triggered by a write. */
   private readonly writeCounts = new Map<NodeId, number>();
   /** Sends per "node/type", for crashes triggered by a send. */
@@ -140,6 +144,7 @@ export class Simulation {
       this.at(u.at, { k: "lead", node: u.node });
       this.at(u.until, { k: "step-down", node: u.node });
     }
+    if (sc.coordinatorDiesAt !== null) this.at(sc.coordinatorDiesAt, { k: "die", node: sc.cfg.coordinator });
     this.at(sc.healAt, { k: "heal" });
 
     let count = 0;
@@ -153,6 +158,7 @@ export class Simulation {
       }
       try {
         this.dispatch(ev);
+        this.checkLeases();
       } catch (e) {
         if (!(e instanceof InvariantError)) throw e;
         this.checker.fail("invariant", e.message);
@@ -170,6 +176,7 @@ export class Simulation {
       deliveredValues: this.checker.deliveredValues,
       messages: this.messages,
       tornRecords: this.tornRecords,
+      leader: this.finalLeader(),
       virtualMs: Math.round(this.now / 1000),
       trace: failed ? this.trace.lines() : [],
       scenario: describe(sc),
@@ -216,8 +223,13 @@ export class Simulation {
     };
   }
 
+  /** A process' own clock, in ticks: virtual time at the process' clock rate. */
+  private localNow(n: SimNode): number {
+    return Math.floor((this.now * (this.sc.clockRates.get(n.id) ?? 1)) / TICK_US);
+  }
+
   private input(n: SimNode, input: Input): void {
-    n.driver.input(input, Math.floor(this.now / TICK_US));
+    n.driver.input(input, this.localNow(n));
   }
 
   private dispatch(ev: Ev): void {
@@ -261,9 +273,19 @@ export class Simulation {
         this.trace.note(this.now, n.id, torn > 0 ? `crash (${torn} unsynced records reached the disk)` : "crash");
         return;
       }
+      case "die": {
+        const n = this.nodes.get(ev.node);
+        if (!n) return;
+        this.dead.add(n.id);
+        if (!n.alive) return;
+        n.alive = false;
+        n.inc++;
+        this.trace.note(this.now, n.id, "dies (for good)");
+        return;
+      }
       case "restart": {
         const n = this.nodes.get(ev.node);
-        if (!n || n.alive) return;
+        if (!n || n.alive || this.dead.has(n.id)) return;
         const fresh = this.boot(n.id, n.inc, n);
         this.nodes.set(n.id, fresh);
         // A decision record that reached the disk is a claim this node acts on (its learner may
@@ -352,6 +374,23 @@ export class Simulation {
     return p;
   }
 
+  private finalLeader(): NodeId | null {
+    let best: SimNode | null = null;
+    for (const n of this.nodes.values())
+      if (n.alive && n.proc.coordinator?.isActive && (!best || n.proc.coordinator.round > (best.proc.coordinator?.round ?? 0))) best = n;
+    return best?.id ?? null;
+  }
+
+  /** Leases: at no time do two coordinators each believe they hold one (each by its own clock). */
+  private checkLeases(): void {
+    let holder: SimNode | null = null;
+    for (const n of this.nodes.values()) {
+      if (!n.alive || !n.proc.coordinator?.isActive || !n.proc.coordinator.hasLease(this.localNow(n))) continue;
+      if (holder) this.checker.fail("lease", `nodes ${holder.id} and ${n.id} both hold a lease at ${this.now / 1000} ms`);
+      holder = n;
+    }
+  }
+
   /**
    * Liveness: every value proposed by a process incarnation still alive has been delivered by
    * every learner alive now. With `final`, a shortfall is a violation.
@@ -394,7 +433,9 @@ function describe(sc: Scenario): string {
       (sc.writeCrashes.length > 0 ? ` write-crashes=${sc.writeCrashes.map((c) => `${c.node}during-write#${c.nth}(+${c.downUs / 1000}ms)`).join(",")}` : ""),
     `crashes=${sc.crashes.map((x) => `${x.node}@${x.at / 1000}ms${x.restartAt === null ? "(permanent)" : `->${x.restartAt / 1000}ms`}`).join(",") || "none"}`,
     `partitions=${sc.partitions.map((p) => `${p.kind}[${p.sideA}|${p.sideB}]@${p.at / 1000}-${p.until / 1000}ms`).join(",") || "none"}`,
-    `usurpers=${sc.usurpers.map((u) => `${u.node}@${u.at / 1000}-${u.until / 1000}ms`).join(",") || "none"}`,
+    `usurpers=${sc.usurpers.map((u) => `${u.node}@${u.at / 1000}-${u.until / 1000}ms`).join(",") || "none"}` +
+      (sc.coordinatorDiesAt !== null ? ` coordinator-dies@${sc.coordinatorDiesAt / 1000}ms` : ""),
+    `clocks=${[...sc.clockRates].map(([id, r]) => `${id}:${r.toFixed(4)}`).join(" ")}`,
   ].join("\n");
 }
 

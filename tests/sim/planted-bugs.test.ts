@@ -37,3 +37,16 @@ describe.each(VARIANTS)("%s planted bugs", (variant) => {
     expect(clean.violations).toBe(0);
   }, 60_000);
 });
+
+describe.each(VARIANTS)("%s lease checker", (variant) => {
+  // Leases are a separate promise (at most one coordinator believes it holds one at any time,
+  // clocks drifting within CLOCK_DRIFT_BOUND): an acceptor that acks heartbeats but promises any
+  // candidate anyway must be caught by the lease checker. Found at seed 737 (M-Ring) / 46 (U-Ring).
+  test("acceptorIgnoresLease is found: two coordinators both hold a lease", () => {
+    const s = sweep({ variant, from: 1, seeds: 1000, bugs: { acceptorIgnoresLease: true }, stopOnFailure: true });
+    expect(s.failures.length).toBe(1);
+    expect(s.failures[0]?.violations.map((v) => v.kind)).toContain("lease");
+    const clean = sweep({ variant, from: s.failures[0]?.seed ?? 0, seeds: 1 });
+    expect(clean.violations).toBe(0);
+  }, 120_000);
+});

@@ -49,6 +49,21 @@ describe.each(VARIANTS)("%s simulation", (variant) => {
     expect(tornSeeds).toBeGreaterThanOrEqual(3);
   }, 60_000);
 
+  test("when the configured coordinator dies for good, another acceptor is elected and every value is still delivered", () => {
+    let elected = 0;
+    for (let seed = 1; seed <= 300 && elected < 5; seed++) {
+      const sim = new Simulation({ variant, seed });
+      if (sim.sc.coordinatorDiesAt === null) continue;
+      const r = sim.run();
+      expect({ seed, v: r.violations }).toEqual({ seed, v: [] });
+      expect(r.leader).not.toBeNull();
+      expect(r.leader).not.toBe(sim.sc.cfg.coordinator);
+      expect(sim.sc.cfg.acceptors).toContain(r.leader as number);
+      elected++;
+    }
+    expect(elected).toBe(5);
+  });
+
   test("faulty runs keep safety and, after healing, liveness", () => {
     for (let seed = 1; seed <= 40; seed++) {
       const r = new Simulation({ variant, seed }).run();
