@@ -71,6 +71,7 @@ export async function startNode(
     await ledger.close();
     throw e;
   }
+  const log = o.log ?? createLogger({ level: "info", bindings: { node: entry.id } });
   // A node that learns only as a client needs to see its own values decided, not the history.
   const clientOnly = entry.roles.includes("client") && !entry.roles.includes("learner");
   let highestDecided = -1;
@@ -82,6 +83,11 @@ export async function startNode(
     ledger: ledger.ledger,
     events: {
       ...events,
+      leadership: (active, round) => {
+        if (active) log.info("leading: Phase 1 in a new round", { round });
+        else log.warn("stood down as coordinator", { round });
+        events.leadership?.(active, round);
+      },
       decided: (d) => {
         if (d.instance > highestDecided) highestDecided = d.instance;
         events.decided?.(d);
@@ -92,7 +98,6 @@ export async function startNode(
   });
   if (cfg.coordinator === entry.id) runtime.input({ k: "lead" });
   runtime.startTicking();
-  const log = o.log ?? createLogger({ level: "info", bindings: { node: entry.id } });
   const startedAt = performance.now();
   const source: StatusSource = {
     status: (): NodeStatus => statusOf(entry, config, runtime, network, ledger, performance.now() - startedAt, highestDecided),
@@ -146,6 +151,14 @@ function statusOf(
       ? { active: p.coordinator.isActive, round: p.coordinator.round, ring: p.coordinator.ring, inFlight: p.coordinator.inFlight }
       : null,
     acceptor: p.acceptor ? { promised: p.acceptor.rnd } : null,
+    election: p.election
+      ? {
+          leader: p.election.leader,
+          silenceMs: p.election.silence(runtime.now()) * config.protocol.tickMs,
+          suspecting: p.election.silence(runtime.now()) * config.protocol.tickMs > config.protocol.suspectMs,
+          lease: p.coordinator?.hasLease(runtime.now()) ?? false,
+        }
+      : null,
     learner: p.learner ? { nextInstance: p.learner.nextInstance, delivered: p.learner.delivered } : null,
     highestDecided,
     counters: { ...network.counters, ...runtime.counters, ...ledger.counters() },

@@ -143,7 +143,7 @@ export function validateProtocolConfig(c: ProtocolConfig): void {
   for (const [k, v] of Object.entries(c))
     if (typeof v === "number") invariant(Number.isInteger(v) && v >= 0, `${k} is a non-negative integer`);
   invariant(c.window >= 1 && c.proposerWindow >= 1 && c.catchupBatch >= 1, "windows are at least 1");
-  invariant(c.heartbeatTicks >= 1 && c.heartbeatTicks < c.leaseTicks, "heartbeats come more often than a lease lasts");
+  invariant(c.heartbeatTicks >= 1 && (c.leaseTicks === 0 || c.heartbeatTicks < c.leaseTicks), "heartbeats come more often than a lease lasts (leaseTicks 0: no leases)");
   invariant(c.leaseTicks < c.suspectTicks, "a candidate waits out the lease (suspectTicks > leaseTicks)");
   invariant(c.proposerWindow <= MAX_PROPOSER_WINDOW, `proposerWindow is at most ${MAX_PROPOSER_WINDOW} (learners' duplicate filter)`);
 }

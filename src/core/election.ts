@@ -70,7 +70,7 @@ export class Election {
   /** Whether this acceptor refuses `from`'s 1A: it leases itself to another coordinator, or it just restarted. */
   refuses(from: NodeId, now: Tick): boolean {
     if (this.quietUntil !== null && now < this.quietUntil) return true;
-    if (this.cfg.bugs?.acceptorIgnoresLease) return false;
+    if (this.cfg.bugs?.acceptorIgnoresLease || this.cfg.leaseTicks === 0) return false;
     return from !== this.leaderId && now - (this.lastHeard ?? now) < this.cfg.leaseTicks;
   }
 

@@ -15,6 +15,8 @@ export interface Network {
 }
 
 export interface RuntimeEvents {
+  /** This process' coordinator started or stopped leading (election, stand-down). */
+  leadership?(active: boolean, round: number): void;
   deliver?(d: Delivery): void;
   decided?(d: DecisionId): void;
   acked?(a: { client: number; seq: number; instance: number }): void;
@@ -50,7 +52,7 @@ export class NodeRuntime {
   private readonly local: Msg[] = [];
   private localScheduled = false;
   private closed = false;
-  readonly counters = { inputs: 0, sent: 0, multicast: 0, delivered: 0, deliveredBytes: 0, localDropped: 0 };
+  readonly counters = { leadershipChanges: 0, inputs: 0, sent: 0, multicast: 0, delivered: 0, deliveredBytes: 0, localDropped: 0 };
 
   constructor(private readonly o: RuntimeOptions) {
     const clock = o.clock ?? (() => performance.now());
@@ -103,7 +105,13 @@ export class NodeRuntime {
   input(input: Input): void {
     if (this.closed) return;
     this.counters.inputs++;
+    const c = this.proc.coordinator;
+    const was = c?.isActive ?? false;
     this.driver.input(input, this.now());
+    if (c && c.isActive !== was) {
+      this.counters.leadershipChanges++;
+      this.o.events?.leadership?.(c.isActive, c.round);
+    }
   }
 
   propose(payload: Uint8Array): void {

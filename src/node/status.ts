@@ -9,6 +9,11 @@ export interface NodeStatus {
   readonly coordinator: { readonly active: boolean; readonly round: number; readonly ring: readonly number[] | null; readonly inFlight: number } | null;
   /** Acceptor: the round promised. */
   readonly acceptor: { readonly promised: number } | null;
+  /**
+   * Acceptors: the coordinator followed, how long it has been silent, whether it is suspected
+   * (silent past suspectMs), and whether this node's own coordinator holds a lease.
+   */
+  readonly election?: { readonly leader: number; readonly silenceMs: number; readonly suspecting: boolean; readonly lease: boolean } | null;
   /** Learner: next instance to deliver (every lower one is delivered), values delivered. */
   readonly learner: { readonly nextInstance: number; readonly delivered: number } | null;
   /** Highest instance known decided anywhere by this process (-1: none). */

@@ -242,7 +242,16 @@ export function drawScenario(o: SimOptions): Scenario {
     faulty && permanent < faults(acceptors.length) && r.chance(0.25) ? r.int(20_000, healAt - 100_000) : null;
   const drift = r.chance(0.5) ? CLOCK_DRIFT_BOUND : 0;
   const clockRates = new Map(processes.map((id) => [id, 1 + (r.float() * 2 - 1) * drift] as const));
-  return { ...base, tornWrites, writeCrashes, coordinatorDiesAt, clockRates };
+  // Election timing: the defaults, or hasty (false suspicions under loss: many elections), or no
+  // leases at all (candidates duel as in plain Paxos): safety may not depend on timing.
+  const timing = faulty
+    ? r.pick([
+        {},
+        { heartbeatTicks: 3, leaseTicks: 10, suspectTicks: 15, staggerTicks: 5 },
+        { heartbeatTicks: 5, leaseTicks: 0, suspectTicks: 20, staggerTicks: 3 },
+      ])
+    : {};
+  return { ...base, cfg: { ...base.cfg, ...timing }, tornWrites, writeCrashes, coordinatorDiesAt, clockRates };
 }
 
 function shuffle<T>(r: Prng, xs: readonly T[]): T[] {

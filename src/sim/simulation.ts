@@ -435,7 +435,7 @@ function describe(sc: Scenario): string {
     `partitions=${sc.partitions.map((p) => `${p.kind}[${p.sideA}|${p.sideB}]@${p.at / 1000}-${p.until / 1000}ms`).join(",") || "none"}`,
     `usurpers=${sc.usurpers.map((u) => `${u.node}@${u.at / 1000}-${u.until / 1000}ms`).join(",") || "none"}` +
       (sc.coordinatorDiesAt !== null ? ` coordinator-dies@${sc.coordinatorDiesAt / 1000}ms` : ""),
-    `clocks=${[...sc.clockRates].map(([id, r]) => `${id}:${r.toFixed(4)}`).join(" ")}`,
+    `election: heartbeat=${c.heartbeatTicks}t lease=${c.leaseTicks}t suspect=${c.suspectTicks}t stagger=${c.staggerTicks}t; clocks=${[...sc.clockRates].map(([id, r]) => `${id}:${r.toFixed(4)}`).join(" ")}`,
   ].join("\n");
 }
 

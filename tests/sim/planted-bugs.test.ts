@@ -21,7 +21,7 @@ const REPROMISE: [keyof PlantedBugs, string] = [
   "an acceptor that promises again the round it promised (a restarted coordinator reuses a round)",
 ];
 const VARIANTS: Variant[] = ["mring", "uring"];
-const BOUND = 500;
+const BOUND = 1000;
 
 describe.each(VARIANTS)("%s planted bugs", (variant) => {
   const bugs = variant === "mring" ? [...BUGS, REPROMISE] : BUGS;

@@ -1,0 +1,58 @@
+import { describe, expect, test } from "bun:test";
+import { LocalCluster } from "../../src/bench/cluster.ts";
+
+/**
+ * Coordinator failure at process level: under load, the coordinator is killed with SIGKILL; the
+ * acceptors elect another (no external service) and learners deliver again. Measured: the time
+ * from the kill to the first value decided after it (target 1 s; the README reports the median).
+ */
+describe.each(["mring", "uring"] as const)("%s coordinator failover", (variant) => {
+  test(
+    "kill -9 the coordinator under load: another acceptor leads, values are decided again, and every learner agrees",
+    async () => {
+      const c = await LocalCluster.start({ variant, acceptors: 3, learners: 1, clients: 1, window: 16 }, { outputs: true });
+      const learner = c.ids("learner").find((id) => !c.ids("acceptor").includes(id)) as number;
+      const client = String(c.ids("client")[0]);
+      try {
+        const load = c.run(["client", "--config", c.configFile, "--id", client, "--rate", "300", "--value-size", "256", "--duration", "6", "--warmup", "0", "--window", "256", "--json"]);
+        await new Promise((r) => setTimeout(r, 1500));
+        const before = c.outputOf(learner).length;
+        expect(before).toBeGreaterThan(50);
+        const killedAt = performance.now();
+        await c.kill(0, "SIGKILL");
+        // Values in flight when it died may be re-sent; what counts is the first delivery of a new instance.
+        const lastInstance = (JSON.parse(c.outputOf(learner).at(-1) as string) as { instance: number }).instance;
+        let failoverMs = -1;
+        while (performance.now() - killedAt < 10_000) {
+          const out = c.outputOf(learner);
+          const last = out.at(-1);
+          if (last && (JSON.parse(last) as { instance: number }).instance > lastInstance + 1) {
+            failoverMs = performance.now() - killedAt;
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        console.log(`${variant} failover: first new decision ${failoverMs.toFixed(0)} ms after kill -9 of the coordinator`);
+        expect(failoverMs).toBeGreaterThan(0);
+        expect(failoverMs).toBeLessThan(3000); // target 1 s; a loaded 2-core machine gets slack here
+        const r = await load;
+        expect(r.code).toBe(0);
+        const report = JSON.parse(r.out.trim()) as { acked: number; proposed: number };
+        // Values the client was told are decided keep flowing after the kill.
+        expect(report.acked).toBeGreaterThan(before + 100);
+        // Every learner still alive delivered the same sequence.
+        const alive = c.ids("learner").filter((id) => id !== 0);
+        const t0 = Date.now();
+        const settled = () => new Set(alive.map((id) => c.outputOf(id).length)).size === 1;
+        while (!settled() && Date.now() - t0 < 5000) await new Promise((res) => setTimeout(res, 50));
+        const reference = c.outputOf(learner);
+        for (const id of alive) expect(c.outputOf(id)).toEqual(reference);
+        // The new coordinator said so in its log.
+        expect(c.ids("acceptor").filter((id) => id !== 0).some((id) => (c.logs.get(id) ?? []).some((l) => l.includes("leading: Phase 1 in a new round")))).toBe(true);
+      } finally {
+        await c.stop();
+      }
+    },
+    { timeout: 60_000 },
+  );
+});
