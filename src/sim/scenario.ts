@@ -24,6 +24,8 @@ export interface SimOptions {
   readonly faults?: boolean;
   /** Ticks after healing within which every value of a correct client must be delivered. */
   readonly livenessTicks?: number;
+  /** Election timing: drawn per seed unless given (defaults, hasty, or no leases). */
+  readonly election?: ElectionTiming;
   /** Test-only planted bugs. */
   readonly bugs?: PlantedBugs;
 }
@@ -244,15 +246,18 @@ export function drawScenario(o: SimOptions): Scenario {
   const clockRates = new Map(processes.map((id) => [id, 1 + (r.float() * 2 - 1) * drift] as const));
   // Election timing: the defaults, or hasty (false suspicions under loss: many elections), or no
   // leases at all (candidates duel as in plain Paxos): safety may not depend on timing.
-  const timing = faulty
-    ? r.pick([
-        {},
-        { heartbeatTicks: 3, leaseTicks: 10, suspectTicks: 15, staggerTicks: 5 },
-        { heartbeatTicks: 5, leaseTicks: 0, suspectTicks: 20, staggerTicks: 3 },
-      ])
-    : {};
+  const drawn = faulty ? r.pick(ELECTION_TIMINGS) : "default";
+  const timing = ELECTION_TIMING[o.election ?? drawn];
   return { ...base, cfg: { ...base.cfg, ...timing }, tornWrites, writeCrashes, coordinatorDiesAt, clockRates };
 }
+
+export type ElectionTiming = "default" | "hasty" | "no-leases";
+const ELECTION_TIMINGS: readonly ElectionTiming[] = ["default", "hasty", "no-leases"];
+const ELECTION_TIMING: Record<ElectionTiming, Partial<ProtocolConfig>> = {
+  default: {},
+  hasty: { heartbeatTicks: 3, leaseTicks: 10, suspectTicks: 15, staggerTicks: 5 },
+  "no-leases": { heartbeatTicks: 5, leaseTicks: 0, suspectTicks: 20, staggerTicks: 3 },
+};
 
 function shuffle<T>(r: Prng, xs: readonly T[]): T[] {
   const a = [...xs];

@@ -11,21 +11,19 @@ const BUGS: [keyof PlantedBugs, string][] = [
   ["learnerDeliversEarly", "a learner that delivers before the decision"],
   ["coordinatorIgnoresVotes", "a coordinator that skips picking the highest-round value in Phase 1"],
 ];
-/**
- * M-Ring only: its coordinator multicasts a 2A before its own vote is durable, so a restarted
- * coordinator can miss a vote that a minority holds. In U-Ring the coordinator votes (durably)
- * before the 2A/2B leaves it, so a restarted one always finds its own round's votes.
+/*
+ * Not in the list since coordinator election landed: "acceptorRepromisesRound" (an acceptor that
+ * promises again the round it promised). It was found at seed 203 (M-Ring) when a restarted
+ * coordinator reused its round number; now a restarted acceptor refuses every 1A for one lease
+ * and a coordinator nacked in its own round moves up at once, and 20,000 seeds (3,000 more with
+ * leases off) found it only as a liveness failure. The strict promise stays covered by the core
+ * test "a coordinator restarted from its ledger cannot complete Phase 1 again in its old round".
  */
-const REPROMISE: [keyof PlantedBugs, string] = [
-  "acceptorRepromisesRound",
-  "an acceptor that promises again the round it promised (a restarted coordinator reuses a round)",
-];
 const VARIANTS: Variant[] = ["mring", "uring"];
 const BOUND = 1000;
 
 describe.each(VARIANTS)("%s planted bugs", (variant) => {
-  const bugs = variant === "mring" ? [...BUGS, REPROMISE] : BUGS;
-  test.each(bugs)("%s is found: %s", (bug) => {
+  test.each(BUGS)("%s is found: %s", (bug) => {
     const s = sweep({ variant, from: 1, seeds: BOUND, bugs: { [bug]: true }, stopOnFailure: true });
     expect(s.failures.length).toBe(1);
     const f = s.failures[0];
