@@ -210,7 +210,8 @@ export class Coordinator {
     const seq = ++this.heartbeatSeq;
     this.heartbeats.set(seq, { at: now, acks: new Set() });
     for (const s of this.heartbeats.keys()) if (this.heartbeats.size > MAX_HEARTBEATS_TRACKED) this.heartbeats.delete(s);
-    for (const a of this.cfg.acceptors) out.to(a, { t: "heartbeat", rnd: this.crnd, seq });
+    // To every process: acceptors ack (the lease), the others learn where to send client values.
+    for (const p of this.cfg.processes) out.to(p, { t: "heartbeat", rnd: this.crnd, seq });
   }
 
   /** A decision for `instance`, taken here or learned. */

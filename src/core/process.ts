@@ -27,7 +27,7 @@ export abstract class RingProcess {
   readonly coordinator: Coordinator | null;
   readonly learner: Learner | null;
   readonly proposer: Proposer | null;
-  /** The highest round seen in any message. */
+  /** The highest established round seen (Phase 2 traffic, heartbeats, rings): its owner leads. */
   protected highestRound: Round = 0;
   private leader: NodeId;
   /** Acceptors: failure detection, candidacy and leases (see election.ts). */
@@ -55,18 +55,22 @@ export abstract class RingProcess {
    */
   protected alive(rnd: Round, now: Tick): void {
     this.seeRound(rnd);
+    if (rnd > this.highestRound) {
+      this.highestRound = rnd;
+      this.leader = roundOwner(rnd, this.cfg.maxNodes);
+    }
     this.election?.established(rnd, now);
     const c = this.coordinator;
     if (c?.isActive && rnd > c.round && roundOwner(rnd, this.cfg.maxNodes) !== this.id) c.deactivate();
   }
 
-  /** Every round seen in a message: its owner is the latest coordinator this process knows of. */
+  /**
+   * Any round seen in a message (a 1A, a promise reported in a reply): a new round of this
+   * process' coordinator goes above it. Its owner is not followed for that: a candidate that
+   * failed Phase 1 leads nothing (see alive).
+   */
   protected seeRound(rnd: Round): void {
     this.coordinator?.observeRound(rnd);
-    if (rnd > this.highestRound) {
-      this.highestRound = rnd;
-      this.leader = roundOwner(rnd, this.cfg.maxNodes);
-    }
   }
 
   /**
@@ -149,7 +153,10 @@ export abstract class RingProcess {
         return;
       }
       case "heartbeat":
-        if (!this.acceptor) return;
+        if (!this.acceptor) {
+          this.alive(msg.rnd, now);
+          return;
+        }
         if (msg.rnd < this.acceptor.rnd) {
           // A coordinator behind this acceptor's promise: tell it (it may hold the lease, and move up).
           out.to(from, { t: "nack", rnd: msg.rnd, promised: this.acceptor.rnd });

@@ -129,7 +129,7 @@ export type Msg =
   /** U-Ring: the coordinator's answer to a ring member whose view of the ring is out of date. */
   | { readonly t: "ring"; readonly rnd: Round; readonly ring: Ring }
   /**
-   * The coordinator of round `rnd` is alive (sent every heartbeatTicks to every acceptor). An
+   * The coordinator of round `rnd` is alive (sent every heartbeatTicks to every process). An
    * acceptor that promised `rnd` answers with an ack: it then refuses other candidates' 1A for
    * leaseTicks (the coordinator's lease).
    */

@@ -86,7 +86,7 @@ export class URingProcess extends RingProcess {
         if (!this.wellFormed(msg.ring, msg.rnd)) return;
         if (msg.ring.includes(this.id)) this.seeRing(msg.rnd, msg.ring, now);
         // Left out of that ring: at least its coordinator is known now, and the next hello goes there.
-        else this.seeRound(msg.rnd);
+        else this.alive(msg.rnd, now);
         return;
       default:
         return;

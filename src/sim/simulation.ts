@@ -114,7 +114,7 @@ export class Simulation {
   private readonly sendCounts = new Map<string, number>();
   private proposed = 0;
   readonly checker = new Checker();
-  private readonly trace = new TraceBuffer(80);
+  private readonly trace = new TraceBuffer(Number(process.env["PAXOS_SIM_TRACE"] ?? 80));
 
   constructor(opts: SimOptions) {
     this.sc = drawScenario(opts);

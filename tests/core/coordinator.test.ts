@@ -374,7 +374,7 @@ describe("coordinator Phase 2 (Task 3)", () => {
     const out = new OutputBuilder();
     c.tick(1, out);
     const hb = sent(out, "heartbeat");
-    expect(hb.map((e) => e.to)).toEqual(ACCEPTORS);
+    expect(hb.map((e) => e.to)).toEqual(ACCEPTORS); // every process (here: the acceptors)
     const seq = (hb[0] as { msg: { seq: number } }).msg.seq;
     expect(c.hasLease(2)).toBe(false);
     c.onHeartbeatAck(ACCEPTORS[0] as number, R17, seq);
