@@ -16,8 +16,8 @@ const BUGS: [keyof PlantedBugs, string][] = [
  * Not in the list since coordinator election landed: "acceptorRepromisesRound" (an acceptor that
  * promises again the round it promised). It was found at seed 203 (M-Ring) when a restarted
  * coordinator reused its round number; now a restarted acceptor refuses every 1A for one lease
- * and a coordinator nacked in its own round moves up at once, and 20,000 seeds (3,000 more with
- * leases off) found it only as a liveness failure. The strict promise stays covered by the core
+ * and a coordinator nacked in its own round moves up at once: its first failure is a liveness one
+ * (seed 4,882), and 3,000 seeds with leases off found nothing. The strict promise stays covered by the core
  * test "a coordinator restarted from its ledger cannot complete Phase 1 again in its old round".
  */
 const VARIANTS: Variant[] = ["mring", "uring"];
