@@ -311,7 +311,8 @@ test(
       const rnd = seenRound?.rnd ?? 1000 * 256 + coordinatorId;
       const ring = seenRound?.ring ?? [];
       if (!seenRound) problems.push("no Phase 2A was seen on the multicast group during the warm-up: the odd messages use a guessed round");
-      const first = (ring[0] ?? 1) as NodeId;
+      // (The ring's first member other than the configured coordinator: an election may have moved the lead.)
+      const first = (ring.find((id) => id !== coordinatorId) ?? 1) as NodeId;
       const spare = (ids.find((id) => c.ids("acceptor").includes(id) && !ring.includes(id)) ?? 2) as NodeId;
       const none = (v: string) => ({ vid: v, values: [] });
       const odd: OddMessage[] = [
