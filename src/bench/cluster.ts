@@ -138,14 +138,13 @@ export class LocalCluster {
 
   /** Waits until every given node logged "node started" (since its last launch). */
   private async ready(ids: readonly number[]): Promise<void> {
-    const c = this;
     const t0 = Date.now();
-    while (!ids.every((id) => (c.logs.get(id) ?? []).some((x) => x.includes("node started")))) {
-      const dead = [...c.procs].find(([id, p]) => ids.includes(id) && p.exitCode !== null);
+    while (!ids.every((id) => (this.logs.get(id) ?? []).some((x) => x.includes("node started")))) {
+      const dead = [...this.procs].find(([id, p]) => ids.includes(id) && p.exitCode !== null);
       if (dead || Date.now() - t0 > 15000) {
         const why = dead ? `node ${dead[0]} exited with ${dead[1].exitCode}` : "timed out";
-        await c.stop();
-        throw new Error(`cluster did not start (${why}): ${[...c.logs].map(([id, l]) => `\n  node ${id}: ${l.slice(-3).join(" | ")}`).join("")}`);
+        await this.stop();
+        throw new Error(`cluster did not start (${why}): ${[...this.logs].map(([id, l]) => `\n  node ${id}: ${l.slice(-3).join(" | ")}`).join("")}`);
       }
       await new Promise((r) => setTimeout(r, 20));
     }

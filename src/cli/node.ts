@@ -141,6 +141,7 @@ function statusOf(
   highestDecided: number,
 ): NodeStatus {
   const p = runtime.proc;
+  const silenceMs = p.election ? p.election.silence(runtime.now()) * config.protocol.tickMs : 0;
   return {
     id: entry.id,
     cluster: config.cluster,
@@ -154,8 +155,8 @@ function statusOf(
     election: p.election
       ? {
           leader: p.election.leader,
-          silenceMs: p.election.silence(runtime.now()) * config.protocol.tickMs,
-          suspecting: p.election.silence(runtime.now()) * config.protocol.tickMs > config.protocol.suspectMs,
+          silenceMs,
+          suspecting: silenceMs > config.protocol.suspectMs,
           lease: p.coordinator?.hasLease(runtime.now()) ?? false,
         }
       : null,
@@ -206,6 +207,7 @@ export async function runNodeCommand(o: NodeCliOptions, err: (s: string) => void
 export function statsLine(node: StartedNode): Record<string, unknown> {
   const cpu = process.cpuUsage();
   const mem = process.memoryUsage();
+  const status = node.status();
   return {
     level: "stats",
     id: node.entry.id,
@@ -216,8 +218,8 @@ export function statsLine(node: StartedNode): Record<string, unknown> {
     cpuSystemUs: cpu.system,
     rss: mem.rss,
     net: node.network.counters,
-    ledger: node.status().ledger,
-    ledgerCounters: Object.fromEntries(Object.entries(node.status().counters).filter(([k]) => k.startsWith("ledger"))),
+    ledger: status.ledger,
+    ledgerCounters: Object.fromEntries(Object.entries(status.counters).filter(([k]) => k.startsWith("ledger"))),
   };
 }
 

@@ -4,7 +4,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { scanSegment, segmentIndex } from "./segment.ts";
+import { checkpointAfter, instanceOf, type Checkpoint } from "./record.ts";
+import { scanSegment, sortedSegments } from "./segment.ts";
 
 export interface SegmentSummary {
   readonly file: string;
@@ -40,20 +41,16 @@ export function inspectWal(dir: string, verify: boolean): WalSummary {
   } catch (e) {
     throw new NotALogError(`${dir}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such directory" : (e as Error).message}`);
   }
-  const segs = names
-    .map((n) => ({ n, i: segmentIndex(n) }))
-    .filter((x): x is { n: string; i: number } => x.i !== null)
-    .sort((a, b) => a.i - b.i);
+  const segs = sortedSegments(names);
   if (segs.length === 0) throw new NotALogError(`${dir}: no write-ahead-log segments (seg-*.wal) here`);
   const records = { promise: 0, vote: 0, decision: 0, trim: 0, checkpoint: 0 };
   const segments: SegmentSummary[] = [];
   let lo = Infinity;
   let hi = -Infinity;
-  let lastPromise = 0;
-  let trimmedBelow = 0;
+  let cp: Checkpoint = { rnd: 0, trimmedBelow: 0 };
   let diskBytes = 0;
   let tornTail: WalSummary["tornTail"] = null;
-  segs.forEach(({ n }, k) => {
+  segs.forEach(({ name: n }, k) => {
     const file = path.join(dir, n);
     const buf = fs.readFileSync(file);
     diskBytes += buf.length;
@@ -63,20 +60,18 @@ export function inspectWal(dir: string, verify: boolean): WalSummary {
     let shi = -Infinity;
     for (const { record: r } of scan.records) {
       records[r.k]++;
-      if (r.k === "vote" || r.k === "decision") {
-        slo = Math.min(slo, r.instance);
-        shi = Math.max(shi, r.instance);
+      const i = instanceOf(r);
+      if (i >= 0) {
+        slo = Math.min(slo, i);
+        shi = Math.max(shi, i);
       }
-      if (r.k === "promise" || r.k === "checkpoint") lastPromise = Math.max(lastPromise, r.rnd);
-      if (r.k === "vote") lastPromise = Math.max(lastPromise, r.vrnd);
-      if (r.k === "trim") trimmedBelow = Math.max(trimmedBelow, r.below);
-      if (r.k === "checkpoint") trimmedBelow = Math.max(trimmedBelow, r.trimmedBelow);
+      cp = checkpointAfter(cp, r);
     }
     segments.push({ file: n, bytes: buf.length, records: scan.records.length, instances: slo <= shi ? [slo, shi] : null });
     lo = Math.min(lo, slo);
     hi = Math.max(hi, shi);
   });
-  return { dir, segments, records, instances: lo <= hi ? [lo, hi] : null, lastPromise, trimmedBelow, diskBytes, tornTail, verified: verify };
+  return { dir, segments, records, instances: lo <= hi ? [lo, hi] : null, lastPromise: cp.rnd, trimmedBelow: cp.trimmedBelow, diskBytes, tornTail, verified: verify };
 }
 
 export function formatWalSummary(s: WalSummary): string {

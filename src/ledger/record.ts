@@ -37,6 +37,33 @@ export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 /** What the WAL stores: the cores' records plus its own checkpoint. */
 export type WalRecord = LedgerRecord | { readonly k: "checkpoint"; readonly rnd: number; readonly trimmedBelow: number };
 
+/** The checkpoint state a log has reached: the highest round promised (or voted in) and the trim point. */
+export interface Checkpoint {
+  readonly rnd: number;
+  readonly trimmedBelow: number;
+}
+
+/** The checkpoint state after `r` (what the next segment's checkpoint record carries). */
+export function checkpointAfter(cp: Checkpoint, r: WalRecord): Checkpoint {
+  switch (r.k) {
+    case "promise":
+      return { rnd: Math.max(cp.rnd, r.rnd), trimmedBelow: cp.trimmedBelow };
+    case "vote":
+      return { rnd: Math.max(cp.rnd, r.vrnd), trimmedBelow: cp.trimmedBelow };
+    case "trim":
+      return { rnd: cp.rnd, trimmedBelow: Math.max(cp.trimmedBelow, r.below) };
+    case "checkpoint":
+      return { rnd: Math.max(cp.rnd, r.rnd), trimmedBelow: Math.max(cp.trimmedBelow, r.trimmedBelow) };
+    case "decision":
+      return cp;
+  }
+}
+
+/** The instance a vote or decision is about; -1 for the other records. */
+export function instanceOf(r: WalRecord): number {
+  return r.k === "vote" || r.k === "decision" ? r.instance : -1;
+}
+
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: false, tagUint8Array: false });
 
 /** A checksum mismatch or a body of the wrong shape. */

@@ -28,6 +28,14 @@ export function segmentIndex(name: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/** The segment files among `names` (a directory listing), oldest first. */
+export function sortedSegments(names: readonly string[]): { readonly name: string; readonly index: number }[] {
+  return names
+    .map((name) => ({ name, index: segmentIndex(name) }))
+    .filter((x): x is { name: string; index: number } => x.index !== null)
+    .sort((a, b) => a.index - b.index);
+}
+
 export function segmentHeader(): Uint8Array {
   const h = new Uint8Array(SEGMENT_HEADER_BYTES);
   h.set(MAGIC, 0);

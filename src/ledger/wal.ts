@@ -16,8 +16,8 @@ import * as path from "node:path";
 import { invariant } from "../core/assert.ts";
 import type { LedgerRecord } from "../core/types.ts";
 import type { Ledger } from "./ledger.ts";
-import { encodeRecord, type WalRecord } from "./record.ts";
-import { scanSegment, segmentHeader, segmentIndex, segmentName, SEGMENT_HEADER_BYTES } from "./segment.ts";
+import { checkpointAfter, encodeRecord, instanceOf, type Checkpoint, type WalRecord } from "./record.ts";
+import { scanSegment, segmentHeader, segmentName, SEGMENT_HEADER_BYTES, sortedSegments } from "./segment.ts";
 
 export type WalSync = "fsync" | "none";
 
@@ -109,10 +109,6 @@ function syncDir(dir: string): void {
   }
 }
 
-function instanceOf(r: WalRecord): number {
-  return r.k === "vote" || r.k === "decision" ? r.instance : -1;
-}
-
 export class WalLedger implements Ledger {
   private readonly segments: Segment[] = [];
   private fd = -1;
@@ -131,8 +127,7 @@ export class WalLedger implements Ledger {
   private failed: Error | null = null;
   private idle: (() => void)[] = [];
   /** Highest promise (or vote round) and trim point appended so far: each new segment's checkpoint. */
-  private rnd = 0;
-  private trimmedBelow = 0;
+  private checkpoint: Checkpoint = { rnd: 0, trimmedBelow: 0 };
   private s = { recordsAppended: 0, bytesAppended: 0, groups: 0, lastGroupRecords: 0, lastSyncUs: 0, recoveredRecords: 0, truncatedBytes: 0, segmentsDeleted: 0 };
 
   private constructor(private readonly o: WalOptions) {}
@@ -185,14 +180,10 @@ export class WalLedger implements Ledger {
   }
 
   private recover_(): void {
-    const names = fs
-      .readdirSync(this.o.dir)
-      .map((n) => ({ n, i: segmentIndex(n) }))
-      .filter((x): x is { n: string; i: number } => x.i !== null)
-      .sort((a, b) => a.i - b.i);
+    const names = sortedSegments(fs.readdirSync(this.o.dir));
     for (let k = 0; k < names.length; k++) {
-      const { n, i } = names[k] as { n: string; i: number };
-      const file = path.join(this.o.dir, n);
+      const { name, index: i } = names[k] as { name: string; index: number };
+      const file = path.join(this.o.dir, name);
       const buf = fs.readFileSync(file);
       const last = k === names.length - 1;
       const scan = scanSegment(buf, file, last);
@@ -225,10 +216,7 @@ export class WalLedger implements Ledger {
 
   /** Keeps the checkpoint state current. */
   private note(r: WalRecord): void {
-    if (r.k === "promise" || r.k === "checkpoint") this.rnd = Math.max(this.rnd, r.rnd);
-    if (r.k === "vote") this.rnd = Math.max(this.rnd, r.vrnd);
-    if (r.k === "trim") this.trimmedBelow = Math.max(this.trimmedBelow, r.below);
-    if (r.k === "checkpoint") this.trimmedBelow = Math.max(this.trimmedBelow, r.trimmedBelow);
+    this.checkpoint = checkpointAfter(this.checkpoint, r);
   }
 
   /** Closes the current segment (already synced) and starts the next with a checkpoint, synchronously (once per segmentBytes). */
@@ -236,7 +224,7 @@ export class WalLedger implements Ledger {
     if (this.fd >= 0) fs.closeSync(this.fd);
     const index = (this.segments.at(-1)?.index ?? -1) + 1;
     const file = path.join(this.o.dir, segmentName(index));
-    const cp = encodeRecord({ k: "checkpoint", rnd: this.rnd, trimmedBelow: this.trimmedBelow });
+    const cp = encodeRecord({ k: "checkpoint", ...this.checkpoint });
     const head = segmentHeader();
     const fd = fs.openSync(file, "wx");
     fs.writeSync(fd, Buffer.concat([head, cp]));
@@ -370,23 +358,19 @@ export class WalLedger implements Ledger {
     const file = (this.segments.at(-1) as Segment).file;
     const fd = this.fd;
     const failed = (err: NodeJS.ErrnoException, what: string) => this.fail(new Error(`write-ahead log: ${what} ${file} failed: ${err.code ?? err.message}`));
+    // Only sync "fsync" gets here: with "none", append writes at once (writeNow).
     const written = () => {
       this.writing = false;
       this.account(group);
-      if (this.o.sync === "fsync")
-        fs.fdatasync(fd, (err) => {
-          if (err) return failed(err, "fdatasync of");
-          // A sync covers every byte written before it began: this group and all older ones.
-          for (const g of this.inFlight) {
-            g.synced = true;
-            if (g === group) break;
-          }
-          this.release();
-        });
-      else {
-        group.synced = true;
+      fs.fdatasync(fd, (err) => {
+        if (err) return failed(err, "fdatasync of");
+        // A sync covers every byte written before it began: this group and all older ones.
+        for (const g of this.inFlight) {
+          g.synced = true;
+          if (g === group) break;
+        }
         this.release();
-      }
+      });
       // The next group's write goes out while this one syncs.
       this.flush();
     };
@@ -415,7 +399,7 @@ export class WalLedger implements Ledger {
   private collect(): void {
     while (this.segments.length > 1) {
       const oldest = this.segments[0] as Segment;
-      if (oldest.maxInstance >= this.trimmedBelow) break;
+      if (oldest.maxInstance >= this.checkpoint.trimmedBelow) break;
       fs.unlinkSync(oldest.file);
       this.segments.shift();
       this.s.segmentsDeleted++;
@@ -450,7 +434,7 @@ export class WalLedger implements Ledger {
       sync: this.o.sync,
       segments: this.segments.length,
       diskBytes: this.segments.reduce((a, s) => a + s.bytes, 0),
-      trimmedBelow: this.trimmedBelow,
+      trimmedBelow: this.checkpoint.trimmedBelow,
       ...this.s,
     };
   }

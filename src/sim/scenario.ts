@@ -252,12 +252,12 @@ export function drawScenario(o: SimOptions): Scenario {
 }
 
 export type ElectionTiming = "default" | "hasty" | "no-leases";
-const ELECTION_TIMINGS: readonly ElectionTiming[] = ["default", "hasty", "no-leases"];
 const ELECTION_TIMING: Record<ElectionTiming, Partial<ProtocolConfig>> = {
   default: {},
   hasty: { heartbeatTicks: 3, leaseTicks: 10, suspectTicks: 15, staggerTicks: 5 },
   "no-leases": { heartbeatTicks: 5, leaseTicks: 0, suspectTicks: 20, staggerTicks: 3 },
 };
+const ELECTION_TIMINGS = Object.keys(ELECTION_TIMING) as ElectionTiming[];
 
 function shuffle<T>(r: Prng, xs: readonly T[]): T[] {
   const a = [...xs];
