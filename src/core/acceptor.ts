@@ -95,6 +95,12 @@ export class Acceptor {
     return v !== undefined && v.vrnd === rnd && v.batch.vid === vid;
   }
 
+  /** The batch this acceptor voted for at `instance`, if its id is `vid`. */
+  votedBatch(instance: Instance, vid: Vid): Batch | undefined {
+    const v = this.votes.get(instance);
+    return v !== undefined && v.batch.vid === vid ? v.batch : undefined;
+  }
+
   /** Records a decision so that learners can later retrieve it from this acceptor. */
   learnDecision(instance: Instance, vid: Vid, out: OutputBuilder): void {
     const known = this.decisions.get(instance);

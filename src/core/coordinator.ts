@@ -31,6 +31,9 @@ interface Phase1 {
   quorumAt: Tick | null;
 }
 
+/** Bound: decided batches of other coordinators remembered while not leading (see onDecision). */
+export const MAX_DECIDED_ELSEWHERE = 4096;
+
 /** Bound: heartbeats whose acks are still counted toward a lease. */
 const MAX_HEARTBEATS_TRACKED = 8;
 
@@ -70,6 +73,8 @@ export class Coordinator {
   private readonly queued = new Set<string>();
   /** Keys of values recently decided in batches of this coordinator, with their instance (insertion-ordered, bounded). */
   private readonly recentDecided = new Map<string, Instance>();
+  /** While not leading: batches decided by other coordinators, by instance (bounded), settled on activation. */
+  private readonly decidedElsewhere = new Map<Instance, Batch>();
   private heartbeatSeq = 0;
   private lastHeartbeatAt: Tick = -Infinity;
   /** Heartbeats of the current round not yet acked by a quorum: when each left, and who acked. */
@@ -103,6 +108,8 @@ export class Coordinator {
   activate(now: Tick, out: OutputBuilder): void {
     if (this.active) return;
     this.active = true;
+    for (const i of [...this.decidedElsewhere.keys()].sort((a, b) => a - b)) this.settle(this.decidedElsewhere.get(i) as Batch, i);
+    this.decidedElsewhere.clear();
     this.startPhase1(now, out);
   }
 
@@ -214,10 +221,24 @@ export class Coordinator {
     for (const p of this.cfg.processes) out.to(p, { t: "heartbeat", rnd: this.crnd, seq });
   }
 
-  /** A decision for `instance`, taken here or learned. */
-  onDecision(instance: Instance, vid: Vid, now: Tick, out: OutputBuilder): void {
+  /**
+   * A decision for `instance`, taken here or learned; `batch`, when this process holds the decided
+   * batch (its acceptor voted for it), tells which client values it settled.
+   */
+  onDecision(instance: Instance, vid: Vid, now: Tick, out: OutputBuilder, batch?: Batch): void {
     invariant(vid.length > 0, "vids are non-empty");
     if (instance < this.firstUndecided || this.decidedAbove.has(instance)) return;
+    if (batch && batch.vid === vid && this.inflight.get(instance)?.batch.vid !== vid) {
+      if (this.active) this.settle(batch, instance);
+      else {
+        // Kept by reference, settled on activation: an acceptor that does not lead pays nothing per value.
+        this.decidedElsewhere.set(instance, batch);
+        for (const i of this.decidedElsewhere.keys()) {
+          if (this.decidedElsewhere.size <= MAX_DECIDED_ELSEWHERE) break;
+          this.decidedElsewhere.delete(i);
+        }
+      }
+    }
     this.noteDecided(instance, vid);
     this.proposePending(now, out);
   }
@@ -355,6 +376,13 @@ export class Coordinator {
       r.highest.delete(i);
       // Our batch lost its slot to a value voted earlier: its proposers will retry.
       if (mine && mine.vid !== batch.vid) this.forget(mine);
+      if (batch !== mine && batch.values.length > 0) {
+        // Another coordinator's batch, re-proposed: its values are in flight here now, so a
+        // re-sent copy waiting in pending must not go into a batch of its own as well.
+        const keys = new Set(batch.values.map(valueKey));
+        this.dropPending(keys);
+        for (const k of keys) this.queued.add(k);
+      }
       this.inflight.set(i, { batch, sentAt: now, retries: 0 });
       this.variant.sendPhase2(this.crnd, i, batch, ring, out);
     }
@@ -371,12 +399,11 @@ export class Coordinator {
         for (const v of f.batch.values) {
           const key = valueKey(v);
           this.queued.delete(key);
-          this.recentDecided.set(key, instance);
+          // The first instance holding a value is where learners deliver it (later copies are
+          // filtered): a proposer is told that one.
+          if (!this.recentDecided.has(key)) this.recentDecided.set(key, instance);
         }
-        for (const k of this.recentDecided.keys()) {
-          if (this.recentDecided.size <= MAX_RECENT_DECIDED) break;
-          this.recentDecided.delete(k);
-        }
+        this.boundRecentDecided();
       } else {
         // Another coordinator's value was chosen here: our batch is lost and its proposers retry.
         this.forget(f.batch);
@@ -384,6 +411,40 @@ export class Coordinator {
     }
     while (this.decidedAbove.delete(this.firstUndecided)) this.firstUndecided++;
     if (this.nextInstance < this.firstUndecided) this.nextInstance = this.firstUndecided;
+  }
+
+  /**
+   * Another coordinator's batch decided at `instance`: its values are decided there, so a copy
+   * pending here is dropped instead of being proposed (and delivered, filtered) a second time.
+   */
+  private settle(batch: Batch, instance: Instance): void {
+    if (batch.values.length === 0) return;
+    const keys = new Set<string>();
+    for (const v of batch.values) {
+      const key = valueKey(v);
+      keys.add(key);
+      if (!this.recentDecided.has(key)) this.recentDecided.set(key, instance);
+    }
+    this.boundRecentDecided();
+    this.dropPending(keys);
+  }
+
+  /** Removes pending values with these keys (they are decided, or in flight in another batch). */
+  private dropPending(keys: ReadonlySet<string>): void {
+    let w = 0;
+    for (const v of this.pending) {
+      const key = valueKey(v);
+      if (keys.has(key)) this.queued.delete(key);
+      else this.pending[w++] = v;
+    }
+    this.pending.length = w;
+  }
+
+  private boundRecentDecided(): void {
+    for (const k of this.recentDecided.keys()) {
+      if (this.recentDecided.size <= MAX_RECENT_DECIDED) break;
+      this.recentDecided.delete(k);
+    }
   }
 
   private forget(batch: Batch): void {

@@ -60,6 +60,11 @@ export class Learner {
     return this.next;
   }
 
+  /** The next instance to deliver once this learner delivers in order; null before a "first-seen" learner anchored. */
+  get deliveringFrom(): Instance | null {
+    return this.anchored ? this.next : null;
+  }
+
   /** A batch proposed for `instance` (Phase 2A, a circulating decision, or a retransmission). */
   onBatch(instance: Instance, batch: Batch, now: Tick, out: OutputBuilder): void {
     if (!this.inWindow(instance)) return;
@@ -89,6 +94,11 @@ export class Learner {
     }
     this.decisions.set(instance, vid);
     this.deliverReady(now, out);
+  }
+
+  /** The batch with id `vid` this learner holds for an undelivered `instance`, if any. */
+  heldBatch(instance: Instance, vid: Vid): Batch | undefined {
+    return this.batches.get(instance)?.get(vid);
   }
 
   /** Entries an acceptor retransmitted: decided batches. */

@@ -43,7 +43,7 @@ export abstract class RingProcess {
     this.coordinator = isAcceptor ? new Coordinator(id, cfg, this.coordinatorVariant()) : null;
     this.learner = cfg.learners.includes(id) ? new Learner(id, cfg, opts.learnFrom ?? "beginning") : null;
     this.proposer = cfg.proposers.includes(id)
-      ? new Proposer(opts.clientId ?? id, cfg, (tries) => this.route(tries), id)
+      ? new Proposer(opts.clientId ?? id, cfg, (tries) => this.route(tries), id, () => this.learner?.deliveringFrom ?? null)
       : null;
     this.leader = cfg.coordinator;
     this.election = isAcceptor ? new Election(id, cfg, (opts.recovered ?? []).length > 0) : null;
@@ -181,7 +181,7 @@ export abstract class RingProcess {
         }
         return;
       case "decided-value":
-        this.proposer?.onDelivered(msg.client, msg.seq, msg.instance, now, out);
+        this.proposer?.onToldDecided(msg.client, msg.seq, msg.instance, now, out);
         return;
       case "catchup-reply":
         this.seeRound(msg.rnd);
@@ -211,12 +211,16 @@ export abstract class RingProcess {
     return false;
   }
 
-  /** A decision taken here or learned: every local role hears of it. */
-  protected decide(instance: Instance, vid: Vid, now: Tick, out: OutputBuilder): void {
+  /**
+   * A decision taken here or learned: every local role hears of it. `batch`: the decided batch
+   * when the message carried it; else this process' vote or its learner may hold it.
+   */
+  protected decide(instance: Instance, vid: Vid, now: Tick, out: OutputBuilder, batch?: Batch | null): void {
+    const held = this.coordinator ? (batch ?? this.acceptor?.votedBatch(instance, vid) ?? this.learner?.heldBatch(instance, vid)) : undefined;
     out.decided.push({ instance, vid });
     this.acceptor?.learnDecision(instance, vid, out);
     this.learner?.onDecision(instance, vid, now, out);
-    this.coordinator?.onDecision(instance, vid, now, out);
+    this.coordinator?.onDecision(instance, vid, now, out, held ?? undefined);
   }
 
   private ackDeliveries(now: Tick, out: OutputBuilder): void {

@@ -6,6 +6,8 @@ interface Outstanding {
   readonly v: ClientValue;
   sentAt: Tick;
   tries: number;
+  /** A coordinator said the value is decided at this instance; the co-located learner has not delivered it yet. */
+  toldAt?: Instance;
 }
 
 /** Where a proposer sends a value on its n-th try (variant-specific). */
@@ -29,6 +31,8 @@ export class Proposer {
     private readonly route: Route,
     /** This proposer's node, named in its values so that the coordinator can answer it. */
     private readonly origin?: NodeId,
+    /** The co-located learner's next instance to deliver, once it delivers in order (null: none, or not yet anchored). */
+    private readonly delivering: () => Instance | null = () => null,
   ) {}
 
   get inFlight(): number {
@@ -54,8 +58,29 @@ export class Proposer {
     this.sendQueued(now, out);
   }
 
+  /**
+   * A coordinator found (client, seq) decided at `instance` when the value came again. Learners
+   * deliver a value at the first instance holding it, which a coordinator that never saw an
+   * earlier copy cannot know: while the co-located learner has not yet passed `instance`, its
+   * delivery tells (see tick); otherwise the coordinator's word is all there is.
+   */
+  onToldDecided(client: number, seq: number, instance: Instance, now: Tick, out: OutputBuilder): void {
+    const o = client === this.clientId ? this.outstanding.get(seq) : undefined;
+    if (!o) return;
+    const next = this.delivering();
+    if (next !== null && next <= instance) o.toldAt = Math.min(o.toldAt ?? instance, instance);
+    else this.onDelivered(client, seq, instance, now, out);
+  }
+
   tick(now: Tick, out: OutputBuilder): void {
+    const next = this.delivering();
     for (const o of this.outstanding.values()) {
+      if (o.toldAt !== undefined) {
+        // Decided: no re-send. The learner passed the instance without delivering it here (the
+        // coordinator's instance was not where learners deliver it): take the coordinator's word.
+        if (next === null || next > o.toldAt) this.onDelivered(o.v.client, o.v.seq, o.toldAt, now, out);
+        continue;
+      }
       if (now - o.sentAt < this.cfg.proposerTimeoutTicks) continue;
       o.tries++;
       o.sentAt = now;

@@ -137,7 +137,7 @@ export class URingProcess extends RingProcess {
     }
     // Last acceptor: the coordinator and the acceptors up to here voted (rnd, vid).
     invariant(isQuorum(withMe, this.cfg.acceptors) && withMe.length === q, "2A/2B gathered an m-quorum of votes");
-    this.decide(instance, batch.vid, now, out);
+    this.decide(instance, batch.vid, now, out, batch);
     this.sendDecision(instance, batch.vid, batch, ring, rnd, out);
   }
 
@@ -154,7 +154,7 @@ export class URingProcess extends RingProcess {
     if (!ring.includes(this.id) || !this.wellFormed(ring, rnd)) return;
     this.seeRing(rnd, ring, now);
     if (batch) this.learner?.onBatch(instance, batch, now, out);
-    this.decide(instance, vid, now, out);
+    this.decide(instance, vid, now, out, batch);
     const last = lastAcceptor(ring, this.cfg.acceptors, quorumSize(this.cfg.acceptors.length));
     if (this.id !== predecessor(ring, last)) this.sendDecision(instance, vid, batch, ring, rnd, out);
   }

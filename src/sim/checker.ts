@@ -1,7 +1,7 @@
 import type { DecisionId, Delivery, Instance, NodeId, Vid } from "../core/types.ts";
 
 export interface Violation {
-  readonly kind: "agreement" | "integrity" | "total-order" | "decision-changed" | "undecided-delivery" | "liveness" | "invariant" | "lease";
+  readonly kind: "agreement" | "integrity" | "total-order" | "decision-changed" | "undecided-delivery" | "liveness" | "invariant" | "lease" | "rsvp";
   readonly detail: string;
 }
 
@@ -30,7 +30,9 @@ export const MAX_VIOLATIONS = 16;
  * - undecided-delivery: a learner delivered an id no process had decided;
  * - agreement: two learners delivered different batches at one instance;
  * - integrity: a delivered value was never proposed, differs from what was proposed, or is delivered twice;
- * - total-order: the delivered value sequences of all learners are prefixes of one sequence.
+ * - total-order: the delivered value sequences of all learners are prefixes of one sequence;
+ * - rsvp: a proposer was told its value is decided at an instance other than the one where
+ *   learners deliver it (the first instance whose batch holds it; a later copy is filtered out).
  * Liveness is checked once faults are healed (see Simulation).
  */
 export class Checker {
@@ -41,6 +43,9 @@ export class Checker {
   private readonly proposals = new Map<number, Proposal>();
   /** The longest delivered value sequence so far; every learner's must be a prefix of it. */
   private readonly reference: number[] = [];
+  /** "client:seq" -> the instance where learners deliver it; and acks still waiting for that. */
+  private readonly deliveredAt = new Map<string, Instance>();
+  private readonly ackedAt = new Map<string, { readonly node: NodeId; readonly instance: Instance }>();
   deliveredValues = 0;
 
   propose(p: Proposal): void {
@@ -88,6 +93,7 @@ export class Checker {
         continue;
       }
       log.seen.add(pid);
+      this.noteDeliveredAt(`${v.client}:${v.seq}`, d.instance);
       const at = log.pids.length;
       log.pids.push(pid);
       if (at < this.reference.length) {
@@ -95,6 +101,23 @@ export class Checker {
           this.fail("total-order", `node ${node}'s value #${at} is ${pid}, another learner's is ${this.reference[at]}`);
       } else this.reference.push(pid);
     }
+  }
+
+  /** A proposer at `node` was told (client, seq) is decided at `instance`. */
+  onAcked(node: NodeId, a: { readonly client: number; readonly seq: number; readonly instance: Instance }): void {
+    const key = `${a.client}:${a.seq}`;
+    const at = this.deliveredAt.get(key);
+    if (at === undefined) this.ackedAt.set(key, { node, instance: a.instance });
+    else if (at !== a.instance) this.fail("rsvp", `node ${node}'s proposer was told ${key} is decided at instance ${a.instance}; learners deliver it at ${at}`);
+  }
+
+  private noteDeliveredAt(key: string, instance: Instance): void {
+    if (this.deliveredAt.has(key)) return;
+    this.deliveredAt.set(key, instance);
+    const a = this.ackedAt.get(key);
+    if (a === undefined) return;
+    this.ackedAt.delete(key);
+    if (a.instance !== instance) this.fail("rsvp", `node ${a.node}'s proposer was told ${key} is decided at instance ${a.instance}; learners deliver it at ${instance}`);
   }
 
   /** Values (by pid) delivered by the given learner incarnation. */

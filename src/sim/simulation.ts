@@ -220,6 +220,7 @@ export class Simulation {
       send: (from, env) => this.send(from, env),
       deliver: (id, d) => this.checker.onDeliver(id, inc, d),
       decided: (id, d) => this.checker.onDecided(id, d),
+      acked: (id, a) => this.checker.onAcked(id, a),
     };
   }
 

@@ -326,6 +326,39 @@ describe("coordinator Phase 2 (Task 3)", () => {
     expect(sent(out, "2a").map((x) => [x.msg.instance, x.msg.batch.values])).toEqual([[1, [cv(4, 0)]]]);
   });
 
+  test("a value re-sent while Phase 1 runs is not proposed again when Phase 1 re-proposes another coordinator's batch holding it", () => {
+    const { c } = setup();
+    c.activate(0, new OutputBuilder());
+    const early = new OutputBuilder();
+    c.onValue(cv(4, 0), 1, early); // pending: Phase 1 has not completed
+    const voted = batch("2.0", cv(4, 0), cv(5, 0));
+    const p1 = new OutputBuilder();
+    for (const a of ACCEPTORS) c.onPhase1B(a, c.round, a === 3 ? [{ instance: 0, vrnd: rnd(0, 2), batch: voted, decided: false }] : [], 2, p1);
+    // Only the recovered batch leaves: the pending copy is in flight in it.
+    expect(sent(p1, "2a").map((x) => [x.msg.instance, x.msg.batch.vid])).toEqual([[0, "2.0"]]);
+    const resent = new OutputBuilder();
+    c.onValue(cv(4, 0), 3, resent);
+    expect(sent(resent, "2a")).toEqual([]);
+    // Decided there: a later re-send is told instance 0, where learners deliver it.
+    c.onDecision(0, "2.0", 4, new OutputBuilder());
+    const late = new OutputBuilder();
+    c.onValue(cv(4, 0), 5, late, 9);
+    expect(sent(late, "decided-value").map((x) => [x.to, x.msg.instance])).toEqual([[9, 0]]);
+    expect(sent(late, "2a")).toEqual([]);
+  });
+
+  test("values of a batch decided elsewhere (while another coordinator led) are answered with its instance, not proposed again", () => {
+    const { c } = setup();
+    const elsewhere = batch("other.0", cv(4, 0));
+    c.onDecision(0, "other.0", 0, new OutputBuilder(), elsewhere); // this acceptor voted it; not leading
+    c.onDecision(3, "other.3", 0, new OutputBuilder(), batch("other.3", cv(4, 0))); // a later copy: the first instance counts
+    toPhase2(c);
+    const out = new OutputBuilder();
+    c.onValue(cv(4, 0), 1, out, 9);
+    expect(sent(out, "decided-value").map((x) => [x.to, x.msg.instance])).toEqual([[9, 0]]);
+    expect(sent(out, "2a")).toEqual([]);
+  });
+
   test("coordinator re-sends 2A after retransmitTicks, and after retriesBeforeNewRound re-sends starts a higher round", () => {
     const { c, cfg } = setup();
     toPhase2(c);

@@ -85,4 +85,38 @@ describe("proposer", () => {
     expect(p.refused).toBe(1);
     expect(p.inFlight).toBe(3);
   });
+  test("told by a coordinator that a value is decided: the learner's delivery, not the coordinator's instance, is acknowledged while the learner is behind", () => {
+    const cfg = cfgWith();
+    let next: number | null = 3;
+    const p = new Proposer(300, cfg, byTry, 3, () => next);
+    p.propose(bytes(1), 0, new OutputBuilder());
+    p.propose(bytes(2), 0, new OutputBuilder());
+    const told = new OutputBuilder();
+    p.onToldDecided(300, 0, 8, 1, told);
+    expect(told.acked).toEqual([]);
+    // Decided: no longer re-sent while waiting for the learner.
+    const quiet = new OutputBuilder();
+    p.tick(cfg.proposerTimeoutTicks, quiet);
+    expect(sent(quiet, "value").map((x) => x.msg.v.seq)).toEqual([1]);
+    // The learner delivers it at 5, the first instance holding it.
+    const delivered = new OutputBuilder();
+    p.onDelivered(300, 0, 5, 2, delivered);
+    expect(delivered.acked).toEqual([{ client: 300, seq: 0, instance: 5 }]);
+    // Seq 1: told 9, and the learner passes 9 without delivering it here: the coordinator's word stands.
+    p.onToldDecided(300, 1, 9, 3, new OutputBuilder());
+    next = 10;
+    const passed = new OutputBuilder();
+    p.tick(cfg.proposerTimeoutTicks + 1, passed);
+    expect(passed.acked).toEqual([{ client: 300, seq: 1, instance: 9 }]);
+    expect(p.inFlight).toBe(0);
+  });
+
+  test("told decided with no co-located learner delivering in order (none, or not anchored): acknowledged at once", () => {
+    const p = new Proposer(300, cfgWith(), byTry, 3, () => null);
+    p.propose(bytes(1), 0, new OutputBuilder());
+    const out = new OutputBuilder();
+    p.onToldDecided(300, 0, 8, 1, out);
+    p.onToldDecided(301, 0, 8, 1, out); // another client's value
+    expect(out.acked).toEqual([{ client: 300, seq: 0, instance: 8 }]);
+  });
 });

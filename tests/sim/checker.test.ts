@@ -32,6 +32,21 @@ describe("Checker", () => {
     expect(c.deliveredBy(1, 0).size).toBe(3);
   });
 
+  test("rsvp: a proposer told an instance other than the one learners deliver its value at, before or after the delivery", () => {
+    const c = primed();
+    c.onAcked(9, { client: 1, seq: 1, instance: 0 }); // right, told before the delivery
+    c.onAcked(9, { client: 1, seq: 2, instance: 1 }); // wrong, told before the delivery
+    c.onDeliver(1, 0, delivery(0, "v0", [value(1), value(2)]));
+    c.onAcked(9, { client: 1, seq: 1, instance: 0 }); // right, after
+    c.onAcked(9, { client: 1, seq: 2, instance: 3 }); // wrong, after
+    // A later (filtered) copy of a value does not move where it is delivered.
+    c.onDeliver(2, 0, delivery(0, "v0", [value(1), value(2)]));
+    expect(c.violations.map((v) => [v.kind, v.detail])).toEqual([
+      ["rsvp", "node 9's proposer was told 1:2 is decided at instance 1; learners deliver it at 0"],
+      ["rsvp", "node 9's proposer was told 1:2 is decided at instance 3; learners deliver it at 0"],
+    ]);
+  });
+
   test("decision-changed: two different ids decided for one instance", () => {
     const c = primed();
     c.onDecided(3, { instance: 2, vid: "other" });
