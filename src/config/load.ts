@@ -101,6 +101,8 @@ function crossCheck(c: ClusterConfig): string[] {
   }
   const p = c.protocol;
   if (p.heartbeatMs >= p.leaseMs) problems.push(`protocol.heartbeatMs: ${p.heartbeatMs} must be below protocol.leaseMs (${p.leaseMs}): a lease is renewed by heartbeats`);
+  if (p.maxUnappliedInstances !== 0 && p.maxUnappliedInstances < p.window)
+    problems.push(`protocol.maxUnappliedInstances: ${p.maxUnappliedInstances} must be 0 (no bound) or at least protocol.window (${p.window})`);
   if (p.leaseMs >= p.suspectMs) problems.push(`protocol.suspectMs: ${p.suspectMs} must be above protocol.leaseMs (${p.leaseMs}): a candidate waits out the lease`);
   return problems;
 }
@@ -150,6 +152,13 @@ export function protocolConfig(c: ClusterConfig): ProtocolConfig {
     leaseTicks: ticks(p.leaseMs, p.tickMs),
     suspectTicks: ticks(p.suspectMs, p.tickMs),
     staggerTicks: ticks(p.staggerMs, p.tickMs),
+    replicas: ids((n) => n.roles.includes("learner")),
+    appliedTicks: ticks(p.appliedMs, p.tickMs),
+    retainInstances: p.retainInstances,
+    maxUnappliedInstances: p.maxUnappliedInstances,
+    learnerRetainInstances: p.learnerRetainInstances,
+    flowBacklogInstances: p.flowBacklogInstances,
+    flowNoticeTicks: ticks(p.flowNoticeMs, p.tickMs),
   };
   validateProtocolConfig(cfg);
   return cfg;

@@ -58,6 +58,17 @@ export const ProtocolSchema = z.strictObject({
   leaseMs: ms.default(150),
   suspectMs: ms.default(250),
   staggerMs: ms.default(100),
+  /** Garbage collection: replicas (role learner) report what they applied this often; 0: no garbage collection. */
+  appliedMs: ms.default(50),
+  /** Acceptors keep this many applied instances below the garbage-collection point, for learners' catch-up. */
+  retainInstances: z.number().int().min(0).max(10_000_000).default(512),
+  /** Bound: the coordinator proposes nothing this far beyond what f+1 replicas applied (0: no bound). */
+  maxUnappliedInstances: z.number().int().min(0).max(100_000_000).default(2048),
+  /** Bound: delivered instances a replica keeps to bring other learners up to date. */
+  learnerRetainInstances: z.number().int().min(0).max(10_000_000).default(512),
+  /** Flow control: a learner this many instances behind tells the coordinator, at most every flowNoticeMs. */
+  flowBacklogInstances: z.number().int().min(1).max(10_000_000).default(256),
+  flowNoticeMs: z.number().int().min(1).max(3_600_000).default(20),
 });
 
 export const LedgerSchema = z.discriminatedUnion("kind", [

@@ -19,6 +19,8 @@ export class Acceptor {
   private rndValue: Round = 0;
   private readonly votes = new Map<Instance, Vote>();
   private readonly decisions = new Map<Instance, Vid>();
+  /** Every instance below this one was applied by enough replicas and is forgotten here. */
+  private trimmedBelowValue: Instance = 0;
 
   constructor(
     readonly id: NodeId,
@@ -30,6 +32,31 @@ export class Acceptor {
 
   get rnd(): Round {
     return this.rndValue;
+  }
+
+  get trimmedBelow(): Instance {
+    return this.trimmedBelowValue;
+  }
+
+  /** Instances whose vote this acceptor holds (its memory use, bounded by garbage collection). */
+  get heldInstances(): number {
+    return this.votes.size;
+  }
+
+  /**
+   * Garbage collection: forgets votes and decisions below `below`, which enough replicas applied.
+   * It never votes there again (those instances are decided) and tells a new coordinator so.
+   */
+  trim(below: Instance, out: OutputBuilder): void {
+    if (below <= this.trimmedBelowValue) return;
+    this.forgetBelow(below);
+    out.record({ k: "trim", below });
+  }
+
+  private forgetBelow(below: Instance): void {
+    this.trimmedBelowValue = Math.max(this.trimmedBelowValue, below);
+    for (const i of this.votes.keys()) if (i < below) this.votes.delete(i);
+    for (const i of this.decisions.keys()) if (i < below) this.decisions.delete(i);
   }
 
   /** Rebuilds state from the ledger after a restart. */
@@ -48,8 +75,7 @@ export class Acceptor {
         this.decisions.set(r.instance, r.vid);
         break;
       case "trim":
-        for (const i of this.votes.keys()) if (i < r.below) this.votes.delete(i);
-        for (const i of this.decisions.keys()) if (i < r.below) this.decisions.delete(i);
+        this.forgetBelow(r.below);
         break;
     }
   }
@@ -77,6 +103,8 @@ export class Acceptor {
   /** Phase 2B (Task 4): vote for `batch` in round `crnd` unless a higher round was promised. */
   vote(crnd: Round, instance: Instance, batch: Batch, out: OutputBuilder): boolean {
     if (crnd < this.rndValue && !this.cfg.bugs?.acceptorIgnoresPromise) return false;
+    // Garbage-collected: decided and applied long ago; only a coordinator behind the news proposes here.
+    if (instance < this.trimmedBelowValue) return false;
     const prev = this.votes.get(instance);
     if (prev && prev.vrnd === crnd) {
       // A round has a single value: a repeated 2A must carry the batch already voted for.
@@ -121,6 +149,7 @@ export class Acceptor {
    * their value, decisions without the value, and values voted for without a known decision.
    */
   catchup(from: Instance, count: number): { entries: CatchupEntry[]; decisions: DecisionId[]; votes: CatchupEntry[] } {
+    from = Math.max(from, this.trimmedBelowValue);
     // Bounded by catchupBatch, and by MAX_INSTANCE so that from + k stays a safe integer.
     const n = Math.max(0, Math.min(count, this.cfg.catchupBatch, MAX_INSTANCE - from + 1));
     const entries: CatchupEntry[] = [];

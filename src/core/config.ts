@@ -72,6 +72,27 @@ export interface ProtocolConfig {
   readonly suspectTicks: number;
   /** ...after this much more per acceptor ranked before it (the next acceptor after the coordinator goes first). */
   readonly staggerTicks: number;
+  /**
+   * Learners that apply every instance from the beginning (application replicas; a client's
+   * learner is not one). Their reports of what they applied drive garbage collection. Default:
+   * every learner.
+   */
+  readonly replicas?: readonly NodeId[];
+  /** A replica reports the instance it applied up to this often (0: never; no garbage collection). */
+  readonly appliedTicks: number;
+  /**
+   * Garbage collection: once min(f+1, replicas) replicas applied an instance, acceptors free (RAM)
+   * or trim (WAL) everything below it except the last retainInstances, kept for learners' catch-up.
+   */
+  readonly retainInstances: number;
+  /** Bound: the coordinator proposes no instance this far beyond what f+1 replicas applied (0: no bound). */
+  readonly maxUnappliedInstances: number;
+  /** Bound: delivered instances a learner keeps to bring other learners up to date (0: none). */
+  readonly learnerRetainInstances: number;
+  /** Flow control: a learner this many instances behind what it knows of tells the coordinator to slow down... */
+  readonly flowBacklogInstances: number;
+  /** ...at most this often; the coordinator halves its window at most once per such period and grows it back by one per decided instance after four quiet periods. */
+  readonly flowNoticeTicks: number;
   readonly bugs?: PlantedBugs;
 }
 
@@ -115,7 +136,21 @@ export const DEFAULT_TIMING = {
   leaseTicks: 150,
   suspectTicks: 250,
   staggerTicks: 100,
+  appliedTicks: 50,
+  retainInstances: 512,
+  maxUnappliedInstances: 2048,
+  learnerRetainInstances: 512,
+  flowBacklogInstances: 256,
+  flowNoticeTicks: 20,
 } as const;
+
+/** The replicas (see ProtocolConfig.replicas) and how many must have applied an instance before it is garbage-collected: min(f+1, replicas). */
+export function gcQuorum(c: ProtocolConfig): { readonly replicas: readonly NodeId[]; readonly k: number } {
+  const replicas = c.replicas ?? c.learners;
+  const f = Math.floor((c.acceptors.length - 1) / 2);
+  // Without reports (appliedTicks 0) there is no garbage collection, and no bound tied to it.
+  return { replicas, k: c.appliedTicks === 0 ? 0 : Math.min(f + 1, replicas.length) };
+}
 
 /** Bound assumed on clock-rate drift between processes (1 %): leases are counted with it. */
 export const CLOCK_DRIFT_BOUND = 0.01;
@@ -145,5 +180,8 @@ export function validateProtocolConfig(c: ProtocolConfig): void {
   invariant(c.window >= 1 && c.proposerWindow >= 1 && c.catchupBatch >= 1, "windows are at least 1");
   invariant(c.heartbeatTicks >= 1 && (c.leaseTicks === 0 || c.heartbeatTicks < c.leaseTicks), "heartbeats come more often than a lease lasts (leaseTicks 0: no leases)");
   invariant(c.leaseTicks < c.suspectTicks, "a candidate waits out the lease (suspectTicks > leaseTicks)");
+  for (const id of c.replicas ?? []) invariant(c.learners.includes(id), `replica ${id} is a learner`);
+  invariant(c.maxUnappliedInstances === 0 || c.maxUnappliedInstances >= c.window, "maxUnappliedInstances is 0 or at least the window");
+  invariant(c.flowNoticeTicks >= 1, "flowNoticeTicks is at least 1");
   invariant(c.proposerWindow <= MAX_PROPOSER_WINDOW, `proposerWindow is at most ${MAX_PROPOSER_WINDOW} (learners' duplicate filter)`);
 }

@@ -1,5 +1,5 @@
 import { invariant } from "./assert.ts";
-import { coordinatorLeaseTicks, VALUE_OVERHEAD_BYTES, type ProtocolConfig } from "./config.ts";
+import { coordinatorLeaseTicks, gcQuorum, VALUE_OVERHEAD_BYTES, type ProtocolConfig } from "./config.ts";
 import type { OutputBuilder } from "./output.ts";
 import { quorumSize } from "./quorum.ts";
 import { nextRound, roundOwner } from "./round.ts";
@@ -29,6 +29,8 @@ interface Phase1 {
   /** Replies by sender; null for a U-Ring process that is no acceptor. */
   readonly replies: Map<NodeId, readonly VoteReport[] | null>;
   quorumAt: Tick | null;
+  /** The highest garbage-collection point reported: every instance below it is decided and applied. */
+  trimmed: Instance;
 }
 
 /** Bound: decided batches of other coordinators remembered while not leading (see onDecision). */
@@ -80,6 +82,13 @@ export class Coordinator {
   /** Heartbeats of the current round not yet acked by a quorum: when each left, and who acked. */
   private readonly heartbeats = new Map<number, { readonly at: Tick; readonly acks: Set<NodeId> }>();
   private leaseUntil: Tick = -Infinity;
+  /** What min(f+1, replicas) replicas applied (garbage collection): no instance is proposed maxUnappliedInstances beyond it. */
+  private appliedWatermark: Instance = 0;
+  /** Flow control: the window in use, halved on a learner's notice and grown back by one per decision. */
+  private flowWindow: number;
+  private lastCut: Tick = -Infinity;
+  /** Flow-control notices that halved the window. */
+  windowCuts = 0;
   /** Client values dropped because the pending queue was full. */
   droppedValues = 0;
   /** Retransmitted client values dropped because they were already queued, in flight or decided. */
@@ -89,7 +98,36 @@ export class Coordinator {
     readonly id: NodeId,
     private readonly cfg: ProtocolConfig,
     private readonly variant: CoordinatorVariant,
-  ) {}
+  ) {
+    this.flowWindow = cfg.window;
+  }
+
+  /** The window of instances in flight in use now (flow control keeps it at most cfg.window). */
+  get window(): number {
+    return this.flowWindow;
+  }
+
+  /** Replicas applied every instance below `w` (garbage collection); may let proposals resume. */
+  onApplied(w: Instance, now: Tick, out: OutputBuilder): void {
+    if (w <= this.appliedWatermark) return;
+    this.appliedWatermark = w;
+    if (this.active) this.proposePending(now, out);
+  }
+
+  /** A learner is falling behind (flow control, thesis §3.3.6): halve the window, at most once per notice period. */
+  onSlowDown(now: Tick): void {
+    if (!this.active || now - this.lastCut < this.cfg.flowNoticeTicks) return;
+    this.lastCut = now;
+    this.flowWindow = Math.max(1, Math.floor(this.flowWindow / 2));
+    this.windowCuts++;
+  }
+
+  /** Room for one more instance in flight: the window, and the bound beyond what replicas applied. */
+  private canPropose(instance: Instance): boolean {
+    if (this.inflight.size >= this.flowWindow) return false;
+    const bound = this.cfg.maxUnappliedInstances;
+    return bound === 0 || gcQuorum(this.cfg).k === 0 || instance < this.appliedWatermark + bound;
+  }
 
   get isActive(): boolean {
     return this.active;
@@ -164,10 +202,11 @@ export class Coordinator {
     this.proposePending(now, out);
   }
 
-  onPhase1B(from: NodeId, rnd: Round, votes: readonly VoteReport[] | null, now: Tick, out: OutputBuilder): void {
+  onPhase1B(from: NodeId, rnd: Round, votes: readonly VoteReport[] | null, now: Tick, out: OutputBuilder, trimmed = 0): void {
     if (!this.active || this.state.k !== "phase1" || rnd !== this.crnd) return;
     const p1 = this.state.p1;
     p1.replies.set(from, votes);
+    p1.trimmed = Math.max(p1.trimmed, trimmed);
     if (p1.quorumAt === null && this.acceptorReplies(p1) >= quorumSize(this.cfg.acceptors.length)) p1.quorumAt = now;
     if (p1.replies.size === this.variant.phase1Targets.length) this.finishPhase1(now, out);
   }
@@ -228,6 +267,8 @@ export class Coordinator {
   onDecision(instance: Instance, vid: Vid, now: Tick, out: OutputBuilder, batch?: Batch): void {
     invariant(vid.length > 0, "vids are non-empty");
     if (instance < this.firstUndecided || this.decidedAbove.has(instance)) return;
+    // Flow control: the window grows back by one per decision once notices stopped for a while.
+    if (this.flowWindow < this.cfg.window && now - this.lastCut >= 4 * this.cfg.flowNoticeTicks) this.flowWindow++;
     if (batch && batch.vid === vid && this.inflight.get(instance)?.batch.vid !== vid) {
       if (this.active) this.settle(batch, instance);
       else {
@@ -313,7 +354,7 @@ export class Coordinator {
     this.heartbeats.clear();
     this.state = {
       k: "phase1",
-      p1: { lastSentAt: now, retries: 0, replies: new Map(), quorumAt: null, leased: new Set() },
+      p1: { lastSentAt: now, retries: 0, replies: new Map(), quorumAt: null, leased: new Set(), trimmed: 0 },
     };
     for (const q of this.variant.phase1Targets) out.to(q, { t: "1a", rnd: this.crnd, from: this.from });
   }
@@ -349,13 +390,16 @@ export class Coordinator {
       for (const [i, vid] of decided)
         invariant(highest.get(i)?.batch.vid === vid, `instance ${i}: highest vote is the decided ${vid}`);
     for (const f of this.inflight.keys()) top = Math.max(top, f);
+    // Below a garbage-collection point every instance is decided (replicas applied it): nothing to
+    // re-propose there, and the acceptors that trimmed would never vote again.
+    if (p1.trimmed > this.firstUndecided) this.skipTo(p1.trimmed);
     this.state = { k: "phase2", ring };
     const mine = new Map<Instance, Batch>();
     for (const [i, f] of this.inflight) mine.set(i, f.batch);
     this.inflight.clear();
     const best = new Map<Instance, Batch>();
     for (const [i, v] of highest) best.set(i, v.batch);
-    this.recovery = { next: this.from, top, highest: best, mine };
+    this.recovery = { next: Math.max(this.from, this.firstUndecided), top, highest: best, mine };
     this.nextInstance = Math.max(this.nextInstance, top + 1, this.firstUndecided);
     this.proposePending(now, out);
   }
@@ -364,7 +408,7 @@ export class Coordinator {
   private recover(now: Tick, ring: Ring, out: OutputBuilder): void {
     const r = this.recovery;
     if (!r) return;
-    while (r.next <= r.top && this.inflight.size < this.cfg.window) {
+    while (r.next <= r.top && this.canPropose(r.next)) {
       const i = r.next++;
       const mine = r.mine.get(i);
       r.mine.delete(i);
@@ -447,6 +491,19 @@ export class Coordinator {
     }
   }
 
+  /** Every instance below `t` is decided elsewhere: forget what this coordinator had in flight there. */
+  private skipTo(t: Instance): void {
+    for (const [i, f] of this.inflight)
+      if (i < t) {
+        this.inflight.delete(i);
+        this.forget(f.batch);
+      }
+    for (const i of this.decidedAbove) if (i < t) this.decidedAbove.delete(i);
+    this.firstUndecided = t;
+    while (this.decidedAbove.delete(this.firstUndecided)) this.firstUndecided++;
+    if (this.nextInstance < this.firstUndecided) this.nextInstance = this.firstUndecided;
+  }
+
   private forget(batch: Batch): void {
     for (const v of batch.values) this.queued.delete(valueKey(v));
   }
@@ -461,7 +518,7 @@ export class Coordinator {
     const ring = this.state.ring;
     this.recover(now, ring, out);
     if (this.recovery) return; // holes and recovered values first, in instance order
-    while (this.pending.length > 0 && this.inflight.size < this.cfg.window) {
+    while (this.pending.length > 0 && this.canPropose(this.nextInstance)) {
       let bytes = 0;
       let n = 0;
       while (n < this.pending.length) {

@@ -1,5 +1,5 @@
 import { invariant } from "./assert.ts";
-import type { ProtocolConfig } from "./config.ts";
+import { gcQuorum, type ProtocolConfig } from "./config.ts";
 import type { OutputBuilder } from "./output.ts";
 import type { Batch, ClientValue, Instance, NodeId, Tick, Vid } from "./types.ts";
 
@@ -36,8 +36,20 @@ export class Learner {
   private lastProgress: Tick = 0;
   private lastAsked: Tick = -Infinity;
   private preferred: number;
+  /** The last delivered batches (at most learnerRetainInstances), served to learners behind. */
+  private readonly retained = new Map<Instance, Batch>();
+  /** Acceptors garbage-collected everything below this: catch-up turns to other learners for it. */
+  private gcFloor: Instance = 0;
+  private nextPeer = 0;
+  private readonly peers: readonly NodeId[];
+  /** A replica reports what it applied (garbage collection); a client's learner does not. */
+  private readonly replica: boolean;
+  private lastApplied: Tick = -Infinity;
+  private lastSlowDown: Tick = -Infinity;
   /** Values delivered (after duplicates were removed). */
   delivered = 0;
+  /** Flow-control notices sent. */
+  slowDowns = 0;
 
   /**
    * `from`: "beginning" delivers every instance from 0 (an application replica); "first-seen"
@@ -53,6 +65,41 @@ export class Learner {
     this.fromBeginning = from === "beginning";
     const idx = Math.max(0, cfg.learners.indexOf(id));
     this.preferred = idx % cfg.acceptors.length;
+    const { replicas } = gcQuorum(cfg);
+    this.replica = this.fromBeginning && replicas.includes(id);
+    this.peers = replicas.filter((p) => p !== id);
+  }
+
+  /** Instances this learner knows of beyond what it could deliver (lost or late messages, or a slow application). */
+  get backlog(): number {
+    return Math.max(0, this.highestKnown - this.next + 1);
+  }
+
+  /** Behind what every acceptor still holds, with no learner that retained it answering so far. */
+  get behindGc(): boolean {
+    return this.next < this.gcFloor;
+  }
+
+  /** Delivered batches this learner retained, for a learner behind: [from, from+count). */
+  retainedEntries(from: Instance, count: number): { entries: { instance: Instance; batch: Batch }[]; floor: Instance } {
+    const entries: { instance: Instance; batch: Batch }[] = [];
+    const n = Math.min(count, this.cfg.catchupBatch);
+    for (let i = from; i < from + n; i++) {
+      const b = this.retained.get(i);
+      if (!b) break;
+      entries.push({ instance: i, batch: b });
+    }
+    return { entries, floor: Math.max(0, this.next - this.retained.size) };
+  }
+
+  /** Whether this learner still holds delivered instance `i` for others. */
+  retains(i: Instance): boolean {
+    return this.retained.has(i);
+  }
+
+  /** A catch-up source holds nothing below `floor`: below it, ask other learners. */
+  onFloor(floor: Instance): void {
+    this.gcFloor = Math.max(this.gcFloor, floor);
   }
 
   /** The next instance to deliver; every instance below it was delivered. */
@@ -109,17 +156,39 @@ export class Learner {
     }
   }
 
-  /** Asks for retransmission after catchupTicks without progress; moves to the next acceptor each time. */
+  /**
+   * Reports what this replica applied (garbage collection), asks the coordinator to slow down when
+   * far behind (flow control), and asks for retransmission after catchupTicks without progress:
+   * its preferred acceptor, then the next; other learners for what acceptors garbage-collected.
+   */
   tick(now: Tick, out: OutputBuilder): void {
     if (!this.anchored) return;
+    if (this.replica && this.cfg.appliedTicks > 0 && now - this.lastApplied >= this.cfg.appliedTicks) {
+      this.lastApplied = now;
+      for (const a of this.cfg.acceptors) out.to(a, { t: "applied", upTo: this.next });
+    }
+    if (this.backlog > this.cfg.flowBacklogInstances && now - this.lastSlowDown >= this.cfg.flowNoticeTicks) {
+      this.lastSlowDown = now;
+      this.slowDowns++;
+      out.to(this.cfg.acceptors[this.preferred % this.cfg.acceptors.length] as NodeId, { t: "slow-down", backlog: this.backlog, hops: 0 });
+    }
     if (now - this.lastProgress < this.cfg.catchupTicks || now - this.lastAsked < this.cfg.catchupTicks) return;
     // Without evidence of a gap, poll rarely: the last decisions may have been lost without trace.
-    const gap = this.highestKnown >= this.next;
+    const gap = this.highestKnown >= this.next || this.behindGc;
     if (!gap && now - this.lastAsked < 4 * this.cfg.catchupTicks) return;
     this.lastAsked = now;
+    out.to(this.catchupSource(), { t: "catchup", from: this.next, count: this.cfg.catchupBatch });
+  }
+
+  private catchupSource(): NodeId {
+    if (this.behindGc && this.peers.length > 0) {
+      // Every other ask goes to an acceptor still: the floor it reported may be stale (a restart).
+      this.nextPeer++;
+      if (this.nextPeer % 4 !== 0) return this.peers[this.nextPeer % this.peers.length] as NodeId;
+    }
     const acceptor = this.cfg.acceptors[this.preferred % this.cfg.acceptors.length] as NodeId;
     this.preferred = (this.preferred + 1) % this.cfg.acceptors.length;
-    out.to(acceptor, { t: "catchup", from: this.next, count: this.cfg.catchupBatch });
+    return acceptor;
   }
 
   private inWindow(instance: Instance): boolean {
@@ -139,6 +208,10 @@ export class Learner {
       this.delivered += values.length;
       this.decisions.delete(this.next);
       this.batches.delete(this.next);
+      if (this.replica && this.cfg.learnerRetainInstances > 0) {
+        this.retained.set(this.next, batch);
+        this.retained.delete(this.next - this.cfg.learnerRetainInstances);
+      }
       this.next++;
       this.lastProgress = now;
     }

@@ -1,5 +1,5 @@
 import { Acceptor } from "./acceptor.ts";
-import type { ProtocolConfig } from "./config.ts";
+import { gcQuorum, type ProtocolConfig } from "./config.ts";
 import { Coordinator, type CoordinatorVariant } from "./coordinator.ts";
 import { Election } from "./election.ts";
 import { Learner } from "./learner.ts";
@@ -17,6 +17,9 @@ export interface ProcessOptions {
   readonly learnFrom?: "beginning" | "first-seen";
 }
 
+/** Garbage collection trims in steps of this many instances (one trim record per step). */
+export const GC_STEP_INSTANCES = 64;
+
 /**
  * One process of a ring, hosting the roles the configuration gives it. The role cores are
  * shared; M-Ring and U-Ring differ only in how messages travel (subclasses). A step takes one
@@ -32,6 +35,10 @@ export abstract class RingProcess {
   private leader: NodeId;
   /** Acceptors: failure detection, candidacy and leases (see election.ts). */
   readonly election: Election | null;
+  /** Acceptors: the highest instance each replica reported it applied up to (garbage collection). */
+  private readonly appliedBy = new Map<NodeId, Instance>();
+  /** What min(f+1, replicas) replicas applied: every instance below it is decided and applied. */
+  appliedWatermark: Instance = 0;
 
   protected constructor(
     readonly id: NodeId,
@@ -136,7 +143,15 @@ export abstract class RingProcess {
         if (this.acceptor?.rnd === msg.rnd) this.election?.promised(msg.rnd);
         return;
       case "1b":
-        this.coordinator?.onPhase1B(from, msg.rnd, msg.acceptor ? msg.votes : null, now, out);
+        this.coordinator?.onPhase1B(from, msg.rnd, msg.acceptor ? msg.votes : null, now, out, msg.trimmed ?? 0);
+        return;
+      case "applied":
+        this.onApplied(from, msg.upTo, now, out);
+        return;
+      case "slow-down":
+        // Flow control: the notice travels to the coordinator, which halves its window.
+        if (this.coordinator?.isActive) this.coordinator.onSlowDown(now);
+        else if (msg.hops < 2 && this.leaderHint() !== this.id) out.to(this.leaderHint(), { ...msg, hops: msg.hops + 1 });
         return;
       case "nack": {
         const verdict = this.coordinator?.onNack(from, msg.rnd, msg.promised, now, out);
@@ -168,23 +183,33 @@ export abstract class RingProcess {
       case "heartbeat-ack":
         this.coordinator?.onHeartbeatAck(from, msg.rnd, msg.seq);
         return;
-      case "catchup":
+      case "catchup": {
+        // Below what this acceptor garbage-collected, its learner may still hold delivered batches.
+        const retained = this.learner && (!this.acceptor || msg.from < this.acceptor.trimmedBelow) ? this.learner.retainedEntries(msg.from, msg.count) : null;
+        if (retained && (retained.entries.length > 0 || !this.acceptor)) {
+          out.to(from, { t: "catchup-reply", rnd: this.acceptor?.rnd ?? this.highestRound, entries: retained.entries, ...(retained.floor > 0 ? { floor: retained.floor } : {}) });
+          return;
+        }
         if (this.acceptor) {
           const c = this.acceptor.catchup(msg.from, msg.count);
+          const floor = this.acceptor.trimmedBelow;
           out.to(from, {
             t: "catchup-reply",
             rnd: this.acceptor.rnd,
             entries: c.entries,
             ...(c.decisions.length > 0 ? { decisions: c.decisions } : {}),
             ...(c.votes.length > 0 ? { votes: c.votes } : {}),
+            ...(floor > 0 ? { floor } : {}),
           });
         }
         return;
+      }
       case "decided-value":
         this.proposer?.onToldDecided(msg.client, msg.seq, msg.instance, now, out);
         return;
       case "catchup-reply":
         this.seeRound(msg.rnd);
+        if (msg.floor !== undefined) this.learner?.onFloor(msg.floor);
         this.learner?.onCatchup(msg.entries, now, out);
         // Halves: a value voted at one acceptor and a decision known at another meet in the learner.
         for (const v of msg.votes ?? []) this.learner?.onBatch(v.instance, v.batch, now, out);
@@ -199,13 +224,38 @@ export abstract class RingProcess {
   protected onPhase1A(from: NodeId, rnd: Round, first: Instance, out: OutputBuilder): void {
     if (!this.acceptor) return;
     const votes = this.acceptor.onPhase1A(rnd, first, out);
+    const trimmed = this.acceptor.trimmedBelow;
     if (votes === null) out.to(from, { t: "nack", rnd, promised: this.acceptor.rnd });
-    else out.to(from, { t: "1b", rnd, from: first, acceptor: true, votes });
+    else out.to(from, { t: "1b", rnd, from: first, acceptor: true, votes, ...(trimmed > 0 ? { trimmed } : {}) });
+  }
+
+  /**
+   * Garbage collection (acceptors): once min(f+1, replicas) replicas applied an instance, every
+   * instance below it is freed (RAM) or trimmed (WAL), but for the last retainInstances, kept
+   * for learners' catch-up. The coordinator hears the watermark too (it bounds what it proposes).
+   */
+  private onApplied(from: NodeId, upTo: Instance, now: Tick, out: OutputBuilder): void {
+    if (!this.acceptor) return;
+    const { replicas, k } = gcQuorum(this.cfg);
+    if (k === 0 || !replicas.includes(from) || upTo <= (this.appliedBy.get(from) ?? 0)) return;
+    this.appliedBy.set(from, upTo);
+    if (this.appliedBy.size < k) return;
+    const sorted = [...this.appliedBy.values()].sort((a, b) => b - a);
+    const w = sorted[k - 1] as Instance;
+    if (w <= this.appliedWatermark) return;
+    this.appliedWatermark = w;
+    this.coordinator?.onApplied(w, now, out);
+    const below = w - this.cfg.retainInstances;
+    // Trims go in steps, so that a log does not get one record per report.
+    if (below >= this.acceptor.trimmedBelow + GC_STEP_INSTANCES || (below > this.acceptor.trimmedBelow && this.cfg.retainInstances < GC_STEP_INSTANCES))
+      this.acceptor.trim(below, out);
   }
 
   /** Casts this process' vote; on refusal tells the round's coordinator which round it promised. */
   protected vote(rnd: Round, instance: Instance, batch: Batch, out: OutputBuilder): boolean {
     if (!this.acceptor) return false;
+    // Garbage-collected here (decided and applied): not a round matter, so no nack.
+    if (instance < this.acceptor.trimmedBelow) return false;
     if (this.acceptor.vote(rnd, instance, batch, out)) return true;
     out.to(roundOwner(rnd, this.cfg.maxNodes), { t: "nack", rnd, promised: this.acceptor.rnd });
     return false;
@@ -239,7 +289,11 @@ function plausible(m: Msg): boolean {
     case "1a":
       return m.rnd <= MAX_ROUND && inst(m.from);
     case "1b":
-      return m.rnd <= MAX_ROUND && inst(m.from) && m.votes.every((v) => inst(v.instance) && v.vrnd <= MAX_ROUND);
+      return m.rnd <= MAX_ROUND && inst(m.from) && inst(m.trimmed ?? 0) && m.votes.every((v) => inst(v.instance) && v.vrnd <= MAX_ROUND);
+    case "applied":
+      return inst(m.upTo);
+    case "slow-down":
+      return true;
     case "nack":
       return m.rnd <= MAX_ROUND && m.promised <= MAX_ROUND;
     case "2a":
@@ -254,7 +308,7 @@ function plausible(m: Msg): boolean {
     case "catchup":
       return inst(m.from);
     case "catchup-reply":
-      return m.rnd <= MAX_ROUND && m.entries.every((e) => inst(e.instance)) && (m.votes ?? []).every((e) => inst(e.instance)) && (m.decisions ?? []).every((d) => inst(d.instance));
+      return m.rnd <= MAX_ROUND && inst(m.floor ?? 0) && m.entries.every((e) => inst(e.instance)) && (m.votes ?? []).every((e) => inst(e.instance)) && (m.decisions ?? []).every((d) => inst(d.instance));
     case "ring":
     case "heartbeat":
     case "heartbeat-ack":

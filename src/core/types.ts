@@ -68,6 +68,8 @@ export type Msg =
       readonly from: Instance;
       readonly acceptor: boolean;
       readonly votes: readonly VoteReport[];
+      /** The acceptor garbage-collected every instance below this one (they are decided and applied). */
+      readonly trimmed?: Instance;
     }
   /** Refusal: the sender has promised `promised`, which is at least the round asked for (1A needs strictly more). */
   | { readonly t: "nack"; readonly rnd: Round; readonly promised: Round }
@@ -123,7 +125,13 @@ export type Msg =
       readonly entries: readonly CatchupEntry[];
       readonly decisions?: readonly DecisionId[];
       readonly votes?: readonly CatchupEntry[];
+      /** The sender holds nothing below this instance (garbage-collected): ask someone else for it. */
+      readonly floor?: Instance;
     }
+  /** A replica applied every instance below upTo (garbage collection; sent to every acceptor). */
+  | { readonly t: "applied"; readonly upTo: Instance }
+  /** Flow control: a learner `backlog` instances behind; travels to the coordinator (hops bounds forwarding). */
+  | { readonly t: "slow-down"; readonly backlog: number; readonly hops: number }
   /** U-Ring: a process left out of the current ring asks the coordinator to be laid back in. */
   | { readonly t: "hello" }
   /** U-Ring: the coordinator's answer to a ring member whose view of the ring is out of date. */

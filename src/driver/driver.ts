@@ -50,9 +50,9 @@ export class Driver {
     invariant(this.held.length < MAX_UNSYNCED_STEPS, `at most ${MAX_UNSYNCED_STEPS} steps wait for the ledger`);
     const out = this.proc.step(input, now);
     // Promises and votes are what replies depend on. A decision record only saves a restarted
-    // acceptor from asking others (a decision follows from the votes): it is written, in order,
-    // but nothing waits for it to be durable.
-    const mustWait = out.persist.some((r) => r.k !== "decision");
+    // acceptor from asking others (a decision follows from the votes), and a lost trim is done
+    // again: both are written, in order, but nothing waits for them to be durable.
+    const mustWait = out.persist.some((r) => r.k !== "decision" && r.k !== "trim");
     if (!mustWait && out.persist.length > 0) this.ledger.append(out.persist, NOTHING);
     if (!mustWait && this.held.length === 0) {
       this.release(out);

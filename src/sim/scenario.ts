@@ -248,7 +248,20 @@ export function drawScenario(o: SimOptions): Scenario {
   // leases at all (candidates duel as in plain Paxos): safety may not depend on timing.
   const drawn = faulty ? r.pick(ELECTION_TIMINGS) : "default";
   const timing = ELECTION_TIMING[o.election ?? drawn];
-  return { ...base, cfg: { ...base.cfg, ...timing }, tornWrites, writeCrashes, coordinatorDiesAt, clockRates };
+  // Garbage collection and flow control, from a stream of their own: trims from none to eager (so
+  // that restarted learners must catch up from other learners), a tight bound on what the
+  // coordinator runs ahead of the replicas, and touchy flow control.
+  const g = new Prng(o.seed ^ 0x6763);
+  const window = base.cfg.window;
+  const gc: Partial<ProtocolConfig> = {
+    appliedTicks: g.pick([0, 5, 20, 50]),
+    retainInstances: g.pick([0, 2, 8, 512]),
+    maxUnappliedInstances: g.pick([0, Math.max(window, 4), 2048]),
+    learnerRetainInstances: 1_000_000,
+    flowBacklogInstances: g.pick([4, 256]),
+    flowNoticeTicks: g.pick([5, 20]),
+  };
+  return { ...base, cfg: { ...base.cfg, ...timing, ...gc }, tornWrites, writeCrashes, coordinatorDiesAt, clockRates };
 }
 
 export type ElectionTiming = "default" | "hasty" | "no-leases";

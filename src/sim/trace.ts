@@ -43,7 +43,7 @@ export function formatTrace(m: Msg): string {
     case "1a":
       return `1a r=${m.rnd} from=${m.from}`;
     case "1b":
-      return `1b r=${m.rnd} votes=[${m.votes.map((v) => `${v.instance}:${v.batch.vid}@${v.vrnd}${v.decided ? "!" : ""}`).join(" ")}]`;
+      return `1b r=${m.rnd} votes=[${m.votes.map((v) => `${v.instance}:${v.batch.vid}@${v.vrnd}${v.decided ? "!" : ""}`).join(" ")}]${m.trimmed ? ` trimmed=${m.trimmed}` : ""}`;
     case "nack":
       return `nack r=${m.rnd} promised=${m.promised}`;
     case "2a":
@@ -62,7 +62,8 @@ export function formatTrace(m: Msg): string {
       return (
         `catchup-reply r=${m.rnd} [${m.entries.map((e) => `${e.instance}:${e.batch.vid}`).join(" ")}]` +
         (m.decisions ? ` decisions=[${m.decisions.map((d) => `${d.instance}:${d.vid}`).join(" ")}]` : "") +
-        (m.votes ? ` votes=[${m.votes.map((e) => `${e.instance}:${e.batch.vid}`).join(" ")}]` : "")
+        (m.votes ? ` votes=[${m.votes.map((e) => `${e.instance}:${e.batch.vid}`).join(" ")}]` : "") +
+        (m.floor ? ` floor=${m.floor}` : "")
       );
     case "hello":
       return "hello";
@@ -73,5 +74,9 @@ export function formatTrace(m: Msg): string {
     case "heartbeat":
     case "heartbeat-ack":
       return `${m.t} r=${m.rnd} seq=${m.seq}`;
+    case "applied":
+      return `applied upTo=${m.upTo}`;
+    case "slow-down":
+      return `slow-down backlog=${m.backlog} hops=${m.hops}`;
   }
 }

@@ -18,6 +18,8 @@ import {
   catchupReplyCodec,
   decidedValueCodec,
   heartbeatAckCodec,
+  appliedCodec,
+  slowDownCodec,
   heartbeatCodec,
   helloCodec,
   nackCodec,
@@ -49,6 +51,8 @@ const CODECS: { readonly [T in MsgType]: BodyCodec<MsgOf<T>> } = {
   "decided-value": decidedValueCodec,
   heartbeat: heartbeatCodec,
   "heartbeat-ack": heartbeatAckCodec,
+  applied: appliedCodec,
+  "slow-down": slowDownCodec,
 };
 
 /** The codec of `t`; the table pairs each type with its own codec, so the widening is sound. */

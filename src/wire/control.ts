@@ -9,15 +9,20 @@
  * |---------------|-------------------------------------------------------------------------------|
  * | 1a            | u53 rnd, u53 from                                                             |
  * | 1b            | u53 rnd, u53 from, u8 acceptor (0/1), u32 count (<= MAX_LIST),                |
- * |               |   count x (u53 instance, u53 vrnd, u8 decided (0/1), batch)                   |
+ * |               |   count x (u53 instance, u53 vrnd, u8 decided (0/1), batch), u53 trimmed      |
  * | nack          | u53 rnd, u53 promised                                                         |
  * | catchup       | u53 from, u32 count                                                           |
- * | catchup-reply | u53 rnd, u32 count (<= MAX_LIST), count x (u53 instance, batch)               |
+ * | catchup-reply | u53 rnd, entries, decisions, votes (entries: u32 count, count x (u53          |
+ * |               |   instance, batch)), u53 floor                                                |
  * | hello         | (empty)                                                                       |
  * | ring          | u53 rnd, ring                                                                 |
  * | decided-value | u32 client, u53 seq, u53 instance                                             |
  * | heartbeat     | u53 rnd, u53 seq                                                              |
  * | heartbeat-ack | u53 rnd, u53 seq                                                              |
+ * | applied       | u53 upTo                                                                      |
+ * | slow-down     | u32 backlog, u32 hops                                                         |
+ *
+ * Optional instance fields (1b trimmed, catchup-reply floor) travel as 0 when absent.
  */
 import type { CatchupEntry, VoteReport } from "../core/types.ts";
 import type { BodyCodec, MsgOf } from "./body.ts";
@@ -57,7 +62,7 @@ export const phase1bCodec: BodyCodec<MsgOf<"1b">> = {
   measure(m) {
     if (!Array.isArray(m.votes)) throw new EncodeError("1b.votes: not an array");
     checkList(m.votes.length, MAX_LIST, "1b.votes");
-    let size = checkU53(m.rnd, "1b.rnd") + checkU53(m.from, "1b.from") + checkBool(m.acceptor, "1b.acceptor") + 4;
+    let size = checkU53(m.rnd, "1b.rnd") + checkU53(m.from, "1b.from") + checkBool(m.acceptor, "1b.acceptor") + 4 + checkU53(m.trimmed ?? 0, "1b.trimmed");
     for (const v of m.votes)
       size +=
         checkU53(v.instance, "1b.vote.instance") +
@@ -77,6 +82,7 @@ export const phase1bCodec: BodyCodec<MsgOf<"1b">> = {
       w.bool(v.decided);
       writeBatch(w, v.batch);
     }
+    w.u53(m.trimmed ?? 0);
   },
   read(r) {
     const rnd = r.u53("1b.rnd");
@@ -90,7 +96,8 @@ export const phase1bCodec: BodyCodec<MsgOf<"1b">> = {
       const decided = r.bool("1b.vote.decided");
       votes.push({ instance, vrnd, batch: readBatch(r, "1b.vote.batch"), decided });
     }
-    return { t: "1b", rnd, from, acceptor, votes };
+    const trimmed = r.u53("1b.trimmed");
+    return { t: "1b", rnd, from, acceptor, votes, ...(trimmed > 0 ? { trimmed } : {}) };
   },
 };
 
@@ -156,7 +163,8 @@ export const catchupReplyCodec: BodyCodec<MsgOf<"catchup-reply">> = {
       checkU53(m.rnd, "catchup-reply.rnd") +
       measureEntries(m.entries, "catchup-reply") +
       measureDecisions(m.decisions ?? [], "catchup-reply.decisions") +
-      measureEntries(m.votes ?? [], "catchup-reply.votes")
+      measureEntries(m.votes ?? [], "catchup-reply.votes") +
+      checkU53(m.floor ?? 0, "catchup-reply.floor")
     );
   },
   write(w, m) {
@@ -164,19 +172,22 @@ export const catchupReplyCodec: BodyCodec<MsgOf<"catchup-reply">> = {
     writeEntries(w, m.entries);
     writeDecisions(w, m.decisions ?? []);
     writeEntries(w, m.votes ?? []);
+    w.u53(m.floor ?? 0);
   },
   read(r) {
     const rnd = r.u53("catchup-reply.rnd");
     const entries = readEntries(r, "catchup-reply");
     const decisions = readDecisions(r, "catchup-reply.decisions");
     const votes = readEntries(r, "catchup-reply.votes");
-    // Empty lists are left out, as the cores write them.
+    const floor = r.u53("catchup-reply.floor");
+    // Empty lists (and a 0 floor) are left out, as the cores write them.
     return {
       t: "catchup-reply",
       rnd,
       entries,
       ...(decisions.length > 0 ? { decisions } : {}),
       ...(votes.length > 0 ? { votes } : {}),
+      ...(floor > 0 ? { floor } : {}),
     };
   },
 };
@@ -238,4 +249,22 @@ export const heartbeatAckCodec: BodyCodec<MsgOf<"heartbeat-ack">> = {
   measure: (m) => measureRoundSeq(m, "heartbeat-ack"),
   write: writeRoundSeq,
   read: (r) => ({ t: "heartbeat-ack", ...readRoundSeq(r, "heartbeat-ack") }),
+};
+
+export const appliedCodec: BodyCodec<MsgOf<"applied">> = {
+  measure: (m) => checkU53(m.upTo, "applied.upTo"),
+  write: (w, m) => w.u53(m.upTo),
+  read: (r) => ({ t: "applied", upTo: r.u53("applied.upTo") }),
+};
+
+export const slowDownCodec: BodyCodec<MsgOf<"slow-down">> = {
+  measure: (m) => checkU32(m.backlog, "slow-down.backlog") + checkU32(m.hops, "slow-down.hops"),
+  write(w, m) {
+    w.u32(m.backlog);
+    w.u32(m.hops);
+  },
+  read(r) {
+    const backlog = r.u32("slow-down.backlog");
+    return { t: "slow-down", backlog, hops: r.u32("slow-down.hops") };
+  },
 };

@@ -17,7 +17,7 @@ import { MAX_BODY } from "./limits.ts";
 
 export const HEADER_SIZE = 16;
 export const MAGIC = 0x5250;
-export const VERSION = 1;
+export const VERSION = 2;
 
 /** Byte offsets of the header fields. */
 export const OFF_MAGIC = 0;
@@ -46,6 +46,8 @@ export const TYPE_CODES = {
   "decided-value": 14,
   heartbeat: 15,
   "heartbeat-ack": 16,
+  applied: 17,
+  "slow-down": 18,
 } as const satisfies Record<MsgType, number>;
 
 export type TypeCode = (typeof TYPE_CODES)[MsgType];
