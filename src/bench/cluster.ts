@@ -20,6 +20,8 @@ export interface ClusterSpec {
   readonly extraNodeArgs?: readonly string[];
   /** The acceptors' ledger (default RAM); a write-ahead log lives under the cluster's directory. */
   readonly ledger?: { readonly kind: "wal"; readonly sync: "fsync" | "none"; readonly segmentBytes?: number };
+  /** More `protocol` settings of the configuration (see config/schema.ts). */
+  readonly protocol?: Readonly<Record<string, number>>;
 }
 
 export interface NodeSpec {
@@ -91,7 +93,7 @@ export async function clusterConfig(spec: ClusterSpec): Promise<{ nodes: NodeSpe
             },
           }
         : {}),
-      protocol: { window: spec.window ?? 32, ...(spec.batchBytes ? { batchBytes: spec.batchBytes } : {}) },
+      protocol: { window: spec.window ?? 32, ...(spec.batchBytes ? { batchBytes: spec.batchBytes } : {}), ...spec.protocol },
     },
   };
 }

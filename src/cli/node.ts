@@ -149,9 +149,17 @@ function statusOf(
     roles: entry.roles,
     uptimeMs: Math.round(uptimeMs),
     coordinator: p.coordinator
-      ? { active: p.coordinator.isActive, round: p.coordinator.round, ring: p.coordinator.ring, inFlight: p.coordinator.inFlight }
+      ? {
+          active: p.coordinator.isActive,
+          round: p.coordinator.round,
+          ring: p.coordinator.ring,
+          inFlight: p.coordinator.inFlight,
+          window: p.coordinator.window,
+          windowCuts: p.coordinator.windowCuts,
+          ringShortBy: ringShortBy(config, p.coordinator.ring),
+        }
       : null,
-    acceptor: p.acceptor ? { promised: p.acceptor.rnd } : null,
+    acceptor: p.acceptor ? { promised: p.acceptor.rnd, applied: p.appliedWatermark, trimmedBelow: p.acceptor.trimmedBelow, heldInstances: p.acceptor.heldInstances } : null,
     election: p.election
       ? {
           leader: p.election.leader,
@@ -160,12 +168,25 @@ function statusOf(
           lease: p.coordinator?.hasLease(runtime.now()) ?? false,
         }
       : null,
-    learner: p.learner ? { nextInstance: p.learner.nextInstance, delivered: p.learner.delivered } : null,
+    learner: p.learner
+      ? { nextInstance: p.learner.nextInstance, delivered: p.learner.delivered, backlog: p.learner.backlog, slowDowns: p.learner.slowDowns, behindGc: p.learner.behindGc }
+      : null,
     highestDecided,
     counters: { ...network.counters, ...runtime.counters, ...ledger.counters() },
     socketBuffers: network.socketBuffers,
     ledger: ledger.status(),
   };
+}
+
+/**
+ * Members the ring of the coordinator's round lacks against the configuration: M-Ring rings hold
+ * f+1 acceptors, U-Ring rings every process. 0 when no ring is laid out.
+ */
+function ringShortBy(config: ClusterConfig, ring: readonly number[] | null): number {
+  if (ring === null) return 0;
+  const acceptors = config.nodes.filter((n) => n.roles.includes("acceptor")).length;
+  const full = config.variant === "mring" ? Math.floor((acceptors - 1) / 2) + 1 : config.nodes.length;
+  return Math.max(0, full - ring.length);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { z } from "zod";
-import { defaultBatchBytes, PHASE2A_HEADROOM_BYTES, validateProtocolConfig, type ProtocolConfig } from "../core/config.ts";
+import { DEFAULT_TIMING, defaultBatchBytes, PHASE2A_HEADROOM_BYTES, validateProtocolConfig, type ProtocolConfig } from "../core/config.ts";
 import { isMulticastGroup } from "../net/udp.ts";
 import { ConfigSchema, type ClusterConfig, type NodeEntry, type Role } from "./schema.ts";
 
@@ -101,7 +101,7 @@ function crossCheck(c: ClusterConfig): string[] {
   }
   const p = c.protocol;
   if (p.heartbeatMs >= p.leaseMs) problems.push(`protocol.heartbeatMs: ${p.heartbeatMs} must be below protocol.leaseMs (${p.leaseMs}): a lease is renewed by heartbeats`);
-  if (p.maxUnappliedInstances !== 0 && p.maxUnappliedInstances < p.window)
+  if (p.maxUnappliedInstances !== undefined && p.maxUnappliedInstances !== 0 && p.maxUnappliedInstances < p.window)
     problems.push(`protocol.maxUnappliedInstances: ${p.maxUnappliedInstances} must be 0 (no bound) or at least protocol.window (${p.window})`);
   if (p.leaseMs >= p.suspectMs) problems.push(`protocol.suspectMs: ${p.suspectMs} must be above protocol.leaseMs (${p.leaseMs}): a candidate waits out the lease`);
   return problems;
@@ -113,6 +113,11 @@ function hasLearner(roles: readonly Role[]): boolean {
 
 function hasProposer(roles: readonly Role[]): boolean {
   return roles.includes("proposer") || roles.includes("client");
+}
+
+/** Default bound on instances proposed beyond what replicas applied: room for several windows. */
+function defaultMaxUnapplied(window: number): number {
+  return Math.max(DEFAULT_TIMING.maxUnappliedInstances, 4 * window);
 }
 
 /** Milliseconds to ticks, at least 1 when the duration is not 0. */
@@ -155,7 +160,7 @@ export function protocolConfig(c: ClusterConfig): ProtocolConfig {
     replicas: ids((n) => n.roles.includes("learner")),
     appliedTicks: ticks(p.appliedMs, p.tickMs),
     retainInstances: p.retainInstances,
-    maxUnappliedInstances: p.maxUnappliedInstances,
+    maxUnappliedInstances: p.maxUnappliedInstances ?? defaultMaxUnapplied(p.window),
     learnerRetainInstances: p.learnerRetainInstances,
     flowBacklogInstances: p.flowBacklogInstances,
     flowNoticeTicks: ticks(p.flowNoticeMs, p.tickMs),

@@ -62,8 +62,8 @@ export const ProtocolSchema = z.strictObject({
   appliedMs: ms.default(50),
   /** Acceptors keep this many applied instances below the garbage-collection point, for learners' catch-up. */
   retainInstances: z.number().int().min(0).max(10_000_000).default(512),
-  /** Bound: the coordinator proposes nothing this far beyond what f+1 replicas applied (0: no bound). */
-  maxUnappliedInstances: z.number().int().min(0).max(100_000_000).default(2048),
+  /** Bound: the coordinator proposes nothing this far beyond what f+1 replicas applied (0: no bound; default: 2048 or 4 windows). */
+  maxUnappliedInstances: z.number().int().min(0).max(100_000_000).optional(),
   /** Bound: delivered instances a replica keeps to bring other learners up to date. */
   learnerRetainInstances: z.number().int().min(0).max(10_000_000).default(512),
   /** Flow control: a learner this many instances behind tells the coordinator, at most every flowNoticeMs. */

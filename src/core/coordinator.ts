@@ -1,5 +1,6 @@
 import { invariant } from "./assert.ts";
-import { coordinatorLeaseTicks, gcQuorum, VALUE_OVERHEAD_BYTES, type ProtocolConfig } from "./config.ts";
+import { coordinatorLeaseTicks, VALUE_OVERHEAD_BYTES, type ProtocolConfig } from "./config.ts";
+import { gcQuorum } from "./gc.ts";
 import type { OutputBuilder } from "./output.ts";
 import { quorumSize } from "./quorum.ts";
 import { nextRound, roundOwner } from "./round.ts";

@@ -1,5 +1,6 @@
 import { invariant } from "./assert.ts";
-import { gcQuorum, type ProtocolConfig } from "./config.ts";
+import type { ProtocolConfig } from "./config.ts";
+import { gcQuorum } from "./gc.ts";
 import type { OutputBuilder } from "./output.ts";
 import type { Batch, ClientValue, Instance, NodeId, Tick, Vid } from "./types.ts";
 

@@ -1,5 +1,6 @@
 import { Acceptor } from "./acceptor.ts";
-import { gcQuorum, type ProtocolConfig } from "./config.ts";
+import type { ProtocolConfig } from "./config.ts";
+import { gcQuorum } from "./gc.ts";
 import { Coordinator, type CoordinatorVariant } from "./coordinator.ts";
 import { Election } from "./election.ts";
 import { Learner } from "./learner.ts";

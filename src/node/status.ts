@@ -5,17 +5,33 @@ export interface NodeStatus {
   readonly variant: "mring" | "uring";
   readonly roles: readonly string[];
   readonly uptimeMs: number;
-  /** Coordinator: whether it leads, its round, the ring of that round, instances in flight. */
-  readonly coordinator: { readonly active: boolean; readonly round: number; readonly ring: readonly number[] | null; readonly inFlight: number } | null;
-  /** Acceptor: the round promised. */
-  readonly acceptor: { readonly promised: number } | null;
+  /**
+   * Coordinator: whether it leads, its round, the ring of that round, instances in flight, the
+   * window in use (flow control halves it), how often flow control cut it, and how many members
+   * the ring lacks against the configuration (an alert: a suspected process was left out).
+   */
+  readonly coordinator: {
+    readonly active: boolean;
+    readonly round: number;
+    readonly ring: readonly number[] | null;
+    readonly inFlight: number;
+    readonly window: number;
+    readonly windowCuts: number;
+    readonly ringShortBy: number;
+  } | null;
+  /** Acceptor: the round promised; garbage collection: what replicas applied, what is trimmed, instances held. */
+  readonly acceptor: { readonly promised: number; readonly applied: number; readonly trimmedBelow: number; readonly heldInstances: number } | null;
   /**
    * Acceptors: the coordinator followed, how long it has been silent, whether it is suspected
    * (silent past suspectMs), and whether this node's own coordinator holds a lease.
    */
   readonly election?: { readonly leader: number; readonly silenceMs: number; readonly suspecting: boolean; readonly lease: boolean } | null;
-  /** Learner: next instance to deliver (every lower one is delivered), values delivered. */
-  readonly learner: { readonly nextInstance: number; readonly delivered: number } | null;
+  /**
+   * Learner: next instance to deliver (every lower one is delivered), values delivered, instances
+   * known but not deliverable yet (backlog), flow-control notices sent, and whether it is behind
+   * what every acceptor garbage-collected (it then catches up from other learners).
+   */
+  readonly learner: { readonly nextInstance: number; readonly delivered: number; readonly backlog: number; readonly slowDowns: number; readonly behindGc: boolean } | null;
   /** Highest instance known decided anywhere by this process (-1: none). */
   readonly highestDecided: number;
   /** Monotonic counters, by name (messages in/out, dropped packets by reason, ...). */

@@ -13,6 +13,15 @@
  * | paxos_round | gauge | coordinator.round |
  * | paxos_in_flight_instances | gauge | coordinator.inFlight |
  * | paxos_ring_size | gauge | coordinator.ring.length |
+ * | paxos_window | gauge | coordinator.window (flow control) |
+ * | paxos_window_cuts_total | counter | coordinator.windowCuts |
+ * | paxos_ring_short | gauge (alert when > 0) | coordinator.ringShortBy |
+ * | paxos_gc_applied_instance | gauge | acceptor.applied |
+ * | paxos_gc_trimmed_below | gauge | acceptor.trimmedBelow |
+ * | paxos_acceptor_held_instances | gauge | acceptor.heldInstances |
+ * | paxos_learner_backlog_instances | gauge | learner.backlog |
+ * | paxos_learner_slow_downs_total | counter | learner.slowDowns |
+ * | paxos_learner_behind_gc | gauge (0/1) | learner.behindGc |
  * | paxos_acceptor_promised_round | gauge | acceptor.promised |
  * | paxos_learner_next_instance | gauge | learner.nextInstance |
  * | paxos_learner_delivered_values_total | counter | learner.delivered |
@@ -58,6 +67,15 @@ const FIXED: readonly FixedMetric[] = [
   { name: "paxos_round", type: "gauge", help: "The coordinator's current round (c-rnd).", read: coordinator((c) => c.round) },
   { name: "paxos_in_flight_instances", type: "gauge", help: "Consensus instances the coordinator has proposed and not yet seen decided.", read: coordinator((c) => c.inFlight) },
   { name: "paxos_ring_size", type: "gauge", help: "Processes on the ring of the coordinator's current round (no sample: no ring laid out).", read: coordinator((c) => (c.ring === null ? null : c.ring.length)) },
+  { name: "paxos_window", type: "gauge", help: "The coordinator's window of instances in flight in use now (flow control halves it, then grows it back).", read: coordinator((c) => c.window) },
+  { name: "paxos_window_cuts_total", type: "counter", help: "Times flow control halved the coordinator's window (a learner fell behind).", read: coordinator((c) => c.windowCuts) },
+  { name: "paxos_ring_short", type: "gauge", help: "Alert: members the ring of the coordinator's round lacks against the configuration (0: a full ring; no sample: no ring).", read: coordinator((c) => (c.ring === null ? null : c.ringShortBy)) },
+  { name: "paxos_gc_applied_instance", type: "gauge", help: "Every instance below this was applied by min(f+1, replicas) replicas (garbage collection).", read: (s) => (s.acceptor === null ? null : s.acceptor.applied) },
+  { name: "paxos_gc_trimmed_below", type: "gauge", help: "This acceptor freed (RAM) or trimmed (WAL) every instance below this.", read: (s) => (s.acceptor === null ? null : s.acceptor.trimmedBelow) },
+  { name: "paxos_acceptor_held_instances", type: "gauge", help: "Instances whose vote this acceptor holds in memory (bounded by garbage collection).", read: (s) => (s.acceptor === null ? null : s.acceptor.heldInstances) },
+  { name: "paxos_learner_backlog_instances", type: "gauge", help: "Instances this learner knows of but cannot deliver yet (flow control past flowBacklogInstances).", read: (s) => (s.learner === null ? null : s.learner.backlog) },
+  { name: "paxos_learner_slow_downs_total", type: "counter", help: "Flow-control notices this learner sent.", read: (s) => (s.learner === null ? null : s.learner.slowDowns) },
+  { name: "paxos_learner_behind_gc", type: "gauge", help: "1 if this learner is behind what every acceptor garbage-collected (catching up from other learners), else 0.", read: (s) => (s.learner === null ? null : s.learner.behindGc ? 1 : 0) },
   { name: "paxos_acceptor_promised_round", type: "gauge", help: "The highest round this acceptor promised (rnd).", read: (s) => (s.acceptor === null ? null : s.acceptor.promised) },
   { name: "paxos_learner_next_instance", type: "gauge", help: "The next instance this learner will deliver; every lower one is delivered.", read: (s) => (s.learner === null ? null : s.learner.nextInstance) },
   { name: "paxos_learner_delivered_values_total", type: "counter", help: "Client values this learner delivered.", read: (s) => (s.learner === null ? null : s.learner.delivered) },

@@ -106,7 +106,9 @@ describe.each(["mring", "uring"] as const)("%s WAL cluster under SIGKILL of acce
       const t0 = Date.now();
       const rng = new XorShift32(SEED ^ (variant === "mring" ? 0 : 0x9e37_79b9));
       const c = await LocalCluster.start(
-        { variant, acceptors: 3, learners: 1, clients: 2, window: 16, ledger: { kind: "wal", sync: "fsync" } },
+        // Every U-Ring incarnation re-learns from instance 0 (learners keep no state): garbage
+        // collection must leave the whole run's history at the acceptors.
+        { variant, acceptors: 3, learners: 1, clients: 2, window: 16, ledger: { kind: "wal", sync: "fsync" }, protocol: { retainInstances: 1_000_000 } },
         { outputs: true },
       );
       const coordinator = c.ids("coordinator")[0] as number;

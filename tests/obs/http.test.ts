@@ -60,7 +60,7 @@ describe("status server", () => {
     expect(m.samples.get("paxos_learner_next_instance")).toBe(120);
     expect(m.samples.get("paxos_msgs_in_total")).toBe(10);
     expect(m.help.has("paxos_node_info")).toBe(true);
-    src.current = baseStatus({ learner: { nextInstance: 121, delivered: 4400 }, counters: { msgsIn: 11, msgsOut: 12 } });
+    src.current = baseStatus({ learner: { nextInstance: 121, delivered: 4400, backlog: 0, slowDowns: 0, behindGc: false }, counters: { msgsIn: 11, msgsOut: 12 } });
     res = await fetch(`${s.url}/metrics?x=1`);
     m = parseExposition(await res.text());
     expect(m.samples.get("paxos_learner_next_instance")).toBe(121);

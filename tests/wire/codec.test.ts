@@ -163,6 +163,10 @@ describe("round trip of every message type", () => {
       },
     ],
     ["hello", { t: "hello" }],
+    ["1b reporting a trim point", { t: "1b", rnd: 65, from: 3, acceptor: true, votes: [{ instance: 700, vrnd: 33, batch: empty, decided: false }], trimmed: 640 }],
+    ["catchup-reply with a floor", { t: "catchup-reply", rnd: 9, entries: [{ instance: 512, batch: batch3 }], floor: 512 }],
+    ["applied", { t: "applied", upTo: Number.MAX_SAFE_INTEGER }],
+    ["slow-down", { t: "slow-down", backlog: 0xffffffff, hops: 2 }],
     ["heartbeat", { t: "heartbeat", rnd: 2 ** 50, seq: 7 }],
     ["heartbeat-ack", { t: "heartbeat-ack", rnd: 33, seq: Number.MAX_SAFE_INTEGER }],
     ["ring", { t: "ring", rnd: 98, ring: [2, 0, 1, 3] }],
@@ -198,7 +202,7 @@ describe("header layout", () => {
     const buf = encode({ t: "1a", rnd: 0x0102030405, from: 7 }, H);
     expect(HEADER_SIZE).toBe(16);
     expect(hex(buf)).toBe(
-      "52 50 01 02 a1 b2 c3 d4 01 02 00 00 00 00 00 10 " + "00 00 00 01 02 03 04 05 " + "00 00 00 00 00 00 00 07",
+      "52 50 02 02 a1 b2 c3 d4 01 02 00 00 00 00 00 10 " + "00 00 00 01 02 03 04 05 " + "00 00 00 00 00 00 00 07",
     );
   });
 
@@ -213,7 +217,7 @@ describe("header layout", () => {
       const buf = encode(m, { cluster: 1, sender: 65535 });
       const v = new DataView(buf.buffer);
       expect(v.getUint16(0)).toBe(0x5250);
-      expect(buf[2]).toBe(1);
+      expect(buf[2]).toBe(VERSION);
       expect(buf[3]).toBe(TYPE_CODES[m.t]);
       expect(v.getUint32(4)).toBe(1);
       expect(v.getUint16(8)).toBe(65535);
@@ -270,7 +274,7 @@ describe("every rejection reason, from crafted buffers", () => {
   });
 
   test("version", () => {
-    for (const v of [0, 2, 255]) {
+    for (const v of [0, 1, 3, 255]) {
       const b = good();
       b[2] = v;
       rejects(b, "version", new RegExp(`version ${v}`));
@@ -456,8 +460,9 @@ describe("zero-copy payloads", () => {
       expect(payloads.length).toBe(1);
       expect(payloads[0]?.buffer).toBe(big.buffer);
       expect(payloads[0]).toEqual(p);
-      // catchup-reply ends with the (empty) decisions and votes lists: two u32 counts after the payload.
-      const trailing = m.t === "catchup-reply" ? 8 : 0;
+      // catchup-reply ends with the (empty) decisions and votes lists (two u32 counts) and its
+      // floor (u53) after the payload; 1b with its trim point (u53).
+      const trailing = m.t === "catchup-reply" ? 16 : m.t === "1b" ? 8 : 0;
       expect(payloads[0]?.byteOffset).toBe(7 + frame.byteLength - 100 - trailing);
     }
   });
