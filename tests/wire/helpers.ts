@@ -62,7 +62,7 @@ function decisions(r: Prng): DecisionId[] {
 
 /** A random well-formed message of a random type. */
 export function randomMsg(r: Prng): Msg {
-  switch (r.int(0, 15)) {
+  switch (r.int(0, 17)) {
     case 0: {
       const hops = r.chance(0.5) ? r.int(0, 20) : u32(r);
       return r.chance(0.5) ? { t: "value", v: clientValue(r), hops } : { t: "value", v: clientValue(r), hops, origin: nodeId(r) };
@@ -78,7 +78,8 @@ export function randomMsg(r: Prng): Msg {
         batch: batch(r, 2),
         decided: r.chance(0.5),
       }));
-      return { t: "1b", rnd: u53(r), from: u53(r), acceptor: r.chance(0.5), votes };
+      const trimmed = r.chance(0.5) ? u53(r) : 0; // 0 travels as "none" and is left out
+      return { t: "1b", rnd: u53(r), from: u53(r), acceptor: r.chance(0.5), votes, ...(trimmed > 0 ? { trimmed } : {}) };
     }
     case 3:
       return { t: "nack", rnd: u53(r), promised: u53(r) };
@@ -106,6 +107,7 @@ export function randomMsg(r: Prng): Msg {
         t: "catchup-reply",
         rnd: u53(r),
         entries: Array.from({ length: r.int(0, 3) }, () => ({ instance: u53(r), batch: batch(r, 2) })),
+        ...(r.chance(0.5) ? { floor: 1 + r.int(0, 1 << 30) } : {}),
       };
     case 11:
       return { t: "hello" };
@@ -113,6 +115,10 @@ export function randomMsg(r: Prng): Msg {
       return { t: "heartbeat", rnd: u53(r), seq: u53(r) };
     case 15:
       return { t: "heartbeat-ack", rnd: u53(r), seq: u53(r) };
+    case 16:
+      return { t: "applied", upTo: u53(r) };
+    case 17:
+      return { t: "slow-down", backlog: u32(r), hops: r.chance(0.5) ? r.int(0, 2) : u32(r) };
     default:
       return { t: "ring", rnd: u53(r), ring: nodes(r, MAX_RING) };
   }
