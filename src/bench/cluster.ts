@@ -39,6 +39,13 @@ export interface StatsLine {
   readonly cpuUserUs: number;
   readonly cpuSystemUs: number;
   readonly rss: number;
+  /** Coordinator: window in use and flow-control cuts; acceptor: garbage collection; learner: backlog, notices sent. */
+  readonly window?: number;
+  readonly windowCuts?: number;
+  readonly trimmedBelow?: number;
+  readonly heldInstances?: number;
+  readonly backlog?: number;
+  readonly slowDowns?: number;
 }
 
 /** A free TCP port on 127.0.0.1 (bound, then released). */

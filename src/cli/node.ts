@@ -240,6 +240,9 @@ export function statsLine(node: StartedNode): Record<string, unknown> {
     rss: mem.rss,
     net: node.network.counters,
     ledger: status.ledger,
+    ...(status.coordinator ? { window: status.coordinator.window, windowCuts: status.coordinator.windowCuts } : {}),
+    ...(status.acceptor ? { trimmedBelow: status.acceptor.trimmedBelow, heldInstances: status.acceptor.heldInstances } : {}),
+    ...(status.learner ? { backlog: status.learner.backlog, slowDowns: status.learner.slowDowns } : {}),
     ledgerCounters: Object.fromEntries(Object.entries(status.counters).filter(([k]) => k.startsWith("ledger"))),
   };
 }
