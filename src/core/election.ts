@@ -26,6 +26,8 @@ export class Election {
   /** Tick of the last evidence from the leader's round; null before the first step. */
   private lastHeard: Tick | null = null;
   private quietUntil: Tick | null = null;
+  /** Tick of the last promise to a new candidate: it gets a full suspicion period before anyone stands against it. */
+  private promisedAt: Tick = -Infinity;
   private notBefore: Tick = -Infinity;
 
   constructor(
@@ -58,13 +60,17 @@ export class Election {
   }
 
   /**
-   * This acceptor promised round `rnd`: it follows that candidate from now on (and refuses others
-   * while a lease runs), but a promise is no evidence that the candidate is alive and leading.
+   * This acceptor promised round `rnd`: it follows that candidate from now on. A promise is no
+   * evidence that the candidate is alive and leading, so it grants no lease; but the candidate gets
+   * a full suspicion period to complete Phase 1 before this acceptor stands against it (without
+   * that, the acceptor ranked right after the candidate, already silent for a suspicion, would
+   * stand at once: two candidates within milliseconds, and in U-Ring often a second election).
    */
-  promised(rnd: Round): void {
+  promised(rnd: Round, now: Tick): void {
     if (rnd <= this.leaderRound) return;
     this.leaderRound = rnd;
     this.leaderId = roundOwner(rnd, this.cfg.maxNodes);
+    this.promisedAt = now;
   }
 
   /** Whether this acceptor refuses `from`'s 1A: it leases itself to another coordinator, or it just restarted. */
@@ -82,7 +88,8 @@ export class Election {
     const me = acc.indexOf(this.id);
     const li = acc.indexOf(this.leaderId);
     const rank = li < 0 ? me : (me - li - 1 + n) % n;
-    return now - this.lastHeard > this.cfg.suspectTicks + rank * this.cfg.staggerTicks;
+    const since = Math.max(this.lastHeard, this.promisedAt);
+    return now - since > this.cfg.suspectTicks + rank * this.cfg.staggerTicks;
   }
 
   /** A candidacy that a majority refused (the leader is alive): wait a full suspicion before the next. */

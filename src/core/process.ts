@@ -141,7 +141,7 @@ export abstract class RingProcess {
         this.seeRound(msg.rnd);
         this.onPhase1A(from, msg.rnd, msg.from, out);
         // A promise granted: this acceptor now follows the candidate.
-        if (this.acceptor?.rnd === msg.rnd) this.election?.promised(msg.rnd);
+        if (this.acceptor?.rnd === msg.rnd) this.election?.promised(msg.rnd, now);
         return;
       case "1b":
         this.coordinator?.onPhase1B(from, msg.rnd, msg.acceptor ? msg.votes : null, now, out, msg.trimmed ?? 0);

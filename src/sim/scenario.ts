@@ -256,9 +256,10 @@ export function drawScenario(o: SimOptions): Scenario {
   const gc: Partial<ProtocolConfig> = {
     appliedTicks: g.pick([0, 5, 20, 50]),
     retainInstances: g.pick([0, 2, 8, 512]),
-    maxUnappliedInstances: g.pick([0, Math.max(window, 4), 2048]),
+    maxUnappliedInstances: g.pick([0, Math.max(window, 4), 2048, 2048]),
     learnerRetainInstances: 1_000_000,
-    flowBacklogInstances: g.pick([4, 256]),
+    // Touchy flow control keeps one instance in flight most of the time: a quarter of the seeds.
+    flowBacklogInstances: g.pick([4, 256, 256, 256]),
     flowNoticeTicks: g.pick([5, 20]),
   };
   return { ...base, cfg: { ...base.cfg, ...timing, ...gc }, tornWrites, writeCrashes, coordinatorDiesAt, clockRates };
