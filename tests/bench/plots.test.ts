@@ -123,6 +123,27 @@ describe("lineChartSvg", () => {
     expect(svg.match(/<path[^>]*aria-roledescription="line mark"/g)?.length).toBe(2);
   });
 
+  test("markers: a labelled vertical line across the plot at each x, on the lines' own x axis", async () => {
+    const series = [{ name: "values/s", points: Array.from({ length: 121 }, (_, i) => ({ x: i / 4, y: i % 7 })) }];
+    const markers = [
+      { x: 10, label: "kill -9 node 0" },
+      { x: 20, label: "restart node 0" },
+    ];
+    const svg = await lineChartSvg({ title: "trace", x: { label: "time (s)" }, y: { label: "values/s" }, series, markers });
+    expectWellFormedSvg(svg);
+    const text = svgText(svg);
+    for (const m of markers) expect(text).toContain(m.label);
+    // One x axis, titled once (the markers' layer shares it instead of adding or merging a title).
+    expect(text.split("\n").filter((l) => l === "time (s)")).toHaveLength(1);
+    expect(svg.match(/aria-roledescription="axis"/g)?.length).toBe(2);
+    // x from 0 to 30 over 560 px: the rules stand at 10 and 20 s, from the top of the plot to its bottom.
+    const rules = [...svg.matchAll(/<line[^>]*aria-roledescription="rule mark"[^>]*transform="translate\(([\d.]+),0\)"[^>]*y2="(\d+)"/g)];
+    expect(rules.map((r) => Math.round(Number(r[1])))).toEqual([187, 373]);
+    expect(rules.map((r) => Number(r[2]))).toEqual([300, 300]);
+    // Without markers, the chart is a single view as before.
+    expect(await lineChartSvg({ title: "trace", x: { label: "time (s)" }, y: { label: "values/s" }, series })).not.toContain("rule mark");
+  });
+
   test("a log axis leaves out the points it cannot place instead of failing", async () => {
     const svg = await lineChartSvg({
       title: "t",
