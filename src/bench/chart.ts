@@ -41,6 +41,8 @@ export interface LineChart {
 export interface ChartMarker {
   readonly x: number;
   readonly label: string;
+  /** The label's line from the top (default 0): markers close together can keep their labels apart. */
+  readonly row?: number;
 }
 
 /** One chart as an SVG document. */
@@ -49,12 +51,15 @@ export async function lineChartSvg(chart: LineChart): Promise<string> {
   return render("layer" in spec ? { ...STYLE, ...spec } : { ...STYLE, ...spec });
 }
 
-/** Several charts stacked vertically in one SVG document (e.g. values/s above MB/s against the same time axis). */
-export async function stackedChartsSvg(charts: readonly LineChart[], title?: string): Promise<string> {
+/**
+ * Several charts stacked vertically in one SVG document (e.g. values/s above MB/s against the same
+ * time axis), under a title of one line or several.
+ */
+export async function stackedChartsSvg(charts: readonly LineChart[], title?: string | readonly string[]): Promise<string> {
   if (charts.length === 1 && title === undefined && charts[0]) return lineChartSvg(charts[0]);
   return render({
     ...STYLE,
-    ...(title !== undefined ? { title } : {}),
+    ...(title !== undefined ? { title: { text: typeof title === "string" ? title : [...title], offset: 12 } } : {}),
     vconcat: charts.map(unit),
     resolve: { scale: { color: "independent" } },
   });
@@ -90,6 +95,7 @@ function scale(a: ChartAxis): Scale {
 }
 
 const MARKER_COLOR = "#b22222";
+const MARKER_ROW_PX = 13;
 
 /** The Vega-Lite spec of one chart: the lines, and over them the markers (a rule and a label each) if any. */
 function unit(c: LineChart): (UnitSpec & { data: { values: Row[] } }) | LayerSpec {
@@ -97,7 +103,7 @@ function unit(c: LineChart): (UnitSpec & { data: { values: Row[] } }) | LayerSpe
   const markers = (c.markers ?? []).filter((m) => ok(m.x, c.x.log));
   if (markers.length === 0) return lines;
   const { title, width, height, ...view } = lines;
-  const values = markers.map((m) => ({ x: m.x, label: m.label }));
+  const values = markers.map((m) => ({ x: m.x, label: m.label, y: (m.row ?? 0) * MARKER_ROW_PX }));
   // Shares the lines' x scale and axis (the same title, or Vega-Lite would join the two).
   const x = { field: "x", type: "quantitative", title: c.x.label } as const;
   return {
@@ -110,7 +116,8 @@ function unit(c: LineChart): (UnitSpec & { data: { values: Row[] } }) | LayerSpe
       {
         data: { values },
         mark: { type: "text", color: MARKER_COLOR, align: "left", baseline: "top", dx: 3, dy: 2, fontSize: 11 },
-        encoding: { x, y: { value: 0 }, text: { field: "label", type: "nominal" } },
+        // y in pixels from the top (no scale): the label's row.
+        encoding: { x, y: { field: "y", type: "quantitative", scale: null }, text: { field: "label", type: "nominal" } },
       },
     ],
   };
