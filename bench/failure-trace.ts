@@ -82,6 +82,8 @@ const BUCKET_MS = 250;
 const ZOOM_BEFORE_MS = 500;
 const ZOOM_AFTER_MS = 1500;
 const ZOOM_BIN_MS = 20;
+/** An outage counts as the kill's (the restart's) if it begins within this long of it (of the restarted node being up). */
+const GAP_WINDOW_MS = 2000;
 /** Who leads and the ring are read this long before the restart and before the end. */
 const SNAPSHOT_BEFORE_MS = 500;
 const NAME: Record<Variant, string> = { mring: "M-Ring", uring: "U-Ring" };
@@ -111,7 +113,7 @@ interface RunResult {
   readonly victim: number;
   /** The host's 1-minute load average when the run started and ended (2 cores: above ~2, other work competed). */
   readonly loadAvg: { readonly start: number; readonly end: number };
-  /** ms since the load started (the client was spawned): kill sent, victim gone, restart begun, restarted node up. */
+  /** ms since the load started (the client was spawned): kill sent, victim gone, restart begun, restarted node up (logged it started). */
   readonly times: { readonly killMs: number; readonly goneMs: number; readonly restartMs: number; readonly upMs: number; readonly endMs: number };
   readonly snapshots: { readonly beforeKill: Snapshot; readonly afterKill: Snapshot; readonly afterRestart: Snapshot };
   readonly leadership: readonly LeadershipEvent[];
@@ -242,7 +244,7 @@ async function runOne(variant: Variant, kind: VictimKind, log: (s: string) => vo
     const deliveries = relativeTo(readTimeline(timelineFile), t0);
     const endMs = durationS * 1000;
     const buckets = bucketize(deliveries, { bucketMs: BUCKET_MS, endMs, valueSize });
-    const times = { warmupMs: warmupS * 1000, killMs, restartMs, endMs };
+    const times = { warmupMs: warmupS * 1000, killMs, restartMs, upMs, endMs, gapWindowMs: GAP_WINDOW_MS };
     const figures = traceFigures(deliveries, buckets, BUCKET_MS, times);
     const at = deliveries.map((d) => d.ms);
     // The victim's first incarnation's log was kept before the restart replaced it.
@@ -382,11 +384,11 @@ function summary(runs: readonly RunResult[]): string {
   }
   lines.push(
     "",
-    "- **gap**: the longest stretch without a delivery to the client that overlaps [kill, restart), from the last delivery before it to the first after it.",
+    `- **gap**: the longest stretch without a delivery to the client that overlaps [kill, kill + ${GAP_WINDOW_MS / 1000} s), from the last delivery before it to the first after it (a stretch that begins in that window counts whole; later stalls are the machine's noise).`,
     `  For reference, the longest such stretch between ${warmupS} s and the kill (noise alone): ${runs.map((r) => `${NAME[r.variant]} ${r.victimKind} ${fmt(r.figures.baselineGap.ms)} ms`).join(", ")}.`,
     "- **kill → first delivery**: to the first value delivered after the kill (values decided just before it may still trickle in); **kill → resumed**: to the end of the gap.",
     "- **mean** over kill → restart counts the outage; the **median** per bucket is the rate the cluster settled at.",
-    "- **gap at restart**: the longest stretch without a delivery from the restart to the end (the restarted node rejoining).",
+    `- **gap at restart**: the same over [restart, restarted node up + ${GAP_WINDOW_MS / 1000} s): the restarted node rejoining (it was up ${runs.map((r) => r.times.upMs - r.times.restartMs).join(", ")} ms after the restart: starting a process and replaying its log).`,
     `- The host's 1-minute load average at the start and end of each run (2 cores; other work on the machine competes): ${runs.map((r) => `${NAME[r.variant]} ${r.victimKind} ${r.loadAvg.start}–${r.loadAvg.end}`).join(", ")}.`,
     "- Leadership changes seen in the nodes' logs (ms since the load started):",
   );

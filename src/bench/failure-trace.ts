@@ -52,13 +52,13 @@ export interface TraceFigures {
   readonly after: PhaseFigures;
   /** The longest stretch without deliveries between warm-up and the kill (cut at the kill): what noise alone does. */
   readonly baselineGap: Gap;
-  /** The longest stretch without deliveries overlapping [kill, restart). */
+  /** The longest stretch without deliveries overlapping [kill, kill + gapWindowMs) (and before the restart). */
   readonly killGap: Gap;
   /** From the kill to the first delivery after it (values decided just before the kill may still trickle in). */
   readonly firstDeliveryAfterKillMs: number | null;
   /** From the kill to the end of killGap: when deliveries resumed for good. */
   readonly resumedAfterKillMs: number | null;
-  /** The longest stretch without deliveries overlapping [restart, end). */
+  /** The longest stretch without deliveries overlapping [restart, up + gapWindowMs): the restarted node rejoining. */
   readonly restartGap: Gap;
 }
 
@@ -66,7 +66,15 @@ export interface TraceTimes {
   readonly warmupMs: number;
   readonly killMs: number;
   readonly restartMs: number;
+  /** When the restarted node was up (it logged that it started). */
+  readonly upMs: number;
   readonly endMs: number;
+  /**
+   * How long after the kill (after the restarted node is up) an outage may begin to count as the
+   * kill's (the restart's): a stall later in the phase is noise, not the failure. A stretch that
+   * begins inside the window counts whole, however long it lasts.
+   */
+  readonly gapWindowMs: number;
 }
 
 /** Timeline entries (wall clock) as deliveries relative to `t0` (wall clock, ms), sorted by time. */
@@ -162,7 +170,7 @@ export function phaseFigures(deliveries: readonly Delivery[], buckets: readonly 
 /** Everything the summary table reports for one run. */
 export function traceFigures(deliveries: readonly Delivery[], buckets: readonly Bucket[], bucketMs: number, t: TraceTimes): TraceFigures {
   const times = deliveries.map((d) => d.ms);
-  const killGap = longestGap(times, t.killMs, t.restartMs, t.endMs);
+  const killGap = longestGap(times, t.killMs, Math.min(t.restartMs, t.killMs + t.gapWindowMs), t.endMs);
   const first = firstAfter(times, t.killMs);
   return {
     before: phaseFigures(deliveries, buckets, bucketMs, t.warmupMs, t.killMs),
@@ -177,7 +185,7 @@ export function traceFigures(deliveries: readonly Delivery[], buckets: readonly 
     killGap,
     firstDeliveryAfterKillMs: first === null ? null : round(first - t.killMs, 1),
     resumedAfterKillMs: killGap.toMs === null ? null : round(Math.max(0, killGap.toMs - t.killMs), 1),
-    restartGap: longestGap(times, t.restartMs, t.endMs, t.endMs),
+    restartGap: longestGap(times, t.restartMs, Math.min(t.endMs, Math.max(t.restartMs, t.upMs) + t.gapWindowMs), t.endMs),
   };
 }
 

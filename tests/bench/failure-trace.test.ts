@@ -139,7 +139,7 @@ describe("phaseFigures and traceFigures", () => {
     ...steady(20_100, 30_000, 1, 3000),
   ];
   const buckets = bucketize(d, { bucketMs: 250, endMs: 30_000, valueSize });
-  const times = { warmupMs: 1000, killMs: 10_000, restartMs: 20_000, endMs: 30_000 };
+  const times = { warmupMs: 1000, killMs: 10_000, restartMs: 20_000, upMs: 20_050, endMs: 30_000, gapWindowMs: 2000 };
 
   test("a phase's median ignores the outage's buckets, its mean counts the lost time", () => {
     const during = phaseFigures(d, buckets, 250, 10_000, 20_000);
@@ -167,6 +167,18 @@ describe("phaseFigures and traceFigures", () => {
     // The bucket of the outage: nothing delivered in [10.0, 10.25) s, and a burst in [10.25, 10.5).
     expect(buckets.find((b) => b.t === 10)?.values).toBe(0);
     expect(buckets.find((b) => b.t === 10.25)?.values).toBe(400 + 99);
+  });
+
+  test("a stall later than the window after the kill (or after the restarted node is up) is noise, not the failure's gap", () => {
+    // 500 ms without deliveries at 15 s and at 25 s: longer than either outage, but long after the events.
+    const noisy = d.filter((x) => !(x.ms >= 15_000 && x.ms < 15_500) && !(x.ms >= 25_000 && x.ms < 25_500));
+    const f = traceFigures(noisy, bucketize(noisy, { bucketMs: 250, endMs: 30_000, valueSize }), 250, times);
+    expect(f.killGap.ms).toBe(401);
+    expect(f.restartGap.ms).toBe(101);
+    // With a window reaching them, they count.
+    const wide = traceFigures(noisy, bucketize(noisy, { bucketMs: 250, endMs: 30_000, valueSize }), 250, { ...times, gapWindowMs: 10_000 });
+    expect(wide.killGap).toEqual({ fromMs: 14_999, toMs: 15_500, ms: 501 });
+    expect(wide.restartGap).toEqual({ fromMs: 24_999, toMs: 25_500, ms: 501 });
   });
 
   test("a run whose deliveries never resume after the kill", () => {
