@@ -14,12 +14,12 @@
  *
  *   ./node_modules/.bin/bun bench/failure-trace.ts [--variant mring|uring|both] [--victim coordinator|acceptor|both]
  *       [--out bench/results/failure-trace] [--duration 30] [--kill-at 10] [--restart-at 20]
- *       [--rate 500] [--value-size 1024] [--window 256] [--warmup 1] [--wal-sync none|fsync]
+ *       [--rate 500] [--value-size 1024] [--window 256] [--warmup 3] [--wal-sync none|fsync]
  *
  * Every child process is reaped on success, on error and on SIGINT/SIGTERM (exit 130).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { loadavg } from "node:os";
+import { getPriority, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { killEverything, LocalCluster, type StatsLine } from "../src/bench/cluster.ts";
@@ -42,7 +42,7 @@ const { values: a } = parseArgs({
     rate: { type: "string", default: "500" },
     "value-size": { type: "string", default: "1024" },
     window: { type: "string", default: "256" },
-    warmup: { type: "string", default: "1" },
+    warmup: { type: "string", default: "3" },
     "wal-sync": { type: "string", default: "none" },
   },
 });
@@ -389,7 +389,8 @@ function summary(runs: readonly RunResult[]): string {
     "- **kill → first delivery**: to the first value delivered after the kill (values decided just before it may still trickle in); **kill → resumed**: to the end of the gap.",
     "- **mean** over kill → restart counts the outage; the **median** per bucket is the rate the cluster settled at.",
     `- **gap at restart**: the same over [restart, restarted node up + ${GAP_WINDOW_MS / 1000} s): the restarted node rejoining (it was up ${runs.map((r) => r.times.upMs - r.times.restartMs).join(", ")} ms after the restart: starting a process and replaying its log).`,
-    `- The host's 1-minute load average at the start and end of each run (2 cores; other work on the machine competes): ${runs.map((r) => `${NAME[r.variant]} ${r.victimKind} ${r.loadAvg.start}–${r.loadAvg.end}`).join(", ")}.`,
+    `- The host's 1-minute load average at the start and end of each run (2 cores; other work on the machine competes): ${runs.map((r) => `${NAME[r.variant]} ${r.victimKind} ${r.loadAvg.start}–${r.loadAvg.end}`).join(", ")}; ` +
+      `the experiment's processes ran at nice ${getPriority()}${getPriority() < 0 ? " (ahead of the other work on the machine)" : ""}.`,
     "- Leadership changes seen in the nodes' logs (ms since the load started):",
   );
   for (const r of runs)
@@ -427,7 +428,7 @@ async function main(): Promise<void> {
       );
       writeFileSync(join(a.out, file(r)), await stackedChartsSvg(charts(r), title(r)));
     }
-  const setup = { acceptors: ACCEPTORS, learners: 1, clients: 1, ledger: { kind: "wal", sync: walSync }, rate, valueSize, window, durationS, killAtS, restartAtS, warmupS, bucketMs: BUCKET_MS, zoomBinMs: ZOOM_BIN_MS };
+  const setup = { nice: getPriority(), acceptors: ACCEPTORS, learners: 1, clients: 1, ledger: { kind: "wal", sync: walSync }, rate, valueSize, window, durationS, killAtS, restartAtS, warmupS, bucketMs: BUCKET_MS, zoomBinMs: ZOOM_BIN_MS };
   writeFileSync(join(a.out, "failure-trace.json"), `${JSON.stringify({ setup, runs }, null, 1)}\n`);
   const md = summary(runs);
   writeFileSync(join(a.out, "summary.md"), md);
