@@ -153,6 +153,31 @@ async function waitForLeader(c: LocalCluster, t0: number, timeoutMs: number): Pr
   }
 }
 
+/**
+ * Who leads at `atMs` (since t0): polled from a second before, so that a moment without an answer
+ * (a node busy, a round being laid out) does not leave the kill without a victim; the last
+ * snapshot that showed a coordinator with a ring counts. If none did by then, waits up to 5 s more.
+ */
+async function leaderAt(c: LocalCluster, t0: number, atMs: number, log: (s: string) => void): Promise<Snapshot> {
+  const rel = () => wallClockMs() - t0;
+  await sleep(atMs - 1000 - rel());
+  let last: Snapshot | null = null;
+  let s: Snapshot;
+  do {
+    s = await snapshot(c, t0);
+    if (s.leader !== null) last = s;
+    await sleep(Math.min(100, atMs - rel()));
+  } while (rel() < atMs);
+  while (last === null && rel() < atMs + 5000) {
+    await sleep(50);
+    s = await snapshot(c, t0);
+    if (s.leader !== null) last = s;
+  }
+  if (last === null) throw new Error(`no coordinator with a ring at the kill time: ${JSON.stringify(s.nodes)}`);
+  if (rel() > atMs + 100) log(`  (no coordinator seen at ${atMs} ms: the kill waited until ${Math.round(rel())} ms)`);
+  return last;
+}
+
 /** The coordinator; or the first acceptor on its ring after it (M-Ring: the other ring member, never a spare). */
 function pickVictim(s: Snapshot, kind: VictimKind): number {
   if (s.leader === null || s.ring === null) throw new Error("no coordinator to kill at the kill time");
@@ -216,8 +241,7 @@ async function runOne(variant: Variant, kind: VictimKind, log: (s: string) => vo
     ]);
     const rel = () => wallClockMs() - t0;
 
-    await sleep(killAtS * 1000 - rel());
-    const beforeKill = await snapshot(cluster, t0);
+    const beforeKill = await leaderAt(cluster, t0, killAtS * 1000, log);
     const victim = pickVictim(beforeKill, kind);
     const killMs = rel();
     await cluster.kill(victim, "SIGKILL");
