@@ -18,14 +18,26 @@
  *
  * Every child process is reaped on success, on error and on SIGINT/SIGTERM (exit 130).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { getPriority, loadavg } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism, getPriority, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { killEverything, LocalCluster, type StatsLine } from "../src/bench/cluster.ts";
 import { stackedChartsSvg, type ChartMarker, type LineChart } from "../src/bench/chart.ts";
 import { readTimeline, wallClockMs, type ClientReport } from "../src/cli/client.ts";
-import { bucketize, relativeTo, traceFigures, zoom, type Bucket, type TraceFigures } from "../src/bench/failure-trace.ts";
+import {
+  bucketize,
+  hostCpuSeries,
+  median,
+  parseProcStat,
+  processCpuByBucket,
+  relativeTo,
+  traceFigures,
+  zoom,
+  type Bucket,
+  type HostCpuSample,
+  type TraceFigures,
+} from "../src/bench/failure-trace.ts";
 import type { NodeStatus } from "../src/node/status.ts";
 
 type Variant = "mring" | "uring";
@@ -122,6 +134,15 @@ interface RunResult {
   readonly buckets: readonly Bucket[];
   /** Delivered values/s at the learner process, from its stats lines (x: start of each period, s). */
   readonly learner: { readonly id: number; readonly points: readonly { t: number; valuesPerSec: number; mbPerSec: number }[] };
+  /**
+   * CPU in % of one core: the whole host from /proc/stat (busy, and steal: the hypervisor running
+   * other machines), and this cluster's nodes (not the client) from their stats lines, per bucket.
+   */
+  readonly cpu: {
+    readonly cores: number;
+    readonly host: readonly { t: number; pct: number; stealPct: number }[];
+    readonly nodes: readonly number[];
+  };
   readonly zoomKill: readonly { ms: number; valuesPerSec: number }[];
   readonly zoomRestart: readonly { ms: number; valuesPerSec: number }[];
 }
@@ -221,6 +242,20 @@ function learnerSeries(stats: readonly StatsLine[], t0: number): { t: number; va
 
 let current: LocalCluster | null = null;
 
+/** The host's CPU counters now (null where /proc/stat does not exist). */
+function hostCpuNow(): { busy: number; steal: number; total: number } | null {
+  try {
+    return parseProcStat(readFileSync("/proc/stat", "utf8"));
+  } catch {
+    return null;
+  }
+}
+
+/** A node's stats lines as cumulative CPU readings on the load's clock. */
+function cpuReadings(stats: readonly StatsLine[], t0: number): { ms: number; cpuUs: number }[] {
+  return stats.filter((x) => x.wall !== undefined).map((x) => ({ ms: (x.wall as number) - t0, cpuUs: x.cpuUserUs + x.cpuSystemUs }));
+}
+
 async function runOne(variant: Variant, kind: VictimKind, log: (s: string) => void): Promise<RunResult> {
   const loadStart = loadavg()[0] ?? 0;
   const cluster = await LocalCluster.start(
@@ -228,6 +263,7 @@ async function runOne(variant: Variant, kind: VictimKind, log: (s: string) => vo
     { statsMs: BUCKET_MS },
   );
   current = cluster;
+  let sampler: ReturnType<typeof setInterval> | undefined;
   try {
     await waitForLeader(cluster, wallClockMs(), 10_000);
     const timelineFile = join(cluster.dir, "timeline.jsonl");
@@ -240,6 +276,13 @@ async function runOne(variant: Variant, kind: VictimKind, log: (s: string) => vo
       "--duration", String(durationS), "--warmup", String(warmupS), "--json", "--timeline", timelineFile,
     ]);
     const rel = () => wallClockMs() - t0;
+    const cpuSamples: HostCpuSample[] = [];
+    const sampleCpu = () => {
+      const c = hostCpuNow();
+      if (c) cpuSamples.push({ ms: rel(), ...c });
+    };
+    sampleCpu();
+    sampler = setInterval(sampleCpu, BUCKET_MS);
 
     const beforeKill = await leaderAt(cluster, t0, killAtS * 1000, log);
     const victim = pickVictim(beforeKill, kind);
@@ -247,7 +290,9 @@ async function runOne(variant: Variant, kind: VictimKind, log: (s: string) => vo
     await cluster.kill(victim, "SIGKILL");
     const goneMs = rel();
     log(`  leader ${beforeKill.leader}, ring ${JSON.stringify(beforeKill.ring)}: kill -9 node ${victim} at ${(killMs / 1000).toFixed(3)} s`);
+    // The restart replaces the victim's log and stats lines: keep its first incarnation's.
     const victimLog = [...(cluster.logs.get(victim) ?? [])];
+    const victimStats = [...(cluster.stats.get(victim) ?? [])];
 
     // What the cluster settled at: just before the restart, and just before the load ends.
     await sleep(restartAtS * 1000 - SNAPSHOT_BEFORE_MS - rel());
@@ -263,6 +308,7 @@ async function runOne(variant: Variant, kind: VictimKind, log: (s: string) => vo
     log(`  restarted node ${victim} at ${(restartMs / 1000).toFixed(3)} s (up after ${Math.round(upMs - restartMs)} ms): leader ${afterRestart.leader}, ring ${JSON.stringify(afterRestart.ring)}`);
 
     const r = await load;
+    clearInterval(sampler);
     if (r.code !== 0) throw new Error(`the client failed (exit ${r.code}): ${r.err.trim().split("\n").slice(-3).join(" | ")}`);
     const client = JSON.parse(r.out.trim().split("\n").at(-1) ?? "{}") as ClientReport;
     const deliveries = relativeTo(readTimeline(timelineFile), t0);
@@ -288,11 +334,21 @@ async function runOne(variant: Variant, kind: VictimKind, log: (s: string) => vo
       figures,
       buckets,
       learner: { id: learnerId, points: learnerSeries(cluster.stats.get(learnerId) ?? [], t0).filter((p) => p.t >= 0 && p.t < durationS) },
+      cpu: {
+        cores: availableParallelism(),
+        host: hostCpuSeries(cpuSamples, availableParallelism()).filter((p) => p.t >= 0 && p.t < durationS),
+        nodes: processCpuByBucket(
+          [...cluster.nodes.filter((n) => !n.roles.includes("client")).map((n) => cpuReadings(cluster.stats.get(n.id) ?? [], t0)), cpuReadings(victimStats, t0)],
+          BUCKET_MS,
+          endMs,
+        ),
+      },
       zoomKill: zoom(at, killMs - ZOOM_BEFORE_MS, killMs + ZOOM_AFTER_MS, ZOOM_BIN_MS),
       // Until well after the restarted node is up (starting a process and replaying its log takes a while).
       zoomRestart: zoom(at, restartMs - ZOOM_BEFORE_MS, Math.min(endMs, Math.max(restartMs, upMs) + ZOOM_AFTER_MS), ZOOM_BIN_MS),
     };
   } finally {
+    clearInterval(sampler);
     await cluster.stop();
     current = null;
   }
@@ -340,6 +396,18 @@ function charts(r: RunResult): LineChart[] {
       ],
       markers,
       height: 200,
+    },
+    {
+      title: `CPU, % of one core (the host has ${r.cpu.cores} cores): what else ran beside the cluster`,
+      x,
+      y: { label: "% of one core", min: 0 },
+      series: [
+        { name: "whole host, busy (/proc/stat)", points: r.cpu.host.map((p) => ({ x: p.t, y: p.pct })) },
+        { name: "this cluster's nodes (acceptors, learner; not the client)", points: r.cpu.nodes.map((pct, i) => ({ x: (i * BUCKET_MS) / 1000, y: pct })) },
+        { name: "steal (the hypervisor running other machines)", points: r.cpu.host.map((p) => ({ x: p.t, y: p.stealPct })) },
+      ],
+      markers,
+      height: 140,
     },
     {
       title: `Close-up of the kill: values/s in ${ZOOM_BIN_MS} ms bins (gap ${fmt(r.figures.killGap.ms)} ms)`,
@@ -413,6 +481,7 @@ function summary(runs: readonly RunResult[]): string {
     "- **kill → first delivery**: to the first value delivered after the kill (values decided just before it may still trickle in); **kill → resumed**: to the end of the gap.",
     "- **mean** over kill → restart counts the outage; the **median** per bucket is the rate the cluster settled at.",
     `- **gap at restart**: the same over [restart, restarted node up + ${GAP_WINDOW_MS / 1000} s): the restarted node rejoining (it was up ${runs.map((r) => r.times.upMs - r.times.restartMs).join(", ")} ms after the restart: starting a process and replaying its log).`,
+    `- CPU, median per bucket over the run, % of one core (${runs[0]?.cpu.cores ?? "?"} cores): ${runs.map((r) => `${NAME[r.variant]} ${r.victimKind}: host busy ${median(r.cpu.host.map((p) => p.pct)).toFixed(0)} %, of which the cluster's nodes ${median(r.cpu.nodes).toFixed(0)} %, steal ${median(r.cpu.host.map((p) => p.stealPct)).toFixed(0)} %`).join("; ")} (per bucket in the plots and the JSON).`,
     `- The host's 1-minute load average at the start and end of each run (2 cores; other work on the machine competes): ${runs.map((r) => `${NAME[r.variant]} ${r.victimKind} ${r.loadAvg.start}–${r.loadAvg.end}`).join(", ")}; ` +
       `the experiment's processes ran at nice ${getPriority()}${getPriority() < 0 ? " (ahead of the other work on the machine)" : ""}.`,
     "- Leadership changes seen in the nodes' logs (ms since the load started):",

@@ -201,3 +201,58 @@ function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 }
+
+/**
+ * Cumulative CPU time of the whole host (jiffies) from the first line of /proc/stat: busy is user,
+ * nice, system, irq and softirq; steal is time the hypervisor gave to other machines while this one
+ * wanted to run (a virtual machine's own noise).
+ */
+export interface HostCpuSample {
+  /** ms since the load started. */
+  readonly ms: number;
+  readonly busy: number;
+  readonly steal: number;
+  readonly total: number;
+}
+
+/** The "cpu" line of /proc/stat as cumulative busy, steal and total jiffies; null if the text has none. */
+export function parseProcStat(text: string): { busy: number; steal: number; total: number } | null {
+  const line = text.split("\n").find((l) => l.startsWith("cpu "));
+  if (!line) return null;
+  // user nice system idle iowait irq softirq steal (guest time is counted in user already)
+  const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  if (f.length < 4 || f.some((x) => !Number.isFinite(x))) return null;
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
+  return { busy: user + nice + system + irq + softirq, steal, total: user + nice + system + idle + iowait + irq + softirq + steal };
+}
+
+/** Host CPU between consecutive samples, in % of one core (0 .. cores x 100); t: the start of each interval, s. */
+export function hostCpuSeries(samples: readonly HostCpuSample[], cores: number): { t: number; pct: number; stealPct: number }[] {
+  const out: { t: number; pct: number; stealPct: number }[] = [];
+  for (let i = 1; i < samples.length; i++) {
+    const p = samples[i - 1] as HostCpuSample;
+    const x = samples[i] as HostCpuSample;
+    const dt = x.total - p.total;
+    if (dt <= 0) continue;
+    out.push({ t: round(p.ms / 1000, 3), pct: round(((x.busy - p.busy) / dt) * cores * 100, 1), stealPct: round(((x.steal - p.steal) / dt) * cores * 100, 1) });
+  }
+  return out;
+}
+
+/**
+ * CPU of several processes added up per bucket of [0, endMs), in % of one core. Each process is
+ * a series of (ms, cumulative CPU µs) readings (e.g. its stats lines); the CPU used between two
+ * readings goes to the bucket of the earlier one.
+ */
+export function processCpuByBucket(processes: readonly (readonly { ms: number; cpuUs: number }[])[], bucketMs: number, endMs: number): number[] {
+  const n = Math.ceil(endMs / bucketMs);
+  const us = new Array<number>(n).fill(0);
+  for (const readings of processes)
+    for (let i = 1; i < readings.length; i++) {
+      const p = readings[i - 1] as { ms: number; cpuUs: number };
+      const x = readings[i] as { ms: number; cpuUs: number };
+      const b = Math.floor(p.ms / bucketMs);
+      if (b >= 0 && b < n) us[b]! += Math.max(0, x.cpuUs - p.cpuUs);
+    }
+  return us.map((u) => round((u / (bucketMs * 1000)) * 100, 1));
+}

@@ -1,8 +1,12 @@
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import {
   bucketize,
   firstAfter,
+  hostCpuSeries,
   longestGap,
+  parseProcStat,
+  processCpuByBucket,
   median,
   percentile,
   phaseFigures,
@@ -200,5 +204,56 @@ describe("zoom", () => {
       { ms: 10, valuesPerSec: 100 },
       { ms: 20, valuesPerSec: 200 },
     ]);
+  });
+});
+
+describe("CPU of the host and of the cluster's processes", () => {
+  test("parseProcStat reads the aggregate cpu line: busy (user nice system irq softirq), steal, total", () => {
+    const text = "cpu  100 5 20 800 10 1 4 60 0 0\ncpu0 50 2 10 400 5 0 2 30 0 0\nintr 1\n";
+    expect(parseProcStat(text)).toEqual({ busy: 130, steal: 60, total: 1000 });
+    expect(parseProcStat("intr 1\n")).toBeNull();
+    expect(parseProcStat("cpu  a b c d\n")).toBeNull();
+  });
+
+  test("parseProcStat on this machine: busy and steal within total", () => {
+    let text = "";
+    try {
+      text = readFileSync("/proc/stat", "utf8");
+    } catch {
+      return; // not Linux
+    }
+    const s = parseProcStat(text);
+    expect(s).not.toBeNull();
+    if (s === null) return;
+    expect(s.total).toBeGreaterThan(0);
+    expect(s.busy + s.steal).toBeLessThanOrEqual(s.total);
+  });
+
+  test("hostCpuSeries: the share of each interval, scaled to % of one core", () => {
+    const samples = [
+      { ms: 0, busy: 0, steal: 0, total: 0 },
+      { ms: 250, busy: 50, steal: 10, total: 100 }, // half busy on 2 cores: 100 % of one core
+      { ms: 500, busy: 50, steal: 10, total: 200 }, // idle
+      { ms: 750, busy: 50, steal: 10, total: 200 }, // no time passed: left out
+    ];
+    expect(hostCpuSeries(samples, 2)).toEqual([
+      { t: 0, pct: 100, stealPct: 20 },
+      { t: 0.25, pct: 0, stealPct: 0 },
+    ]);
+  });
+
+  test("processCpuByBucket adds up processes per bucket, each reading's CPU going to the bucket of the reading before it", () => {
+    const a = [
+      { ms: 0, cpuUs: 0 },
+      { ms: 250, cpuUs: 125_000 }, // 125 ms of CPU in [0, 250): 50 %
+      { ms: 500, cpuUs: 375_000 }, // 250 ms in [250, 500): 100 %
+    ];
+    const b = [
+      { ms: 100, cpuUs: 1_000_000 },
+      { ms: 350, cpuUs: 1_062_500 }, // 62.5 ms from the reading at 100 ms: bucket 0
+      { ms: 900, cpuUs: 1_000_000 }, // a restarted process' counter going back: nothing, not a negative
+    ];
+    expect(processCpuByBucket([a, b], 250, 1000)).toEqual([75, 100, 0, 0]);
+    expect(processCpuByBucket([], 250, 500)).toEqual([0, 0]);
   });
 });
