@@ -355,6 +355,7 @@ async function runOne(variant: Variant, kind: VictimKind, log: (s: string) => vo
 }
 
 const victimName = (r: RunResult) => (r.victimKind === "coordinator" ? `the coordinator (node ${r.victim})` : `acceptor ${r.victim} (not the coordinator)`);
+const signed = (ms: number) => `${ms >= 0 ? "+" : "−"}${Math.abs(Math.round(ms)).toLocaleString("en-US")} ms`;
 const ms1 = (us: number) => Math.round(us / 100) / 10;
 const fmt = (x: number | null, digits = 0) => (x === null ? "never" : x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 
@@ -461,7 +462,7 @@ function summary(runs: readonly RunResult[]): string {
     `${rate} values/s of ${valueSize} B (proposer window ${window}) for ${durationS} s; the victim gets SIGKILL at ${killAtS} s and is restarted from its log at ${restartAtS} s.`,
     `Throughput and latency are those of the values delivered to the client (\`paxos client --timeline\`), in ${BUCKET_MS} ms buckets; "before" is ${warmupS}–${killAtS} s.`,
     "",
-    "| run | victim | leader / ring before → after the kill | throughput before kill (median per bucket) | gap (ms) | kill → first delivery (ms) | kill → resumed (ms) | kill → restart: median (mean) values/s | after restart: median values/s | gap at restart (ms) | p99 latency before / kill→restart / after (ms) |",
+    "| run | victim | leader / ring before → after the kill | throughput before kill (median per bucket) | gap (ms) | kill → first delivery (ms) | kill → resumed (ms) | kill → restart: median (mean) values/s | after restart: median values/s | gap at restart (ms; its start from the restart) | p99 latency before / kill→restart / after (ms) |",
     "|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const r of runs) {
@@ -470,7 +471,7 @@ function summary(runs: readonly RunResult[]): string {
     lines.push(
       `| ${NAME[r.variant]}, ${r.victimKind} | node ${r.victim} | ${s.beforeKill.leader} ${JSON.stringify(s.beforeKill.ring)} → ${s.afterKill.leader ?? "none"} ${JSON.stringify(s.afterKill.ring)} | ` +
         `${fmt(f.before.medianValuesPerSec)} values/s = ${f.before.medianMbPerSec.toFixed(2)} MB/s | **${fmt(f.killGap.ms)}** | ${fmt(f.firstDeliveryAfterKillMs)} | ${fmt(f.resumedAfterKillMs)} | ` +
-        `${fmt(f.during.medianValuesPerSec)} (${fmt(f.during.meanValuesPerSec)}) | ${fmt(f.after.medianValuesPerSec)} | ${fmt(f.restartGap.ms)} | ` +
+        `${fmt(f.during.medianValuesPerSec)} (${fmt(f.during.meanValuesPerSec)}) | ${fmt(f.after.medianValuesPerSec)} | ${fmt(f.restartGap.ms)} (at ${signed(f.restartGap.fromMs - r.times.restartMs)}) | ` +
         `${ms1(f.before.p99Us)} / ${ms1(f.during.p99Us)} / ${ms1(f.after.p99Us)} |`,
     );
   }
