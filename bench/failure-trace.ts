@@ -14,7 +14,7 @@
  *
  *   ./node_modules/.bin/bun bench/failure-trace.ts [--variant mring|uring|both] [--victim coordinator|acceptor|both]
  *       [--out bench/results/failure-trace] [--duration 30] [--kill-at 10] [--restart-at 20]
- *       [--rate 500] [--value-size 1024] [--window 256] [--warmup 3] [--wal-sync none|fsync]
+ *       [--rate 500] [--value-size 1024] [--window 256] [--warmup 5] [--wal-sync none|fsync]
  *
  * Every child process is reaped on success, on error and on SIGINT/SIGTERM (exit 130).
  */
@@ -54,7 +54,7 @@ const { values: a } = parseArgs({
     rate: { type: "string", default: "500" },
     "value-size": { type: "string", default: "1024" },
     window: { type: "string", default: "256" },
-    warmup: { type: "string", default: "3" },
+    warmup: { type: "string", default: "5" },
     "wal-sync": { type: "string", default: "none" },
   },
 });
