@@ -34,19 +34,32 @@ export interface LineChart {
   /** Plot area in pixels (default 560 x 300). */
   readonly width?: number;
   readonly height?: number;
+  /** Vertical lines across the plot at these x values, each labelled at the top (e.g. "kill", "restart"). */
+  readonly markers?: readonly ChartMarker[];
+}
+
+export interface ChartMarker {
+  readonly x: number;
+  readonly label: string;
+  /** The label's line from the top (default 0): markers close together can keep their labels apart. */
+  readonly row?: number;
 }
 
 /** One chart as an SVG document. */
 export async function lineChartSvg(chart: LineChart): Promise<string> {
-  return render({ ...STYLE, ...unit(chart) });
+  const spec = unit(chart);
+  return render("layer" in spec ? { ...STYLE, ...spec } : { ...STYLE, ...spec });
 }
 
-/** Several charts stacked vertically in one SVG document (e.g. values/s above MB/s against the same time axis). */
-export async function stackedChartsSvg(charts: readonly LineChart[], title?: string): Promise<string> {
+/**
+ * Several charts stacked vertically in one SVG document (e.g. values/s above MB/s against the same
+ * time axis), under a title of one line or several.
+ */
+export async function stackedChartsSvg(charts: readonly LineChart[], title?: string | readonly string[]): Promise<string> {
   if (charts.length === 1 && title === undefined && charts[0]) return lineChartSvg(charts[0]);
   return render({
     ...STYLE,
-    ...(title !== undefined ? { title } : {}),
+    ...(title !== undefined ? { title: { text: typeof title === "string" ? title : [...title], offset: 12 } } : {}),
     vconcat: charts.map(unit),
     resolve: { scale: { color: "independent" } },
   });
@@ -55,8 +68,10 @@ export async function stackedChartsSvg(charts: readonly LineChart[], title?: str
 /** One data point: series name, index in the series, coordinates. */
 type Row = { s: string; i: number; x: number; y: number };
 
-/** A Vega-Lite single-view spec with a mark (what `vconcat` stacks). */
-type UnitSpec = Extract<Extract<TopLevelSpec, { vconcat: unknown }>["vconcat"][number], { mark: unknown }>;
+/** What `vconcat` stacks: a single view with a mark, or layers of them. */
+type ViewSpec = Extract<TopLevelSpec, { vconcat: unknown }>["vconcat"][number];
+type UnitSpec = Extract<ViewSpec, { mark: unknown }>;
+type LayerSpec = Extract<ViewSpec, { layer: unknown }>;
 type Scale = NonNullable<Extract<NonNullable<NonNullable<UnitSpec["encoding"]>["x"]>, { scale?: unknown }>["scale"]>;
 
 const STYLE = {
@@ -79,8 +94,37 @@ function scale(a: ChartAxis): Scale {
   };
 }
 
-/** The Vega-Lite unit spec of one chart. */
-function unit(c: LineChart): UnitSpec & { data: { values: Row[] } } {
+const MARKER_COLOR = "#b22222";
+const MARKER_ROW_PX = 13;
+
+/** The Vega-Lite spec of one chart: the lines, and over them the markers (a rule and a label each) if any. */
+function unit(c: LineChart): (UnitSpec & { data: { values: Row[] } }) | LayerSpec {
+  const lines = lineSpec(c);
+  const markers = (c.markers ?? []).filter((m) => ok(m.x, c.x.log));
+  if (markers.length === 0) return lines;
+  const { title, width, height, ...view } = lines;
+  const values = markers.map((m) => ({ x: m.x, label: m.label, y: (m.row ?? 0) * MARKER_ROW_PX }));
+  // Shares the lines' x scale and axis (the same title, or Vega-Lite would join the two).
+  const x = { field: "x", type: "quantitative", title: c.x.label } as const;
+  return {
+    title,
+    width,
+    height,
+    layer: [
+      view,
+      { data: { values }, mark: { type: "rule", color: MARKER_COLOR, strokeDash: [5, 3], strokeWidth: 1.2 }, encoding: { x } },
+      {
+        data: { values },
+        mark: { type: "text", color: MARKER_COLOR, align: "left", baseline: "top", dx: 3, dy: 2, fontSize: 11 },
+        // y in pixels from the top (no scale): the label's row.
+        encoding: { x, y: { field: "y", type: "quantitative", scale: null }, text: { field: "label", type: "nominal" } },
+      },
+    ],
+  };
+}
+
+/** The Vega-Lite unit spec of one chart's lines. */
+function lineSpec(c: LineChart): UnitSpec & { data: { values: Row[] }; title: string; width: number; height: number } {
   const width = c.width ?? 560;
   const values: Row[] = [];
   for (const s of c.series)

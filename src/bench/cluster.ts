@@ -5,6 +5,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { selfCommand } from "./self.ts";
+import type { NodeStatus } from "../node/status.ts";
 
 export interface ClusterSpec {
   readonly variant: "mring" | "uring";
@@ -22,6 +23,8 @@ export interface ClusterSpec {
   readonly ledger?: { readonly kind: "wal"; readonly sync: "fsync" | "none"; readonly segmentBytes?: number };
   /** More `protocol` settings of the configuration (see config/schema.ts). */
   readonly protocol?: Readonly<Record<string, number>>;
+  /** Give every node but the clients an HTTP port (`/status`, `/metrics`): see LocalCluster.status. */
+  readonly http?: boolean;
 }
 
 export interface NodeSpec {
@@ -29,6 +32,7 @@ export interface NodeSpec {
   readonly host: string;
   readonly port: number;
   readonly roles: string[];
+  readonly http?: number;
 }
 
 export interface StatsLine {
@@ -46,6 +50,8 @@ export interface StatsLine {
   readonly heldInstances?: number;
   readonly backlog?: number;
   readonly slowDowns?: number;
+  /** Wall clock when the line was made (ms since the epoch): lines up with other processes' times. */
+  readonly wall?: number;
 }
 
 /** A free TCP port on 127.0.0.1 (bound, then released). */
@@ -69,18 +75,20 @@ async function freePorts(n: number): Promise<number[]> {
 }
 
 export async function clusterConfig(spec: ClusterSpec): Promise<{ nodes: NodeSpec[]; config: Record<string, unknown> }> {
-  const ports = await freePorts(spec.acceptors + spec.learners + spec.clients + 1);
+  const ports = await freePorts(spec.acceptors + spec.learners + spec.clients + 1 + (spec.http ? spec.acceptors + spec.learners : 0));
   const freePort = async (): Promise<number> => ports.pop() as number;
   const nodes: NodeSpec[] = [];
   let id = 0;
+  const http = async (): Promise<{ http?: number }> => (spec.http ? { http: await freePort() } : {});
   for (let a = 0; a < spec.acceptors; a++)
     nodes.push({
       id: id++,
       host: "127.0.0.1",
       port: await freePort(),
       roles: [...(a === 0 ? ["coordinator"] : []), "acceptor", ...(spec.variant === "uring" ? ["learner"] : [])],
+      ...(await http()),
     });
-  for (let l = 0; l < spec.learners; l++) nodes.push({ id: id++, host: "127.0.0.1", port: await freePort(), roles: ["learner"] });
+  for (let l = 0; l < spec.learners; l++) nodes.push({ id: id++, host: "127.0.0.1", port: await freePort(), roles: ["learner"], ...(await http()) });
   for (let c = 0; c < spec.clients; c++) nodes.push({ id: id++, host: "127.0.0.1", port: await freePort(), roles: ["client"] });
   const mport = await freePort();
   return {
@@ -213,6 +221,18 @@ export class LocalCluster {
   outputOf(id: number, incarnation = 0): string[] {
     const f = this.outputFile(id, incarnation);
     return existsSync(f) ? readFileSync(f, "utf8").split("\n").filter(Boolean) : [];
+  }
+
+  /** A node's `/status` (the cluster must have been started with `http: true`); null when it does not answer within 1 s. */
+  async status(id: number): Promise<NodeStatus | null> {
+    const port = this.nodes.find((n) => n.id === id)?.http;
+    if (port === undefined) throw new Error(`node ${id} has no HTTP port (start the cluster with http: true)`);
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(1000) });
+      return r.ok ? ((await r.json()) as NodeStatus) : null;
+    } catch {
+      return null;
+    }
   }
 
   ids(role: string): number[] {

@@ -1,3 +1,4 @@
+import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import * as hdr from "hdr-histogram-js";
 import { checkValueSizes, startNode, type NodeCliOptions } from "./node.ts";
 import { UsageError } from "./errors.ts";
@@ -12,6 +13,8 @@ export interface ClientCliOptions extends NodeCliOptions {
   /** Latency is recorded only after this long. */
   readonly warmupMs: number;
   readonly json: boolean;
+  /** Write one line per value delivered to this client to this file (see TimelineWriter). */
+  readonly timeline?: string;
 }
 
 export interface ClientReport {
@@ -48,6 +51,68 @@ export function latencyCdf(hist: hdr.Histogram): CdfPoint[] {
   return CDF_FRACTIONS.map((p) => ({ p, us: hist.getValueAtPercentile(p * 100) }));
 }
 
+/** One value delivered to the client: when (ms since the epoch, µs precision) and its propose-to-delivery latency. */
+export interface TimelineEntry {
+  readonly t: number;
+  readonly us: number;
+}
+
+/** How often a TimelineWriter hands what it buffered to the OS (so its buffer is bounded by the rate). */
+export const TIMELINE_FLUSH_MS = 250;
+
+/**
+ * `paxos client --timeline FILE`: one JSON line per value delivered to this client,
+ * `{"t":<ms since the epoch>,"us":<latency µs>}`, in delivery order, warm-up included. The time is
+ * the wall clock (performance.timeOrigin + performance.now()), so other processes of the same
+ * host (e.g. an experiment that kills a node at a known time) can line their events up with it.
+ * Lines are buffered and written with one write per flush.
+ */
+export class TimelineWriter {
+  private readonly fd: number;
+  private buffered: string[] = [];
+  lines = 0;
+
+  constructor(file: string) {
+    this.fd = openSync(file, "w");
+  }
+
+  record(t: number, us: number): void {
+    this.buffered.push(`{"t":${t.toFixed(3)},"us":${Math.round(us)}}\n`);
+    this.lines++;
+  }
+
+  flush(): void {
+    if (this.buffered.length === 0) return;
+    writeSync(this.fd, this.buffered.join(""));
+    this.buffered = [];
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
+
+/** Reads a --timeline file; a torn last line (the client was killed mid-write) is left out. */
+export function readTimeline(file: string): TimelineEntry[] {
+  const out: TimelineEntry[] = [];
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    if (!line) continue;
+    try {
+      const e = JSON.parse(line) as Partial<TimelineEntry>;
+      if (typeof e.t === "number" && typeof e.us === "number") out.push({ t: e.t, us: e.us });
+    } catch {
+      /* a torn line */
+    }
+  }
+  return out;
+}
+
+/** The wall clock in ms since the epoch, with performance.now()'s resolution. */
+export function wallClockMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 /** Bound: values proposed and not yet acked whose start time the client remembers. */
 export const MAX_OUTSTANDING_TIMES = 1 << 20;
 
@@ -67,6 +132,8 @@ export async function runClientCommand(o: ClientCliOptions, out: (s: string) => 
   let measuring = false;
   let stopping = false;
   const t0 = performance.now();
+  // Opened first: a path that cannot be written fails before any socket is bound.
+  const timeline = o.timeline !== undefined ? new TimelineWriter(o.timeline) : null;
   const node = await startNode(
     { ...o, roles: o.roles ?? ["client"], noHttp: true, log: createLogger({ level: "warn" }) },
     {
@@ -74,14 +141,23 @@ export async function runClientCommand(o: ClientCliOptions, out: (s: string) => 
         const t = started.get(a.seq);
         started.delete(a.seq);
         acked++;
-        if (t !== undefined && measuring) hist.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000)));
+        if (t !== undefined) {
+          const now = performance.now();
+          const us = Math.max(1, Math.round((now - t) * 1000));
+          if (measuring) hist.recordValue(us);
+          timeline?.record(performance.timeOrigin + now, us);
+        }
         if (o.rate === 0 && !stopping) proposeOne();
       },
     },
     o.rate === 0 ? { proposerWindow: o.window, proposerQueue: o.window } : { proposerWindow: o.window, proposerQueue: 1 << 20 },
-  );
+  ).catch((e: unknown) => {
+    timeline?.close();
+    throw e;
+  });
   const proposer = node.runtime.proc.proposer;
   if (!proposer) throw new UsageError(`node ${node.entry.id} has no proposer role`);
+  const flusher = timeline ? setInterval(() => timeline.flush(), TIMELINE_FLUSH_MS) : undefined;
   const clientId = proposer.clientId;
   let nextSeq = 0;
   function proposeOne(): void {
@@ -113,6 +189,8 @@ export async function runClientCommand(o: ClientCliOptions, out: (s: string) => 
   const deadline = performance.now() + 2000;
   while (started.size > 0 && proposer.inFlight > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   await node.close();
+  clearInterval(flusher);
+  timeline?.close();
   const seconds = elapsed / 1000;
   const report: ClientReport = {
     client: clientId,

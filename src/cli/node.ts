@@ -233,6 +233,7 @@ export function statsLine(node: StartedNode): Record<string, unknown> {
     level: "stats",
     id: node.entry.id,
     t: Math.round(performance.now()),
+    wall: Math.round(performance.timeOrigin + performance.now()),
     delivered: node.runtime.counters.delivered,
     deliveredBytes: node.runtime.counters.deliveredBytes,
     cpuUserUs: cpu.user,

@@ -30,6 +30,7 @@ interface ClientFlags {
   duration?: number;
   warmup?: number;
   json?: boolean;
+  timeline?: string;
 }
 
 const kebab = (k: string): string => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -49,6 +50,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
         durationMs: Math.round((o.duration ?? CLIENT_DEFAULTS.duration) * 1000),
         warmupMs: Math.round((o.warmup ?? CLIENT_DEFAULTS.warmup) * 1000),
         json: o.json ?? false,
+        ...(o.timeline !== undefined ? { timeline: o.timeline } : {}),
         ...(o.config ? { config: o.config } : {}),
         ...(o.id !== undefined ? { id: o.id } : {}),
       },
@@ -118,8 +120,9 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .addOption(new Option("--duration <s>").argParser(parseFraction("--duration", 86_400)).hideHelp())
     .addOption(new Option("--warmup <s>").argParser(parseFraction("--warmup", 86_400)).hideHelp())
     .addOption(new Option("--json").hideHelp())
+    .addOption(new Option("--timeline <file>").hideHelp())
     .action(async (o: ClientFlags & { config?: string; id?: number; role?: Role[]; output?: string; statsMs?: number; logLevel: "debug" | "info" | "warn" | "error" | "silent" }) => {
-      const clientFlags = (["rate", "window", "valueSize", "duration", "warmup", "json"] as const).filter((k) => o[k] !== undefined);
+      const clientFlags = (["rate", "window", "valueSize", "duration", "warmup", "json", "timeline"] as const).filter((k) => o[k] !== undefined);
       if (o.role?.includes("client")) {
         // `paxos node --role client` is the load generator, as `paxos client`.
         if (o.role.length > 1) throw new UsageError(`--role client runs the load generator: give it alone (got ${o.role.join(",")})`);
@@ -151,6 +154,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .addOption(new Option("--duration <s>", `how long to propose (default ${CLIENT_DEFAULTS.duration})`).argParser(parseFraction("--duration", 86_400)))
     .addOption(new Option("--warmup <s>", `latency is recorded after this long (default ${CLIENT_DEFAULTS.warmup})`).argParser(parseFraction("--warmup", 86_400)))
     .option("--json", "print the report as one JSON line")
+    .option("--timeline <file>", 'also write one JSON line per value delivered to FILE: {"t": wall clock, ms since the epoch, "us": propose-to-delivery latency}')
     .action(async (o: ClientFlags & { config?: string; id?: number }) => {
       code = await runClient(o);
     });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import * as hdr from "hdr-histogram-js";
 import { CDF_FRACTIONS, latencyCdf, type ClientReport } from "../../src/cli/client.ts";
 import { BENCH_DEFAULTS, type BenchResult } from "../../src/bench/run.ts";
-import { latencyCdfChart, lineChartSvg, preparePlotDir, throughputCharts, writePlots } from "../../src/bench/plots.ts";
+import { latencyCdfChart, lineChartSvg, stackedChartsSvg, preparePlotDir, throughputCharts, writePlots } from "../../src/bench/plots.ts";
 import { textWidth } from "../../src/bench/chart.ts";
 import { UsageError } from "../../src/cli/errors.ts";
 
@@ -121,6 +121,39 @@ describe("lineChartSvg", () => {
     for (const s of ["Throughput vs value size", "value size (bytes)", "MB/s", "M-Ring <3 acceptors> & RAM", "U-Ring"]) expect(text).toContain(s);
     // Two series: two line paths.
     expect(svg.match(/<path[^>]*aria-roledescription="line mark"/g)?.length).toBe(2);
+  });
+
+  test("markers: a labelled vertical line across the plot at each x, on the lines' own x axis", async () => {
+    const series = [{ name: "values/s", points: Array.from({ length: 121 }, (_, i) => ({ x: i / 4, y: i % 7 })) }];
+    const markers = [
+      { x: 10, label: "kill -9 node 0" },
+      { x: 20, label: "restart node 0" },
+    ];
+    const svg = await lineChartSvg({ title: "trace", x: { label: "time (s)" }, y: { label: "values/s" }, series, markers });
+    expectWellFormedSvg(svg);
+    const text = svgText(svg);
+    for (const m of markers) expect(text).toContain(m.label);
+    // One x axis, titled once (the markers' layer shares it instead of adding or merging a title).
+    expect(text.split("\n").filter((l) => l === "time (s)")).toHaveLength(1);
+    expect(svg.match(/aria-roledescription="axis"/g)?.length).toBe(2);
+    // x from 0 to 30 over 560 px: the rules stand at 10 and 20 s, from the top of the plot to its bottom.
+    const rules = [...svg.matchAll(/<line[^>]*aria-roledescription="rule mark"[^>]*transform="translate\(([\d.]+),0\)"[^>]*y2="(\d+)"/g)];
+    expect(rules.map((r) => Math.round(Number(r[1])))).toEqual([187, 373]);
+    expect(rules.map((r) => Number(r[2]))).toEqual([300, 300]);
+    // A label on row 1 stands one line (13 px) below one on row 0.
+    const rows = await lineChartSvg({ title: "trace", x: { label: "time (s)" }, y: { label: "values/s" }, series, markers: [{ x: 10, label: "kill" }, { x: 11, label: "leads", row: 1 }] });
+    const labelY = (label: string) => Number(rows.match(new RegExp(`translate\\([\\d.]+,([\\d.]+)\\)"[^>]*>${label}</text>`))?.[1]);
+    expect(labelY("leads") - labelY("kill")).toBe(13);
+    // Without markers, the chart is a single view as before.
+    expect(await lineChartSvg({ title: "trace", x: { label: "time (s)" }, y: { label: "values/s" }, series })).not.toContain("rule mark");
+  });
+
+  test("stacked charts under a title of several lines: each line is drawn", async () => {
+    const chart = { title: "c", x: { label: "x" }, y: { label: "y" }, series: [{ name: "s", points: [{ x: 1, y: 2 }, { x: 2, y: 3 }] }] };
+    const svg = await stackedChartsSvg([chart, { ...chart, title: "d" }], ["first line of the title", "second line"]);
+    expectWellFormedSvg(svg);
+    // One <text> of two lines (tspans), the second below the first.
+    expect(svg).toMatch(/<text[^>]*><tspan>first line of the title<\/tspan><tspan x="0" dy="[\d.]+">second line<\/tspan><\/text>/);
   });
 
   test("a log axis leaves out the points it cannot place instead of failing", async () => {

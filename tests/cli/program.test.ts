@@ -37,6 +37,7 @@ describe("paxos command line", () => {
     [["node", "--rate", "100"], "--rate: only with --role client (the load generator)"],
     [["node", "--value-size", "64", "--role", "acceptor"], "--value-size: only with --role client"],
     [["node", "--role", "client,acceptor"], "--role client runs the load generator: give it alone"],
+    [["node", "--timeline", "t.jsonl", "--role", "learner"], "--timeline: only with --role client"],
     [["bench", "--ledger", "disk"], "--ledger: expected one of ram|wal"],
     [["bench", "--wal-sync", "sometimes"], "--wal-sync: expected one of fsync|none"],
   ])("bad usage %p: one line on stderr, exit code 2", async (argv, message) => {
@@ -81,6 +82,12 @@ describe("paxos command line", () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/--plots <dir>\s+also draw SVG plots into DIR/);
     expect(r.out).toContain("latency-cdf.svg");
+  });
+
+  test("client --help documents --timeline", async () => {
+    const r = await run("client", "--help");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/--timeline <file>\s+also write one JSON line per value delivered/);
   });
 
   test("bench --plots with a file, or a path under a file: one line, exit 2, before any cluster starts", async () => {

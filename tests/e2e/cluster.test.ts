@@ -59,3 +59,39 @@ describe("the load generator", () => {
     { timeout: 60_000 },
   );
 });
+
+describe("LocalCluster with http and stats", () => {
+  test(
+    "status() reads each node's /status (who leads, the ring); stats lines carry the wall clock",
+    async () => {
+      const c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 1, clients: 1, http: true }, { statsMs: 100 });
+      try {
+        expect(c.nodes.filter((n) => n.http !== undefined).map((n) => n.id)).toEqual([0, 1, 2, 3]);
+        const from = Date.now();
+        await new Promise((r) => setTimeout(r, 400));
+        const s0 = await c.status(0);
+        expect(s0?.id).toBe(0);
+        expect(s0?.coordinator?.active).toBe(true);
+        // M-Ring, 3 acceptors: f+1 = 2 on the ring, the coordinator last (the other: whichever answered Phase 1 first).
+        const ring = s0?.coordinator?.ring ?? [];
+        expect(ring).toHaveLength(2);
+        expect(ring[1]).toBe(0);
+        expect([1, 2]).toContain(ring[0] as number);
+        expect((await c.status(2))?.election?.leader).toBe(0);
+        expect((await c.status(3))?.learner).not.toBeNull();
+        const lines = c.stats.get(3) ?? [];
+        expect(lines.length).toBeGreaterThan(1);
+        for (const l of lines) {
+          expect(l.wall).toBeGreaterThan(from - 15_000);
+          expect(l.wall).toBeLessThanOrEqual(Date.now());
+        }
+        await c.kill(2);
+        expect(await c.status(2)).toBeNull(); // a dead node does not answer
+        await expect(c.status(4)).rejects.toThrow("no HTTP port"); // clients get none
+      } finally {
+        await c.stop();
+      }
+    },
+    { timeout: 60_000 },
+  );
+});
