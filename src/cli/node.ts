@@ -96,7 +96,10 @@ export async function startNode(
     clientId: freshClientId(),
     learnFrom: clientOnly ? "first-seen" : "beginning",
   });
-  if (cfg.coordinator === entry.id) runtime.input({ k: "lead" });
+  // The configured coordinator leads a fresh cluster. Restarted from its log it has been part of a
+  // running cluster: it follows the election like any acceptor (leading at once would only be
+  // refused by the leases granted to its successor, and stand down).
+  if (cfg.coordinator === entry.id && ledger.ledger.recover().length === 0) runtime.input({ k: "lead" });
   runtime.startTicking();
   const startedAt = performance.now();
   const source: StatusSource = {
