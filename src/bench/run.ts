@@ -38,6 +38,8 @@ export interface ProcessFigures {
   readonly roles: readonly string[];
   readonly cpuPercent: number;
   readonly peakRssMb: number;
+  /** Memory flat or not: peak RSS over the second half of the measured window minus the first half's (MB). */
+  readonly rssGrowthMb: number;
 }
 
 export interface LearnerFigures {
@@ -190,6 +192,7 @@ function figures(c: LocalCluster, o: BenchOptions, clients: ClientReport[]): Ben
       roles: n.roles,
       cpuPercent: Math.round(rate(first, to).cpu * 100),
       peakRssMb: Math.round(Math.max(...s.map((x) => x.rss)) / 1e5) / 10,
+      rssGrowthMb: rssGrowthMb(s.filter((x) => x.t >= from.t)),
     });
     if (measured.includes(n.id)) {
       learners.push({ id: n.id, valuesPerSec: Math.round(r.values), mbPerSec: Math.round(r.bytes / 1e4) / 100 });
@@ -201,6 +204,14 @@ function figures(c: LocalCluster, o: BenchOptions, clients: ClientReport[]): Ben
     }
   }
   return { options: o, learners, clients, processes, timeline };
+}
+
+/** Peak RSS of the second half of these stats lines minus the first half's, in MB (0.1 MB steps). */
+export function rssGrowthMb(lines: readonly StatsLine[]): number {
+  if (lines.length < 2) return 0;
+  const half = Math.floor(lines.length / 2);
+  const peak = (xs: readonly StatsLine[]) => Math.max(...xs.map((x) => x.rss));
+  return Math.round((peak(lines.slice(half)) - peak(lines.slice(0, half))) / 1e5) / 10;
 }
 
 export function formatBench(r: BenchResult): string {
@@ -219,8 +230,11 @@ export function formatBench(r: BenchResult): string {
         `${String(c.latencyUs.p90).padStart(8)} ${String(c.latencyUs.p99).padStart(8)} ${String(c.latencyUs.p999).padStart(8)}`,
     ),
     "",
-    "process   roles                         CPU %   peak RSS MB",
-    ...r.processes.map((p) => `${String(p.id).padEnd(9)} ${p.roles.join(",").padEnd(28)} ${String(p.cpuPercent).padStart(6)} ${p.peakRssMb.toFixed(1).padStart(13)}`),
+    "process   roles                         CPU %   peak RSS MB   RSS growth MB (2nd half)",
+    ...r.processes.map(
+      (p) =>
+        `${String(p.id).padEnd(9)} ${p.roles.join(",").padEnd(28)} ${String(p.cpuPercent).padStart(6)} ${p.peakRssMb.toFixed(1).padStart(13)} ${p.rssGrowthMb.toFixed(1).padStart(13)}`,
+    ),
   ];
   return `${lines.join("\n")}\n`;
 }
