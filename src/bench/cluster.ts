@@ -46,6 +46,8 @@ export interface StatsLine {
   /** Coordinator: window in use and flow-control cuts; acceptor: garbage collection; learner: backlog, notices sent. */
   readonly window?: number;
   readonly windowCuts?: number;
+  readonly ring?: readonly number[] | null;
+  readonly slowRelayouts?: number;
   readonly trimmedBelow?: number;
   readonly heldInstances?: number;
   readonly backlog?: number;

@@ -160,6 +160,8 @@ function statusOf(
           window: p.coordinator.window,
           windowCuts: p.coordinator.windowCuts,
           ringShortBy: ringShortBy(config, p.coordinator.ring),
+          slowAcceptors: [...p.coordinator.slowAcceptors()],
+          slowRelayouts: p.coordinator.slowRelayouts,
         }
       : null,
     acceptor: p.acceptor ? { promised: p.acceptor.rnd, applied: p.appliedWatermark, trimmedBelow: p.acceptor.trimmedBelow, heldInstances: p.acceptor.heldInstances } : null,
@@ -244,7 +246,9 @@ export function statsLine(node: StartedNode): Record<string, unknown> {
     rss: mem.rss,
     net: node.network.counters,
     ledger: status.ledger,
-    ...(status.coordinator ? { window: status.coordinator.window, windowCuts: status.coordinator.windowCuts } : {}),
+    ...(status.coordinator
+      ? { window: status.coordinator.window, windowCuts: status.coordinator.windowCuts, ring: status.coordinator.ring, slowRelayouts: status.coordinator.slowRelayouts }
+      : {}),
     ...(status.acceptor ? { trimmedBelow: status.acceptor.trimmedBelow, heldInstances: status.acceptor.heldInstances } : {}),
     ...(status.learner ? { backlog: status.learner.backlog, slowDowns: status.learner.slowDowns } : {}),
     ledgerCounters: Object.fromEntries(Object.entries(status.counters).filter(([k]) => k.startsWith("ledger"))),

@@ -164,6 +164,7 @@ export function protocolConfig(c: ClusterConfig): ProtocolConfig {
     learnerRetainInstances: p.learnerRetainInstances,
     flowBacklogInstances: p.flowBacklogInstances,
     flowNoticeTicks: ticks(p.flowNoticeMs, p.tickMs),
+    slowAcceptorTicks: ticks(p.slowAcceptorMs, p.tickMs),
   };
   validateProtocolConfig(cfg);
   return cfg;

@@ -69,6 +69,8 @@ export const ProtocolSchema = z.strictObject({
   /** Flow control: a learner this many instances behind tells the coordinator, at most every flowNoticeMs. */
   flowBacklogInstances: z.number().int().min(1).max(10_000_000).default(256),
   flowNoticeMs: z.number().int().min(1).max(3_600_000).default(20),
+  /** Slow-acceptor avoidance: heartbeat acks this slow on average (and 4x the median) take an acceptor off the ring's path; 0: off. */
+  slowAcceptorMs: ms.default(50),
 });
 
 export const LedgerSchema = z.discriminatedUnion("kind", [

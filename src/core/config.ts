@@ -93,6 +93,12 @@ export interface ProtocolConfig {
   readonly flowBacklogInstances: number;
   /** ...at most this often; the coordinator halves its window at most once per such period and grows it back by one per decided instance after four quiet periods. */
   readonly flowNoticeTicks: number;
+  /**
+   * Slow-acceptor avoidance (the thesis' chapter 7): an acceptor whose heartbeat acks take this
+   * long on average, and SLOW_FACTOR times the median, is laid out of the path of Phase 2 in a new
+   * round (M-Ring: a spare; U-Ring: past the deciding acceptor) while enough others answer. 0: off.
+   */
+  readonly slowAcceptorTicks: number;
   readonly bugs?: PlantedBugs;
 }
 
@@ -142,6 +148,7 @@ export const DEFAULT_TIMING = {
   learnerRetainInstances: 512,
   flowBacklogInstances: 256,
   flowNoticeTicks: 20,
+  slowAcceptorTicks: 50,
 } as const;
 
 /** Bound assumed on clock-rate drift between processes (1 %): leases are counted with it. */

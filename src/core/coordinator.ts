@@ -10,8 +10,8 @@ import type { Batch, ClientValue, Instance, NodeId, Ring, Round, Tick, Vid, Vote
 export interface CoordinatorVariant {
   /** Who receives Phase 1A (M-Ring: the acceptors; U-Ring: every process of the ring). */
   readonly phase1Targets: readonly NodeId[];
-  /** Lays out the ring of a new round from the processes that answered Phase 1A. */
-  layout(responders: ReadonlySet<NodeId>): Ring | null;
+  /** Lays out the ring of a new round from the processes that answered Phase 1A, slow acceptors off the path of Phase 2 if possible. */
+  layout(responders: ReadonlySet<NodeId>, avoid: ReadonlySet<NodeId>): Ring | null;
   /** Sends Phase 2A for one instance (M-Ring: ip-multicast; U-Ring: 2A/2B down the ring). */
   sendPhase2(rnd: Round, instance: Instance, batch: Batch, ring: Ring, out: OutputBuilder): void;
 }
@@ -36,6 +36,11 @@ interface Phase1 {
 
 /** Bound: decided batches of other coordinators remembered while not leading (see onDecision). */
 export const MAX_DECIDED_ELSEWHERE = 4096;
+
+/** Slow-acceptor avoidance: an acceptor is slow when its mean ack delay is this many times the median (and at least slowAcceptorTicks). */
+export const SLOW_FACTOR = 4;
+/** Bound: heartbeats whose send time is kept to measure ack delays (a later ack counts as at least that old). */
+const MAX_ACK_TIMES = 64;
 
 /** Bound: heartbeats whose acks are still counted toward a lease. */
 const MAX_HEARTBEATS_TRACKED = 8;
@@ -90,6 +95,11 @@ export class Coordinator {
   private lastCut: Tick = -Infinity;
   /** Flow-control notices that halved the window. */
   windowCuts = 0;
+  /** Heartbeat send times (bounded), and each acceptor's mean ack delay (exponentially weighted, ticks). */
+  private readonly heartbeatSentAt = new Map<number, Tick>();
+  private readonly ackDelay = new Map<NodeId, number>();
+  /** New rounds started to lay slow acceptors out of the path of Phase 2. */
+  slowRelayouts = 0;
   /** Client values dropped because the pending queue was full. */
   droppedValues = 0;
   /** Retransmitted client values dropped because they were already queued, in flight or decided. */
@@ -164,6 +174,8 @@ export class Coordinator {
 
   deactivate(): void {
     this.active = false;
+    this.ackDelay.clear();
+    this.heartbeatSentAt.clear();
     this.leaseUntil = -Infinity;
     this.heartbeats.clear();
     this.recovery = null;
@@ -240,9 +252,20 @@ export class Coordinator {
     return null;
   }
 
+  /** Acceptors whose heartbeat acks are slow: SLOW_FACTOR times the median mean delay, and at least slowAcceptorTicks. */
+  slowAcceptors(): Set<NodeId> {
+    const slow = new Set<NodeId>();
+    if (this.cfg.slowAcceptorTicks === 0 || this.ackDelay.size < 2) return slow;
+    const sorted = [...this.ackDelay.values()].sort((a, b) => a - b);
+    const median = sorted[Math.floor((sorted.length - 1) / 2)] as number;
+    for (const [a, d] of this.ackDelay) if (a !== this.id && d >= this.cfg.slowAcceptorTicks && d >= SLOW_FACTOR * median) slow.add(a);
+    return slow;
+  }
+
   /** An acceptor acked heartbeat `seq` of round `rnd`: a quorum of acks starts (or extends) the lease. */
-  onHeartbeatAck(from: NodeId, rnd: Round, seq: number): void {
+  onHeartbeatAck(from: NodeId, rnd: Round, seq: number, now: Tick = 0): void {
     if (!this.active || rnd !== this.crnd || !this.cfg.acceptors.includes(from)) return;
+    this.noteAckDelay(from, seq, now);
     const h = this.heartbeats.get(seq);
     if (!h) return;
     h.acks.add(from);
@@ -251,10 +274,49 @@ export class Coordinator {
     for (const s of this.heartbeats.keys()) if (s <= seq) this.heartbeats.delete(s);
   }
 
+  private noteAckDelay(from: NodeId, seq: number, now: Tick): void {
+    let at = this.heartbeatSentAt.get(seq);
+    if (at === undefined) {
+      // Older than every heartbeat still tracked: at least as late as the oldest one.
+      const oldest = this.heartbeatSentAt.keys().next();
+      if (oldest.done || seq > oldest.value) return;
+      at = this.heartbeatSentAt.get(oldest.value) as Tick;
+    }
+    const d = Math.max(0, now - at);
+    const prev = this.ackDelay.get(from);
+    this.ackDelay.set(from, prev === undefined ? d : 0.8 * prev + 0.2 * d);
+  }
+
+  /**
+   * Slow-acceptor avoidance: when an acceptor on the path of Phase 2 is slow and a ring without it
+   * on that path exists, a new round lays it out (at most once per four suspicion periods).
+   */
+  private avoidSlow(now: Tick, ring: Ring, out: OutputBuilder): boolean {
+    if (this.cfg.slowAcceptorTicks === 0 || now - this.lastPhase1At < 4 * this.cfg.suspectTicks) return false;
+    const slow = this.slowAcceptors();
+    if (slow.size === 0 || !this.onPath(ring).some((a) => slow.has(a))) return false;
+    const better = this.variant.layout(new Set(this.ackDelay.keys()).add(this.id), slow);
+    if (better === null || this.onPath(better).some((a) => slow.has(a))) return false;
+    this.slowRelayouts++;
+    this.startPhase1(now, out);
+    return true;
+  }
+
+  /** The acceptors of a ring that Phase 2 waits for: the first quorum of them, from the coordinator on. */
+  private onPath(ring: Ring): NodeId[] {
+    const accs = ring.filter((p) => this.cfg.acceptors.includes(p));
+    return accs.slice(0, quorumSize(this.cfg.acceptors.length));
+  }
+
   private heartbeat(now: Tick, out: OutputBuilder): void {
     if (now - this.lastHeartbeatAt < this.cfg.heartbeatTicks) return;
     this.lastHeartbeatAt = now;
     const seq = ++this.heartbeatSeq;
+    this.heartbeatSentAt.set(seq, now);
+    for (const s of this.heartbeatSentAt.keys()) {
+      if (this.heartbeatSentAt.size <= MAX_ACK_TIMES) break;
+      this.heartbeatSentAt.delete(s);
+    }
     this.heartbeats.set(seq, { at: now, acks: new Set() });
     for (const s of this.heartbeats.keys()) if (this.heartbeats.size > MAX_HEARTBEATS_TRACKED) this.heartbeats.delete(s);
     // To every process: acceptors ack (the lease), the others learn where to send client values.
@@ -319,6 +381,7 @@ export class Coordinator {
         // a higher round only promised elsewhere is met by the nacks of its acceptors.
         this.heartbeat(now, out);
         const ring = this.state.ring;
+        if (this.avoidSlow(now, ring, out)) return;
         for (const [instance, f] of this.inflight) {
           if (now - f.sentAt < this.cfg.retransmitTicks) continue;
           if (f.retries >= this.cfg.retriesBeforeNewRound) {
@@ -363,7 +426,7 @@ export class Coordinator {
   private finishPhase1(now: Tick, out: OutputBuilder): void {
     invariant(this.state.k === "phase1", "finishing Phase 1 from Phase 1");
     const p1 = this.state.p1;
-    const ring = this.variant.layout(new Set(p1.replies.keys()));
+    const ring = this.variant.layout(new Set(p1.replies.keys()), this.slowAcceptors());
     if (ring === null) {
       // Not enough of the ring answered (for instance our own acceptor promised a higher round).
       this.startPhase1(now, out);

@@ -37,7 +37,7 @@ export class MRingProcess extends RingProcess {
     const q = quorumSize(this.cfg.acceptors.length);
     return {
       phase1Targets: this.cfg.acceptors,
-      layout: (responders) => layoutMRing(this.cfg.acceptors, this.id, responders, q),
+      layout: (responders, avoid) => layoutMRing(this.cfg.acceptors, this.id, responders, q, avoid),
       sendPhase2: (rnd, instance, batch, ring, out) =>
         out.multicast({ t: "2a", rnd, instance, batch, ring, decisions: this.unsentDecisions.splice(0, MAX_PIGGYBACK) }),
     };

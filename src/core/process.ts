@@ -182,7 +182,7 @@ export abstract class RingProcess {
         out.to(from, { t: "heartbeat-ack", rnd: msg.rnd, seq: msg.seq });
         return;
       case "heartbeat-ack":
-        this.coordinator?.onHeartbeatAck(from, msg.rnd, msg.seq);
+        this.coordinator?.onHeartbeatAck(from, msg.rnd, msg.seq, now);
         return;
       case "catchup": {
         // Below what this acceptor garbage-collected, its learner may still hold delivered batches.

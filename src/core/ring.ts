@@ -32,11 +32,15 @@ export function layoutMRing(
   coordinator: NodeId,
   responders: ReadonlySet<NodeId>,
   quorum: number,
+  avoid: ReadonlySet<NodeId> = new Set(),
 ): Ring | null {
   invariant(acceptors.includes(coordinator), "the M-Ring coordinator is an acceptor");
   if (!responders.has(coordinator)) return null;
-  const others = after(acceptors, coordinator).filter((a) => responders.has(a));
-  if (others.length < quorum - 1) return null;
+  const answered = after(acceptors, coordinator).filter((a) => responders.has(a));
+  if (answered.length < quorum - 1) return null;
+  // Slow acceptors last: they become spares while enough others answered (they still vote on
+  // every 2A they receive, so they stay caught up for when they are needed).
+  const others = [...answered.filter((a) => !avoid.has(a)), ...answered.filter((a) => avoid.has(a))];
   return [...others.slice(0, quorum - 1), coordinator];
 }
 
@@ -67,10 +71,16 @@ export function layoutURing(
   coordinator: NodeId,
   responders: ReadonlySet<NodeId>,
   quorum: number,
+  avoid: ReadonlySet<NodeId> = new Set(),
 ): Ring | null {
   invariant(acceptors.includes(coordinator), "the U-Ring coordinator is an acceptor");
   if (!responders.has(coordinator)) return null;
-  const ring = [coordinator, ...after(processes, coordinator).filter((p) => responders.has(p))];
+  const answered = after(processes, coordinator).filter((p) => responders.has(p));
+  // Slow acceptors go to the end of the ring, past the acceptor that decides, while enough others
+  // answered: they are off the path of Phase 2 and still receive the circulating decisions.
+  const slow = answered.filter((p) => avoid.has(p) && acceptors.includes(p));
+  const fast = answered.filter((p) => !slow.includes(p));
+  const ring = [coordinator, ...(fast.filter((p) => acceptors.includes(p)).length + 1 >= quorum ? [...fast, ...slow] : answered)];
   if (ring.filter((p) => acceptors.includes(p)).length < quorum) return null;
   return ring;
 }

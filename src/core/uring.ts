@@ -37,7 +37,7 @@ export class URingProcess extends RingProcess {
     const q = quorumSize(this.cfg.acceptors.length);
     return {
       phase1Targets: this.cfg.processes,
-      layout: (responders) => layoutURing(this.cfg.processes, this.cfg.acceptors, this.id, responders, q),
+      layout: (responders, avoid) => layoutURing(this.cfg.processes, this.cfg.acceptors, this.id, responders, q, avoid),
       // Task 3: 2A/2B starts at the coordinator itself, the first acceptor of the ring.
       sendPhase2: (rnd, instance, batch, ring, out) => out.to(this.id, { t: "2ab", rnd, instance, batch, ring, voters: [] }),
     };

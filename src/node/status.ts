@@ -18,6 +18,9 @@ export interface NodeStatus {
     readonly window: number;
     readonly windowCuts: number;
     readonly ringShortBy: number;
+    /** Slow-acceptor avoidance: acceptors whose heartbeat acks are slow now, and new rounds started to lay them out. */
+    readonly slowAcceptors: readonly number[];
+    readonly slowRelayouts: number;
   } | null;
   /** Acceptor: the round promised; garbage collection: what replicas applied, what is trimmed, instances held. */
   readonly acceptor: { readonly promised: number; readonly applied: number; readonly trimmedBelow: number; readonly heldInstances: number } | null;

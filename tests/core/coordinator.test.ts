@@ -18,7 +18,7 @@ function setup(timing: CfgParts["timing"] = {}, bugs?: CfgParts["bugs"]): { c: C
   const q = quorumSize(cfg.acceptors.length);
   const variant: CoordinatorVariant = {
     phase1Targets: cfg.acceptors,
-    layout: (responders) => layoutMRing(cfg.acceptors, 1, responders, q),
+    layout: (responders, avoid) => layoutMRing(cfg.acceptors, 1, responders, q, avoid),
     sendPhase2: (r, instance, b, ring, out) => out.multicast({ t: "2a", rnd: r, instance, batch: b, ring, decisions: [] }),
   };
   return { c: new Coordinator(1, cfg, variant), cfg };
@@ -468,5 +468,52 @@ describe("coordinator Phase 2 (Task 3)", () => {
     const again = new OutputBuilder();
     c.activate(101, again);
     expect(c.round).toBe(rnd(2, 1));
+  });
+});
+
+describe("slow-acceptor avoidance", () => {
+  test("an acceptor on the ring whose heartbeat acks are persistently slow is laid out as a spare in a new round", () => {
+    const { c, cfg } = setup();
+    toPhase2(c);
+    expect(c.ring).toEqual([2, 3, 1]);
+    const round = c.round;
+    const hb = (out: OutputBuilder) => sent(out, "heartbeat").filter((s) => s.to === 1).map((s) => s.msg.seq);
+    let now = 0;
+    // Acceptor 2 acks 120 ticks late, the others at once; the coordinator sees it after a while.
+    const late: [number, number][] = [];
+    let restarted: OutputBuilder | null = null;
+    while (now < 4 * cfg.suspectTicks + 200 && !restarted) {
+      now++;
+      const out = new OutputBuilder();
+      c.tick(now, out);
+      if (c.round !== round) restarted = out;
+      for (const seq of hb(out)) {
+        for (const a of [1, 3, 4, 5]) c.onHeartbeatAck(a, c.round, seq, now);
+        late.push([seq, now + 120]);
+      }
+      for (const [seq, at] of late) if (at === now) c.onHeartbeatAck(2, round, seq, now);
+    }
+    expect(c.slowAcceptors()).toEqual(new Set([2]));
+    expect(restarted).not.toBeNull();
+    expect(c.slowRelayouts).toBe(1);
+    expect(now).toBeGreaterThanOrEqual(4 * cfg.suspectTicks); // not before four suspicion periods
+    for (const a of ACCEPTORS) c.onPhase1B(a, c.round, [], now, new OutputBuilder());
+    expect(c.ring).toEqual([3, 4, 1]);
+  });
+
+  test("nobody is slow when delays are alike, or below slowAcceptorTicks, or avoidance is off", () => {
+    for (const [timing, delays] of [
+      [{}, [5, 6, 7, 5]],
+      [{}, [1, 1, 40, 1]],
+      [{ slowAcceptorTicks: 0 }, [1, 1, 500, 1]],
+    ] as const) {
+      const { c } = setup(timing);
+      toPhase2(c);
+      const out = new OutputBuilder();
+      c.tick(1, out);
+      const seq = sent(out, "heartbeat")[0]?.msg.seq ?? 0;
+      [2, 3, 4, 5].forEach((a, i) => c.onHeartbeatAck(a, c.round, seq, 1 + (delays[i] as number)));
+      expect(c.slowAcceptors()).toEqual(new Set());
+    }
   });
 });

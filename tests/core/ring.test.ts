@@ -119,3 +119,21 @@ describe("U-Ring layout (Algorithm 3)", () => {
     expect(() => lastAcceptor([1, 2, 5], acceptors, q)).toThrow(InvariantError);
   });
 });
+
+describe("layouts around slow acceptors", () => {
+  test("M-Ring: a slow acceptor becomes a spare while enough others answered; otherwise it stays on the ring", () => {
+    const acc = [0, 1, 2, 3, 4];
+    expect(layoutMRing(acc, 0, new Set(acc), 3, new Set([1]))).toEqual([2, 3, 0]);
+    expect(layoutMRing(acc, 0, new Set([0, 1, 2]), 3, new Set([1]))).toEqual([2, 1, 0]);
+  });
+
+  test("U-Ring: a slow acceptor goes past the deciding acceptor (still on the ring); not when the quorum needs it first", () => {
+    const procs = [0, 1, 2, 3, 4, 5];
+    const acc = [0, 1, 2, 3, 4];
+    const ring = layoutURing(procs, acc, 0, new Set(procs), 3, new Set([1])) as number[];
+    expect(ring).toEqual([0, 2, 3, 4, 5, 1]);
+    expect(lastAcceptor(ring, acc, 3)).toBe(3);
+    // Only 0, 1, 2 answered: 1 is needed for a quorum, the order stays as configured.
+    expect(layoutURing(procs, acc, 0, new Set([0, 1, 2, 5]), 3, new Set([1]))).toEqual([0, 1, 2, 5]);
+  });
+});
