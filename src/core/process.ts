@@ -73,6 +73,18 @@ export abstract class RingProcess {
   }
 
   /**
+   * A process other than its coordinator says round `rnd` is established: client values are
+   * routed to its owner, but it is no evidence that the owner is alive (no election input).
+   */
+  protected hearOf(rnd: Round): void {
+    this.seeRound(rnd);
+    if (rnd > this.highestRound) {
+      this.highestRound = rnd;
+      this.leader = roundOwner(rnd, this.cfg.maxNodes);
+    }
+  }
+
+  /**
    * Any round seen in a message (a 1A, a promise reported in a reply): a new round of this
    * process' coordinator goes above it. Its owner is not followed for that: a candidate that
    * failed Phase 1 leads nothing (see alive).

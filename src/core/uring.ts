@@ -76,18 +76,26 @@ export class URingProcess extends RingProcess {
           const ring = c.ring;
           if (ring?.includes(from)) out.to(from, { t: "ring", rnd: c.round, ring });
           else c.onRejoin(from, now, out);
-        } else if (this.ringRound > 0 && this.leaderHint() !== from) {
+        } else if (this.ringRound > 0 && this.leaderHint() !== from && roundOwner(this.ringRound, this.cfg.maxNodes) !== this.id) {
+          // (A coordinator that stood down does not repeat its own ring: coming from the round's
+          // owner, a ring counts as evidence that it leads.)
           // Not the coordinator: tell the process the newest ring known here, so it finds the one who is.
           out.to(from, { t: "ring", rnd: this.ringRound, ring: this.ring });
         }
         return;
       }
-      case "ring":
+      case "ring": {
         if (!this.wellFormed(msg.ring, msg.rnd)) return;
-        if (msg.ring.includes(this.id)) this.seeRing(msg.rnd, msg.ring, now);
+        // Only the round's coordinator answering is evidence that it is alive: another process
+        // repeats the newest ring it knows, which must not keep an acceptor refusing candidates
+        // (a lease) for a coordinator that died.
+        const fromOwner = from === roundOwner(msg.rnd, this.cfg.maxNodes);
+        if (msg.ring.includes(this.id)) this.seeRing(msg.rnd, msg.ring, now, fromOwner);
         // Left out of that ring: at least its coordinator is known now, and the next hello goes there.
-        else this.alive(msg.rnd, now);
+        else if (fromOwner) this.alive(msg.rnd, now);
+        else this.hearOf(msg.rnd);
         return;
+      }
       default:
         return;
     }
@@ -170,8 +178,9 @@ export class URingProcess extends RingProcess {
     return wellFormedURing(ring, this.cfg.processes, this.cfg.acceptors, quorumSize(this.cfg.acceptors.length), roundOwner(rnd, this.cfg.maxNodes));
   }
 
-  private seeRing(rnd: Round, ring: Ring, now: Tick): void {
-    this.alive(rnd, now);
+  private seeRing(rnd: Round, ring: Ring, now: Tick, evidence = true): void {
+    if (evidence) this.alive(rnd, now);
+    else this.hearOf(rnd);
     if (rnd > this.ringRound) {
       this.ringRound = rnd;
       this.ring = ring;
