@@ -35,7 +35,7 @@ interface Phase1 {
 }
 
 /** Bound: decided batches of other coordinators remembered while not leading (see onDecision). */
-export const MAX_DECIDED_ELSEWHERE = 4096;
+export const MAX_DECIDED_ELSEWHERE = 1024;
 
 /** Slow-acceptor avoidance: an acceptor is slow when its mean ack delay is this many times the median (and at least slowAcceptorTicks). */
 export const SLOW_FACTOR = 4;
