@@ -43,6 +43,9 @@ export interface StatsLine {
   readonly cpuUserUs: number;
   readonly cpuSystemUs: number;
   readonly rss: number;
+  /** The JS heap in use and the bytes of ArrayBuffers (payloads, socket chunks), for where RSS goes. */
+  readonly heapUsed?: number;
+  readonly arrayBuffers?: number;
   /** Coordinator: window in use and flow-control cuts; acceptor: garbage collection; learner: backlog, notices sent. */
   readonly window?: number;
   readonly windowCuts?: number;

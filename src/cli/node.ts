@@ -244,6 +244,8 @@ export function statsLine(node: StartedNode): Record<string, unknown> {
     cpuUserUs: cpu.user,
     cpuSystemUs: cpu.system,
     rss: mem.rss,
+    heapUsed: mem.heapUsed,
+    arrayBuffers: mem.arrayBuffers,
     net: node.network.counters,
     ledger: status.ledger,
     ...(status.coordinator
