@@ -90,6 +90,8 @@ export class Coordinator {
   private leaseUntil: Tick = -Infinity;
   /** What min(f+1, replicas) replicas applied (garbage collection): no instance is proposed maxUnappliedInstances beyond it. */
   private appliedWatermark: Instance = 0;
+  /** Whether replicas report what they applied at all (else nothing bounds proposals by it). */
+  private readonly gcOn: boolean;
   /** Flow control: the window in use, halved on a learner's notice and grown back by one per decision. */
   private flowWindow: number;
   private lastCut: Tick = -Infinity;
@@ -111,6 +113,7 @@ export class Coordinator {
     private readonly variant: CoordinatorVariant,
   ) {
     this.flowWindow = cfg.window;
+    this.gcOn = gcQuorum(cfg).k > 0;
   }
 
   /** The window of instances in flight in use now (flow control keeps it at most cfg.window). */
@@ -137,7 +140,7 @@ export class Coordinator {
   private canPropose(instance: Instance): boolean {
     if (this.inflight.size >= this.flowWindow) return false;
     const bound = this.cfg.maxUnappliedInstances;
-    return bound === 0 || gcQuorum(this.cfg).k === 0 || instance < this.appliedWatermark + bound;
+    return bound === 0 || !this.gcOn || instance < this.appliedWatermark + bound;
   }
 
   get isActive(): boolean {
@@ -263,7 +266,7 @@ export class Coordinator {
   }
 
   /** An acceptor acked heartbeat `seq` of round `rnd`: a quorum of acks starts (or extends) the lease. */
-  onHeartbeatAck(from: NodeId, rnd: Round, seq: number, now: Tick = 0): void {
+  onHeartbeatAck(from: NodeId, rnd: Round, seq: number, now: Tick): void {
     if (!this.active || rnd !== this.crnd || !this.cfg.acceptors.includes(from)) return;
     this.noteAckDelay(from, seq, now);
     const h = this.heartbeats.get(seq);
@@ -313,12 +316,9 @@ export class Coordinator {
     this.lastHeartbeatAt = now;
     const seq = ++this.heartbeatSeq;
     this.heartbeatSentAt.set(seq, now);
-    for (const s of this.heartbeatSentAt.keys()) {
-      if (this.heartbeatSentAt.size <= MAX_ACK_TIMES) break;
-      this.heartbeatSentAt.delete(s);
-    }
+    dropOldest(this.heartbeatSentAt, MAX_ACK_TIMES);
     this.heartbeats.set(seq, { at: now, acks: new Set() });
-    for (const s of this.heartbeats.keys()) if (this.heartbeats.size > MAX_HEARTBEATS_TRACKED) this.heartbeats.delete(s);
+    dropOldest(this.heartbeats, MAX_HEARTBEATS_TRACKED);
     // To every process: acceptors ack (the lease), the others learn where to send client values.
     for (const p of this.cfg.processes) out.to(p, { t: "heartbeat", rnd: this.crnd, seq });
   }
@@ -337,10 +337,7 @@ export class Coordinator {
       else {
         // Kept by reference, settled on activation: an acceptor that does not lead pays nothing per value.
         this.decidedElsewhere.set(instance, batch);
-        for (const i of this.decidedElsewhere.keys()) {
-          if (this.decidedElsewhere.size <= MAX_DECIDED_ELSEWHERE) break;
-          this.decidedElsewhere.delete(i);
-        }
+        dropOldest(this.decidedElsewhere, MAX_DECIDED_ELSEWHERE);
       }
     }
     this.noteDecided(instance, vid);
@@ -511,12 +508,17 @@ export class Coordinator {
           // filtered): a proposer is told that one.
           if (!this.recentDecided.has(key)) this.recentDecided.set(key, instance);
         }
-        this.boundRecentDecided();
+        dropOldest(this.recentDecided, MAX_RECENT_DECIDED);
       } else {
         // Another coordinator's value was chosen here: our batch is lost and its proposers retry.
         this.forget(f.batch);
       }
     }
+    this.advanceFirstUndecided();
+  }
+
+  /** Moves firstUndecided past the instances known decided, and nextInstance along with it. */
+  private advanceFirstUndecided(): void {
     while (this.decidedAbove.delete(this.firstUndecided)) this.firstUndecided++;
     if (this.nextInstance < this.firstUndecided) this.nextInstance = this.firstUndecided;
   }
@@ -533,7 +535,7 @@ export class Coordinator {
       keys.add(key);
       if (!this.recentDecided.has(key)) this.recentDecided.set(key, instance);
     }
-    this.boundRecentDecided();
+    dropOldest(this.recentDecided, MAX_RECENT_DECIDED);
     this.dropPending(keys);
   }
 
@@ -548,13 +550,6 @@ export class Coordinator {
     this.pending.length = w;
   }
 
-  private boundRecentDecided(): void {
-    for (const k of this.recentDecided.keys()) {
-      if (this.recentDecided.size <= MAX_RECENT_DECIDED) break;
-      this.recentDecided.delete(k);
-    }
-  }
-
   /** Every instance below `t` is decided elsewhere: forget what this coordinator had in flight there. */
   private skipTo(t: Instance): void {
     for (const [i, f] of this.inflight)
@@ -564,8 +559,7 @@ export class Coordinator {
       }
     for (const i of this.decidedAbove) if (i < t) this.decidedAbove.delete(i);
     this.firstUndecided = t;
-    while (this.decidedAbove.delete(this.firstUndecided)) this.firstUndecided++;
-    if (this.nextInstance < this.firstUndecided) this.nextInstance = this.firstUndecided;
+    this.advanceFirstUndecided();
   }
 
   private forget(batch: Batch): void {
@@ -601,6 +595,14 @@ export class Coordinator {
       this.inflight.set(instance, { batch, sentAt: now, retries: 0 });
       this.variant.sendPhase2(this.crnd, instance, batch, ring, out);
     }
+  }
+}
+
+/** Keeps a bounded, insertion-ordered map at `max` entries by dropping its oldest. */
+function dropOldest<K, V>(m: Map<K, V>, max: number): void {
+  for (const k of m.keys()) {
+    if (m.size <= max) return;
+    m.delete(k);
   }
 }
 

@@ -36,6 +36,8 @@ export abstract class RingProcess {
   private leader: NodeId;
   /** Acceptors: failure detection, candidacy and leases (see election.ts). */
   readonly election: Election | null;
+  /** Garbage collection's replicas and quorum (fixed by the configuration). */
+  private readonly gc: ReturnType<typeof gcQuorum>;
   /** Acceptors: the highest instance each replica reported it applied up to (garbage collection). */
   private readonly appliedBy = new Map<NodeId, Instance>();
   /** What min(f+1, replicas) replicas applied: every instance below it is decided and applied. */
@@ -54,6 +56,7 @@ export abstract class RingProcess {
       ? new Proposer(opts.clientId ?? id, cfg, (tries) => this.route(tries), id, () => this.learner?.deliveringFrom ?? null)
       : null;
     this.leader = cfg.coordinator;
+    this.gc = gcQuorum(cfg);
     this.election = isAcceptor ? new Election(id, cfg, (opts.recovered ?? []).length > 0) : null;
   }
 
@@ -62,11 +65,7 @@ export abstract class RingProcess {
    * heartbeat): the election hears of it, and a coordinator of a lower round stands down.
    */
   protected alive(rnd: Round, now: Tick): void {
-    this.seeRound(rnd);
-    if (rnd > this.highestRound) {
-      this.highestRound = rnd;
-      this.leader = roundOwner(rnd, this.cfg.maxNodes);
-    }
+    this.hearOf(rnd);
     this.election?.established(rnd, now);
     const c = this.coordinator;
     if (c?.isActive && rnd > c.round && roundOwner(rnd, this.cfg.maxNodes) !== this.id) c.deactivate();
@@ -249,7 +248,7 @@ export abstract class RingProcess {
    */
   private onApplied(from: NodeId, upTo: Instance, now: Tick, out: OutputBuilder): void {
     if (!this.acceptor) return;
-    const { replicas, k } = gcQuorum(this.cfg);
+    const { replicas, k } = this.gc;
     if (k === 0 || !replicas.includes(from) || upTo <= (this.appliedBy.get(from) ?? 0)) return;
     this.appliedBy.set(from, upTo);
     if (this.appliedBy.size < k) return;

@@ -410,13 +410,13 @@ describe("coordinator Phase 2 (Task 3)", () => {
     expect(hb.map((e) => e.to)).toEqual(ACCEPTORS); // every process (here: the acceptors)
     const seq = (hb[0] as { msg: { seq: number } }).msg.seq;
     expect(c.hasLease(2)).toBe(false);
-    c.onHeartbeatAck(ACCEPTORS[0] as number, R17, seq);
+    c.onHeartbeatAck(ACCEPTORS[0] as number, R17, seq, 1);
     expect(c.hasLease(2)).toBe(false); // one ack is no quorum
-    c.onHeartbeatAck(ACCEPTORS[1] as number, R17 + 1, seq); // another round's ack does not count
+    c.onHeartbeatAck(ACCEPTORS[1] as number, R17 + 1, seq, 1); // another round's ack does not count
     expect(c.hasLease(2)).toBe(false);
-    c.onHeartbeatAck(ACCEPTORS[1] as number, R17, seq);
+    c.onHeartbeatAck(ACCEPTORS[1] as number, R17, seq, 1);
     expect(c.hasLease(2)).toBe(false); // two of five
-    c.onHeartbeatAck(ACCEPTORS[2] as number, R17, seq);
+    c.onHeartbeatAck(ACCEPTORS[2] as number, R17, seq, 1);
     expect(c.hasLease(2)).toBe(true);
     const own = coordinatorLeaseTicks(cfg.leaseTicks);
     expect(own).toBeLessThan(cfg.leaseTicks);
