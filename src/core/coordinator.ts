@@ -1,6 +1,7 @@
 import { invariant } from "./assert.ts";
 import { coordinatorLeaseTicks, VALUE_OVERHEAD_BYTES, type ProtocolConfig } from "./config.ts";
 import { gcQuorum } from "./gc.ts";
+import { FifoMap } from "./fifo-map.ts";
 import type { OutputBuilder } from "./output.ts";
 import { quorumSize } from "./quorum.ts";
 import { nextRound, roundOwner } from "./round.ts";
@@ -80,9 +81,9 @@ export class Coordinator {
   /** Keys (client:seq) of the values pending or in flight here. */
   private readonly queued = new Set<string>();
   /** Keys of values recently decided in batches of this coordinator, with their instance (insertion-ordered, bounded). */
-  private readonly recentDecided = new Map<string, Instance>();
+  private readonly recentDecided = new FifoMap<string, Instance>(MAX_RECENT_DECIDED);
   /** While not leading: batches decided by other coordinators, by instance (bounded), settled on activation. */
-  private readonly decidedElsewhere = new Map<Instance, Batch>();
+  private readonly decidedElsewhere = new FifoMap<Instance, Batch>(MAX_DECIDED_ELSEWHERE);
   private heartbeatSeq = 0;
   private lastHeartbeatAt: Tick = -Infinity;
   /** Heartbeats of the current round not yet acked by a quorum: when each left, and who acked. */
@@ -160,7 +161,7 @@ export class Coordinator {
   activate(now: Tick, out: OutputBuilder): void {
     if (this.active) return;
     this.active = true;
-    for (const i of [...this.decidedElsewhere.keys()].sort((a, b) => a - b)) this.settle(this.decidedElsewhere.get(i) as Batch, i);
+    for (const [i, b] of [...this.decidedElsewhere.entries()].sort((a, b) => a[0] - b[0])) this.settle(b, i);
     this.decidedElsewhere.clear();
     this.startPhase1(now, out);
   }
@@ -337,7 +338,6 @@ export class Coordinator {
       else {
         // Kept by reference, settled on activation: an acceptor that does not lead pays nothing per value.
         this.decidedElsewhere.set(instance, batch);
-        dropOldest(this.decidedElsewhere, MAX_DECIDED_ELSEWHERE);
       }
     }
     this.noteDecided(instance, vid);
@@ -508,7 +508,6 @@ export class Coordinator {
           // filtered): a proposer is told that one.
           if (!this.recentDecided.has(key)) this.recentDecided.set(key, instance);
         }
-        dropOldest(this.recentDecided, MAX_RECENT_DECIDED);
       } else {
         // Another coordinator's value was chosen here: our batch is lost and its proposers retry.
         this.forget(f.batch);
@@ -535,7 +534,6 @@ export class Coordinator {
       keys.add(key);
       if (!this.recentDecided.has(key)) this.recentDecided.set(key, instance);
     }
-    dropOldest(this.recentDecided, MAX_RECENT_DECIDED);
     this.dropPending(keys);
   }
 

@@ -13,15 +13,21 @@
  * that then breaks may be lost (the protocols retransmit); frames still in the link's queue are
  * kept and sent on the next connection.
  *
- * Ownership: `send` copies the payload into its frame at once, so the caller may reuse it; a frame
- * given to `onFrame` is a fresh buffer the receiver owns.
+ * Writes are corked: frames sent during one turn of the event loop go out together, in as few
+ * `write`s as their size allows (COALESCE_BYTES each), once the turn's I/O callbacks have run
+ * (setImmediate). On loopback a small write costs tens of microseconds (the receiver's side of
+ * the stack runs in the sender's system call), so one write per frame was the ring's bottleneck.
+ *
+ * Ownership: a payload given to `send` is kept by reference until it is written, so the caller
+ * must not modify it afterwards; a frame given to `onFrame` is a fresh buffer the receiver owns.
  *
  * Errors: every socket and server has an 'error' handler; socket errors are counted and reported,
  * never thrown. Exceptions thrown by the caller's callbacks are not caught: they are bugs of the
  * caller (e.g. a broken invariant in a core) and must surface.
  */
 import * as net from "node:net";
-import { DEFAULT_MAX_FRAME, FRAME_HEADER_BYTES, FrameParser, encodeFrame } from "./frame.ts";
+import { DEFAULT_MAX_FRAME, FRAME_HEADER_BYTES, FrameParser } from "./frame.ts";
+import { setU32 } from "../wire/bytes.ts";
 
 /** Where a frame came from: `id` tells apart connections from one address and port over time. */
 export interface RemoteAddress {
@@ -209,12 +215,12 @@ export class FrameServer {
 // ---------------------------------------------------------------------------------------------
 // FrameLink
 
-/** Default bound of a link's outgoing queue (encoded frames not yet handed to the kernel). */
+/** Default bound of a link's outgoing queue (frames not yet handed to the kernel). */
 export const DEFAULT_LINK_QUEUE_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_BACKOFF_INITIAL_MS = 10;
 export const DEFAULT_BACKOFF_MAX_MS = 1000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 2000;
-/** Small queued frames are coalesced into writes of about this size. */
+/** Queued frames are coalesced into writes of at most this size (a larger frame goes alone). */
 const COALESCE_BYTES = 64 * 1024;
 
 export type LinkState = "idle" | "connecting" | "up" | "backoff" | "closed";
@@ -254,7 +260,7 @@ export interface FrameLinkStats {
   disconnects: number;
 }
 
-/** A FIFO of byte frames with O(1) push and shift. */
+/** A FIFO of frame payloads with O(1) push and shift; `bytes` counts their length prefixes too. */
 class FrameQueue {
   private items: (Uint8Array | undefined)[] = [];
   private head = 0;
@@ -265,16 +271,17 @@ class FrameQueue {
   }
   push(f: Uint8Array): void {
     this.items.push(f);
-    this.bytes += f.byteLength;
+    this.bytes += FRAME_HEADER_BYTES + f.byteLength;
   }
-  peek(): Uint8Array | undefined {
-    return this.items[this.head];
+  /** The k-th payload from the front, if there are that many. */
+  peekAt(k: number): Uint8Array | undefined {
+    return this.items[this.head + k];
   }
   shift(): Uint8Array | undefined {
     const f = this.items[this.head];
     if (f === undefined) return undefined;
     this.items[this.head++] = undefined;
-    this.bytes -= f.byteLength;
+    this.bytes -= FRAME_HEADER_BYTES + f.byteLength;
     if (this.head === this.items.length) {
       this.items = [];
       this.head = 0;
@@ -304,6 +311,8 @@ export class FrameLink {
   private socket: net.Socket | null = null;
   /** Set when the socket's write buffer is above its high-water mark; cleared on 'drain'. */
   private blocked = false;
+  /** A flush is scheduled for the end of this event-loop turn. */
+  private flushPending = false;
   private readonly queue = new FrameQueue();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private nextDelayMs: number;
@@ -380,17 +389,19 @@ export class FrameLink {
       if (this.linkState === "idle") this.startConnect();
       return false;
     }
-    const frame = encodeFrame(payload);
-    if (this.linkState === "up" && !this.blocked && this.queue.length === 0 && this.socket) {
-      this.counters.sent++;
-      if (!this.socket.write(frame)) this.blocked = true;
-      return true;
-    }
-    this.queue.push(frame);
+    this.queue.push(payload);
     if (this.linkState === "idle") this.startConnect();
-    else if (this.linkState === "up") this.flush();
+    else if (this.linkState === "up" && !this.blocked && !this.flushPending) {
+      this.flushPending = true;
+      setImmediate(this.flushLater);
+    }
     return true;
   }
+
+  private readonly flushLater = (): void => {
+    this.flushPending = false;
+    this.flush();
+  };
 
   /** Stops everything: cancels reconnection, drops the queue, destroys the connection. Idempotent. */
   close(): void {
@@ -491,33 +502,29 @@ export class FrameLink {
     this.timer = setTimeout(() => this.startConnect(), delay);
   }
 
-  /** Hands queued frames to the connection until its buffer is above the high-water mark. */
+  /**
+   * Hands queued frames to the connection, COALESCE_BYTES per write, until its buffer is above
+   * the high-water mark. Each byte is copied once, into the write's buffer, behind its prefix.
+   */
   private flush(): void {
     const socket = this.socket;
     if (!socket || this.linkState !== "up") return;
     while (!this.blocked && this.queue.length > 0) {
-      const first = this.queue.shift();
-      if (first === undefined) break;
-      let out = first;
-      let count = 1;
-      // Coalesce small frames into one write: fewer syscalls with TCP_NODELAY on.
-      let next = this.queue.peek();
-      if (next !== undefined && first.byteLength + next.byteLength <= COALESCE_BYTES) {
-        const parts: Uint8Array[] = [first];
-        let total = first.byteLength;
-        while (next !== undefined && total + next.byteLength <= COALESCE_BYTES) {
-          parts.push(next);
-          total += next.byteLength;
-          this.queue.shift();
-          next = this.queue.peek();
-        }
-        out = new Uint8Array(total);
-        let at = 0;
-        for (const p of parts) {
-          out.set(p, at);
-          at += p.byteLength;
-        }
-        count = parts.length;
+      let total = 0;
+      let count = 0;
+      for (let f = this.queue.peekAt(0); f !== undefined; f = this.queue.peekAt(count)) {
+        const size = FRAME_HEADER_BYTES + f.byteLength;
+        if (count > 0 && total + size > COALESCE_BYTES) break;
+        total += size;
+        count++;
+      }
+      const out = new Uint8Array(total);
+      let at = 0;
+      for (let k = 0; k < count; k++) {
+        const f = this.queue.shift() as Uint8Array;
+        setU32(out, at, f.byteLength);
+        out.set(f, at + FRAME_HEADER_BYTES);
+        at += FRAME_HEADER_BYTES + f.byteLength;
       }
       this.counters.sent += count;
       if (!socket.write(out)) this.blocked = true;

@@ -82,7 +82,7 @@ export function encode(msg: Msg, h: WireHeaderFields): Uint8Array {
   if (bodyLength > MAX_BODY) throw new EncodeError(`${msg.t}: body of ${bodyLength} bytes > MAX_BODY ${MAX_BODY}`);
   const bytes = new Uint8Array(HEADER_SIZE + bodyLength);
   const w = new Writer(bytes, HEADER_SIZE);
-  writeHeader(w.view, TYPE_CODES[msg.t], h.cluster, h.sender, bodyLength);
+  writeHeader(bytes, TYPE_CODES[msg.t], h.cluster, h.sender, bodyLength);
   codec.write(w, msg);
   if (w.pos !== bytes.byteLength) throw new EncodeError(`${msg.t}: internal error, wrote ${w.pos} of ${bytes.byteLength} bytes`);
   return bytes;

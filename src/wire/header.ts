@@ -14,6 +14,7 @@
 import type { MsgType } from "../core/types.ts";
 import { DecodeError } from "./errors.ts";
 import { MAX_BODY } from "./limits.ts";
+import { getU16, getU32, setU16, setU32 } from "./bytes.ts";
 
 export const HEADER_SIZE = 16;
 export const MAGIC = 0x5250;
@@ -69,15 +70,15 @@ export interface Header {
   readonly bodyLength: number;
 }
 
-/** Writes a header at offset 0 of `view`. The caller has validated the fields. */
-export function writeHeader(view: DataView, code: number, cluster: number, sender: number, bodyLength: number): void {
-  view.setUint16(OFF_MAGIC, MAGIC);
-  view.setUint8(OFF_VERSION, VERSION);
-  view.setUint8(OFF_TYPE, code);
-  view.setUint32(OFF_CLUSTER, cluster);
-  view.setUint16(OFF_SENDER, sender);
-  view.setUint16(OFF_RESERVED, 0);
-  view.setUint32(OFF_LENGTH, bodyLength);
+/** Writes a header at offset 0 of `b`. The caller has validated the fields. */
+export function writeHeader(b: Uint8Array, code: number, cluster: number, sender: number, bodyLength: number): void {
+  setU16(b, OFF_MAGIC, MAGIC);
+  b[OFF_VERSION] = VERSION;
+  b[OFF_TYPE] = code;
+  setU32(b, OFF_CLUSTER, cluster);
+  setU16(b, OFF_SENDER, sender);
+  setU16(b, OFF_RESERVED, 0);
+  setU32(b, OFF_LENGTH, bodyLength);
 }
 
 /**
@@ -88,19 +89,18 @@ export function writeHeader(view: DataView, code: number, cluster: number, sende
  */
 export function decodeHeader(buf: Uint8Array, expectCluster: number): Header {
   if (buf.byteLength < HEADER_SIZE) throw new DecodeError("short", `${buf.byteLength} bytes, a header needs ${HEADER_SIZE}`);
-  const view = new DataView(buf.buffer, buf.byteOffset, HEADER_SIZE);
-  const magic = view.getUint16(OFF_MAGIC);
+  const magic = getU16(buf, OFF_MAGIC);
   if (magic !== MAGIC) throw new DecodeError("magic", `0x${magic.toString(16)}`);
-  const version = view.getUint8(OFF_VERSION);
+  const version = buf[OFF_VERSION] as number;
   if (version !== VERSION) throw new DecodeError("version", `format version ${version}, expected ${VERSION}`);
-  const cluster = view.getUint32(OFF_CLUSTER);
+  const cluster = getU32(buf, OFF_CLUSTER);
   if (cluster !== expectCluster) throw new DecodeError("foreign-cluster", `cluster ${cluster}, expected ${expectCluster}`);
-  const code = view.getUint8(OFF_TYPE);
+  const code = buf[OFF_TYPE] as number;
   const type = typeOfCode(code);
   if (type === undefined) throw new DecodeError("type", `unknown type code ${code}`);
-  const reserved = view.getUint16(OFF_RESERVED);
+  const reserved = getU16(buf, OFF_RESERVED);
   if (reserved !== 0) throw new DecodeError("reserved", `reserved field ${reserved}`);
-  const bodyLength = view.getUint32(OFF_LENGTH);
+  const bodyLength = getU32(buf, OFF_LENGTH);
   if (bodyLength > MAX_BODY) throw new DecodeError("length", `body length ${bodyLength} > MAX_BODY ${MAX_BODY}`);
-  return { type, cluster, sender: view.getUint16(OFF_SENDER), bodyLength };
+  return { type, cluster, sender: getU16(buf, OFF_SENDER), bodyLength };
 }

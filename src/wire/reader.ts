@@ -4,6 +4,7 @@
  */
 import { DecodeError } from "./errors.ts";
 import { MAX_VID } from "./limits.ts";
+import { getU16, getU32 } from "./bytes.ts";
 
 const TWO_32 = 4294967296;
 /** The high word of a safe integer is below 2^21 (2^53 = 2^21 * 2^32). */
@@ -19,7 +20,6 @@ function label(what: string, field: string | undefined): string {
 
 export class Reader {
   private pos: number;
-  private readonly view: DataView;
 
   /** Reads `buf[start, end)`. */
   constructor(
@@ -28,7 +28,6 @@ export class Reader {
     private readonly end: number,
   ) {
     this.pos = start;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   get remaining(): number {
@@ -41,19 +40,19 @@ export class Reader {
 
   u8(what: string, field?: string): number {
     this.need(1, what, field);
-    return this.view.getUint8(this.pos++);
+    return this.buf[this.pos++] as number;
   }
 
   u16(what: string, field?: string): number {
     this.need(2, what, field);
-    const x = this.view.getUint16(this.pos);
+    const x = getU16(this.buf, this.pos);
     this.pos += 2;
     return x;
   }
 
   u32(what: string, field?: string): number {
     this.need(4, what, field);
-    const x = this.view.getUint32(this.pos);
+    const x = getU32(this.buf, this.pos);
     this.pos += 4;
     return x;
   }
@@ -61,8 +60,8 @@ export class Reader {
   /** A safe integer >= 0 as two big-endian u32 words (high word < 2^21): one encoding per number. */
   u53(what: string, field?: string): number {
     this.need(8, what, field);
-    const hi = this.view.getUint32(this.pos);
-    const lo = this.view.getUint32(this.pos + 4);
+    const hi = getU32(this.buf, this.pos);
+    const lo = getU32(this.buf, this.pos + 4);
     if (hi > MAX_HI) throw new DecodeError("body", `${label(what, field)}: not a safe integer (high word 0x${hi.toString(16)})`);
     this.pos += 8;
     return hi * TWO_32 + lo;

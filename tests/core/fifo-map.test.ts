@@ -1,0 +1,54 @@
+import { describe, expect, test } from "bun:test";
+import { FifoMap } from "../../src/core/fifo-map.ts";
+
+describe("FifoMap", () => {
+  test("keeps the newest `max` insertions and forgets the oldest first", () => {
+    const m = new FifoMap<number, string>(3);
+    for (let i = 0; i < 5; i++) m.set(i, `v${i}`);
+    expect(m.size).toBe(3);
+    expect(m.has(0)).toBe(false);
+    expect(m.has(1)).toBe(false);
+    expect([...m.entries()]).toEqual([
+      [2, "v2"],
+      [3, "v3"],
+      [4, "v4"],
+    ]);
+  });
+
+  test("setting a present key updates its value in place, without making it newer", () => {
+    const m = new FifoMap<string, number>(2);
+    m.set("a", 1);
+    m.set("b", 2);
+    m.set("a", 10);
+    expect(m.get("a")).toBe(10);
+    m.set("c", 3); // "a" is still the oldest insertion
+    expect(m.has("a")).toBe(false);
+    expect([...m.entries()]).toEqual([
+      ["b", 2],
+      ["c", 3],
+    ]);
+  });
+
+  test("agrees with a plain Map bounded by deleting its first key, over many operations", () => {
+    const max = 100;
+    const m = new FifoMap<number, number>(max);
+    const ref = new Map<number, number>();
+    let seed = 7;
+    for (let step = 0; step < 20_000; step++) {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      const k = seed % 400;
+      m.set(k, step);
+      ref.set(k, step);
+      while (ref.size > max) ref.delete(ref.keys().next().value as number);
+      if (step % 997 === 0) {
+        m.clear();
+        ref.clear();
+      }
+    }
+    expect([...m.entries()]).toEqual([...ref.entries()]);
+  });
+
+  test("refuses a bound below one", () => {
+    expect(() => new FifoMap(0)).toThrow();
+  });
+});
