@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { selfCommand } from "./self.ts";
+import { childEnv, selfCommand } from "./self.ts";
 import type { NodeStatus } from "../node/status.ts";
 
 export interface ClusterSpec {
@@ -198,7 +198,7 @@ export class LocalCluster {
     if (this.opts.outputs) args.push("--output", this.outputFile(id, inc));
     if (this.opts.statsMs) args.push("--stats-ms", String(this.opts.statsMs));
     args.push(...(this.spec.extraNodeArgs ?? []));
-    const p = spawn(self.cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const p = spawn(self.cmd, args, { stdio: ["ignore", "ignore", "pipe"], env: childEnv() });
     const lines: string[] = [];
     const stats: StatsLine[] = [];
     let partial = "";
@@ -248,7 +248,7 @@ export class LocalCluster {
   run(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
     const self = selfCommand();
     return new Promise((resolve) => {
-      const p = spawn(self.cmd, [...self.args, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+      const p = spawn(self.cmd, [...self.args, ...args], { stdio: ["ignore", "pipe", "pipe"], env: childEnv() });
       CHILDREN.add(p);
       let out = "";
       let err = "";

@@ -27,6 +27,7 @@
  * still be reading it); a payload given to `onMessage` belongs to the receiver.
  */
 import * as dgram from "node:dgram";
+import { NativeSender } from "./udp-native.ts";
 import { isIPv4 } from "node:net";
 import process from "node:process";
 
@@ -83,6 +84,11 @@ export interface MulticastSocketOptions {
    * to an ephemeral port, no membership, so it never receives the group's traffic.
    */
   readonly join?: boolean;
+  /**
+   * Send through the runtime's native UDP socket where there is one (Bun: `sendMany` once per
+   * event-loop turn, see udp-native.ts), else node:dgram (default true).
+   */
+  readonly nativeSend?: boolean;
   /** Address to bind (default: the group on Linux/macOS, 0.0.0.0 on Windows; 0.0.0.0 when not joining). */
   readonly bindAddress?: string;
   /** Every datagram received (at most maxDatagram bytes) with its source. */
@@ -133,6 +139,8 @@ export class MulticastSocket {
   readonly warnings: readonly string[];
   readonly bufferSizes: BufferSizes;
   private readonly socket: dgram.Socket;
+  /** Bun's native sender, when the runtime has one: sends go through it instead of `socket`. */
+  private native: NativeSender | null = null;
   private readonly maxPendingSends: number;
   private pending = 0;
   private closed = false;
@@ -258,7 +266,19 @@ export class MulticastSocket {
       throw bindError;
     }
     socket.off("error", onEarlyError);
-    return new MulticastSocket(socket, options, maxDatagram, maxPendingSends, warnings, sizes);
+    const m = new MulticastSocket(socket, options, maxDatagram, maxPendingSends, warnings, sizes);
+    if (options.nativeSend ?? true) {
+      try {
+        m.native = await NativeSender.open(
+          { ...(iface !== undefined ? { interface: iface } : {}), ttl, loopback: options.loopback ?? true, maxPending: maxPendingSends },
+          warnings,
+          () => m.counters.sendErrors++,
+        );
+      } catch (e) {
+        warnings.push(`native sender unavailable (${errorText(e)}); sending through node:dgram`);
+      }
+    }
+    return m;
   }
 
   get stats(): MulticastStats {
@@ -267,7 +287,12 @@ export class MulticastSocket {
 
   /** Datagrams handed to the runtime whose completion has not been reported yet. */
   get pendingSends(): number {
-    return this.pending;
+    return this.pending + (this.native?.pending ?? 0);
+  }
+
+  /** Whether sends go through the runtime's native sender (Bun) rather than node:dgram. */
+  get sendsNatively(): boolean {
+    return this.native !== null;
   }
 
   get isClosed(): boolean {
@@ -293,6 +318,15 @@ export class MulticastSocket {
       this.counters.sendErrors++;
       return false;
     }
+    if (this.native !== null) {
+      if (!this.native.send(payload, port, address)) {
+        this.counters.sendDropped++;
+        return false;
+      }
+      this.counters.sent++;
+      this.counters.sentBytes += payload.byteLength;
+      return true;
+    }
     if (this.pending >= this.maxPendingSends) {
       this.counters.sendDropped++;
       return false;
@@ -317,6 +351,7 @@ export class MulticastSocket {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
+    this.native?.close();
     return new Promise<void>((resolve) => {
       try {
         this.socket.close(() => resolve());

@@ -1,3 +1,4 @@
+import process from "node:process";
 import type { ClusterConfig, NodeEntry } from "../config/schema.ts";
 import type { Msg, NodeId } from "../core/types.ts";
 import { FrameLink, FrameServer } from "../net/tcp.ts";
@@ -89,6 +90,8 @@ export async function createSocketNetwork(
       recvBufferBytes: m.recvBufferBytes,
       sendBufferBytes: m.sendBufferBytes,
       maxDatagram: m.maxDatagram,
+      // PAXOS_UDP_SEND=dgram: send through node:dgram even where the runtime has a native sender.
+      nativeSend: process.env["PAXOS_UDP_SEND"] !== "dgram",
       onMessage: (payload) => {
         count("udp_datagrams_in");
         receive(payload);
