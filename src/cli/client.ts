@@ -25,6 +25,8 @@ export interface ClientReport {
   readonly proposed: number;
   readonly acked: number;
   readonly refused: number;
+  /** Values sent again because they were not delivered in time (see Proposer). */
+  readonly resent: number;
   readonly valuesPerSec: number;
   readonly mbPerSec: number;
   /** Propose-to-delivery latency at this client, microseconds (after warm-up). */
@@ -200,6 +202,7 @@ export async function runClientCommand(o: ClientCliOptions, out: (s: string) => 
     proposed,
     acked: ackedInRun,
     refused: proposer.refused,
+    resent: proposer.resent,
     valuesPerSec: Math.round(ackedInRun / seconds),
     mbPerSec: round2((ackedInRun * o.valueSize) / seconds / 1e6),
     latencyUs: {
@@ -224,7 +227,7 @@ export function formatReport(r: ClientReport): string {
   const l = r.latencyUs;
   return (
     `client ${r.client} (${r.mode} loop, ${r.valueSize} B values, ${(r.durationMs / 1000).toFixed(1)} s): ` +
-    `${r.acked.toLocaleString("en-US")} values delivered, ${r.valuesPerSec.toLocaleString("en-US")} values/s, ${r.mbPerSec} MB/s\n` +
+    `${r.acked.toLocaleString("en-US")} values delivered, ${r.valuesPerSec.toLocaleString("en-US")} values/s, ${r.mbPerSec} MB/s, ${r.resent.toLocaleString("en-US")} re-sent\n` +
     `latency µs: p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  p99.9 ${l.p999}  max ${l.max}  (${l.count} samples)\n`
   );
 }

@@ -13,10 +13,26 @@ interface Outstanding {
 /** Where a proposer sends a value on its n-th try (variant-specific). */
 export type Route = (tries: number) => NodeId;
 
+/** Bound: a value's re-send timeout doubles per try up to this many times (4x). */
+export const MAX_BACKOFF_DOUBLINGS = 2;
+/** Bound: the measured timeout never exceeds this multiple of proposerTimeoutTicks. */
+export const MAX_TIMEOUT_FACTOR = 4;
+
 /**
  * The proposer (client side): numbers its values (client, seq), keeps at most `proposerWindow`
- * in flight, re-sends a value that its co-located learner has not delivered within
- * proposerTimeoutTicks, and reports each value once it is delivered.
+ * in flight, re-sends a value that its co-located learner has not delivered in time, and reports
+ * each value once it is delivered.
+ *
+ * "In time" adapts as TCP's retransmission timer does (RFC 6298): the smoothed time from first
+ * send to delivery plus four deviations, never below proposerTimeoutTicks nor above
+ * MAX_TIMEOUT_FACTOR times it, doubled for each re-send of the same value (at most
+ * MAX_BACKOFF_DOUBLINGS times). As in TCP, only deliveries of values sent once are measured
+ * (Karn: after a re-send, which copy was delivered is unknown), and each tick that re-sends
+ * doubles the wait of every value, sent before or after, until such a measurement arrives;
+ * otherwise a cluster slower than the timeout, where every value is re-sent, would never be
+ * measured. A fixed timeout re-sent every value of a loaded cluster whose latency had grown past it, and
+ * the re-sends (each a whole value, decoded and filtered by the coordinator) ate the CPU the
+ * cluster lacked: throughput collapsed to a fraction.
  */
 export class Proposer {
   private nextSeq = 0;
@@ -24,6 +40,13 @@ export class Proposer {
   private readonly queue: ClientValue[] = [];
   /** Values refused because the queue was full. */
   refused = 0;
+  /** Re-sends made. */
+  resent = 0;
+  /** Smoothed delivery time and its mean deviation (ticks); null until the first measurement. */
+  private srtt: number | null = null;
+  private rttvar = 0;
+  /** Doublings in force for every value until the next measurement (see the class comment). */
+  private backoff = 0;
 
   constructor(
     readonly clientId: number,
@@ -53,7 +76,10 @@ export class Proposer {
 
   /** The co-located learner delivered (client, seq) at `instance`. */
   onDelivered(client: number, seq: number, instance: Instance, now: Tick, out: OutputBuilder): void {
-    if (client !== this.clientId || !this.outstanding.delete(seq)) return;
+    const o = client === this.clientId ? this.outstanding.get(seq) : undefined;
+    if (!o) return;
+    this.outstanding.delete(seq);
+    if (o.tries === 0) this.measure(now - o.sentAt);
     out.acked.push({ client, seq, instance });
     this.sendQueued(now, out);
   }
@@ -74,6 +100,7 @@ export class Proposer {
 
   tick(now: Tick, out: OutputBuilder): void {
     const next = this.delivering();
+    let timedOut = false;
     for (const o of this.outstanding.values()) {
       if (o.toldAt !== undefined) {
         // Decided: no re-send. The learner passed the instance without delivering it here (the
@@ -81,10 +108,33 @@ export class Proposer {
         if (next === null || next > o.toldAt) this.onDelivered(o.v.client, o.v.seq, o.toldAt, now, out);
         continue;
       }
-      if (now - o.sentAt < this.cfg.proposerTimeoutTicks) continue;
+      if (now - o.sentAt < this.timeout(o.tries)) continue;
       o.tries++;
+      this.resent++;
+      timedOut = true;
       o.sentAt = now;
       out.to(this.route(o.tries), this.valueMsg(o.v));
+    }
+    // Each tick with a timeout doubles the wait of every value (capped) until a measurement comes.
+    if (timedOut) this.backoff = Math.min(this.backoff + 1, MAX_BACKOFF_DOUBLINGS);
+  }
+
+  /** Ticks to wait for a value sent `tries` times already (0: the first send). */
+  timeout(tries: number): number {
+    const floor = this.cfg.proposerTimeoutTicks;
+    const measured = this.srtt === null ? floor : Math.ceil(this.srtt + 4 * this.rttvar);
+    const base = Math.min(MAX_TIMEOUT_FACTOR * floor, Math.max(floor, measured));
+    return base * 2 ** Math.min(Math.max(tries, this.backoff), MAX_BACKOFF_DOUBLINGS);
+  }
+
+  private measure(sample: number): void {
+    this.backoff = 0;
+    if (this.srtt === null) {
+      this.srtt = sample;
+      this.rttvar = sample / 2;
+    } else {
+      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - sample);
+      this.srtt = 0.875 * this.srtt + 0.125 * sample;
     }
   }
 

@@ -54,6 +54,7 @@ function client(id: number, hist: hdr.Histogram): ClientReport {
     proposed: hist.totalCount,
     acked: hist.totalCount,
     refused: 0,
+    resent: 0,
     valuesPerSec: 1000,
     mbPerSec: 8.19,
     latencyUs: { p50: 0, p90: 0, p99: 0, p999: 0, max: hist.maxValue, count: hist.totalCount },

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { OutputBuilder } from "../../src/core/output.ts";
-import { Proposer } from "../../src/core/proposer.ts";
+import { MAX_TIMEOUT_FACTOR, Proposer } from "../../src/core/proposer.ts";
 import { makeCfg, sent, type CfgParts } from "./helpers.ts";
 
 function cfgWith(timing: CfgParts["timing"] = {}) {
@@ -35,13 +35,66 @@ describe("proposer", () => {
     const first = new OutputBuilder();
     p.tick(5 + cfg.proposerTimeoutTicks, first);
     expect(sent(first, "value").map((s) => [s.to, s.msg.v.seq, s.msg.hops])).toEqual([[11, 0, 0]]);
-    // The timeout restarts from the re-send.
+    // The timeout restarts from the re-send, twice as long.
     const quiet = new OutputBuilder();
-    p.tick(5 + 2 * cfg.proposerTimeoutTicks - 1, quiet);
+    p.tick(5 + 3 * cfg.proposerTimeoutTicks - 1, quiet);
     expect(quiet.send).toEqual([]);
     const second = new OutputBuilder();
-    p.tick(5 + 2 * cfg.proposerTimeoutTicks, second);
+    p.tick(5 + 3 * cfg.proposerTimeoutTicks, second);
     expect(sent(second, "value").map((s) => s.to)).toEqual([12]);
+    expect(p.resent).toBe(2);
+  });
+
+  test("re-send timeouts double per try up to 4x, then stay", () => {
+    const cfg = cfgWith();
+    const p = new Proposer(300, cfg, byTry);
+    const t = cfg.proposerTimeoutTicks;
+    expect([0, 1, 2, 3, 10].map((k) => p.timeout(k))).toEqual([t, 2 * t, 4 * t, 4 * t, 4 * t]);
+  });
+
+  test("the timeout follows measured delivery times, within its floor and ceiling", () => {
+    const cfg = cfgWith();
+    const t = cfg.proposerTimeoutTicks;
+    const p = new Proposer(300, cfg, byTry);
+    // Fast deliveries: the configured timeout stays the floor.
+    for (let i = 0; i < 20; i++) {
+      p.propose(bytes(1), 1000 * i, new OutputBuilder());
+      p.onDelivered(300, i, i, 1000 * i + 2, new OutputBuilder());
+    }
+    expect(p.timeout(0)).toBe(t);
+    // Deliveries that take 3 timeouts (re-sent at first): the timeout grows past them, so they no longer are.
+    let now = 100_000;
+    for (let i = 20; i < 60; i++) {
+      p.propose(bytes(1), now, new OutputBuilder());
+      const quiet = new OutputBuilder();
+      p.tick(now + 3 * t - 1, quiet);
+      if (i >= 50) expect(quiet.send).toEqual([]);
+      p.onDelivered(300, i, i, now + 3 * t, new OutputBuilder());
+      now += 10 * t;
+    }
+    expect(p.timeout(0)).toBeGreaterThanOrEqual(3 * t);
+    expect(p.timeout(0)).toBeLessThanOrEqual(MAX_TIMEOUT_FACTOR * t);
+    // A delivery after a re-send is not a measurement (which copy was delivered?); the re-send's
+    // backoff lengthens the wait of later values too, until a measurement comes.
+    const resentBefore = p.resent;
+    const before = p.timeout(0);
+    p.propose(bytes(1), now, new OutputBuilder());
+    p.tick(now + before, new OutputBuilder());
+    expect(p.resent).toBe(resentBefore + 1);
+    expect(p.timeout(0)).toBe(2 * before);
+    p.onDelivered(300, 60, 60, now + before + 1, new OutputBuilder());
+    expect(p.timeout(0)).toBe(2 * before);
+    now += 100 * t;
+    p.propose(bytes(1), now, new OutputBuilder());
+    p.onDelivered(300, 61, 61, now + 3 * t, new OutputBuilder());
+    expect(p.timeout(0)).toBeLessThanOrEqual(before);
+    // Never above the ceiling, however slow.
+    for (let i = 62; i < 100; i++) {
+      now += 1_000_000;
+      p.propose(bytes(1), now, new OutputBuilder());
+      p.onDelivered(300, i, i, now + 1000 * t, new OutputBuilder());
+    }
+    expect(p.timeout(0)).toBe(MAX_TIMEOUT_FACTOR * t);
   });
 
   test("a delivered value is acknowledged once and no longer re-sent", () => {
