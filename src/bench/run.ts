@@ -76,8 +76,11 @@ export const BENCH_DEFAULTS: BenchOptions = {
   variant: "mring",
   ring: 3,
   valueSize: 8192,
-  window: 64,
-  instances: 32,
+  // Batches fill when values wait: a client keeps 256 in flight and the coordinator 8 instances
+  // of up to 7 values (LOOPBACK_MRING_BATCH_BYTES). With 32 instances of one value each, per
+  // datagram costs halved the throughput (README, Results).
+  window: 256,
+  instances: 8,
   clients: 1,
   learners: 1,
   durationS: 10,
