@@ -20,6 +20,9 @@ interface BunUdp {
   udpSocket(options: { hostname: string; port: number; socket?: { drain?(s: BunUdpSocket): void } }): Promise<BunUdpSocket>;
 }
 
+/** A sender the kernel refused (EAGAIN) tries again after this long if no drain came first. */
+const RETRY_MS = 5;
+
 export interface NativeSenderOptions {
   /** Local interface to bind and send through (IP_MULTICAST_IF); default 0.0.0.0 / the kernel's choice. */
   readonly interface?: string;
@@ -97,8 +100,15 @@ export class NativeSender {
     if (sent * 3 >= this.queue.length) this.queue = [];
     else {
       this.queue = this.queue.slice(sent * 3);
-      this.blocked = true; // the rest goes when the socket drains
+      // The rest goes when the socket drains, or at the latest after RETRY_MS (should a drain
+      // not be reported, the queue must not stay stuck).
+      this.blocked = true;
+      setTimeout(this.retry, RETRY_MS);
     }
+  };
+
+  private readonly retry = (): void => {
+    if (this.blocked) this.drained();
   };
 
   private drained(): void {
