@@ -13,9 +13,9 @@
  * that then breaks may be lost (the protocols retransmit); frames still in the link's queue are
  * kept and sent on the next connection.
  *
- * Writes are corked: frames sent during one turn of the event loop go out together, in as few
- * `write`s as their size allows (COALESCE_BYTES each), once the turn's I/O callbacks have run
- * (setImmediate). On loopback a small write costs tens of microseconds (the receiver's side of
+ * Writes are corked: the first frame of an event-loop turn is written at once, and the frames
+ * sent after it during the turn go out together, in as few `write`s as their size allows
+ * (COALESCE_BYTES each), once the turn's I/O callbacks have run (setImmediate). On loopback a small write costs tens of microseconds (the receiver's side of
  * the stack runs in the sender's system call), so one write per frame was the ring's bottleneck.
  *
  * Ownership: a payload given to `send` is kept by reference until it is written, so the caller
@@ -392,6 +392,9 @@ export class FrameLink {
     this.queue.push(payload);
     if (this.linkState === "idle") this.startConnect();
     else if (this.linkState === "up" && !this.blocked && !this.flushPending) {
+      // The first frame of a turn goes at once (no added latency when traffic is light); the
+      // turn's later ones are corked until its end.
+      this.flush();
       this.flushPending = true;
       setImmediate(this.flushLater);
     }
