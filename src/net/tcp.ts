@@ -15,8 +15,9 @@
  *
  * Writes are corked: the first frame of an event-loop turn is written at once, and the frames
  * sent after it during the turn go out together, in as few `write`s as their size allows
- * (COALESCE_BYTES each), once the turn's I/O callbacks have run (setImmediate). On loopback a small write costs tens of microseconds (the receiver's side of
- * the stack runs in the sender's system call), so one write per frame was the ring's bottleneck.
+ * (COALESCE_BYTES each), once the turn's I/O callbacks have run (setImmediate). On loopback a
+ * small write costs tens of microseconds (the receiver's side of the stack runs in the sender's
+ * system call), so one write per frame was a ring member's busiest native frame.
  *
  * Ownership: a payload given to `send` is kept by reference until it is written, so the caller
  * must not modify it afterwards; a frame given to `onFrame` is a fresh buffer the receiver owns.

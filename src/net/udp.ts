@@ -85,8 +85,9 @@ export interface MulticastSocketOptions {
    */
   readonly join?: boolean;
   /**
-   * Send through the runtime's native UDP socket where there is one (Bun: `sendMany` once per
-   * event-loop turn, see udp-native.ts), else node:dgram (default true).
+   * Send through the runtime's native UDP socket where there is one (Bun: a turn's datagrams in
+   * one `sendMany`, see udp-native.ts), else node:dgram (default true). The native socket's send
+   * buffer is the OS default: `sendBufferBytes` applies to the node:dgram socket only.
    */
   readonly nativeSend?: boolean;
   /** Address to bind (default: the group on Linux/macOS, 0.0.0.0 on Windows; 0.0.0.0 when not joining). */
