@@ -52,9 +52,11 @@ describe("mring slow learner", () => {
         expect(c.outputOf(slow)).toEqual(reference);
         const last = (id: number) => c.stats.get(id)?.at(-1);
         const slowDowns = Math.max(...(c.stats.get(slow) ?? []).map((s) => s.slowDowns ?? 0));
-        const cuts = Math.max(...(c.stats.get(0) ?? []).map((s) => s.windowCuts ?? 0));
-        const smallest = Math.min(...(c.stats.get(0) ?? []).map((s) => s.window ?? 32));
-        console.log(`slow learner: ${slowDowns} notices, ${cuts} window cuts, window down to ${smallest}; acceptors trimmed below ${c.ids("acceptor").map((a) => last(a)?.trimmedBelow)} holding ${c.ids("acceptor").map((a) => last(a)?.heldInstances)} instances`);
+        // Whoever led: on a loaded machine another acceptor may take over from node 0 at start-up.
+        const coordinatorStats = c.ids("acceptor").flatMap((a) => c.stats.get(a) ?? []);
+        const cuts = Math.max(...coordinatorStats.map((s) => s.windowCuts ?? 0));
+        const smallest = Math.min(...coordinatorStats.map((s) => s.window ?? 32));
+        console.log(`slow learner: ${slowDowns} notices, ${cuts} window cuts (by acceptor: ${c.ids("acceptor").map((a) => Math.max(0, ...(c.stats.get(a) ?? []).map((s) => s.windowCuts ?? 0)))}), window down to ${smallest}; acceptors trimmed below ${c.ids("acceptor").map((a) => last(a)?.trimmedBelow)} holding ${c.ids("acceptor").map((a) => last(a)?.heldInstances)} instances`);
         expect(slowDowns).toBeGreaterThan(0);
         expect(cuts).toBeGreaterThan(0);
         expect(smallest).toBeLessThan(32);
