@@ -14,8 +14,10 @@ describe.each(["mring", "uring"] as const)("%s coordinator failover", (variant) 
       const learner = c.ids("learner").find((id) => !c.ids("acceptor").includes(id)) as number;
       const client = String(c.ids("client")[0]);
       try {
-        const load = c.run(["client", "--config", c.configFile, "--id", client, "--rate", "300", "--value-size", "256", "--duration", "6", "--warmup", "0", "--window", "256", "--json"]);
+        const load = c.run(["client", "--config", c.configFile, "--id", client, "--rate", "300", "--value-size", "256", "--duration", "8", "--warmup", "0", "--window", "256", "--json"]);
+        // Load flowing first (at least 1.5 s; on a loaded machine the cluster's start-up may take longer).
         await new Promise((r) => setTimeout(r, 1500));
+        for (let waited = 0; waited < 3000 && c.outputOf(learner).length <= 50; waited += 100) await new Promise((r) => setTimeout(r, 100));
         const before = c.outputOf(learner).length;
         expect(before).toBeGreaterThan(50);
         const killedAt = performance.now();
