@@ -13,6 +13,7 @@
  * is copied O(1) times and memory follows the bytes actually received, not the length a peer
  * merely declared (a 4-byte header cannot make us allocate 64 MiB).
  */
+import { getU32, setU32 } from "../wire/bytes.ts";
 
 /** Bytes of the length prefix. */
 export const FRAME_HEADER_BYTES = 4;
@@ -28,15 +29,21 @@ const EAGER_ALLOC_BYTES = 64 * 1024;
 
 /** `payload` with its length prefix, in one new buffer. Throws RangeError above 4 GiB - 1 (a caller bug). */
 export function encodeFrame(payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(FRAME_HEADER_BYTES + payload.byteLength);
+  writeFrameAt(out, 0, payload);
+  return out;
+}
+
+/**
+ * Writes `payload` with its length prefix into `out` at `at` (which must have room); returns the
+ * offset after it. Throws RangeError above 4 GiB - 1 (a caller bug).
+ */
+export function writeFrameAt(out: Uint8Array, at: number, payload: Uint8Array): number {
   const n = payload.byteLength;
   if (n > MAX_ENCODABLE_FRAME) throw new RangeError(`frame of ${n} bytes exceeds the u32 length prefix`);
-  const out = new Uint8Array(FRAME_HEADER_BYTES + n);
-  out[0] = n >>> 24;
-  out[1] = (n >>> 16) & 0xff;
-  out[2] = (n >>> 8) & 0xff;
-  out[3] = n & 0xff;
-  out.set(payload, FRAME_HEADER_BYTES);
-  return out;
+  setU32(out, at, n);
+  out.set(payload, at + FRAME_HEADER_BYTES);
+  return at + FRAME_HEADER_BYTES + n;
 }
 
 /** A protocol error found by the parser. The stream cannot be resynchronised: close it. */
@@ -99,13 +106,13 @@ export class FrameParser {
         // Reading a header: fast path when the whole header lies in this chunk.
         let declared: number;
         if (this.headerFill === 0 && len - pos >= FRAME_HEADER_BYTES) {
-          declared = readU32(chunk, pos);
+          declared = getU32(chunk, pos);
           pos += FRAME_HEADER_BYTES;
         } else {
           while (this.headerFill < FRAME_HEADER_BYTES && pos < len) this.header[this.headerFill++] = chunk[pos++]!;
           if (this.headerFill < FRAME_HEADER_BYTES) break;
           this.headerFill = 0;
-          declared = readU32(this.header, 0);
+          declared = getU32(this.header, 0);
         }
         if (declared > this.maxFrame) {
           this.failure = {
@@ -150,8 +157,4 @@ export class FrameParser {
     grown.set(this.body.subarray(0, this.bodyFill));
     this.body = grown;
   }
-}
-
-function readU32(b: Uint8Array, at: number): number {
-  return ((b[at]! << 24) >>> 0) + (b[at + 1]! << 16) + (b[at + 2]! << 8) + b[at + 3]!;
 }

@@ -13,9 +13,9 @@
  * that then breaks may be lost (the protocols retransmit); frames still in the link's queue are
  * kept and sent on the next connection.
  *
- * Writes are corked: the first frame of an event-loop turn is written at once, and the frames
- * sent after it during the turn go out together, in as few `write`s as their size allows
- * (COALESCE_BYTES each), once the turn's I/O callbacks have run (setImmediate). On loopback a
+ * Writes are corked (cork.ts): the first frame of an event-loop turn is written at once, and the
+ * frames sent after it during the turn go out together at the turn's end, in as few `write`s as
+ * their size allows (COALESCE_BYTES each). On loopback a
  * small write costs tens of microseconds (the receiver's side of the stack runs in the sender's
  * system call), so one write per frame was a ring member's busiest native frame.
  *
@@ -27,8 +27,8 @@
  * caller (e.g. a broken invariant in a core) and must surface.
  */
 import * as net from "node:net";
-import { DEFAULT_MAX_FRAME, FRAME_HEADER_BYTES, FrameParser } from "./frame.ts";
-import { setU32 } from "../wire/bytes.ts";
+import { TurnCork } from "./cork.ts";
+import { DEFAULT_MAX_FRAME, FRAME_HEADER_BYTES, FrameParser, writeFrameAt } from "./frame.ts";
 
 /** Where a frame came from: `id` tells apart connections from one address and port over time. */
 export interface RemoteAddress {
@@ -312,8 +312,8 @@ export class FrameLink {
   private socket: net.Socket | null = null;
   /** Set when the socket's write buffer is above its high-water mark; cleared on 'drain'. */
   private blocked = false;
-  /** A flush is scheduled for the end of this event-loop turn. */
-  private flushPending = false;
+  /** The first frame of a turn goes at once, the turn's later ones at its end. */
+  private readonly cork = new TurnCork(() => this.flush());
   private readonly queue = new FrameQueue();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private nextDelayMs: number;
@@ -392,20 +392,9 @@ export class FrameLink {
     }
     this.queue.push(payload);
     if (this.linkState === "idle") this.startConnect();
-    else if (this.linkState === "up" && !this.blocked && !this.flushPending) {
-      // The first frame of a turn goes at once (no added latency when traffic is light); the
-      // turn's later ones are corked until its end.
-      this.flush();
-      this.flushPending = true;
-      setImmediate(this.flushLater);
-    }
+    else if (this.linkState === "up" && !this.blocked) this.cork.queued();
     return true;
   }
-
-  private readonly flushLater = (): void => {
-    this.flushPending = false;
-    this.flush();
-  };
 
   /** Stops everything: cancels reconnection, drops the queue, destroys the connection. Idempotent. */
   close(): void {
@@ -524,12 +513,7 @@ export class FrameLink {
       }
       const out = new Uint8Array(total);
       let at = 0;
-      for (let k = 0; k < count; k++) {
-        const f = this.queue.shift() as Uint8Array;
-        setU32(out, at, f.byteLength);
-        out.set(f, at + FRAME_HEADER_BYTES);
-        at += FRAME_HEADER_BYTES + f.byteLength;
-      }
+      for (let k = 0; k < count; k++) at = writeFrameAt(out, at, this.queue.shift() as Uint8Array);
       this.counters.sent += count;
       if (!socket.write(out)) this.blocked = true;
     }

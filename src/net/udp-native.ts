@@ -1,12 +1,13 @@
 /**
- * The Bun-only fast path for sending datagrams: Bun's native UDP socket. The first datagram of
- * an event-loop turn is sent at once; the others of the turn go in one `sendMany` (one sendmmsg)
- * at its end. Measured on loopback
- * with three receivers, a node:dgram send costs about 11 µs of the sender's CPU per 8 KB
- * datagram and this one about 5 µs. Bun's socket cannot share a bound port with other processes
- * (no SO_REUSEADDR), so it only sends; receiving stays on node:dgram. Elsewhere (Node, Deno)
- * `openNativeSender` returns null and the caller sends through node:dgram.
+ * The Bun-only fast path for sending datagrams: Bun's native UDP socket, corked by event-loop
+ * turn (cork.ts): the first datagram of a turn is sent at once, the others of the turn in one
+ * `sendMany` (one sendmmsg) at its end. Measured on loopback with three receivers, a node:dgram
+ * send costs about 11 µs of the sender's CPU per 8 KB datagram and this one about 5 µs. Bun's
+ * socket cannot share a bound port with other processes (no SO_REUSEADDR), so it only sends;
+ * receiving stays on node:dgram. Elsewhere (Node, Deno) `NativeSender.open` returns null and the
+ * caller sends through node:dgram.
  */
+import { TurnCork } from "./cork.ts";
 
 /** The part of Bun's UDP socket used here (typed locally: no dependency on Bun's types). */
 interface BunUdpSocket {
@@ -35,7 +36,7 @@ export interface NativeSenderOptions {
 
 export class NativeSender {
   private queue: (Uint8Array | string | number)[] = [];
-  private scheduled = false;
+  private readonly cork = new TurnCork(() => this.flush());
   private closed = false;
   /** Datagrams the kernel refused for now (EAGAIN): kept until the socket drains. */
   private blocked = false;
@@ -75,22 +76,15 @@ export class NativeSender {
     return this.queue.length / 3;
   }
 
-  /** Queues one datagram for the end of this event-loop turn; false when the queue is full or the sender closed. */
+  /** Sends one datagram (the turn's first at once, later ones at the turn's end); false when the queue is full or the sender closed. */
   send(payload: Uint8Array, port: number, address: string): boolean {
     if (this.closed || this.pending >= this.maxPending) return false;
     this.queue.push(payload, port, address);
-    if (!this.scheduled && !this.blocked) {
-      // The first datagram of a turn goes at once (no added latency when traffic is light); the
-      // turn's later ones go together at its end.
-      this.flush();
-      this.scheduled = true;
-      setImmediate(this.flush);
-    }
+    if (!this.blocked) this.cork.queued();
     return true;
   }
 
-  private readonly flush = (): void => {
-    this.scheduled = false;
+  private flush(): void {
     if (this.closed || this.queue.length === 0) return;
     let sent: number;
     try {
@@ -109,7 +103,7 @@ export class NativeSender {
       this.blocked = true;
       setTimeout(this.retry, RETRY_MS);
     }
-  };
+  }
 
   private readonly retry = (): void => {
     if (this.blocked) this.drained();
