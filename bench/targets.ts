@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { median } from "../src/bench/failure-trace.ts";
+import { median, parseProcStat } from "../src/bench/failure-trace.ts";
 
 const { values: a } = parseArgs({
   options: {
@@ -47,9 +47,8 @@ interface Figures {
   readonly resent: number;
 }
 
-function steal(): number[] {
-  const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
-  return cpu;
+function hostCpu(): { steal: number; total: number } {
+  return parseProcStat(readFileSync("/proc/stat", "utf8")) ?? { steal: 0, total: 0 };
 }
 
 function once(bin: string, t: Target, tmp: string): Figures | null {
@@ -83,7 +82,7 @@ const runs = Number(a.runs);
 mkdirSync(a.out as string, { recursive: true });
 const tmp = join(a.out as string, ".run.json");
 const results: Record<string, Record<string, Figures[]>> = {};
-const s0 = steal();
+const s0 = hostCpu();
 for (let r = 0; r < runs; r++)
   for (const t of targets)
     for (const b of builds) {
@@ -92,10 +91,9 @@ for (let r = 0; r < runs; r++)
       if (f) ((results[t.name] ??= {})[b.label] ??= []).push(f);
     }
 rmSync(tmp, { force: true });
-const s1 = steal();
-const d = s1.map((x, i) => x - (s0[i] ?? 0));
-const total = d.reduce((x, y) => x + y, 0);
-const stealPct = total > 0 ? Math.round((100 * (d[7] ?? 0)) / total) : 0;
+const s1 = hostCpu();
+const total = s1.total - s0.total;
+const stealPct = total > 0 ? Math.round((100 * (s1.steal - s0.steal)) / total) : 0;
 
 const med = (fs: Figures[], k: keyof Figures): number => median(fs.map((f) => f[k]));
 const lines = [

@@ -23,16 +23,16 @@ export const MAX_TIMEOUT_FACTOR = 4;
  * in flight, re-sends a value that its co-located learner has not delivered in time, and reports
  * each value once it is delivered.
  *
- * "In time" adapts as TCP's retransmission timer does (RFC 6298): the smoothed time from first
- * send to delivery plus four deviations, never below proposerTimeoutTicks nor above
+ * "In time" adapts as TCP's retransmission timer does (RFC 6298): the smoothed time from send
+ * to delivery plus four deviations, never below proposerTimeoutTicks nor above
  * MAX_TIMEOUT_FACTOR times it, doubled for each re-send of the same value (at most
  * MAX_BACKOFF_DOUBLINGS times). As in TCP, only deliveries of values sent once are measured
  * (Karn: after a re-send, which copy was delivered is unknown), and each tick that re-sends
  * doubles the wait of every value, sent before or after, until such a measurement arrives;
  * otherwise a cluster slower than the timeout, where every value is re-sent, would never be
- * measured. A fixed timeout re-sent every value of a loaded cluster whose latency had grown past it, and
- * the re-sends (each a whole value, decoded and filtered by the coordinator) ate the CPU the
- * cluster lacked: throughput collapsed to a fraction.
+ * measured. A fixed timeout re-sent every value of a loaded cluster whose latency had grown
+ * past it, and the re-sends (each a whole value, decoded and filtered by the coordinator) ate
+ * the CPU the cluster lacked: throughput collapsed to a fraction.
  */
 export class Proposer {
   private nextSeq = 0;
@@ -100,6 +100,7 @@ export class Proposer {
 
   tick(now: Tick, out: OutputBuilder): void {
     const next = this.delivering();
+    const base = this.baseTimeout();
     let timedOut = false;
     for (const o of this.outstanding.values()) {
       if (o.toldAt !== undefined) {
@@ -108,7 +109,7 @@ export class Proposer {
         if (next === null || next > o.toldAt) this.onDelivered(o.v.client, o.v.seq, o.toldAt, now, out);
         continue;
       }
-      if (now - o.sentAt < this.timeout(o.tries)) continue;
+      if (now - o.sentAt < this.backedOff(base, o.tries)) continue;
       o.tries++;
       this.resent++;
       timedOut = true;
@@ -121,9 +122,17 @@ export class Proposer {
 
   /** Ticks to wait for a value sent `tries` times already (0: the first send). */
   timeout(tries: number): number {
+    return this.backedOff(this.baseTimeout(), tries);
+  }
+
+  /** The measured timeout before backoff (computed once per tick, not per value). */
+  private baseTimeout(): number {
     const floor = this.cfg.proposerTimeoutTicks;
     const measured = this.srtt === null ? floor : Math.ceil(this.srtt + 4 * this.rttvar);
-    const base = Math.min(MAX_TIMEOUT_FACTOR * floor, Math.max(floor, measured));
+    return Math.min(MAX_TIMEOUT_FACTOR * floor, Math.max(floor, measured));
+  }
+
+  private backedOff(base: number, tries: number): number {
     return base * 2 ** Math.min(Math.max(tries, this.backoff), MAX_BACKOFF_DOUBLINGS);
   }
 
