@@ -73,7 +73,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Distinct free ports: the OS may hand the same just-released port out twice. */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const ports = new Set<number>();
   while (ports.size < n) ports.add(await freePort());
   return [...ports];

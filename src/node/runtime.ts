@@ -11,6 +11,12 @@ export interface Network {
   multicast(msg: Msg): void;
   /** Incoming, already decoded and validated. */
   onMessage(handler: (from: NodeId, msg: Msg) => void): void;
+  /**
+   * This process' coordinator started (true) or stopped leading. A multicast network may stop
+   * receiving the group while leading: only a coordinator multicasts, so all a leader would
+   * receive is its own datagrams, which the runtime hands itself anyway (see NodeRuntime).
+   */
+  leading?(active: boolean): void;
   close(): Promise<void>;
 }
 
@@ -110,6 +116,7 @@ export class NodeRuntime {
     this.driver.input(input, this.now());
     if (c && c.isActive !== was) {
       this.counters.leadershipChanges++;
+      this.o.network.leading?.(c.isActive);
       this.o.events?.leadership?.(c.isActive, c.round);
     }
   }

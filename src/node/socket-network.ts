@@ -14,7 +14,12 @@ export interface SocketNetwork extends Network {
   readonly counters: Record<string, number>;
   readonly socketBuffers: { recvBytes: number; sendBytes: number; warning: string | null } | null;
   readonly tcpPort: number;
+  /** M-Ring: whether this process receives the group now (a leading coordinator does not). */
+  readonly multicastReceiving: boolean;
 }
+
+/** A receiver that failed to reopen (after this process stood down as coordinator) is retried this often. */
+export const RECEIVER_RETRY_MS = 1000;
 
 /**
  * The real network of one node: a TCP frame server on the node's address for ring, client and
@@ -77,28 +82,88 @@ export async function createSocketNetwork(
   };
 
   const inGroup = self.roles.some((r) => r === "acceptor" || r === "learner" || r === "client" || r === "coordinator");
-  let mcast: MulticastSocket | null = null;
+  /** The group's socket: receives; sends too, unless this process may coordinate (see `sender`). */
+  let receiver: MulticastSocket | null = null;
+  /**
+   * A coordinator sends from a socket of its own that never joins the group, so that it can close
+   * its receiver while it leads: only a coordinator multicasts, so a leader would receive nothing
+   * but its own datagrams (the runtime hands itself those), one receiver in five on a loopback
+   * cluster, and the host's own copy of every value on a real network.
+   */
+  let sender: MulticastSocket | null = null;
+  let openReceiver: (() => Promise<MulticastSocket>) | null = null;
   const warnings: string[] = [];
+  let socketBuffers: SocketNetwork["socketBuffers"] = null;
   if (config.variant === "mring" && config.multicast && inGroup) {
     const m = config.multicast;
-    mcast = await MulticastSocket.open({
+    const separateSender = self.roles.includes("coordinator");
+    const common = {
       group: m.group,
       port: m.port,
       interface: self.multicastInterface ?? m.interface,
       ttl: m.ttl,
       loopback: true,
-      recvBufferBytes: m.recvBufferBytes,
-      sendBufferBytes: m.sendBufferBytes,
       maxDatagram: m.maxDatagram,
-      // PAXOS_UDP_SEND=dgram: send through node:dgram even where the runtime has a native sender.
-      nativeSend: process.env["PAXOS_UDP_SEND"] !== "dgram",
-      onMessage: (payload) => {
-        count("udp_datagrams_in");
-        receive(payload);
-      },
-    });
-    warnings.push(...mcast.warnings);
+    };
+    // PAXOS_UDP_SEND=dgram: send through node:dgram even where the runtime has a native sender.
+    const nativeSend = process.env["PAXOS_UDP_SEND"] !== "dgram";
+    const onMessage = (payload: Uint8Array): void => {
+      count("udp_datagrams_in");
+      receive(payload);
+    };
+    const open = (): Promise<MulticastSocket> =>
+      MulticastSocket.open({
+        ...common,
+        recvBufferBytes: m.recvBufferBytes,
+        // A receiver that never sends asks for no send buffer (and warns of none).
+        sendBufferBytes: separateSender ? 0 : m.sendBufferBytes,
+        nativeSend: !separateSender && nativeSend,
+        onMessage,
+      });
+    openReceiver = open;
+    receiver = await open();
+    warnings.push(...receiver.warnings);
+    if (separateSender) {
+      try {
+        sender = await MulticastSocket.open({ ...common, join: false, recvBufferBytes: 0, sendBufferBytes: m.sendBufferBytes, nativeSend });
+      } catch (e) {
+        await receiver.close();
+        throw e;
+      }
+      warnings.push(...sender.warnings);
+    }
+    const w = warnings.find((x) => x.startsWith("SO_RCVBUF") || x.startsWith("SO_SNDBUF"));
+    socketBuffers = { recvBytes: receiver.bufferSizes.recvObtained, sendBytes: (sender ?? receiver).bufferSizes.sendObtained, warning: w ?? null };
   }
+  /** The socket multicasts leave through. */
+  const outbound = sender ?? receiver;
+
+  // Closing and reopening the receiver as leadership comes and goes: one change at a time, each
+  // doing what the latest wish asks; a reopening that fails is retried every RECEIVER_RETRY_MS.
+  let wantReceiver = true;
+  let closed = false;
+  let switching: Promise<void> = Promise.resolve();
+  const switchReceiver = async (): Promise<void> => {
+    if (closed || openReceiver === null) return;
+    if (!wantReceiver && receiver) {
+      const r = receiver;
+      receiver = null;
+      count("udp_receiver_closed");
+      await r.close();
+    } else if (wantReceiver && !receiver) {
+      try {
+        receiver = await openReceiver();
+        count("udp_receiver_reopened");
+      } catch {
+        count("udp_receiver_reopen_failed");
+        setTimeout(() => setReceiver(wantReceiver), RECEIVER_RETRY_MS).unref?.();
+      }
+    }
+  };
+  const setReceiver = (on: boolean): void => {
+    wantReceiver = on;
+    switching = switching.then(switchReceiver);
+  };
   const header = { cluster: config.cluster, sender: self.id };
   /** A message the format cannot carry (e.g. larger than MAX_BODY) is counted and dropped. */
   const encodeOrDrop = (msg: Msg): Uint8Array | null => {
@@ -116,9 +181,7 @@ export async function createSocketNetwork(
   return {
     warnings,
     tcpPort: bound.port,
-    socketBuffers: mcast
-      ? { recvBytes: mcast.bufferSizes.recvObtained, sendBytes: mcast.bufferSizes.sendObtained, warning: mcast.warnings[0] ?? null }
-      : null,
+    socketBuffers,
     send(to, msg) {
       trace?.(`-> n${to} ${formatTrace(msg)}`);
       const l = linkTo(to);
@@ -130,18 +193,24 @@ export async function createSocketNetwork(
     },
     multicast(msg) {
       trace?.(`-> multicast ${formatTrace(msg)}`);
-      if (!mcast) return drop("multicast-unavailable");
+      if (!outbound) return drop("multicast-unavailable");
       const datagram = encodeOrDrop(msg);
       if (!datagram) return;
-      if (mcast.send(datagram)) count("udp_datagrams_out");
+      if (outbound.send(datagram)) count("udp_datagrams_out");
       else count("udp_datagrams_refused");
     },
     onMessage(h) {
       handler = h;
     },
+    leading(active) {
+      if (sender) setReceiver(!active);
+    },
+    get multicastReceiving() {
+      return receiver !== null;
+    },
     get counters() {
-      if (mcast) {
-        const s = mcast.stats;
+      if (outbound) {
+        const s = outbound.stats;
         counters["udp_send_errors"] = s.sendErrors;
         counters["udp_send_dropped"] = s.sendDropped;
         counters["udp_oversize"] = s.oversize;
@@ -149,8 +218,10 @@ export async function createSocketNetwork(
       return counters;
     },
     async close() {
+      closed = true;
       for (const l of links.values()) l.close();
-      await Promise.all([server.close(), mcast?.close()]);
+      await switching;
+      await Promise.all([server.close(), receiver?.close(), sender?.close()]);
     },
   };
 }

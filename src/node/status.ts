@@ -41,6 +41,8 @@ export interface NodeStatus {
   readonly counters: Readonly<Record<string, number>>;
   /** UDP socket buffer sizes actually obtained, when the node uses multicast. */
   readonly socketBuffers: { readonly recvBytes: number; readonly sendBytes: number; readonly warning: string | null } | null;
+  /** M-Ring: whether the node receives the multicast group now (a leading coordinator does not); null: no multicast. */
+  readonly multicastReceiving: boolean | null;
   /** The acceptor's ledger: RAM, or the write-ahead log and its disk use (null: no acceptor role). */
   readonly ledger: LedgerStatus | null;
 }

@@ -69,3 +69,17 @@ describe.each(["mring", "uring"] as const)("%s runtime on real timers", (variant
     await Promise.all(nodes.map((n) => n.close()));
   });
 });
+
+test("the runtime tells its network when its coordinator starts leading", async () => {
+  const cfg: ProtocolConfig = { ...DEFAULT_TIMING, variant: "mring", maxNodes: 256, processes: [0, 1, 2], acceptors: [0, 1, 2], learners: [2], proposers: [], coordinator: 0 };
+  const hub = new MemoryHub();
+  const calls: boolean[] = [];
+  const nodes = cfg.processes.map((id) => {
+    const net = hub.network(id, true);
+    return new NodeRuntime({ id, cfg, tickMs: 1, network: id === 0 ? { ...net, leading: (active: boolean) => void calls.push(active) } : net });
+  });
+  expect(calls).toEqual([]);
+  nodes[0]?.input({ k: "lead" });
+  expect(calls).toEqual([true]);
+  await Promise.all(nodes.map((n) => n.close()));
+});
