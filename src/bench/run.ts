@@ -1,7 +1,8 @@
 import { writeFileSync } from "node:fs";
 import type { ClientReport } from "../cli/client.ts";
 import { killEverything, LocalCluster, type StatsLine } from "./cluster.ts";
-import { maxValueBytes, PHASE2A_HEADROOM_BYTES, VALUE_OVERHEAD_BYTES } from "../core/config.ts";
+import { DEFAULT_TIMING, maxValueBytes, PHASE2A_HEADROOM_BYTES, VALUE_OVERHEAD_BYTES } from "../core/config.ts";
+import { GC_STEP_INSTANCES } from "../core/process.ts";
 import { UsageError } from "../cli/errors.ts";
 import { DEFAULT_DATAGRAM, MAX_DATAGRAM } from "../config/schema.ts";
 import type { BenchProgress } from "./progress.ts";
@@ -72,6 +73,18 @@ export interface TimelinePoint {
  */
 export const LOOPBACK_MRING_BATCH_BYTES = 56 * 1024;
 
+/**
+ * Instances acceptors and learners retain for catch-up, for batches of `batchBytes`: as many bytes
+ * as the configuration's defaults retain (512 batches of 8 KB), in whole garbage-collection steps,
+ * 64..512. A retained batch keeps its whole datagram alive, and with 56 KB batches 512 of them
+ * were 28 MB per process that the collector kept moving to its old generation (README, Results).
+ */
+export function retainFor(batchBytes: number): number {
+  const bytes = DEFAULT_TIMING.retainInstances * DEFAULT_TIMING.batchBytes;
+  const steps = Math.ceil(bytes / batchBytes / GC_STEP_INSTANCES);
+  return Math.min(DEFAULT_TIMING.retainInstances, Math.max(1, steps) * GC_STEP_INSTANCES);
+}
+
 export const BENCH_DEFAULTS: BenchOptions = {
   variant: "mring",
   ring: 3,
@@ -119,6 +132,7 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
       window: o.instances,
       ...(batchBytes ? { batchBytes } : {}),
       ...(maxDatagram !== undefined ? { maxDatagram } : {}),
+      ...(batchBytes ? { protocol: { retainInstances: retainFor(batchBytes), learnerRetainInstances: retainFor(batchBytes) } } : {}),
       ...(o.ledger === "wal" ? { ledger: { kind: "wal" as const, sync: o.walSync } } : {}),
     },
     { statsMs },

@@ -82,8 +82,12 @@ export class Coordinator {
   private readonly queued = new Set<string>();
   /** Keys of values recently decided in batches of this coordinator, with their instance (insertion-ordered, bounded). */
   private readonly recentDecided = new FifoMap<string, Instance>(MAX_RECENT_DECIDED);
-  /** While not leading: batches decided by other coordinators, by instance (bounded), settled on activation. */
-  private readonly decidedElsewhere = new FifoMap<Instance, Batch>(MAX_DECIDED_ELSEWHERE);
+  /**
+   * While not leading: the values (client, seq, client, seq, ...) of batches decided by other
+   * coordinators, by instance (bounded), settled on activation. Ids only: a batch's payloads are
+   * views of the datagram that carried it, which a reference would keep alive.
+   */
+  private readonly decidedElsewhere = new FifoMap<Instance, readonly number[]>(MAX_DECIDED_ELSEWHERE);
   private heartbeatSeq = 0;
   private lastHeartbeatAt: Tick = -Infinity;
   /** Heartbeats of the current round not yet acked by a quorum: when each left, and who acked. */
@@ -161,7 +165,11 @@ export class Coordinator {
   activate(now: Tick, out: OutputBuilder): void {
     if (this.active) return;
     this.active = true;
-    for (const [i, b] of [...this.decidedElsewhere.entries()].sort((a, b) => a[0] - b[0])) this.settle(b, i);
+    for (const [i, ids] of [...this.decidedElsewhere.entries()].sort((a, b) => a[0] - b[0])) {
+      const values: { client: number; seq: number }[] = [];
+      for (let k = 0; k + 1 < ids.length; k += 2) values.push({ client: ids[k] as number, seq: ids[k + 1] as number });
+      this.settle(values, i);
+    }
     this.decidedElsewhere.clear();
     this.startPhase1(now, out);
   }
@@ -334,10 +342,16 @@ export class Coordinator {
     // Flow control: the window grows back by one per decision once notices stopped for a while.
     if (this.flowWindow < this.cfg.window && now - this.lastCut >= 4 * this.cfg.flowNoticeTicks) this.flowWindow++;
     if (batch && batch.vid === vid && this.inflight.get(instance)?.batch.vid !== vid) {
-      if (this.active) this.settle(batch, instance);
+      if (this.active) this.settle(batch.values, instance);
       else {
-        // Kept by reference, settled on activation: an acceptor that does not lead pays nothing per value.
-        this.decidedElsewhere.set(instance, batch);
+        // Settled on activation: an acceptor that does not lead only copies the ids.
+        const ids = new Array<number>(2 * batch.values.length);
+        let k = 0;
+        for (const v of batch.values) {
+          ids[k++] = v.client;
+          ids[k++] = v.seq;
+        }
+        this.decidedElsewhere.set(instance, ids);
       }
     }
     this.noteDecided(instance, vid);
@@ -526,10 +540,10 @@ export class Coordinator {
    * Another coordinator's batch decided at `instance`: its values are decided there, so a copy
    * pending here is dropped instead of being proposed (and delivered, filtered) a second time.
    */
-  private settle(batch: Batch, instance: Instance): void {
-    if (batch.values.length === 0) return;
+  private settle(values: readonly { readonly client: number; readonly seq: number }[], instance: Instance): void {
+    if (values.length === 0) return;
     const keys = new Set<string>();
-    for (const v of batch.values) {
+    for (const v of values) {
       const key = valueKey(v);
       keys.add(key);
       if (!this.recentDecided.has(key)) this.recentDecided.set(key, instance);
@@ -604,6 +618,6 @@ function dropOldest<K, V>(m: Map<K, V>, max: number): void {
   }
 }
 
-function valueKey(v: ClientValue): string {
+function valueKey(v: { readonly client: number; readonly seq: number }): string {
   return `${v.client}:${v.seq}`;
 }
