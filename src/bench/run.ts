@@ -229,6 +229,11 @@ function figures(c: LocalCluster, o: BenchOptions, clients: ClientReport[]): Ben
         });
     }
   }
+  // Clients report their own CPU and memory (they print no stats lines), in the order they were started.
+  c.ids("client").forEach((id, i) => {
+    const r = clients[i];
+    if (r?.cpuPercent !== undefined) processes.push({ id, roles: ["client"], cpuPercent: r.cpuPercent, peakRssMb: r.peakRssMb, rssGrowthMb: r.rssGrowthMb });
+  });
   return { options: o, learners, clients, processes, timeline };
 }
 

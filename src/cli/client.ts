@@ -33,7 +33,15 @@ export interface ClientReport {
   readonly latencyUs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly p999: number; readonly max: number; readonly count: number };
   /** The same latency distribution sampled at CDF_FRACTIONS (empty when nothing was measured). */
   readonly cdf: readonly CdfPoint[];
+  /** This client process' CPU (user + system) over its run, % of one core. */
+  readonly cpuPercent: number;
+  /** Its peak RSS (sampled every RSS_SAMPLE_MS), and the second half's peak minus the first's after warm-up, MB. */
+  readonly peakRssMb: number;
+  readonly rssGrowthMb: number;
 }
+
+/** How often a client samples its RSS for ClientReport.peakRssMb. */
+export const RSS_SAMPLE_MS = 250;
 
 /** One point of a latency distribution: a fraction `p` of the values took at most `us` microseconds. */
 export interface CdfPoint {
@@ -134,6 +142,15 @@ export async function runClientCommand(o: ClientCliOptions, out: (s: string) => 
   let measuring = false;
   let stopping = false;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  // Peak RSS before and after the middle of the measured part of the run.
+  const middle = t0 + o.warmupMs + (o.durationMs - o.warmupMs) / 2;
+  const rssPeaks = [0, 0];
+  const sampleRss = (): void => {
+    const i = performance.now() < middle ? 0 : 1;
+    rssPeaks[i] = Math.max(rssPeaks[i] ?? 0, process.memoryUsage().rss);
+  };
+  const rssSampler = setInterval(sampleRss, RSS_SAMPLE_MS);
   // Opened first: a path that cannot be written fails before any socket is bound.
   const timeline = o.timeline !== undefined ? new TimelineWriter(o.timeline) : null;
   const node = await startNode(
@@ -185,7 +202,10 @@ export async function runClientCommand(o: ClientCliOptions, out: (s: string) => 
   stopping = true;
   clearInterval(opener);
   clearTimeout(warm);
+  sampleRss();
+  clearInterval(rssSampler);
   const elapsed = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   const ackedInRun = acked;
   // Let what is in flight land (bounded), so the node closes cleanly.
   const deadline = performance.now() + 2000;
@@ -214,9 +234,17 @@ export async function runClientCommand(o: ClientCliOptions, out: (s: string) => 
       count: hist.totalCount,
     },
     cdf: latencyCdf(hist),
+    cpuPercent: Math.round((cpu.user + cpu.system) / 10 / elapsed),
+    peakRssMb: mb(Math.max(rssPeaks[0] ?? 0, rssPeaks[1] ?? 0)),
+    rssGrowthMb: rssPeaks[0] && rssPeaks[1] ? mb((rssPeaks[1] ?? 0) - (rssPeaks[0] ?? 0)) : 0,
   };
   out(o.json ? `${JSON.stringify(report)}\n` : formatReport(report));
   return 0;
+}
+
+/** Bytes as MB in 0.1 MB steps. */
+function mb(bytes: number): number {
+  return Math.round(bytes / 1e5) / 10;
 }
 
 function round2(x: number): number {

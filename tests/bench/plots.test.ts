@@ -57,6 +57,9 @@ function client(id: number, hist: hdr.Histogram): ClientReport {
     resent: 0,
     valuesPerSec: 1000,
     mbPerSec: 8.19,
+    cpuPercent: 40,
+    peakRssMb: 120,
+    rssGrowthMb: 0,
     latencyUs: { p50: 0, p90: 0, p99: 0, p999: 0, max: hist.maxValue, count: hist.totalCount },
     cdf: latencyCdf(hist),
   };

@@ -137,8 +137,15 @@ describe("paxos command line", () => {
         const data = JSON.parse(readFileSync(json, "utf8")) as {
           clients: { client: number; latencyUs: { count: number }; cdf: { p: number; us: number }[] }[];
           timeline: { t: number; valuesPerSec: number; bytesPerSec: number }[];
+          processes: { id: number; roles: string[]; cpuPercent: number; peakRssMb: number }[];
         };
         const c = data.clients[0];
+        // Every process has a row, the client too (it measures itself): it did work and holds memory.
+        expect(data.processes.map((p) => p.roles.join(","))).toEqual(["coordinator,acceptor", "acceptor", "acceptor", "learner", "client"]);
+        const clientRow = data.processes.at(-1);
+        expect(clientRow?.cpuPercent).toBeGreaterThan(0);
+        expect(clientRow?.peakRssMb).toBeGreaterThan(10);
+        expect(r.out).toMatch(/^4\s+client\s+\d+\s+\d+\.\d/m);
         expect(c?.latencyUs.count).toBeGreaterThan(0);
         expect(c?.cdf.length).toBeGreaterThan(30);
         expect(readFileSync(files[0] ?? "", "utf8")).toContain(`client ${c?.client}`);
