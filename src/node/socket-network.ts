@@ -88,7 +88,9 @@ export async function createSocketNetwork(
    * A coordinator sends from a socket of its own that never joins the group, so that it can close
    * its receiver while it leads: only a coordinator multicasts, so a leader would receive nothing
    * but its own datagrams (the runtime hands itself those), one receiver in five on a loopback
-   * cluster, and the host's own copy of every value on a real network.
+   * cluster, and the host's own copy of every value on a real network. The receiver is closed,
+   * not just taken out of the group: on Linux a socket bound to the group's address and port goes
+   * on receiving while any other socket on the host is a member (IP_MULTICAST_ALL; checked).
    */
   let sender: MulticastSocket | null = null;
   let openReceiver: (() => Promise<MulticastSocket>) | null = null;
