@@ -145,10 +145,12 @@ export async function runClientCommand(o: ClientCliOptions, out: (s: string) => 
   const cpu0 = process.cpuUsage();
   // Peak RSS before and after the middle of the measured part of the run.
   const middle = t0 + o.warmupMs + (o.durationMs - o.warmupMs) / 2;
-  const rssPeaks = [0, 0];
+  let rssBefore = 0;
+  let rssAfter = 0;
   const sampleRss = (): void => {
-    const i = performance.now() < middle ? 0 : 1;
-    rssPeaks[i] = Math.max(rssPeaks[i] ?? 0, process.memoryUsage().rss);
+    const rss = process.memoryUsage().rss;
+    if (performance.now() < middle) rssBefore = Math.max(rssBefore, rss);
+    else rssAfter = Math.max(rssAfter, rss);
   };
   const rssSampler = setInterval(sampleRss, RSS_SAMPLE_MS);
   // Opened first: a path that cannot be written fails before any socket is bound.
@@ -235,8 +237,8 @@ export async function runClientCommand(o: ClientCliOptions, out: (s: string) => 
     },
     cdf: latencyCdf(hist),
     cpuPercent: Math.round((cpu.user + cpu.system) / 10 / elapsed),
-    peakRssMb: mb(Math.max(rssPeaks[0] ?? 0, rssPeaks[1] ?? 0)),
-    rssGrowthMb: rssPeaks[0] && rssPeaks[1] ? mb((rssPeaks[1] ?? 0) - (rssPeaks[0] ?? 0)) : 0,
+    peakRssMb: mb(Math.max(rssBefore, rssAfter)),
+    rssGrowthMb: rssBefore > 0 && rssAfter > 0 ? mb(rssAfter - rssBefore) : 0,
   };
   out(o.json ? `${JSON.stringify(report)}\n` : formatReport(report));
   return 0;

@@ -179,7 +179,7 @@ function statusOf(
     highestDecided,
     counters: { ...network.counters, ...runtime.counters, ...ledger.counters() },
     socketBuffers: network.socketBuffers,
-    multicastReceiving: network.socketBuffers === null ? null : network.multicastReceiving,
+    multicastReceiving: network.multicastReceiving,
     ledger: ledger.status(),
   };
 }

@@ -35,7 +35,7 @@ interface Phase1 {
   trimmed: Instance;
 }
 
-/** Bound: decided batches of other coordinators remembered while not leading (see onDecision). */
+/** Bound: decided batches of other coordinators remembered (by their value ids) while not leading (see onDecision). */
 export const MAX_DECIDED_ELSEWHERE = 1024;
 
 /** Slow-acceptor avoidance: an acceptor is slow when its mean ack delay is this many times the median (and at least slowAcceptorTicks). */

@@ -14,8 +14,8 @@ export interface SocketNetwork extends Network {
   readonly counters: Record<string, number>;
   readonly socketBuffers: { recvBytes: number; sendBytes: number; warning: string | null } | null;
   readonly tcpPort: number;
-  /** M-Ring: whether this process receives the group now (a leading coordinator does not). */
-  readonly multicastReceiving: boolean;
+  /** M-Ring: whether this process receives the group now (a leading coordinator does not); null: no multicast. */
+  readonly multicastReceiving: boolean | null;
 }
 
 /** A receiver that failed to reopen (after this process stood down as coordinator) is retried this often. */
@@ -113,7 +113,7 @@ export async function createSocketNetwork(
       count("udp_datagrams_in");
       receive(payload);
     };
-    const open = (): Promise<MulticastSocket> =>
+    openReceiver = () =>
       MulticastSocket.open({
         ...common,
         recvBufferBytes: m.recvBufferBytes,
@@ -122,8 +122,7 @@ export async function createSocketNetwork(
         nativeSend: !separateSender && nativeSend,
         onMessage,
       });
-    openReceiver = open;
-    receiver = await open();
+    receiver = await openReceiver();
     warnings.push(...receiver.warnings);
     if (separateSender) {
       try {
@@ -208,7 +207,7 @@ export async function createSocketNetwork(
       if (sender) setReceiver(!active);
     },
     get multicastReceiving() {
-      return receiver !== null;
+      return openReceiver === null ? null : receiver !== null;
     },
     get counters() {
       if (outbound) {

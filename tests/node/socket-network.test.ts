@@ -61,7 +61,7 @@ mtest("a leading coordinator closes its multicast receiver and reopens it when i
 
   // Leading: what it multicasts still reaches the others, but nothing comes back to it.
   c.net.leading?.(true);
-  await waitFor(() => !c.net.multicastReceiving, "the receiver closed");
+  await waitFor(() => c.net.multicastReceiving === false, "the receiver closed");
   c.net.multicast(mark(3));
   a.net.multicast(mark(4));
   await waitFor(() => b.got.includes("0:3") && b.got.includes("1:4") && a.got.includes("0:3"), "the leader's datagram at the members");
@@ -70,7 +70,7 @@ mtest("a leading coordinator closes its multicast receiver and reopens it when i
 
   // Stood down: it receives the group again.
   c.net.leading?.(false);
-  await waitFor(() => c.net.multicastReceiving, "the receiver reopened");
+  await waitFor(() => c.net.multicastReceiving === true, "the receiver reopened");
   a.net.multicast(mark(5));
   c.net.multicast(mark(6));
   await waitFor(() => c.got.includes("1:5") && c.got.includes("0:6"), "the group's datagrams at the stood-down coordinator");
@@ -86,7 +86,7 @@ mtest("quick leadership changes settle on the last one; other roles keep receivi
     c.net.leading?.(false);
   }
   c.net.leading?.(true);
-  await waitFor(() => !c.net.multicastReceiving, "the receiver closed");
+  await waitFor(() => c.net.multicastReceiving === false, "the receiver closed");
   await sleep(50);
   expect(c.net.multicastReceiving).toBe(false);
   // An acceptor without the coordinator role has no separate sender: it never stops receiving.
