@@ -12,9 +12,11 @@ export interface Network {
   /** Incoming, already decoded and validated. */
   onMessage(handler: (from: NodeId, msg: Msg) => void): void;
   /**
-   * This process' coordinator started (true) or stopped leading. A multicast network may stop
-   * receiving the group while leading: only a coordinator multicasts, so all a leader would
-   * receive is its own datagrams, which the runtime hands itself anyway (see NodeRuntime).
+   * This process' coordinator now leads an established round (true: it is active and completed
+   * Phase 1) or no longer does. A multicast network may stop receiving the group while leading:
+   * only a coordinator multicasts, so all a leader would receive is its own datagrams, which the
+   * runtime hands itself anyway (see NodeRuntime). A candidate still in Phase 1 keeps receiving:
+   * it may well lose, and must then follow the winner's 2A multicasts.
    */
   leading?(active: boolean): void;
   close(): Promise<void>;
@@ -58,6 +60,8 @@ export class NodeRuntime {
   private readonly local: Msg[] = [];
   private localScheduled = false;
   private closed = false;
+  /** What the network was last told: this process' coordinator leads an established round. */
+  private established = false;
   readonly counters = { leadershipChanges: 0, inputs: 0, sent: 0, multicast: 0, delivered: 0, deliveredBytes: 0, localDropped: 0 };
 
   constructor(private readonly o: RuntimeOptions) {
@@ -114,10 +118,15 @@ export class NodeRuntime {
     const c = this.proc.coordinator;
     const was = c?.isActive ?? false;
     this.driver.input(input, this.now());
-    if (c && c.isActive !== was) {
+    if (!c) return;
+    if (c.isActive !== was) {
       this.counters.leadershipChanges++;
-      this.o.network.leading?.(c.isActive);
       this.o.events?.leadership?.(c.isActive, c.round);
+    }
+    const established = c.isActive && c.ring !== null;
+    if (established !== this.established) {
+      this.established = established;
+      this.o.network.leading?.(established);
     }
   }
 

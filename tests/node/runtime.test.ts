@@ -70,7 +70,7 @@ describe.each(["mring", "uring"] as const)("%s runtime on real timers", (variant
   });
 });
 
-test("the runtime tells its network when its coordinator starts leading", async () => {
+test("the runtime tells its network when its coordinator leads an established round, and when it stops", async () => {
   const cfg: ProtocolConfig = { ...DEFAULT_TIMING, variant: "mring", maxNodes: 256, processes: [0, 1, 2], acceptors: [0, 1, 2], learners: [2], proposers: [], coordinator: 0 };
   const hub = new MemoryHub();
   const calls: boolean[] = [];
@@ -78,8 +78,29 @@ test("the runtime tells its network when its coordinator starts leading", async 
     const net = hub.network(id, true);
     return new NodeRuntime({ id, cfg, tickMs: 1, network: id === 0 ? { ...net, leading: (active: boolean) => void calls.push(active) } : net });
   });
+  const leader = nodes[0] as NodeRuntime;
   expect(calls).toEqual([]);
-  nodes[0]?.input({ k: "lead" });
+  leader.input({ k: "lead" });
+  // A candidate in Phase 1 is not told to lead: it may lose, and must then hear the winner.
+  expect(leader.proc.coordinator?.isActive).toBe(true);
+  expect(calls).toEqual([]);
+  await until(() => calls.length > 0, 5000);
   expect(calls).toEqual([true]);
+  expect(leader.proc.coordinator?.ring).not.toBeNull();
+  leader.input({ k: "step-down" });
+  expect(calls).toEqual([true, false]);
   await Promise.all(nodes.map((n) => n.close()));
+});
+
+test("a candidate whose Phase 1 never completes never tells its network it leads", async () => {
+  const cfg: ProtocolConfig = { ...DEFAULT_TIMING, variant: "mring", maxNodes: 256, processes: [0, 1, 2], acceptors: [0, 1, 2], learners: [2], proposers: [], coordinator: 0 };
+  const hub = new MemoryHub();
+  const calls: boolean[] = [];
+  // Only node 0 exists: its 1As reach nobody.
+  const node = new NodeRuntime({ id: 0, cfg, tickMs: 1, network: { ...hub.network(0, true), leading: (active: boolean) => void calls.push(active) } });
+  node.input({ k: "lead" });
+  for (let i = 0; i < 200; i++) node.input({ k: "tick" });
+  expect(node.proc.coordinator?.isActive).toBe(true);
+  expect(calls).toEqual([]);
+  await node.close();
 });
