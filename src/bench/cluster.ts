@@ -14,6 +14,11 @@ export interface ClusterSpec {
   /** Learner-only processes. */
   readonly learners: number;
   readonly clients: number;
+  /**
+   * Clients learn every value themselves (role client, the default), or follow a learner's
+   * delivery notices and receive no multicast (false: role proposer).
+   */
+  readonly clientsLearn?: boolean;
   readonly window?: number;
   readonly batchBytes?: number;
   /** M-Ring: the multicast datagram limit (default: the configuration's default). */
@@ -94,7 +99,8 @@ export async function clusterConfig(spec: ClusterSpec): Promise<{ nodes: NodeSpe
       ...(await http()),
     });
   for (let l = 0; l < spec.learners; l++) nodes.push({ id: id++, host: "127.0.0.1", port: await freePort(), roles: ["learner"], ...(await http()) });
-  for (let c = 0; c < spec.clients; c++) nodes.push({ id: id++, host: "127.0.0.1", port: await freePort(), roles: ["client"] });
+  const clientRole = spec.clientsLearn === false ? "proposer" : "client";
+  for (let c = 0; c < spec.clients; c++) nodes.push({ id: id++, host: "127.0.0.1", port: await freePort(), roles: [clientRole] });
   const mport = await freePort();
   return {
     nodes,
@@ -144,8 +150,10 @@ export class LocalCluster {
     const c = new LocalCluster(spec, dir, file, nodes);
     LIVE.add(c);
     c.opts = opts;
-    for (const n of nodes) if (!n.roles.includes("client")) c.launch(n.id);
-    await c.ready(nodes.filter((n) => !n.roles.includes("client")).map((n) => n.id));
+    // Clients run as commands of their own (see run), not as nodes.
+    const clients = new Set(c.clientIds());
+    for (const n of nodes) if (!clients.has(n.id)) c.launch(n.id);
+    await c.ready(nodes.filter((n) => !clients.has(n.id)).map((n) => n.id));
     return c;
   }
 
@@ -242,6 +250,11 @@ export class LocalCluster {
 
   ids(role: string): number[] {
     return this.nodes.filter((n) => n.roles.includes(role)).map((n) => n.id);
+  }
+
+  /** The client nodes: role client, or proposer alone (see ClusterSpec.clientsLearn). */
+  clientIds(): number[] {
+    return this.nodes.filter((n) => n.roles.includes("client") || (n.roles.length === 1 && n.roles[0] === "proposer")).map((n) => n.id);
   }
 
   /** Runs a CLI command of this program (e.g. a client) to completion. */

@@ -22,6 +22,8 @@ export interface BenchOptions {
   /** Instances the coordinator keeps in flight. */
   readonly instances: number;
   readonly clients: number;
+  /** M-Ring: clients learn every value themselves instead of following a learner's delivery notices (U-Ring clients are ring processes, and learn). */
+  readonly clientsLearn: boolean;
   readonly learners: number;
   readonly durationS: number;
   readonly warmupS: number;
@@ -95,6 +97,8 @@ export const BENCH_DEFAULTS: BenchOptions = {
   window: 256,
   instances: 8,
   clients: 1,
+  // A client told of its deliveries by a learner receives no multicast: half a core less (README).
+  clientsLearn: false,
   learners: 1,
   durationS: 10,
   warmupS: 1,
@@ -129,6 +133,7 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
       acceptors: o.ring,
       learners: o.learners,
       clients: o.clients,
+      clientsLearn: o.clientsLearn || o.variant === "uring",
       window: o.instances,
       ...(batchBytes ? { batchBytes } : {}),
       ...(maxDatagram !== undefined ? { maxDatagram } : {}),
@@ -156,7 +161,7 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
       progress.update((Date.now() - startedAt) / 1000, vps);
     }, 1000);
     const runs = await Promise.all(
-      cluster.ids("client").map((id) =>
+      cluster.clientIds().map((id) =>
         cluster.run([
           "client",
           "--config",
@@ -230,7 +235,7 @@ function figures(c: LocalCluster, o: BenchOptions, clients: ClientReport[]): Ben
     }
   }
   // Clients report their own CPU and memory (they print no stats lines), in the order they were started.
-  c.ids("client").forEach((id, i) => {
+  c.clientIds().forEach((id, i) => {
     const r = clients[i];
     if (r?.cpuPercent !== undefined) processes.push({ id, roles: ["client"], cpuPercent: r.cpuPercent, peakRssMb: r.peakRssMb, rssGrowthMb: r.rssGrowthMb });
   });

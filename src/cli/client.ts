@@ -2,6 +2,7 @@ import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import * as hdr from "hdr-histogram-js";
 import { checkValueSizes, startNode, type NodeCliOptions } from "./node.ts";
 import { UsageError } from "./errors.ts";
+import { CLIENT_NODE } from "../config/identity.ts";
 import { createLogger } from "../obs/log.ts";
 
 export interface ClientCliOptions extends NodeCliOptions {
@@ -156,7 +157,7 @@ export async function runClientCommand(o: ClientCliOptions, out: (s: string) => 
   // Opened first: a path that cannot be written fails before any socket is bound.
   const timeline = o.timeline !== undefined ? new TimelineWriter(o.timeline) : null;
   const node = await startNode(
-    { ...o, roles: o.roles ?? ["client"], noHttp: true, log: createLogger({ level: "warn" }) },
+    { ...o, ...(o.roles ? { roles: o.roles } : { kind: CLIENT_NODE }), noHttp: true, log: createLogger({ level: "warn" }) },
     {
       acked: (a) => {
         const t = started.get(a.seq);

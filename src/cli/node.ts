@@ -1,6 +1,6 @@
 import { networkInterfaces, hostname } from "node:os";
 import process from "node:process";
-import { chooseNode } from "../config/identity.ts";
+import { chooseNode, type NodeKind } from "../config/identity.ts";
 import { loadConfig, protocolConfig } from "../config/load.ts";
 import type { ClusterConfig, NodeEntry, Role } from "../config/schema.ts";
 import { maxValueBytes, type ProtocolConfig } from "../core/config.ts";
@@ -17,6 +17,8 @@ export interface NodeCliOptions {
   readonly config?: string;
   readonly id?: number;
   readonly roles?: readonly Role[];
+  /** The node must be of this kind (e.g. a client). */
+  readonly kind?: NodeKind;
   readonly output?: string;
   /** Print a JSON stats line to stderr this often. */
   readonly statsMs?: number;
@@ -57,7 +59,12 @@ export async function startNode(
 ): Promise<StartedNode> {
   const file = configPath(o.config);
   const config = loadConfig(file);
-  const entry = chooseNode(config, file, { ...(o.id !== undefined ? { id: o.id } : {}), ...(o.roles ? { roles: o.roles } : {}) }, localAddresses());
+  const entry = chooseNode(
+    config,
+    file,
+    { ...(o.id !== undefined ? { id: o.id } : {}), ...(o.roles ? { roles: o.roles } : {}), ...(o.kind ? { kind: o.kind } : {}) },
+    localAddresses(),
+  );
   const cfg: ProtocolConfig = { ...protocolConfig(config), ...local };
   const trace = process.env["PAXOS_TRACE"]
     ? (line: string) => void process.stderr.write(`${JSON.stringify({ level: "trace", t: performance.timeOrigin + performance.now(), id: entry.id, msg: line })}\n`)

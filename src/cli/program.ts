@@ -198,6 +198,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .addOption(new Option("--instances <n>", "consensus instances the coordinator keeps in flight").argParser(parseIntArg("--instances", 1, 100_000)).default(d.instances))
     .addOption(new Option("--batch-bytes <n>", "batch size (default: 56 KB M-Ring, whose datagrams cross loopback here; 32 KB U-Ring)").argParser(parseIntArg("--batch-bytes", 1, 64 * 1024 * 1024)))
     .addOption(new Option("--clients <n>", "client processes").argParser(parseIntArg("--clients", 1, 16)).default(d.clients))
+    .option("--clients-learn", "M-Ring: clients learn every value themselves (they receive the multicast) instead of following a learner's delivery notices")
     .addOption(new Option("--learners <n>", "learner-only processes").argParser(parseIntArg("--learners", 0, 16)).default(d.learners))
     .addOption(new Option("--duration <s>", "measured run length").argParser(parseFraction("--duration", 86_400)).default(d.durationS))
     .addOption(new Option("--warmup <s>", "excluded from the figures").argParser(parseFraction("--warmup", 3600)).default(d.warmupS))
@@ -214,6 +215,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
         instances: number;
         batchBytes?: number;
         clients: number;
+        clientsLearn?: boolean;
         learners: number;
         duration: number;
         warmup: number;
@@ -234,6 +236,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
             window: o.window,
             instances: o.instances,
             clients: o.clients,
+            clientsLearn: o.clientsLearn === true,
             learners: o.learners,
             durationS: o.duration,
             warmupS: o.warmup,

@@ -1,5 +1,6 @@
 import { checkValueSizes, startNode, type NodeCliOptions } from "./node.ts";
 import { UsageError } from "./errors.ts";
+import { CLIENT_NODE } from "../config/identity.ts";
 import { createLogger } from "../obs/log.ts";
 
 export interface ProposeCliOptions extends NodeCliOptions {
@@ -19,7 +20,7 @@ export async function runProposeCommand(o: ProposeCliOptions, out: (s: string) =
   let decided = 0;
   let done: () => void = () => {};
   const finished = new Promise<void>((r) => (done = r));
-  const node = await startNode({ ...o, roles: o.roles ?? ["client"], noHttp: true, log: createLogger({ level: "error" }) }, {
+  const node = await startNode({ ...o, ...(o.roles ? { roles: o.roles } : { kind: CLIENT_NODE }), noHttp: true, log: createLogger({ level: "error" }) }, {
     acked: (a) => {
       const v = pending.get(a.seq);
       if (v === undefined) return;

@@ -218,6 +218,12 @@ export class Learner {
     }
   }
 
+  /** Whether this learner delivered (client, seq) (as far as its duplicate filter remembers). */
+  hasDelivered(client: number, seq: number): boolean {
+    const s = this.seen.get(client);
+    return s !== undefined && (seq <= s.low || s.above.has(seq));
+  }
+
   /** Deterministic duplicate filter: every learner sees the same batches in the same order. */
   private firstTime(v: ClientValue): boolean {
     let s = this.seen.get(v.client);

@@ -4,6 +4,7 @@ import { gcQuorum } from "./gc.ts";
 import { Coordinator, type CoordinatorVariant } from "./coordinator.ts";
 import { Election } from "./election.ts";
 import { Learner } from "./learner.ts";
+import { Notifier } from "./notifier.ts";
 import { OutputBuilder } from "./output.ts";
 import { Proposer } from "./proposer.ts";
 import { MAX_INSTANCE, MAX_ROUND, roundOwner } from "./round.ts";
@@ -31,6 +32,8 @@ export abstract class RingProcess {
   readonly coordinator: Coordinator | null;
   readonly learner: Learner | null;
   readonly proposer: Proposer | null;
+  /** A learner's delivery notices to proposers without a learner of their own. */
+  readonly notifier: Notifier | null;
   /** The highest established round seen (Phase 2 traffic, heartbeats, rings): its owner leads. */
   protected highestRound: Round = 0;
   private leader: NodeId;
@@ -52,8 +55,12 @@ export abstract class RingProcess {
     this.acceptor = isAcceptor ? new Acceptor(id, cfg, opts.recovered ?? []) : null;
     this.coordinator = isAcceptor ? new Coordinator(id, cfg, this.coordinatorVariant()) : null;
     this.learner = cfg.learners.includes(id) ? new Learner(id, cfg, opts.learnFrom ?? "beginning") : null;
+    const learner = this.learner;
+    this.notifier = learner ? new Notifier(cfg, (client, seq) => learner.hasDelivered(client, seq)) : null;
+    // Without a learner of its own, a proposer follows a replica's notices (any learner if none).
+    const sources = (cfg.replicas && cfg.replicas.length > 0 ? cfg.replicas : cfg.learners).filter((l) => l !== id);
     this.proposer = cfg.proposers.includes(id)
-      ? new Proposer(opts.clientId ?? id, cfg, (tries) => this.route(tries), id, () => this.learner?.deliveringFrom ?? null)
+      ? new Proposer(opts.clientId ?? id, cfg, (tries) => this.route(tries), id, () => this.learner?.deliveringFrom ?? null, this.learner ? null : sources)
       : null;
     this.leader = cfg.coordinator;
     this.gc = gcQuorum(cfg);
@@ -136,6 +143,7 @@ export abstract class RingProcess {
         break;
     }
     this.ackDeliveries(now, out);
+    this.notifier?.onDeliveries(out.deliver, out);
     this.finishStep(out);
     return out;
   }
@@ -218,6 +226,12 @@ export abstract class RingProcess {
       }
       case "decided-value":
         this.proposer?.onToldDecided(msg.client, msg.seq, msg.instance, now, out);
+        return;
+      case "subscribe":
+        this.notifier?.onSubscribe(from, msg.client, msg.seqs, out);
+        return;
+      case "delivered":
+        this.proposer?.onNotice(msg.client, msg.seqs, msg.instances, msg.unplaced, now, out);
         return;
       case "catchup-reply":
         this.seeRound(msg.rnd);
@@ -327,6 +341,9 @@ function plausible(m: Msg): boolean {
       return m.rnd <= MAX_ROUND;
     case "decided-value":
       return inst(m.instance);
+    case "delivered":
+      return m.seqs.length === m.instances.length && m.instances.every(inst);
+    case "subscribe":
     case "value":
     case "hello":
       return true;

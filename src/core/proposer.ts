@@ -1,12 +1,15 @@
 import type { ProtocolConfig } from "./config.ts";
+import { MAX_NOTICE_SEQS, noticeSpan, SUBSCRIPTION_PERIODS, subscribeTicks } from "./notifier.ts";
 import type { OutputBuilder } from "./output.ts";
 import type { ClientValue, Instance, Msg, NodeId, Tick } from "./types.ts";
 
 interface Outstanding {
   readonly v: ClientValue;
+  /** When it was first sent, and last sent. */
+  readonly firstSentAt: Tick;
   sentAt: Tick;
   tries: number;
-  /** A coordinator said the value is decided at this instance; the co-located learner has not delivered it yet. */
+  /** A coordinator said the value is decided at this instance; no learner said where it is delivered yet. */
   toldAt?: Instance;
 }
 
@@ -20,8 +23,12 @@ export const MAX_TIMEOUT_FACTOR = 4;
 
 /**
  * The proposer (client side): numbers its values (client, seq), keeps at most `proposerWindow`
- * in flight, re-sends a value that its co-located learner has not delivered in time, and reports
- * each value once it is delivered.
+ * in flight, re-sends a value not delivered in time, and reports each value once it is delivered.
+ *
+ * It learns of deliveries from its co-located learner, or, without one, from the notices of a
+ * learner it subscribes to (notifier.ts): a client then need not receive every batch. It renews
+ * the subscription every subscribeTicks while it has values in flight, and turns to the next
+ * learner when no notice came for SUBSCRIPTION_PERIODS of them while a value waited as long.
  *
  * "In time" adapts as TCP's retransmission timer does (RFC 6298): the smoothed time from send
  * to delivery plus four deviations, never below proposerTimeoutTicks nor above
@@ -47,6 +54,14 @@ export class Proposer {
   private rttvar = 0;
   /** Doublings in force for every value until the next measurement (see the class comment). */
   private backoff = 0;
+  /** Without a co-located learner: the learner subscribed to (index into `notices`), and when. */
+  private noticeFrom = 0;
+  private lastSubscribed: Tick = -Infinity;
+  private lastNotice: Tick = -Infinity;
+  /** Learners turned away from (no notice in time). */
+  learnerSwitches = 0;
+  /** Values reported at the coordinator's instance, no learner having said where they were delivered. */
+  tookCoordinatorsWord = 0;
 
   constructor(
     readonly clientId: number,
@@ -56,7 +71,16 @@ export class Proposer {
     private readonly origin?: NodeId,
     /** The co-located learner's next instance to deliver, once it delivers in order (null: none, or not yet anchored). */
     private readonly delivering: () => Instance | null = () => null,
-  ) {}
+    /** No co-located learner: the learners to subscribe to for notices (null: it has one, or there is none). */
+    private readonly notices: readonly NodeId[] | null = null,
+  ) {
+    if (notices !== null && notices.length > 0) this.noticeFrom = (origin ?? clientId) % notices.length;
+  }
+
+  /** The learner whose notices this proposer follows (null: it has a learner of its own). */
+  get subscribedTo(): NodeId | null {
+    return this.notices === null || this.notices.length === 0 ? null : (this.notices[this.noticeFrom % this.notices.length] as NodeId);
+  }
 
   get inFlight(): number {
     return this.outstanding.size + this.queue.length;
@@ -85,14 +109,36 @@ export class Proposer {
   }
 
   /**
+   * A learner's notice: seqs[k] of `client` was delivered at instances[k]. `unplaced`: values the
+   * learner delivered without remembering where; a coordinator's word is all there is for those.
+   */
+  onNotice(client: number, seqs: readonly number[], instances: readonly Instance[], unplaced: readonly number[], now: Tick, out: OutputBuilder): void {
+    if (client !== this.clientId) return;
+    this.lastNotice = now;
+    for (let k = 0; k < seqs.length && k < instances.length; k++) this.onDelivered(client, seqs[k] as number, instances[k] as Instance, now, out);
+    for (const q of unplaced) {
+      const o = this.outstanding.get(q);
+      if (o?.toldAt === undefined) continue;
+      this.tookCoordinatorsWord++;
+      this.onDelivered(client, q, o.toldAt, now, out);
+    }
+  }
+
+  /**
    * A coordinator found (client, seq) decided at `instance` when the value came again. Learners
    * deliver a value at the first instance holding it, which a coordinator that never saw an
    * earlier copy cannot know: while the co-located learner has not yet passed `instance`, its
-   * delivery tells (see tick); otherwise the coordinator's word is all there is.
+   * delivery tells (see tick); without one, the subscribed learner is asked; otherwise the
+   * coordinator's word is all there is.
    */
   onToldDecided(client: number, seq: number, instance: Instance, now: Tick, out: OutputBuilder): void {
     const o = client === this.clientId ? this.outstanding.get(seq) : undefined;
     if (!o) return;
+    if (this.subscribedTo !== null) {
+      o.toldAt = Math.min(o.toldAt ?? instance, instance);
+      if (this.lastSubscribed < now) this.subscribe(now, out);
+      return;
+    }
     const next = this.delivering();
     if (next !== null && next <= instance) o.toldAt = Math.min(o.toldAt ?? instance, instance);
     else this.onDelivered(client, seq, instance, now, out);
@@ -101,12 +147,15 @@ export class Proposer {
   tick(now: Tick, out: OutputBuilder): void {
     const next = this.delivering();
     const base = this.baseTimeout();
+    const noticed = this.subscribedTo !== null;
+    if (noticed) this.keepSubscribed(now, out);
     let timedOut = false;
     for (const o of this.outstanding.values()) {
       if (o.toldAt !== undefined) {
         // Decided: no re-send. The learner passed the instance without delivering it here (the
         // coordinator's instance was not where learners deliver it): take the coordinator's word.
-        if (next === null || next > o.toldAt) this.onDelivered(o.v.client, o.v.seq, o.toldAt, now, out);
+        // Without a learner here, the subscribed learner is asked at each renewal (see onNotice).
+        if (!noticed && (next === null || next > o.toldAt)) this.onDelivered(o.v.client, o.v.seq, o.toldAt, now, out);
         continue;
       }
       if (now - o.sentAt < this.backedOff(base, o.tries)) continue;
@@ -148,11 +197,50 @@ export class Proposer {
   }
 
   private sendQueued(now: Tick, out: OutputBuilder): void {
+    // Subscribed before the values leave, so that the learner knows to tell of them.
+    if (this.queue.length > 0 && this.subscribedTo !== null && now - this.lastSubscribed >= subscribeTicks(this.cfg)) this.subscribe(now, out);
+    // Without a learner here, the values in flight stay within the span learners remember.
+    const span = this.subscribedTo !== null ? noticeSpan(this.cfg) : Infinity;
     while (this.queue.length > 0 && this.outstanding.size < this.cfg.proposerWindow) {
+      const oldest = this.outstanding.keys().next().value;
+      if (oldest !== undefined && (this.queue[0] as ClientValue).seq - oldest >= span) break;
       const v = this.queue.shift() as ClientValue;
-      this.outstanding.set(v.seq, { v, sentAt: now, tries: 0 });
+      this.outstanding.set(v.seq, { v, firstSentAt: now, sentAt: now, tries: 0 });
       out.to(this.route(0), this.valueMsg(v));
     }
+  }
+
+  /**
+   * Without a co-located learner, while values are in flight: renews the subscription every
+   * period, and turns to the next learner when none of its notices came for SUBSCRIPTION_PERIODS
+   * periods while a value waited as long (the learner is down, or cut off from this proposer).
+   */
+  private keepSubscribed(now: Tick, out: OutputBuilder): void {
+    const oldest = this.outstanding.values().next().value;
+    if (oldest === undefined) return;
+    const period = subscribeTicks(this.cfg);
+    const silent = SUBSCRIPTION_PERIODS * period;
+    if (now - oldest.firstSentAt >= silent && now - this.lastNotice >= silent && (this.notices?.length ?? 0) > 1) {
+      this.noticeFrom++;
+      this.learnerSwitches++;
+      this.lastNotice = now;
+      this.subscribe(now, out);
+      return;
+    }
+    if (now - this.lastSubscribed >= period) this.subscribe(now, out);
+  }
+
+  /** Subscribes (or renews) at the current learner, asking where the values a coordinator called decided were delivered. */
+  private subscribe(now: Tick, out: OutputBuilder): void {
+    const to = this.subscribedTo;
+    if (to === null) return;
+    this.lastSubscribed = now;
+    const seqs: number[] = [];
+    for (const o of this.outstanding.values()) {
+      if (seqs.length >= MAX_NOTICE_SEQS) break;
+      if (o.toldAt !== undefined) seqs.push(o.v.seq);
+    }
+    out.to(to, { t: "subscribe", client: this.clientId, seqs });
   }
 
   private valueMsg(v: ClientValue): Msg {

@@ -142,7 +142,24 @@ export type Msg =
    * leaseTicks (the coordinator's lease).
    */
   | { readonly t: "heartbeat"; readonly rnd: Round; readonly seq: number }
-  | { readonly t: "heartbeat-ack"; readonly rnd: Round; readonly seq: number };
+  | { readonly t: "heartbeat-ack"; readonly rnd: Round; readonly seq: number }
+  /**
+   * A proposer without a learner of its own asks a learner to tell it where the values of `client`
+   * are delivered (see notifier.ts), renewed every subscribeTicks; `seqs`: values a coordinator
+   * said are decided that no notice covered yet (the learner answers those it delivered).
+   */
+  | { readonly t: "subscribe"; readonly client: number; readonly seqs: readonly number[] }
+  /**
+   * A learner to a subscribed proposer: seqs[k] of `client` was delivered at instances[k];
+   * `unplaced`: asked-for seqs delivered here whose instance this learner no longer knows.
+   */
+  | {
+      readonly t: "delivered";
+      readonly client: number;
+      readonly seqs: readonly number[];
+      readonly instances: readonly Instance[];
+      readonly unplaced: readonly number[];
+    };
 
 export type MsgType = Msg["t"];
 

@@ -119,7 +119,10 @@ export function drawScenario(o: SimOptions): Scenario {
     const pureLearners = Array.from({ length: r.int(1, 2) }, () => next++);
     const clients = Array.from({ length: r.int(1, 3) }, () => next++);
     processes = [...acceptors, ...pureLearners, ...clients];
-    learners = [...pureLearners, ...clients];
+    // Half the scenarios have clients without a learner: they follow a learner's delivery notices.
+    // (A Prng of its own: the draws of every other choice stay as they were.)
+    const clientsLearn = new Prng(o.seed ^ 0x6e6f74).chance(0.5);
+    learners = clientsLearn ? [...pureLearners, ...clients] : pureLearners;
     proposers = clients;
   } else {
     // Every acceptor is also a learner; a few extra processes (learner, maybe proposer) sit on the ring too.

@@ -395,18 +395,26 @@ export class Simulation {
   /**
    * A learner incarnation that restarted without its state and needs an instance no live process
    * holds any more: every live acceptor garbage-collected it (more than f+1 replicas had applied
-   * it) and every replica that retained it lost its state since. Learners keep no durable state
+   * it) or never learned its decision (it was down), and every replica that retained it lost its
+   * state since. Learners keep no durable state
    * here, so once more than f replicas restarted this is the documented limit of garbage
    * collection, not a liveness failure.
    */
   private stranded(l: SimNode): boolean {
     const next = l.proc.learner?.nextInstance ?? 0;
+    // Acceptors hold the instance when one has its value and one its decision (one that was down
+    // while it was decided holds nothing of it, trimmed or not).
+    let value = false;
+    let decision = false;
     for (const p of this.nodes.values()) {
       if (!p.alive) continue;
-      if (p.proc.acceptor && p.proc.acceptor.trimmedBelow <= next) return false;
       if (p.proc.learner?.retains(next)) return false;
+      if (!p.proc.acceptor || p.proc.acceptor.trimmedBelow > next) continue;
+      const c = p.proc.acceptor.catchup(next, 1);
+      value ||= c.entries.length + c.votes.length > 0;
+      decision ||= c.entries.length + c.decisions.length > 0;
     }
-    return true;
+    return !(value && decision);
   }
 
   /**
@@ -431,6 +439,15 @@ export class Simulation {
     for (const n of this.nodes.values())
       if (n.alive && n.proc.proposer && n.proc.proposer.refused > 0) {
         this.checker.fail("liveness", `node ${n.id}'s proposer refused values`);
+        return false;
+      }
+    // Every live proposer was told of each of its values, by its own learner or by the notices of
+    // a learner (unless every learner it can follow is down or stranded, see above).
+    const healthy = (id: NodeId): boolean => learners.some((x) => x.id === id);
+    const canFollow = (n: SimNode): boolean => (n.proc.learner !== null ? healthy(n.id) : this.sc.cfg.learners.some((l) => l !== n.id && healthy(l)));
+    for (const n of this.nodes.values())
+      if (n.alive && n.proc.proposer && n.proc.proposer.inFlight > 0 && canFollow(n)) {
+        if (final) this.checker.fail("liveness", `node ${n.id}'s proposer still waits for ${n.proc.proposer.inFlight} value(s) to be reported delivered`);
         return false;
       }
     return true;

@@ -78,5 +78,9 @@ export function formatTrace(m: Msg): string {
       return `applied upTo=${m.upTo}`;
     case "slow-down":
       return `slow-down backlog=${m.backlog} hops=${m.hops}`;
+    case "subscribe":
+      return `subscribe c=${m.client} seqs=[${m.seqs}]`;
+    case "delivered":
+      return `delivered c=${m.client} [${m.seqs.map((q, k) => `${q}@${m.instances[k]}`).join(" ")}]${m.unplaced.length > 0 ? ` unplaced=[${m.unplaced}]` : ""}`;
   }
 }

@@ -20,6 +20,8 @@ import {
   heartbeatAckCodec,
   appliedCodec,
   slowDownCodec,
+  subscribeCodec,
+  deliveredCodec,
   heartbeatCodec,
   helloCodec,
   nackCodec,
@@ -53,6 +55,8 @@ const CODECS: { readonly [T in MsgType]: BodyCodec<MsgOf<T>> } = {
   "heartbeat-ack": heartbeatAckCodec,
   applied: appliedCodec,
   "slow-down": slowDownCodec,
+  subscribe: subscribeCodec,
+  delivered: deliveredCodec,
 };
 
 /** The codec of `t`; the table pairs each type with its own codec, so the widening is sound. */

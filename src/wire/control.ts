@@ -1,5 +1,6 @@
 /**
- * Layouts of the control messages: 1a, 1b, nack, catchup, catchup-reply, hello, ring, decided-value.
+ * Layouts of the control messages: 1a, 1b, nack, catchup, catchup-reply, hello, ring, decided-value,
+ * heartbeats, applied, slow-down, subscribe, delivered.
  *
  * These are hand-written too rather than CBOR: 1b and catchup-reply carry whole batches, which
  * then reuse the hot-path batch layout (and its zero-copy payloads and bounds), and a fixed
@@ -21,6 +22,9 @@
  * | heartbeat-ack | u53 rnd, u53 seq                                                              |
  * | applied       | u53 upTo                                                                      |
  * | slow-down     | u32 backlog, u32 hops                                                         |
+ * | subscribe     | u32 client, u32 count (<= MAX_LIST), count x u53 seq                          |
+ * | delivered     | u32 client, u32 count (<= MAX_LIST), count x (u53 seq, u53 instance),         |
+ * |               |   u32 count (<= MAX_LIST), count x u53 unplaced seq                             |
  *
  * Optional instance fields (1b trimmed, catchup-reply floor) travel as 0 when absent.
  */
@@ -266,5 +270,68 @@ export const slowDownCodec: BodyCodec<MsgOf<"slow-down">> = {
   read(r) {
     const backlog = r.u32("slow-down.backlog");
     return { t: "slow-down", backlog, hops: r.u32("slow-down.hops") };
+  },
+};
+
+function measureSeqs(seqs: readonly number[], what: string): number {
+  if (!Array.isArray(seqs)) throw new EncodeError(`${what}: not an array`);
+  checkList(seqs.length, MAX_LIST, what);
+  let size = 4;
+  for (const q of seqs) size += checkU53(q, what);
+  return size;
+}
+
+function writeSeqs(w: Writer, seqs: readonly number[]): void {
+  w.u32(seqs.length);
+  for (const q of seqs) w.u53(q);
+}
+
+function readSeqs(r: Reader, what: string): number[] {
+  const n = r.count(MAX_LIST, 8, what);
+  const seqs: number[] = [];
+  for (let i = 0; i < n; i++) seqs.push(r.u53(what));
+  return seqs;
+}
+
+export const subscribeCodec: BodyCodec<MsgOf<"subscribe">> = {
+  measure: (m) => checkU32(m.client, "subscribe.client") + measureSeqs(m.seqs, "subscribe.seqs"),
+  write(w, m) {
+    w.u32(m.client);
+    writeSeqs(w, m.seqs);
+  },
+  read(r) {
+    const client = r.u32("subscribe.client");
+    return { t: "subscribe", client, seqs: readSeqs(r, "subscribe.seqs") };
+  },
+};
+
+export const deliveredCodec: BodyCodec<MsgOf<"delivered">> = {
+  measure(m) {
+    if (!Array.isArray(m.seqs) || !Array.isArray(m.instances)) throw new EncodeError("delivered.seqs, .instances: not arrays");
+    if (m.seqs.length !== m.instances.length) throw new EncodeError(`delivered: ${m.seqs.length} seqs but ${m.instances.length} instances`);
+    checkList(m.seqs.length, MAX_LIST, "delivered.seqs");
+    let size = checkU32(m.client, "delivered.client") + 4 + measureSeqs(m.unplaced, "delivered.unplaced");
+    for (let k = 0; k < m.seqs.length; k++) size += checkU53(m.seqs[k] as number, "delivered.seq") + checkU53(m.instances[k] as number, "delivered.instance");
+    return size;
+  },
+  write(w, m) {
+    w.u32(m.client);
+    w.u32(m.seqs.length);
+    for (let k = 0; k < m.seqs.length; k++) {
+      w.u53(m.seqs[k] as number);
+      w.u53(m.instances[k] as number);
+    }
+    writeSeqs(w, m.unplaced);
+  },
+  read(r) {
+    const client = r.u32("delivered.client");
+    const n = r.count(MAX_LIST, 16, "delivered.seqs");
+    const seqs: number[] = [];
+    const instances: number[] = [];
+    for (let i = 0; i < n; i++) {
+      seqs.push(r.u53("delivered.seq"));
+      instances.push(r.u53("delivered.instance"));
+    }
+    return { t: "delivered", client, seqs, instances, unplaced: readSeqs(r, "delivered.unplaced") };
   },
 };

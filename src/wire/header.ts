@@ -49,6 +49,8 @@ export const TYPE_CODES = {
   "heartbeat-ack": 16,
   applied: 17,
   "slow-down": 18,
+  subscribe: 19,
+  delivered: 20,
 } as const satisfies Record<MsgType, number>;
 
 export type TypeCode = (typeof TYPE_CODES)[MsgType];

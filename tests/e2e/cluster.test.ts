@@ -38,6 +38,50 @@ describe.each(["mring", "uring"] as const)("%s cluster of real processes", (vari
   );
 });
 
+describe("clients without a learner (role proposer)", () => {
+  test(
+    "M-Ring: they follow a learner's delivery notices, report the very instance learners deliver at, and turn to another learner when theirs is down",
+    async () => {
+      const c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 2, clients: 2, clientsLearn: false, window: 16 }, { outputs: true });
+      const [l1, l2] = c.ids("learner") as [number, number];
+      const clients = c.clientIds();
+      try {
+        expect(clients).toHaveLength(2);
+        for (const id of clients) expect(c.nodes.find((n) => n.id === id)?.roles).toEqual(["proposer"]);
+        // One learner down from the start: a client subscribed to it must turn to the other.
+        await c.kill(l1);
+        const perClient = 200;
+        const runs = await Promise.all(
+          clients.map((id) => c.run(["propose", "--config", c.configFile, "--id", String(id), ...Array.from({ length: perClient }, (_, i) => `p${id}-v${i}`)])),
+        );
+        for (const r of runs) expect({ code: r.code, err: r.err.split("\n").filter((l) => l.includes("paxos:")) }).toEqual({ code: 0, err: [] });
+        const told = new Map<string, number>();
+        for (const r of runs)
+          for (const line of r.out.trim().split("\n")) {
+            const m = /^instance (\d+): (.+)$/.exec(line);
+            if (m) told.set(m[2] as string, Number(m[1]));
+          }
+        expect(told.size).toBe(clients.length * perClient);
+        const expected = clients.length * perClient;
+        const t0 = Date.now();
+        while (c.outputOf(l2).length < expected && Date.now() - t0 < 10000) await new Promise((r) => setTimeout(r, 50));
+        const delivered = new Map(
+          c.outputOf(l2).map((l) => {
+            const d = JSON.parse(l) as { instance: number; value: string };
+            return [Buffer.from(d.value, "base64").toString(), d.instance] as const;
+          }),
+        );
+        expect(delivered.size).toBe(expected);
+        // Each client was told the instance the learner delivered its value at.
+        for (const [v, i] of told) expect({ v, i: delivered.get(v) }).toEqual({ v, i });
+      } finally {
+        await c.stop();
+      }
+    },
+    { timeout: 60_000 },
+  );
+});
+
 describe("the load generator", () => {
   test(
     "paxos node --role client is paxos client: it reports throughput and latency of values it saw decided",

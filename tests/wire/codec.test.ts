@@ -174,6 +174,10 @@ describe("round trip of every message type", () => {
     ["value with origin 0xffff", { t: "value", v: { client: 7, seq: 12, payload: payload(10) }, hops: 0, origin: 0xffff }],
     ["value with origin 0", { t: "value", v: { client: 7, seq: 12, payload: payload(10) }, hops: 0, origin: 0 }],
     ["decided-value", { t: "decided-value", client: 0xfffffffe, seq: 2 ** 40, instance: 12345 }],
+    ["subscribe without questions", { t: "subscribe", client: 0xffffffff, seqs: [] }],
+    ["subscribe asking about seqs", { t: "subscribe", client: 7, seqs: [0, 3, Number.MAX_SAFE_INTEGER] }],
+    ["delivered", { t: "delivered", client: 7, seqs: [4, 5, 9], instances: [100, 100, 2 ** 45], unplaced: [] }],
+    ["delivered with unplaced seqs only", { t: "delivered", client: 1, seqs: [], instances: [], unplaced: [2, 8] }],
     [
       "ring at the limits: MAX_RING members, node ids up to 0xffff",
       { t: "ring", rnd: Number.MAX_SAFE_INTEGER, ring: Array.from({ length: MAX_RING }, (_, i) => 0xffff - i) },

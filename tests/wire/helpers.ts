@@ -62,7 +62,7 @@ function decisions(r: Prng): DecisionId[] {
 
 /** A random well-formed message of a random type. */
 export function randomMsg(r: Prng): Msg {
-  switch (r.int(0, 17)) {
+  switch (r.int(0, 19)) {
     case 0: {
       const hops = r.chance(0.5) ? r.int(0, 20) : u32(r);
       return r.chance(0.5) ? { t: "value", v: clientValue(r), hops } : { t: "value", v: clientValue(r), hops, origin: nodeId(r) };
@@ -119,6 +119,12 @@ export function randomMsg(r: Prng): Msg {
       return { t: "applied", upTo: u53(r) };
     case 17:
       return { t: "slow-down", backlog: u32(r), hops: r.chance(0.5) ? r.int(0, 2) : u32(r) };
+    case 18:
+      return { t: "subscribe", client: u32(r), seqs: Array.from({ length: r.int(0, 4) }, () => u53(r)) };
+    case 19: {
+      const n = r.int(0, 4);
+      return { t: "delivered", client: u32(r), seqs: Array.from({ length: n }, () => u53(r)), instances: Array.from({ length: n }, () => u53(r)), unplaced: Array.from({ length: r.int(0, 2) }, () => u53(r)) };
+    }
     default:
       return { t: "ring", rnd: u53(r), ring: nodes(r, MAX_RING) };
   }
