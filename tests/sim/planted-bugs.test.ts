@@ -23,10 +23,12 @@ const BUGS: [keyof PlantedBugs, string][] = [
 const VARIANTS: Variant[] = ["mring", "uring"];
 /**
  * acceptorIgnoresPromise needs values competing across rounds; since proposers back off (adaptive
- * re-send timeout) M-Ring first shows it at seed 1,198 (it was 376 when every value was re-sent
- * every timeout).
+ * re-send timeout) M-Ring first showed it at seed 1,198 (it was 376 when every value was re-sent
+ * every timeout), and at seed 3,965 since half the M-Ring scenarios have clients that follow a
+ * learner's notices (other roles, so other runs for the same seeds).
  */
 const BOUND = 1500;
+const BOUNDS: Partial<Record<`${Variant}:${keyof PlantedBugs}`, number>> = { "mring:acceptorIgnoresPromise": 4000 };
 
 /** The first seed (from 1) where the planted bug breaks safety, or null within `bound` seeds (a mere liveness failure does not count). */
 function firstSafetyViolation(variant: Variant, bugs: PlantedBugs, bound: number): { seed: number; kinds: string[] } | null {
@@ -40,12 +42,12 @@ function firstSafetyViolation(variant: Variant, bugs: PlantedBugs, bound: number
 
 describe.each(VARIANTS)("%s planted bugs", (variant) => {
   test.each(BUGS)("%s is found: %s", (bug) => {
-    const f = firstSafetyViolation(variant, { [bug]: true }, BOUND);
+    const f = firstSafetyViolation(variant, { [bug]: true }, BOUNDS[`${variant}:${bug}`] ?? BOUND);
     expect(f).not.toBeNull();
     // And the same seed without the bug is clean: the violation is the bug's doing.
     const clean = sweep({ variant, from: f?.seed ?? 0, seeds: 1 });
     expect(clean.violations).toBe(0);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe.each(VARIANTS)("%s lease checker", (variant) => {
@@ -57,5 +59,5 @@ describe.each(VARIANTS)("%s lease checker", (variant) => {
     expect(f?.kinds).toContain("lease");
     const clean = sweep({ variant, from: f?.seed ?? 0, seeds: 1 });
     expect(clean.violations).toBe(0);
-  }, 120_000);
+  }, 300_000);
 });
