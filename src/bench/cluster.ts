@@ -5,6 +5,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { childEnv, selfCommand } from "./self.ts";
+import { CLIENT_NODE } from "../config/identity.ts";
+import type { Role } from "../config/schema.ts";
 import type { NodeStatus } from "../node/status.ts";
 
 export interface ClusterSpec {
@@ -36,7 +38,7 @@ export interface NodeSpec {
   readonly id: number;
   readonly host: string;
   readonly port: number;
-  readonly roles: string[];
+  readonly roles: Role[];
   readonly http?: number;
 }
 
@@ -95,7 +97,7 @@ export async function clusterConfig(spec: ClusterSpec): Promise<{ nodes: NodeSpe
       id: id++,
       host: "127.0.0.1",
       port: await freePort(),
-      roles: [...(a === 0 ? ["coordinator"] : []), "acceptor", ...(spec.variant === "uring" ? ["learner"] : [])],
+      roles: [...(a === 0 ? (["coordinator"] as const) : []), "acceptor", ...(spec.variant === "uring" ? (["learner"] as const) : [])],
       ...(await http()),
     });
   for (let l = 0; l < spec.learners; l++) nodes.push({ id: id++, host: "127.0.0.1", port: await freePort(), roles: ["learner"], ...(await http()) });
@@ -248,13 +250,13 @@ export class LocalCluster {
     }
   }
 
-  ids(role: string): number[] {
+  ids(role: Role): number[] {
     return this.nodes.filter((n) => n.roles.includes(role)).map((n) => n.id);
   }
 
   /** The client nodes: role client, or proposer alone (see ClusterSpec.clientsLearn). */
   clientIds(): number[] {
-    return this.nodes.filter((n) => n.roles.includes("client") || (n.roles.length === 1 && n.roles[0] === "proposer")).map((n) => n.id);
+    return this.nodes.filter((n) => CLIENT_NODE.test(n.roles)).map((n) => n.id);
   }
 
   /** Runs a CLI command of this program (e.g. a client) to completion. */

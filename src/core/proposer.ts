@@ -54,6 +54,8 @@ export class Proposer {
   private rttvar = 0;
   /** Doublings in force for every value until the next measurement (see the class comment). */
   private backoff = 0;
+  /** No co-located learner, and learners to follow: delivery notices tell of deliveries. */
+  private readonly noticed: boolean;
   /** Without a co-located learner: the learner subscribed to (index into `notices`), and when. */
   private noticeFrom = 0;
   private lastSubscribed: Tick = -Infinity;
@@ -74,12 +76,13 @@ export class Proposer {
     /** No co-located learner: the learners to subscribe to for notices (null: it has one, or there is none). */
     private readonly notices: readonly NodeId[] | null = null,
   ) {
-    if (notices !== null && notices.length > 0) this.noticeFrom = (origin ?? clientId) % notices.length;
+    this.noticed = notices !== null && notices.length > 0;
+    if (notices !== null && this.noticed) this.noticeFrom = (origin ?? clientId) % notices.length;
   }
 
   /** The learner whose notices this proposer follows (null: it has a learner of its own). */
   get subscribedTo(): NodeId | null {
-    return this.notices === null || this.notices.length === 0 ? null : (this.notices[this.noticeFrom % this.notices.length] as NodeId);
+    return this.notices !== null && this.noticed ? (this.notices[this.noticeFrom % this.notices.length] as NodeId) : null;
   }
 
   get inFlight(): number {
@@ -134,7 +137,7 @@ export class Proposer {
   onToldDecided(client: number, seq: number, instance: Instance, now: Tick, out: OutputBuilder): void {
     const o = client === this.clientId ? this.outstanding.get(seq) : undefined;
     if (!o) return;
-    if (this.subscribedTo !== null) {
+    if (this.noticed) {
       o.toldAt = Math.min(o.toldAt ?? instance, instance);
       if (this.lastSubscribed < now) this.subscribe(now, out);
       return;
@@ -147,7 +150,7 @@ export class Proposer {
   tick(now: Tick, out: OutputBuilder): void {
     const next = this.delivering();
     const base = this.baseTimeout();
-    const noticed = this.subscribedTo !== null;
+    const noticed = this.noticed;
     if (noticed) this.keepSubscribed(now, out);
     let timedOut = false;
     for (const o of this.outstanding.values()) {
@@ -198,9 +201,9 @@ export class Proposer {
 
   private sendQueued(now: Tick, out: OutputBuilder): void {
     // Subscribed before the values leave, so that the learner knows to tell of them.
-    if (this.queue.length > 0 && this.subscribedTo !== null && now - this.lastSubscribed >= subscribeTicks(this.cfg)) this.subscribe(now, out);
+    if (this.queue.length > 0 && this.noticed && now - this.lastSubscribed >= subscribeTicks(this.cfg)) this.subscribe(now, out);
     // Without a learner here, the values in flight stay within the span learners remember.
-    const span = this.subscribedTo !== null ? noticeSpan(this.cfg) : Infinity;
+    const span = this.noticed ? noticeSpan(this.cfg) : Infinity;
     while (this.queue.length > 0 && this.outstanding.size < this.cfg.proposerWindow) {
       const oldest = this.outstanding.keys().next().value;
       if (oldest !== undefined && (this.queue[0] as ClientValue).seq - oldest >= span) break;
