@@ -10,6 +10,7 @@ import { NodeRuntime, type RuntimeEvents } from "../node/runtime.ts";
 import { createSocketNetwork, type SocketNetwork } from "../node/socket-network.ts";
 import type { NodeStatus, StatusSource } from "../node/status.ts";
 import { createLogger, type NodeLogger } from "../obs/log.ts";
+import { OncePer } from "../obs/once-per.ts";
 import { openLedger, type OpenedLedger } from "../ledger/open.ts";
 import { startStatusServer, type StatusServer } from "../obs/http.ts";
 
@@ -38,6 +39,9 @@ export function localAddresses(): Set<string> {
   for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) s.add(a.address);
   return s;
 }
+
+/** Conflicting input is logged at most once per peer per this period (it is always counted). */
+export const CONFLICT_LOG_PERIOD_MS = 60_000;
 
 export interface StartedNode extends StatusSource {
   readonly entry: NodeEntry;
@@ -82,6 +86,7 @@ export async function startNode(
   // A node that learns only as a client needs to see its own values decided, not the history.
   const clientOnly = entry.roles.includes("client") && !entry.roles.includes("learner");
   let highestDecided = -1;
+  const conflictLog = new OncePer(CONFLICT_LOG_PERIOD_MS);
   const runtime = new NodeRuntime({
     id: entry.id,
     cfg,
@@ -98,6 +103,11 @@ export async function startNode(
       decided: (d) => {
         if (d.instance > highestDecided) highestDecided = d.instance;
         events.decided?.(d);
+      },
+      conflict: (c) => {
+        const r = conflictLog.take(String(c.from));
+        if (r) log.warn("dropped conflicting input (forged, or a broken peer)", { from: c.from, what: c.what, suppressed: r.suppressed });
+        events.conflict?.(c);
       },
     },
     clientId: freshClientId(),

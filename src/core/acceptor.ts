@@ -1,5 +1,4 @@
 import type { ProtocolConfig } from "./config.ts";
-import { invariant } from "./assert.ts";
 import { MAX_INSTANCE } from "./round.ts";
 import type { OutputBuilder } from "./output.ts";
 import type { Batch, CatchupEntry, DecisionId, Instance, LedgerRecord, NodeId, Round, Vid, VoteReport } from "./types.ts";
@@ -107,9 +106,11 @@ export class Acceptor {
     if (instance < this.trimmedBelowValue) return false;
     const prev = this.votes.get(instance);
     if (prev && prev.vrnd === crnd) {
-      // A round has a single value: a repeated 2A must carry the batch already voted for.
-      invariant(prev.batch.vid === batch.vid, `one value per round (instance ${instance}, round ${crnd})`);
-      return true;
+      // A round has a single value: a repeated 2A carries the batch already voted for, else it is
+      // forged or its coordinator is broken.
+      if (prev.batch.vid === batch.vid) return true;
+      out.conflict(`second value in round ${crnd} at instance ${instance} (${batch.vid}, voted ${prev.batch.vid})`);
+      return false;
     }
     this.rndValue = Math.max(this.rndValue, crnd);
     this.votes.set(instance, { vrnd: crnd, batch });
@@ -132,8 +133,12 @@ export class Acceptor {
   /** Records a decision so that learners can later retrieve it from this acceptor. */
   learnDecision(instance: Instance, vid: Vid, out: OutputBuilder): void {
     const known = this.decisions.get(instance);
+    if (known === vid) return;
     if (known !== undefined) {
-      invariant(known === vid, `instance ${instance} decided once (${known} vs ${vid})`);
+      // One of the two is forged (or a peer is broken): trust neither; learners find the decision
+      // at other acceptors.
+      out.conflict(`second decision for instance ${instance} (${vid}, known ${known})`);
+      this.decisions.delete(instance);
       return;
     }
     this.decisions.set(instance, vid);

@@ -229,6 +229,11 @@ export class Coordinator {
 
   onPhase1B(from: NodeId, rnd: Round, votes: readonly VoteReport[] | null, now: Tick, out: OutputBuilder, trimmed = 0): void {
     if (!this.active || this.state.k !== "phase1" || rnd !== this.crnd) return;
+    if (votes?.some((v) => v.vrnd > rnd)) {
+      // An acceptor that promised rnd has voted in no higher round: a forged or broken reply.
+      out.conflict(`1B of round ${rnd} reports a vote in a higher round`);
+      return;
+    }
     const p1 = this.state.p1;
     p1.replies.set(from, votes);
     p1.trimmed = Math.max(p1.trimmed, trimmed);
@@ -452,7 +457,6 @@ export class Coordinator {
     for (const votes of p1.replies.values()) {
       if (votes === null) continue;
       for (const v of votes) {
-        invariant(v.vrnd <= this.crnd, "votes reported are not above the promised round");
         top = Math.max(top, v.instance);
         if (v.decided) decided.set(v.instance, v.batch.vid);
         if (this.cfg.bugs?.coordinatorIgnoresVotes) continue;
@@ -461,9 +465,11 @@ export class Coordinator {
       }
     }
     // Paxos' core invariant, checked: among a quorum, the highest-round vote is the decided value.
+    // A report that contradicts it is forged or broken (the acceptor learned a decision from the
+    // network); re-proposing the highest vote stays safe, so it is reported and not trusted.
     if (!this.cfg.bugs)
       for (const [i, vid] of decided)
-        invariant(highest.get(i)?.batch.vid === vid, `instance ${i}: highest vote is the decided ${vid}`);
+        if (highest.get(i)?.batch.vid !== vid) out.conflict(`instance ${i}: reported decided ${vid}, not the highest vote`);
     for (const f of this.inflight.keys()) top = Math.max(top, f);
     // Below a garbage-collection point every instance is decided (replicas applied it): nothing to
     // re-propose there, and the acceptors that trimmed would never vote again.

@@ -1,4 +1,3 @@
-import { invariant } from "./assert.ts";
 import type { ProtocolConfig } from "./config.ts";
 import { gcQuorum } from "./gc.ts";
 import type { OutputBuilder } from "./output.ts";
@@ -136,8 +135,12 @@ export class Learner {
     if (!this.inWindow(instance)) return;
     this.highestKnown = Math.max(this.highestKnown, instance);
     const known = this.decisions.get(instance);
+    if (known === vid) return;
     if (known !== undefined) {
-      if (!this.cfg.bugs?.learnerDeliversEarly) invariant(known === vid, `instance ${instance} decided once`);
+      if (this.cfg.bugs?.learnerDeliversEarly) return;
+      // One of the two is forged (or a peer is broken): trust neither; catch-up asks acceptors.
+      out.conflict(`second decision for instance ${instance} (${vid}, known ${known})`);
+      this.decisions.delete(instance);
       return;
     }
     this.decisions.set(instance, vid);
@@ -204,7 +207,7 @@ export class Learner {
       if (vid === undefined) return;
       const batch = this.batches.get(this.next)?.get(vid);
       if (!batch) return;
-      const values = batch.values.filter((v) => this.firstTime(v));
+      const values = batch.values.filter((v) => this.firstTime(v, out));
       out.deliver.push({ instance: this.next, vid, values });
       this.delivered += values.length;
       this.decisions.delete(this.next);
@@ -225,15 +228,17 @@ export class Learner {
   }
 
   /** Deterministic duplicate filter: every learner sees the same batches in the same order. */
-  private firstTime(v: ClientValue): boolean {
+  private firstTime(v: ClientValue, out: OutputBuilder): boolean {
     let s = this.seen.get(v.client);
     if (!s) this.seen.set(v.client, (s = { low: -1, above: new Set() }));
     if (v.seq <= s.low || s.above.has(v.seq)) return false;
     s.above.add(v.seq);
     while (s.above.delete(s.low + 1)) s.low++;
     if (s.above.size > MAX_OUT_OF_ORDER_SEQS) {
-      invariant(!this.fromBeginning, `client ${v.client} has at most ${MAX_OUT_OF_ORDER_SEQS} seqs out of order`);
-      // A learner that joined mid-stream never sees the seqs decided before it: slide past them.
+      // A correct proposer never has more seqs out of order (its window): a broken or hostile
+      // client does. A learner that joined mid-stream never sees the seqs decided before it.
+      // Either way slide past them: every learner sees the same batches, so all slide alike.
+      if (this.fromBeginning) out.conflict(`client ${v.client} has more than ${MAX_OUT_OF_ORDER_SEQS} seqs out of order`);
       let min = Infinity;
       for (const q of s.above) min = Math.min(min, q);
       s.low = min - 1;

@@ -1,4 +1,4 @@
-import type { DecisionId, Delivery, Destination, Envelope, LedgerRecord, Msg, NodeId, Output } from "./types.ts";
+import type { Conflict, DecisionId, Delivery, Destination, Envelope, LedgerRecord, Msg, NodeId, Output } from "./types.ts";
 
 /** Collects what a step persists, sends and delivers. */
 export class OutputBuilder implements Output {
@@ -7,6 +7,9 @@ export class OutputBuilder implements Output {
   readonly deliver: Delivery[] = [];
   readonly decided: DecisionId[] = [];
   readonly acked: { client: number; seq: number; instance: number }[] = [];
+  readonly conflicts: Conflict[] = [];
+  /** The sender of the message this step handles (null: a tick, a proposal, a leadership change). */
+  source: NodeId | null = null;
 
   to(to: NodeId, msg: Msg): void {
     this.send.push({ dest: { to }, msg });
@@ -19,6 +22,11 @@ export class OutputBuilder implements Output {
   record(r: LedgerRecord): void {
     this.persist.push(r);
   }
+
+  /** Conflicting input from this step's sender: dropped by the caller, reported here. */
+  conflict(what: string): void {
+    this.conflicts.push({ from: this.source, what });
+  }
 }
 
 const MULTICAST: Destination = { multicast: true };
@@ -29,6 +37,7 @@ export function isEmpty(o: Output): boolean {
     o.send.length === 0 &&
     o.deliver.length === 0 &&
     o.decided.length === 0 &&
-    o.acked.length === 0
+    o.acked.length === 0 &&
+    o.conflicts.length === 0
   );
 }

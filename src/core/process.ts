@@ -139,6 +139,7 @@ export abstract class RingProcess {
         this.coordinator?.deactivate();
         break;
       case "msg":
+        out.source = input.from;
         this.onMsg(input.from, input.msg, now, out);
         break;
     }
@@ -283,7 +284,8 @@ export abstract class RingProcess {
     // Garbage-collected here (decided and applied): not a round matter, so no nack.
     if (instance < this.acceptor.trimmedBelow) return false;
     if (this.acceptor.vote(rnd, instance, batch, out)) return true;
-    out.to(roundOwner(rnd, this.cfg.maxNodes), { t: "nack", rnd, promised: this.acceptor.rnd });
+    // Refused for a higher promise: tell the round's coordinator (not for a conflicting 2A).
+    if (this.acceptor.rnd > rnd) out.to(roundOwner(rnd, this.cfg.maxNodes), { t: "nack", rnd, promised: this.acceptor.rnd });
     return false;
   }
 

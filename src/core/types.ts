@@ -189,6 +189,17 @@ export interface Delivery {
   readonly values: readonly ClientValue[];
 }
 
+/**
+ * Network input that contradicts what this process knows (a second decision for an instance, a
+ * second value in one round, votes above a promise): an attack or a bug elsewhere. It is dropped
+ * and reported, never asserted: invariants are for a process' own state.
+ */
+export interface Conflict {
+  /** The sender of the input that carried it (null: not a message). */
+  readonly from: NodeId | null;
+  readonly what: string;
+}
+
 /** The result of one step of a core. */
 export interface Output {
   readonly persist: LedgerRecord[];
@@ -198,6 +209,8 @@ export interface Output {
   readonly decided: DecisionId[];
   /** Client values this process' proposer saw delivered (the caller is told its value is decided). */
   readonly acked: { readonly client: number; readonly seq: number; readonly instance: Instance }[];
+  /** Conflicting input dropped in this step (see Conflict). */
+  readonly conflicts: Conflict[];
 }
 
 export type Input =

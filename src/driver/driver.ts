@@ -1,5 +1,5 @@
 import { invariant } from "../core/assert.ts";
-import type { Delivery, DecisionId, Envelope, Input, NodeId, Output, Tick } from "../core/types.ts";
+import type { Conflict, Delivery, DecisionId, Envelope, Input, NodeId, Output, Tick } from "../core/types.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 
 /** Something that can take one input at a time: a RingProcess. */
@@ -14,6 +14,8 @@ export interface Sink {
   deliver(node: NodeId, d: Delivery): void;
   decided?(node: NodeId, d: DecisionId): void;
   acked?(node: NodeId, a: { client: number; seq: number; instance: number }): void;
+  /** Conflicting network input the core dropped (see Conflict). */
+  conflict?(node: NodeId, c: Conflict): void;
 }
 
 /** Bound: steps whose records are still waiting to be durable. Past it the driver refuses input. */
@@ -49,6 +51,8 @@ export class Driver {
   input(input: Input, now: Tick): void {
     invariant(this.held.length < MAX_UNSYNCED_STEPS, `at most ${MAX_UNSYNCED_STEPS} steps wait for the ledger`);
     const out = this.proc.step(input, now);
+    // Reported at once: dropped input holds nothing back and depends on nothing durable.
+    if (this.sink.conflict) for (const c of out.conflicts) this.sink.conflict(this.proc.id, c);
     // Promises and votes are what replies depend on. A decision record only saves a restarted
     // acceptor from asking others (a decision follows from the votes), and a lost trim is done
     // again: both are written, in order, but nothing waits for them to be durable.

@@ -1,7 +1,7 @@
 import type { ProtocolConfig } from "../core/config.ts";
 import { createProcess } from "../core/factory.ts";
 import type { RingProcess } from "../core/process.ts";
-import type { DecisionId, Delivery, Envelope, Input, Msg, NodeId } from "../core/types.ts";
+import type { Conflict, DecisionId, Delivery, Envelope, Input, Msg, NodeId } from "../core/types.ts";
 import { Driver } from "../driver/driver.ts";
 import { RamLedger, type Ledger } from "../ledger/ledger.ts";
 
@@ -28,6 +28,8 @@ export interface RuntimeEvents {
   deliver?(d: Delivery): void;
   decided?(d: DecisionId): void;
   acked?(a: { client: number; seq: number; instance: number }): void;
+  /** The core dropped network input that conflicts with what it knows (forged, or a broken peer). */
+  conflict?(c: Conflict): void;
 }
 
 export interface RuntimeOptions {
@@ -62,7 +64,7 @@ export class NodeRuntime {
   private closed = false;
   /** What the network was last told: this process' coordinator leads an established round. */
   private established = false;
-  readonly counters = { leadershipChanges: 0, inputs: 0, sent: 0, multicast: 0, delivered: 0, deliveredBytes: 0, localDropped: 0 };
+  readonly counters = { leadershipChanges: 0, inputs: 0, sent: 0, multicast: 0, delivered: 0, deliveredBytes: 0, localDropped: 0, dropped_conflicting: 0 };
 
   constructor(private readonly o: RuntimeOptions) {
     const clock = o.clock ?? (() => performance.now());
@@ -96,6 +98,10 @@ export class NodeRuntime {
       },
       decided: (_n, d) => o.events?.decided?.(d),
       acked: (_n, a) => o.events?.acked?.(a),
+      conflict: (_n, c) => {
+        this.counters.dropped_conflicting++;
+        o.events?.conflict?.(c);
+      },
     });
     o.network.onMessage((from, msg) => {
       if (from !== o.id) this.input({ k: "msg", from, msg });

@@ -1,7 +1,7 @@
 import type { DecisionId, Delivery, Instance, NodeId, Vid } from "../core/types.ts";
 
 export interface Violation {
-  readonly kind: "agreement" | "integrity" | "total-order" | "decision-changed" | "undecided-delivery" | "liveness" | "invariant" | "lease" | "rsvp";
+  readonly kind: "agreement" | "integrity" | "total-order" | "decision-changed" | "undecided-delivery" | "liveness" | "invariant" | "lease" | "rsvp" | "conflict";
   readonly detail: string;
 }
 

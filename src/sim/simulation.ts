@@ -221,6 +221,8 @@ export class Simulation {
       deliver: (id, d) => this.checker.onDeliver(id, inc, d),
       decided: (id, d) => this.checker.onDecided(id, d),
       acked: (id, a) => this.checker.onAcked(id, a),
+      // Nothing in the simulator forges messages: conflicting input is a bug in some core.
+      conflict: (id, c) => this.checker.fail("conflict", `node ${id} dropped input from node ${c.from}: ${c.what}`),
     };
   }
 

@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
 import { Acceptor } from "../../src/core/acceptor.ts";
-import { InvariantError } from "../../src/core/assert.ts";
 import { OutputBuilder } from "../../src/core/output.ts";
 import type { LedgerRecord } from "../../src/core/types.ts";
 import { batch, cv, makeCfg, rnd } from "./helpers.ts";
@@ -118,10 +117,16 @@ describe("acceptor Phase 2 (Task 4)", () => {
     expect(out.persist).toEqual([]);
   });
 
-  test("two values in one round for one instance violate the one-value-per-round invariant", () => {
+  test("a second value in one round for one instance (forged or broken 2A) is refused and reported, not voted", () => {
     const a = fresh();
     a.vote(R1, 0, batch("17.0"), new OutputBuilder());
-    expect(() => a.vote(R1, 0, batch("17.9"), new OutputBuilder())).toThrow(InvariantError);
+    const out = new OutputBuilder();
+    out.source = 7;
+    expect(a.vote(R1, 0, batch("17.9"), out)).toBe(false);
+    expect(out.persist).toEqual([]);
+    expect(out.conflicts).toEqual([{ from: 7, what: "second value in round 17 at instance 0 (17.9, voted 17.0)" }]);
+    expect(a.hasVoted(0, R1, "17.0")).toBe(true);
+    expect(a.hasVoted(0, R1, "17.9")).toBe(false);
   });
 
   test("planted bug acceptorIgnoresPromise: the acceptor votes below its promise", () => {
@@ -133,7 +138,7 @@ describe("acceptor Phase 2 (Task 4)", () => {
 });
 
 describe("acceptor decisions and catch-up", () => {
-  test("a decision is recorded once; a conflicting decision is an invariant violation", () => {
+  test("a decision is recorded once; a conflicting decision is reported and neither is trusted", () => {
     const a = fresh();
     const out = new OutputBuilder();
     a.learnDecision(4, "17.4", out);
@@ -141,7 +146,14 @@ describe("acceptor decisions and catch-up", () => {
     expect(out.persist).toEqual([{ k: "decision", instance: 4, vid: "17.4" }]);
     expect(a.isDecided(4)).toBe(true);
     expect(a.isDecided(5)).toBe(false);
-    expect(() => a.learnDecision(4, "34.0", new OutputBuilder())).toThrow(InvariantError);
+    const conflicting = new OutputBuilder();
+    a.learnDecision(4, "34.0", conflicting);
+    expect(conflicting.conflicts.length).toBe(1);
+    expect(conflicting.persist).toEqual([]);
+    expect(a.isDecided(4)).toBe(false);
+    // It learns the decision again from the next honest message.
+    a.learnDecision(4, "17.4", new OutputBuilder());
+    expect(a.isDecided(4)).toBe(true);
   });
 
   test("catch-up returns decided instances with their value, decisions without a value, and values without a decision", () => {
@@ -241,6 +253,8 @@ describe("acceptor recovery from ledger records", () => {
     const out = new OutputBuilder();
     a.learnDecision(3, "17.3", out);
     expect(out.persist).toEqual([]);
-    expect(() => a.learnDecision(3, "17.4", new OutputBuilder())).toThrow(InvariantError);
+    const conflicting = new OutputBuilder();
+    a.learnDecision(3, "17.4", conflicting);
+    expect(conflicting.conflicts.length).toBe(1);
   });
 });

@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
 import { coordinatorLeaseTicks, VALUE_OVERHEAD_BYTES } from "../../src/core/config.ts";
-import { InvariantError } from "../../src/core/assert.ts";
 import type { ProtocolConfig } from "../../src/core/config.ts";
 import { Coordinator, type CoordinatorVariant } from "../../src/core/coordinator.ts";
 import { OutputBuilder } from "../../src/core/output.ts";
@@ -165,7 +164,7 @@ describe("coordinator Phase 1 (Tasks 1 and 3)", () => {
     expect(sent(out, "2a").map((s) => s.msg.batch)).toEqual([b]);
   });
 
-  test("a Phase 1B claiming a decision that is not the highest vote violates Paxos' invariant", () => {
+  test("a Phase 1B claiming a decision that is not the highest vote is reported as conflicting; the highest vote is re-proposed", () => {
     const { c } = setup();
     c.activate(0, new OutputBuilder());
     const b = (vid: string) => batch(vid, cv(1, 0));
@@ -173,7 +172,19 @@ describe("coordinator Phase 1 (Tasks 1 and 3)", () => {
     c.onPhase1B(3, R17, [{ instance: 0, vrnd: 9, batch: b("9.0"), decided: false }], 0, new OutputBuilder());
     c.onPhase1B(1, R17, [], 0, new OutputBuilder());
     c.onPhase1B(4, R17, [], 0, new OutputBuilder());
-    expect(() => c.onPhase1B(5, R17, [], 0, new OutputBuilder())).toThrow(InvariantError);
+    const out = new OutputBuilder();
+    c.onPhase1B(5, R17, [], 0, out);
+    expect(out.conflicts.map((x) => x.what)).toEqual(["instance 0: reported decided 3.0, not the highest vote"]);
+    expect(sent(out, "2a").map((s) => s.msg.batch.vid)).toEqual(["9.0"]);
+  });
+
+  test("a Phase 1B reporting a vote above its own round is dropped as conflicting", () => {
+    const { c } = setup();
+    c.activate(0, new OutputBuilder());
+    const out = new OutputBuilder();
+    out.source = 2;
+    c.onPhase1B(2, R17, [{ instance: 0, vrnd: R17 + 16, batch: batch("33.0", cv(1, 0)), decided: false }], 0, out);
+    expect(out.conflicts).toEqual([{ from: 2, what: `1B of round ${R17} reports a vote in a higher round` }]);
   });
 
   test("planted bug coordinatorIgnoresVotes: the reported vote is replaced by a no-op", () => {

@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { InvariantError } from "../../src/core/assert.ts";
 import { Learner, MAX_OUT_OF_ORDER_SEQS } from "../../src/core/learner.ts";
 import { OutputBuilder } from "../../src/core/output.ts";
 import { batch, cv, makeCfg, sent, type CfgParts } from "./helpers.ts";
@@ -82,7 +81,7 @@ describe("learner delivery", () => {
     expect(out.deliver.map((d) => d.values.map((v) => v.seq))).toEqual([[2], [0], [1, 3]]);
   });
 
-  test("an already delivered instance is ignored, and a conflicting decision for a pending one is an invariant violation", () => {
+  test("an already delivered instance is ignored; a conflicting decision for a pending one is reported, neither is trusted, and catch-up settles it", () => {
     const l = new Learner(4, cfg);
     const out = new OutputBuilder();
     l.onBatch(0, b0, 0, out);
@@ -90,8 +89,14 @@ describe("learner delivery", () => {
     l.onBatch(0, b0, 1, out);
     l.onDecision(0, "17.0", 1, out);
     expect(out.deliver.length).toBe(1);
+    // A forged decision for instance 1 arrives first, then the real one.
+    l.onDecision(1, "33.1", 1, out);
+    out.source = 2;
     l.onDecision(1, "17.1", 1, out);
-    expect(() => l.onDecision(1, "33.1", 1, out)).toThrow(InvariantError);
+    expect(out.conflicts).toEqual([{ from: 2, what: "second decision for instance 1 (17.1, known 33.1)" }]);
+    // An acceptor's retransmission of the decided batch delivers it.
+    l.onCatchup([{ instance: 1, batch: b1 }], 2, out);
+    expect(out.deliver.map((d) => d.vid)).toEqual(["17.0", "17.1"]);
   });
 
   test("values and decisions beyond learnerBufferInstances ahead are not kept", () => {
@@ -251,15 +256,16 @@ describe("the duplicate filter's bound", () => {
     expect(out.deliver.at(-1)?.values).toEqual([]);
   });
 
-  test("a learner from the beginning treats the same gap as a broken invariant", () => {
+  test("a learner from the beginning reports the same gap (a broken or hostile client) as conflicting, slides past it and keeps delivering", () => {
     const cfg = makeCfg({ processes: [1, 2, 3, 9], acceptors: [1, 2, 3], learners: [9], coordinator: 1 });
     const l = new Learner(9, cfg);
     const out = new OutputBuilder();
-    expect(() => {
-      for (let i = 0; i <= MAX_OUT_OF_ORDER_SEQS; i++) {
-        l.onBatch(i, batch(`v${i}`, cv(5, 10 + i)), 0, out);
-        l.onDecision(i, `v${i}`, 0, out);
-      }
-    }).toThrow(InvariantError);
+    for (let i = 0; i <= MAX_OUT_OF_ORDER_SEQS + 1; i++) {
+      l.onBatch(i, batch(`v${i}`, cv(5, 10 + i)), 0, out);
+      l.onDecision(i, `v${i}`, 0, out);
+    }
+    expect(out.conflicts.length).toBe(1);
+    expect(out.deliver.length).toBe(MAX_OUT_OF_ORDER_SEQS + 2);
+    expect(out.deliver.every((d) => d.values.length === 1)).toBe(true);
   });
 });
