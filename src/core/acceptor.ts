@@ -1,4 +1,4 @@
-import type { ProtocolConfig } from "./config.ts";
+import { instanceReach, type ProtocolConfig } from "./config.ts";
 import { MAX_INSTANCE } from "./round.ts";
 import type { OutputBuilder } from "./output.ts";
 import type { Batch, CatchupEntry, DecisionId, Instance, LedgerRecord, NodeId, Round, Vid, VoteReport } from "./types.ts";
@@ -20,12 +20,16 @@ export class Acceptor {
   private readonly decisions = new Map<Instance, Vid>();
   /** Every instance below this one was applied by enough replicas and is forgotten here. */
   private trimmedBelowValue: Instance = 0;
+  /** What this acceptor knows the cluster reached: its highest vote, its latest promise's start, its trim point. */
+  private horizon: Instance = 0;
+  private readonly reach: number;
 
   constructor(
     readonly id: NodeId,
     private readonly cfg: ProtocolConfig,
     recovered: readonly LedgerRecord[] = [],
   ) {
+    this.reach = instanceReach(cfg);
     for (const r of recovered) this.replay(r);
   }
 
@@ -54,6 +58,7 @@ export class Acceptor {
 
   private forgetBelow(below: Instance): void {
     this.trimmedBelowValue = Math.max(this.trimmedBelowValue, below);
+    this.horizon = Math.max(this.horizon, below);
     for (const i of this.votes.keys()) if (i < below) this.votes.delete(i);
     for (const i of this.decisions.keys()) if (i < below) this.decisions.delete(i);
   }
@@ -67,6 +72,7 @@ export class Acceptor {
       case "vote": {
         const prev = this.votes.get(r.instance);
         if (!prev || prev.vrnd <= r.vrnd) this.votes.set(r.instance, { vrnd: r.vrnd, batch: r.batch });
+        this.horizon = Math.max(this.horizon, r.instance);
         this.rndValue = Math.max(this.rndValue, r.vrnd);
         break;
       }
@@ -88,6 +94,7 @@ export class Acceptor {
   onPhase1A(crnd: Round, from: Instance, out: OutputBuilder): VoteReport[] | null {
     if (crnd < this.rndValue || (crnd === this.rndValue && !this.cfg.bugs?.acceptorRepromisesRound)) return null;
     this.rndValue = crnd;
+    this.horizon = Math.max(this.horizon, from);
     out.record({ k: "promise", rnd: crnd });
     const reports: VoteReport[] = [];
     for (const [instance, v] of this.votes) {
@@ -104,6 +111,7 @@ export class Acceptor {
     if (crnd < this.rndValue && !this.cfg.bugs?.acceptorIgnoresPromise) return false;
     // Garbage-collected: decided and applied long ago; only a coordinator behind the news proposes here.
     if (instance < this.trimmedBelowValue) return false;
+    if (!this.within(instance, out, "2A")) return false;
     const prev = this.votes.get(instance);
     if (prev && prev.vrnd === crnd) {
       // A round has a single value: a repeated 2A carries the batch already voted for, else it is
@@ -114,8 +122,16 @@ export class Acceptor {
     }
     this.rndValue = Math.max(this.rndValue, crnd);
     this.votes.set(instance, { vrnd: crnd, batch });
+    this.horizon = Math.max(this.horizon, instance);
     out.record({ k: "vote", instance, vrnd: crnd, batch });
     return true;
+  }
+
+  /** Whether `instance` is within reach of what this acceptor knows (else the input is reported, see instanceReach). */
+  within(instance: Instance, out: OutputBuilder, what: string): boolean {
+    if (instance <= this.horizon + this.reach) return true;
+    out.conflict(`${what} for instance ${instance}, beyond reach (known up to ${this.horizon})`);
+    return false;
   }
 
   /** Task 5's check: this acceptor holds the value and voted for it in round `rnd`. */
@@ -133,7 +149,7 @@ export class Acceptor {
   /** Records a decision so that learners can later retrieve it from this acceptor. */
   learnDecision(instance: Instance, vid: Vid, out: OutputBuilder): void {
     const known = this.decisions.get(instance);
-    if (known === vid) return;
+    if (known === vid || !this.within(instance, out, "decision")) return;
     if (known !== undefined) {
       // One of the two is forged (or a peer is broken): trust neither; learners find the decision
       // at other acceptors.

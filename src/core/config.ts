@@ -151,6 +151,17 @@ export const DEFAULT_TIMING = {
   slowAcceptorTicks: 50,
 } as const;
 
+/**
+ * How far beyond what it knows (its highest vote, the start of its latest promise, its trim point)
+ * an acceptor accepts a 2A, a decision or a replica's applied report. A correct coordinator
+ * proposes within its window of the instances in flight, which acceptors on its ring voted up to;
+ * a 2A at instance 10^12 is forged or broken, and voting for it would make every later coordinator
+ * fill the gap with no-ops. Generous: far above any lead a correct process reaches.
+ */
+export function instanceReach(c: ProtocolConfig): number {
+  return 2 * (c.window + c.learnerBufferInstances + c.maxUnappliedInstances) + c.retainInstances;
+}
+
 /** Bound assumed on clock-rate drift between processes (1 %): leases are counted with it. */
 export const CLOCK_DRIFT_BOUND = 0.01;
 

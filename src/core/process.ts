@@ -265,6 +265,7 @@ export abstract class RingProcess {
     if (!this.acceptor) return;
     const { replicas, k } = this.gc;
     if (k === 0 || !replicas.includes(from) || upTo <= (this.appliedBy.get(from) ?? 0)) return;
+    if (!this.acceptor.within(upTo, out, "applied report")) return;
     this.appliedBy.set(from, upTo);
     if (this.appliedBy.size < k) return;
     const sorted = [...this.appliedBy.values()].sort((a, b) => b - a);

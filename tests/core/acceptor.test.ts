@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Acceptor } from "../../src/core/acceptor.ts";
 import { OutputBuilder } from "../../src/core/output.ts";
+import { instanceReach } from "../../src/core/config.ts";
 import type { LedgerRecord } from "../../src/core/types.ts";
 import { batch, cv, makeCfg, rnd } from "./helpers.ts";
 
@@ -127,6 +128,25 @@ describe("acceptor Phase 2 (Task 4)", () => {
     expect(out.conflicts).toEqual([{ from: 7, what: "second value in round 17 at instance 0 (17.9, voted 17.0)" }]);
     expect(a.hasVoted(0, R1, "17.0")).toBe(true);
     expect(a.hasVoted(0, R1, "17.9")).toBe(false);
+  });
+
+  test("a 2A or a decision far beyond what the acceptor knows is refused and reported (a forged 2A at 10^12 must not make later coordinators fill the gap)", () => {
+    const a = fresh();
+    a.vote(R1, 10, batch("17.0"), new OutputBuilder());
+    const reach = instanceReach(cfg);
+    const out = new OutputBuilder();
+    expect(a.vote(R1, 1e12, batch("17.1"), out)).toBe(false);
+    a.learnDecision(1e12, "17.1", out);
+    expect(out.persist).toEqual([]);
+    expect(out.conflicts.map((c) => c.what)).toEqual([
+      "2A for instance 1000000000000, beyond reach (known up to 10)",
+      "decision for instance 1000000000000, beyond reach (known up to 10)",
+    ]);
+    expect(a.isDecided(1e12)).toBe(false);
+    // Within reach of its highest vote it votes as before, and a new promise's start moves the reach.
+    expect(a.vote(R1, 10 + reach, batch("17.2"), new OutputBuilder())).toBe(true);
+    a.onPhase1A(R2, 5 * reach, new OutputBuilder());
+    expect(a.vote(R2, 6 * reach, batch("34.0"), new OutputBuilder())).toBe(true);
   });
 
   test("planted bug acceptorIgnoresPromise: the acceptor votes below its promise", () => {
