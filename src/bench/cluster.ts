@@ -8,6 +8,7 @@ import { childEnv, selfCommand } from "./self.ts";
 import { CLIENT_NODE } from "../config/identity.ts";
 import type { Role } from "../config/schema.ts";
 import type { NodeStatus } from "../node/status.ts";
+import { generateKeyText } from "../security/keys.ts";
 
 export interface ClusterSpec {
   readonly variant: "mring" | "uring";
@@ -32,6 +33,8 @@ export interface ClusterSpec {
   readonly protocol?: Readonly<Record<string, number>>;
   /** Give every node but the clients an HTTP port (`/status`, `/metrics`): see LocalCluster.status. */
   readonly http?: boolean;
+  /** Authenticated traffic: a fresh cluster key (`cluster.key` in the cluster's directory) in security.keyFile. */
+  readonly auth?: boolean;
 }
 
 export interface NodeSpec {
@@ -147,6 +150,11 @@ export class LocalCluster {
     const dir = mkdtempSync(join(tmpdir(), "paxos-cluster-"));
     const { nodes, config } = await clusterConfig(spec);
     if (spec.ledger) config["ledger"] = { ...spec.ledger, dir: join(dir, "wal") };
+    if (spec.auth) {
+      const keyFile = join(dir, "cluster.key");
+      writeFileSync(keyFile, generateKeyText(), { mode: 0o600 });
+      config["security"] = { keyFile };
+    }
     const file = join(dir, "cluster.json");
     writeFileSync(file, JSON.stringify(config, null, 2));
     const c = new LocalCluster(spec, dir, file, nodes);

@@ -1,7 +1,9 @@
 import { networkInterfaces, hostname } from "node:os";
 import process from "node:process";
 import { chooseNode, type NodeKind } from "../config/identity.ts";
-import { loadConfig, protocolConfig } from "../config/load.ts";
+import { ConfigError, loadConfig, protocolConfig } from "../config/load.ts";
+import { KeyFileError, loadClusterKeys } from "../security/keys.ts";
+import { WireAuth } from "../wire/auth.ts";
 import type { ClusterConfig, NodeEntry, Role } from "../config/schema.ts";
 import { maxValueBytes, type ProtocolConfig } from "../core/config.ts";
 import { UsageError } from "./errors.ts";
@@ -73,11 +75,12 @@ export async function startNode(
   const trace = process.env["PAXOS_TRACE"]
     ? (line: string) => void process.stderr.write(`${JSON.stringify({ level: "trace", t: performance.timeOrigin + performance.now(), id: entry.id, msg: line })}\n`)
     : undefined;
+  const keys = clusterKeys(config, file);
   // The ledger first: a log that cannot be opened (corrupt, locked) stops the node before any socket.
   const ledger = openLedger(config.ledger, entry);
   let network: SocketNetwork;
   try {
-    network = await createSocketNetwork(config, entry, trace);
+    network = await createSocketNetwork(config, entry, trace, new WireAuth(keys.secrets));
   } catch (e) {
     await ledger.close();
     throw e;
@@ -135,6 +138,9 @@ export async function startNode(
   }
   log.info("node started", { id: entry.id, roles: entry.roles, variant: config.variant, port: entry.port, ledger: ledger.describe, ...(http ? { http: http.url } : {}) });
   for (const w of network.warnings) log.warn(w);
+  for (const w of keys.warnings) log.warn(w);
+  if (!network.authenticated)
+    log.warn("cluster traffic is not authenticated: anyone who can reach this node's ports or the multicast group can make it deliver values (set security.keyFile; see paxos keygen)");
   return {
     entry,
     config,
@@ -149,6 +155,16 @@ export async function startNode(
       await ledger.close();
     },
   };
+}
+
+/** The cluster keys the configuration names, read once; a key that cannot serve is a configuration error. */
+function clusterKeys(config: ClusterConfig, file: string): { secrets: Uint8Array[]; warnings: string[] } {
+  try {
+    return loadClusterKeys(config.security);
+  } catch (e) {
+    if (e instanceof KeyFileError) throw new ConfigError([e.message], file);
+    throw e;
+  }
 }
 
 function statusOf(
@@ -197,6 +213,7 @@ function statusOf(
     counters: { ...network.counters, ...runtime.counters, ...ledger.counters() },
     socketBuffers: network.socketBuffers,
     multicastReceiving: network.multicastReceiving,
+    authenticated: network.authenticated,
     ledger: ledger.status(),
   };
 }

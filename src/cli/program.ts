@@ -13,6 +13,7 @@ import { IdentityError } from "../config/identity.ts";
 import { ROLES, type Role } from "../config/schema.ts";
 import { createLogger } from "../obs/log.ts";
 import { VERSION } from "../version.ts";
+import { generateKeyText } from "../security/keys.ts";
 import { formatWalSummary, inspectWal, NotALogError } from "../ledger/inspect.ts";
 
 export interface Io {
@@ -63,6 +64,13 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => {} })
     .showHelpAfterError(false);
+
+  program
+    .command("keygen")
+    .description("print a fresh cluster key (32 random bytes as 64 hex digits) for security.keyFile: paxos keygen > cluster.key && chmod 600 cluster.key")
+    .action(() => {
+      io.out(generateKeyText());
+    });
 
   program
     .command("sim")

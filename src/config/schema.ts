@@ -91,6 +91,17 @@ export const LedgerSchema = z.discriminatedUnion("kind", [
   }),
 ]);
 
+/**
+ * Authentication of cluster traffic (src/wire/auth.ts): a key file (`paxos keygen > FILE`), or
+ * during a rotation two, the new one first (messages are sealed with it; either opens them).
+ */
+export const SecuritySchema = z
+  .strictObject({
+    keyFile: z.string().min(1).optional(),
+    keyFiles: z.array(z.string().min(1)).min(1).max(2).optional(),
+  })
+  .refine((s) => !(s.keyFile !== undefined && s.keyFiles !== undefined), { message: "give keyFile or keyFiles, not both" });
+
 export const ConfigSchema = z.strictObject({
   /** Packets carrying another cluster id are dropped. */
   cluster: z.number().int().min(0).max(0xffffffff).default(1),
@@ -99,6 +110,7 @@ export const ConfigSchema = z.strictObject({
   multicast: MulticastSchema.optional(),
   protocol: ProtocolSchema.default(ProtocolSchema.parse({})),
   ledger: LedgerSchema.default({ kind: "ram" }),
+  security: SecuritySchema.optional(),
 });
 
 export type NodeEntry = z.infer<typeof NodeSchema>;

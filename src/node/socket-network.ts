@@ -3,7 +3,7 @@ import type { ClusterConfig, NodeEntry } from "../config/schema.ts";
 import type { Msg, NodeId } from "../core/types.ts";
 import { FrameLink, FrameServer } from "../net/tcp.ts";
 import { MulticastSocket } from "../net/udp.ts";
-import { decode, DecodeError, encode, EncodeError } from "../wire/index.ts";
+import { decode, DecodeError, encode, EncodeError, WireAuth } from "../wire/index.ts";
 import type { Network } from "./runtime.ts";
 import { formatTrace } from "../sim/trace.ts";
 
@@ -16,6 +16,8 @@ export interface SocketNetwork extends Network {
   readonly tcpPort: number;
   /** M-Ring: whether this process receives the group now (a leading coordinator does not); null: no multicast. */
   readonly multicastReceiving: boolean | null;
+  /** Whether every message in and out carries a MAC (a cluster key is configured). */
+  readonly authenticated: boolean;
 }
 
 /** A receiver that failed to reopen (after this process stood down as coordinator) is retried this often. */
@@ -32,6 +34,8 @@ export async function createSocketNetwork(
   self: NodeEntry,
   /** Debugging: called with one line per message in and out. */
   trace?: (line: string) => void,
+  /** Seals what leaves and opens what arrives (no keys: plain messages). */
+  auth: WireAuth = new WireAuth([]),
 ): Promise<SocketNetwork> {
   const counters: Record<string, number> = {
     tcp_frames_in: 0,
@@ -49,7 +53,8 @@ export async function createSocketNetwork(
   const receive = (bytes: Uint8Array) => {
     let decoded: { sender: number; msg: Msg };
     try {
-      decoded = decode(bytes, config.cluster);
+      // The MAC is checked before a byte of the body is decoded.
+      decoded = decode(auth.open(bytes), config.cluster);
     } catch (e) {
       if (e instanceof DecodeError) return drop(e.reason);
       throw e;
@@ -169,7 +174,7 @@ export async function createSocketNetwork(
   /** A message the format cannot carry (e.g. larger than MAX_BODY) is counted and dropped. */
   const encodeOrDrop = (msg: Msg): Uint8Array | null => {
     try {
-      return encode(msg, header);
+      return auth.seal(encode(msg, header, auth.trailerBytes));
     } catch (e) {
       if (e instanceof EncodeError) {
         drop("encode");
@@ -206,6 +211,7 @@ export async function createSocketNetwork(
     leading(active) {
       if (sender) setReceiver(!active);
     },
+    authenticated: auth.enabled,
     get multicastReceiving() {
       return openReceiver === null ? null : receiver !== null;
     },

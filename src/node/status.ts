@@ -43,6 +43,8 @@ export interface NodeStatus {
   readonly socketBuffers: { readonly recvBytes: number; readonly sendBytes: number; readonly warning: string | null } | null;
   /** M-Ring: whether the node receives the multicast group now (a leading coordinator does not); null: no multicast. */
   readonly multicastReceiving: boolean | null;
+  /** Whether cluster traffic carries MACs (a cluster key is configured; see security.keyFile). */
+  readonly authenticated: boolean;
   /** The acceptor's ledger: RAM, or the write-ahead log and its disk use (null: no acceptor role). */
   readonly ledger: LedgerStatus | null;
 }

@@ -72,11 +72,12 @@ export interface WireHeaderFields {
 }
 
 /**
- * The bytes of `msg` (16-byte header + body), in a fresh buffer of exactly that size.
+ * The bytes of `msg` (16-byte header + body), in a fresh buffer of exactly that size, plus
+ * `trailerBytes` of zeros after the body.
  * Throws EncodeError for a message the format cannot carry (see EncodeError), including a body
  * over MAX_BODY.
  */
-export function encode(msg: Msg, h: WireHeaderFields): Uint8Array {
+export function encode(msg: Msg, h: WireHeaderFields, trailerBytes = 0): Uint8Array {
   checkU32(h.cluster, "cluster");
   checkNodeId(h.sender, "sender");
   if (typeof msg !== "object" || msg === null || typeof msg.t !== "string" || !Object.hasOwn(TYPE_CODES, msg.t))
@@ -84,11 +85,12 @@ export function encode(msg: Msg, h: WireHeaderFields): Uint8Array {
   const codec = codecOf(msg.t);
   const bodyLength = codec.measure(msg);
   if (bodyLength > MAX_BODY) throw new EncodeError(`${msg.t}: body of ${bodyLength} bytes > MAX_BODY ${MAX_BODY}`);
-  const bytes = new Uint8Array(HEADER_SIZE + bodyLength);
+  // Room after the body for an authentication tag (auth.ts), so that sealing copies nothing.
+  const bytes = new Uint8Array(HEADER_SIZE + bodyLength + trailerBytes);
   const w = new Writer(bytes, HEADER_SIZE);
   writeHeader(bytes, TYPE_CODES[msg.t], h.cluster, h.sender, bodyLength);
   codec.write(w, msg);
-  if (w.pos !== bytes.byteLength) throw new EncodeError(`${msg.t}: internal error, wrote ${w.pos} of ${bytes.byteLength} bytes`);
+  if (w.pos !== bytes.byteLength - trailerBytes) throw new EncodeError(`${msg.t}: internal error, wrote ${w.pos} of ${bytes.byteLength} bytes`);
   return bytes;
 }
 

@@ -10,9 +10,22 @@
  * - `reserved`: the reserved header field is not zero;
  * - `length`: the body length field exceeds MAX_BODY or disagrees with the bytes present
  *   (truncated datagram or trailing bytes);
- * - `body`: the body does not parse into exactly one well-formed message of its type.
+ * - `body`: the body does not parse into exactly one well-formed message of its type;
+ * - `mac-missing`, `mac-unexpected`, `mac-key`, `mac-bad`: authentication (see auth.ts).
  */
-export type DecodeReason = "short" | "magic" | "version" | "foreign-cluster" | "type" | "reserved" | "length" | "body";
+export type DecodeReason =
+  | "short"
+  | "magic"
+  | "version"
+  | "foreign-cluster"
+  | "type"
+  | "reserved"
+  | "length"
+  | "body"
+  | "mac-missing"
+  | "mac-unexpected"
+  | "mac-key"
+  | "mac-bad";
 
 /** The only exception `decode` / `decodeHeader` ever throw, whatever the input bytes. */
 export class DecodeError extends Error {

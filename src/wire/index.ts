@@ -19,3 +19,4 @@ export {
   VERSION,
 } from "./header.ts";
 export { MAX_BATCH_VALUES, MAX_BODY, MAX_LIST, MAX_NODE_ID, MAX_RING, MAX_U32, MAX_VID } from "./limits.ts";
+export { AUTH_FLAG, KEY_BYTES, keyId, TAG_BYTES, WireAuth } from "./auth.ts";

@@ -16,6 +16,7 @@ export function baseStatus(over: Partial<NodeStatus> = {}): Mutable<NodeStatus> 
     counters: { msgsIn: 10, msgsOut: 12 },
     socketBuffers: { recvBytes: 4_194_304, sendBytes: 1_048_576, warning: null },
     multicastReceiving: true,
+    authenticated: true,
     ledger: { kind: "ram" },
     ...over,
   };
