@@ -34,6 +34,8 @@ export interface BenchOptions {
   /** Open loop: each client proposes at this rate (values/s) instead of keeping `window` in flight. */
   readonly rate?: number;
   readonly json?: string;
+  /** Authenticated traffic: the cluster runs with a fresh cluster key (every message carries a MAC). */
+  readonly auth?: boolean;
 }
 
 export interface ProcessFigures {
@@ -139,6 +141,7 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
       ...(maxDatagram !== undefined ? { maxDatagram } : {}),
       ...(batchBytes ? { protocol: { retainInstances: retainFor(batchBytes), learnerRetainInstances: retainFor(batchBytes) } } : {}),
       ...(o.ledger === "wal" ? { ledger: { kind: "wal" as const, sync: o.walSync } } : {}),
+      ...(o.auth ? { auth: true } : {}),
     },
     { statsMs },
   );
@@ -254,7 +257,7 @@ export function formatBench(r: BenchResult): string {
   const o = r.options;
   const lines = [
     `paxos bench: ${o.variant}, ${o.ring} acceptors, ${o.ledger === "wal" ? `WAL (${o.walSync === "fsync" ? "fdatasync" : "no sync"})` : "RAM"} ledger, ${o.valueSize} B values, ${o.clients} client(s) x window ${o.window}, ` +
-      `${o.instances} instances in flight, ${o.durationS} s (${o.warmupS} s warm-up)`,
+      `${o.instances} instances in flight, ${o.durationS} s (${o.warmupS} s warm-up)${o.auth ? ", authenticated" : ""}`,
     "",
     "learner   values/s        MB/s",
     ...r.learners.map((l) => `${String(l.id).padEnd(9)} ${l.valuesPerSec.toLocaleString("en-US").padStart(10)} ${l.mbPerSec.toFixed(2).padStart(11)}`),

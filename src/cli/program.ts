@@ -207,6 +207,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .addOption(new Option("--batch-bytes <n>", "batch size (default: 56 KB M-Ring, whose datagrams cross loopback here; 32 KB U-Ring)").argParser(parseIntArg("--batch-bytes", 1, 64 * 1024 * 1024)))
     .addOption(new Option("--clients <n>", "client processes").argParser(parseIntArg("--clients", 1, 16)).default(d.clients))
     .option("--clients-learn", "M-Ring: clients learn every value themselves (they receive the multicast) instead of following a learner's delivery notices")
+    .option("--auth", "authenticated traffic: the cluster runs with a fresh cluster key (security.keyFile), every message carries a MAC")
     .addOption(new Option("--learners <n>", "learner-only processes").argParser(parseIntArg("--learners", 0, 16)).default(d.learners))
     .addOption(new Option("--duration <s>", "measured run length").argParser(parseFraction("--duration", 86_400)).default(d.durationS))
     .addOption(new Option("--warmup <s>", "excluded from the figures").argParser(parseFraction("--warmup", 3600)).default(d.warmupS))
@@ -224,6 +225,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
         batchBytes?: number;
         clients: number;
         clientsLearn?: boolean;
+        auth?: boolean;
         learners: number;
         duration: number;
         warmup: number;
@@ -245,6 +247,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
             instances: o.instances,
             clients: o.clients,
             clientsLearn: o.clientsLearn === true,
+            auth: o.auth === true,
             learners: o.learners,
             durationS: o.duration,
             warmupS: o.warmup,
