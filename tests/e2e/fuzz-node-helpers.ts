@@ -10,6 +10,7 @@ import * as net from "node:net";
 import type { Batch, ClientValue, Msg, NodeId } from "../../src/core/types.ts";
 import { DEFAULT_MAX_FRAME, encodeFrame } from "../../src/net/frame.ts";
 import { Prng } from "../../src/sim/prng.ts";
+import { WireAuth } from "../../src/wire/auth.ts";
 import {
   decode,
   DecodeError,
@@ -76,10 +77,11 @@ export function dropCounter(reason: string): string {
  * What a node does with `bytes`: the counter it drops them under, or null if it accepts them
  * (they decode, for this cluster, from a configured node) and hands them to the protocol core.
  */
-export function expectedDrop(bytes: Uint8Array, shape: Pick<FuzzShape, "cluster" | "nodeIds">): string | null {
+export function expectedDrop(bytes: Uint8Array, shape: Pick<FuzzShape, "cluster" | "nodeIds">, auth = new WireAuth([])): string | null {
   let sender: number;
   try {
-    sender = decode(bytes, shape.cluster).sender;
+    // The node's gate: the MAC check first (a keyless node refuses tagged input), then decoding.
+    sender = decode(auth.open(bytes.slice()), shape.cluster).sender;
   } catch (e) {
     if (e instanceof DecodeError) return dropCounter(e.reason);
     throw e;
