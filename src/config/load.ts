@@ -159,6 +159,8 @@ export function protocolConfig(c: ClusterConfig): ProtocolConfig {
     staggerTicks: ticks(p.staggerMs, p.tickMs),
     replicas: ids((n) => n.roles.includes("learner")),
     appliedTicks: ticks(p.appliedMs, p.tickMs),
+    gcSuspectTicks: ticks(p.gcSuspectMs, p.tickMs),
+    catchupGiveUpTicks: ticks(p.catchupGiveUpMs, p.tickMs),
     retainInstances: p.retainInstances,
     maxUnappliedInstances: p.maxUnappliedInstances ?? defaultMaxUnapplied(p.window),
     learnerRetainInstances: p.learnerRetainInstances,

@@ -60,6 +60,10 @@ export const ProtocolSchema = z.strictObject({
   staggerMs: ms.default(100),
   /** Garbage collection: replicas (role learner) report what they applied this often; 0: no garbage collection. */
   appliedMs: ms.default(50),
+  /** A replica silent this long leaves the garbage-collection quorum (a dead replica must not stop the cluster). */
+  gcSuspectMs: z.number().int().min(1).max(3_600_000).default(2000),
+  /** A learner behind what acceptors trimmed that no other learner brought up to date this long gives the missing instances up as lost (reported). */
+  catchupGiveUpMs: z.number().int().min(1).max(3_600_000).default(5000),
   /** Acceptors keep this many applied instances below the garbage-collection point, for learners' catch-up. */
   retainInstances: z.number().int().min(0).max(10_000_000).default(512),
   /** Bound: the coordinator proposes nothing this far beyond what f+1 replicas applied (0: no bound; default: 2048 or 4 windows). */

@@ -85,6 +85,17 @@ export interface ProtocolConfig {
    * or trim (WAL) everything below it except the last retainInstances, kept for learners' catch-up.
    */
   readonly retainInstances: number;
+  /**
+   * A replica that reported nothing for this long leaves the GC quorum (see GcQuorum), so that a
+   * dead replica does not stop the cluster while another keeps applying.
+   */
+  readonly gcSuspectTicks: number;
+  /**
+   * A learner behind what every acceptor garbage-collected, which no other learner brought up to
+   * date for this long, gives the missing instances up as lost to it (reported, never silent) and
+   * goes on from the first instance an acceptor still holds.
+   */
+  readonly catchupGiveUpTicks: number;
   /** Bound: the coordinator proposes no instance this far beyond what f+1 replicas applied (0: no bound). */
   readonly maxUnappliedInstances: number;
   /** Bound: delivered instances a learner keeps to bring other learners up to date (0: none). */
@@ -145,6 +156,8 @@ export const DEFAULT_TIMING = {
   appliedTicks: 50,
   retainInstances: 512,
   maxUnappliedInstances: 2048,
+  gcSuspectTicks: 2000,
+  catchupGiveUpTicks: 5000,
   learnerRetainInstances: 512,
   flowBacklogInstances: 256,
   flowNoticeTicks: 20,

@@ -1,20 +1,21 @@
 import type { ProtocolConfig } from "./config.ts";
 import { gcQuorum } from "./gc.ts";
 import type { OutputBuilder } from "./output.ts";
-import type { Batch, ClientValue, Instance, NodeId, Tick, Vid } from "./types.ts";
+import { DuplicateFilter } from "./duplicate-filter.ts";
+import type { Batch, Instance, NodeId, Tick, Vid } from "./types.ts";
 
-/** Per client: every seq up to `low` delivered, plus the delivered seqs above it. */
-interface ClientSeen {
-  low: number;
-  readonly above: Set<number>;
-}
+export { MAX_OUT_OF_ORDER_SEQS } from "./duplicate-filter.ts";
 
 /**
- * Bound on the seqs a client may have delivered out of order. A proposer sends seq s+W only once
- * seq s was delivered, so with proposerWindow W <= this bound a learner from the beginning never
- * holds more (asserted); config validation refuses a larger window.
+ * Where a learner starts: "beginning" delivers every instance from 0 (an application replica);
+ * "first-seen" from the first decision it sees (a client's learner, which only needs to see its
+ * own values decided: a new client incarnation must not replay the whole history first);
+ * `{ instance }` from that instance (a replica resuming where its output ends, or a fresh consumer),
+ * with the (client, seq) of values it delivered just before, so that re-sent copies decided again
+ * later are still filtered.
  */
-export const MAX_OUT_OF_ORDER_SEQS = 4096;
+export type LearnFrom = "beginning" | "first-seen" | { readonly instance: Instance; readonly delivered?: readonly { readonly client: number; readonly seq: number }[] };
+
 /** Bound on distinct batches (rounds) a learner keeps for one undelivered instance. */
 export const MAX_BATCHES_PER_INSTANCE = 8;
 
@@ -28,11 +29,10 @@ export class Learner {
   private next: Instance = 0;
   /** False until a "first-seen" learner saw its first decision (it delivers from there on). */
   private anchored: boolean;
-  private readonly fromBeginning: boolean;
   private highestKnown: Instance = -1;
   private readonly decisions = new Map<Instance, Vid>();
   private readonly batches = new Map<Instance, Map<Vid, Batch>>();
-  private readonly seen = new Map<number, ClientSeen>();
+  private readonly filter: DuplicateFilter;
   private lastProgress: Tick = 0;
   private lastAsked: Tick = -Infinity;
   private preferred: number;
@@ -40,6 +40,11 @@ export class Learner {
   private readonly retained = new Map<Instance, Batch>();
   /** Acceptors garbage-collected everything below this: catch-up turns to other learners for it. */
   private gcFloor: Instance = 0;
+  /** Behind gcFloor without progress since (null: not stuck); and the lowest floor above `next` heard since. */
+  private stuckSince: Tick | null = null;
+  private lowestFloor: Instance = Infinity;
+  /** Instances given up as lost to this learner (see giveUp). */
+  lostInstances = 0;
   private nextPeer = 0;
   private readonly peers: readonly NodeId[];
   /** A replica reports what it applied (garbage collection); a client's learner does not. */
@@ -51,22 +56,21 @@ export class Learner {
   /** Flow-control notices sent. */
   slowDowns = 0;
 
-  /**
-   * `from`: "beginning" delivers every instance from 0 (an application replica); "first-seen"
-   * delivers from the first decision it sees (a client's learner, which only needs to see its own
-   * values decided: a new client incarnation must not replay the whole history first).
-   */
   constructor(
     readonly id: NodeId,
     private readonly cfg: ProtocolConfig,
-    from: "beginning" | "first-seen" = "beginning",
+    from: LearnFrom = "beginning",
   ) {
-    this.anchored = from === "beginning";
-    this.fromBeginning = from === "beginning";
+    this.anchored = from !== "first-seen";
+    this.filter = new DuplicateFilter(from === "beginning");
+    if (typeof from === "object") {
+      this.next = from.instance;
+      for (const v of from.delivered ?? []) this.filter.firstTime(v.client, v.seq, null);
+    }
     const idx = Math.max(0, cfg.learners.indexOf(id));
     this.preferred = idx % cfg.acceptors.length;
     const { replicas } = gcQuorum(cfg);
-    this.replica = this.fromBeginning && replicas.includes(id);
+    this.replica = from !== "first-seen" && replicas.includes(id);
     this.peers = replicas.filter((p) => p !== id);
   }
 
@@ -98,8 +102,35 @@ export class Learner {
   }
 
   /** A catch-up source holds nothing below `floor`: below it, ask other learners. */
-  onFloor(floor: Instance): void {
+  onFloor(floor: Instance, now: Tick): void {
     this.gcFloor = Math.max(this.gcFloor, floor);
+    if (floor <= this.next) return;
+    this.lowestFloor = Math.min(this.lowestFloor, floor);
+    this.stuckSince ??= now;
+  }
+
+  /**
+   * Behind what every source asked holds, for catchupGiveUpTicks: the instances up to the lowest
+   * floor heard are lost to this learner. It says so (Output.lost: never a silent skip) and goes on
+   * from there; its duplicate filter no longer saw the whole history.
+   */
+  private giveUp(now: Tick, out: OutputBuilder): void {
+    const from = this.next;
+    const to = this.lowestFloor;
+    out.lost.push({ from, to });
+    this.lostInstances += to - from;
+    for (const i of this.batches.keys()) if (i < to) this.batches.delete(i);
+    for (const i of this.decisions.keys()) if (i < to) this.decisions.delete(i);
+    this.next = to;
+    this.filter.loosen();
+    this.progressed(now);
+    this.deliverReady(now, out);
+  }
+
+  private progressed(now: Tick): void {
+    this.lastProgress = now;
+    this.stuckSince = null;
+    this.lowestFloor = Infinity;
   }
 
   /** The next instance to deliver; every instance below it was delivered. */
@@ -176,6 +207,7 @@ export class Learner {
       this.slowDowns++;
       out.to(this.cfg.acceptors[this.preferred % this.cfg.acceptors.length] as NodeId, { t: "slow-down", backlog: this.backlog, hops: 0 });
     }
+    if (this.stuckSince !== null && this.behindGc && now - this.stuckSince >= this.cfg.catchupGiveUpTicks) this.giveUp(now, out);
     if (now - this.lastProgress < this.cfg.catchupTicks || now - this.lastAsked < this.cfg.catchupTicks) return;
     // Without evidence of a gap, poll rarely: the last decisions may have been lost without trace.
     const gap = this.highestKnown >= this.next || this.behindGc;
@@ -207,7 +239,7 @@ export class Learner {
       if (vid === undefined) return;
       const batch = this.batches.get(this.next)?.get(vid);
       if (!batch) return;
-      const values = batch.values.filter((v) => this.firstTime(v, out));
+      const values = batch.values.filter((v) => this.filter.firstTime(v.client, v.seq, out));
       out.deliver.push({ instance: this.next, vid, values });
       this.delivered += values.length;
       this.decisions.delete(this.next);
@@ -217,33 +249,12 @@ export class Learner {
         this.retained.delete(this.next - this.cfg.learnerRetainInstances);
       }
       this.next++;
-      this.lastProgress = now;
+      this.progressed(now);
     }
   }
 
   /** Whether this learner delivered (client, seq) (as far as its duplicate filter remembers). */
   hasDelivered(client: number, seq: number): boolean {
-    const s = this.seen.get(client);
-    return s !== undefined && (seq <= s.low || s.above.has(seq));
-  }
-
-  /** Deterministic duplicate filter: every learner sees the same batches in the same order. */
-  private firstTime(v: ClientValue, out: OutputBuilder): boolean {
-    let s = this.seen.get(v.client);
-    if (!s) this.seen.set(v.client, (s = { low: -1, above: new Set() }));
-    if (v.seq <= s.low || s.above.has(v.seq)) return false;
-    s.above.add(v.seq);
-    while (s.above.delete(s.low + 1)) s.low++;
-    if (s.above.size > MAX_OUT_OF_ORDER_SEQS) {
-      // A correct proposer never has more seqs out of order (its window): a broken or hostile
-      // client does. A learner that joined mid-stream never sees the seqs decided before it.
-      // Either way slide past them: every learner sees the same batches, so all slide alike.
-      if (this.fromBeginning) out.conflict(`client ${v.client} has more than ${MAX_OUT_OF_ORDER_SEQS} seqs out of order`);
-      let min = Infinity;
-      for (const q of s.above) min = Math.min(min, q);
-      s.low = min - 1;
-      while (s.above.delete(s.low + 1)) s.low++;
-    }
-    return true;
+    return this.filter.has(client, seq);
   }
 }

@@ -8,6 +8,7 @@ export class OutputBuilder implements Output {
   readonly decided: DecisionId[] = [];
   readonly acked: { client: number; seq: number; instance: number }[] = [];
   readonly conflicts: Conflict[] = [];
+  readonly lost: { from: number; to: number }[] = [];
   /** The sender of the message this step handles (null: a tick, a proposal, a leadership change). */
   source: NodeId | null = null;
 
@@ -38,6 +39,7 @@ export function isEmpty(o: Output): boolean {
     o.deliver.length === 0 &&
     o.decided.length === 0 &&
     o.acked.length === 0 &&
-    o.conflicts.length === 0
+    o.conflicts.length === 0 &&
+    o.lost.length === 0
   );
 }

@@ -1,9 +1,9 @@
 import { Acceptor } from "./acceptor.ts";
 import type { ProtocolConfig } from "./config.ts";
-import { gcQuorum } from "./gc.ts";
+import { GcQuorum } from "./gc.ts";
 import { Coordinator, type CoordinatorVariant } from "./coordinator.ts";
 import { Election } from "./election.ts";
-import { Learner } from "./learner.ts";
+import { Learner, type LearnFrom } from "./learner.ts";
 import { Notifier } from "./notifier.ts";
 import { OutputBuilder } from "./output.ts";
 import { Proposer } from "./proposer.ts";
@@ -16,7 +16,7 @@ export interface ProcessOptions {
   /** Client id of this process' proposer; unique per process incarnation. */
   readonly clientId?: number;
   /** Where this process' learner starts delivering (see Learner). */
-  readonly learnFrom?: "beginning" | "first-seen";
+  readonly learnFrom?: LearnFrom;
 }
 
 /** Garbage collection trims in steps of this many instances (one trim record per step). */
@@ -39,12 +39,8 @@ export abstract class RingProcess {
   private leader: NodeId;
   /** Acceptors: failure detection, candidacy and leases (see election.ts). */
   readonly election: Election | null;
-  /** Garbage collection's replicas and quorum (fixed by the configuration). */
-  private readonly gc: ReturnType<typeof gcQuorum>;
-  /** Acceptors: the highest instance each replica reported it applied up to (garbage collection). */
-  private readonly appliedBy = new Map<NodeId, Instance>();
-  /** What min(f+1, replicas) replicas applied: every instance below it is decided and applied. */
-  appliedWatermark: Instance = 0;
+  /** Acceptors: what the replicas applied, and the garbage-collection watermark (see GcQuorum). */
+  private readonly gc: GcQuorum;
 
   protected constructor(
     readonly id: NodeId,
@@ -63,7 +59,7 @@ export abstract class RingProcess {
       ? new Proposer(opts.clientId ?? id, cfg, (tries) => this.route(tries), id, () => this.learner?.deliveringFrom ?? null, this.learner ? null : sources)
       : null;
     this.leader = cfg.coordinator;
-    this.gc = gcQuorum(cfg);
+    this.gc = new GcQuorum(cfg);
     this.election = isAcceptor ? new Election(id, cfg, (opts.recovered ?? []).length > 0) : null;
   }
 
@@ -120,6 +116,7 @@ export abstract class RingProcess {
   step(input: Input, now: Tick): Output {
     const out = new OutputBuilder();
     this.election?.start(now);
+    this.gc.start(now);
     switch (input.k) {
       case "tick":
         // Candidacy: the leader went silent (and this acceptor's turn came): a higher round.
@@ -236,7 +233,7 @@ export abstract class RingProcess {
         return;
       case "catchup-reply":
         this.seeRound(msg.rnd);
-        if (msg.floor !== undefined) this.learner?.onFloor(msg.floor);
+        if (msg.floor !== undefined) this.learner?.onFloor(msg.floor, now);
         this.learner?.onCatchup(msg.entries, now, out);
         // Halves: a value voted at one acceptor and a decision known at another meet in the learner.
         for (const v of msg.votes ?? []) this.learner?.onBatch(v.instance, v.batch, now, out);
@@ -262,21 +259,24 @@ export abstract class RingProcess {
    * for learners' catch-up. The coordinator hears the watermark too (it bounds what it proposes).
    */
   private onApplied(from: NodeId, upTo: Instance, now: Tick, out: OutputBuilder): void {
-    if (!this.acceptor) return;
-    const { replicas, k } = this.gc;
-    if (k === 0 || !replicas.includes(from) || upTo <= (this.appliedBy.get(from) ?? 0)) return;
-    if (!this.acceptor.within(upTo, out, "applied report")) return;
-    this.appliedBy.set(from, upTo);
-    if (this.appliedBy.size < k) return;
-    const sorted = [...this.appliedBy.values()].sort((a, b) => b - a);
-    const w = sorted[k - 1] as Instance;
-    if (w <= this.appliedWatermark) return;
-    this.appliedWatermark = w;
+    if (!this.acceptor || !this.acceptor.within(upTo, out, "applied report")) return;
+    const w = this.gc.onReport(from, upTo, now);
+    if (w === null) return;
     this.coordinator?.onApplied(w, now, out);
     const below = w - this.cfg.retainInstances;
     // Trims go in steps, so that a log does not get one record per report.
     if (below >= this.acceptor.trimmedBelow + GC_STEP_INSTANCES || (below > this.acceptor.trimmedBelow && this.cfg.retainInstances < GC_STEP_INSTANCES))
       this.acceptor.trim(below, out);
+  }
+
+  /** What the garbage-collection quorum applied: every instance below it is decided and applied. */
+  get appliedWatermark(): Instance {
+    return this.gc.watermark;
+  }
+
+  /** Replicas left out of the garbage-collection quorum now (silent, or behind; see GcQuorum). */
+  gcExcluded(now: Tick): NodeId[] {
+    return this.acceptor ? this.gc.excluded(now) : [];
   }
 
   /** Casts this process' vote; on refusal tells the round's coordinator which round it promised. */

@@ -211,6 +211,8 @@ export interface Output {
   readonly acked: { readonly client: number; readonly seq: number; readonly instance: Instance }[];
   /** Conflicting input dropped in this step (see Conflict). */
   readonly conflicts: Conflict[];
+  /** Instances [from, to) this learner gave up as lost: no process holds them any more (see Learner). */
+  readonly lost: { readonly from: Instance; readonly to: Instance }[];
 }
 
 export type Input =

@@ -14,6 +14,8 @@ export interface Sink {
   deliver(node: NodeId, d: Delivery): void;
   decided?(node: NodeId, d: DecisionId): void;
   acked?(node: NodeId, a: { client: number; seq: number; instance: number }): void;
+  /** A learner gave instances [from, to) up as lost (before the step's deliveries, which follow them). */
+  lost?(node: NodeId, range: { readonly from: number; readonly to: number }): void;
   /** Conflicting network input the core dropped (see Conflict). */
   conflict?(node: NodeId, c: Conflict): void;
 }
@@ -80,6 +82,7 @@ export class Driver {
     const id = this.proc.id;
     // Decisions first: an observer must see what was decided before what is delivered because of it.
     if (this.sink.decided) for (const d of out.decided) this.sink.decided(id, d);
+    if (this.sink.lost) for (const r of out.lost) this.sink.lost(id, r);
     for (const d of out.deliver) this.sink.deliver(id, d);
     if (this.sink.acked) for (const a of out.acked) this.sink.acked(id, a);
     for (const e of out.send) this.sink.send(id, e);

@@ -1,6 +1,7 @@
 import type { ProtocolConfig } from "../core/config.ts";
 import { createProcess } from "../core/factory.ts";
 import type { RingProcess } from "../core/process.ts";
+import type { LearnFrom } from "../core/learner.ts";
 import type { Conflict, DecisionId, Delivery, Envelope, Input, Msg, NodeId } from "../core/types.ts";
 import { Driver } from "../driver/driver.ts";
 import { RamLedger, type Ledger } from "../ledger/ledger.ts";
@@ -28,6 +29,8 @@ export interface RuntimeEvents {
   deliver?(d: Delivery): void;
   decided?(d: DecisionId): void;
   acked?(a: { client: number; seq: number; instance: number }): void;
+  /** This learner gave instances [from, to) up as lost: no process holds them any more. */
+  lost?(range: { readonly from: number; readonly to: number }): void;
   /** The core dropped network input that conflicts with what it knows (forged, or a broken peer). */
   conflict?(c: Conflict): void;
 }
@@ -39,7 +42,7 @@ export interface RuntimeOptions {
   readonly network: Network;
   readonly ledger?: Ledger;
   readonly clientId?: number;
-  readonly learnFrom?: "beginning" | "first-seen";
+  readonly learnFrom?: LearnFrom;
   readonly events?: RuntimeEvents;
   /** Milliseconds, monotonic (performance.now by default). */
   readonly clock?: () => number;
@@ -64,7 +67,7 @@ export class NodeRuntime {
   private closed = false;
   /** What the network was last told: this process' coordinator leads an established round. */
   private established = false;
-  readonly counters = { leadershipChanges: 0, inputs: 0, sent: 0, multicast: 0, delivered: 0, deliveredBytes: 0, localDropped: 0, dropped_conflicting: 0 };
+  readonly counters = { leadershipChanges: 0, inputs: 0, sent: 0, multicast: 0, delivered: 0, deliveredBytes: 0, localDropped: 0, dropped_conflicting: 0, lost_instances: 0 };
 
   constructor(private readonly o: RuntimeOptions) {
     const clock = o.clock ?? (() => performance.now());
@@ -98,6 +101,10 @@ export class NodeRuntime {
       },
       decided: (_n, d) => o.events?.decided?.(d),
       acked: (_n, a) => o.events?.acked?.(a),
+      lost: (_n, r) => {
+        this.counters.lost_instances += r.to - r.from;
+        o.events?.lost?.(r);
+      },
       conflict: (_n, c) => {
         this.counters.dropped_conflicting++;
         o.events?.conflict?.(c);

@@ -20,6 +20,8 @@ interface LearnerLog {
   nextInstance: Instance;
   readonly pids: number[];
   readonly seen: Set<number>;
+  /** Instance ranges this incarnation gave up as lost; with any, its value sequence has a gap. */
+  readonly lost: [Instance, Instance][];
 }
 
 export const MAX_VIOLATIONS = 16;
@@ -46,6 +48,8 @@ export class Checker {
   /** "client:seq" -> the instance where learners deliver it; and acks still waiting for that. */
   private readonly deliveredAt = new Map<string, Instance>();
   private readonly ackedAt = new Map<string, { readonly node: NodeId; readonly instance: Instance }>();
+  /** The instance where each value (by pid) was first delivered. */
+  private readonly pidInstance = new Map<number, Instance>();
   deliveredValues = 0;
 
   propose(p: Proposal): void {
@@ -70,7 +74,7 @@ export class Checker {
   onDeliver(node: NodeId, incarnation: number, d: Delivery): void {
     const key = `${node}/${incarnation}`;
     let log = this.logs.get(key);
-    if (!log) this.logs.set(key, (log = { node, incarnation, nextInstance: 0, pids: [], seen: new Set() }));
+    if (!log) this.logs.set(key, (log = newLog(node, incarnation)));
     if (d.instance !== log.nextInstance)
       this.fail("total-order", `node ${node} delivered instance ${d.instance}, expected ${log.nextInstance}`);
     log.nextInstance = d.instance + 1;
@@ -93,7 +97,10 @@ export class Checker {
         continue;
       }
       log.seen.add(pid);
+      if (!this.pidInstance.has(pid)) this.pidInstance.set(pid, d.instance);
       this.noteDeliveredAt(`${v.client}:${v.seq}`, d.instance);
+      // After a gap a learner's sequence lines up with the others' by instance only (checked above).
+      if (log.lost.length > 0) continue;
       const at = log.pids.length;
       log.pids.push(pid);
       if (at < this.reference.length) {
@@ -101,6 +108,26 @@ export class Checker {
           this.fail("total-order", `node ${node}'s value #${at} is ${pid}, another learner's is ${this.reference[at]}`);
       } else this.reference.push(pid);
     }
+  }
+
+  /**
+   * A learner incarnation gave instances [from, to) up as lost. It must be where its deliveries
+   * stand: a skip is never silent (a gap without this report is a total-order violation).
+   */
+  onLost(node: NodeId, incarnation: number, from: Instance, to: Instance): void {
+    const key = `${node}/${incarnation}`;
+    let log = this.logs.get(key);
+    if (!log) this.logs.set(key, (log = newLog(node, incarnation)));
+    if (from !== log.nextInstance || to <= from) this.fail("total-order", `node ${node} gave up instances [${from}, ${to}), its next was ${log.nextInstance}`);
+    log.nextInstance = to;
+    log.lost.push([from, to]);
+  }
+
+  /** Whether the value `pid` was delivered (by anyone) at an instance this learner incarnation gave up as lost. */
+  lostTo(node: NodeId, incarnation: number, pid: number): boolean {
+    const i = this.pidInstance.get(pid);
+    const log = this.logs.get(`${node}/${incarnation}`);
+    return i !== undefined && log !== undefined && log.lost.some(([a, b]) => i >= a && i < b);
   }
 
   /** A proposer at `node` was told (client, seq) is decided at `instance`. */
@@ -128,6 +155,10 @@ export class Checker {
   fail(kind: Violation["kind"], detail: string): void {
     if (this.violations.length < MAX_VIOLATIONS) this.violations.push({ kind, detail });
   }
+}
+
+function newLog(node: NodeId, incarnation: number): LearnerLog {
+  return { node, incarnation, nextInstance: 0, pids: [], seen: new Set(), lost: [] };
 }
 
 export const PID_BYTES = 8;

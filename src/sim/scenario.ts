@@ -265,7 +265,20 @@ export function drawScenario(o: SimOptions): Scenario {
     flowBacklogInstances: g.pick([4, 256, 256, 256]),
     flowNoticeTicks: g.pick([5, 20]),
   };
-  return { ...base, cfg: { ...base.cfg, ...timing, ...gc }, tornWrites, writeCrashes, coordinatorDiesAt, clockRates };
+  // Replicas that die for good, and learners that keep little for others, from a stream of their
+  // own: the cluster must go on deciding while a replica is down, and a restarted learner that
+  // nobody can bring up to date must give the missing instances up (reported) and go on.
+  const d = new Prng(o.seed ^ 0x7265);
+  const losses: Partial<ProtocolConfig> = {
+    learnerRetainInstances: d.pick([1_000_000, 1_000_000, 16]),
+    gcSuspectTicks: d.pick([100, 500]),
+    catchupGiveUpTicks: d.pick([300, 1000]),
+  };
+  const replicas = base.cfg.replicas ?? base.cfg.learners;
+  const spare = replicas.filter((l) => !base.cfg.acceptors.includes(l) && !crashes.some((c) => c.node === l));
+  if (faulty && replicas.length >= 2 && spare.length > 0 && d.chance(0.3))
+    crashes.push({ node: d.pick(spare), at: d.int(10_000, healAt - 50_000), restartAt: null });
+  return { ...base, cfg: { ...base.cfg, ...timing, ...gc, ...losses }, tornWrites, writeCrashes, coordinatorDiesAt, clockRates };
 }
 
 export type ElectionTiming = "default" | "hasty" | "no-leases";

@@ -219,6 +219,7 @@ export class Simulation {
     return {
       send: (from, env) => this.send(from, env),
       deliver: (id, d) => this.checker.onDeliver(id, inc, d),
+      lost: (id, r) => this.checker.onLost(id, inc, r.from, r.to),
       decided: (id, d) => this.checker.onDecided(id, d),
       acked: (id, a) => this.checker.onAcked(id, a),
       // Nothing in the simulator forges messages: conflicting input is a bug in some core.
@@ -395,28 +396,28 @@ export class Simulation {
   }
 
   /**
-   * A learner incarnation that restarted without its state and needs an instance no live process
-   * holds any more: every live acceptor garbage-collected it (more than f+1 replicas had applied
-   * it) or never learned its decision (it was down), and every replica that retained it lost its
-   * state since. Learners keep no durable state
-   * here, so once more than f replicas restarted this is the documented limit of garbage
-   * collection, not a liveness failure.
+   * A learner incarnation that restarted without its state and needs an instance whose decision
+   * no live process knows: live acceptors hold votes for it but none learned the decision (they
+   * were down, or its messages were lost), and every replica that delivered it lost its state
+   * since. No later round re-proposes it while the coordinator stays, so that learner waits: a
+   * limit of the protocol, not of garbage collection. Instances every live acceptor trimmed are
+   * no excuse: the learner must give them up as lost (reported) and go on.
    */
   private stranded(l: SimNode): boolean {
     const next = l.proc.learner?.nextInstance ?? 0;
-    // Acceptors hold the instance when one has its value and one its decision (one that was down
-    // while it was decided holds nothing of it, trimmed or not).
     let value = false;
     let decision = false;
+    let trimmedEverywhere = true;
     for (const p of this.nodes.values()) {
       if (!p.alive) continue;
       if (p.proc.learner?.retains(next)) return false;
       if (!p.proc.acceptor || p.proc.acceptor.trimmedBelow > next) continue;
+      trimmedEverywhere = false;
       const c = p.proc.acceptor.catchup(next, 1);
       value ||= c.entries.length + c.votes.length > 0;
       decision ||= c.entries.length + c.decisions.length > 0;
     }
-    return !(value && decision);
+    return !trimmedEverywhere && !(value && decision);
   }
 
   /**
@@ -429,7 +430,7 @@ export class Simulation {
       const owner = this.nodes.get(p.node);
       if (!owner?.alive || owner.inc !== p.incarnation) continue;
       for (const l of learners) {
-        if (this.checker.deliveredBy(l.id, l.inc).has(p.pid)) continue;
+        if (this.checker.deliveredBy(l.id, l.inc).has(p.pid) || this.checker.lostTo(l.id, l.inc, p.pid)) continue;
         if (final)
           this.checker.fail(
             "liveness",

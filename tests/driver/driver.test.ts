@@ -56,7 +56,7 @@ function recorder(): { sink: Sink; events: string[] } {
 }
 
 function output(parts: Partial<Output>): Output {
-  return { persist: [], send: [], deliver: [], decided: [], acked: [], conflicts: [], ...parts };
+  return { persist: [], send: [], deliver: [], decided: [], acked: [], conflicts: [], lost: [], ...parts };
 }
 const nack = (rnd: number): Envelope => ({ dest: { to: 9 }, msg: { t: "nack", rnd, promised: rnd + 1 } });
 const promise = (rnd: number): LedgerRecord => ({ k: "promise", rnd });

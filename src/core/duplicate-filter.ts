@@ -1,0 +1,58 @@
+import type { OutputBuilder } from "./output.ts";
+
+/** Per client: every seq up to `low` delivered, plus the delivered seqs above it. */
+interface ClientSeen {
+  low: number;
+  readonly above: Set<number>;
+}
+
+/**
+ * Bound on the seqs a client may have delivered out of order. A proposer sends seq s+W only once
+ * seq s was delivered, so with proposerWindow W <= this bound a learner from the beginning never
+ * holds more; config validation refuses a larger window.
+ */
+export const MAX_OUT_OF_ORDER_SEQS = 4096;
+
+/**
+ * A learner's deterministic duplicate filter: every learner sees the same batches in the same
+ * order, so every learner from the beginning filters the same values. A learner that did not see
+ * the whole history (it joined mid-stream, resumed from a file, or gave instances up as lost)
+ * cannot be strict: it slides past the seqs it never saw.
+ */
+export class DuplicateFilter {
+  private readonly seen = new Map<number, ClientSeen>();
+
+  /** `strict`: this learner saw every instance from 0 (more seqs out of order is then conflicting input). */
+  constructor(private strict: boolean) {}
+
+  /** From now on the filter has not seen the whole history. */
+  loosen(): void {
+    this.strict = false;
+  }
+
+  /** Whether (client, seq) was delivered, as far as the filter remembers. */
+  has(client: number, seq: number): boolean {
+    const s = this.seen.get(client);
+    return s !== undefined && (seq <= s.low || s.above.has(seq));
+  }
+
+  /** True the first time (client, seq) is seen, and remembers it. */
+  firstTime(client: number, seq: number, out: OutputBuilder | null): boolean {
+    let s = this.seen.get(client);
+    if (!s) this.seen.set(client, (s = { low: -1, above: new Set() }));
+    if (seq <= s.low || s.above.has(seq)) return false;
+    s.above.add(seq);
+    while (s.above.delete(s.low + 1)) s.low++;
+    if (s.above.size > MAX_OUT_OF_ORDER_SEQS) {
+      // A correct proposer never has more seqs out of order (its window): a broken or hostile
+      // client does, and a learner that did not see every instance misses some. Either way slide
+      // past them: every learner sees the same batches, so all slide alike.
+      if (this.strict) out?.conflict(`client ${client} has more than ${MAX_OUT_OF_ORDER_SEQS} seqs out of order`);
+      let min = Infinity;
+      for (const q of s.above) min = Math.min(min, q);
+      s.low = min - 1;
+      while (s.above.delete(s.low + 1)) s.low++;
+    }
+    return true;
+  }
+}
