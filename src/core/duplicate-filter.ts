@@ -1,4 +1,5 @@
 import type { OutputBuilder } from "./output.ts";
+import type { ClientFilter } from "./types.ts";
 
 /** Per client: every seq up to `low` delivered, plus the delivered seqs above it. */
 interface ClientSeen {
@@ -28,6 +29,34 @@ export class DuplicateFilter {
   /** From now on the filter has not seen the whole history. */
   loosen(): void {
     this.strict = false;
+  }
+
+  /** Whether the filter saw every value from instance 0 (or installed the state of one that did). */
+  get exact(): boolean {
+    return this.strict;
+  }
+
+  /** Clients the filter holds. */
+  get clients(): number {
+    return this.seen.size;
+  }
+
+  /** The filter's state, for another learner (a state transfer); at most `maxClients`, the latest seen. */
+  snapshot(maxClients: number): { readonly exact: boolean; readonly clients: ClientFilter[] } {
+    const clients: ClientFilter[] = [];
+    let skip = this.seen.size - maxClients;
+    for (const [client, s] of this.seen) if (skip-- <= 0) clients.push({ client, low: s.low, above: [...s.above] });
+    return { exact: this.strict && this.seen.size <= maxClients, clients };
+  }
+
+  /** Replaces the filter's state by another learner's (see snapshot); input from the network, so bounded. */
+  install(exact: boolean, clients: readonly ClientFilter[]): void {
+    this.seen.clear();
+    this.strict = exact;
+    for (const c of clients) {
+      const above = new Set(c.above.filter((q) => q > c.low).slice(0, MAX_OUT_OF_ORDER_SEQS));
+      this.seen.set(c.client, { low: Math.max(-1, c.low), above });
+    }
   }
 
   /** Whether (client, seq) was delivered, as far as the filter remembers. */

@@ -2,7 +2,7 @@ import type { ProtocolConfig } from "./config.ts";
 import { gcQuorum } from "./gc.ts";
 import type { OutputBuilder } from "./output.ts";
 import { DuplicateFilter } from "./duplicate-filter.ts";
-import type { Batch, Instance, NodeId, Tick, Vid } from "./types.ts";
+import type { Batch, ClientFilter, Instance, NodeId, Tick, Vid } from "./types.ts";
 
 export { MAX_OUT_OF_ORDER_SEQS } from "./duplicate-filter.ts";
 
@@ -16,6 +16,8 @@ export { MAX_OUT_OF_ORDER_SEQS } from "./duplicate-filter.ts";
  */
 export type LearnFrom = "beginning" | "first-seen" | { readonly instance: Instance; readonly delivered?: readonly { readonly client: number; readonly seq: number }[] };
 
+/** Bound on the clients of a duplicate filter sent to another learner (a state transfer). */
+export const MAX_STATE_CLIENTS = 65_536;
 /** Bound on distinct batches (rounds) a learner keeps for one undelivered instance. */
 export const MAX_BATCHES_PER_INSTANCE = 8;
 
@@ -43,6 +45,7 @@ export class Learner {
   /** Behind gcFloor without progress since (null: not stuck); and the lowest floor above `next` heard since. */
   private stuckSince: Tick | null = null;
   private lowestFloor: Instance = Infinity;
+  private lastStateAsk: Tick = -Infinity;
   /** Instances given up as lost to this learner (see giveUp). */
   lostInstances = 0;
   private nextPeer = 0;
@@ -110,19 +113,50 @@ export class Learner {
   }
 
   /**
-   * Behind what every source asked holds, for catchupGiveUpTicks: the instances up to the lowest
-   * floor heard are lost to this learner. It says so (Output.lost: never a silent skip) and goes on
-   * from there; its duplicate filter no longer saw the whole history.
+   * Behind what every process retains for catchupGiveUpTicks: the instances up to the lowest floor
+   * heard are lost to this learner. It asks another learner for its state first (a state transfer:
+   * its next instance and duplicate filter, so that it goes on filtering exactly as the others);
+   * with no answer for another catchupGiveUpTicks, it goes on from the lowest floor with a filter
+   * that did not see the whole history. Either way it says so (Output.lost: never a silent skip).
    */
-  private giveUp(now: Tick, out: OutputBuilder): void {
+  private whenStuck(now: Tick, out: OutputBuilder): void {
+    if (this.stuckSince === null || !this.behindGc) return;
+    const stuck = now - this.stuckSince;
+    if (stuck < this.cfg.catchupGiveUpTicks) return;
+    if (stuck >= 2 * this.cfg.catchupGiveUpTicks || this.peers.length === 0) {
+      this.filter.loosen();
+      this.jumpTo(this.lowestFloor, null, now, out);
+      return;
+    }
+    if (now - this.lastStateAsk < this.cfg.catchupTicks) return;
+    this.lastStateAsk = now;
+    this.nextPeer++;
+    out.to(this.peers[this.nextPeer % this.peers.length] as NodeId, { t: "state-ask" });
+  }
+
+  /** Another learner asks for this one's state (see whenStuck); one that is stuck itself has none worth sending. */
+  onStateAsk(from: NodeId, out: OutputBuilder): void {
+    if (!this.replica || this.behindGc) return;
+    out.to(from, { t: "state", next: this.next, ...this.filter.snapshot(MAX_STATE_CLIENTS) });
+  }
+
+  /** A learner's state (see onStateAsk): taken only while stuck, from a peer, and only if it is ahead. */
+  onState(from: NodeId, next: Instance, exact: boolean, clients: readonly ClientFilter[], now: Tick, out: OutputBuilder): void {
+    if (!this.behindGc || !this.peers.includes(from) || next <= this.next) return;
+    this.filter.install(exact, clients);
+    this.jumpTo(next, from, now, out);
+  }
+
+  /** Goes on from `to`; [next, to) is lost to this learner (reported), with a filter taken from `stateFrom` (or none). */
+  private jumpTo(to: Instance, stateFrom: NodeId | null, now: Tick, out: OutputBuilder): void {
     const from = this.next;
-    const to = this.lowestFloor;
-    out.lost.push({ from, to });
+    out.lost.push({ from, to, stateFrom, exact: this.filter.exact });
     this.lostInstances += to - from;
     for (const i of this.batches.keys()) if (i < to) this.batches.delete(i);
     for (const i of this.decisions.keys()) if (i < to) this.decisions.delete(i);
+    // What it retained no longer ends where it delivers: others must not be told it holds a prefix.
+    this.retained.clear();
     this.next = to;
-    this.filter.loosen();
     this.progressed(now);
     this.deliverReady(now, out);
   }
@@ -207,7 +241,7 @@ export class Learner {
       this.slowDowns++;
       out.to(this.cfg.acceptors[this.preferred % this.cfg.acceptors.length] as NodeId, { t: "slow-down", backlog: this.backlog, hops: 0 });
     }
-    if (this.stuckSince !== null && this.behindGc && now - this.stuckSince >= this.cfg.catchupGiveUpTicks) this.giveUp(now, out);
+    this.whenStuck(now, out);
     if (now - this.lastProgress < this.cfg.catchupTicks || now - this.lastAsked < this.cfg.catchupTicks) return;
     // Without evidence of a gap, poll rarely: the last decisions may have been lost without trace.
     const gap = this.highestKnown >= this.next || this.behindGc;

@@ -1,4 +1,4 @@
-import type { Conflict, DecisionId, Delivery, Destination, Envelope, LedgerRecord, Msg, NodeId, Output } from "./types.ts";
+import type { Conflict, DecisionId, Delivery, Destination, Envelope, LedgerRecord, LostRange, Msg, NodeId, Output } from "./types.ts";
 
 /** Collects what a step persists, sends and delivers. */
 export class OutputBuilder implements Output {
@@ -8,7 +8,7 @@ export class OutputBuilder implements Output {
   readonly decided: DecisionId[] = [];
   readonly acked: { client: number; seq: number; instance: number }[] = [];
   readonly conflicts: Conflict[] = [];
-  readonly lost: { from: number; to: number }[] = [];
+  readonly lost: LostRange[] = [];
   /** The sender of the message this step handles (null: a tick, a proposal, a leadership change). */
   source: NodeId | null = null;
 

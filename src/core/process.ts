@@ -231,6 +231,12 @@ export abstract class RingProcess {
       case "delivered":
         this.proposer?.onNotice(msg.client, msg.seqs, msg.instances, msg.unplaced, now, out);
         return;
+      case "state-ask":
+        this.learner?.onStateAsk(from, out);
+        return;
+      case "state":
+        this.learner?.onState(from, msg.next, msg.exact, msg.clients, now, out);
+        return;
       case "catchup-reply":
         this.seeRound(msg.rnd);
         if (msg.floor !== undefined) this.learner?.onFloor(msg.floor, now);
@@ -346,9 +352,12 @@ function plausible(m: Msg): boolean {
       return inst(m.instance);
     case "delivered":
       return m.seqs.length === m.instances.length && m.instances.every(inst);
+    case "state":
+      return inst(m.next);
     case "subscribe":
     case "value":
     case "hello":
+    case "state-ask":
       return true;
   }
 }

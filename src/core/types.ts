@@ -128,6 +128,17 @@ export type Msg =
       /** The sender holds nothing below this instance (garbage-collected): ask someone else for it. */
       readonly floor?: Instance;
     }
+  /**
+   * A learner behind what every process retains asks another learner for its state (a state
+   * transfer): for the raw log, the next instance it delivers and its duplicate filter.
+   */
+  | { readonly t: "state-ask" }
+  /**
+   * A learner's state at `next` (it delivered every instance below): its duplicate filter per
+   * client. `exact`: the filter saw every value from instance 0 (or came from one that did) and
+   * holds every client, so a learner that installs it filters exactly as the sender does.
+   */
+  | { readonly t: "state"; readonly next: Instance; readonly exact: boolean; readonly clients: readonly ClientFilter[] }
   /** A replica applied every instance below upTo (garbage collection; sent to every acceptor). */
   | { readonly t: "applied"; readonly upTo: Instance }
   /** Flow control: a learner `backlog` instances behind; travels to the coordinator (hops bounds forwarding). */
@@ -160,6 +171,13 @@ export type Msg =
       readonly instances: readonly Instance[];
       readonly unplaced: readonly number[];
     };
+
+/** One client's part of a duplicate filter: every seq up to `low` seen (-1: none), plus the seen seqs above it. */
+export interface ClientFilter {
+  readonly client: number;
+  readonly low: number;
+  readonly above: readonly number[];
+}
 
 export type MsgType = Msg["t"];
 
@@ -212,7 +230,20 @@ export interface Output {
   /** Conflicting input dropped in this step (see Conflict). */
   readonly conflicts: Conflict[];
   /** Instances [from, to) this learner gave up as lost: no process holds them any more (see Learner). */
-  readonly lost: { readonly from: Instance; readonly to: Instance }[];
+  readonly lost: LostRange[];
+}
+
+/**
+ * Instances [from, to) a learner gave up as lost: no process holds them any more. `stateFrom`: the
+ * learner whose state (duplicate filter) it took, so that it filters as the others from `to` on;
+ * null: none answered, and a value re-sent across the gap may be delivered again by this learner.
+ */
+export interface LostRange {
+  readonly from: Instance;
+  readonly to: Instance;
+  readonly stateFrom: NodeId | null;
+  /** Whether the learner's duplicate filter is exact from `to` on (see DuplicateFilter.exact). */
+  readonly exact: boolean;
 }
 
 export type Input =

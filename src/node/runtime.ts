@@ -2,7 +2,7 @@ import type { ProtocolConfig } from "../core/config.ts";
 import { createProcess } from "../core/factory.ts";
 import type { RingProcess } from "../core/process.ts";
 import type { LearnFrom } from "../core/learner.ts";
-import type { Conflict, DecisionId, Delivery, Envelope, Input, Msg, NodeId } from "../core/types.ts";
+import type { Conflict, DecisionId, Delivery, Envelope, Input, LostRange, Msg, NodeId } from "../core/types.ts";
 import { Driver } from "../driver/driver.ts";
 import { RamLedger, type Ledger } from "../ledger/ledger.ts";
 
@@ -30,7 +30,7 @@ export interface RuntimeEvents {
   decided?(d: DecisionId): void;
   acked?(a: { client: number; seq: number; instance: number }): void;
   /** This learner gave instances [from, to) up as lost: no process holds them any more. */
-  lost?(range: { readonly from: number; readonly to: number }): void;
+  lost?(range: LostRange): void;
   /** The core dropped network input that conflicts with what it knows (forged, or a broken peer). */
   conflict?(c: Conflict): void;
 }

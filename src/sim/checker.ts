@@ -22,6 +22,8 @@ interface LearnerLog {
   readonly seen: Set<number>;
   /** Instance ranges this incarnation gave up as lost; with any, its value sequence has a gap. */
   readonly lost: [Instance, Instance][];
+  /** It gave instances up without another learner's duplicate filter: it may deliver a re-sent copy again. */
+  loose: boolean;
 }
 
 export const MAX_VIOLATIONS = 16;
@@ -48,8 +50,10 @@ export class Checker {
   /** "client:seq" -> the instance where learners deliver it; and acks still waiting for that. */
   private readonly deliveredAt = new Map<string, Instance>();
   private readonly ackedAt = new Map<string, { readonly node: NodeId; readonly instance: Instance }>();
-  /** The instance where each value (by pid) was first delivered. */
+  /** The instance where each value (by pid) was first delivered (by learners with an exact filter). */
   private readonly pidInstance = new Map<number, Instance>();
+  /** "client:seq" -> instances where a loose learner (see LearnerLog.loose) delivered a copy. */
+  private readonly looseAt = new Map<string, Set<Instance>>();
   deliveredValues = 0;
 
   propose(p: Proposal): void {
@@ -97,7 +101,13 @@ export class Checker {
         continue;
       }
       log.seen.add(pid);
-      if (!this.pidInstance.has(pid)) this.pidInstance.set(pid, d.instance);
+      if (log.loose) {
+        this.noteLoose(`${v.client}:${v.seq}`, d.instance);
+        continue;
+      }
+      const first = this.pidInstance.get(pid);
+      if (first === undefined) this.pidInstance.set(pid, d.instance);
+      else if (first !== d.instance) this.fail("integrity", `node ${node} delivered value ${pid} at instance ${d.instance}, first delivered at ${first}`);
       this.noteDeliveredAt(`${v.client}:${v.seq}`, d.instance);
       // After a gap a learner's sequence lines up with the others' by instance only (checked above).
       if (log.lost.length > 0) continue;
@@ -114,13 +124,14 @@ export class Checker {
    * A learner incarnation gave instances [from, to) up as lost. It must be where its deliveries
    * stand: a skip is never silent (a gap without this report is a total-order violation).
    */
-  onLost(node: NodeId, incarnation: number, from: Instance, to: Instance): void {
+  onLost(node: NodeId, incarnation: number, from: Instance, to: Instance, exact: boolean): void {
     const key = `${node}/${incarnation}`;
     let log = this.logs.get(key);
     if (!log) this.logs.set(key, (log = newLog(node, incarnation)));
     if (from !== log.nextInstance || to <= from) this.fail("total-order", `node ${node} gave up instances [${from}, ${to}), its next was ${log.nextInstance}`);
     log.nextInstance = to;
     log.lost.push([from, to]);
+    log.loose = !exact;
   }
 
   /** Whether the value `pid` was delivered (by anyone) at an instance this learner incarnation gave up as lost. */
@@ -135,7 +146,7 @@ export class Checker {
     const key = `${a.client}:${a.seq}`;
     const at = this.deliveredAt.get(key);
     if (at === undefined) this.ackedAt.set(key, { node, instance: a.instance });
-    else if (at !== a.instance) this.fail("rsvp", `node ${node}'s proposer was told ${key} is decided at instance ${a.instance}; learners deliver it at ${at}`);
+    else if (at !== a.instance && !this.looseAt.get(key)?.has(a.instance)) this.fail("rsvp", `node ${node}'s proposer was told ${key} is decided at instance ${a.instance}; learners deliver it at ${at}`);
   }
 
   private noteDeliveredAt(key: string, instance: Instance): void {
@@ -144,7 +155,14 @@ export class Checker {
     const a = this.ackedAt.get(key);
     if (a === undefined) return;
     this.ackedAt.delete(key);
-    if (a.instance !== instance) this.fail("rsvp", `node ${a.node}'s proposer was told ${key} is decided at instance ${a.instance}; learners deliver it at ${instance}`);
+    if (a.instance !== instance && !this.looseAt.get(key)?.has(a.instance)) this.fail("rsvp", `node ${a.node}'s proposer was told ${key} is decided at instance ${a.instance}; learners deliver it at ${instance}`);
+  }
+
+  /** A loose learner delivered "client:seq" at `instance`: truly decided there (a re-sent copy), so a notice naming it is no lie. */
+  private noteLoose(key: string, instance: Instance): void {
+    let at = this.looseAt.get(key);
+    if (!at) this.looseAt.set(key, (at = new Set()));
+    at.add(instance);
   }
 
   /** Values (by pid) delivered by the given learner incarnation. */
@@ -158,7 +176,7 @@ export class Checker {
 }
 
 function newLog(node: NodeId, incarnation: number): LearnerLog {
-  return { node, incarnation, nextInstance: 0, pids: [], seen: new Set(), lost: [] };
+  return { node, incarnation, nextInstance: 0, pids: [], seen: new Set(), lost: [], loose: false };
 }
 
 export const PID_BYTES = 8;

@@ -219,7 +219,7 @@ export class Simulation {
     return {
       send: (from, env) => this.send(from, env),
       deliver: (id, d) => this.checker.onDeliver(id, inc, d),
-      lost: (id, r) => this.checker.onLost(id, inc, r.from, r.to),
+      lost: (id, r) => this.checker.onLost(id, inc, r.from, r.to, r.exact),
       decided: (id, d) => this.checker.onDecided(id, d),
       acked: (id, a) => this.checker.onAcked(id, a),
       // Nothing in the simulator forges messages: conflicting input is a bug in some core.

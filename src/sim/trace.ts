@@ -82,5 +82,9 @@ export function formatTrace(m: Msg): string {
       return `subscribe c=${m.client} seqs=[${m.seqs}]`;
     case "delivered":
       return `delivered c=${m.client} [${m.seqs.map((q, k) => `${q}@${m.instances[k]}`).join(" ")}]${m.unplaced.length > 0 ? ` unplaced=[${m.unplaced}]` : ""}`;
+    case "state-ask":
+      return "state-ask";
+    case "state":
+      return `state next=${m.next} exact=${m.exact} clients=${m.clients.length}`;
   }
 }

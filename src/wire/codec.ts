@@ -22,6 +22,8 @@ import {
   slowDownCodec,
   subscribeCodec,
   deliveredCodec,
+  stateAskCodec,
+  stateCodec,
   heartbeatCodec,
   helloCodec,
   nackCodec,
@@ -57,6 +59,8 @@ const CODECS: { readonly [T in MsgType]: BodyCodec<MsgOf<T>> } = {
   "slow-down": slowDownCodec,
   subscribe: subscribeCodec,
   delivered: deliveredCodec,
+  "state-ask": stateAskCodec,
+  state: stateCodec,
 };
 
 /** The codec of `t`; the table pairs each type with its own codec, so the widening is sound. */

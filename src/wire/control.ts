@@ -1,6 +1,6 @@
 /**
  * Layouts of the control messages: 1a, 1b, nack, catchup, catchup-reply, hello, ring, decided-value,
- * heartbeats, applied, slow-down, subscribe, delivered.
+ * heartbeats, applied, slow-down, subscribe, delivered, state-ask, state.
  *
  * These are hand-written too rather than CBOR: 1b and catchup-reply carry whole batches, which
  * then reuse the hot-path batch layout (and its zero-copy payloads and bounds), and a fixed
@@ -25,10 +25,13 @@
  * | subscribe     | u32 client, u32 count (<= MAX_LIST), count x u53 seq                          |
  * | delivered     | u32 client, u32 count (<= MAX_LIST), count x (u53 seq, u53 instance),         |
  * |               |   u32 count (<= MAX_LIST), count x u53 unplaced seq                             |
+ * | state-ask     | (empty)                                                                       |
+ * | state         | u53 next, u8 exact (0/1), u32 count (<= MAX_LIST), count x (u32 client,       |
+ * |               |   u53 low + 1, u32 count (<= MAX_LIST), count x u53 seq)                       |
  *
  * Optional instance fields (1b trimmed, catchup-reply floor) travel as 0 when absent.
  */
-import type { CatchupEntry, VoteReport } from "../core/types.ts";
+import type { CatchupEntry, ClientFilter, VoteReport } from "../core/types.ts";
 import type { BodyCodec, MsgOf } from "./body.ts";
 import { checkBool, checkList, checkU32, checkU53 } from "./check.ts";
 import { EncodeError } from "./errors.ts";
@@ -333,5 +336,43 @@ export const deliveredCodec: BodyCodec<MsgOf<"delivered">> = {
       instances.push(r.u53("delivered.instance"));
     }
     return { t: "delivered", client, seqs, instances, unplaced: readSeqs(r, "delivered.unplaced") };
+  },
+};
+
+export const stateAskCodec: BodyCodec<MsgOf<"state-ask">> = {
+  measure: () => 0,
+  write: () => {},
+  read: () => ({ t: "state-ask" }),
+};
+
+export const stateCodec: BodyCodec<MsgOf<"state">> = {
+  measure(m) {
+    if (!Array.isArray(m.clients)) throw new EncodeError("state.clients: not an array");
+    checkList(m.clients.length, MAX_LIST, "state.clients");
+    let size = checkU53(m.next, "state.next") + checkBool(m.exact, "state.exact") + 4;
+    for (const c of m.clients) size += checkU32(c.client, "state.client") + checkU53(c.low + 1, "state.low") + measureSeqs(c.above, "state.above");
+    return size;
+  },
+  write(w, m) {
+    w.u53(m.next);
+    w.bool(m.exact);
+    w.u32(m.clients.length);
+    for (const c of m.clients) {
+      w.u32(c.client);
+      w.u53(c.low + 1);
+      writeSeqs(w, c.above);
+    }
+  },
+  read(r) {
+    const next = r.u53("state.next");
+    const exact = r.bool("state.exact");
+    const n = r.count(MAX_LIST, 16, "state.clients");
+    const clients: ClientFilter[] = [];
+    for (let i = 0; i < n; i++) {
+      const client = r.u32("state.client");
+      const low = r.u53("state.low") - 1;
+      clients.push({ client, low, above: readSeqs(r, "state.above") });
+    }
+    return { t: "state", next, exact, clients };
   },
 };

@@ -51,6 +51,8 @@ export const TYPE_CODES = {
   "slow-down": 18,
   subscribe: 19,
   delivered: 20,
+  "state-ask": 21,
+  state: 22,
 } as const satisfies Record<MsgType, number>;
 
 export type TypeCode = (typeof TYPE_CODES)[MsgType];

@@ -111,6 +111,67 @@ describe("garbage collection", () => {
   });
 });
 
+describe("a dead replica does not stop the cluster", () => {
+  const timing = { maxUnappliedInstances: 8, gcSuspectTicks: 50, catchupGiveUpTicks: 100, learnerRetainInstances: 4 };
+
+  test("a replica silent for gcSuspectTicks leaves the GC quorum: the other's reports let the coordinator go on, acceptors trim", () => {
+    const net = gcNet(timing);
+    net.down.add(4);
+    proposeAll(net, 40, 400);
+    // Before: with both replicas needed, nothing beyond maxUnappliedInstances was ever proposed.
+    expect(values(net.delivered(3))).toHaveLength(40);
+    for (const a of [0, 1, 2]) {
+      expect(net.proc(a).gcExcluded(net.now)).toEqual([4]);
+      expect(net.proc(a).acceptor?.trimmedBelow).toBeGreaterThan(8);
+    }
+  });
+
+  test("a replica back from the dead, behind what everyone trimmed, takes the other replica's state, reports the gap and rejoins the quorum", () => {
+    const net = gcNet(timing);
+    net.down.add(4);
+    proposeAll(net, 40, 400);
+    net.procs.set(4, createProcess(4, net.cfg));
+    net.down.delete(4);
+    net.tickUntil(800);
+    const lost = net.lost.get(4) ?? [];
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatchObject({ from: 0, stateFrom: 3, exact: true });
+    const to = lost[0]?.to ?? 0;
+    expect(to).toBeGreaterThan(0);
+    expect(net.log.some((m) => m.from === 4 && m.to === 3 && m.msg.t === "state-ask")).toBe(true);
+    // From the gap on, it delivers exactly what the other replica does.
+    proposeAll(net, 10, 1000);
+    const after = (id: number) => values(net.delivered(id).filter((d) => d.instance >= to));
+    expect(after(4)).toEqual(after(3));
+    expect(after(4).length).toBeGreaterThanOrEqual(10);
+    for (const a of [0, 1, 2]) expect(net.proc(a).gcExcluded(net.now)).toEqual([]);
+  });
+
+  test("with no other replica to take state from, a learner gives the trimmed instances up as lost (reported) and goes on", () => {
+    const cfg = makeCfg({
+      processes: [0, 1, 2, 3],
+      acceptors: [0, 1, 2],
+      learners: [3],
+      proposers: [3],
+      coordinator: 0,
+      timing: { appliedTicks: 5, retainInstances: 0, window: 4, ...timing },
+    });
+    const net = new Net(cfg);
+    net.input(0, { k: "lead" });
+    net.run();
+    proposeAll(net, 30, 200);
+    expect(net.proc(0).acceptor?.trimmedBelow).toBeGreaterThan(0);
+    // A new incarnation: a new client id, as the runtime gives each one.
+    net.procs.set(3, createProcess(3, net.cfg, { clientId: 99 }));
+    net.deliveries.set(3, []);
+    net.tickUntil(600);
+    const lost = net.lost.get(3) ?? [];
+    expect(lost).toEqual([{ from: 0, to: net.proc(0).acceptor?.trimmedBelow ?? -1, stateFrom: null, exact: false }]);
+    proposeAll(net, 5, 800);
+    expect(values(net.delivered(3)).length).toBeGreaterThanOrEqual(5);
+  });
+});
+
 describe("the bound on what the coordinator runs ahead of the replicas", () => {
   test("no instance is proposed maxUnappliedInstances beyond what replicas applied; their reports let it go on", () => {
     const net = gcNet({ maxUnappliedInstances: 4, appliedTicks: 5 });

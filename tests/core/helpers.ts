@@ -2,7 +2,7 @@
 import { DEFAULT_TIMING, type PlantedBugs, type ProtocolConfig, type Variant } from "../../src/core/config.ts";
 import { createProcess } from "../../src/core/factory.ts";
 import type { RingProcess } from "../../src/core/process.ts";
-import type { Batch, ClientValue, Delivery, Envelope, Input, LedgerRecord, Msg, NodeId, Output } from "../../src/core/types.ts";
+import type { Batch, ClientValue, Delivery, Envelope, Input, LedgerRecord, LostRange, Msg, NodeId, Output } from "../../src/core/types.ts";
 
 export const MAX_NODES = 16;
 
@@ -96,6 +96,8 @@ export class Net {
   readonly procs = new Map<NodeId, RingProcess>();
   readonly queue: InFlightMsg[] = [];
   readonly deliveries = new Map<NodeId, Delivery[]>();
+  /** Instance ranges each learner gave up as lost (Output.lost). */
+  readonly lost = new Map<NodeId, LostRange[]>();
   readonly log: InFlightMsg[] = [];
   readonly down = new Set<NodeId>();
   /** Every record each process persisted (a durable ledger). */
@@ -134,6 +136,7 @@ export class Net {
     const mine = this.deliveries.get(id) ?? [];
     mine.push(...out.deliver);
     this.deliveries.set(id, mine);
+    if (out.lost.length > 0) this.lost.set(id, [...(this.lost.get(id) ?? []), ...out.lost]);
     const group = [...new Set([...this.cfg.acceptors, ...this.cfg.learners])];
     for (const e of out.send) {
       if ("to" in e.dest) this.queue.push({ from: id, to: e.dest.to, msg: e.msg });
