@@ -33,11 +33,28 @@ export const RecordType = {
   Trim: 4,
   /** Written first in every segment: the promise and trim point so far, so older segments can go. */
   Checkpoint: 5,
+  /** Ends every group commit (format 2): the bytes before it were acknowledged (see segment.ts). */
+  Sync: 6,
 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 
 /** What the WAL stores: the cores' records plus its own checkpoint. */
 export type WalRecord = LedgerRecord | { readonly k: "checkpoint"; readonly rnd: number; readonly trimmedBelow: number };
+
+/**
+ * A sync marker: the last record of every write (group commit, new segment). It covers the
+ * `records` records from segment offset `from` up to itself; the group's callbacks run only once
+ * the write that carries it is done (and, sync "fsync", fdatasync'ed), so a marker on disk says
+ * the bytes before it were acknowledged. It carries no state of its own.
+ */
+export interface SyncMarker {
+  readonly k: "sync";
+  readonly from: number;
+  readonly records: number;
+}
+
+/** Everything a segment holds: the stored records and the sync markers between them. */
+export type DiskRecord = WalRecord | SyncMarker;
 
 /** The checkpoint state a log has reached: the highest round promised (or voted in) and the trim point. */
 export interface Checkpoint {
@@ -78,7 +95,7 @@ export function checksum(bytes: Uint8Array): number {
 }
 
 /** The CBOR fields of every record but a vote. */
-function body(r: Exclude<WalRecord, { k: "vote" }>): [RecordType, unknown[]] {
+function body(r: Exclude<DiskRecord, { k: "vote" }>): [RecordType, unknown[]] {
   switch (r.k) {
     case "promise":
       return [RecordType.Promise, [r.rnd]];
@@ -88,11 +105,13 @@ function body(r: Exclude<WalRecord, { k: "vote" }>): [RecordType, unknown[]] {
       return [RecordType.Trim, [r.below]];
     case "checkpoint":
       return [RecordType.Checkpoint, [r.rnd, r.trimmedBelow]];
+    case "sync":
+      return [RecordType.Sync, [r.from, r.records]];
   }
 }
 
 /** The record as it goes to disk: header and body in one buffer. */
-export function encodeRecord(r: WalRecord): Uint8Array {
+export function encodeRecord(r: DiskRecord): Uint8Array {
   let out: Uint8Array;
   let type: RecordType;
   if (r.k === "vote") {
@@ -187,7 +206,7 @@ function decodeVote(bytes: Uint8Array): WalRecord {
 }
 
 /** Decodes a body whose checksum matched; throws RecordError when its shape is wrong. */
-export function decodeBody(type: number, bytes: Uint8Array): WalRecord {
+export function decodeBody(type: number, bytes: Uint8Array): DiskRecord {
   if (type === RecordType.Vote) return decodeVote(bytes);
   const f = decodeCbor(bytes);
   switch (type) {
@@ -206,6 +225,10 @@ export function decodeBody(type: number, bytes: Uint8Array): WalRecord {
     case RecordType.Checkpoint: {
       const [rnd, trimmedBelow] = arr(f, 2, "checkpoint");
       return { k: "checkpoint", rnd: nat(rnd, "checkpoint.rnd"), trimmedBelow: nat(trimmedBelow, "checkpoint.trimmedBelow") };
+    }
+    case RecordType.Sync: {
+      const [from, records] = arr(f, 2, "sync");
+      return { k: "sync", from: nat(from, "sync.from"), records: nat(records, "sync.records") };
     }
     default:
       throw new RecordError(`unknown record type ${type}`);

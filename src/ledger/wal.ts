@@ -7,6 +7,10 @@
  * the next single write and single sync; their callbacks are called together, in append order.
  * Throughput is then bounded by disk bandwidth, not by syncs per second.
  *
+ * Every write ends with a sync marker (one small record in the same write; see segment.ts): it
+ * tells recovery which bytes were acknowledged, so bit rot before it is reported as corruption
+ * rather than cut off as a torn tail.
+ *
  * Segments rotate past `segmentBytes`; each new segment starts with a checkpoint (the promise and
  * trim point so far), so a segment whose votes and decisions are all below the trim point holds
  * nothing needed and is deleted. A LOCK file keeps two processes off one log.
@@ -17,7 +21,7 @@ import { invariant } from "../core/assert.ts";
 import type { LedgerRecord } from "../core/types.ts";
 import type { Ledger } from "./ledger.ts";
 import { checkpointAfter, encodeRecord, instanceOf, type Checkpoint, type WalRecord } from "./record.ts";
-import { scanSegment, segmentHeader, segmentName, SEGMENT_HEADER_BYTES, sortedSegments } from "./segment.ts";
+import { CorruptionError, scanSegment, segmentHeader, segmentName, SEGMENT_HEADER_BYTES, sortedSegments, WAL_FORMAT_VERSION, type SegmentScan } from "./segment.ts";
 
 export type WalSync = "fsync" | "none";
 
@@ -29,6 +33,10 @@ export interface WalOptions {
   readonly segmentBytes: number;
   /** Called when a write or sync fails: the ledger can no longer promise durability (default: throw, i.e. fail-stop). */
   readonly onFatal?: (e: Error) => void;
+  /** Told of what recovery cut off or repaired, one line each (default: process.emitWarning: never silent). */
+  readonly onWarning?: (message: string) => void;
+  /** Leads every error message: where the directory came from (e.g. the configuration key "ledger.dir"). */
+  readonly configKey?: string;
 }
 
 /** Bound: buffers handed to one writev (Linux IOV_MAX is 1024). */
@@ -50,7 +58,7 @@ export interface WalStats {
   readonly lastSyncUs: number;
   readonly trimmedBelow: number;
   readonly recoveredRecords: number;
-  /** Bytes of a torn last record cut off at start-up (0 when the log ended cleanly). */
+  /** Bytes of a torn tail cut off at start-up (0 when the log ended cleanly); each cut is also a warning (onWarning). */
   readonly truncatedBytes: number;
   readonly segmentsDeleted: number;
 }
@@ -58,6 +66,19 @@ export interface WalStats {
 /** Another live process holds the log. */
 export class WalLockedError extends Error {
   override readonly name = "WalLockedError";
+}
+
+/** A file operation of the log failed: one line naming what, the file and the errno (no `code` property, so it is not repeated). */
+export class WalIoError extends Error {
+  override readonly name = "WalIoError";
+}
+
+/** "ENOENT (no such file or directory)" from a Node/Bun errno error, whose message repeats the code ("ENOENT: no such file…, open '…'"). */
+export function describeErrno(e: unknown): string {
+  const x = e as NodeJS.ErrnoException;
+  if (typeof x.code !== "string") return e instanceof Error ? e.message : String(e);
+  const text = /^[A-Z0-9_]+: ([^,]+)/.exec(x.message)?.[1];
+  return text && text !== x.code ? `${x.code} (${text})` : x.code;
 }
 
 /** One group commit: records written together and synced together. */
@@ -116,6 +137,8 @@ export class WalLedger implements Ledger {
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
   private pendingCallbacks: (() => void)[] = [];
+  /** Records pending (what the group's sync marker counts). */
+  private pendingRecords = 0;
   private pendingMaxInstance = -1;
   private pendingTrim = -1;
   /** A group's write is in progress (writes go out one at a time, in order). */
@@ -132,19 +155,39 @@ export class WalLedger implements Ledger {
 
   private constructor(private readonly o: WalOptions) {}
 
-  /** Opens (or creates) the log in `o.dir`, recovers its records, and cuts off a torn tail. Throws CorruptionError or WalLockedError. */
+  /** Opens (or creates) the log in `o.dir`, recovers its records, and cuts off a torn tail. Throws CorruptionError, WalLockedError or WalIoError. */
   static open(o: WalOptions): WalLedger {
     invariant(o.segmentBytes >= 4096, "a segment holds at least 4096 bytes");
     const w = new WalLedger(o);
-    fs.mkdirSync(o.dir, { recursive: true });
+    w.io(`cannot create ${o.dir}`, () => fs.mkdirSync(o.dir, { recursive: true }));
     w.lock();
     try {
       w.recover_();
     } catch (e) {
       w.unlock();
+      if (e instanceof CorruptionError && o.configKey !== undefined) throw new CorruptionError(e.file, e.offset, e.reason, o.configKey);
       throw e;
     }
     return w;
+  }
+
+  /** Runs a file operation; its failure becomes one WalIoError line ("ledger.dir: cannot open …: EACCES (permission denied)"). */
+  private io<T>(what: string, f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      throw this.ioError(what, e);
+    }
+  }
+
+  private ioError(what: string, e: unknown): WalIoError {
+    return new WalIoError(`${this.o.configKey ?? "write-ahead log"}: ${what}: ${describeErrno(e)}`);
+  }
+
+  private warn(message: string): void {
+    const m = `${this.o.configKey ? `${this.o.configKey}: ` : ""}${message}`;
+    if (this.o.onWarning) this.o.onWarning(m);
+    else process.emitWarning(m, "WalWarning");
   }
 
   private lockFile(): string {
@@ -153,20 +196,21 @@ export class WalLedger implements Ledger {
 
   private lock(): void {
     const abs = path.resolve(this.o.dir);
-    if (openHere.has(abs)) throw new WalLockedError(`write-ahead log ${this.o.dir} is already open in this process`);
+    const key = this.o.configKey ? `${this.o.configKey}: ` : "";
+    if (openHere.has(abs)) throw new WalLockedError(`${key}write-ahead log ${this.o.dir} is already open in this process`);
     const f = this.lockFile();
     try {
       fs.writeFileSync(f, `${process.pid}\n`, { flag: "wx" });
       openHere.add(abs);
       return;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw this.ioError(`cannot create ${f}`, e);
     }
-    const pid = Number(fs.readFileSync(f, "utf8").trim());
+    const pid = Number(this.io(`cannot read ${f}`, () => fs.readFileSync(f, "utf8")).trim());
     if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid))
-      throw new WalLockedError(`write-ahead log ${this.o.dir} is in use by process ${pid} (its LOCK file)`);
+      throw new WalLockedError(`${key}write-ahead log ${this.o.dir} is in use by process ${pid} (its LOCK file)`);
     // A stale lock: its process is gone (killed, crashed).
-    fs.writeFileSync(f, `${process.pid}\n`);
+    this.io(`cannot write ${f}`, () => fs.writeFileSync(f, `${process.pid}\n`));
     openHere.add(abs);
   }
 
@@ -180,38 +224,67 @@ export class WalLedger implements Ledger {
   }
 
   private recover_(): void {
-    const names = sortedSegments(fs.readdirSync(this.o.dir));
+    const names = this.io(`cannot read ${this.o.dir}`, () => sortedSegments(fs.readdirSync(this.o.dir)));
+    let current = WAL_FORMAT_VERSION;
     for (let k = 0; k < names.length; k++) {
-      const { name, index: i } = names[k] as { name: string; index: number };
-      const file = path.join(this.o.dir, name);
-      const buf = fs.readFileSync(file);
-      const last = k === names.length - 1;
-      const scan = scanSegment(buf, file, last);
-      if (scan.torn) {
-        this.s.truncatedBytes = buf.length - scan.end;
-        if (scan.end < SEGMENT_HEADER_BYTES) {
-          // The segment's own header never made it: nothing in it was ever acknowledged.
-          fs.unlinkSync(file);
-          syncDir(this.o.dir);
-          continue;
-        }
-        fs.truncateSync(file, scan.end);
-      }
-      const seg: Segment = { index: i, file, bytes: scan.end, maxInstance: -1 };
-      for (const { record } of scan.records) {
-        seg.maxInstance = Math.max(seg.maxInstance, instanceOf(record));
-        this.note(record);
-        if (record.k === "checkpoint") {
-          if (record.rnd > 0) this.recovered.push({ k: "promise", rnd: record.rnd });
-          if (record.trimmedBelow > 0) this.recovered.push({ k: "trim", below: record.trimmedBelow });
-        } else this.recovered.push(record);
-      }
-      this.segments.push(seg);
+      const { name, index } = names[k] as { name: string; index: number };
+      const v = this.recoverSegment(path.join(this.o.dir, name), index, k === names.length - 1);
+      if (v !== null) current = v;
     }
     this.s.recoveredRecords = this.recovered.length;
     const cur = this.segments.at(-1);
-    if (cur && cur.bytes < this.o.segmentBytes) this.fd = fs.openSync(cur.file, "a");
+    // A log of an older format goes on in a new segment: a segment is of one format throughout.
+    if (cur && cur.bytes < this.o.segmentBytes && current === WAL_FORMAT_VERSION) this.fd = this.io(`cannot open ${cur.file}`, () => fs.openSync(cur.file, "a"));
     else this.rotate();
+  }
+
+  /** Replays one segment; the newest one's torn tail is cut off (with a warning). Returns its format version, or null when it was dropped. */
+  private recoverSegment(file: string, index: number, last: boolean): number | null {
+    const buf = this.io(`cannot read ${file}`, () => fs.readFileSync(file));
+    const scan = scanSegment(buf, file, last);
+    const cut = buf.length - scan.end;
+    if (cut > 0) {
+      this.s.truncatedBytes += cut;
+      const why = scan.torn ? ` (${scan.torn.reason})` : "";
+      this.warn(`write-ahead log: cut off a torn tail of ${cut} bytes at ${file} offset ${scan.end}${why}; written after the last acknowledged write, so never acknowledged`);
+      if (scan.records.length === 0) {
+        // Not even the segment's checkpoint made it: nothing in it was ever acknowledged.
+        this.io(`cannot remove ${file}`, () => fs.unlinkSync(file));
+        syncDir(this.o.dir);
+        return null;
+      }
+      this.io(`cannot truncate ${file}`, () => fs.truncateSync(file, scan.end));
+    }
+    const seg: Segment = { index, file, bytes: scan.end, maxInstance: -1 };
+    for (const { record } of scan.records) {
+      seg.maxInstance = Math.max(seg.maxInstance, instanceOf(record));
+      this.note(record);
+      if (record.k === "checkpoint") {
+        if (record.rnd > 0) this.recovered.push({ k: "promise", rnd: record.rnd });
+        if (record.trimmedBelow > 0) this.recovered.push({ k: "trim", below: record.trimmedBelow });
+      } else this.recovered.push(record);
+    }
+    if (scan.unmarked > 0) seg.bytes += this.markRecovered(file, scan);
+    this.segments.push(seg);
+    return scan.version;
+  }
+
+  /**
+   * Records after the last sync marker were written but never acknowledged. The node resumes with
+   * them (it may answer from them), so they are made durable and covered by a marker now: the log
+   * again ends with one. Returns the marker's size.
+   */
+  private markRecovered(file: string, scan: SegmentScan): number {
+    const marker = encodeRecord({ k: "sync", from: scan.acknowledged, records: scan.unmarked });
+    const fd = this.io(`cannot open ${file}`, () => fs.openSync(file, "a"));
+    try {
+      this.io(`cannot write to ${file}`, () => fs.writeSync(fd, marker));
+      if (this.o.sync === "fsync") this.io(`cannot sync ${file}`, () => fs.fdatasyncSync(fd));
+    } finally {
+      fs.closeSync(fd);
+    }
+    this.warn(`write-ahead log: ${scan.unmarked} record(s) at ${file} offset ${scan.acknowledged} were written after the last sync marker (a crash mid-write, never acknowledged); kept, and marked durable now`);
+    return marker.length;
   }
 
   /** Keeps the checkpoint state current. */
@@ -222,17 +295,21 @@ export class WalLedger implements Ledger {
   /** Closes the current segment (already synced) and starts the next with a checkpoint, synchronously (once per segmentBytes). */
   private rotate(): void {
     if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
     const index = (this.segments.at(-1)?.index ?? -1) + 1;
     const file = path.join(this.o.dir, segmentName(index));
     const cp = encodeRecord({ k: "checkpoint", ...this.checkpoint });
-    const head = segmentHeader();
-    const fd = fs.openSync(file, "wx");
-    fs.writeSync(fd, Buffer.concat([head, cp]));
-    if (this.o.sync === "fsync") fs.fdatasyncSync(fd);
-    fs.closeSync(fd);
+    const first = Buffer.concat([segmentHeader(), cp, encodeRecord({ k: "sync", from: SEGMENT_HEADER_BYTES, records: 1 })]);
+    const fd = this.io(`cannot create ${file}`, () => fs.openSync(file, "wx"));
+    try {
+      this.io(`cannot write to ${file}`, () => fs.writeSync(fd, first));
+      if (this.o.sync === "fsync") this.io(`cannot sync ${file}`, () => fs.fdatasyncSync(fd));
+    } finally {
+      fs.closeSync(fd);
+    }
     syncDir(this.o.dir);
-    this.segments.push({ index, file, bytes: head.length + cp.length, maxInstance: -1 });
-    this.fd = fs.openSync(file, "a");
+    this.segments.push({ index, file, bytes: first.length, maxInstance: -1 });
+    this.fd = this.io(`cannot open ${file}`, () => fs.openSync(file, "a"));
   }
 
   recover(): readonly LedgerRecord[] {
@@ -251,6 +328,7 @@ export class WalLedger implements Ledger {
       this.note(r);
       this.s.recordsAppended++;
     }
+    this.pendingRecords += records.length;
     invariant(this.pendingBytes <= MAX_PENDING_BYTES, `at most ${MAX_PENDING_BYTES} bytes wait for the log`);
     if (this.o.sync === "none") {
       // Nothing to wait for but the kernel: written at once, durable against a process crash.
@@ -275,12 +353,17 @@ export class WalLedger implements Ledger {
     else throw e;
   }
 
-  /** Takes what is pending as one group. */
+  /**
+   * Takes what is pending as one group, ended by its sync marker. Called only with every earlier
+   * write accounted for, so the current segment's size is where the group will begin.
+   */
   private takeGroup(): { parts: Uint8Array[]; group: Group } {
+    const marker = encodeRecord({ k: "sync", from: (this.segments.at(-1) as Segment).bytes, records: this.pendingRecords });
     const parts = this.pending;
+    parts.push(marker);
     const group: Group = {
       callbacks: this.pendingCallbacks,
-      bytes: this.pendingBytes,
+      bytes: this.pendingBytes + marker.length,
       maxInstance: this.pendingMaxInstance,
       trim: this.pendingTrim,
       t0: performance.now(),
@@ -289,6 +372,7 @@ export class WalLedger implements Ledger {
     this.pending = [];
     this.pendingBytes = 0;
     this.pendingCallbacks = [];
+    this.pendingRecords = 0;
     this.pendingMaxInstance = -1;
     this.pendingTrim = -1;
     return { parts, group };
@@ -311,7 +395,7 @@ export class WalLedger implements Ledger {
         n += fs.writeSync(this.fd, rest);
       }
     } catch (e) {
-      return this.fail(new Error(`write-ahead log: write to ${(this.segments.at(-1) as Segment).file} failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
+      return this.fail(this.ioError(`cannot write to ${(this.segments.at(-1) as Segment).file}`, e));
     }
     group.synced = true;
     this.account(group);
@@ -335,7 +419,7 @@ export class WalLedger implements Ledger {
       if (!this.writing && this.inFlight.length === 0 && (this.segments.at(-1) as Segment).bytes >= this.o.segmentBytes) this.rotate();
       if (trim >= 0) this.collect();
     } catch (e) {
-      this.fail(new Error(`write-ahead log: ${(e as Error).message}`));
+      this.fail(e instanceof WalIoError ? e : this.ioError("housekeeping failed", e));
     }
   }
 
@@ -357,13 +441,13 @@ export class WalLedger implements Ledger {
     this.writing = true;
     const file = (this.segments.at(-1) as Segment).file;
     const fd = this.fd;
-    const failed = (err: NodeJS.ErrnoException, what: string) => this.fail(new Error(`write-ahead log: ${what} ${file} failed: ${err.code ?? err.message}`));
+    const failed = (err: NodeJS.ErrnoException, what: string) => this.fail(this.ioError(`${what} ${file}`, err));
     // Only sync "fsync" gets here: with "none", append writes at once (writeNow).
     const written = () => {
       this.writing = false;
       this.account(group);
       fs.fdatasync(fd, (err) => {
-        if (err) return failed(err, "fdatasync of");
+        if (err) return failed(err, "cannot sync");
         // A sync covers every byte written before it began: this group and all older ones.
         for (const g of this.inFlight) {
           g.synced = true;
@@ -376,9 +460,9 @@ export class WalLedger implements Ledger {
     };
     // A short write (a full disk, a signal) goes on with what is left.
     const writeRest = (rest: Uint8Array) =>
-      fs.write(fd, rest, 0, rest.length, null, (err, n) => (err ? failed(err, "write to") : n < rest.length ? writeRest(rest.subarray(n)) : written()));
+      fs.write(fd, rest, 0, rest.length, null, (err, n) => (err ? failed(err, "cannot write to") : n < rest.length ? writeRest(rest.subarray(n)) : written()));
     const iov = this.iov(parts);
-    fs.writev(fd, iov, null, (err, n) => (err ? failed(err, "write to") : n < group.bytes ? writeRest(Buffer.concat(iov).subarray(n)) : written()));
+    fs.writev(fd, iov, null, (err, n) => (err ? failed(err, "cannot write to") : n < group.bytes ? writeRest(Buffer.concat(iov).subarray(n)) : written()));
   }
 
   /** Releases synced groups in order: their callbacks (the held replies) run. */
@@ -400,7 +484,7 @@ export class WalLedger implements Ledger {
     while (this.segments.length > 1) {
       const oldest = this.segments[0] as Segment;
       if (oldest.maxInstance >= this.checkpoint.trimmedBelow) break;
-      fs.unlinkSync(oldest.file);
+      this.io(`cannot remove ${oldest.file}`, () => fs.unlinkSync(oldest.file));
       this.segments.shift();
       this.s.segmentsDeleted++;
     }

@@ -5,6 +5,8 @@ import type { LedgerRecord } from "../../src/core/types.ts";
 import { WalLedger, type WalOptions } from "../../src/ledger/wal.ts";
 
 const dirs: string[] = [];
+/** Warnings of the logs opened with `open` (recovery's cuts and repairs), oldest first. */
+export const warnings: string[] = [];
 
 export function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), "paxos-wal-"));
@@ -14,6 +16,7 @@ export function tempDir(): string {
 
 export function cleanup(): void {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  warnings.splice(0);
 }
 
 export function vote(instance: number, vrnd: number, bytes = 16): LedgerRecord {
@@ -31,7 +34,7 @@ export async function appendAll(w: WalLedger, records: readonly LedgerRecord[]):
 }
 
 export function open(dir: string, o: Partial<WalOptions> = {}): WalLedger {
-  return WalLedger.open({ dir, sync: "fsync", segmentBytes: 1 << 20, ...o });
+  return WalLedger.open({ dir, sync: "fsync", segmentBytes: 1 << 20, onWarning: (m) => warnings.push(m), ...o });
 }
 
 /** Appends the records one group at a time (each waits for the previous sync), as a slow stream of votes would. */

@@ -68,9 +68,18 @@ describe("a node with a write-ahead log", () => {
     expect(r.code).toBe(1);
     const lines = r.err.trim().split("\n");
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^paxos: write-ahead log is corrupt: ${seg} at offset \\d+: .*paxos ledger inspect --verify`));
+    expect(lines[0]).toMatch(new RegExp(`^paxos: ledger\\.dir: write-ahead log is corrupt: ${seg} at offset \\d+: .*paxos ledger inspect --verify`));
     // The log is left as it was, for the operator.
     expect(readFileSync(seg).equals(buf)).toBe(true);
+  });
+
+  test("a ledger.dir it cannot create stops it with one line naming ledger.dir and the errno once, exit 1", async () => {
+    const dir = tempDir();
+    const file = await config(dir);
+    writeFileSync(join(dir, "data"), "a file where the directory should be");
+    const r = await node(file);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`paxos: ledger.dir: cannot create ${join(dir, "data", "node-0")}: ENOTDIR (not a directory)\n`);
   });
 
   test("a second node on the same log is refused while the first runs; the first stops cleanly and releases it", async () => {
@@ -111,7 +120,7 @@ describe("paxos ledger inspect", () => {
     writeFileSync(seg, buf);
     const bad = await cli(["ledger", "inspect", dir, "--verify"]);
     expect(bad.code).toBe(1);
-    expect(bad.err).toBe(`paxos: write-ahead log is corrupt: ${seg} at offset 16: record checksum mismatch\n`);
+    expect(bad.err).toMatch(new RegExp(`^paxos: write-ahead log is corrupt: ${seg} at offset 16: record checksum mismatch; the sync marker at offset \\d+ says it was acknowledged durable\n$`));
 
     const none = await cli(["ledger", "inspect", join(dir, "nope")]);
     expect(none).toMatchObject({ code: 2, err: `paxos: ${join(dir, "nope")}: no such directory\n` });

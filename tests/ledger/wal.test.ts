@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { LedgerRecord } from "../../src/core/types.ts";
 import { scanSegment, segmentName, CorruptionError } from "../../src/ledger/segment.ts";
 import { WalLedger, WalLockedError } from "../../src/ledger/wal.ts";
-import { appendAll, appendEach, cleanup, open, tempDir, vote } from "./helpers.ts";
+import { appendAll, appendEach, cleanup, open, tempDir, vote, warnings } from "./helpers.ts";
 
 afterEach(cleanup);
 
@@ -84,45 +84,62 @@ describe("write-ahead log: append and recover", () => {
 });
 
 describe("write-ahead log: torn tails and corruption", () => {
-  async function logWith(n: number): Promise<{ dir: string; lastOffset: number; size: number }> {
+  /** A log of `n` votes, each its own group commit (its own write and sync marker). */
+  async function logWith(n: number): Promise<{ dir: string; lastOffset: number; lastEnd: number; size: number }> {
     const dir = tempDir();
     const w = open(dir);
-    await appendAll(w, Array.from({ length: n }, (_, i) => vote(i, 5, 40)));
+    await appendEach(w, Array.from({ length: n }, (_, i) => vote(i, 5, 40)));
     await w.close();
     const buf = readFileSync(seg0(dir));
     const scan = scanSegment(buf, seg0(dir), true);
-    return { dir, lastOffset: (scan.records.at(-1) as { offset: number }).offset, size: buf.length };
+    const last = scan.records.at(-1) as { offset: number; bytes: number };
+    return { dir, lastOffset: last.offset, lastEnd: last.offset + last.bytes, size: buf.length };
   }
 
-  test("a last record cut at every byte offset is detected, truncated, and the log goes on from there", async () => {
-    const { dir, lastOffset, size } = await logWith(4);
+  test("a last write cut at every byte offset is cut off with a warning giving its size, and the log goes on from there", async () => {
+    const { dir, lastOffset, lastEnd, size } = await logWith(4);
     for (let cut = lastOffset; cut < size; cut++) {
       const d = tempDir();
       copyFileSync(seg0(dir), seg0(d));
       truncateSync(seg0(d), cut);
+      warnings.splice(0);
       const w = open(d);
-      expect(w.recover()).toEqual([0, 1, 2].map((i) => vote(i, 5, 40)));
-      expect(w.stats().truncatedBytes).toBe(cut - lastOffset);
-      expect(statSync(seg0(d)).size).toBe(lastOffset);
+      // Cut inside the vote: it goes. Cut inside its marker: the intact vote stays (and is marked now).
+      const kept = cut < lastEnd ? 3 : 4;
+      const torn = cut < lastEnd ? cut - lastOffset : cut - lastEnd;
+      expect(w.recover()).toEqual([0, 1, 2, 3].slice(0, kept).map((i) => vote(i, 5, 40)));
+      expect(w.stats().truncatedBytes).toBe(torn);
+      if (torn > 0) expect(warnings[0]).toContain(`cut off a torn tail of ${torn} bytes at ${seg0(d)}`);
+      expect(statSync(seg0(d)).size).toBe(kept === 3 ? lastOffset : size);
       await appendAll(w, [vote(9, 6, 40)]);
       await w.close();
+      warnings.splice(0);
       const again = open(d);
-      expect(again.recover().map((r) => (r.k === "vote" ? r.instance : -1))).toEqual([0, 1, 2, 9]);
+      expect(again.recover().map((r) => (r.k === "vote" ? r.instance : -1))).toEqual([...[0, 1, 2, 3].slice(0, kept), 9]);
+      expect({ cut, truncated: again.stats().truncatedBytes, warnings }).toEqual({ cut, truncated: 0, warnings: [] });
       await again.close();
       rmSync(d, { recursive: true });
     }
   });
 
-  test("a last record with a flipped bit (body or header) counts as torn: it was never acknowledged", async () => {
-    const { dir, lastOffset, size } = await logWith(3);
-    for (const at of [lastOffset + 2, lastOffset + 13, size - 1]) {
+  test("a flipped bit in the last sync marker is cut as torn (the records before it are kept); in the record before it, it is corruption", async () => {
+    const { dir, lastOffset, lastEnd, size } = await logWith(3);
+    for (const at of [lastEnd + 2, lastEnd + 13, size - 1]) {
       const d = tempDir();
       const buf = readFileSync(seg0(dir));
       buf[at] = (buf[at] as number) ^ 0x10;
       writeFileSync(seg0(d), buf);
       const w = open(d);
-      expect(w.recover().length).toBe(2);
+      expect(w.recover()).toEqual([0, 1, 2].map((i) => vote(i, 5, 40)));
+      expect(w.stats().truncatedBytes).toBe(size - lastEnd);
       await w.close();
+    }
+    for (const at of [lastOffset + 2, lastOffset + 13, lastEnd - 1]) {
+      const d = tempDir();
+      const buf = readFileSync(seg0(dir));
+      buf[at] = (buf[at] as number) ^ 0x10;
+      writeFileSync(seg0(d), buf);
+      expect(() => open(d)).toThrow(`${seg0(d)} at offset ${lastOffset}`);
     }
   });
 
