@@ -213,7 +213,8 @@ export class LocalCluster {
     const inc = this.incarnations.has(id) ? (this.incarnations.get(id) as number) + 1 : 0;
     this.incarnations.set(id, inc);
     const args = [...self.args, "node", "--config", this.configFile, "--id", String(id)];
-    if (this.opts.outputs) args.push("--output", this.outputFile(id, inc));
+    // Only learners deliver: `paxos node` refuses --output on any other node.
+    if (this.opts.outputs && this.nodes.find((n) => n.id === id)?.roles.includes("learner")) args.push("--output", this.outputFile(id, inc));
     if (this.opts.statsMs) args.push("--stats-ms", String(this.opts.statsMs));
     args.push(...(this.spec.extraNodeArgs ?? []));
     const p = spawn(self.cmd, args, { stdio: ["ignore", "ignore", "pipe"], env: childEnv() });

@@ -64,19 +64,19 @@ export function preparePlotDir(dir: string): void {
   try {
     st = statSync(dir, { throwIfNoEntry: false });
   } catch (e) {
-    throw new UsageError(`--plots: cannot write to ${dir}: ${why(e)}`);
+    throw new UsageError(`--plots: cannot write to ${dir}: ${errnoLine(e)}`);
   }
   if (st && !st.isDirectory()) throw new UsageError(`--plots: ${dir} exists and is not a directory`);
   try {
     mkdirSync(dir, { recursive: true });
     rmSync(mkdtempSync(join(dir, ".paxos-probe-")), { recursive: true });
   } catch (e) {
-    throw new UsageError(`--plots: cannot write to ${dir}: ${why(e)}`);
+    throw new UsageError(`--plots: cannot write to ${dir}: ${errnoLine(e)}`);
   }
 }
 
 /** One line, e.g. "EACCES: permission denied" (Node's errno message without the call and path it appends). */
-function why(e: unknown): string {
+export function errnoLine(e: unknown): string {
   const line = (e instanceof Error ? e.message : String(e)).split("\n")[0] ?? "";
   return line.replace(/, \w+ '[^']*'$/, "");
 }

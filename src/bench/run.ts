@@ -1,4 +1,5 @@
-import { writeFileSync } from "node:fs";
+import { accessSync, constants, statSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import type { ClientReport } from "../cli/client.ts";
 import { killEverything, LocalCluster, type StatsLine } from "./cluster.ts";
 import { DEFAULT_TIMING, maxValueBytes, PHASE2A_HEADROOM_BYTES, VALUE_OVERHEAD_BYTES } from "../core/config.ts";
@@ -6,6 +7,7 @@ import { GC_STEP_INSTANCES } from "../core/process.ts";
 import { UsageError } from "../cli/errors.ts";
 import { DEFAULT_DATAGRAM, MAX_DATAGRAM } from "../config/schema.ts";
 import type { BenchProgress } from "./progress.ts";
+import { errnoLine } from "./plots.ts";
 
 /** The run was stopped by SIGINT/SIGTERM; every process it started has been killed. */
 export class BenchInterrupted extends Error {
@@ -161,7 +163,8 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
       const last = l.at(-1);
       const prev = l.at(-5);
       const vps = last && prev ? Math.round(rate(prev, last).values) : 0;
-      progress.update((Date.now() - startedAt) / 1000, vps);
+      // The measured run's time: the clients propose for the warm-up first (and take a moment to start).
+      progress.update(Math.min(o.durationS, Math.max(0, (Date.now() - startedAt) / 1000 - o.warmupS)), vps);
     }, 1000);
     const runs = await Promise.all(
       cluster.clientIds().map((id) =>
@@ -212,21 +215,21 @@ function figures(c: LocalCluster, o: BenchOptions, clients: ClientReport[]): Ben
   const processes: ProcessFigures[] = [];
   let timeline: TimelinePoint[] = [];
   const measured = learnerIds(c, o);
+  // The clients' measured windows on the wall clock: from the first one's start to the last one's end.
+  const window = { from: Math.min(...clients.map((x) => x.measuredFrom)), to: Math.max(...clients.map((x) => x.measuredTo)) };
   for (const n of c.nodes) {
     const s = c.stats.get(n.id) ?? [];
     if (s.length < 2) continue;
     const first = s[0] as StatsLine;
     const t0 = first.t;
-    // The measured window: after warm-up, until the last report.
-    const from = s.find((x) => x.t - t0 >= o.warmupS * 1000) ?? first;
-    const to = s.at(-1) as StatsLine;
+    const [from, to] = measuredLines(s, window);
     const r = rate(from, to);
     processes.push({
       id: n.id,
       roles: n.roles,
       cpuPercent: Math.round(rate(first, to).cpu * 100),
       peakRssMb: Math.round(Math.max(...s.map((x) => x.rss)) / 1e5) / 10,
-      rssGrowthMb: rssGrowthMb(s.filter((x) => x.t >= from.t)),
+      rssGrowthMb: rssGrowthMb(s.filter((x) => x.t >= from.t && x.t <= to.t)),
     });
     if (measured.includes(n.id)) {
       learners.push({ id: n.id, valuesPerSec: Math.round(r.values), mbPerSec: Math.round(r.bytes / 1e4) / 100 });
@@ -243,6 +246,25 @@ function figures(c: LocalCluster, o: BenchOptions, clients: ClientReport[]): Ben
     if (r?.cpuPercent !== undefined) processes.push({ id, roles: ["client"], cpuPercent: r.cpuPercent, peakRssMb: r.peakRssMb, rssGrowthMb: r.rssGrowthMb });
   });
   return { options: o, learners, clients, processes, timeline };
+}
+
+/**
+ * The stats lines that bound the measured window (wall clock, ms since the epoch): the first line
+ * at or after its start and the last at or before its end, so the rate between them is a rate
+ * within the window (whose ends it misses by at most a stats period each). A window shorter than
+ * two periods may hold fewer than two lines: then the lines just outside it. Lines without a wall
+ * clock (older nodes) fall back to the whole run.
+ */
+export function measuredLines(lines: readonly StatsLine[], window: { from: number; to: number }): [StatsLine, StatsLine] {
+  const first = lines[0] as StatsLine;
+  const last = lines.at(-1) as StatsLine;
+  if (lines.some((x) => x.wall === undefined) || !Number.isFinite(window.from) || !Number.isFinite(window.to)) return [first, last];
+  const wall = (x: StatsLine): number => x.wall as number;
+  const inside = lines.filter((x) => wall(x) >= window.from && wall(x) <= window.to);
+  if (inside.length >= 2) return [inside[0] as StatsLine, inside.at(-1) as StatsLine];
+  const before = lines.filter((x) => wall(x) <= window.from).at(-1) ?? first;
+  const after = lines.find((x) => wall(x) >= window.to) ?? last;
+  return [before, after];
 }
 
 /** Peak RSS of the second half of these stats lines minus the first half's, in MB (0.1 MB steps). */
@@ -262,10 +284,11 @@ export function formatBench(r: BenchResult): string {
     "learner   values/s        MB/s",
     ...r.learners.map((l) => `${String(l.id).padEnd(9)} ${l.valuesPerSec.toLocaleString("en-US").padStart(10)} ${l.mbPerSec.toFixed(2).padStart(11)}`),
     "",
-    "client    values/s   p50 µs   p90 µs   p99 µs p99.9 µs   re-sent",
+    // Client ids are 32-bit (up to 10 digits), shown whole: they are what the JSON and the plots name.
+    "client       values/s   p50 µs   p90 µs   p99 µs p99.9 µs   re-sent",
     ...r.clients.map(
       (c) =>
-        `${String(c.client).slice(0, 8).padEnd(9)} ${c.valuesPerSec.toLocaleString("en-US").padStart(8)} ${String(c.latencyUs.p50).padStart(8)} ` +
+        `${String(c.client).padEnd(12)} ${c.valuesPerSec.toLocaleString("en-US").padStart(8)} ${String(c.latencyUs.p50).padStart(8)} ` +
         `${String(c.latencyUs.p90).padStart(8)} ${String(c.latencyUs.p99).padStart(8)} ${String(c.latencyUs.p999).padStart(8)} ${(c.resent ?? 0).toLocaleString("en-US").padStart(9)}`,
     ),
     "",
@@ -278,6 +301,29 @@ export function formatBench(r: BenchResult): string {
   return `${lines.join("\n")}\n`;
 }
 
+export function benchJson(r: BenchResult): string {
+  return `${JSON.stringify(r, null, 2)}\n`;
+}
+
 export function writeBenchJson(file: string, r: BenchResult): void {
-  writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
+  writeFileSync(file, benchJson(r));
+}
+
+/**
+ * `--json FILE`: checked before the cluster starts, so that a run is not lost at its end to a
+ * path that cannot be written (one line, exit 2). "-" is standard output. Nothing is created.
+ */
+export function checkJsonTarget(file: string): void {
+  if (file === "-") return;
+  if (file.trim() === "") throw new UsageError("--json: expected a file name or -, got an empty path");
+  let st: ReturnType<typeof statSync> | undefined;
+  try {
+    st = statSync(file, { throwIfNoEntry: false });
+    if (st?.isDirectory()) throw new UsageError(`--json: ${file} is a directory`);
+    // A new file: its directory must let us create it (a path under a file fails the stat: ENOTDIR).
+    accessSync(st === undefined ? dirname(file) : file, constants.W_OK);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`--json: cannot write ${file}: ${errnoLine(e)}`);
+  }
 }

@@ -1,8 +1,8 @@
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import * as hdr from "hdr-histogram-js";
-import { checkValueSizes, startNode, type NodeCliOptions } from "./node.ts";
+import { checkValueSizes, type NodeCliOptions } from "./node.ts";
 import { UsageError } from "./errors.ts";
-import { CLIENT_NODE } from "../config/identity.ts";
+import { startClientNode } from "./client-node.ts";
 import { createLogger } from "../obs/log.ts";
 
 export interface ClientCliOptions extends NodeCliOptions {
@@ -10,8 +10,9 @@ export interface ClientCliOptions extends NodeCliOptions {
   readonly rate: number;
   readonly window: number;
   readonly valueSize: number;
+  /** The measured run, after the warm-up (the client runs warmupMs + durationMs in all). */
   readonly durationMs: number;
-  /** Latency is recorded only after this long. */
+  /** Proposing but not measured (throughput nor latency) for this long first. */
   readonly warmupMs: number;
   readonly json: boolean;
   /** Write one line per value delivered to this client to this file (see TimelineWriter). */
@@ -22,8 +23,13 @@ export interface ClientReport {
   readonly client: number;
   readonly mode: "open" | "closed";
   readonly valueSize: number;
+  /** The measured window (after the warm-up): its length, and its start and end on the wall clock (ms since the epoch). */
   readonly durationMs: number;
+  readonly measuredFrom: number;
+  readonly measuredTo: number;
+  /** Values proposed over the whole run (warm-up included). */
   readonly proposed: number;
+  /** Values delivered to this client within the measured window. */
   readonly acked: number;
   readonly refused: number;
   /** Values sent again because they were not delivered in time (see Proposer). */
@@ -127,42 +133,48 @@ export function wallClockMs(): number {
 /** Bound: values proposed and not yet acked whose start time the client remembers. */
 export const MAX_OUTSTANDING_TIMES = 1 << 20;
 
+/** Bound: how long a client waits at the end for the values still in flight to land. */
+export const DRAIN_MS = 2000;
+
+/** What a run counted: all of it, and over the measured window (after the warm-up). */
+interface RunCounts {
+  proposed: number;
+  acked: number;
+  /** Acks before the measured window began, and at its end. */
+  ackedAtStart: number;
+  ackedAtEnd: number;
+  /** The measured window on the wall clock (ms since the epoch). */
+  fromWall: number;
+  toWall: number;
+}
+
 /**
  * `paxos client`: the load generator. Closed loop keeps `window` values in flight (a new one as
- * each is delivered); open loop proposes at `rate` values/s. Reports throughput and an HDR
- * histogram of propose-to-delivery latency.
+ * each is delivered); open loop proposes at `rate` values/s. Runs `warmupMs`, then measures for
+ * `durationMs`: throughput and an HDR histogram of propose-to-delivery latency over that window.
+ * Exit 1, with one line on `err`, when no value was delivered in it (e.g. the cluster is down).
  */
-export async function runClientCommand(o: ClientCliOptions, out: (s: string) => void): Promise<number> {
+export async function runClientCommand(o: ClientCliOptions, out: (s: string) => void, err: (s: string) => void = () => {}): Promise<number> {
   if (o.valueSize < 1) throw new UsageError("--value-size: at least 1 byte");
   checkValueSizes(o, [o.valueSize]);
   const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   const started = new Map<number, number>();
   const payload = new Uint8Array(o.valueSize).map((_, i) => (i * 31) & 0xff);
-  let acked = 0;
-  let proposed = 0;
+  const n: RunCounts = { proposed: 0, acked: 0, ackedAtStart: 0, ackedAtEnd: 0, fromWall: 0, toWall: 0 };
   let measuring = false;
   let stopping = false;
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  // Peak RSS before and after the middle of the measured part of the run.
-  const middle = t0 + o.warmupMs + (o.durationMs - o.warmupMs) / 2;
-  let rssBefore = 0;
-  let rssAfter = 0;
-  const sampleRss = (): void => {
-    const rss = process.memoryUsage().rss;
-    if (performance.now() < middle) rssBefore = Math.max(rssBefore, rss);
-    else rssAfter = Math.max(rssAfter, rss);
-  };
-  const rssSampler = setInterval(sampleRss, RSS_SAMPLE_MS);
+  const rss = new RssHalves(t0 + o.warmupMs + o.durationMs / 2);
   // Opened first: a path that cannot be written fails before any socket is bound.
   const timeline = o.timeline !== undefined ? new TimelineWriter(o.timeline) : null;
-  const node = await startNode(
-    { ...o, ...(o.roles ? { roles: o.roles } : { kind: CLIENT_NODE }), noHttp: true, log: createLogger({ level: "warn" }) },
+  const node = await startClientNode(
+    { ...o, noHttp: true, log: createLogger({ level: "warn" }) },
     {
       acked: (a) => {
         const t = started.get(a.seq);
         started.delete(a.seq);
-        acked++;
+        n.acked++;
         if (t !== undefined) {
           const now = performance.now();
           const us = Math.max(1, Math.round((now - t) * 1000));
@@ -174,60 +186,119 @@ export async function runClientCommand(o: ClientCliOptions, out: (s: string) => 
     },
     o.rate === 0 ? { proposerWindow: o.window, proposerQueue: o.window } : { proposerWindow: o.window, proposerQueue: 1 << 20 },
   ).catch((e: unknown) => {
+    rss.stop();
     timeline?.close();
     throw e;
   });
   const proposer = node.runtime.proc.proposer;
   if (!proposer) throw new UsageError(`node ${node.entry.id} has no proposer role`);
   const flusher = timeline ? setInterval(() => timeline.flush(), TIMELINE_FLUSH_MS) : undefined;
-  const clientId = proposer.clientId;
   let nextSeq = 0;
   function proposeOne(): void {
     if (started.size >= MAX_OUTSTANDING_TIMES) return;
-    started.set(nextSeq++, performance.now());
-    proposed++;
+    const t = performance.now();
+    const refused = proposer?.refused ?? 0;
     node.runtime.propose(payload);
+    // A value the proposer refused (its queue full) took no seq: the next one gets this one.
+    if ((proposer?.refused ?? 0) !== refused) return;
+    started.set(nextSeq++, t);
+    n.proposed++;
   }
-  const warm = setTimeout(() => (measuring = true), o.warmupMs);
-  let opener: ReturnType<typeof setInterval> | undefined;
-  if (o.rate === 0) for (let i = 0; i < o.window; i++) proposeOne();
-  else {
-    let credit = 0;
-    let last = performance.now();
-    opener = setInterval(() => {
-      const now = performance.now();
-      credit += ((now - last) * o.rate) / 1000;
-      last = now;
-      for (; credit >= 1; credit--) proposeOne();
-    }, 1);
-  }
-  await new Promise((r) => setTimeout(r, o.durationMs));
+  const beginMeasuring = (): void => {
+    measuring = true;
+    n.ackedAtStart = n.acked;
+    n.fromWall = wallClockMs();
+  };
+  const warm = o.warmupMs > 0 ? setTimeout(beginMeasuring, o.warmupMs) : (beginMeasuring(), undefined);
+  const stopLoad = o.rate === 0 ? closedLoop(o.window, proposeOne) : openLoop(o.rate, proposeOne);
+  await new Promise((r) => setTimeout(r, o.warmupMs + o.durationMs));
   stopping = true;
-  clearInterval(opener);
+  // What lands while draining is outside the window, as it would be for a latency histogram.
+  measuring = false;
+  stopLoad();
   clearTimeout(warm);
-  sampleRss();
-  clearInterval(rssSampler);
+  n.ackedAtEnd = n.acked;
+  n.toWall = wallClockMs();
+  rss.stop();
   const elapsed = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  const ackedInRun = acked;
   // Let what is in flight land (bounded), so the node closes cleanly.
-  const deadline = performance.now() + 2000;
+  const deadline = performance.now() + DRAIN_MS;
   while (started.size > 0 && proposer.inFlight > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   await node.close();
   clearInterval(flusher);
   timeline?.close();
-  const seconds = elapsed / 1000;
-  const report: ClientReport = {
-    client: clientId,
+  const report = clientReport(o, proposer, n, hist, { cpuPercent: Math.round((cpu.user + cpu.system) / 10 / elapsed), ...rss.figures() });
+  out(o.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+  if (report.acked > 0) return 0;
+  err(`paxos: client: no value was delivered in the ${(o.durationMs / 1000).toFixed(1)} s measured (${n.proposed} proposed, ${n.acked} delivered in all): is the cluster up?\n`);
+  return 1;
+}
+
+/** Closed loop: `window` values at once, then one more per delivery (see the acked handler). */
+function closedLoop(window: number, proposeOne: () => void): () => void {
+  for (let i = 0; i < window; i++) proposeOne();
+  return () => {};
+}
+
+/** Open loop: `rate` values/s, on a 1 ms timer that makes up for the time since its last run. */
+function openLoop(rate: number, proposeOne: () => void): () => void {
+  let credit = 0;
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    credit += ((now - last) * rate) / 1000;
+    last = now;
+    for (; credit >= 1; credit--) proposeOne();
+  }, 1);
+  return () => clearInterval(timer);
+}
+
+/** Peak RSS (sampled every RSS_SAMPLE_MS) before and after the middle of the measured window. */
+class RssHalves {
+  private before = 0;
+  private after = 0;
+  private readonly timer: ReturnType<typeof setInterval>;
+  constructor(private readonly middle: number) {
+    this.timer = setInterval(() => this.sample(), RSS_SAMPLE_MS);
+  }
+  private sample(): void {
+    const rss = process.memoryUsage().rss;
+    if (performance.now() < this.middle) this.before = Math.max(this.before, rss);
+    else this.after = Math.max(this.after, rss);
+  }
+  /** Takes a last sample and stops sampling. */
+  stop(): void {
+    this.sample();
+    clearInterval(this.timer);
+  }
+  figures(): { peakRssMb: number; rssGrowthMb: number } {
+    return { peakRssMb: mb(Math.max(this.before, this.after)), rssGrowthMb: this.before > 0 && this.after > 0 ? mb(this.after - this.before) : 0 };
+  }
+}
+
+function clientReport(
+  o: ClientCliOptions,
+  proposer: { readonly clientId: number; readonly refused: number; readonly resent: number },
+  n: RunCounts,
+  hist: hdr.Histogram,
+  usage: { cpuPercent: number; peakRssMb: number; rssGrowthMb: number },
+): ClientReport {
+  const acked = n.ackedAtEnd - n.ackedAtStart;
+  const seconds = Math.max(1e-3, (n.toWall - n.fromWall) / 1000);
+  return {
+    client: proposer.clientId,
     mode: o.rate === 0 ? "closed" : "open",
     valueSize: o.valueSize,
-    durationMs: Math.round(elapsed),
-    proposed,
-    acked: ackedInRun,
+    durationMs: Math.round(n.toWall - n.fromWall),
+    measuredFrom: Math.round(n.fromWall),
+    measuredTo: Math.round(n.toWall),
+    proposed: n.proposed,
+    acked,
     refused: proposer.refused,
     resent: proposer.resent,
-    valuesPerSec: Math.round(ackedInRun / seconds),
-    mbPerSec: round2((ackedInRun * o.valueSize) / seconds / 1e6),
+    valuesPerSec: Math.round(acked / seconds),
+    mbPerSec: round2((acked * o.valueSize) / seconds / 1e6),
     latencyUs: {
       p50: hist.getValueAtPercentile(50),
       p90: hist.getValueAtPercentile(90),
@@ -237,12 +308,8 @@ export async function runClientCommand(o: ClientCliOptions, out: (s: string) => 
       count: hist.totalCount,
     },
     cdf: latencyCdf(hist),
-    cpuPercent: Math.round((cpu.user + cpu.system) / 10 / elapsed),
-    peakRssMb: mb(Math.max(rssBefore, rssAfter)),
-    rssGrowthMb: rssBefore > 0 && rssAfter > 0 ? mb(rssAfter - rssBefore) : 0,
+    ...usage,
   };
-  out(o.json ? `${JSON.stringify(report)}\n` : formatReport(report));
-  return 0;
 }
 
 /** Bytes as MB in 0.1 MB steps. */

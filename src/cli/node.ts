@@ -8,6 +8,12 @@ import type { ClusterConfig, NodeEntry, Role } from "../config/schema.ts";
 import { maxValueBytes, type ProtocolConfig } from "../core/config.ts";
 import { UsageError } from "./errors.ts";
 import { DeliveryWriter } from "../node/output.ts";
+import type { LearnFrom } from "../core/learner.ts";
+import { ClusterView } from "../node/cluster-view.ts";
+import { sdNotify } from "../node/notify.ts";
+import { readiness } from "../node/readiness.ts";
+import { stage } from "../node/startup-error.ts";
+import { planLearnerStart, type LearnerStart } from "./learner-start.ts";
 import { NodeRuntime, type RuntimeEvents } from "../node/runtime.ts";
 import { createSocketNetwork, type SocketNetwork } from "../node/socket-network.ts";
 import type { NodeStatus, StatusSource } from "../node/status.ts";
@@ -28,6 +34,23 @@ export interface NodeCliOptions {
   readonly log?: NodeLogger;
   /** Do not serve HTTP even if the config gives this node a port (short-lived clients). */
   readonly noHttp?: boolean;
+  /** Learners: start delivering at this instance (a fresh consumer; see planLearnerStart). */
+  readonly fromInstance?: number;
+  /** Learners: where to start and why (from --output's file or --from-instance); default: the beginning. */
+  readonly learnerStart?: { readonly learnFrom: LearnFrom; readonly report: NonNullable<NodeStatus["learnerStart"]> };
+}
+
+/** The configuration and the entry of the node the options name. */
+export function resolveNode(o: NodeCliOptions): { file: string; config: ClusterConfig; entry: NodeEntry } {
+  const file = configPath(o.config);
+  const config = loadConfig(file);
+  const entry = chooseNode(
+    config,
+    file,
+    { ...(o.id !== undefined ? { id: o.id } : {}), ...(o.roles ? { roles: o.roles } : {}), ...(o.kind ? { kind: o.kind } : {}) },
+    localAddresses(),
+  );
+  return { file, config, entry };
 }
 
 /** The configuration file: --config, else $PAXOS_CONFIG, else ./paxos.json. */
@@ -63,24 +86,22 @@ export async function startNode(
   /** Local overrides of this process' own roles (e.g. a load generator's proposer window). */
   local: Partial<Pick<ProtocolConfig, "proposerWindow" | "proposerQueue">> = {},
 ): Promise<StartedNode> {
-  const file = configPath(o.config);
-  const config = loadConfig(file);
-  const entry = chooseNode(
-    config,
-    file,
-    { ...(o.id !== undefined ? { id: o.id } : {}), ...(o.roles ? { roles: o.roles } : {}), ...(o.kind ? { kind: o.kind } : {}) },
-    localAddresses(),
-  );
+  const { file, config, entry } = resolveNode(o);
   const cfg: ProtocolConfig = { ...protocolConfig(config), ...local };
   const trace = process.env["PAXOS_TRACE"]
     ? (line: string) => void process.stderr.write(`${JSON.stringify({ level: "trace", t: performance.timeOrigin + performance.now(), id: entry.id, msg: line })}\n`)
     : undefined;
   const keys = clusterKeys(config, file);
   // The ledger first: a log that cannot be opened (corrupt, locked) stops the node before any socket.
-  const ledger = openLedger(config.ledger, entry);
+  // A write or sync that fails later (a full disk) leaves nothing this acceptor may promise: stop, one line, exit 1.
+  const ledger = openLedger(config.ledger, entry, (e) => {
+    process.stderr.write(`paxos: ${e.message}\n`);
+    process.exit(1);
+  });
   let network: SocketNetwork;
   try {
-    network = await createSocketNetwork(config, entry, trace, new WireAuth(keys.secrets));
+    // A socket that cannot open names its configuration key (nodes[i].port, multicast.port, …).
+    network = await stage("tcp", entry, config, () => createSocketNetwork(config, entry, trace, new WireAuth(keys.secrets)));
   } catch (e) {
     await ledger.close();
     throw e;
@@ -90,11 +111,12 @@ export async function startNode(
   const clientOnly = entry.roles.includes("client") && !entry.roles.includes("learner");
   let highestDecided = -1;
   const conflictLog = new OncePer(CONFLICT_LOG_PERIOD_MS);
+  const view = new ClusterView(cfg.maxNodes);
   const runtime = new NodeRuntime({
     id: entry.id,
     cfg,
     tickMs: config.protocol.tickMs,
-    network,
+    network: view.observe(network),
     ledger: ledger.ledger,
     events: {
       ...events,
@@ -112,9 +134,15 @@ export async function startNode(
         if (r) log.warn("dropped conflicting input (forged, or a broken peer)", { from: c.from, what: c.what, suppressed: r.suppressed });
         events.conflict?.(c);
       },
+      lost: (r) => {
+        // Never a silent skip: the application behind this learner misses these instances.
+        const how = r.stateFrom === null ? "no other learner answered: a value re-sent across the gap may be delivered again" : `took learner ${r.stateFrom}'s state: delivering as it does from here on`;
+        log.error(`instances ${r.from}..${r.to - 1} are lost to this learner (every process trimmed them); ${how}`, { from: r.from, to: r.to, count: r.to - r.from, stateFrom: r.stateFrom });
+        events.lost?.(r);
+      },
     },
     clientId: freshClientId(),
-    learnFrom: clientOnly ? "first-seen" : "beginning",
+    learnFrom: clientOnly ? "first-seen" : (o.learnerStart?.learnFrom ?? "beginning"),
   });
   // The configured coordinator leads a fresh cluster. Restarted from its log it has been part of a
   // running cluster: it follows the election like any acceptor (leading at once would only be
@@ -122,14 +150,25 @@ export async function startNode(
   if (cfg.coordinator === entry.id && ledger.ledger.recover().length === 0) runtime.input({ k: "lead" });
   runtime.startTicking();
   const startedAt = performance.now();
+  const status = (): NodeStatus => ({
+    ...statusOf(entry, config, runtime, network, ledger, performance.now() - startedAt, highestDecided),
+    leadership: leadershipOf(view, runtime, entry),
+    learnerStart: runtime.proc.learner ? (o.learnerStart?.report ?? { instance: 0, source: "beginning", file: null, cutBytes: null }) : null,
+  });
   const source: StatusSource = {
-    status: (): NodeStatus => statusOf(entry, config, runtime, network, ledger, performance.now() - startedAt, highestDecided),
+    status,
     events: () => log.events(),
+    ready: () =>
+      readiness(status(), {
+        leaderSilenceMs: Math.max(config.protocol.suspectMs, 4 * config.protocol.heartbeatMs),
+        backlogInstances: config.protocol.flowBacklogInstances,
+      }),
   };
   let http: StatusServer | null = null;
   if (entry.http !== undefined && !o.noHttp) {
+    const port = entry.http;
     try {
-      http = await startStatusServer({ host: entry.host, port: entry.http, source });
+      http = await stage("http", entry, config, () => startStatusServer({ host: entry.host, port, source }));
     } catch (e) {
       await runtime.close();
       await ledger.close();
@@ -138,6 +177,7 @@ export async function startNode(
   }
   log.info("node started", { id: entry.id, roles: entry.roles, variant: config.variant, port: entry.port, ledger: ledger.describe, ...(http ? { http: http.url } : {}) });
   for (const w of network.warnings) log.warn(w);
+  for (const w of ledger.warnings) log.warn(w);
   for (const w of keys.warnings) log.warn(w);
   if (!network.authenticated)
     log.warn("cluster traffic is not authenticated: anyone who can reach this node's ports or the multicast group can make it deliver values (set security.keyFile; see paxos keygen)");
@@ -197,7 +237,9 @@ function statusOf(
           slowRelayouts: p.coordinator.slowRelayouts,
         }
       : null,
-    acceptor: p.acceptor ? { promised: p.acceptor.rnd, applied: p.appliedWatermark, trimmedBelow: p.acceptor.trimmedBelow, heldInstances: p.acceptor.heldInstances } : null,
+    acceptor: p.acceptor
+      ? { promised: p.acceptor.rnd, applied: p.appliedWatermark, trimmedBelow: p.acceptor.trimmedBelow, heldInstances: p.acceptor.heldInstances, gcExcludedReplicas: p.gcExcluded(runtime.now()) }
+      : null,
     election: p.election
       ? {
           leader: p.election.leader,
@@ -216,6 +258,14 @@ function statusOf(
     authenticated: network.authenticated,
     ledger: ledger.status(),
   };
+}
+
+/** The leader and ring: this node's own while its coordinator leads, else what it heard of (ClusterView). */
+function leadershipOf(view: ClusterView, runtime: NodeRuntime, entry: NodeEntry): NonNullable<NodeStatus["leadership"]> {
+  const c = runtime.proc.coordinator;
+  if (c?.isActive && c.ring !== null) return { leader: entry.id, ring: c.ring, silenceMs: 0 };
+  const silence = view.silenceMs();
+  return { leader: view.leader, ring: view.ring, silenceMs: Number.isFinite(silence) ? Math.round(silence) : null };
 }
 
 /**
@@ -240,28 +290,58 @@ export function freshClientId(): number {
 
 /** `paxos node`: runs until SIGINT/SIGTERM, then flushes and closes everything; exit code 0. */
 export async function runNodeCommand(o: NodeCliOptions, err: (s: string) => void): Promise<number> {
+  // --output and --from-instance are checked, and the output file opened, before any socket.
+  const start = planLearnerStart(resolveNode(o).entry, o);
   // Listen before starting: a signal that arrives while the node starts stops it cleanly once up.
   let signalled: () => void = () => {};
   const stopped = new Promise<void>((resolve) => (signalled = resolve));
   process.once("SIGINT", signalled);
   process.once("SIGTERM", signalled);
-  const writer = o.output ? new DeliveryWriter(o.output) : null;
+  let code = 0;
+  const output = o.output === undefined ? null : outputWriter(o.output, start, (c, line) => {
+    code = c;
+    if (line !== null) err(`paxos: ${line}\n`);
+    signalled();
+  });
   let node: StartedNode;
   try {
-    node = await startNode(o, writer ? { deliver: (d) => writer.write(d) } : {});
+    node = await startNode({ ...o, ...(start ? { learnerStart: start } : {}) }, output ? { deliver: (d) => output.write(d) } : {});
   } catch (e) {
     process.removeListener("SIGINT", signalled);
     process.removeListener("SIGTERM", signalled);
-    await writer?.close();
+    await output?.close();
     throw e;
   }
+  if (start !== null) node.log.info("learner starts", { instance: start.report.instance, from: start.report.source, file: start.report.file, cutBytes: start.report.cutBytes, remembered: start.remembered });
+  await notifySystemd("READY=1", node.log);
   const stats = o.statsMs ? setInterval(() => err(`${JSON.stringify(statsLine(node))}\n`), o.statsMs) : undefined;
   await stopped;
+  await notifySystemd("STOPPING=1", node.log);
   clearInterval(stats);
   await node.close();
-  await writer?.close();
+  await output?.close();
   node.log.info("node stopped", { id: node.entry.id });
-  return 0;
+  return code;
+}
+
+/**
+ * The learner's --output writer. Its reader going away (`--output - | head`: EPIPE) stops the node
+ * quietly, exit 0, as any filter whose consumer is done; a file that cannot be written (a full
+ * disk) stops it with one line, exit 1: deliveries missing from the file would be skipped for good
+ * on the next resume.
+ */
+function outputWriter(target: string, start: LearnerStart | null, stop: (code: number, line: string | null) => void): DeliveryWriter {
+  return new DeliveryWriter(target === "-" ? "-" : (start?.fd ?? target), (e) => {
+    if (target === "-") stop(0, null);
+    else stop(1, `--output ${target}: write failed: ${e.code ?? e.message}`);
+  });
+}
+
+/** sd_notify (Type=notify services); a $NOTIFY_SOCKET this runtime cannot reach is a warning. */
+async function notifySystemd(state: string, log: NodeLogger): Promise<void> {
+  const outcome = await sdNotify(state);
+  if (outcome === "unavailable")
+    log.warn(`NOTIFY_SOCKET is set but ${state} could not be sent (no native unix datagram socket here, and no systemd-notify on PATH)`);
 }
 
 /** One stats line: what was delivered so far, and what it cost this process. */

@@ -1,18 +1,20 @@
 import process from "node:process";
 import { Command, CommanderError, Option } from "commander";
-import { parseChoice, parseFraction, parseIntArg, UsageError } from "./errors.ts";
+import { formatSystemError, parseChoice, parseFraction, parseIntArg, UsageError } from "./errors.ts";
+import { bindEnvironment } from "./env.ts";
 import { runSimCommand } from "./sim.ts";
 import { runNodeCommand } from "./node.ts";
 import { runProposeCommand } from "./propose.ts";
 import { runClientCommand } from "./client.ts";
-import { BENCH_DEFAULTS, BenchInterrupted, formatBench, runBench, writeBenchJson } from "../bench/run.ts";
+import { BENCH_DEFAULTS, BenchInterrupted, benchJson, checkJsonTarget, formatBench, runBench, writeBenchJson } from "../bench/run.ts";
 import { preparePlotDir, writePlots } from "../bench/plots.ts";
 import { benchProgress } from "../bench/progress.ts";
-import { ConfigError } from "../config/load.ts";
+import { checkConfigFile, ConfigError, findConfigFile } from "../config/load.ts";
 import { IdentityError } from "../config/identity.ts";
 import { ROLES, type Role } from "../config/schema.ts";
-import { createLogger } from "../obs/log.ts";
-import { VERSION } from "../version.ts";
+import { createLogger, LOG_FORMATS, type LogFormat } from "../obs/log.ts";
+import { versionLine } from "../version.ts";
+import { StartupError } from "../node/startup-error.ts";
 import { generateKeyText } from "../security/keys.ts";
 import { formatWalSummary, inspectWal, NotALogError } from "../ledger/inspect.ts";
 
@@ -56,11 +58,17 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
         ...(o.id !== undefined ? { id: o.id } : {}),
       },
       io.out,
+      io.err,
     );
   const program = new Command()
     .name("paxos")
     .description("Ring Paxos atomic broadcast toolkit: M-Ring and U-Ring Paxos, with a deterministic fault simulator")
-    .version(VERSION, "-V, --version", "print the version")
+    // Not .version(string): the commit is asked of git when not compiled in, so only on demand.
+    .option("-V, --version", "print the version, the commit it was built from and the runtime")
+    .on("option:version", () => {
+      io.out(`${versionLine()}\n`);
+      throw new CommanderError(0, "commander.version", versionLine());
+    })
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => {} })
     .showHelpAfterError(false);
@@ -119,9 +127,11 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .option("--config <file>", configHelp)
     .addOption(new Option("--id <n>", "this node's id in the configuration (default: the only node whose host is local)").argParser(parseIntArg("--id", 0, 255)))
     .addOption(new Option("--role <role>", `only a node that has this role (${ROLES.join("|")}); repeatable or comma-separated`).argParser(roleParser))
-    .option("--output <file|->", "learners: append one JSON line per delivered value to FILE, or - for stdout")
+    .option("--output <file|->", "learners: append one JSON line per delivered value to FILE (resuming after its last instance on a restart), or - for stdout")
+    .addOption(new Option("--from-instance <n>", "learners: start delivering at instance N (a fresh consumer; a non-empty --output file says where to resume instead)").argParser(parseIntArg("--from-instance", 0, Number.MAX_SAFE_INTEGER)))
     .addOption(new Option("--stats-ms <ms>", "print a JSON stats line (delivered values and bytes, CPU, RSS) to stderr this often").argParser(parseIntArg("--stats-ms", 10, 3_600_000)))
-    .addOption(new Option("--log-level <level>", "debug, info, warn, error or silent (JSON lines on stderr)").argParser(parseChoice("--log-level", ["debug", "info", "warn", "error", "silent"] as const)).default("info"))
+    .addOption(new Option("--log-format <format>", "json (one JSON object per line) or console (time level msg key=value); default: console when stderr is a terminal, else json").argParser(parseChoice("--log-format", LOG_FORMATS)))
+    .addOption(new Option("--log-level <level>", "debug, info, warn, error or silent (log lines on stderr)").argParser(parseChoice("--log-level", ["debug", "info", "warn", "error", "silent"] as const)).default("info"))
     .addOption(new Option("--rate <values/s>", "with --role client: the load generator's options (see paxos client --help)").argParser(parseIntArg("--rate", 0, 100_000_000)))
     .addOption(new Option("--window <n>").argParser(parseIntArg("--window", 1, 4096)).hideHelp())
     .addOption(new Option("--value-size <bytes>").argParser(parseIntArg("--value-size", 1, 16 * 1024 * 1024)).hideHelp())
@@ -129,8 +139,9 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .addOption(new Option("--warmup <s>").argParser(parseFraction("--warmup", 86_400)).hideHelp())
     .addOption(new Option("--json").hideHelp())
     .addOption(new Option("--timeline <file>").hideHelp())
-    .action(async (o: ClientFlags & { config?: string; id?: number; role?: Role[]; output?: string; statsMs?: number; logLevel: "debug" | "info" | "warn" | "error" | "silent" }) => {
-      const clientFlags = (["rate", "window", "valueSize", "duration", "warmup", "json", "timeline"] as const).filter((k) => o[k] !== undefined);
+    .action(async (o: ClientFlags & { config?: string; id?: number; role?: Role[]; output?: string; fromInstance?: number; statsMs?: number; logLevel: "debug" | "info" | "warn" | "error" | "silent"; logFormat?: LogFormat }, cmd: Command) => {
+      // Only flags given on the command line: a PAXOS_WINDOW meant for clients must not stop a node sharing the environment.
+      const clientFlags = (["rate", "window", "valueSize", "duration", "warmup", "json", "timeline"] as const).filter((k) => o[k] !== undefined && cmd.getOptionValueSource(k) === "cli");
       if (o.role?.includes("client")) {
         // `paxos node --role client` is the load generator, as `paxos client`.
         if (o.role.length > 1) throw new UsageError(`--role client runs the load generator: give it alone (got ${o.role.join(",")})`);
@@ -140,11 +151,12 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       if (clientFlags.length > 0) throw new UsageError(`--${kebab(clientFlags[0] as string)}: only with --role client (the load generator)`);
       code = await runNodeCommand(
         {
-          log: createLogger({ level: o.logLevel }),
+          log: createLogger({ level: o.logLevel, ...(o.logFormat ? { format: o.logFormat } : {}) }),
           ...(o.config ? { config: o.config } : {}),
           ...(o.id !== undefined ? { id: o.id } : {}),
           ...(o.role ? { roles: o.role } : {}),
           ...(o.output ? { output: o.output } : {}),
+          ...(o.fromInstance !== undefined ? { fromInstance: o.fromInstance } : {}),
           ...(o.statsMs !== undefined ? { statsMs: o.statsMs } : {}),
         },
         io.err,
@@ -159,8 +171,8 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .addOption(new Option("--rate <values/s>", `open loop at this rate (0: closed loop; default ${CLIENT_DEFAULTS.rate})`).argParser(parseIntArg("--rate", 0, 100_000_000)))
     .addOption(new Option("--window <n>", `values in flight (closed loop), or the proposer window (open loop); default ${CLIENT_DEFAULTS.window}`).argParser(parseIntArg("--window", 1, 4096)))
     .addOption(new Option("--value-size <bytes>", `size of each value (default ${CLIENT_DEFAULTS.valueSize})`).argParser(parseIntArg("--value-size", 1, 16 * 1024 * 1024)))
-    .addOption(new Option("--duration <s>", `how long to propose (default ${CLIENT_DEFAULTS.duration})`).argParser(parseFraction("--duration", 86_400)))
-    .addOption(new Option("--warmup <s>", `latency is recorded after this long (default ${CLIENT_DEFAULTS.warmup})`).argParser(parseFraction("--warmup", 86_400)))
+    .addOption(new Option("--duration <s>", `measured run length, after the warm-up (default ${CLIENT_DEFAULTS.duration})`).argParser(parseFraction("--duration", 86_400)))
+    .addOption(new Option("--warmup <s>", `proposing first for this long, left out of the figures (default ${CLIENT_DEFAULTS.warmup})`).argParser(parseFraction("--warmup", 86_400)))
     .option("--json", "print the report as one JSON line")
     .option("--timeline <file>", 'also write one JSON line per value delivered to FILE: {"t": wall clock, ms since the epoch, "us": propose-to-delivery latency}')
     .action(async (o: ClientFlags & { config?: string; id?: number }) => {
@@ -170,10 +182,10 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   program
     .command("propose")
     .description("submit values through this host's client node; print the instance of each once it is decided")
-    .argument("<values...>", "values to propose (UTF-8 strings)")
+    .argument("<values...>", "values to propose (UTF-8 strings), or - to read one value per line from standard input")
     .option("--config <file>", configHelp)
     .addOption(new Option("--id <n>", "the client node's id (default: the only local node with role client)").argParser(parseIntArg("--id", 0, 255)))
-    .addOption(new Option("--timeout-ms <ms>", "give up after this long").argParser(parseIntArg("--timeout-ms", 1, 3_600_000)).default(10_000))
+    .addOption(new Option("--timeout-ms <ms>", "give up when no value was decided for this long while some wait").argParser(parseIntArg("--timeout-ms", 1, 3_600_000)).default(10_000))
     .action(async (values: string[], o: { config?: string; id?: number; timeoutMs: number }) => {
       code = await runProposeCommand(
         { values, timeoutMs: o.timeoutMs, ...(o.config ? { config: o.config } : {}), ...(o.id !== undefined ? { id: o.id } : {}) },
@@ -213,7 +225,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .addOption(new Option("--warmup <s>", "excluded from the figures").argParser(parseFraction("--warmup", 3600)).default(d.warmupS))
     .addOption(new Option("--ledger <kind>", "acceptor ledger: ram, or wal (a write-ahead log per acceptor in the run's temporary directory)").argParser(parseChoice("--ledger", ["ram", "wal"] as const)).default(d.ledger))
     .addOption(new Option("--wal-sync <mode>", "with --ledger wal: fsync (fdatasync before every reply, group commit) or none").argParser(parseChoice("--wal-sync", ["fsync", "none"] as const)).default(d.walSync))
-    .option("--json <file>", "also write every figure as JSON")
+    .option("--json <file|->", "also write every figure as JSON to FILE, or to standard output with - (the table then goes to standard error)")
     .option("--plots <dir>", "also draw SVG plots into DIR (created if missing): latency-cdf.svg (latency CDF at the clients) and throughput.svg (learner values/s and MB/s over time)")
     .action(
       async (o: {
@@ -236,6 +248,8 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       }) => {
         if (o.ring % 2 === 0) throw new UsageError(`--ring: ${o.ring} acceptors: use an odd number`);
         if (o.variant === "mring" && o.learners === 0) throw new UsageError("--learners: M-Ring needs at least one learner process");
+        // Output paths are checked before the cluster starts: a run must not be lost at its end.
+        if (o.json !== undefined) checkJsonTarget(o.json);
         if (o.plots !== undefined) preparePlotDir(o.plots);
         const progress = benchProgress(o.duration, { write: io.err, ...(process.stderr.isTTY ? { tty: process.stderr } : {}) });
         const result = await runBench(
@@ -258,12 +272,24 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
           },
           progress,
         ).finally(() => progress.stop());
-        io.out(formatBench(result));
-        if (o.json) writeBenchJson(o.json, result);
+        if (o.json === "-") {
+          io.out(benchJson(result));
+          io.err(formatBench(result));
+        } else {
+          io.out(formatBench(result));
+          if (o.json !== undefined) writeBenchJson(o.json, result);
+        }
         if (o.plots !== undefined) for (const f of await writePlots(o.plots, result)) io.err(`paxos bench: plot ${f}\n`);
       },
     );
 
+  // Every option of every command can come from the environment (PAXOS_CONFIG, PAXOS_ID, …).
+  bindEnvironment(program);
+  // A command that reads the cluster configuration checks all of it first, host names included:
+  // every problem at once, before any socket opens.
+  program.hook("preAction", async (_program, command) => {
+    if (command.options.some((op) => op.attributeName() === "config")) await checkConfigFile(findConfigFile(command.getOptionValue("config") as string | undefined));
+  });
   try {
     await program.parseAsync(argv as string[], { from: "user" });
     return code;
@@ -272,6 +298,11 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
       io.err(`paxos: ${e.message.replace(/^error: /, "")}\n`);
       return 2;
+    }
+    if (e instanceof StartupError) {
+      // A socket that could not open: one line naming the configuration key, exit 1.
+      io.err(`paxos: ${e.message}\n`);
+      return 1;
     }
     if (e instanceof BenchInterrupted) {
       io.err(`\npaxos: ${e.message}\n`);
@@ -283,7 +314,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     }
     // Anything else at start-up (a port in use, an interface that does not exist): one line, exit 1.
     const err = e as NodeJS.ErrnoException;
-    io.err(`paxos: ${err.code ? `${err.code}: ` : ""}${err.message ?? String(e)}\n`);
+    io.err(`paxos: ${formatSystemError(err)}\n`);
     return 1;
   }
 }

@@ -20,6 +20,30 @@ export interface SocketNetwork extends Network {
   readonly authenticated: boolean;
 }
 
+/**
+ * A socket of the node could not be opened at start-up: `socket` says which (the TCP server on the
+ * node's port, or the multicast group's), `cause` is the system's error. Nothing stays open.
+ */
+export class SocketSetupError extends Error {
+  override readonly name = "SocketSetupError";
+  /** The system error code (EADDRINUSE, ENODEV, ...), when there is one. */
+  readonly code: string | undefined;
+  constructor(
+    readonly socket: "tcp" | "multicast",
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.code = errorCode(cause);
+  }
+}
+
+/** The errno code of an error or of the error it wraps. */
+function errorCode(e: unknown): string | undefined {
+  const x = e as { code?: unknown; cause?: { code?: unknown } } | null;
+  if (typeof x?.code === "string") return x.code;
+  return typeof x?.cause?.code === "string" ? x.cause.code : undefined;
+}
+
 /** A receiver that failed to reopen (after this process stood down as coordinator) is retried this often. */
 export const RECEIVER_RETRY_MS = 1000;
 
@@ -73,7 +97,12 @@ export async function createSocketNetwork(
       receive(frame);
     },
   });
-  const bound = await server.listen();
+  let bound: Awaited<ReturnType<FrameServer["listen"]>>;
+  try {
+    bound = await server.listen();
+  } catch (e) {
+    throw new SocketSetupError("tcp", e);
+  }
 
   const links = new Map<NodeId, FrameLink>();
   const linkTo = (id: NodeId): FrameLink | null => {
@@ -127,14 +156,21 @@ export async function createSocketNetwork(
         nativeSend: !separateSender && nativeSend,
         onMessage,
       });
-    receiver = await openReceiver();
+    // A multicast socket that cannot open stops the start-up: the TCP server goes too, or the
+    // process would stay up half-started (listening on TCP, never on the group).
+    try {
+      receiver = await openReceiver();
+    } catch (e) {
+      await server.close();
+      throw new SocketSetupError("multicast", e);
+    }
     warnings.push(...receiver.warnings);
     if (separateSender) {
       try {
         sender = await MulticastSocket.open({ ...common, join: false, recvBufferBytes: 0, sendBufferBytes: m.sendBufferBytes, nativeSend });
       } catch (e) {
-        await receiver.close();
-        throw e;
+        await Promise.all([receiver.close(), server.close()]);
+        throw new SocketSetupError("multicast", e);
       }
       warnings.push(...sender.warnings);
     }

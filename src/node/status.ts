@@ -22,8 +22,18 @@ export interface NodeStatus {
     readonly slowAcceptors: readonly number[];
     readonly slowRelayouts: number;
   } | null;
-  /** Acceptor: the round promised; garbage collection: what replicas applied, what is trimmed, instances held. */
-  readonly acceptor: { readonly promised: number; readonly applied: number; readonly trimmedBelow: number; readonly heldInstances: number } | null;
+  /**
+   * Acceptor: the round promised; garbage collection: what replicas applied, what is trimmed,
+   * instances held, and the replicas left out of the GC quorum now (silent past gcSuspectMs, or
+   * behind the watermark: an alert, a replica is down or cannot keep up).
+   */
+  readonly acceptor: {
+    readonly promised: number;
+    readonly applied: number;
+    readonly trimmedBelow: number;
+    readonly heldInstances: number;
+    readonly gcExcludedReplicas: readonly number[];
+  } | null;
   /**
    * Acceptors: the coordinator followed, how long it has been silent, whether it is suspected
    * (silent past suspectMs), and whether this node's own coordinator holds a lease.
@@ -37,6 +47,18 @@ export interface NodeStatus {
   readonly learner: { readonly nextInstance: number; readonly delivered: number; readonly backlog: number; readonly slowDowns: number; readonly behindGc: boolean } | null;
   /** Highest instance known decided anywhere by this process (-1: none). */
   readonly highestDecided: number;
+  /**
+   * The cluster's leadership as this node sees it: the owner of the highest established round
+   * heard of (heartbeats, Phase 2 traffic; this node itself while its coordinator leads), the ring
+   * of that round once seen, and ms since that round was last heard of (null: never).
+   */
+  readonly leadership?: { readonly leader: number | null; readonly ring: readonly number[] | null; readonly silenceMs: number | null } | null;
+  /**
+   * Learner: where it started delivering and why: resumed after the last instance of its --output
+   * file ("output"; `cutBytes`: a torn last write cut off, null: none), --from-instance ("flag"),
+   * or the first instance ("beginning").
+   */
+  readonly learnerStart?: { readonly instance: number; readonly source: "output" | "flag" | "beginning"; readonly file: string | null; readonly cutBytes: number | null } | null;
   /** Monotonic counters, by name (messages in/out, dropped packets by reason, ...). */
   readonly counters: Readonly<Record<string, number>>;
   /** UDP socket buffer sizes actually obtained, when the node uses multicast. */
@@ -74,4 +96,6 @@ export interface NodeEvent {
 export interface StatusSource {
   status(): NodeStatus;
   events(): readonly NodeEvent[];
+  /** /ready's answer (see readiness.ts); a source without it is always ready. */
+  ready?(): { readonly ready: boolean; readonly reasons: readonly string[] };
 }

@@ -2,16 +2,23 @@
  * The node's status endpoint (node:http):
  *   GET /metrics  Prometheus text exposition (text/plain; version=0.0.4)
  *   GET /status   the NodeStatus snapshot as JSON
- *   GET /         a self-contained HTML page: status summary and recent events, newest first,
- *                 reloading itself every 2 s
+ *   GET /         a self-contained HTML page: leader, ring and rates (values/s, MB/s over the
+ *                 last seconds), status summary and recent events, newest first, reloading itself
+ *                 every 2 s
+ *   GET /health   liveness: 200 {"status":"ok"} whenever the event loop turns (asks nothing of the node)
+ *   GET /ready    readiness (the source's ready()): 200 {"ready":true,…}, or 503 with the reasons
+ *   GET /version  {"version","commit","runtime":{"name","version"}}
  * HEAD is answered like GET without a body; other methods get 405, other paths 404. A failing
  * status source gives a 500 for that request; nothing a client sends stops the server.
  */
+import process from "node:process";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
 import type { NodeEvent, NodeStatus, StatusSource } from "../node/status.ts";
 import { createNodeMetrics } from "./metrics.ts";
+import { RateMeter, type Rates } from "./rates.ts";
+import { versionInfo } from "../version.ts";
 
 export interface StatusServerOptions {
   host: string;
@@ -25,6 +32,9 @@ export interface StatusServerOptions {
   registry?: Registry;
   /** Seconds between reloads of the HTML page; default 2. */
   refreshSeconds?: number;
+  /** How often the page's rates are sampled, and over how long they are measured (ms); default 1000 and 5000. */
+  rateSampleMs?: number;
+  rateWindowMs?: number;
 }
 
 export interface StatusServer {
@@ -37,11 +47,29 @@ export interface StatusServer {
   close(): Promise<void>;
 }
 
-const PAGES = new Set(["/", "/metrics", "/status"]);
+const PAGES = new Set(["/", "/metrics", "/status", "/health", "/ready", "/version"]);
+
+/** One rate sample of a status: values and bytes delivered, instances decided. */
+function rateSample(s: NodeStatus, t: number): { t: number; values: number; bytes: number; instances: number } {
+  return { t, values: s.counters["delivered"] ?? s.learner?.delivered ?? 0, bytes: s.counters["deliveredBytes"] ?? 0, instances: s.highestDecided + 1 };
+}
 
 export function startStatusServer(opts: StatusServerOptions): Promise<StatusServer> {
   const registry = opts.registry ?? createNodeMetrics(opts.source);
   const refresh = opts.refreshSeconds ?? 2;
+  // Rates need history: sampled on a timer, so a page loaded once still shows the last seconds.
+  const meter = new RateMeter(opts.rateWindowMs ?? 5000);
+  const sample = (): NodeStatus | null => {
+    try {
+      const st = opts.source.status();
+      meter.add(rateSample(st, performance.now()));
+      return st;
+    } catch {
+      return null; // a failing source answers 500 per request; the sampler just skips
+    }
+  };
+  const sampler = setInterval(sample, opts.rateSampleMs ?? 1000);
+  sampler.unref?.();
   // Requests being answered, and whether close() was called: once both say so, every connection
   // is ended (closeIdleConnections alone leaves some keep-alive connections open under Deno).
   let active = 0;
@@ -53,7 +81,7 @@ export function startStatusServer(opts: StatusServerOptions): Promise<StatusServ
       if (closing && active === 0) server.closeAllConnections();
     });
     if (closing) res.setHeader("Connection", "close");
-    handle(req, res, opts.source, registry, refresh).catch((e: unknown) => fail(res, e));
+    handle(req, res, { source: opts.source, registry, refresh, meter }).catch((e: unknown) => fail(res, e));
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
@@ -69,7 +97,10 @@ export function startStatusServer(opts: StatusServerOptions): Promise<StatusServ
   });
 
   return new Promise<StatusServer>((resolve, reject) => {
-    const onError = (e: Error): void => reject(e);
+    const onError = (e: Error): void => {
+      clearInterval(sampler);
+      reject(e);
+    };
     server.once("error", onError);
     server.listen(opts.port, opts.host, () => {
       server.off("error", onError);
@@ -86,6 +117,7 @@ export function startStatusServer(opts: StatusServerOptions): Promise<StatusServ
         close(): Promise<void> {
           closed ??= new Promise<void>((done) => {
             closing = true;
+            clearInterval(sampler);
             server.close(() => done());
             server.closeIdleConnections();
             if (active === 0) server.closeAllConnections();
@@ -97,7 +129,15 @@ export function startStatusServer(opts: StatusServerOptions): Promise<StatusServ
   });
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, source: StatusSource, registry: Registry, refresh: number): Promise<void> {
+interface Handler {
+  readonly source: StatusSource;
+  readonly registry: Registry;
+  readonly refresh: number;
+  readonly meter: RateMeter;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, h: Handler): Promise<void> {
+  const { source, registry, refresh } = h;
   req.resume(); // a body, if any, is not read: drain it
   const method = req.method ?? "";
   const path = pathOf(req.url ?? "");
@@ -112,8 +152,20 @@ async function handle(req: IncomingMessage, res: ServerResponse, source: StatusS
       return send(res, method, 200, registry.contentType, await registry.metrics());
     case "/status":
       return send(res, method, 200, "application/json; charset=utf-8", `${JSON.stringify(source.status())}\n`);
-    default:
-      return send(res, method, 200, "text/html; charset=utf-8", renderPage(source.status(), source.events(), refresh));
+    case "/health":
+      return send(res, method, 200, JSON_TYPE, `${JSON.stringify({ status: "ok", uptimeMs: Math.round(process.uptime() * 1000) })}\n`);
+    case "/ready": {
+      const r = source.ready?.() ?? { ready: true, reasons: [] };
+      const body = r.ready ? { ready: true, reasons: [] } : { ready: false, reason: r.reasons.join("; "), reasons: r.reasons };
+      return send(res, method, r.ready ? 200 : 503, JSON_TYPE, `${JSON.stringify(body)}\n`);
+    }
+    case "/version":
+      return send(res, method, 200, JSON_TYPE, `${JSON.stringify(versionInfo())}\n`);
+    default: {
+      const st = source.status();
+      h.meter.add(rateSample(st, performance.now()));
+      return send(res, method, 200, "text/html; charset=utf-8", renderPage(st, source.events(), refresh, h.meter.rates()));
+    }
   }
 }
 
@@ -126,6 +178,8 @@ function pathOf(target: string): string | null {
     return null;
   }
 }
+
+const JSON_TYPE = "application/json; charset=utf-8";
 
 function send(res: ServerResponse, method: string, status: number, type: string, body: string): void {
   const bytes = Buffer.from(body, "utf8");
@@ -164,14 +218,56 @@ function fmtUptime(ms: number): string {
   return [...parts, `${s % 60}s`].join(" ");
 }
 
-/** The HTML page: a summary table of the status, counters, and the events newest first. */
-export function renderPage(s: NodeStatus, events: readonly NodeEvent[], refreshSeconds = 2): string {
+/** Bytes for people: 1536 → "1.5 KiB". */
+export function fmtBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let u = 0;
+  while (Math.abs(v) >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+/** A counter's value as shown: byte counters in KiB/MiB/…, others as they are. */
+function fmtCounter(name: string, v: number): string {
+  return /bytes/i.test(name) ? fmtBytes(v) : String(v);
+}
+
+/** Leader, ring and rates: what an operator looks for first. */
+function clusterRows(s: NodeStatus, rates: Rates | null): [string, string][] {
+  const c = s.coordinator;
+  const leadingItself = c !== null && c.active;
+  const leader = leadingItself ? s.id : (s.leadership?.leader ?? null);
+  const ring = leadingItself ? c.ring : (s.leadership?.ring ?? null);
+  const rows: [string, string][] = [
+    ["leader", leader === null ? "none known" : `node ${leader}${leader === s.id ? " (this node)" : ""}`],
+    ["current ring", ring === null ? "not seen yet" : ring.join(" → ")],
+  ];
+  if (rates !== null && rates.overMs > 0) {
+    const over = `over the last ${(rates.overMs / 1000).toFixed(0)} s`;
+    rows.push(
+      ["delivered", `${rates.valuesPerSec.toFixed(rates.valuesPerSec < 10 ? 1 : 0)} values/s, ${rates.mbPerSec.toFixed(2)} MB/s (${over})`],
+      ["decided", `${rates.instancesPerSec.toFixed(rates.instancesPerSec < 10 ? 1 : 0)} instances/s (${over})`],
+    );
+  } else rows.push(["rates", "measuring…"]);
+  if (s.learnerStart) {
+    const st = s.learnerStart;
+    rows.push(["learner started at", `instance ${st.instance} (${st.source === "output" ? `resumed from ${st.file ?? "its output"}` : st.source === "flag" ? "--from-instance" : "the beginning"})`]);
+  }
+  return rows;
+}
+
+/** The HTML page: leader, ring and rates, a summary table of the status, counters, and the events newest first. */
+export function renderPage(s: NodeStatus, events: readonly NodeEvent[], refreshSeconds = 2, rates: Rates | null = null): string {
   const rows: [string, string][] = [
     ["node", String(s.id)],
     ["cluster", String(s.cluster)],
     ["variant", s.variant],
     ["roles", s.roles.join(", ") || "–"],
     ["uptime", fmtUptime(s.uptimeMs)],
+    ...clusterRows(s, rates),
   ];
   if (s.coordinator !== null) {
     const c = s.coordinator;
@@ -187,7 +283,7 @@ export function renderPage(s: NodeStatus, events: readonly NodeEvent[], refreshS
   rows.push(["highest decided", s.highestDecided < 0 ? "none" : String(s.highestDecided)]);
   if (s.socketBuffers !== null) {
     const b = s.socketBuffers;
-    rows.push(["socket buffers", `recv ${b.recvBytes} B, send ${b.sendBytes} B`]);
+    rows.push(["socket buffers", `recv ${fmtBytes(b.recvBytes)}, send ${fmtBytes(b.sendBytes)}`]);
     if (b.warning !== null) rows.push(["socket warning", b.warning]);
   }
   const summary = rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join("\n");
@@ -195,7 +291,7 @@ export function renderPage(s: NodeStatus, events: readonly NodeEvent[], refreshS
   const counters =
     counterNames.length === 0
       ? `<p class="none">no counters</p>`
-      : `<table>\n${counterNames.map((k) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(String(s.counters[k]))}</td></tr>`).join("\n")}\n</table>`;
+      : `<table>\n${counterNames.map((k) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(fmtCounter(k, s.counters[k] ?? 0))}</td></tr>`).join("\n")}\n</table>`;
   const evs = [...events].reverse();
   const eventRows =
     evs.length === 0
@@ -230,7 +326,7 @@ ${summary}
 ${counters}
 <h2>Recent events (newest first)</h2>
 ${eventRows}
-<p class="none"><a href="/status">/status</a> · <a href="/metrics">/metrics</a></p>
+<p class="none"><a href="/status">/status</a> · <a href="/metrics">/metrics</a> · <a href="/ready">/ready</a> · <a href="/health">/health</a> · <a href="/version">/version</a></p>
 </body>
 </html>
 `;

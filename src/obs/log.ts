@@ -1,13 +1,18 @@
 /**
- * Structured JSON-lines logging on pino, without worker-thread transports (they do not work in a
- * binary built with `bun build --compile`): lines are written synchronously to one destination
- * (stderr by default). Every line written also goes into a bounded ring of recent events, which
- * is the `events()` half of a node's StatusSource.
+ * Structured logging on pino, without worker-thread transports (they do not work in a binary
+ * built with `bun build --compile`): lines are written synchronously to one destination (stderr
+ * by default). Every line written also goes into a bounded ring of recent events, which is the
+ * `events()` half of a node's StatusSource.
  *
- * A line looks like
+ * Two formats. "json" (pino's), one object per line:
  *   {"level":"info","time":"2026-01-01T00:00:00.000Z","pid":1,"hostname":"h","node":3,"msg":"…","peer":2}
  * (`level` is the label, `time` ISO 8601 UTC; bindings and the call's fields follow).
+ * "console", for people: the same line as `time LEVEL msg key=value …`:
+ *   2026-01-01T00:00:00.000Z INFO  peer connected node=3 peer=2 addr=127.0.0.1:7000
+ * The default is console when the destination is a terminal, json otherwise (a pipe, a file, a
+ * log collector).
  */
+import { isatty } from "node:tty";
 import pino from "pino";
 import type { NodeEvent } from "../node/status.ts";
 
@@ -35,6 +40,7 @@ export interface Logger {
 /** The root logger of a node: a Logger that also serves the node's recent events. */
 export interface NodeLogger extends Logger {
   readonly level: LogLevel;
+  readonly format: LogFormat;
   /** Recent log events, oldest first, newest last, at most MAX_EVENTS. */
   events(): readonly NodeEvent[];
 }
@@ -51,6 +57,16 @@ export interface LoggerOptions {
   destination?: number | LogDestination;
   /** Fields added to every line, e.g. `{ node: 3 }`. */
   bindings?: LogFields;
+  /** "json" or "console"; default: defaultLogFormat(destination). */
+  format?: LogFormat;
+}
+
+export type LogFormat = "json" | "console";
+export const LOG_FORMATS: readonly LogFormat[] = ["json", "console"];
+
+/** Console for a terminal, JSON lines for anything else (a file, a pipe, a collector, an object). */
+export function defaultLogFormat(destination: number | LogDestination = 2): LogFormat {
+  return typeof destination === "number" && isatty(destination) ? "console" : "json";
 }
 
 export function isLogLevel(s: string): s is LogLevel {
@@ -169,6 +185,7 @@ class RootLogger extends PinoLogger implements NodeLogger {
     p: pino.Logger,
     shared: Shared,
     readonly level: LogLevel,
+    readonly format: LogFormat,
   ) {
     super(p, shared);
   }
@@ -193,13 +210,15 @@ function fdDestination(fd: number): LogDestination {
  */
 export function createLogger(options: LoggerOptions = {}): NodeLogger {
   const level = parseLogLevel(options.level ?? "info");
+  const format = options.format ?? defaultLogFormat(options.destination);
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new RangeError(`unknown log format "${String(format)}" (expected one of ${LOG_FORMATS.join(", ")})`);
   const destination: LogDestination =
     typeof options.destination === "number" ? fdDestination(options.destination) : (options.destination ?? fdDestination(2));
   const shared: Shared = { ring: new EventRing(MAX_EVENTS), now: "" };
   const sink: pino.DestinationStream = {
     write(line: string): void {
       try {
-        destination.write(line);
+        destination.write(format === "console" ? consoleLine(line) : line);
       } catch {
         // see fdDestination
       }
@@ -214,7 +233,26 @@ export function createLogger(options: LoggerOptions = {}): NodeLogger {
     sink,
   );
   const bound = options.bindings === undefined ? root : root.child(cleanFields(options.bindings));
-  return new RootLogger(bound, shared, level);
+  return new RootLogger(bound, shared, level, format);
+}
+
+/** pino's own keys: the console format puts time, level and msg in front and drops pid and hostname. */
+const CONSOLE_SKIP = new Set(["level", "time", "msg", "pid", "hostname"]);
+
+/** A bare word stays as it is; anything a reader could misparse (blanks, =, quotes, empty) is JSON-quoted. */
+function consoleValue(v: unknown): string {
+  if (typeof v === "string") return /^[^\s="\\]+$/.test(v) ? v : JSON.stringify(v);
+  if (typeof v === "object" && v !== null && "message" in v && "stack" in v) return JSON.stringify(String((v as { message: unknown }).message)); // a serialised Error
+  return JSON.stringify(v) ?? String(v);
+}
+
+/** One pino JSON line as `time LEVEL msg key=value …` (one line: newlines in the message are escaped). */
+export function consoleLine(jsonLine: string): string {
+  const o = JSON.parse(jsonLine) as Record<string, unknown>;
+  const msg = String(o["msg"] ?? "").replace(/\r?\n/g, "\\n");
+  let line = `${String(o["time"] ?? "")} ${String(o["level"] ?? "").toUpperCase().padEnd(5)} ${msg}`;
+  for (const [k, v] of Object.entries(o)) if (!CONSOLE_SKIP.has(k)) line += ` ${k}=${consoleValue(v)}`;
+  return `${line}\n`;
 }
 
 /** A logger that writes nothing and records nothing (for tests and library defaults). */

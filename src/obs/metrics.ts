@@ -20,6 +20,7 @@
  * | paxos_slow_relayouts_total | counter | coordinator.slowRelayouts |
  * | paxos_gc_applied_instance | gauge | acceptor.applied |
  * | paxos_gc_trimmed_below | gauge | acceptor.trimmedBelow |
+ * | paxos_gc_excluded_replicas | gauge | acceptor.gcExcludedReplicas.length |
  * | paxos_acceptor_held_instances | gauge | acceptor.heldInstances |
  * | paxos_learner_backlog_instances | gauge | learner.backlog |
  * | paxos_learner_slow_downs_total | counter | learner.slowDowns |
@@ -76,6 +77,7 @@ const FIXED: readonly FixedMetric[] = [
   { name: "paxos_slow_relayouts_total", type: "counter", help: "New rounds the coordinator started to lay slow acceptors off the path of Phase 2.", read: coordinator((c) => c.slowRelayouts) },
   { name: "paxos_gc_applied_instance", type: "gauge", help: "Every instance below this was applied by min(f+1, replicas) replicas (garbage collection).", read: (s) => (s.acceptor === null ? null : s.acceptor.applied) },
   { name: "paxos_gc_trimmed_below", type: "gauge", help: "This acceptor freed (RAM) or trimmed (WAL) every instance below this.", read: (s) => (s.acceptor === null ? null : s.acceptor.trimmedBelow) },
+  { name: "paxos_gc_excluded_replicas", type: "gauge", help: "Replicas left out of the garbage-collection quorum (silent past gcSuspectMs, or behind): a replica is down or cannot keep up.", read: (s) => (s.acceptor === null ? null : s.acceptor.gcExcludedReplicas.length) },
   { name: "paxos_acceptor_held_instances", type: "gauge", help: "Instances whose vote this acceptor holds in memory (bounded by garbage collection).", read: (s) => (s.acceptor === null ? null : s.acceptor.heldInstances) },
   { name: "paxos_learner_backlog_instances", type: "gauge", help: "Instances this learner knows of but cannot deliver yet (flow control past flowBacklogInstances).", read: (s) => (s.learner === null ? null : s.learner.backlog) },
   { name: "paxos_learner_slow_downs_total", type: "counter", help: "Flow-control notices this learner sent.", read: (s) => (s.learner === null ? null : s.learner.slowDowns) },

@@ -51,6 +51,8 @@ function client(id: number, hist: hdr.Histogram): ClientReport {
     mode: "closed",
     valueSize: 8192,
     durationMs: 2000,
+    measuredFrom: 1_700_000_000_000,
+    measuredTo: 1_700_000_002_000,
     proposed: hist.totalCount,
     acked: hist.totalCount,
     refused: 0,

@@ -1,9 +1,32 @@
+import { spawnSync } from "node:child_process";
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { describeErrno, formatSystemError } from "../../src/cli/errors.ts";
 import { runCli } from "../../src/cli/program.ts";
 import { VERSION } from "../../src/version.ts";
+
+const CONFIG = fileURLToPath(new URL("../../configs/mring-3-ram.json", import.meta.url));
+
+/** Runs with these environment variables set (undefined: unset), restoring the environment after. */
+async function withEnv<T>(vars: Record<string, string | undefined>, f: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const set = (vs: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(vs)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  set(vars);
+  try {
+    return await f();
+  } finally {
+    set(saved);
+  }
+}
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
@@ -13,10 +36,11 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 }
 
 describe("paxos command line", () => {
-  test("--version prints the package version", async () => {
+  test("--version prints the package version, the commit (from git when not compiled in) and the runtime", async () => {
     const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
     expect(VERSION).toBe(pkg.version);
-    expect(await run("--version")).toEqual({ code: 0, out: `${VERSION}\n`, err: "" });
+    const head = spawnSync("git", ["rev-parse", "--short=12", "HEAD"], { encoding: "utf8" }).stdout.trim() || "unknown";
+    expect(await run("--version")).toEqual({ code: 0, out: `${VERSION} (commit ${head}, bun ${Bun.version})\n`, err: "" });
   });
 
   test("sim --help documents its options", async () => {
@@ -34,10 +58,11 @@ describe("paxos command line", () => {
     [["sim", "--ring", "12"], "--ring: expected an integer in 1..9"],
     [["sim", "--frobnicate"], "unknown option '--frobnicate'"],
     [["frobnicate"], "unknown command 'frobnicate'"],
-    [["node", "--rate", "100"], "--rate: only with --role client (the load generator)"],
-    [["node", "--value-size", "64", "--role", "acceptor"], "--value-size: only with --role client"],
-    [["node", "--role", "client,acceptor"], "--role client runs the load generator: give it alone"],
-    [["node", "--timeline", "t.jsonl", "--role", "learner"], "--timeline: only with --role client"],
+    [["node", "--config", CONFIG, "--rate", "100"], "--rate: only with --role client (the load generator)"],
+    [["node", "--config", CONFIG, "--value-size", "64", "--role", "acceptor"], "--value-size: only with --role client"],
+    [["node", "--config", CONFIG, "--role", "client,acceptor"], "--role client runs the load generator: give it alone"],
+    [["node", "--config", CONFIG, "--timeline", "t.jsonl", "--role", "learner"], "--timeline: only with --role client"],
+    [["node", "--log-format", "xml"], '--log-format: expected one of json|console, got "xml"'],
     [["bench", "--ledger", "disk"], "--ledger: expected one of ram|wal"],
     [["bench", "--wal-sync", "sometimes"], "--wal-sync: expected one of fsync|none"],
   ])("bad usage %p: one line on stderr, exit code 2", async (argv, message) => {
@@ -161,4 +186,107 @@ describe("paxos command line", () => {
     },
     { timeout: 60_000 },
   );
+
+  test("no configuration at all: the one line that says where one can come from", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "paxos-cli-"));
+    const cwd = process.cwd();
+    try {
+      process.chdir(dir);
+      await withEnv({ PAXOS_CONFIG: undefined }, async () => {
+        for (const cmd of [["node"], ["propose", "v"], ["client"]])
+          expect(await run(...cmd)).toEqual({ code: 2, out: "", err: "paxos: no configuration: pass --config FILE or set PAXOS_CONFIG (looked for ./paxos.json)\n" });
+      });
+    } finally {
+      process.chdir(cwd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a configuration is checked whole before the command runs: every problem, host names resolved", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "paxos-cli-"));
+    try {
+      const c = JSON.parse(readFileSync(CONFIG, "utf8")) as { nodes: { host: string; port: number }[] };
+      (c.nodes[1] as { host: string }).host = "no-such-host.invalid";
+      (c.nodes[2] as { port: number }).port = 7000;
+      const file = join(dir, "c.json");
+      writeFileSync(file, JSON.stringify(c));
+      const r = await run("propose", "--config", file, "v");
+      expect(r.code).toBe(2);
+      expect(r.err).toBe(
+        `paxos: ${file}: invalid configuration\n  nodes[2].port: 127.0.0.1:7000 is already used by nodes[0].port\n  nodes[1].host: "no-such-host.invalid" does not resolve (ENOTFOUND)\n`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("environment variables", () => {
+  test("every option of every command has one, PAXOS_ + the flag in upper snake case, shown in --help", async () => {
+    for (const cmd of [["sim"], ["node"], ["propose"], ["client"], ["bench"], ["ledger", "inspect"]]) {
+      const help = (await run(...cmd, "--help")).out;
+      const options = help.split("\n").filter((l) => /^ {2}(-\w, )?--[a-z]/.test(l) && !l.includes("--help"));
+      expect(options.length).toBeGreaterThan(1);
+      for (const l of options) {
+        const flag = /--([a-z-]+)/.exec(l)?.[1] as string;
+        expect(help.replace(/\s+/g, " ")).toContain(`env: PAXOS_${flag.replace(/-/g, "_").toUpperCase()})`);
+      }
+    }
+    const node = (await run("node", "--help")).out.replace(/\s+/g, " ");
+    for (const v of ["PAXOS_CONFIG", "PAXOS_ID", "PAXOS_ROLE", "PAXOS_OUTPUT", "PAXOS_LOG_LEVEL", "PAXOS_LOG_FORMAT", "PAXOS_STATS_MS"]) expect(node).toContain(`env: ${v})`);
+    expect((await run("sim", "--help")).out).toContain("(env: PAXOS_NO_FAULTS)");
+  });
+
+  test("the environment sets options; a flag on the command line wins", async () => {
+    const fromEnv = await withEnv({ PAXOS_VARIANT: "uring", PAXOS_SEEDS: "2" }, () => run("sim"));
+    expect(fromEnv.code).toBe(0);
+    expect(fromEnv.out).toMatch(/^sim uring: 2 seeds, 0 violations/);
+    const flagWins = await withEnv({ PAXOS_VARIANT: "uring", PAXOS_SEEDS: "2" }, () => run("sim", "--variant", "mring", "--seeds", "1"));
+    expect(flagWins.out).toMatch(/^sim mring: 1 seeds?, 0 violations[^\n]*\n$/);
+  });
+
+  test("booleans read 1/true/yes/on and 0/false/no/off; an empty variable is unset", async () => {
+    const json = await withEnv({ PAXOS_JSON: "true", PAXOS_SEEDS: "1", PAXOS_VARIANT: "uring" }, () => run("sim"));
+    expect(JSON.parse(json.out)).toHaveLength(1);
+    for (const off of ["0", "false", "off", ""]) {
+      const plain = await withEnv({ PAXOS_JSON: off, PAXOS_SEEDS: "1", PAXOS_VARIANT: "uring" }, () => run("sim"));
+      expect(plain.out).toMatch(/^sim uring: 1 seeds?, /);
+    }
+  });
+
+  test.each([
+    [{ PAXOS_SEEDS: "abc" }, ["sim"], 'paxos: PAXOS_SEEDS: expected an integer in 1..100000000, got "abc"'],
+    [{ PAXOS_ID: "300" }, ["node"], 'paxos: PAXOS_ID: expected an integer in 0..255, got "300"'],
+    [{ PAXOS_ROLE: "leader" }, ["node"], 'paxos: PAXOS_ROLE: expected one of coordinator|acceptor|learner|proposer|client, got "leader"'],
+    [{ PAXOS_LOG_LEVEL: "loud" }, ["node"], 'paxos: PAXOS_LOG_LEVEL: expected one of debug|info|warn|error|silent, got "loud"'],
+    [{ PAXOS_LOG_FORMAT: "xml" }, ["node"], 'paxos: PAXOS_LOG_FORMAT: expected one of json|console, got "xml"'],
+    [{ PAXOS_JSON: "maybe" }, ["sim"], 'paxos: PAXOS_JSON: expected 1, true, yes or on (or 0, false, no, off), got "maybe"'],
+    [{ PAXOS_CONFIG: "/nonexistent/paxos.json" }, ["node"], "paxos: /nonexistent/paxos.json: invalid configuration\n  no such file"],
+  ])("a bad value in %p: the same one-line error, naming the variable, exit 2", async (vars, argv, message) => {
+    expect(await withEnv(vars, () => run(...argv))).toEqual({ code: 2, out: "", err: `${message}\n` });
+  });
+
+  test("the load generator's variables do not stop a node that is no client (they may share an environment)", async () => {
+    // Node 3 is a learner: the run stops at --role acceptor, after the flags were checked.
+    const r = await withEnv({ PAXOS_WINDOW: "64", PAXOS_JSON: "1" }, () => run("node", "--config", CONFIG, "--id", "3", "--role", "acceptor"));
+    expect(r).toEqual({ code: 2, out: "", err: `paxos: node 3 of ${CONFIG} does not have the role acceptor (it has: learner)\n` });
+  });
+});
+
+describe("system errors", () => {
+  const sysError = (code: string, message: string) => Object.assign(new Error(message), { code });
+
+  test("the errno code is named once, with the OS's words for it", () => {
+    expect(formatSystemError(sysError("EACCES", "EACCES: permission denied, open '/etc/paxos.json'"))).toBe("EACCES (permission denied): open '/etc/paxos.json'");
+    expect(formatSystemError(sysError("EACCES", "EACCES"))).toBe("EACCES (permission denied)");
+    expect(formatSystemError(sysError("EADDRINUSE", "listen EADDRINUSE: address already in use 127.0.0.1:7000"))).toBe("EADDRINUSE (address already in use): listen 127.0.0.1:7000");
+    expect(formatSystemError(sysError("ECONNREFUSED", "connect failed"))).toBe("ECONNREFUSED (connection refused): connect failed");
+    expect(describeErrno(sysError("ENOENT", "whatever"))).toBe("ENOENT (no such file or directory)");
+  });
+
+  test("a message that already names its code, or has none, is left as it is", () => {
+    expect(formatSystemError(sysError("EADDRINUSE", "nodes[0].port: 127.0.0.1:7000 is in use (EADDRINUSE)"))).toBe("nodes[0].port: 127.0.0.1:7000 is in use (EADDRINUSE)");
+    expect(formatSystemError(new Error("plain"))).toBe("plain");
+    expect(formatSystemError(sysError("ERR_SOCKET_BAD_PORT", "port out of range"))).toBe("ERR_SOCKET_BAD_PORT: port out of range");
+  });
 });

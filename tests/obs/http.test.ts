@@ -3,7 +3,10 @@ import { connect } from "node:net";
 import { createNodeMetrics } from "../../src/obs/metrics.ts";
 import { escapeHtml, startStatusServer, type StatusServer } from "../../src/obs/http.ts";
 import { createLogger } from "../../src/obs/log.ts";
-import type { StatusSource } from "../../src/node/status.ts";
+import type { NodeStatus, StatusSource } from "../../src/node/status.ts";
+import { readiness } from "../../src/node/readiness.ts";
+import { RateMeter } from "../../src/obs/rates.ts";
+import { buildCommit, VERSION } from "../../src/version.ts";
 import { baseStatus, FakeSource, parseExposition } from "./helpers.ts";
 
 const open: StatusServer[] = [];
@@ -224,5 +227,88 @@ describe("status server", () => {
   test("a port already in use makes startStatusServer reject", async () => {
     const s = await start();
     await expect(startStatusServer({ host: "127.0.0.1", port: s.port, source: new FakeSource() })).rejects.toThrow();
+  });
+});
+
+describe("health, readiness, version", () => {
+  test("/health is 200 without asking the node anything (a failing status source too)", async () => {
+    const src: StatusSource = {
+      status() {
+        throw new Error("broken");
+      },
+      events: () => [],
+    };
+    const s = await start(src);
+    const res = await fetch(`${s.url}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: "ok" });
+  });
+
+  test("/ready is 200 when the source is ready, 503 with the reasons as JSON otherwise", async () => {
+    let r = { ready: false, reasons: ["no leader known yet", "learner catching up: 900 instances behind (next instance 4)"] };
+    const src = Object.assign(new FakeSource(), { ready: () => r });
+    const s = await start(src);
+    let res = await fetch(`${s.url}/ready`);
+    expect(res.status).toBe(503);
+    expect(res.headers.get("content-type")).toStartWith("application/json");
+    expect(await res.json()).toEqual({ ready: false, reason: "no leader known yet; learner catching up: 900 instances behind (next instance 4)", reasons: r.reasons });
+    r = { ready: true, reasons: [] };
+    res = await fetch(`${s.url}/ready`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ready: true, reasons: [] });
+  });
+
+  test("/version names the version, the commit and the runtime", async () => {
+    const s = await start();
+    const v = (await (await fetch(`${s.url}/version`)).json()) as Record<string, unknown>;
+    expect(v).toEqual({ version: VERSION, commit: buildCommit(), runtime: { name: "bun", version: Bun.version } });
+  });
+
+  test("the page names the leader and the ring and shows rates over the last seconds, bytes in KiB/MiB", async () => {
+    const src = new FakeSource(
+      baseStatus({ coordinator: null, leadership: { leader: 2, ring: [0, 1, 2], silenceMs: 5 }, counters: { delivered: 0, deliveredBytes: 0 }, highestDecided: 0 }),
+    );
+    const s = await startStatusServer({ host: "127.0.0.1", port: 0, source: src, registry: createNodeMetrics(src, { defaultMetrics: false }), rateSampleMs: 50, rateWindowMs: 5000 });
+    open.push(s);
+    let html = await (await fetch(`${s.url}/`)).text();
+    expect(html).toContain("<th>leader</th><td>node 2</td>");
+    expect(html).toContain("<th>current ring</th><td>0 → 1 → 2</td>");
+    await new Promise((r) => setTimeout(r, 120));
+    // 2000 values of 1 MB each and 500 instances, delivered since the first sample.
+    src.current = { ...src.current, counters: { delivered: 2000, deliveredBytes: 2_000_000_000 }, highestDecided: 500 };
+    await new Promise((r) => setTimeout(r, 120));
+    html = await (await fetch(`${s.url}/`)).text();
+    const m = /<th>delivered<\/th><td>([\d.]+) values\/s, ([\d.]+) MB\/s \(over the last \d s\)<\/td>/.exec(html);
+    expect(m).not.toBeNull();
+    const [vps, mbps] = [Number(m?.[1]), Number(m?.[2])];
+    expect(mbps / vps).toBeCloseTo(1, 2);
+    expect(vps).toBeGreaterThan(2000 / 0.5);
+    expect(html).toContain("<th>deliveredBytes</th><td>1.9 GiB</td>");
+  });
+});
+
+describe("readiness", () => {
+  const limits = { leaderSilenceMs: 250, backlogInstances: 256 };
+  test("a leading coordinator with a ring is ready; a follower needs a leader heard of recently", () => {
+    expect(readiness(baseStatus({ learner: null }), limits)).toEqual({ ready: true, reasons: [] });
+    const follower = (leadership: NonNullable<NodeStatus["leadership"]> | null) => readiness(baseStatus({ coordinator: null, learner: null, leadership }), limits);
+    expect(follower(null)).toEqual({ ready: false, reasons: ["no leader known yet"] });
+    expect(follower({ leader: 0, ring: null, silenceMs: 20 })).toEqual({ ready: true, reasons: [] });
+    expect(follower({ leader: 0, ring: [0, 1], silenceMs: 900 })).toEqual({ ready: false, reasons: ["leader 0 not heard of for 900 ms"] });
+  });
+  test("a learner must be caught up", () => {
+    const l = (backlog: number, behindGc: boolean) => readiness(baseStatus({ learner: { nextInstance: 7, delivered: 0, backlog, slowDowns: 0, behindGc } }), limits);
+    expect(l(256, false).ready).toBe(true);
+    expect(l(257, false)).toEqual({ ready: false, reasons: ["learner catching up: 257 instances behind (next instance 7)"] });
+    expect(l(0, true).reasons[0]).toStartWith("learner behind what acceptors retain");
+  });
+});
+
+describe("RateMeter", () => {
+  test("rates over the window: the oldest sample still inside it is the base", () => {
+    const m = new RateMeter(5000);
+    expect(m.rates().overMs).toBe(0);
+    for (let t = 0; t <= 10_000; t += 1000) m.add({ t, values: t, bytes: t * 1000, instances: t / 10 });
+    expect(m.rates()).toEqual({ valuesPerSec: 1000, mbPerSec: 1, instancesPerSec: 100, overMs: 5000 });
   });
 });

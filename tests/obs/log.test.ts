@@ -2,7 +2,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger, EventRing, isLogLevel, LOG_LEVELS, MAX_EVENTS, nullLogger, parseLogLevel, type LogDestination } from "../../src/obs/log.ts";
+import { existsSync } from "node:fs";
+import { createLogger, defaultLogFormat, EventRing, isLogLevel, LOG_LEVELS, MAX_EVENTS, nullLogger, parseLogLevel, type LogDestination } from "../../src/obs/log.ts";
 
 function capture(): { lines: string[]; destination: LogDestination } {
   const lines: string[] = [];
@@ -221,5 +222,55 @@ describe("levels", () => {
   test("nullLogger accepts everything and does nothing", () => {
     expect(() => nullLogger.child({ a: 1 }).error("x", { y: 2 })).not.toThrow();
     expect(nullLogger.isLevelEnabled("error")).toBe(false);
+  });
+});
+
+describe("formats", () => {
+  const TIME = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z";
+
+  test("console: one human-readable line per event, `time LEVEL msg key=value`, bindings first", () => {
+    const { lines, destination } = capture();
+    const log = createLogger({ level: "debug", destination, format: "console", bindings: { node: 3 } });
+    log.info("peer connected", { peer: 2, addr: "127.0.0.1:7000", nested: { a: [1, 2] }, note: "two words", empty: "" });
+    log.child({ component: "net" }).warn("line one\nline two");
+    log.error("failed", { err: new Error("disk full") });
+    expect(log.format).toBe("console");
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(new RegExp(`^${TIME} INFO  peer connected node=3 peer=2 addr=127\\.0\\.0\\.1:7000 nested=\\{"a":\\[1,2\\]\\} note="two words" empty=""\\n$`));
+    expect(lines[1]).toMatch(new RegExp(`^${TIME} WARN  line one\\\\nline two node=3 component=net\\n$`));
+    expect(lines[2]).toMatch(new RegExp(`^${TIME} ERROR failed node=3 err="disk full"\\n$`));
+    // The ring of events is the same whatever the format.
+    expect(log.events().map((e) => e.msg)).toEqual(["peer connected", "line one\nline two", "failed"]);
+    expect(log.events()[0]?.at).toBe(lines[0]?.slice(0, 24) as string);
+  });
+
+  test("json: pino's one object per line, as before", () => {
+    const { lines, destination } = capture();
+    createLogger({ destination, format: "json" }).info("hello", { a: 1 });
+    expect(parsed(lines)[0]).toMatchObject({ level: "info", msg: "hello", a: 1 });
+  });
+
+  test("default: json for anything but a terminal (objects, files, pipes), console for a terminal", () => {
+    expect(createLogger({ destination: capture().destination }).format).toBe("json");
+    const dir = mkdtempSync(join(tmpdir(), "paxos-log-"));
+    const fd = openSync(join(dir, "log"), "w");
+    try {
+      expect(defaultLogFormat(fd)).toBe("json");
+      expect(createLogger({ destination: fd }).format).toBe("json");
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    if (!existsSync("/dev/ptmx")) return; // no pseudo-terminals on this host
+    const tty = openSync("/dev/ptmx", "r+");
+    try {
+      expect(defaultLogFormat(tty)).toBe("console");
+    } finally {
+      closeSync(tty);
+    }
+  });
+
+  test("an unknown format is refused", () => {
+    expect(() => createLogger({ destination: capture().destination, format: "xml" as "json" })).toThrow(RangeError);
   });
 });

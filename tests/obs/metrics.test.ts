@@ -30,6 +30,7 @@ describe("node metrics", () => {
       paxos_slow_relayouts_total: 4,
       paxos_gc_applied_instance: 118,
       paxos_gc_trimmed_below: 64,
+      paxos_gc_excluded_replicas: 1,
       paxos_acceptor_held_instances: 62,
       paxos_learner_backlog_instances: 6,
       paxos_learner_slow_downs_total: 2,
@@ -56,7 +57,7 @@ describe("node metrics", () => {
     src.current = baseStatus({
       variant: "uring",
       coordinator: { active: false, round: 65, ring: [3, 1], inFlight: 0, window: 32, windowCuts: 0, ringShortBy: 0, slowAcceptors: [], slowRelayouts: 0 },
-      acceptor: { promised: 81, applied: 0, trimmedBelow: 0, heldInstances: 0 },
+      acceptor: { promised: 81, applied: 0, trimmedBelow: 0, heldInstances: 0, gcExcludedReplicas: [] },
       learner: { nextInstance: 200, delivered: 5000, backlog: 0, slowDowns: 0, behindGc: false },
       highestDecided: 210,
       counters: { msgsIn: 15, msgsOut: 12, dropBadFrame: 2 },

@@ -1,0 +1,77 @@
+import type { ClusterConfig, NodeEntry } from "../config/schema.ts";
+import { SocketSetupError } from "./socket-network.ts";
+
+/**
+ * A node could not start: one line naming the configuration key to look at, e.g.
+ * `multicast.port: 239.1.2.3:5000 is in use (EADDRINUSE)`. `code` keeps the system's error code
+ * for callers that explain a case better (a client's port taken by another client).
+ */
+export class StartupError extends Error {
+  override readonly name = "StartupError";
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** What failed to open at start-up. */
+export type StartupStage = "tcp" | "multicast" | "http";
+
+/** The system error code of an error or of the error it wraps. */
+function codeOf(e: unknown): string | undefined {
+  const x = e as { code?: unknown; cause?: { code?: unknown } } | null;
+  if (typeof x?.code === "string") return x.code;
+  return typeof x?.cause?.code === "string" ? x.cause.code : undefined;
+}
+
+/** What went wrong with an address, in words, for the usual codes. */
+function problem(code: string | undefined, what: string, e: unknown): string {
+  switch (code) {
+    case "EADDRINUSE":
+      return `${what} is in use (EADDRINUSE)`;
+    case "EADDRNOTAVAIL":
+    case "ENODEV":
+      return `${what} is not an address of this host (${code})`;
+    case "EACCES":
+    case "EPERM":
+      return `${what}: permission denied (${code}; ports below 1024 need privileges)`;
+    default:
+      return `${what}: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
+/**
+ * The StartupError for an error of one start-up stage, naming the configuration key of node
+ * `entry` (its index in `nodes`) that set the failing address.
+ */
+export function startupError(stage: StartupStage, e: unknown, entry: NodeEntry, config: ClusterConfig): StartupError {
+  const cause = e instanceof SocketSetupError ? e.cause : e;
+  const code = codeOf(cause);
+  const node = `nodes[${config.nodes.findIndex((n) => n.id === entry.id)}]`;
+  const hostKey = `${node}.host: ${entry.host}`;
+  if (stage === "tcp" || stage === "http") {
+    const port = stage === "tcp" ? entry.port : (entry.http ?? 0);
+    if (code === "EADDRNOTAVAIL") return new StartupError(problem(code, hostKey, cause), code);
+    return new StartupError(problem(code, `${node}.${stage === "tcp" ? "port" : "http"}: ${entry.host}:${port}`, cause), code);
+  }
+  const m = config.multicast;
+  const syscall = (cause as { syscall?: unknown } | null)?.syscall;
+  if (m && syscall === "bind" && code === "EADDRINUSE") return new StartupError(problem(code, `multicast.port: ${m.group}:${m.port}`, cause), code);
+  // Joining the group or choosing the interface failed: the interface address is to blame.
+  const iface = entry.multicastInterface ?? m?.interface ?? "0.0.0.0";
+  const ifaceKey = entry.multicastInterface !== undefined ? `${node}.multicastInterface` : "multicast.interface";
+  if (code === "EADDRNOTAVAIL" || code === "ENODEV" || code === "EINVAL") return new StartupError(`${ifaceKey}: ${iface} is not an address of this host (${code})`, code);
+  return new StartupError(problem(code, `multicast (${m ? `${m.group}:${m.port}` : "?"} on ${ifaceKey} ${iface})`, cause), code);
+}
+
+/** Runs one start-up stage; its failure becomes a StartupError naming the key. */
+export async function stage<T>(which: StartupStage, entry: NodeEntry, config: ClusterConfig, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (which === "http" || e instanceof SocketSetupError) throw startupError(e instanceof SocketSetupError ? e.socket : which, e, entry, config);
+    throw e;
+  }
+}
