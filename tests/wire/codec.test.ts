@@ -177,6 +177,9 @@ describe("round trip of every message type", () => {
     ["subscribe without questions", { t: "subscribe", client: 0xffffffff, seqs: [] }],
     ["subscribe asking about seqs", { t: "subscribe", client: 7, seqs: [0, 3, Number.MAX_SAFE_INTEGER] }],
     ["delivered", { t: "delivered", client: 7, seqs: [4, 5, 9], instances: [100, 100, 2 ** 45], unplaced: [] }],
+    ["state-ask", { t: "state-ask" }],
+    ["state of a learner", { t: "state", next: 4096, exact: true, clients: [{ client: 0xffffffff, low: -1, above: [3, 9] }, { client: 7, low: 2 ** 40, above: [] }] }],
+    ["state of a learner without clients", { t: "state", next: 0, exact: false, clients: [] }],
     ["delivered with unplaced seqs only", { t: "delivered", client: 1, seqs: [], instances: [], unplaced: [2, 8] }],
     [
       "ring at the limits: MAX_RING members, node ids up to 0xffff",

@@ -62,7 +62,7 @@ function decisions(r: Prng): DecisionId[] {
 
 /** A random well-formed message of a random type. */
 export function randomMsg(r: Prng): Msg {
-  switch (r.int(0, 19)) {
+  switch (r.int(0, 21)) {
     case 0: {
       const hops = r.chance(0.5) ? r.int(0, 20) : u32(r);
       return r.chance(0.5) ? { t: "value", v: clientValue(r), hops } : { t: "value", v: clientValue(r), hops, origin: nodeId(r) };
@@ -125,6 +125,15 @@ export function randomMsg(r: Prng): Msg {
       const n = r.int(0, 4);
       return { t: "delivered", client: u32(r), seqs: Array.from({ length: n }, () => u53(r)), instances: Array.from({ length: n }, () => u53(r)), unplaced: Array.from({ length: r.int(0, 2) }, () => u53(r)) };
     }
+    case 20:
+      return { t: "state-ask" };
+    case 21:
+      return {
+        t: "state",
+        next: u53(r),
+        exact: r.chance(0.5),
+        clients: Array.from({ length: r.int(0, 3) }, () => ({ client: u32(r), low: r.chance(0.3) ? -1 : r.int(0, 1 << 30), above: Array.from({ length: r.int(0, 3) }, () => u53(r)) })),
+      };
     default:
       return { t: "ring", rnd: u53(r), ring: nodes(r, MAX_RING) };
   }
