@@ -120,10 +120,10 @@ export async function startNode(
     ledger: ledger.ledger,
     events: {
       ...events,
-      leadership: (active, round) => {
-        if (active) log.info("leading: Phase 1 in a new round", { round });
-        else log.warn("stood down as coordinator", { round });
-        events.leadership?.(active, round);
+      leadership: (active, round) => events.leadership?.(active, round),
+      leaderChange: (c) => {
+        log.info(c.message, { leader: c.leader, round: c.round, reason: c.reason });
+        events.leaderChange?.(c);
       },
       decided: (d) => {
         if (d.instance > highestDecided) highestDecided = d.instance;
@@ -244,7 +244,8 @@ function statusOf(
       ? {
           leader: p.election.leader,
           silenceMs,
-          suspecting: silenceMs > config.protocol.suspectMs,
+          suspecting: p.election.suspecting(runtime.now()),
+          suspectAfterMs: p.election.suspectAfter() * config.protocol.tickMs,
           lease: p.coordinator?.hasLease(runtime.now()) ?? false,
         }
       : null,

@@ -177,13 +177,15 @@ function checkBatch(v: ConfigView): string[] {
 /** Leases and elections rely on heartbeat < lease < suspicion, in ticks as the cores see them. */
 function checkTiming(v: ConfigView): string[] {
   const problems: string[] = [];
-  const { heartbeatMs, leaseMs, suspectMs, tickMs, window, maxUnappliedInstances } = v.protocol;
+  const { heartbeatMs, leaseMs, suspectMs, suspectMaxMs, tickMs, window, maxUnappliedInstances } = v.protocol;
   const t = (ms: number) => (tickMs === undefined ? ms : ms === 0 ? 0 : Math.max(1, Math.round(ms / tickMs)));
   const per = tickMs !== undefined && tickMs > 1 ? ` (in ticks of protocol.tickMs ${tickMs})` : "";
   if (heartbeatMs !== undefined && leaseMs !== undefined && t(heartbeatMs) >= t(leaseMs))
     problems.push(`protocol.heartbeatMs: ${heartbeatMs} must be below protocol.leaseMs (${leaseMs})${per}: a lease is renewed by heartbeats`);
   if (leaseMs !== undefined && suspectMs !== undefined && t(leaseMs) >= t(suspectMs))
     problems.push(`protocol.suspectMs: ${suspectMs} must be above protocol.leaseMs (${leaseMs})${per}: a candidate waits out the lease`);
+  if (suspectMs !== undefined && suspectMaxMs !== undefined && t(suspectMs) > t(suspectMaxMs))
+    problems.push(`protocol.suspectMaxMs: ${suspectMaxMs} must be at least protocol.suspectMs (${suspectMs})${per}: it bounds the suspicion timeout from above`);
   if (maxUnappliedInstances !== undefined && maxUnappliedInstances !== 0 && window !== undefined && maxUnappliedInstances < window)
     problems.push(`protocol.maxUnappliedInstances: ${maxUnappliedInstances} must be 0 (no bound) or at least protocol.window (${window})`);
   return problems;

@@ -1,18 +1,43 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { z } from "zod";
-import { DEFAULT_TIMING, defaultBatchBytes, PHASE2A_HEADROOM_BYTES, validateProtocolConfig, type ProtocolConfig } from "../core/config.ts";
-import { isMulticastGroup } from "../net/udp.ts";
+import { DEFAULT_TIMING, defaultBatchBytes, validateProtocolConfig, type ProtocolConfig } from "../core/config.ts";
+import { describeErrno } from "../cli/errors.ts";
+import { crossCheck, viewOf } from "./checks.ts";
+import { JsonSyntaxError, parseJsonWithPosition } from "./json.ts";
+import { hostProblems, type ResolveOptions } from "./resolve.ts";
 import { ConfigSchema, type ClusterConfig, type NodeEntry, type Role } from "./schema.ts";
 
 /** A configuration that cannot work: every problem, one line each, naming the key path. */
 export class ConfigError extends Error {
-  override readonly name = "ConfigError";
+  override readonly name: string = "ConfigError";
   constructor(
     readonly problems: readonly string[],
     readonly source: string,
   ) {
     super(`${source}: invalid configuration\n${problems.map((p) => `  ${p}`).join("\n")}`);
   }
+}
+
+/** The configuration file read when neither --config nor PAXOS_CONFIG names one. */
+export const DEFAULT_CONFIG_FILE = "paxos.json";
+
+/** No configuration was given and there is none in the working directory. */
+export class NoConfigError extends ConfigError {
+  override readonly name = "NoConfigError";
+  constructor() {
+    super([`pass --config FILE or set PAXOS_CONFIG (looked for ./${DEFAULT_CONFIG_FILE})`], DEFAULT_CONFIG_FILE);
+    this.message = `no configuration: ${this.problems[0] ?? ""}`;
+  }
+}
+
+/**
+ * The configuration file to read: the one given (--config, or PAXOS_CONFIG through the command
+ * line's environment binding), else ./paxos.json if it exists.
+ */
+export function findConfigFile(given: string | undefined): string {
+  if (given !== undefined && given !== "") return given;
+  if (existsSync(DEFAULT_CONFIG_FILE)) return DEFAULT_CONFIG_FILE;
+  throw new NoConfigError();
 }
 
 function pathOf(path: readonly PropertyKey[]): string {
@@ -25,86 +50,67 @@ function describeIssue(i: z.core.$ZodIssue): string {
   return `${pathOf(i.path)}: ${i.message}`;
 }
 
-/** Parses and validates a configuration given as text (JSON). */
-export function parseConfig(text: string, source = "config"): ClusterConfig {
+/** The outcome of validating a configuration: the config when there is no problem. */
+interface Validation {
+  readonly config: ClusterConfig | null;
+  readonly problems: string[];
+  /** The parsed JSON (undefined when the text is not JSON), for checks that need I/O (host names). */
+  readonly raw: unknown;
+}
+
+/**
+ * Every problem of a configuration in one pass: JSON syntax (with line and column), the schema,
+ * the rules across keys, and what the protocol cores would refuse.
+ */
+function validate(text: string): Validation {
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseJsonWithPosition(text);
   } catch (e) {
-    throw new ConfigError([`not valid JSON: ${(e as Error).message}`], source);
+    if (e instanceof JsonSyntaxError) return { config: null, problems: [`not valid JSON: ${e.message}`], raw: undefined };
+    throw e;
   }
   const r = ConfigSchema.safeParse(raw);
-  if (!r.success) throw new ConfigError(r.error.issues.map(describeIssue), source);
-  const problems = crossCheck(r.data);
-  if (problems.length > 0) throw new ConfigError(problems, source);
-  return r.data;
+  const problems = [...(r.success ? [] : r.error.issues.map(describeIssue)), ...crossCheck(viewOf(raw))];
+  if (!r.success || problems.length > 0) return { config: null, problems, raw };
+  try {
+    protocolConfig(r.data);
+  } catch (e) {
+    // The cores' own invariants (e.g. ticks that round to equal values): a problem, not a crash.
+    return { config: null, problems: [`protocol: ${(e as Error).message}`], raw };
+  }
+  return { config: r.data, problems: [], raw };
+}
+
+/** Parses and validates a configuration given as text (JSON). Host names are not resolved (see checkConfigFile). */
+export function parseConfig(text: string, source = "config"): ClusterConfig {
+  const v = validate(text);
+  if (v.config === null) throw new ConfigError(v.problems, source);
+  return v.config;
+}
+
+function readConfigText(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError([code === "ENOENT" ? "no such file" : `cannot read: ${describeErrno(e)}`], file);
+  }
 }
 
 export function loadConfig(file: string): ClusterConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ConfigError([code === "ENOENT" ? "no such file" : `cannot read: ${(e as Error).message}`], file);
-  }
-  return parseConfig(text, file);
+  return parseConfig(readConfigText(file), file);
 }
 
-/** Rules that involve several keys. */
-function crossCheck(c: ClusterConfig): string[] {
-  const problems: string[] = [];
-  const seenId = new Map<number, number>();
-  const seenAddr = new Map<string, string>();
-  c.nodes.forEach((n, i) => {
-    const prev = seenId.get(n.id);
-    if (prev !== undefined) problems.push(`nodes[${i}].id: ${n.id} is already the id of nodes[${prev}]`);
-    seenId.set(n.id, i);
-    for (const [what, p] of [
-      ["port", n.port],
-      ["http", n.http],
-    ] as const) {
-      if (p === undefined) continue;
-      const key = `${n.host}:${p}`;
-      const other = seenAddr.get(key);
-      if (other !== undefined) problems.push(`nodes[${i}].${what}: ${key} is already used by ${other}`);
-      else seenAddr.set(key, `nodes[${i}].${what}`);
-    }
-    if (new Set(n.roles).size !== n.roles.length) problems.push(`nodes[${i}].roles: a role is listed twice`);
-    if (n.roles.includes("coordinator") && !n.roles.includes("acceptor"))
-      problems.push(`nodes[${i}].roles: the coordinator must also be an acceptor (it votes on its own ring)`);
-  });
-  if (c.multicast) {
-    if (c.nodes.some((n) => n.port === c.multicast?.port || n.http === c.multicast?.port))
-      problems.push(`multicast.port: ${c.multicast.port} is also a node's TCP or HTTP port`);
-    if (!isMulticastGroup(c.multicast.group))
-      problems.push(`multicast.group: ${c.multicast.group} is not an IPv4 multicast address (224.0.0.0/4)`);
-  }
-  const acceptors = c.nodes.filter((n) => n.roles.includes("acceptor"));
-  const coordinators = c.nodes.filter((n) => n.roles.includes("coordinator"));
-  const learners = c.nodes.filter((n) => hasLearner(n.roles));
-  if (acceptors.length === 0) problems.push("nodes: no node has the role acceptor");
-  else if (acceptors.length % 2 === 0)
-    problems.push(
-      `nodes: ${acceptors.length} acceptors: an even number tolerates no more failures than ${acceptors.length - 1} and has no tie rule; use an odd number`,
-    );
-  if (coordinators.length !== 1)
-    problems.push(`nodes: exactly one node must have the role coordinator (found ${coordinators.length})`);
-  if (learners.length === 0) problems.push("nodes: no node has the role learner (or client)");
-  if (c.variant === "mring" && !c.multicast) problems.push("multicast: required for variant mring (the coordinator ip-multicasts Phase 2A)");
-  if (c.variant === "mring" && c.multicast) {
-    const batch = c.protocol.batchBytes ?? defaultBatchBytes("mring");
-    if (batch + PHASE2A_HEADROOM_BYTES > c.multicast.maxDatagram)
-      problems.push(
-        `protocol.batchBytes: ${batch} plus ${PHASE2A_HEADROOM_BYTES} bytes of Phase 2A headroom exceeds multicast.maxDatagram (${c.multicast.maxDatagram}); lower the batch or raise the datagram`,
-      );
-  }
-  const p = c.protocol;
-  if (p.heartbeatMs >= p.leaseMs) problems.push(`protocol.heartbeatMs: ${p.heartbeatMs} must be below protocol.leaseMs (${p.leaseMs}): a lease is renewed by heartbeats`);
-  if (p.maxUnappliedInstances !== undefined && p.maxUnappliedInstances !== 0 && p.maxUnappliedInstances < p.window)
-    problems.push(`protocol.maxUnappliedInstances: ${p.maxUnappliedInstances} must be 0 (no bound) or at least protocol.window (${p.window})`);
-  if (p.leaseMs >= p.suspectMs) problems.push(`protocol.suspectMs: ${p.suspectMs} must be above protocol.leaseMs (${p.leaseMs}): a candidate waits out the lease`);
-  return problems;
+/**
+ * Reads and validates a configuration file and resolves its host names (bounded in time), with
+ * every problem in one ConfigError.
+ */
+export async function checkConfigFile(file: string, opts: ResolveOptions = {}): Promise<ClusterConfig> {
+  const v = validate(readConfigText(file));
+  const problems = [...v.problems, ...(v.raw === undefined ? [] : await hostProblems(viewOf(v.raw).nodes, opts))];
+  if (v.config === null || problems.length > 0) throw new ConfigError(problems, file);
+  return v.config;
 }
 
 function hasLearner(roles: readonly Role[]): boolean {
@@ -156,6 +162,7 @@ export function protocolConfig(c: ClusterConfig): ProtocolConfig {
     heartbeatTicks: ticks(p.heartbeatMs, p.tickMs),
     leaseTicks: ticks(p.leaseMs, p.tickMs),
     suspectTicks: ticks(p.suspectMs, p.tickMs),
+    suspectMaxTicks: ticks(p.suspectMaxMs, p.tickMs),
     staggerTicks: ticks(p.staggerMs, p.tickMs),
     replicas: ids((n) => n.roles.includes("learner")),
     appliedTicks: ticks(p.appliedMs, p.tickMs),

@@ -57,6 +57,8 @@ export const ProtocolSchema = z.strictObject({
   heartbeatMs: ms.default(20),
   leaseMs: ms.default(150),
   suspectMs: ms.default(250),
+  /** Bound on the suspicion timeout, which rises above suspectMs with the heartbeat jitter acceptors observe. */
+  suspectMaxMs: ms.default(2000),
   staggerMs: ms.default(100),
   /** Garbage collection: replicas (role learner) report what they applied this often; 0: no garbage collection. */
   appliedMs: ms.default(50),

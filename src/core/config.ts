@@ -68,8 +68,14 @@ export interface ProtocolConfig {
    * clock): the coordinator's lease. The coordinator counts its lease shorter (clock drift).
    */
   readonly leaseTicks: number;
-  /** An acceptor that has not heard from the coordinator for this long becomes a candidate... */
+  /**
+   * An acceptor that has not heard from the coordinator for this long becomes a candidate: the
+   * floor of its suspicion timeout, which follows the silences it saw the leader survive (see
+   * Election) up to suspectMaxTicks...
+   */
   readonly suspectTicks: number;
+  /** ...the bound: a dead leader is suspected within this long, however jittery its heartbeats were. */
+  readonly suspectMaxTicks: number;
   /** ...after this much more per acceptor ranked before it (the next acceptor after the coordinator goes first). */
   readonly staggerTicks: number;
   /**
@@ -152,6 +158,7 @@ export const DEFAULT_TIMING = {
   heartbeatTicks: 20,
   leaseTicks: 150,
   suspectTicks: 250,
+  suspectMaxTicks: 2000,
   staggerTicks: 100,
   appliedTicks: 50,
   retainInstances: 512,
@@ -203,6 +210,7 @@ export function validateProtocolConfig(c: ProtocolConfig): void {
   invariant(c.window >= 1 && c.proposerWindow >= 1 && c.catchupBatch >= 1, "windows are at least 1");
   invariant(c.heartbeatTicks >= 1 && (c.leaseTicks === 0 || c.heartbeatTicks < c.leaseTicks), "heartbeats come more often than a lease lasts (leaseTicks 0: no leases)");
   invariant(c.leaseTicks < c.suspectTicks, "a candidate waits out the lease (suspectTicks > leaseTicks)");
+  invariant(c.suspectTicks <= c.suspectMaxTicks, "the suspicion timeout's bound is at least its floor (suspectMaxTicks >= suspectTicks)");
   for (const id of c.replicas ?? []) invariant(c.learners.includes(id), `replica ${id} is a learner`);
   invariant(c.maxUnappliedInstances === 0 || c.maxUnappliedInstances >= c.window, "maxUnappliedInstances is 0 or at least the window");
   invariant(c.flowNoticeTicks >= 1, "flowNoticeTicks is at least 1");

@@ -1,4 +1,5 @@
 import type { ProtocolConfig } from "../core/config.ts";
+import { describeCause, LeadershipWatch, type LeadershipChange } from "../core/election.ts";
 import { createProcess } from "../core/factory.ts";
 import type { RingProcess } from "../core/process.ts";
 import type { LearnFrom } from "../core/learner.ts";
@@ -26,6 +27,8 @@ export interface Network {
 export interface RuntimeEvents {
   /** This process' coordinator started or stopped leading (election, stand-down). */
   leadership?(active: boolean, round: number): void;
+  /** Every change of leadership this process sees (its own coordinator's, or the leader it follows), with its cause. */
+  leaderChange?(c: LeadershipEvent): void;
   deliver?(d: Delivery): void;
   decided?(d: DecisionId): void;
   acked?(a: { client: number; seq: number; instance: number }): void;
@@ -52,6 +55,27 @@ export interface RuntimeOptions {
 export const MAX_LOCAL_QUEUE = 1 << 20;
 
 /**
+ * A timer callback this many tick periods after the previous one means the process was not
+ * running (SIGSTOP, a host too busy to schedule it, a long pause): input may be queued for it.
+ */
+export const STALL_GAP_TICKS = 10;
+
+/** A leadership change as the node logs it: one line, `message`, with the new leader, round and reason. */
+export interface LeadershipEvent {
+  readonly kind: LeadershipChange["kind"];
+  readonly leader: NodeId;
+  readonly round: number;
+  readonly reason: string;
+  readonly message: string;
+}
+
+const LEADERSHIP_MESSAGES: Record<LeadershipChange["kind"], string> = {
+  leading: "leading: Phase 1 in a new round",
+  "stood-down": "stood down as coordinator",
+  following: "following a new leader",
+};
+
+/**
  * One process of a real cluster: the pure core behind the driver ("persist, then send"), fed by
  * the network and a periodic tick. Messages a process sends to itself (and the multicasts it is a
  * member of) are handed back on the next turn of the event loop, never re-entrantly.
@@ -67,7 +91,11 @@ export class NodeRuntime {
   private closed = false;
   /** What the network was last told: this process' coordinator leads an established round. */
   private established = false;
-  readonly counters = { leadershipChanges: 0, inputs: 0, sent: 0, multicast: 0, delivered: 0, deliveredBytes: 0, localDropped: 0, dropped_conflicting: 0, lost_instances: 0 };
+  private readonly watch: LeadershipWatch;
+  /** Clock reading at the last timer callback, and whether a tick waits for queued input (see onTimer). */
+  private lastTimerAt = 0;
+  private draining = false;
+  readonly counters = { leadershipChanges: 0, ticksDeferred: 0, inputs: 0, sent: 0, multicast: 0, delivered: 0, deliveredBytes: 0, localDropped: 0, dropped_conflicting: 0, lost_instances: 0 };
 
   constructor(private readonly o: RuntimeOptions) {
     const clock = o.clock ?? (() => performance.now());
@@ -79,6 +107,7 @@ export class NodeRuntime {
       ...(o.clientId !== undefined ? { clientId: o.clientId } : {}),
       ...(o.learnFrom ? { learnFrom: o.learnFrom } : {}),
     });
+    this.watch = new LeadershipWatch(o.id, this.proc.coordinator, this.proc.election);
     const inGroup = o.cfg.acceptors.includes(o.id) || o.cfg.learners.includes(o.id);
     this.driver = new Driver(this.proc, ledger, {
       send: (_from, env: Envelope) => {
@@ -122,7 +151,34 @@ export class NodeRuntime {
 
   startTicking(): void {
     if (this.timer || this.closed) return;
-    this.timer = setInterval(() => this.input({ k: "tick" }), this.o.tickMs);
+    this.lastTimerAt = this.clock();
+    this.timer = setInterval(() => this.onTimer(), this.o.tickMs);
+  }
+
+  /**
+   * The periodic tick, which drives every timeout of the core. After a stall (see STALL_GAP_TICKS)
+   * the event loop runs this overdue timer before it polls the sockets, so the tick would act on a
+   * silence that input already queued for this process ends: an acceptor resumed after SIGSTOP
+   * stood as a candidate before reading its leader's heartbeats. Such a tick waits for a
+   * zero-delay timer instead, which Node and Bun both run after the I/O poll (measured; not
+   * setImmediate: Bun runs immediates before I/O); the ticks due meanwhile are skipped (the core
+   * reads the time from the clock, so none is lost). Without a stall nothing changes.
+   */
+  private onTimer(): void {
+    const at = this.clock();
+    const gap = at - this.lastTimerAt;
+    this.lastTimerAt = at;
+    if (this.draining) return;
+    if (gap <= STALL_GAP_TICKS * this.o.tickMs) {
+      this.input({ k: "tick" });
+      return;
+    }
+    this.counters.ticksDeferred++;
+    this.draining = true;
+    setTimeout(() => {
+      this.draining = false;
+      this.input({ k: "tick" });
+    }, 0);
   }
 
   input(input: Input): void {
@@ -130,7 +186,10 @@ export class NodeRuntime {
     this.counters.inputs++;
     const c = this.proc.coordinator;
     const was = c?.isActive ?? false;
-    this.driver.input(input, this.now());
+    const now = this.now();
+    this.driver.input(input, now);
+    const change = this.watch.observe(input.k, now);
+    if (change) this.leaderChanged(change);
     if (!c) return;
     if (c.isActive !== was) {
       this.counters.leadershipChanges++;
@@ -141,6 +200,11 @@ export class NodeRuntime {
       this.established = established;
       this.o.network.leading?.(established);
     }
+  }
+
+  private leaderChanged(c: LeadershipChange): void {
+    const reason = describeCause(c.cause, this.o.tickMs);
+    this.o.events?.leaderChange?.({ kind: c.kind, leader: c.leader, round: c.round, reason, message: LEADERSHIP_MESSAGES[c.kind] });
   }
 
   propose(payload: Uint8Array): void {

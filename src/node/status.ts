@@ -36,9 +36,16 @@ export interface NodeStatus {
   } | null;
   /**
    * Acceptors: the coordinator followed, how long it has been silent, whether it is suspected
-   * (silent past suspectMs), and whether this node's own coordinator holds a lease.
+   * (silent past suspectAfterMs), and whether this node's own coordinator holds a lease.
    */
-  readonly election?: { readonly leader: number; readonly silenceMs: number; readonly suspecting: boolean; readonly lease: boolean } | null;
+  readonly election?: {
+    readonly leader: number;
+    readonly silenceMs: number;
+    readonly suspecting: boolean;
+    readonly lease: boolean;
+    /** The suspicion timeout now: suspectMs, raised with the heartbeat jitter observed, at most suspectMaxMs (see Election). */
+    readonly suspectAfterMs?: number;
+  } | null;
   /**
    * Learner: next instance to deliver (every lower one is delivered), values delivered, instances
    * known but not deliverable yet (backlog), flow-control notices sent, and whether it is behind

@@ -34,6 +34,7 @@
  * | paxos_socket_buffer_warning | gauge (0/1) | socketBuffers.warning !== null |
  * | paxos_leader | gauge | election.leader (the coordinator this acceptor follows) |
  * | paxos_leader_silence_seconds | gauge | election.silenceMs / 1000 |
+ * | paxos_leader_suspect_after_seconds | gauge | election.suspectAfterMs / 1000 |
  * | paxos_leader_suspected | gauge (0/1) | election.suspecting |
  * | paxos_coordinator_lease | gauge (0/1) | election.lease |
  * | paxos_ledger_disk_bytes | gauge | ledger.diskBytes (write-ahead log only) |
@@ -90,7 +91,8 @@ const FIXED: readonly FixedMetric[] = [
   { name: "paxos_socket_send_buffer_bytes", type: "gauge", help: "UDP send buffer size actually obtained from the OS, in bytes.", read: sockets((b) => b.sendBytes) },
   { name: "paxos_leader", type: "gauge", help: "The coordinator this acceptor follows (owner of the highest established round).", read: (s) => s.election?.leader ?? null },
   { name: "paxos_leader_silence_seconds", type: "gauge", help: "Time since this acceptor last heard from its coordinator's round.", read: (s) => (s.election ? s.election.silenceMs / 1000 : null) },
-  { name: "paxos_leader_suspected", type: "gauge", help: "1 if this acceptor suspects its coordinator (silent past suspectMs), else 0.", read: (s) => (s.election ? (s.election.suspecting ? 1 : 0) : null) },
+  { name: "paxos_leader_suspect_after_seconds", type: "gauge", help: "This acceptor's suspicion timeout now (adapts to observed heartbeat jitter within suspectMs..suspectMaxMs).", read: (s) => (s.election?.suspectAfterMs === undefined ? null : s.election.suspectAfterMs / 1000) },
+  { name: "paxos_leader_suspected", type: "gauge", help: "1 if this acceptor suspects its coordinator (silent past its suspicion timeout: suspectMs, raised with the heartbeat jitter it observed up to suspectMaxMs), else 0.", read: (s) => (s.election ? (s.election.suspecting ? 1 : 0) : null) },
   { name: "paxos_coordinator_lease", type: "gauge", help: "1 if this node's coordinator holds a lease acked by a majority of acceptors, else 0.", read: (s) => (s.election ? (s.election.lease ? 1 : 0) : null) },
   { name: "paxos_ledger_disk_bytes", type: "gauge", help: "Bytes of write-ahead-log segments on disk (no sample: RAM ledger or no acceptor).", read: wal((l) => l.diskBytes) },
   { name: "paxos_ledger_segments", type: "gauge", help: "Write-ahead-log segment files on disk.", read: wal((l) => l.segments) },
