@@ -91,7 +91,7 @@ export async function runProposeCommand(o: ProposeCliOptions, out: (s: string) =
       if (v === undefined) return;
       pending.delete(a.seq);
       decided++;
-      out(`instance ${a.instance}: ${v}\n`);
+      out(a.instance === null ? `decided (its instance is lost to this client's learner): ${v}\n` : `instance ${a.instance}: ${v}\n`);
       // The idle clock runs while values wait, from the last decision.
       if (pending.size > 0) idle.restart();
       else idle.stop();

@@ -46,8 +46,9 @@ export class Learner {
   private stuckSince: Tick | null = null;
   private lowestFloor: Instance = Infinity;
   private lastStateAsk: Tick = -Infinity;
-  /** Instances given up as lost to this learner (see giveUp). */
+  /** Instances given up as lost to this learner (see whenStuck), and the end of the last range given up (0: none). */
   lostInstances = 0;
+  lostBelow: Instance = 0;
   private nextPeer = 0;
   private readonly peers: readonly NodeId[];
   /** A replica reports what it applied (garbage collection); a client's learner does not. */
@@ -152,6 +153,7 @@ export class Learner {
     const from = this.next;
     out.lost.push({ from, to, stateFrom, exact: this.filter.exact });
     this.lostInstances += to - from;
+    this.lostBelow = to;
     for (const i of this.batches.keys()) if (i < to) this.batches.delete(i);
     for (const i of this.decisions.keys()) if (i < to) this.decisions.delete(i);
     // What it retained no longer ends where it delivers: others must not be told it holds a prefix.

@@ -1,4 +1,4 @@
-import type { Conflict, DecisionId, Delivery, Destination, Envelope, LedgerRecord, LostRange, Msg, NodeId, Output } from "./types.ts";
+import type { Ack, Conflict, DecisionId, Delivery, Destination, Envelope, LedgerRecord, LostRange, Msg, NodeId, Output } from "./types.ts";
 
 /** Collects what a step persists, sends and delivers. */
 export class OutputBuilder implements Output {
@@ -6,7 +6,7 @@ export class OutputBuilder implements Output {
   readonly send: Envelope[] = [];
   readonly deliver: Delivery[] = [];
   readonly decided: DecisionId[] = [];
-  readonly acked: { client: number; seq: number; instance: number }[] = [];
+  readonly acked: Ack[] = [];
   readonly conflicts: Conflict[] = [];
   readonly lost: LostRange[] = [];
   /** The sender of the message this step handles (null: a tick, a proposal, a leadership change). */

@@ -56,7 +56,7 @@ export abstract class RingProcess {
     // Without a learner of its own, a proposer follows a replica's notices (any learner if none).
     const sources = (cfg.replicas && cfg.replicas.length > 0 ? cfg.replicas : cfg.learners).filter((l) => l !== id);
     this.proposer = cfg.proposers.includes(id)
-      ? new Proposer(opts.clientId ?? id, cfg, (tries) => this.route(tries), id, () => this.learner?.deliveringFrom ?? null, this.learner ? null : sources)
+      ? new Proposer(opts.clientId ?? id, cfg, (tries) => this.route(tries), id, () => this.learner?.deliveringFrom ?? null, this.learner ? null : sources, () => this.learner?.lostBelow ?? 0)
       : null;
     this.leader = cfg.coordinator;
     this.gc = new GcQuorum(cfg);

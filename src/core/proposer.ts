@@ -75,6 +75,8 @@ export class Proposer {
     private readonly delivering: () => Instance | null = () => null,
     /** No co-located learner: the learners to subscribe to for notices (null: it has one, or there is none). */
     private readonly notices: readonly NodeId[] | null = null,
+    /** The co-located learner gave up every instance below this as lost (0: none; see LostRange). */
+    private readonly lostBelow: () => Instance = () => 0,
   ) {
     this.noticed = notices !== null && notices.length > 0;
     if (notices !== null && this.noticed) this.noticeFrom = (origin ?? clientId) % notices.length;
@@ -102,7 +104,7 @@ export class Proposer {
   }
 
   /** The co-located learner delivered (client, seq) at `instance`. */
-  onDelivered(client: number, seq: number, instance: Instance, now: Tick, out: OutputBuilder): void {
+  onDelivered(client: number, seq: number, instance: Instance | null, now: Tick, out: OutputBuilder): void {
     const o = client === this.clientId ? this.outstanding.get(seq) : undefined;
     if (!o) return;
     this.outstanding.delete(seq);
@@ -144,7 +146,17 @@ export class Proposer {
     }
     const next = this.delivering();
     if (next !== null && next <= instance) o.toldAt = Math.min(o.toldAt ?? instance, instance);
-    else this.onDelivered(client, seq, instance, now, out);
+    else this.onDelivered(client, seq, this.coordinatorsWord(instance), now, out);
+  }
+
+  /**
+   * Where a value is delivered, when the co-located learner passed the coordinator's instance
+   * without delivering it: the coordinator's word, unless the learner gave instances up as lost.
+   * Then the first copy (where learners deliver it) may lie in what it lost, which no one here
+   * can tell: the value is decided, its place unknown.
+   */
+  private coordinatorsWord(instance: Instance): Instance | null {
+    return this.lostBelow() > 0 ? null : instance;
   }
 
   tick(now: Tick, out: OutputBuilder): void {
@@ -158,7 +170,7 @@ export class Proposer {
         // Decided: no re-send. The learner passed the instance without delivering it here (the
         // coordinator's instance was not where learners deliver it): take the coordinator's word.
         // Without a learner here, the subscribed learner is asked at each renewal (see onNotice).
-        if (!noticed && (next === null || next > o.toldAt)) this.onDelivered(o.v.client, o.v.seq, o.toldAt, now, out);
+        if (!noticed && (next === null || next > o.toldAt)) this.onDelivered(o.v.client, o.v.seq, this.coordinatorsWord(o.toldAt), now, out);
         continue;
       }
       if (now - o.sentAt < this.backedOff(base, o.tries)) continue;

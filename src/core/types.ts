@@ -226,7 +226,12 @@ export interface Output {
   /** Decisions this process took or learned (for observers such as the simulator's checkers). */
   readonly decided: DecisionId[];
   /** Client values this process' proposer saw delivered (the caller is told its value is decided). */
-  readonly acked: { readonly client: number; readonly seq: number; readonly instance: Instance }[];
+  /**
+   * Values of this process' proposer, decided, with the instance where learners deliver them;
+   * null: decided, but where is lost to this process (its learner gave up the instances holding
+   * the first copy, see LostRange, and a coordinator only knows of a later copy).
+   */
+  readonly acked: Ack[];
   /** Conflicting input dropped in this step (see Conflict). */
   readonly conflicts: Conflict[];
   /** Instances [from, to) this learner gave up as lost: no process holds them any more (see Learner). */
@@ -244,6 +249,13 @@ export interface LostRange {
   readonly stateFrom: NodeId | null;
   /** Whether the learner's duplicate filter is exact from `to` on (see DuplicateFilter.exact). */
   readonly exact: boolean;
+}
+
+/** A proposer's value, decided (see Output.acked). */
+export interface Ack {
+  readonly client: number;
+  readonly seq: number;
+  readonly instance: Instance | null;
 }
 
 export type Input =

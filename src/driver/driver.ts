@@ -1,5 +1,5 @@
 import { invariant } from "../core/assert.ts";
-import type { Conflict, Delivery, DecisionId, Envelope, Input, LostRange, NodeId, Output, Tick } from "../core/types.ts";
+import type { Ack, Conflict, Delivery, DecisionId, Envelope, Input, LostRange, NodeId, Output, Tick } from "../core/types.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 
 /** Something that can take one input at a time: a RingProcess. */
@@ -13,7 +13,7 @@ export interface Sink {
   send(from: NodeId, env: Envelope): void;
   deliver(node: NodeId, d: Delivery): void;
   decided?(node: NodeId, d: DecisionId): void;
-  acked?(node: NodeId, a: { client: number; seq: number; instance: number }): void;
+  acked?(node: NodeId, a: Ack): void;
   /** A learner gave instances [from, to) up as lost (before the step's deliveries, which follow them). */
   lost?(node: NodeId, range: LostRange): void;
   /** Conflicting network input the core dropped (see Conflict). */

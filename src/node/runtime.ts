@@ -3,7 +3,7 @@ import { describeCause, LeadershipWatch, type LeadershipChange } from "../core/e
 import { createProcess } from "../core/factory.ts";
 import type { RingProcess } from "../core/process.ts";
 import type { LearnFrom } from "../core/learner.ts";
-import type { Conflict, DecisionId, Delivery, Envelope, Input, LostRange, Msg, NodeId } from "../core/types.ts";
+import type { Ack, Conflict, DecisionId, Delivery, Envelope, Input, LostRange, Msg, NodeId } from "../core/types.ts";
 import { Driver } from "../driver/driver.ts";
 import { RamLedger, type Ledger } from "../ledger/ledger.ts";
 
@@ -31,7 +31,7 @@ export interface RuntimeEvents {
   leaderChange?(c: LeadershipEvent): void;
   deliver?(d: Delivery): void;
   decided?(d: DecisionId): void;
-  acked?(a: { client: number; seq: number; instance: number }): void;
+  acked?(a: Ack): void;
   /** This learner gave instances [from, to) up as lost: no process holds them any more. */
   lost?(range: LostRange): void;
   /** The core dropped network input that conflicts with what it knows (forged, or a broken peer). */

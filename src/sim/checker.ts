@@ -1,4 +1,4 @@
-import type { DecisionId, Delivery, Instance, NodeId, Vid } from "../core/types.ts";
+import type { Ack, DecisionId, Delivery, Instance, NodeId, Vid } from "../core/types.ts";
 
 export interface Violation {
   readonly kind: "agreement" | "integrity" | "total-order" | "decision-changed" | "undecided-delivery" | "liveness" | "invariant" | "lease" | "rsvp" | "conflict";
@@ -142,7 +142,9 @@ export class Checker {
   }
 
   /** A proposer at `node` was told (client, seq) is decided at `instance`. */
-  onAcked(node: NodeId, a: { readonly client: number; readonly seq: number; readonly instance: Instance }): void {
+  onAcked(node: NodeId, a: Ack): void {
+    // Decided, its place lost to the proposer's learner (see Ack): nothing to hold it to.
+    if (a.instance === null) return;
     const key = `${a.client}:${a.seq}`;
     const at = this.deliveredAt.get(key);
     if (at === undefined) this.ackedAt.set(key, { node, instance: a.instance });

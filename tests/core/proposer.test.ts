@@ -164,6 +164,21 @@ describe("proposer", () => {
     expect(p.inFlight).toBe(0);
   });
 
+  test("after its learner gave instances up as lost, a value the learner passed without delivering is acknowledged with its place unknown, not the coordinator's instance", () => {
+    const cfg = cfgWith();
+    let next: number | null = 3;
+    let lostBelow = 0;
+    const p = new Proposer(300, cfg, byTry, 3, () => next, null, () => lostBelow);
+    p.propose(bytes(1), 0, new OutputBuilder());
+    p.onToldDecided(300, 0, 31, 1, new OutputBuilder());
+    // The learner jumped past the lost instances (the first copy may be among them), then past 31.
+    lostBelow = 40;
+    next = 45;
+    const out = new OutputBuilder();
+    p.tick(cfg.proposerTimeoutTicks, out);
+    expect(out.acked).toEqual([{ client: 300, seq: 0, instance: null }]);
+  });
+
   test("told decided with no co-located learner delivering in order (none, or not anchored): acknowledged at once", () => {
     const p = new Proposer(300, cfgWith(), byTry, 3, () => null);
     p.propose(bytes(1), 0, new OutputBuilder());
