@@ -29,6 +29,7 @@
 import * as net from "node:net";
 import { TurnCork } from "./cork.ts";
 import { DEFAULT_MAX_FRAME, FRAME_HEADER_BYTES, FrameParser, writeFrameAt } from "./frame.ts";
+import { setU32 } from "../wire/bytes.ts";
 
 /** Where a frame came from: `id` tells apart connections from one address and port over time. */
 export interface RemoteAddress {
@@ -244,6 +245,21 @@ export interface FrameLinkOptions {
   readonly onDown?: (reason: string) => void;
   /** Frames the peer sends back on this connection, if it ever does (default: discarded). */
   readonly onFrame?: (frame: Uint8Array) => void;
+  /**
+   * Sends the frames of one write (u32 length + payload, repeated) as the payload of one frame
+   * instead (e.g. one authenticated bundle, see wire/bundle.ts), built in place: the link leaves
+   * `headBytes` before the frames and `tailBytes(frames)` after them, then `seal` fills both;
+   * false: the frames cannot go (counted as dropped). Default: frames go as they are.
+   */
+  readonly wrap?: FrameWrapper;
+}
+
+/** See FrameLinkOptions.wrap. */
+export interface FrameWrapper {
+  readonly headBytes: number;
+  tailBytes(framesBytes: number): number;
+  /** `payload`: head, frames, tail; fills head and tail in place. */
+  seal(payload: Uint8Array, framesBytes: number): boolean;
 }
 
 export interface FrameLinkStats {
@@ -511,9 +527,19 @@ export class FrameLink {
         total += size;
         count++;
       }
-      const out = new Uint8Array(total);
-      let at = 0;
+      // Wrapped: one frame around them all, [prefix | head | frames | tail], still one copy of each byte.
+      const w = this.options.wrap;
+      const head = w ? FRAME_HEADER_BYTES + w.headBytes : 0;
+      const out = new Uint8Array(head + total + (w ? w.tailBytes(total) : 0));
+      let at = head;
       for (let k = 0; k < count; k++) at = writeFrameAt(out, at, this.queue.shift() as Uint8Array);
+      if (w) {
+        setU32(out, 0, out.byteLength - FRAME_HEADER_BYTES);
+        if (!w.seal(out.subarray(FRAME_HEADER_BYTES), total)) {
+          this.counters.dropped += count;
+          continue;
+        }
+      }
       this.counters.sent += count;
       if (!socket.write(out)) this.blocked = true;
     }

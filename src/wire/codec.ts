@@ -77,11 +77,12 @@ export interface WireHeaderFields {
 
 /**
  * The bytes of `msg` (16-byte header + body), in a fresh buffer of exactly that size, plus
- * `trailerBytes` of zeros after the body.
+ * `trailer` bytes of zeros after the body (a number, or a function of the message's size: an
+ * authentication trailer's size depends on it, see auth.ts).
  * Throws EncodeError for a message the format cannot carry (see EncodeError), including a body
  * over MAX_BODY.
  */
-export function encode(msg: Msg, h: WireHeaderFields, trailerBytes = 0): Uint8Array {
+export function encode(msg: Msg, h: WireHeaderFields, trailer: number | ((messageBytes: number) => number) = 0): Uint8Array {
   checkU32(h.cluster, "cluster");
   checkNodeId(h.sender, "sender");
   if (typeof msg !== "object" || msg === null || typeof msg.t !== "string" || !Object.hasOwn(TYPE_CODES, msg.t))
@@ -90,6 +91,7 @@ export function encode(msg: Msg, h: WireHeaderFields, trailerBytes = 0): Uint8Ar
   const bodyLength = codec.measure(msg);
   if (bodyLength > MAX_BODY) throw new EncodeError(`${msg.t}: body of ${bodyLength} bytes > MAX_BODY ${MAX_BODY}`);
   // Room after the body for an authentication tag (auth.ts), so that sealing copies nothing.
+  const trailerBytes = typeof trailer === "number" ? trailer : trailer(HEADER_SIZE + bodyLength);
   const bytes = new Uint8Array(HEADER_SIZE + bodyLength + trailerBytes);
   const w = new Writer(bytes, HEADER_SIZE);
   writeHeader(bytes, TYPE_CODES[msg.t], h.cluster, h.sender, bodyLength);

@@ -11,7 +11,8 @@
  * - `length`: the body length field exceeds MAX_BODY or disagrees with the bytes present
  *   (truncated datagram or trailing bytes);
  * - `body`: the body does not parse into exactly one well-formed message of its type;
- * - `mac-missing`, `mac-unexpected`, `mac-key`, `mac-bad`: authentication (see auth.ts).
+ * - `mac-missing`, `mac-unexpected`, `mac-key`, `mac-bad`: authentication (see auth.ts);
+ * - `bundle`: an authenticated bundle whose body is not whole frames of its sender (see bundle.ts).
  */
 export type DecodeReason =
   | "short"
@@ -25,7 +26,8 @@ export type DecodeReason =
   | "mac-missing"
   | "mac-unexpected"
   | "mac-key"
-  | "mac-bad";
+  | "mac-bad"
+  | "bundle";
 
 /** The only exception `decode` / `decodeHeader` ever throw, whatever the input bytes. */
 export class DecodeError extends Error {

@@ -79,6 +79,41 @@ describe("FrameServer + FrameLink", () => {
     expect(l.queuedBytes).toBe(0);
   }, 15_000);
 
+  test("a wrapped link sends each write as one frame: head, the frames as they would have gone, tail", async () => {
+    const got: Uint8Array[] = [];
+    const s = server((f) => got.push(f));
+    const { port } = await s.listen();
+    const writes: number[] = [];
+    const wrap = {
+      headBytes: 3,
+      tailBytes: (n: number) => (n % 2) + 1,
+      seal(payload: Uint8Array, framesBytes: number): boolean {
+        payload.set([0xaa, 0xbb, 0xcc], 0);
+        payload.fill(0xdd, 3 + framesBytes);
+        writes.push(framesBytes);
+        return true;
+      },
+    };
+    const l = link({ port, wrap });
+    const sent = Array.from({ length: 50 }, (_, i) => numbered(i, 8 + i));
+    for (const p of sent) expect(l.send(p)).toBe(true);
+    await waitFor(() => got.length === writes.length && writes.length > 0 && writes.reduce((a, b) => a + b, 0) === sent.reduce((n, p) => n + FRAME_HEADER_BYTES + p.byteLength, 0), "every frame", 5000);
+    // Unwrap: every received frame is head + frames + tail; the frames inside are the ones sent, in order.
+    const inner: Uint8Array[] = [];
+    got.forEach((f, k) => {
+      expect([...f.subarray(0, 3)]).toEqual([0xaa, 0xbb, 0xcc]);
+      const n = writes[k] as number;
+      expect(f.byteLength).toBe(3 + n + (n % 2) + 1);
+      for (let at = 3; at < 3 + n; ) {
+        const len = new DataView(f.buffer, f.byteOffset).getUint32(at);
+        inner.push(f.subarray(at + 4, at + 4 + len));
+        at += 4 + len;
+      }
+    });
+    expect(inner.map((f) => seqOf(f))).toEqual(sent.map((_, i) => i));
+    expect(l.stats.sent).toBe(50);
+  });
+
   test("a link started before its server connects when the server appears, backing off meanwhile", async () => {
     const port = await freePort();
     const got: number[] = [];

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { decode, DecodeError, encode, TAG_BYTES, WireAuth } from "../../src/wire/index.ts";
+import { GMAC_MIN_BYTES, GMAC_TRAILER_BYTES } from "../../src/wire/auth.ts";
 import type { Msg } from "../../src/core/types.ts";
 
 const H = { cluster: 7, sender: 3 };
@@ -21,7 +22,7 @@ function reason(f: () => unknown): string {
   return "accepted";
 }
 
-describe("wire authentication (HMAC-SHA-256-128 over header and body)", () => {
+describe("wire authentication (HMAC-SHA-256-128 or per-sender GMAC over header and body)", () => {
   test("a sealed message opens with the key and decodes to the same message; the tag adds 16 bytes", () => {
     const auth = new WireAuth([A]);
     const b = sealed(auth);
@@ -55,5 +56,42 @@ describe("wire authentication (HMAC-SHA-256-128 over header and body)", () => {
     expect(decode(rotating.open(sealed(new WireAuth([A, B]))), 7).msg).toEqual(msg);
     expect(decode(new WireAuth([B]).open(sealed(rotating)), 7).msg).toEqual(msg);
     expect(reason(() => new WireAuth([A]).open(sealed(rotating)))).toBe("mac-key");
+  });
+
+  const big: Msg = { t: "value", v: { client: 9, seq: 1, payload: new Uint8Array(GMAC_MIN_BYTES).fill(7) }, hops: 0 };
+
+  test("a large message is sealed with GMAC: a 32-byte trailer, opens with the key, each refusal with its reason", () => {
+    const auth = new WireAuth([A]);
+    const b = sealed(auth, big);
+    expect(b.byteLength).toBe(encode(big, H).byteLength + GMAC_TRAILER_BYTES);
+    expect(decode(new WireAuth([A]).open(b), 7)).toEqual({ sender: 3, msg: big });
+    expect(reason(() => new WireAuth([B]).open(sealed(auth, big)))).toBe("mac-key");
+    expect(reason(() => new WireAuth([]).open(sealed(auth, big)))).toBe("mac-unexpected");
+    // A flipped bit anywhere: the sender id, the body, the epoch, the counter, the tag.
+    for (const at of [8, 40, b.byteLength - 30, b.byteLength - 20, b.byteLength - 1]) {
+      const x = sealed(auth, big);
+      x[at] = (x[at] as number) ^ 1;
+      expect(reason(() => new WireAuth([A]).open(x))).toBe("mac-bad");
+    }
+  });
+
+  test("GMAC nonces never repeat: every message of one sender has its own counter, every sender incarnation its own epoch", () => {
+    const trailerOf = (b: Uint8Array) => Buffer.from(b.subarray(b.byteLength - GMAC_TRAILER_BYTES, b.byteLength - TAG_BYTES)).toString("hex");
+    const one = new WireAuth([A]);
+    const seen = new Set<string>();
+    for (let i = 0; i < 100; i++) seen.add(trailerOf(sealed(one, big)));
+    const other = new WireAuth([A]); // a restarted process: a fresh epoch
+    for (let i = 0; i < 100; i++) seen.add(trailerOf(sealed(other, big)));
+    expect(seen.size).toBe(200);
+    // The receiver derives each sender incarnation's key and opens both.
+    const rx = new WireAuth([A]);
+    expect(decode(rx.open(sealed(one, big)), 7).msg).toEqual(big);
+    expect(decode(rx.open(sealed(other, big)), 7).msg).toEqual(big);
+  });
+
+  test("rotation with GMAC: [B, A] opens what [A, B] sealed, and seals with B", () => {
+    const rotating = new WireAuth([B, A]);
+    expect(decode(rotating.open(sealed(new WireAuth([A, B]), big)), 7).msg).toEqual(big);
+    expect(decode(new WireAuth([B]).open(sealed(rotating, big)), 7).msg).toEqual(big);
   });
 });
