@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { decode, DecodeError, encode, TAG_BYTES, WireAuth } from "../../src/wire/index.ts";
+import { decode, encode, TAG_BYTES, WireAuth } from "../../src/wire/index.ts";
 import { GMAC_MIN_BYTES, GMAC_TRAILER_BYTES } from "../../src/wire/auth.ts";
 import type { Msg } from "../../src/core/types.ts";
+import { reason } from "./helpers.ts";
 
 const H = { cluster: 7, sender: 3 };
 const msg: Msg = { t: "decision", decisions: [{ instance: 5, vid: "17.5" }] };
@@ -11,15 +12,6 @@ const B = randomBytes(32);
 
 function sealed(auth: WireAuth, m: Msg = msg): Uint8Array {
   return auth.seal(encode(m, H, auth.trailerBytes));
-}
-function reason(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof DecodeError) return e.reason;
-    throw e;
-  }
-  return "accepted";
 }
 
 describe("wire authentication (HMAC-SHA-256-128 or per-sender GMAC over header and body)", () => {

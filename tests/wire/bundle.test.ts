@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { decode, DecodeError, encode, WireAuth } from "../../src/wire/index.ts";
+import { decode, encode, WireAuth } from "../../src/wire/index.ts";
 import { framesOf, isBundle, sealBundle, splitBundle } from "../../src/wire/bundle.ts";
 import type { Msg } from "../../src/core/types.ts";
+import { reason } from "./helpers.ts";
 
 const H = { cluster: 7, sender: 3 };
 const A = randomBytes(32);
@@ -12,15 +13,6 @@ const msgs: Msg[] = [
   { t: "applied", upTo: 12 },
 ];
 
-function reason(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof DecodeError) return e.reason;
-    throw e;
-  }
-  return "accepted";
-}
 
 describe("bundles: one MAC for the frames of one TCP write", () => {
   test("a sealed bundle opens with the key and splits into the messages, in order", () => {

@@ -1,7 +1,7 @@
 /** Seeded generators of well-formed messages for the wire tests. */
 import type { Batch, ClientValue, DecisionId, Msg, NodeId, VoteReport } from "../../src/core/types.ts";
 import { Prng } from "../../src/sim/prng.ts";
-import { MAX_RING, MAX_VID } from "../../src/wire/index.ts";
+import { DecodeError, MAX_RING, MAX_VID } from "../../src/wire/index.ts";
 
 export { Prng };
 
@@ -143,4 +143,15 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false;
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** The DecodeError reason `f` throws, or "accepted". */
+export function reason(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof DecodeError) return e.reason;
+    throw e;
+  }
+  return "accepted";
 }
