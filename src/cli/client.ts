@@ -290,7 +290,8 @@ function clientReport(
     client: proposer.clientId,
     mode: o.rate === 0 ? "closed" : "open",
     valueSize: o.valueSize,
-    durationMs: Math.round(n.toWall - n.fromWall),
+    // From the rounded ends, so that measuredTo - measuredFrom is exactly durationMs.
+    durationMs: Math.round(n.toWall) - Math.round(n.fromWall),
     measuredFrom: Math.round(n.fromWall),
     measuredTo: Math.round(n.toWall),
     proposed: n.proposed,

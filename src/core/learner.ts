@@ -46,6 +46,8 @@ export class Learner {
   private stuckSince: Tick | null = null;
   private lowestFloor: Instance = Infinity;
   private lastStateAsk: Tick = -Infinity;
+  /** When each peer was last sent this learner's state (bounded by the configured replicas). */
+  private readonly stateSentAt = new Map<NodeId, Tick>();
   /** Instances given up as lost to this learner (see whenStuck), and the end of the last range given up (0: none). */
   lostInstances = 0;
   lostBelow: Instance = 0;
@@ -135,9 +137,15 @@ export class Learner {
     out.to(this.peers[this.nextPeer % this.peers.length] as NodeId, { t: "state-ask" });
   }
 
-  /** Another learner asks for this one's state (see whenStuck); one that is stuck itself has none worth sending. */
-  onStateAsk(from: NodeId, out: OutputBuilder): void {
-    if (!this.replica || this.behindGc) return;
+  /**
+   * Another replica asks for this one's state (see whenStuck); one that is stuck itself has none
+   * worth sending. A state may be large (a filter of many clients): each peer gets at most one
+   * per catchupTicks, however often it asks.
+   */
+  onStateAsk(from: NodeId, now: Tick, out: OutputBuilder): void {
+    if (!this.replica || this.behindGc || !this.peers.includes(from)) return;
+    if (now - (this.stateSentAt.get(from) ?? -Infinity) < this.cfg.catchupTicks) return;
+    this.stateSentAt.set(from, now);
     out.to(from, { t: "state", next: this.next, ...this.filter.snapshot(MAX_STATE_CLIENTS) });
   }
 

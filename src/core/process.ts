@@ -232,7 +232,7 @@ export abstract class RingProcess {
         this.proposer?.onNotice(msg.client, msg.seqs, msg.instances, msg.unplaced, now, out);
         return;
       case "state-ask":
-        this.learner?.onStateAsk(from, out);
+        this.learner?.onStateAsk(from, now, out);
         return;
       case "state":
         this.learner?.onState(from, msg.next, msg.exact, msg.clients, now, out);

@@ -147,6 +147,16 @@ describe("a dead replica does not stop the cluster", () => {
     for (const a of [0, 1, 2]) expect(net.proc(a).gcExcluded(net.now)).toEqual([]);
   });
 
+  test("a replica sends its state only to another replica, at most once per catchupTicks each", () => {
+    const net = gcNet(timing);
+    const p3 = net.proc(3);
+    const states = (out: ReturnType<typeof msg>) => sent(out, "state").length;
+    expect(states(msg(p3, 0, { t: "state-ask" }, 100))).toBe(0); // an acceptor is no replica
+    expect(states(msg(p3, 4, { t: "state-ask" }, 100))).toBe(1);
+    expect(states(msg(p3, 4, { t: "state-ask" }, 101))).toBe(0);
+    expect(states(msg(p3, 4, { t: "state-ask" }, 100 + net.cfg.catchupTicks))).toBe(1);
+  });
+
   test("with no other replica to take state from, a learner gives the trimmed instances up as lost (reported) and goes on", () => {
     const cfg = makeCfg({
       processes: [0, 1, 2, 3],
