@@ -33,12 +33,20 @@ export function selfCommand(): { cmd: string; args: string[] } {
  *   one would fail every process-level test at once, not silently.
  */
 export function childEnv(): NodeJS.ProcessEnv {
+  // PAXOS_<FLAG> variables set this command's flags (see cli/env.ts), not the children's: a node
+  // would take PAXOS_LOG_LEVEL=error (hiding the line the cluster waits for), PAXOS_ROLE or
+  // PAXOS_OUTPUT. Only the runtime knobs that are no flag pass on.
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("PAXOS_") || CHILD_KNOBS.has(k)) env[k] = v;
   return {
-    ...process.env,
+    ...env,
     MIMALLOC_PURGE_DELAY: process.env["MIMALLOC_PURGE_DELAY"] ?? NODE_PURGE_DELAY_MS,
     BUN_JSC_heapGrowthMaxIncrease: process.env["BUN_JSC_heapGrowthMaxIncrease"] ?? NODE_HEAP_GROWTH,
   };
 }
+
+/** Environment variables of the runtime (no flag's) that the children of a bench or test cluster inherit. */
+const CHILD_KNOBS = new Set(["PAXOS_TRACE", "PAXOS_UDP_SEND", "PAXOS_HMAC"]);
 
 /** The heap growth factor recommended for nodes; see childEnv. */
 export const NODE_HEAP_GROWTH = "1.25";

@@ -63,6 +63,9 @@ export type LeadershipCause =
   | { readonly k: "promised"; readonly round: Round; readonly owner: NodeId }
   | { readonly k: "unexplained" };
 
+/** A tick this many ticks or more after the previous one: the process did not run in between (see Election.ticked). */
+export const STALL_TICKS = 10;
+
 /**
  * Failure detection, candidacy and the acceptor's side of leases, decided by Paxos itself (no
  * external service): the coordinator is whoever owns the highest round that is *established* —
@@ -92,6 +95,7 @@ export class Election {
   private leaderRound: Round = 0;
   /** Tick of the last evidence from the leader's round; null before the first step. */
   private lastHeard: Tick | null = null;
+  private lastTick: Tick | null = null;
   /** Whether lastHeard is evidence from leaderRound: a silence is measured only between two of those. */
   private heardLeaderRound = false;
   private readonly silences: SilenceHistory;
@@ -119,6 +123,21 @@ export class Election {
   /** The round of the coordinator this process follows (0: none seen yet). */
   get round(): Round {
     return this.leaderRound;
+  }
+
+  /**
+   * Called with every tick. A tick STALL_TICKS or more after the previous one means this process
+   * did not run in between (stopped, or starved by its host): it heard nothing because it read
+   * nothing, so that time is no silence of its leader and suspicion does not count it (the input
+   * queued meanwhile is read next). It only delays a candidacy, and an acceptor's refusal of other
+   * candidates lasts as much longer: liveness, never safety.
+   */
+  ticked(now: Tick): void {
+    const gap = this.lastTick === null ? 0 : now - this.lastTick - 1;
+    this.lastTick = now;
+    if (gap < STALL_TICKS) return;
+    if (this.lastHeard !== null) this.lastHeard += gap;
+    if (this.promisedAt !== -Infinity) this.promisedAt += gap;
   }
 
   /** Called with every step's time: the process counts as having heard from its leader when it starts. */

@@ -119,6 +119,7 @@ export abstract class RingProcess {
     this.gc.start(now);
     switch (input.k) {
       case "tick":
+        this.election?.ticked(now);
         // Candidacy: the leader went silent (and this acceptor's turn came): a higher round.
         if (this.election && this.coordinator && !this.coordinator.isActive && this.election.due(now)) this.coordinator.activate(now, out);
         this.coordinator?.tick(now, out);

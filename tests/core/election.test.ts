@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { validateProtocolConfig } from "../../src/core/config.ts";
-import { describeCause, Election, LeadershipWatch, SAMPLE_PERIOD_HEARTBEATS, SILENCE_SAMPLES, type LeadershipChange } from "../../src/core/election.ts";
+import { describeCause, Election, LeadershipWatch, SAMPLE_PERIOD_HEARTBEATS, SILENCE_SAMPLES, STALL_TICKS, type LeadershipChange } from "../../src/core/election.ts";
 import { makeCfg, rnd } from "./helpers.ts";
 
 describe("election", () => {
@@ -14,6 +14,26 @@ describe("election", () => {
     two.start(0);
     expect([one.due(S), one.due(S + 1)]).toEqual([false, true]);
     expect([two.due(S + G), two.due(S + G + 1)]).toEqual([false, true]);
+  });
+
+  test("time this process did not run (a tick STALL_TICKS or more after the previous) is no silence of its leader", () => {
+    const one = new Election(1, cfg, false);
+    one.start(0);
+    for (let t = 1; t <= 50; t++) one.ticked(t);
+    one.established(rnd(1, 0), 50);
+    // Stopped from tick 50 to 1,050: the first tick after it sees a silence of a few ticks, not 1,000.
+    one.ticked(1050);
+    expect(one.due(1050)).toBe(false);
+    expect(one.silence(1050)).toBeLessThan(STALL_TICKS);
+    // Still nothing heard once it runs again: suspected after the usual timeout, counted from there.
+    for (let t = 1051; t <= 1050 + S; t++) one.ticked(t);
+    expect(one.due(1050 + S - 5)).toBe(false);
+    expect(one.due(1050 + S + 1)).toBe(true);
+    // Without the stall being told (the old behaviour), the same acceptor stood at once.
+    const old = new Election(1, cfg, false);
+    old.start(0);
+    old.established(rnd(1, 0), 50);
+    expect(old.due(1050)).toBe(true);
   });
 
   test("a promise to a new candidate gives it a full suspicion period before the next acceptor stands against it", () => {
