@@ -396,11 +396,13 @@ export class FrameLink {
       this.counters.dropped++;
       return false;
     }
-    if (payload.byteLength > this.maxFrame) {
+    const size = FRAME_HEADER_BYTES + payload.byteLength;
+    // Wrapped, the frame travels inside one whose head and tail count against the peer's limit too.
+    const w = this.options.wrap;
+    if (payload.byteLength > this.maxFrame || (w && w.headBytes + size + w.tailBytes(size) > this.maxFrame)) {
       this.counters.oversize++;
       return false;
     }
-    const size = FRAME_HEADER_BYTES + payload.byteLength;
     if (this.queuedBytes + size > this.maxQueueBytes) {
       this.counters.dropped++;
       if (this.linkState === "idle") this.startConnect();

@@ -114,6 +114,15 @@ describe("FrameServer + FrameLink", () => {
     expect(l.stats.sent).toBe(50);
   });
 
+  test("a wrapped link refuses a payload whose wrapped frame would be above maxFrame", () => {
+    const wrap = { headBytes: 16, tailBytes: () => 32, seal: () => true };
+    const l = link({ port: 9, maxFrame: 1000, wrap });
+    expect(l.send(new Uint8Array(1000 - 16 - 32 - 4))).toBe(true);
+    expect(l.send(new Uint8Array(1000 - 16 - 32 - 3))).toBe(false);
+    expect(l.stats.oversize).toBe(1);
+    l.close();
+  });
+
   test("a link started before its server connects when the server appears, backing off meanwhile", async () => {
     const port = await freePort();
     const got: number[] = [];
