@@ -91,6 +91,7 @@ export class WireAuth {
       bytes.set(key.hmac(bytes.subarray(0, end)).subarray(0, TAG_BYTES), end);
       return bytes;
     }
+    if (bytes.byteLength - end !== GMAC_TRAILER_BYTES) throw new RangeError(`seal: ${bytes.byteLength - end} bytes of room after the message, expected trailerBytes(${end})`);
     setU16(bytes, OFF_RESERVED, (GMAC_FLAG << 8) | key.id);
     const sender = getU16(bytes, OFF_SENDER);
     let k = this.sendKeys.get(sender);
