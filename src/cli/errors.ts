@@ -1,4 +1,4 @@
-import { getSystemErrorMap } from "node:util";
+import { describeErrno, errnoCode, errnoText } from "../os/errno.ts";
 
 /** A problem with what the user asked for: printed as one line, exit code 2, never a stack trace. */
 export class UsageError extends Error {
@@ -28,29 +28,6 @@ export function parseChoice<T extends string>(name: string, choices: readonly T[
     if (!(choices as readonly string[]).includes(v)) throw new UsageError(`${name}: expected one of ${choices.join("|")}, got "${v}"`);
     return v as T;
   };
-}
-
-/** The OS's words for an errno name ("permission denied" for EACCES), when the runtime knows them. */
-function errnoText(code: string): string | undefined {
-  try {
-    for (const [name, text] of getSystemErrorMap().values()) if (name === code) return text;
-  } catch {
-    // a runtime without the table: the code alone
-  }
-  return undefined;
-}
-
-function errnoCode(e: unknown): string | undefined {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === "string" && /^E[A-Z0-9]+$/.test(code) ? code : undefined;
-}
-
-/** `EACCES (permission denied)`: the code once, with what it means; the message when there is no errno code. */
-export function describeErrno(e: unknown): string {
-  const code = errnoCode(e);
-  if (code === undefined) return e instanceof Error ? e.message : String(e);
-  const text = errnoText(code);
-  return text === undefined ? code : `${code} (${text})`;
 }
 
 /**

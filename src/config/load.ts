@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { z } from "zod";
 import { DEFAULT_TIMING, defaultBatchBytes, validateProtocolConfig, type ProtocolConfig } from "../core/config.ts";
-import { describeErrno } from "../cli/errors.ts";
+import { describeErrno } from "../os/errno.ts";
 import { crossCheck, viewOf } from "./checks.ts";
 import { JsonSyntaxError, parseJsonWithPosition } from "./json.ts";
 import { hostProblems, type ResolveOptions } from "./resolve.ts";

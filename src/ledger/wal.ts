@@ -18,6 +18,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { invariant } from "../core/assert.ts";
+import { describeErrno } from "../os/errno.ts";
 import type { LedgerRecord } from "../core/types.ts";
 import type { Ledger } from "./ledger.ts";
 import { checkpointAfter, encodeRecord, instanceOf, type Checkpoint, type WalRecord } from "./record.ts";
@@ -71,14 +72,6 @@ export class WalLockedError extends Error {
 /** A file operation of the log failed: one line naming what, the file and the errno (no `code` property, so it is not repeated). */
 export class WalIoError extends Error {
   override readonly name = "WalIoError";
-}
-
-/** "ENOENT (no such file or directory)" from a Node/Bun errno error, whose message repeats the code ("ENOENT: no such file…, open '…'"). */
-export function describeErrno(e: unknown): string {
-  const x = e as NodeJS.ErrnoException;
-  if (typeof x.code !== "string") return e instanceof Error ? e.message : String(e);
-  const text = /^[A-Z0-9_]+: ([^,]+)/.exec(x.message)?.[1];
-  return text && text !== x.code ? `${x.code} (${text})` : x.code;
 }
 
 /** One group commit: records written together and synced together. */

@@ -7,6 +7,7 @@ import { decode, DecodeError, encode, EncodeError, WireAuth } from "../wire/inde
 import { bundler, isBundle, splitBundle } from "../wire/bundle.ts";
 import type { Network } from "./runtime.ts";
 import { formatTrace } from "../sim/trace.ts";
+import { errorCode } from "../os/errno.ts";
 
 export interface SocketNetwork extends Network {
   /** Things an operator should know (e.g. a socket buffer smaller than asked). */
@@ -36,13 +37,6 @@ export class SocketSetupError extends Error {
     super(cause instanceof Error ? cause.message : String(cause));
     this.code = errorCode(cause);
   }
-}
-
-/** The errno code of an error or of the error it wraps. */
-function errorCode(e: unknown): string | undefined {
-  const x = e as { code?: unknown; cause?: { code?: unknown } } | null;
-  if (typeof x?.code === "string") return x.code;
-  return typeof x?.cause?.code === "string" ? x.cause.code : undefined;
 }
 
 /** A receiver that failed to reopen (after this process stood down as coordinator) is retried this often. */

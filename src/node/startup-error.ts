@@ -1,5 +1,6 @@
 import type { ClusterConfig, NodeEntry } from "../config/schema.ts";
 import { SocketSetupError } from "./socket-network.ts";
+import { errorCode } from "../os/errno.ts";
 
 /**
  * A node could not start: one line naming the configuration key to look at, e.g.
@@ -18,13 +19,6 @@ export class StartupError extends Error {
 
 /** What failed to open at start-up. */
 export type StartupStage = "tcp" | "multicast" | "http";
-
-/** The system error code of an error or of the error it wraps. */
-function codeOf(e: unknown): string | undefined {
-  const x = e as { code?: unknown; cause?: { code?: unknown } } | null;
-  if (typeof x?.code === "string") return x.code;
-  return typeof x?.cause?.code === "string" ? x.cause.code : undefined;
-}
 
 /** What went wrong with an address, in words, for the usual codes. */
 function problem(code: string | undefined, what: string, e: unknown): string {
@@ -48,7 +42,7 @@ function problem(code: string | undefined, what: string, e: unknown): string {
  */
 export function startupError(stage: StartupStage, e: unknown, entry: NodeEntry, config: ClusterConfig): StartupError {
   const cause = e instanceof SocketSetupError ? e.cause : e;
-  const code = codeOf(cause);
+  const code = errorCode(cause);
   const node = `nodes[${config.nodes.findIndex((n) => n.id === entry.id)}]`;
   const hostKey = `${node}.host: ${entry.host}`;
   if (stage === "tcp" || stage === "http") {

@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { describeErrno, formatSystemError } from "../../src/cli/errors.ts";
+import { formatSystemError } from "../../src/cli/errors.ts";
+import { describeErrno } from "../../src/os/errno.ts";
 import { runCli } from "../../src/cli/program.ts";
 import { VERSION } from "../../src/version.ts";
 
