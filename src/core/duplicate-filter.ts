@@ -36,11 +36,6 @@ export class DuplicateFilter {
     return this.strict;
   }
 
-  /** Clients the filter holds. */
-  get clients(): number {
-    return this.seen.size;
-  }
-
   /** The filter's state, for another learner (a state transfer); at most `maxClients`, the latest seen. */
   snapshot(maxClients: number): { readonly exact: boolean; readonly clients: ClientFilter[] } {
     const clients: ClientFilter[] = [];

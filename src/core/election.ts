@@ -63,7 +63,7 @@ export type LeadershipCause =
   | { readonly k: "promised"; readonly round: Round; readonly owner: NodeId }
   | { readonly k: "unexplained" };
 
-/** A tick this many ticks or more after the previous one: the process did not run in between (see Election.ticked). */
+/** A tick this many ticks or more after the previous one: the process did not run in between (see Election.ticked; the runtime defers such a tick behind queued input). */
 export const STALL_TICKS = 10;
 
 /**

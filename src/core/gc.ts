@@ -1,12 +1,12 @@
 import type { ProtocolConfig } from "./config.ts";
+import { faults } from "./quorum.ts";
 import type { Instance, NodeId, Tick } from "./types.ts";
 
 /** The replicas (see ProtocolConfig.replicas) and how many must have applied an instance before it is garbage-collected: min(f+1, replicas). */
 export function gcQuorum(c: ProtocolConfig): { readonly replicas: readonly NodeId[]; readonly k: number } {
   const replicas = c.replicas ?? c.learners;
-  const f = Math.floor((c.acceptors.length - 1) / 2);
   // Without reports (appliedTicks 0) there is no garbage collection, and no bound tied to it.
-  return { replicas, k: c.appliedTicks === 0 ? 0 : Math.min(f + 1, replicas.length) };
+  return { replicas, k: c.appliedTicks === 0 ? 0 : Math.min(faults(c.acceptors.length) + 1, replicas.length) };
 }
 
 interface Report {
@@ -33,7 +33,7 @@ export class GcQuorum {
   constructor(private readonly cfg: ProtocolConfig) {
     const { replicas, k } = gcQuorum(cfg);
     this.replicas = replicas;
-    this.f1 = k === 0 ? 0 : Math.floor((cfg.acceptors.length - 1) / 2) + 1;
+    this.f1 = k === 0 ? 0 : faults(cfg.acceptors.length) + 1;
   }
 
   /** Every instance below this was applied by the GC quorum (monotonic). */

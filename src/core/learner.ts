@@ -48,8 +48,7 @@ export class Learner {
   private lastStateAsk: Tick = -Infinity;
   /** When each peer was last sent this learner's state (bounded by the configured replicas). */
   private readonly stateSentAt = new Map<NodeId, Tick>();
-  /** Instances given up as lost to this learner (see whenStuck), and the end of the last range given up (0: none). */
-  lostInstances = 0;
+  /** The end of the last range this learner gave up as lost (0: none; see whenStuck). */
   lostBelow: Instance = 0;
   private nextPeer = 0;
   private readonly peers: readonly NodeId[];
@@ -160,7 +159,6 @@ export class Learner {
   private jumpTo(to: Instance, stateFrom: NodeId | null, now: Tick, out: OutputBuilder): void {
     const from = this.next;
     out.lost.push({ from, to, stateFrom, exact: this.filter.exact });
-    this.lostInstances += to - from;
     this.lostBelow = to;
     for (const i of this.batches.keys()) if (i < to) this.batches.delete(i);
     for (const i of this.decisions.keys()) if (i < to) this.decisions.delete(i);

@@ -1,5 +1,5 @@
 import type { ProtocolConfig } from "../core/config.ts";
-import { describeCause, LeadershipWatch, type LeadershipChange } from "../core/election.ts";
+import { describeCause, LeadershipWatch, STALL_TICKS, type LeadershipChange } from "../core/election.ts";
 import { createProcess } from "../core/factory.ts";
 import type { RingProcess } from "../core/process.ts";
 import type { LearnFrom } from "../core/learner.ts";
@@ -53,12 +53,6 @@ export interface RuntimeOptions {
 
 /** Bound: messages a process sent to itself, waiting for the next turn of the event loop. */
 export const MAX_LOCAL_QUEUE = 1 << 20;
-
-/**
- * A timer callback this many tick periods after the previous one means the process was not
- * running (SIGSTOP, a host too busy to schedule it, a long pause): input may be queued for it.
- */
-export const STALL_GAP_TICKS = 10;
 
 /** A leadership change as the node logs it: one line, `message`, with the new leader, round and reason. */
 export interface LeadershipEvent {
@@ -156,8 +150,9 @@ export class NodeRuntime {
   }
 
   /**
-   * The periodic tick, which drives every timeout of the core. After a stall (see STALL_GAP_TICKS)
-   * the event loop runs this overdue timer before it polls the sockets, so the tick would act on a
+   * The periodic tick, which drives every timeout of the core. After a stall (a timer callback
+   * more than STALL_TICKS tick periods after the previous one: the process was not running) the
+   * event loop runs this overdue timer before it polls the sockets, so the tick would act on a
    * silence that input already queued for this process ends: an acceptor resumed after SIGSTOP
    * stood as a candidate before reading its leader's heartbeats. Such a tick waits for a
    * zero-delay timer instead, which Node and Bun both run after the I/O poll (measured; not
@@ -169,7 +164,7 @@ export class NodeRuntime {
     const gap = at - this.lastTimerAt;
     this.lastTimerAt = at;
     if (this.draining) return;
-    if (gap <= STALL_GAP_TICKS * this.o.tickMs) {
+    if (gap <= STALL_TICKS * this.o.tickMs) {
       this.input({ k: "tick" });
       return;
     }
