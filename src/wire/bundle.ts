@@ -9,8 +9,8 @@
  * its own), repeated. A receiver opens the bundle's MAC first, then decodes each message inside.
  * Only authenticated bundles are split: without a cluster key the code is an unknown type.
  */
-import { getU16, getU32, setU32 } from "./bytes.ts";
-import { DecodeError, EncodeError } from "./errors.ts";
+import { getU16, getU32 } from "./bytes.ts";
+import { DecodeError } from "./errors.ts";
 import { HEADER_SIZE, MAGIC, OFF_CLUSTER, OFF_LENGTH, OFF_MAGIC, OFF_SENDER, OFF_TYPE, OFF_VERSION, TYPE_CODES, VERSION, writeHeader } from "./header.ts";
 import { MAX_BODY } from "./limits.ts";
 import type { WireAuth } from "./auth.ts";
@@ -42,16 +42,6 @@ export function bundler(h: WireHeaderFields, auth: WireAuth): { headBytes: numbe
   };
 }
 
-/** Seals `frames` (u32 length + message, repeated) as one bundle from `h` (a copy; see bundler). Throws EncodeError above MAX_BODY. */
-export function sealBundle(frames: Uint8Array, h: WireHeaderFields, auth: WireAuth): Uint8Array {
-  if (frames.byteLength > MAX_BODY) throw new EncodeError(`bundle of ${frames.byteLength} bytes > MAX_BODY ${MAX_BODY}`);
-  const b = bundler(h, auth);
-  const bytes = new Uint8Array(HEADER_SIZE + frames.byteLength + b.tailBytes(frames.byteLength));
-  bytes.set(frames, HEADER_SIZE);
-  b.seal(bytes, frames.byteLength);
-  return bytes;
-}
-
 /**
  * The messages of an opened bundle (views of it), each from the bundle's own sender and cluster.
  * Throws DecodeError: "bundle" for a body that is not whole frames, or a message inside that
@@ -63,7 +53,6 @@ export function splitBundle(bytes: Uint8Array, expectCluster: number): Uint8Arra
   const end = HEADER_SIZE + getU32(bytes, OFF_LENGTH);
   if (end !== bytes.byteLength) throw new DecodeError("bundle", `body length ${end - HEADER_SIZE}, ${bytes.byteLength - HEADER_SIZE} bytes`);
   const sender = getU16(bytes, OFF_SENDER);
-  const cluster = getU32(bytes, OFF_CLUSTER);
   const out: Uint8Array[] = [];
   for (let at = HEADER_SIZE; at < end; ) {
     if (end - at < 4) throw new DecodeError("bundle", "a frame's length cut off");
@@ -71,21 +60,9 @@ export function splitBundle(bytes: Uint8Array, expectCluster: number): Uint8Arra
     at += 4;
     if (n > end - at || n < HEADER_SIZE) throw new DecodeError("bundle", `a frame of ${n} bytes, ${end - at} left`);
     const m = bytes.subarray(at, at + n);
-    if (getU16(m, OFF_SENDER) !== sender || getU32(m, OFF_CLUSTER) !== cluster) throw new DecodeError("bundle", "a message of another sender or cluster inside");
+    if (getU16(m, OFF_SENDER) !== sender || getU32(m, OFF_CLUSTER) !== expectCluster) throw new DecodeError("bundle", "a message of another sender or cluster inside");
     out.push(m);
     at += n;
-  }
-  return out;
-}
-
-/** For tests and tools: frames as a link writes them. */
-export function framesOf(messages: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(messages.reduce((s, m) => s + 4 + m.byteLength, 0));
-  let at = 0;
-  for (const m of messages) {
-    setU32(out, at, m.byteLength);
-    out.set(m, at + 4);
-    at += 4 + m.byteLength;
   }
   return out;
 }

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { decode, encode, WireAuth } from "../../src/wire/index.ts";
-import { framesOf, isBundle, sealBundle, splitBundle } from "../../src/wire/bundle.ts";
+import { isBundle, splitBundle } from "../../src/wire/bundle.ts";
 import type { Msg } from "../../src/core/types.ts";
-import { reason } from "./helpers.ts";
+import { framesOf, reason, sealBundle } from "./helpers.ts";
 
 const H = { cluster: 7, sender: 3 };
 const A = randomBytes(32);

@@ -1,7 +1,9 @@
 /** Seeded generators of well-formed messages for the wire tests. */
 import type { Batch, ClientValue, DecisionId, Msg, NodeId, VoteReport } from "../../src/core/types.ts";
 import { Prng } from "../../src/sim/prng.ts";
-import { DecodeError, MAX_RING, MAX_VID } from "../../src/wire/index.ts";
+import { DecodeError, HEADER_SIZE, MAX_RING, MAX_VID, type WireAuth, type WireHeaderFields } from "../../src/wire/index.ts";
+import { bundler } from "../../src/wire/bundle.ts";
+import { FRAME_HEADER_BYTES, writeFrameAt } from "../../src/net/frame.ts";
 
 export { Prng };
 
@@ -154,4 +156,21 @@ export function reason(f: () => unknown): string {
     throw e;
   }
   return "accepted";
+}
+
+/** Frames as a TCP link writes them (u32 length + message, repeated). */
+export function framesOf(messages: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(messages.reduce((n, m) => n + FRAME_HEADER_BYTES + m.byteLength, 0));
+  let at = 0;
+  for (const m of messages) at = writeFrameAt(out, at, m);
+  return out;
+}
+
+/** `frames` sealed as one bundle from `h`, as a link's bundler builds it in place (here in a copy). */
+export function sealBundle(frames: Uint8Array, h: WireHeaderFields, auth: WireAuth): Uint8Array {
+  const b = bundler(h, auth);
+  const bytes = new Uint8Array(HEADER_SIZE + frames.byteLength + b.tailBytes(frames.byteLength));
+  bytes.set(frames, HEADER_SIZE);
+  b.seal(bytes, frames.byteLength);
+  return bytes;
 }
