@@ -41,7 +41,7 @@ export interface NodeCliOptions {
 }
 
 /** The configuration and the entry of the node the options name. */
-export function resolveNode(o: NodeCliOptions): { file: string; config: ClusterConfig; entry: NodeEntry } {
+function resolveNode(o: NodeCliOptions): { file: string; config: ClusterConfig; entry: NodeEntry } {
   const file = configPath(o.config);
   const config = loadConfig(file);
   const entry = chooseNode(
@@ -85,8 +85,10 @@ export async function startNode(
   events: RuntimeEvents = {},
   /** Local overrides of this process' own roles (e.g. a load generator's proposer window). */
   local: Partial<Pick<ProtocolConfig, "proposerWindow" | "proposerQueue">> = {},
+  /** The configuration and entry `o` names, when the caller resolved them already. */
+  resolved: ReturnType<typeof resolveNode> = resolveNode(o),
 ): Promise<StartedNode> {
-  const { file, config, entry } = resolveNode(o);
+  const { file, config, entry } = resolved;
   const cfg: ProtocolConfig = { ...protocolConfig(config), ...local };
   const trace = process.env["PAXOS_TRACE"]
     ? (line: string) => void process.stderr.write(`${JSON.stringify({ level: "trace", t: performance.timeOrigin + performance.now(), id: entry.id, msg: line })}\n`)
@@ -292,7 +294,8 @@ export function freshClientId(): number {
 /** `paxos node`: runs until SIGINT/SIGTERM, then flushes and closes everything; exit code 0. */
 export async function runNodeCommand(o: NodeCliOptions, err: (s: string) => void): Promise<number> {
   // --output and --from-instance are checked, and the output file opened, before any socket.
-  const start = planLearnerStart(resolveNode(o).entry, o);
+  const resolved = resolveNode(o);
+  const start = planLearnerStart(resolved.entry, o);
   // Listen before starting: a signal that arrives while the node starts stops it cleanly once up.
   let signalled: () => void = () => {};
   const stopped = new Promise<void>((resolve) => (signalled = resolve));
@@ -306,7 +309,7 @@ export async function runNodeCommand(o: NodeCliOptions, err: (s: string) => void
   });
   let node: StartedNode;
   try {
-    node = await startNode({ ...o, ...(start ? { learnerStart: start } : {}) }, output ? { deliver: (d) => output.write(d) } : {});
+    node = await startNode({ ...o, ...(start ? { learnerStart: start } : {}) }, output ? { deliver: (d) => output.write(d) } : {}, {}, resolved);
   } catch (e) {
     process.removeListener("SIGINT", signalled);
     process.removeListener("SIGTERM", signalled);
