@@ -1,3 +1,4 @@
+import { gmacProvider } from "../wire/gmac.ts";
 import { networkInterfaces, hostname } from "node:os";
 import process from "node:process";
 import { chooseNode, type NodeKind } from "../config/identity.ts";
@@ -177,7 +178,15 @@ export async function startNode(
       throw e;
     }
   }
-  log.info("node started", { id: entry.id, roles: entry.roles, variant: config.variant, port: entry.port, ledger: ledger.describe, ...(http ? { http: http.url } : {}) });
+  log.info("node started", {
+    id: entry.id,
+    roles: entry.roles,
+    variant: config.variant,
+    port: entry.port,
+    ledger: ledger.describe,
+    ...(http ? { http: http.url } : {}),
+    ...(network.authenticated ? { gmac: gmacProvider() } : {}),
+  });
   for (const w of network.warnings) log.warn(w);
   for (const w of ledger.warnings) log.warn(w);
   for (const w of keys.warnings) log.warn(w);

@@ -12,7 +12,11 @@ export class FifoMap<K, V> {
   private order: K[] = [];
   private head = 0;
 
-  constructor(readonly max: number) {
+  /** `onEvict` hears of each entry dropped for the bound (not of replaced or cleared ones). */
+  constructor(
+    readonly max: number,
+    private readonly onEvict?: (k: K, v: V) => void,
+  ) {
     invariant(Number.isInteger(max) && max > 0, `a FifoMap holds at least one entry (got ${max})`);
   }
 
@@ -32,7 +36,12 @@ export class FifoMap<K, V> {
   set(k: K, v: V): void {
     if (!this.map.has(k)) this.order.push(k);
     this.map.set(k, v);
-    while (this.map.size > this.max) this.map.delete(this.order[this.head++] as K);
+    while (this.map.size > this.max) {
+      const old = this.order[this.head++] as K;
+      const v = this.map.get(old) as V;
+      this.map.delete(old);
+      this.onEvict?.(old, v);
+    }
     if (this.head >= 1024 && this.head * 2 >= this.order.length) {
       this.order = this.order.slice(this.head);
       this.head = 0;

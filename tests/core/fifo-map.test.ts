@@ -48,6 +48,23 @@ describe("FifoMap", () => {
     expect([...m.entries()]).toEqual([...ref.entries()]);
   });
 
+  test("onEvict hears of each entry dropped for the bound, oldest first, and of no replaced or cleared one", () => {
+    const evicted: [number, string][] = [];
+    const m = new FifoMap<number, string>(2, (k, v) => evicted.push([k, v]));
+    m.set(1, "a");
+    m.set(2, "b");
+    m.set(2, "b2");
+    expect(evicted).toEqual([]);
+    m.set(3, "c");
+    m.set(4, "d");
+    expect(evicted).toEqual([
+      [1, "a"],
+      [2, "b2"],
+    ]);
+    m.clear();
+    expect(evicted).toHaveLength(2);
+  });
+
   test("refuses a bound below one", () => {
     expect(() => new FifoMap(0)).toThrow();
   });

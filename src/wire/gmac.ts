@@ -1,0 +1,52 @@
+/**
+ * GMAC (AES-256-GCM with the message as additional data and no plaintext) under one key, many
+ * messages. Two implementations, the same tags:
+ *
+ * - Bun on a host with OpenSSL 3 (`libcrypto.so.3`, or `libcrypto.3.dylib`): one cipher context per
+ *   key, set up once (AES key schedule, GHASH key) and re-armed per message with only its nonce,
+ *   called through bun:ffi (gmac-openssl.ts): ~11 GB/s for a 56 KB batch here.
+ * - Elsewhere (Deno, Node, no libcrypto, or PAXOS_GMAC=node): node:crypto's createCipheriv, a new
+ *   cipher object per message: ~6.5 GB/s for the same batch here, ~1 µs of set-up per message.
+ *
+ * A GMAC key is a sender incarnation's own (auth.ts): receivers hold one per peer incarnation, a
+ * bounded number; `free` releases a key's native context when its holder drops it.
+ */
+import { createCipheriv } from "node:crypto";
+import process from "node:process";
+import { openSslGmac } from "./gmac-openssl.ts";
+
+export interface GmacKey {
+  /** The 16-byte tag of `data` under this key and the 12-byte `nonce` (never repeat one under a key). */
+  tag(nonce: Uint8Array, data: Uint8Array): Uint8Array;
+  /** Releases what the key holds outside the JS heap; the key is not used afterwards. */
+  free(): void;
+}
+
+export type GmacFactory = (key: Uint8Array) => GmacKey;
+
+/** node:crypto's GMAC: correct everywhere, one cipher object per message. */
+export const portableGmac: GmacFactory = (key) => {
+  const k = new Uint8Array(key);
+  return {
+    tag(nonce, data) {
+      const c = createCipheriv("aes-256-gcm", k, nonce);
+      c.setAAD(data);
+      c.final();
+      return new Uint8Array(c.getAuthTag());
+    },
+    free() {},
+  };
+};
+
+let chosen: GmacFactory | null = null;
+
+/** Which implementation gmacFactory chose, for the start-up log line. */
+export function gmacProvider(): string {
+  return gmacFactory() === portableGmac ? "node:crypto" : "OpenSSL libcrypto via bun:ffi";
+}
+
+/** The fastest GMAC this runtime and host offer (chosen once per process). */
+export function gmacFactory(): GmacFactory {
+  if (chosen === null) chosen = (process.env["PAXOS_GMAC"] !== "node" ? openSslGmac() : null) ?? portableGmac;
+  return chosen;
+}
