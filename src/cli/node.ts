@@ -1,4 +1,4 @@
-import { gmacProvider } from "../wire/gmac.ts";
+import { hostGmac } from "../wire/gmac.ts";
 import { networkInterfaces, hostname } from "node:os";
 import process from "node:process";
 import { chooseNode, type NodeKind } from "../config/identity.ts";
@@ -185,7 +185,7 @@ export async function startNode(
     port: entry.port,
     ledger: ledger.describe,
     ...(http ? { http: http.url } : {}),
-    ...(network.authenticated ? { gmac: gmacProvider() } : {}),
+    ...(network.authenticated ? { gmac: hostGmac().name } : {}),
   });
   for (const w of network.warnings) log.warn(w);
   for (const w of ledger.warnings) log.warn(w);

@@ -6,7 +6,7 @@
  * (MAC kind << 8) | key id (the first byte of SHA-256 of the key, so a receiver that holds two
  * keys during a rotation picks the right one at once), then the body, then a trailer:
  *
- * - kind 1, HMAC (messages under GMAC_MIN_BYTES): a 16-byte tag, HMAC-SHA-256(key, header ||
+ * - kind 1, HMAC (messages under the GMAC implementation's minBytes, gmac.ts): a 16-byte tag, HMAC-SHA-256(key, header ||
  *   body) cut to 128 bits (as IPsec's HMAC-SHA-256-128, RFC 4868).
  * - kind 2, GMAC (larger messages): epoch (8 bytes), counter (8), tag (16): AES-256-GCM with
  *   header || body as additional data and no plaintext, under a key of the sender's own:
@@ -27,7 +27,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { hmacSha256, type HmacSha256 } from "./hmac.ts";
-import { gmacFactory, type GmacFactory, type GmacKey } from "./gmac.ts";
+import { hostGmac, type Gmac, type GmacKey } from "./gmac.ts";
 import { DecodeError } from "./errors.ts";
 import { HEADER_SIZE, OFF_LENGTH, OFF_RESERVED, OFF_SENDER } from "./header.ts";
 import { getU16, getU32, setU16 } from "./bytes.ts";
@@ -40,8 +40,6 @@ export const AUTH_FLAG = 0x01;
 export const GMAC_FLAG = 0x02;
 /** A GMAC trailer: epoch, counter, tag. */
 export const GMAC_TRAILER_BYTES = 8 + 8 + TAG_BYTES;
-/** Messages (header and body) this large or larger are sealed with GMAC, smaller ones with HMAC (where GMAC's set-up costs more than HMAC's hashing). */
-export const GMAC_MIN_BYTES = 1024;
 /** Bound: GMAC keys of other senders' incarnations a receiver keeps (each costs one HMAC to derive). */
 export const MAX_PEER_KEYS = 1024;
 
@@ -72,7 +70,7 @@ export class WireAuth {
 
   constructor(
     secrets: readonly Uint8Array[],
-    private readonly gmac: GmacFactory = gmacFactory(),
+    private readonly gmac: Gmac = hostGmac(),
   ) {
     for (const s of secrets) if (s.byteLength !== KEY_BYTES) throw new RangeError(`a cluster key has ${KEY_BYTES} bytes, got ${s.byteLength}`);
     this.keys = secrets.map((secret) => ({ id: keyId(secret), hmac: hmacSha256(secret) }));
@@ -83,7 +81,7 @@ export class WireAuth {
   }
 
   /** Bytes an encoder must leave after a message of `messageBytes` (header and body) for seal's trailer. */
-  readonly trailerBytes = (messageBytes: number): number => (!this.enabled ? 0 : messageBytes >= GMAC_MIN_BYTES ? GMAC_TRAILER_BYTES : TAG_BYTES);
+  readonly trailerBytes = (messageBytes: number): number => (!this.enabled ? 0 : messageBytes >= this.gmac.minBytes ? GMAC_TRAILER_BYTES : TAG_BYTES);
 
   /** Marks and tags `bytes` in place: header and body, then trailerBytes(header and body) of room. */
   seal(bytes: Uint8Array): Uint8Array {
@@ -99,7 +97,7 @@ export class WireAuth {
     setU16(bytes, OFF_RESERVED, (GMAC_FLAG << 8) | key.id);
     const sender = getU16(bytes, OFF_SENDER);
     let k = this.sendKeys.get(sender);
-    if (!k) this.sendKeys.set(sender, (k = this.gmac(gmacKey(key.hmac, sender, this.epoch))));
+    if (!k) this.sendKeys.set(sender, (k = this.gmac.key(gmacKey(key.hmac, sender, this.epoch))));
     const nonce = counterNonce(this.counter++);
     bytes.set(this.epoch, end);
     bytes.set(nonce.subarray(4), end + 8);
@@ -148,7 +146,7 @@ export class WireAuth {
     const cacheKey = `${k.id}:${sender}:${getU32(epoch, 0)}:${getU32(epoch, 4)}`;
     let key = this.peerKeys.get(cacheKey);
     if (!key) {
-      key = this.gmac(gmacKey(k.hmac, sender, epoch));
+      key = this.gmac.key(gmacKey(k.hmac, sender, epoch));
       this.peerKeys.set(cacheKey, key);
     }
     const nonce = new Uint8Array(12);

@@ -5,7 +5,7 @@
  * from node:crypto's on known messages: a fast path that is not the same function is not used.
  */
 import { createCipheriv } from "node:crypto";
-import type { GmacFactory, GmacKey } from "./gmac.ts";
+import type { Gmac, GmacKey } from "./gmac.ts";
 
 const LIBRARIES = ["libcrypto.so.3", "libcrypto.3.dylib"];
 const EVP_CTRL_AEAD_GET_TAG = 0x10;
@@ -36,13 +36,13 @@ const SIGNATURES = {
   EVP_CIPHER_CTX_ctrl: { args: ["ptr", "i32", "i32", "ptr"], returns: "i32" },
 };
 
-export function openSslGmac(): GmacFactory | null {
+export function openSslGmac(): Gmac | null {
   const lib = load();
   if (lib === null) return null;
   const cipher = lib.EVP_aes_256_gcm();
   if (cipher === null) return null;
-  const factory: GmacFactory = (key) => openKey(lib, cipher, key);
-  return agreesWithNodeCrypto(factory) ? factory : null;
+  const g: Gmac = { name: "OpenSSL libcrypto via bun:ffi", minBytes: 128, key: (key) => openKey(lib, cipher, key) };
+  return agreesWithNodeCrypto(g) ? g : null;
 }
 
 function load(): Symbols | null {
@@ -106,12 +106,12 @@ function contexts(lib: Symbols): FinalizationRegistry<Pointer> {
 }
 
 /** The library's tags equal node:crypto's for one key, several nonces, message sizes and offsets. */
-function agreesWithNodeCrypto(factory: GmacFactory): boolean {
+function agreesWithNodeCrypto(g: Gmac): boolean {
   const key = Uint8Array.from({ length: 32 }, (_, i) => i * 7 + 1);
   const data = Uint8Array.from({ length: 3000 }, (_, i) => (i * 31) & 0xff);
   let k: GmacKey | null = null;
   try {
-    k = factory(key);
+    k = g.key(key);
     for (const [from, to, n] of [[0, 3000, 1], [5, 40, 2], [17, 2049, 3]] as const) {
       const nonce = new Uint8Array(12);
       nonce[11] = n;

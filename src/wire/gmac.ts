@@ -22,31 +22,40 @@ export interface GmacKey {
   free(): void;
 }
 
-export type GmacFactory = (key: Uint8Array) => GmacKey;
-
-/** node:crypto's GMAC: correct everywhere, one cipher object per message. */
-export const portableGmac: GmacFactory = (key) => {
-  const k = new Uint8Array(key);
-  return {
-    tag(nonce, data) {
-      const c = createCipheriv("aes-256-gcm", k, nonce);
-      c.setAAD(data);
-      c.final();
-      return new Uint8Array(c.getAuthTag());
-    },
-    free() {},
-  };
-};
-
-let chosen: GmacFactory | null = null;
-
-/** Which implementation gmacFactory chose, for the start-up log line. */
-export function gmacProvider(): string {
-  return gmacFactory() === portableGmac ? "node:crypto" : "OpenSSL libcrypto via bun:ffi";
+export interface Gmac {
+  /** Which implementation, for the start-up log line. */
+  readonly name: string;
+  /**
+   * Messages this large or larger are worth GMAC rather than HMAC (whose cost grows ~1 ns a byte
+   * from ~0.4 µs): per message here, the OpenSSL path costs ~0.4 µs from 64 bytes on, node:crypto
+   * ~1.2 µs (HMAC: 0.5 µs at 64 bytes, 0.7 at 128, 1.3 at 1 KB).
+   */
+  readonly minBytes: number;
+  key(key: Uint8Array): GmacKey;
 }
 
+/** node:crypto's GMAC: correct everywhere, one cipher object per message. */
+export const portableGmac: Gmac = {
+  name: "node:crypto",
+  minBytes: 1024,
+  key(key) {
+    const k = new Uint8Array(key);
+    return {
+      tag(nonce, data) {
+        const c = createCipheriv("aes-256-gcm", k, nonce);
+        c.setAAD(data);
+        c.final();
+        return new Uint8Array(c.getAuthTag());
+      },
+      free() {},
+    };
+  },
+};
+
+let chosen: Gmac | null = null;
+
 /** The fastest GMAC this runtime and host offer (chosen once per process). */
-export function gmacFactory(): GmacFactory {
+export function hostGmac(): Gmac {
   if (chosen === null) chosen = (process.env["PAXOS_GMAC"] !== "node" ? openSslGmac() : null) ?? portableGmac;
   return chosen;
 }

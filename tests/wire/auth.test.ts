@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { decode, encode, TAG_BYTES, WireAuth } from "../../src/wire/index.ts";
-import { GMAC_MIN_BYTES, GMAC_TRAILER_BYTES } from "../../src/wire/auth.ts";
+import { GMAC_TRAILER_BYTES } from "../../src/wire/auth.ts";
+import { portableGmac } from "../../src/wire/gmac.ts";
 import type { Msg } from "../../src/core/types.ts";
 import { reason } from "./helpers.ts";
 
@@ -50,7 +51,7 @@ describe("wire authentication (HMAC-SHA-256-128 or per-sender GMAC over header a
     expect(reason(() => new WireAuth([A]).open(sealed(rotating)))).toBe("mac-key");
   });
 
-  const big: Msg = { t: "value", v: { client: 9, seq: 1, payload: new Uint8Array(GMAC_MIN_BYTES).fill(7) }, hops: 0 };
+  const big: Msg = { t: "value", v: { client: 9, seq: 1, payload: new Uint8Array(portableGmac.minBytes).fill(7) }, hops: 0 };
 
   test("a large message is sealed with GMAC: a 32-byte trailer, opens with the key, each refusal with its reason", () => {
     const auth = new WireAuth([A]);
