@@ -1,12 +1,19 @@
 import { invariant } from "./assert.ts";
 import type { ProtocolConfig } from "./config.ts";
 import type { CoordinatorVariant } from "./coordinator.ts";
+import type { Dissemination, Handlers, ProcessContext } from "./dissemination.ts";
 import type { OutputBuilder } from "./output.ts";
 import { RingProcess, type ProcessOptions } from "./process.ts";
 import { quorumSize } from "./quorum.ts";
 import { firstOf, lastOf, layoutMRing, successor, wellFormedMRing } from "./ring.ts";
 import { roundOwner } from "./round.ts";
 import type { DecisionId, Instance, Msg, NodeId, Ring, Round, Tick, Vid } from "./types.ts";
+
+/** A process of an M-Ring Paxos ring. */
+export function mringProcess(id: NodeId, cfg: ProtocolConfig, opts: ProcessOptions = {}): RingProcess {
+  invariant(cfg.variant === "mring", "M-Ring configuration");
+  return new RingProcess(id, cfg, (ctx) => new MRingDissemination(ctx), opts);
+}
 
 /**
  * M-Ring Paxos (thesis Algorithm 2). The coordinator ip-multicasts Phase 2A (batch + id) to
@@ -23,69 +30,79 @@ export const MAX_EARLY_2B = 1024;
 
 type Msg2B = Extract<Msg, { t: "2b" }>;
 
-export class MRingProcess extends RingProcess {
+export class MRingDissemination implements Dissemination {
   private readonly unsentDecisions: DecisionId[] = [];
   /** 2Bs that overtook their 2A (TCP ring vs. UDP multicast): acted on once the 2A arrives. */
   private readonly early2b = new Map<Instance, Msg2B>();
+  readonly coordinatorVariant: CoordinatorVariant;
+  readonly handlers: Handlers;
+  readonly knownRing = null;
 
-  constructor(id: NodeId, cfg: ProtocolConfig, opts: ProcessOptions = {}) {
-    invariant(cfg.variant === "mring", "M-Ring configuration");
-    super(id, cfg, opts);
-  }
-
-  protected coordinatorVariant(): CoordinatorVariant {
-    const q = quorumSize(this.cfg.acceptors.length);
-    return {
-      phase1Targets: this.cfg.acceptors,
-      layout: (responders, avoid) => layoutMRing(this.cfg.acceptors, this.id, responders, q, avoid),
+  constructor(private readonly p: ProcessContext) {
+    const q = quorumSize(p.cfg.acceptors.length);
+    this.coordinatorVariant = {
+      phase1Targets: p.cfg.acceptors,
+      layout: (responders, avoid) => layoutMRing(p.cfg.acceptors, p.id, responders, q, avoid),
       sendPhase2: (rnd, instance, batch, ring, out) =>
         out.multicast({ t: "2a", rnd, instance, batch, ring, decisions: this.unsentDecisions.splice(0, MAX_PIGGYBACK) }),
     };
+    this.handlers = {
+      value: (from, msg, now, out) => {
+        const c = p.coordinator;
+        if (c?.isActive) c.onValue(msg.v, now, out, msg.origin ?? from);
+        else if (msg.hops < 2 && p.leaderHint() !== p.id) out.to(p.leaderHint(), { ...msg, hops: msg.hops + 1 });
+      },
+      "2a": (_from, msg, now, out) => this.on2A(msg, now, out),
+      "2b": (_from, msg, now, out) => this.on2B(msg, now, out),
+      decision: (_from, msg, now, out) => {
+        for (const d of msg.decisions) p.decide(d.instance, d.vid, now, out);
+      },
+    };
   }
 
-  protected route(tries: number): NodeId {
-    return tries % 2 === 0 ? this.leaderHint() : this.cfg.coordinator;
+  route(tries: number): NodeId {
+    return tries % 2 === 0 ? this.p.leaderHint() : this.p.cfg.coordinator;
   }
 
-  protected onVariantMsg(from: NodeId, msg: Msg, now: Tick, out: OutputBuilder): void {
-    switch (msg.t) {
-      case "value":
-        if (this.coordinator?.isActive) this.coordinator.onValue(msg.v, now, out, msg.origin ?? from);
-        else if (msg.hops < 2 && this.leaderHint() !== this.id) out.to(this.leaderHint(), { ...msg, hops: msg.hops + 1 });
-        return;
-      case "2a":
-        if (!this.wellFormed(msg.ring, msg.rnd)) return;
-        this.alive(msg.rnd, now);
-        for (const d of msg.decisions) this.decide(d.instance, d.vid, now, out);
-        this.learner?.onBatch(msg.instance, msg.batch, now, out);
-        if (!this.acceptor || !msg.ring.includes(this.id)) {
-          // A spare votes too (Task 4): it may have to serve the value later.
-          if (this.acceptor) this.vote(msg.rnd, msg.instance, msg.batch, out);
-          return;
-        }
-        if (!this.vote(msg.rnd, msg.instance, msg.batch, out)) return;
-        if (firstOf(msg.ring) === this.id) this.passVote(msg.rnd, msg.instance, msg.batch.vid, msg.ring, [], now, out);
-        else {
-          const early = this.early2b.get(msg.instance);
-          if (early && early.rnd === msg.rnd && early.vid === msg.batch.vid) {
-            this.early2b.delete(msg.instance);
-            this.passVote(early.rnd, early.instance, early.vid, early.ring, early.voters, now, out);
-          }
-        }
-        return;
-      case "2b":
-        if (!this.acceptor || !this.wellFormed(msg.ring, msg.rnd) || !validPrefix(msg.ring, msg.voters, this.id)) return;
-        // Task 5: forward only with a vote for this very id in this round (the acceptor holds the value).
-        if (this.acceptor.hasVoted(msg.instance, msg.rnd, msg.vid))
-          this.passVote(msg.rnd, msg.instance, msg.vid, msg.ring, msg.voters, now, out);
-        else if (!this.acceptor.isDecided(msg.instance)) this.keepEarly(msg);
-        return;
-      case "decision":
-        for (const d of msg.decisions) this.decide(d.instance, d.vid, now, out);
-        return;
-      default:
-        return;
+  answersPhase1A(): boolean {
+    return false;
+  }
+
+  tick(): void {}
+
+  /** Decisions that found no 2A to ride on go out in decision messages of their own. */
+  flush(out: OutputBuilder): void {
+    while (this.unsentDecisions.length > 0) out.multicast({ t: "decision", decisions: this.unsentDecisions.splice(0, MAX_DECISIONS_PER_MESSAGE) });
+  }
+
+  private on2A(msg: Extract<Msg, { t: "2a" }>, now: Tick, out: OutputBuilder): void {
+    const p = this.p;
+    if (!this.wellFormed(msg.ring, msg.rnd)) return;
+    p.ownerAlive(msg.rnd, now);
+    for (const d of msg.decisions) p.decide(d.instance, d.vid, now, out);
+    p.learner?.onBatch(msg.instance, msg.batch, now, out);
+    if (!p.acceptor || !msg.ring.includes(p.id)) {
+      // A spare votes too (Task 4): it may have to serve the value later.
+      if (p.acceptor) p.vote(msg.rnd, msg.instance, msg.batch, out);
+      return;
     }
+    if (!p.vote(msg.rnd, msg.instance, msg.batch, out)) return;
+    if (firstOf(msg.ring) === p.id) this.passVote(msg.rnd, msg.instance, msg.batch.vid, msg.ring, [], now, out);
+    else {
+      const early = this.early2b.get(msg.instance);
+      if (early && early.rnd === msg.rnd && early.vid === msg.batch.vid) {
+        this.early2b.delete(msg.instance);
+        this.passVote(early.rnd, early.instance, early.vid, early.ring, early.voters, now, out);
+      }
+    }
+  }
+
+  private on2B(msg: Msg2B, now: Tick, out: OutputBuilder): void {
+    const a = this.p.acceptor;
+    if (!a || !this.wellFormed(msg.ring, msg.rnd) || !validPrefix(msg.ring, msg.voters, this.p.id)) return;
+    // Task 5: forward only with a vote for this very id in this round (the acceptor holds the value).
+    if (a.hasVoted(msg.instance, msg.rnd, msg.vid)) this.passVote(msg.rnd, msg.instance, msg.vid, msg.ring, msg.voters, now, out);
+    else if (!a.isDecided(msg.instance)) this.keepEarly(msg);
   }
 
   /** Adds this acceptor's vote and passes 2B on, or, last on the ring, decides. */
@@ -98,21 +115,21 @@ export class MRingProcess extends RingProcess {
     now: Tick,
     out: OutputBuilder,
   ): void {
-    const withMe = [...voters, this.id];
-    if (lastOf(ring) !== this.id) {
-      out.to(successor(ring, this.id), { t: "2b", rnd, instance, vid, ring, voters: withMe });
+    const withMe = [...voters, this.p.id];
+    if (lastOf(ring) !== this.p.id) {
+      out.to(successor(ring, this.p.id), { t: "2b", rnd, instance, vid, ring, voters: withMe });
       return;
     }
     // Every member of the ring voted (rnd, vid), and the ring is an m-quorum of acceptors.
     invariant(withMe.length === ring.length, "2B visited the whole ring");
-    invariant(ring.length >= quorumSize(this.cfg.acceptors.length), "the ring is an m-quorum");
-    invariant(roundOwner(rnd, this.cfg.maxNodes) === this.id, "the last on the ring coordinates its round");
+    invariant(ring.length >= quorumSize(this.p.cfg.acceptors.length), "the ring is an m-quorum");
+    invariant(roundOwner(rnd, this.p.cfg.maxNodes) === this.p.id, "the last on the ring coordinates its round");
     this.unsentDecisions.push({ instance, vid });
-    this.decide(instance, vid, now, out);
+    this.p.decide(instance, vid, now, out);
   }
 
   private wellFormed(ring: Ring, rnd: Round): boolean {
-    return wellFormedMRing(ring, this.cfg.acceptors, quorumSize(this.cfg.acceptors.length), roundOwner(rnd, this.cfg.maxNodes));
+    return wellFormedMRing(ring, this.p.cfg.acceptors, quorumSize(this.p.cfg.acceptors.length), roundOwner(rnd, this.p.cfg.maxNodes));
   }
 
   private keepEarly(msg: Msg2B): void {
@@ -121,10 +138,6 @@ export class MRingProcess extends RingProcess {
     this.early2b.delete(msg.instance);
     if (this.early2b.size >= MAX_EARLY_2B) this.early2b.delete(this.early2b.keys().next().value as Instance);
     this.early2b.set(msg.instance, msg);
-  }
-
-  protected override finishStep(out: OutputBuilder): void {
-    while (this.unsentDecisions.length > 0) out.multicast({ t: "decision", decisions: this.unsentDecisions.splice(0, MAX_DECISIONS_PER_MESSAGE) });
   }
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { DEFAULT_TIMING } from "../../src/core/config.ts";
 import { InvariantError } from "../../src/core/assert.ts";
 import { createProcess } from "../../src/core/factory.ts";
-import { MRingProcess } from "../../src/core/mring.ts";
+import { mringProcess } from "../../src/core/mring.ts";
 import type { RingProcess } from "../../src/core/process.ts";
 import type { Batch, Msg, NodeId, Output } from "../../src/core/types.ts";
 import { Net, batch, cv, makeCfg, only, rnd, sent, trafficOf, type CfgParts, get, msg } from "./helpers.ts";
@@ -49,10 +49,10 @@ function propose(ps: Procs, seq: number): Extract<Msg, { t: "2a" }> {
 describe("M-Ring Phase 1", () => {
   test("M-Ring: the coordinator sends 1A to the acceptors only, and each acceptor persists its promise with the 1B", () => {
     const cfg = cfgWith();
-    const c = new MRingProcess(1, cfg);
+    const c = mringProcess(1, cfg);
     const out = c.step({ k: "lead" }, 0);
     expect(sent(out, "1a").map((s) => s.to)).toEqual([1, 2, 3, 4, 5]);
-    const a = new MRingProcess(3, cfg);
+    const a = mringProcess(3, cfg);
     const reply = msg(a, 1, { t: "1a", rnd: R, from: 0 });
     expect(reply.persist).toEqual([{ k: "promise", rnd: R }]);
     expect(sent(reply, "1b")).toEqual([{ to: 1, msg: { t: "1b", rnd: R, from: 0, acceptor: true, votes: [] } }]);
@@ -60,7 +60,7 @@ describe("M-Ring Phase 1", () => {
 
   test("M-Ring: an acceptor that promised a higher round nacks the 1A with its promise", () => {
     const cfg = cfgWith();
-    const a = new MRingProcess(3, cfg);
+    const a = mringProcess(3, cfg);
     a.step({ k: "tick" }, 0);
     // After the configured coordinator's lease, node 2's round is promised...
     msg(a, 2, { t: "1a", rnd: rnd(2, 2), from: 0 }, cfg.leaseTicks);
@@ -70,7 +70,7 @@ describe("M-Ring Phase 1", () => {
   });
 
   test("a process that is no acceptor ignores 1A in M-Ring", () => {
-    const l = new MRingProcess(6, cfgWith());
+    const l = mringProcess(6, cfgWith());
     expect(msg(l, 1, { t: "1a", rnd: R, from: 0 }).send).toEqual([]);
   });
 });
@@ -248,7 +248,7 @@ describe("M-Ring Phase 2 (Algorithm 2, Tasks 3-5)", () => {
 
   test("a single-acceptor M-Ring decides on its own 2A", () => {
     const cfg = makeCfg({ variant: "mring", processes: [0, 1], acceptors: [0], learners: [0, 1], coordinator: 0 });
-    const c = new MRingProcess(0, cfg);
+    const c = mringProcess(0, cfg);
     const oneA = only(c.step({ k: "lead" }, 0), "1a").msg;
     msg(c, 0, only(msg(c, 0, oneA), "1b").msg);
     expect(c.coordinator?.ring).toEqual([0]);
@@ -262,13 +262,13 @@ describe("M-Ring Phase 2 (Algorithm 2, Tasks 3-5)", () => {
 
 describe("M-Ring client values, catch-up and leadership", () => {
   test("a client value reaching a process that does not coordinate is forwarded to the leader, at most twice", () => {
-    const l = new MRingProcess(7, cfgWith());
+    const l = mringProcess(7, cfgWith());
     expect(sent(msg(l, 6, { t: "value", v: cv(6, 0), hops: 0 }), "value")).toEqual([{ to: 1, msg: { t: "value", v: cv(6, 0), hops: 1 } }]);
     expect(msg(l, 6, { t: "value", v: cv(6, 0), hops: 2 }).send).toEqual([]);
   });
 
   test("the proposer sends to the owner of the highest round it saw, and its retries alternate with the configured coordinator", () => {
-    const p = new MRingProcess(6, cfgWith());
+    const p = mringProcess(6, cfgWith());
     expect(sent(p.step({ k: "propose", payload: new Uint8Array([1]) }, 0), "value").map((s) => s.to)).toEqual([1]);
     // A 2A of round 18 shows that node 2 now coordinates.
     msg(p, 2, { t: "2a", rnd: rnd(1, 2), instance: 5, batch: batch("18.0"), ring: [3, 4, 2], decisions: [] });
@@ -360,9 +360,10 @@ function isQuiet(o: Output): boolean {
 }
 
 test("createProcess builds an M-Ring process for an M-Ring configuration, and refuses a mismatch", () => {
-  expect(createProcess(2, cfgWith())).toBeInstanceOf(MRingProcess);
-  expect(() => new MRingProcess(2, { ...cfgWith(), variant: "uring" })).toThrow(InvariantError);
-  expect(trafficOf(new MRingProcess(1, cfgWith()).step({ k: "lead" }, 0))).toEqual(["1a->1", "1a->2", "1a->3", "1a->4", "1a->5"]);
+  // M-Ring: Phase 1A goes to the acceptors only, and the process keeps no ring of its own.
+  expect(createProcess(2, cfgWith()).knownRing).toBeNull();
+  expect(trafficOf(createProcess(1, cfgWith()).step({ k: "lead" }, 0))).toEqual(["1a->1", "1a->2", "1a->3", "1a->4", "1a->5"]);
+  expect(() => mringProcess(2, { ...cfgWith(), variant: "uring" })).toThrow(InvariantError);
 });
 
 describe("M-Ring messages that a correct process could not have sent are dropped", () => {

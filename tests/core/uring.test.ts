@@ -4,7 +4,7 @@ import { InvariantError } from "../../src/core/assert.ts";
 import { createProcess } from "../../src/core/factory.ts";
 import type { RingProcess } from "../../src/core/process.ts";
 import type { Msg, NodeId, Output } from "../../src/core/types.ts";
-import { URingProcess } from "../../src/core/uring.ts";
+import { uringProcess } from "../../src/core/uring.ts";
 import { Net, cv, makeCfg, only, rnd, sent, type CfgParts, get, msg } from "./helpers.ts";
 
 // Ring [1, 7, 2, 3, 4, 5]: coordinator 1, acceptors 1, 2, 3 (quorum 2, so the last acceptor is 2),
@@ -52,13 +52,13 @@ function toLastAcceptor(ps: Procs, twoAB: M<"2ab">): Output {
 describe("U-Ring Phase 1", () => {
   test("U-Ring: the coordinator sends 1A to every process; one that is no acceptor answers without a promise", () => {
     const cfg = cfgWith();
-    const c = new URingProcess(1, cfg);
+    const c = uringProcess(1, cfg);
     expect(sent(c.step({ k: "lead" }, 0), "1a").map((s) => s.to)).toEqual(PROCESSES);
-    const p7 = new URingProcess(7, cfg);
+    const p7 = uringProcess(7, cfg);
     const out = msg(p7, 1, { t: "1a", rnd: R, from: 0 });
     expect(out.persist).toEqual([]);
     expect(sent(out, "1b")).toEqual([{ to: 1, msg: { t: "1b", rnd: R, from: 0, acceptor: false, votes: [] } }]);
-    const a2 = new URingProcess(2, cfg);
+    const a2 = uringProcess(2, cfg);
     const out2 = msg(a2, 1, { t: "1a", rnd: R, from: 0 });
     expect(out2.persist).toEqual([{ k: "promise", rnd: R }]);
     expect(only(out2, "1b").msg.acceptor).toBe(true);
@@ -196,9 +196,9 @@ describe("U-Ring Phase 2 (Algorithm 3, Tasks 3-5)", () => {
 
   test("U-Ring with a single acceptor: the coordinator decides on its own 2A/2B and the decision circulates to its predecessor", () => {
     const cfg = makeCfg({ variant: "uring", processes: [0, 1, 2], acceptors: [0], coordinator: 0 });
-    const c = new URingProcess(0, cfg);
+    const c = uringProcess(0, cfg);
     const oneAs = sent(c.step({ k: "lead" }, 0), "1a");
-    const others = new Map([1, 2].map((id) => [id, new URingProcess(id, cfg)]));
+    const others = new Map([1, 2].map((id) => [id, uringProcess(id, cfg)]));
     for (const s of oneAs) {
       const p = s.to === 0 ? c : others.get(Number(s.to));
       if (!p) throw new Error("unexpected");
@@ -258,7 +258,7 @@ describe("U-Ring client values and ring membership", () => {
   });
 
   test("U-Ring: forwarding of a client value is bounded (twice around the ring)", () => {
-    const p5 = new URingProcess(5, cfgWith());
+    const p5 = uringProcess(5, cfgWith());
     expect(sent(msg(p5, 4, { t: "value", v: cv(4, 0), hops: 2 * RING.length - 1 }), "value").length).toBe(1);
     expect(msg(p5, 4, { t: "value", v: cv(4, 0), hops: 2 * RING.length }).send).toEqual([]);
   });
@@ -295,13 +295,13 @@ describe("U-Ring client values and ring membership", () => {
   });
 
   test("U-Ring: a process adopts the ring of a higher round only if it is on it", () => {
-    const fresh = new URingProcess(5, cfgWith());
+    const fresh = uringProcess(5, cfgWith());
     msg(fresh, 1, { t: "ring", rnd: rnd(2, 1), ring: [1, 2, 5] });
-    expect(fresh.currentRing).toEqual([1, 2, 5]);
+    expect(fresh.knownRing).toEqual([1, 2, 5]);
     msg(fresh, 1, { t: "ring", rnd: rnd(3, 1), ring: [1, 2, 3] }); // 5 is not on it
-    expect(fresh.currentRing).toEqual([1, 2, 5]);
+    expect(fresh.knownRing).toEqual([1, 2, 5]);
     msg(fresh, 1, { t: "ring", rnd: R, ring: [1, 5] }); // an older round
-    expect(fresh.currentRing).toEqual([1, 2, 5]);
+    expect(fresh.knownRing).toEqual([1, 2, 5]);
   });
 
   test("U-Ring end to end: values proposed on the ring are delivered in the same order by every process and acknowledged", () => {
@@ -319,7 +319,8 @@ describe("U-Ring client values and ring membership", () => {
 });
 
 test("createProcess builds a U-Ring process for a U-Ring configuration, and refuses a mismatch", () => {
-  expect(createProcess(3, cfgWith())).toBeInstanceOf(URingProcess);
-  expect(() => new URingProcess(3, { ...cfgWith(), variant: "mring" })).toThrow(InvariantError);
-  expect(new URingProcess(3, makeCfg({ variant: "uring", processes: [0, 1, 2, 3], acceptors: [2, 3], coordinator: 2 })).currentRing).toEqual([2, 3, 0, 1]);
+  // U-Ring: every process knows a ring from the start (M-Ring processes know none).
+  expect(createProcess(3, cfgWith()).knownRing).not.toBeNull();
+  expect(() => uringProcess(3, { ...cfgWith(), variant: "mring" })).toThrow(InvariantError);
+  expect(uringProcess(3, makeCfg({ variant: "uring", processes: [0, 1, 2, 3], acceptors: [2, 3], coordinator: 2 })).knownRing).toEqual([2, 3, 0, 1]);
 });

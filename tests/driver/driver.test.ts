@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { InvariantError } from "../../src/core/assert.ts";
 import { DEFAULT_TIMING, type ProtocolConfig } from "../../src/core/config.ts";
-import { MRingProcess } from "../../src/core/mring.ts";
+import { mringProcess } from "../../src/core/mring.ts";
 import type { Envelope, Input, LedgerRecord, NodeId, Output, Tick } from "../../src/core/types.ts";
 import { Driver, MAX_UNSYNCED_STEPS, type Sink, type Stepper } from "../../src/driver/driver.ts";
 import { RamLedger, type Ledger } from "../../src/ledger/ledger.ts";
@@ -200,7 +200,7 @@ describe("driver with a protocol core", () => {
   test("an acceptor's 1B leaves only once its promise is durable", () => {
     const ledger = new ManualLedger();
     const { sink, events } = recorder();
-    const d = new Driver(new MRingProcess(2, cfg), ledger, sink);
+    const d = new Driver(mringProcess(2, cfg), ledger, sink);
     d.input({ k: "msg", from: 1, msg: { t: "1a", rnd: 17, from: 0 } }, 0);
     expect(events).toEqual([]);
     expect(ledger.appends.map((a) => a.records)).toEqual([[promise(17)]]);
@@ -211,12 +211,12 @@ describe("driver with a protocol core", () => {
   test("an acceptor restarted from what its ledger made durable keeps that promise, and only that one", () => {
     const ledger = new ManualLedger();
     const L = cfg.leaseTicks; // leases (and a restarted acceptor's quiet lease) run out before each rival 1A
-    const d = new Driver(new MRingProcess(2, cfg), ledger, recorder().sink);
+    const d = new Driver(mringProcess(2, cfg), ledger, recorder().sink);
     d.input({ k: "msg", from: 1, msg: { t: "1a", rnd: 17, from: 0 } }, L);
     d.input({ k: "msg", from: 3, msg: { t: "1a", rnd: 19, from: 0 } }, 2 * L + 1);
     ledger.sync(0); // the promise of 19 is lost with the crash: it was never durable, and its 1B never left
     const { sink, events } = recorder();
-    const restarted = new Driver(new MRingProcess(2, cfg, { recovered: ledger.recover() }), new RamLedger(), sink);
+    const restarted = new Driver(mringProcess(2, cfg, { recovered: ledger.recover() }), new RamLedger(), sink);
     restarted.input({ k: "tick" }, 3 * L);
     restarted.input({ k: "msg", from: 1, msg: { t: "1a", rnd: 17, from: 0 } }, 4 * L + 2); // refused: promised already
     restarted.input({ k: "msg", from: 2, msg: { t: "1a", rnd: 18, from: 0 } }, 5 * L + 3); // above 17: the lost 19 does not count
