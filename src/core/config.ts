@@ -1,5 +1,5 @@
 import { invariant } from "./assert.ts";
-import { MAX_OUT_OF_ORDER_SEQS } from "./learner.ts";
+import { MAX_OUT_OF_ORDER_SEQS } from "./duplicate-filter.ts";
 import type { NodeId } from "./types.ts";
 
 export type Variant = "mring" | "uring";

@@ -55,7 +55,7 @@ export class Proposer {
   /** Doublings in force for every value until the next measurement (see the class comment). */
   private backoff = 0;
   /** No co-located learner, and learners to follow: delivery notices tell of deliveries. */
-  private readonly noticed: boolean;
+  private readonly followsNotices: boolean;
   /** Without a co-located learner: the learner subscribed to (index into `notices`), and when. */
   private noticeFrom = 0;
   private lastSubscribed: Tick = -Infinity;
@@ -78,13 +78,13 @@ export class Proposer {
     /** The co-located learner gave up every instance below this as lost (0: none; see LostRange). */
     private readonly lostBelow: () => Instance = () => 0,
   ) {
-    this.noticed = notices !== null && notices.length > 0;
-    if (notices !== null && this.noticed) this.noticeFrom = (origin ?? clientId) % notices.length;
+    this.followsNotices = notices !== null && notices.length > 0;
+    if (notices !== null && this.followsNotices) this.noticeFrom = (origin ?? clientId) % notices.length;
   }
 
   /** The learner whose notices this proposer follows (null: it has a learner of its own). */
   get subscribedTo(): NodeId | null {
-    return this.notices !== null && this.noticed ? (this.notices[this.noticeFrom % this.notices.length] as NodeId) : null;
+    return this.notices !== null && this.followsNotices ? (this.notices[this.noticeFrom % this.notices.length] as NodeId) : null;
   }
 
   get inFlight(): number {
@@ -139,7 +139,7 @@ export class Proposer {
   onToldDecided(client: number, seq: number, instance: Instance, now: Tick, out: OutputBuilder): void {
     const o = client === this.clientId ? this.outstanding.get(seq) : undefined;
     if (!o) return;
-    if (this.noticed) {
+    if (this.followsNotices) {
       o.toldAt = Math.min(o.toldAt ?? instance, instance);
       if (this.lastSubscribed < now) this.subscribe(now, out);
       return;
@@ -162,15 +162,15 @@ export class Proposer {
   tick(now: Tick, out: OutputBuilder): void {
     const next = this.delivering();
     const base = this.baseTimeout();
-    const noticed = this.noticed;
-    if (noticed) this.keepSubscribed(now, out);
+    const followsNotices = this.followsNotices;
+    if (followsNotices) this.keepSubscribed(now, out);
     let timedOut = false;
     for (const o of this.outstanding.values()) {
       if (o.toldAt !== undefined) {
         // Decided: no re-send. The learner passed the instance without delivering it here (the
         // coordinator's instance was not where learners deliver it): take the coordinator's word.
         // Without a learner here, the subscribed learner is asked at each renewal (see onNotice).
-        if (!noticed && (next === null || next > o.toldAt)) this.onDelivered(o.v.client, o.v.seq, this.coordinatorsWord(o.toldAt), now, out);
+        if (!followsNotices && (next === null || next > o.toldAt)) this.onDelivered(o.v.client, o.v.seq, this.coordinatorsWord(o.toldAt), now, out);
         continue;
       }
       if (now - o.sentAt < this.backedOff(base, o.tries)) continue;
@@ -213,9 +213,9 @@ export class Proposer {
 
   private sendQueued(now: Tick, out: OutputBuilder): void {
     // Subscribed before the values leave, so that the learner knows to tell of them.
-    if (this.queue.length > 0 && this.noticed && now - this.lastSubscribed >= subscribeTicks(this.cfg)) this.subscribe(now, out);
+    if (this.queue.length > 0 && this.followsNotices && now - this.lastSubscribed >= subscribeTicks(this.cfg)) this.subscribe(now, out);
     // Without a learner here, the values in flight stay within the span learners remember.
-    const span = this.noticed ? noticeSpan(this.cfg) : Infinity;
+    const span = this.followsNotices ? noticeSpan(this.cfg) : Infinity;
     while (this.queue.length > 0 && this.outstanding.size < this.cfg.proposerWindow) {
       const oldest = this.outstanding.keys().next().value;
       if (oldest !== undefined && (this.queue[0] as ClientValue).seq - oldest >= span) break;

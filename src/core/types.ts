@@ -262,6 +262,10 @@ export type Input =
   | { readonly k: "msg"; readonly from: NodeId; readonly msg: Msg }
   | { readonly k: "tick" }
   | { readonly k: "propose"; readonly payload: Uint8Array }
-  /** Leadership changes come from outside the core (configuration today, election later). */
+  /**
+   * Leadership forced from outside: the configured coordinator of a fresh cluster starts Phase 1
+   * at once (paxos node), the simulator plants duelling leaders. The election (election.ts)
+   * decides candidacy by itself, on ticks.
+   */
   | { readonly k: "lead" }
   | { readonly k: "step-down" };
