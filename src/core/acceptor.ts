@@ -53,7 +53,7 @@ export class Acceptor {
   trim(below: Instance, out: OutputBuilder): void {
     if (below <= this.trimmedBelowValue) return;
     this.forgetBelow(below);
-    out.record({ k: "trim", below });
+    out.record({ k: "trim", below }, false);
   }
 
   private forgetBelow(below: Instance): void {
@@ -95,7 +95,7 @@ export class Acceptor {
     if (crnd < this.rndValue || (crnd === this.rndValue && !this.cfg.bugs?.acceptorRepromisesRound)) return null;
     this.rndValue = crnd;
     this.horizon = Math.max(this.horizon, from);
-    out.record({ k: "promise", rnd: crnd });
+    out.record({ k: "promise", rnd: crnd }, true);
     const reports: VoteReport[] = [];
     for (const [instance, v] of this.votes) {
       if (instance < from) continue;
@@ -123,7 +123,7 @@ export class Acceptor {
     this.rndValue = Math.max(this.rndValue, crnd);
     this.votes.set(instance, { vrnd: crnd, batch });
     this.horizon = Math.max(this.horizon, instance);
-    out.record({ k: "vote", instance, vrnd: crnd, batch });
+    out.record({ k: "vote", instance, vrnd: crnd, batch }, true);
     return true;
   }
 
@@ -158,7 +158,7 @@ export class Acceptor {
       return;
     }
     this.decisions.set(instance, vid);
-    out.record({ k: "decision", instance, vid });
+    out.record({ k: "decision", instance, vid }, false);
   }
 
   isDecided(instance: Instance): boolean {

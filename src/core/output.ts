@@ -9,6 +9,7 @@ export class OutputBuilder implements Output {
   readonly acked: Ack[] = [];
   readonly conflicts: Conflict[] = [];
   readonly lost: LostRange[] = [];
+  sendsAfterPersist = false;
   /** The sender of the message this step handles (null: a tick, a proposal, a leadership change). */
   source: NodeId | null = null;
 
@@ -20,8 +21,15 @@ export class OutputBuilder implements Output {
     this.send.push({ dest: MULTICAST, msg });
   }
 
-  record(r: LedgerRecord): void {
+  /**
+   * A record for the ledger. `sendsWait`: this step's sends, deliveries and acks depend on it
+   * (a promise, a vote: what a reply vouches for), so they leave only once it is durable; other
+   * records (a decision, which follows from votes; a trim, done again if lost) are written in
+   * order but waited for by nothing.
+   */
+  record(r: LedgerRecord, sendsWait: boolean): void {
     this.persist.push(r);
+    if (sendsWait) this.sendsAfterPersist = true;
   }
 
   /** Conflicting input from this step's sender: dropped by the caller, reported here. */

@@ -220,7 +220,13 @@ export interface Conflict {
 
 /** The result of one step of a core. */
 export interface Output {
+  /** Records for the ledger, in order. */
   readonly persist: LedgerRecord[];
+  /**
+   * Whether this step's sends, deliveries and acks must wait until its records are durable (it
+   * recorded a promise or a vote); otherwise the records are written in order and nothing waits.
+   */
+  readonly sendsAfterPersist: boolean;
   readonly send: Envelope[];
   readonly deliver: Delivery[];
   /** Decisions this process took or learned (for observers such as the simulator's checkers). */

@@ -33,8 +33,8 @@ interface Held {
 /**
  * The one place that enforces "persist, then send": each step's records go to the ledger, and
  * the step's sends, deliveries and acknowledgements are released only once those records are
- * durable, and in step order (a later step may depend on an earlier one's state). Decision
- * records are the exception: written in order, never waited for (see input).
+ * durable, and in step order (a later step may depend on an earlier one's state). Records the
+ * core marks as vouched for by nothing (decisions, trims) are written in order, never waited for.
  */
 export class Driver {
   private readonly held: Held[] = [];
@@ -55,10 +55,9 @@ export class Driver {
     const out = this.proc.step(input, now);
     // Reported at once: dropped input holds nothing back and depends on nothing durable.
     if (this.sink.conflict) for (const c of out.conflicts) this.sink.conflict(this.proc.id, c);
-    // Promises and votes are what replies depend on. A decision record only saves a restarted
-    // acceptor from asking others (a decision follows from the votes), and a lost trim is done
-    // again: both are written, in order, but nothing waits for them to be durable.
-    const mustWait = out.persist.some((r) => r.k !== "decision" && r.k !== "trim");
+    // The core says whether this step's sends vouch for its records (promises, votes); other
+    // records are written in order, and nothing waits for them (see OutputBuilder.record).
+    const mustWait = out.sendsAfterPersist;
     if (!mustWait && out.persist.length > 0) this.ledger.append(out.persist, NOTHING);
     if (!mustWait && this.held.length === 0) {
       this.release(out);

@@ -278,3 +278,24 @@ describe("acceptor recovery from ledger records", () => {
     expect(conflicting.conflicts.length).toBe(1);
   });
 });
+
+describe("acceptor records: which ones the step's sends must wait for", () => {
+  test("a promise and a vote make the step's sends wait until they are durable; a decision and a trim do not", () => {
+    const a = fresh();
+    const promised = new OutputBuilder();
+    a.onPhase1A(R1, 0, promised);
+    expect(promised.sendsAfterPersist).toBe(true);
+    const voted = new OutputBuilder();
+    expect(a.vote(R1, 0, batch(R1, 0, [cv(1, 1)]), voted)).toBe(true);
+    expect(voted.persist.map((r) => r.k)).toEqual(["vote"]);
+    expect(voted.sendsAfterPersist).toBe(true);
+    const decided = new OutputBuilder();
+    a.learnDecision(0, batch(R1, 0, [cv(1, 1)]).vid, decided);
+    expect(decided.persist.map((r) => r.k)).toEqual(["decision"]);
+    expect(decided.sendsAfterPersist).toBe(false);
+    const trimmed = new OutputBuilder();
+    a.trim(1, trimmed);
+    expect(trimmed.persist.map((r) => r.k)).toEqual(["trim"]);
+    expect(trimmed.sendsAfterPersist).toBe(false);
+  });
+});
