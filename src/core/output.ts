@@ -1,4 +1,4 @@
-import type { Ack, Conflict, DecisionId, Delivery, Destination, Envelope, LedgerRecord, LostRange, Msg, NodeId, Output } from "./types.ts";
+import type { Ack, Conflict, DecisionId, Delivery, Destination, Envelope, LeadingState, LedgerRecord, LostRange, Msg, NodeId, Output } from "./types.ts";
 
 /** Collects what a step persists, sends and delivers. */
 export class OutputBuilder implements Output {
@@ -10,6 +10,7 @@ export class OutputBuilder implements Output {
   readonly conflicts: Conflict[] = [];
   readonly lost: LostRange[] = [];
   sendsAfterPersist = false;
+  leading: LeadingState | null = null;
   /** The sender of the message this step handles (null: a tick, a proposal, a leadership change). */
   source: NodeId | null = null;
 
@@ -48,6 +49,7 @@ export function isEmpty(o: Output): boolean {
     o.decided.length === 0 &&
     o.acked.length === 0 &&
     o.conflicts.length === 0 &&
-    o.lost.length === 0
+    o.lost.length === 0 &&
+    o.leading === null
   );
 }

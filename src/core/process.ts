@@ -12,7 +12,7 @@ import { Proposer } from "./proposer.ts";
 import { invariant } from "./assert.ts";
 import { plausible } from "./plausible.ts";
 import { roundOwner } from "./round.ts";
-import type { Batch, Input, Instance, LedgerRecord, Msg, NodeId, Output, Ring, Round, Tick, Vid } from "./types.ts";
+import type { Batch, Input, Instance, LeadingState, LedgerRecord, Msg, NodeId, Output, Ring, Round, Tick, Vid } from "./types.ts";
 
 export interface ProcessOptions {
   /** Records recovered from this process' ledger (a restarted acceptor resumes from them). */
@@ -118,6 +118,7 @@ export class RingProcess implements ProcessContext {
 
   step(input: Input, now: Tick): Output {
     const out = new OutputBuilder();
+    const before = this.leadingState();
     this.election?.start(now);
     this.gc.start(now);
     switch (input.k) {
@@ -147,7 +148,16 @@ export class RingProcess implements ProcessContext {
     this.ackDeliveries(now, out);
     this.notifier?.onDeliveries(out.deliver, out);
     this.dissemination.flush(out);
+    out.leading = changed(before, this.leadingState());
     return out;
+  }
+
+  /** This process' coordinator's leadership now (null: no coordinator here). */
+  private leadingState(): LeadingState | null {
+    const c = this.coordinator;
+    if (!c) return null;
+    const ring = c.ring;
+    return { active: c.isActive, established: c.isActive && ring !== null, round: c.round, ring };
   }
 
   private onMsg(from: NodeId, msg: Msg, now: Tick, out: OutputBuilder): void {
@@ -311,4 +321,11 @@ export class RingProcess implements ProcessContext {
     for (const d of out.deliver)
       for (const v of d.values) if (v.client === p.clientId) p.onDelivered(v.client, v.seq, d.instance, now, out);
   }
+}
+
+/** `after` when it differs from `before` (null: the same). */
+function changed(before: LeadingState | null, after: LeadingState | null): LeadingState | null {
+  if (after === null || before === null) return after === before ? null : after;
+  const same = before.active === after.active && before.established === after.established && before.round === after.round && before.ring === after.ring;
+  return same ? null : after;
 }

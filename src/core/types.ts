@@ -242,6 +242,19 @@ export interface Output {
   readonly conflicts: Conflict[];
   /** Instances [from, to) this learner gave up as lost: no process holds them any more (see Learner). */
   readonly lost: LostRange[];
+  /** This process' coordinator as the step left it, when the step changed it (null: unchanged, or no coordinator). */
+  readonly leading: LeadingState | null;
+}
+
+/**
+ * A coordinator's leadership: whether it is active (a candidate in Phase 1, or leading), whether
+ * its round is established (Phase 1 completed: it has a ring), its round and that ring.
+ */
+export interface LeadingState {
+  readonly active: boolean;
+  readonly established: boolean;
+  readonly round: Round;
+  readonly ring: Ring | null;
 }
 
 /**

@@ -286,11 +286,11 @@ describe("acceptor records: which ones the step's sends must wait for", () => {
     a.onPhase1A(R1, 0, promised);
     expect(promised.sendsAfterPersist).toBe(true);
     const voted = new OutputBuilder();
-    expect(a.vote(R1, 0, batch(R1, 0, [cv(1, 1)]), voted)).toBe(true);
+    expect(a.vote(R1, 0, batch("17.0", cv(1, 1)), voted)).toBe(true);
     expect(voted.persist.map((r) => r.k)).toEqual(["vote"]);
     expect(voted.sendsAfterPersist).toBe(true);
     const decided = new OutputBuilder();
-    a.learnDecision(0, batch(R1, 0, [cv(1, 1)]).vid, decided);
+    a.learnDecision(0, "17.0", decided);
     expect(decided.persist.map((r) => r.k)).toEqual(["decision"]);
     expect(decided.sendsAfterPersist).toBe(false);
     const trimmed = new OutputBuilder();

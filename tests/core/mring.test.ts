@@ -58,6 +58,25 @@ describe("M-Ring Phase 1", () => {
     expect(sent(reply, "1b")).toEqual([{ to: 1, msg: { t: "1b", rnd: R, from: 0, acceptor: true, votes: [] } }]);
   });
 
+  test("the output tells each change of the coordinator's leadership, once: a candidate, then established with its ring", () => {
+    const cfg = cfgWith();
+    const ps: Procs = new Map(cfg.processes.map((id) => [id, createProcess(id, cfg)]));
+    const c = get(ps, 1);
+    const lead = c.step({ k: "lead" }, 0);
+    expect(lead.leading).toEqual({ active: true, established: false, round: R, ring: null });
+    const changes = [];
+    for (const s of sent(lead, "1a")) {
+      const reply = only(msg(get(ps, Number(s.to)), 1, s.msg), "1b");
+      const out = msg(c, Number(s.to), reply.msg);
+      if (out.leading !== null) changes.push(out.leading);
+    }
+    expect(changes).toEqual([{ active: true, established: true, round: R, ring: RING }]);
+    expect(c.step({ k: "tick" }, 1).leading).toBeNull();
+    expect(c.step({ k: "step-down" }, 2).leading).toEqual({ active: false, established: false, round: R, ring: null });
+    // A process without a coordinator never reports one.
+    expect(get(ps, 6).step({ k: "tick" }, 0).leading).toBeNull();
+  });
+
   test("M-Ring: an acceptor that promised a higher round nacks the 1A with its promise", () => {
     const cfg = cfgWith();
     const a = mringProcess(3, cfg);
