@@ -1,0 +1,145 @@
+import { invariant } from "../core/assert.ts";
+import type { Instance } from "../core/types.ts";
+
+/** A ring's id: rings are merged in ascending id order. */
+export type RingId = number;
+
+/**
+ * One decided instance of one ring, as its learner delivers it (in instance order): `slots` is 1
+ * for a batch or a no-op, n for a skip(n) instance, which stands for n empty instances (thesis
+ * §5.2.4: one physical instance carries every skip of an interval).
+ */
+export interface RingEntry<V> {
+  readonly instance: Instance;
+  readonly slots: number;
+  readonly values: readonly V[];
+}
+
+/** One entry released by the merge, in the merged order. */
+export interface Merged<V> {
+  readonly ring: RingId;
+  readonly instance: Instance;
+  readonly values: readonly V[];
+}
+
+/**
+ * Where the merge stands: per ring, the next instance it takes and the skip slots of a taken
+ * skip(n) instance not yet counted; the ring whose turn it is and the slots taken in that turn.
+ * Two learners at the same cursor, fed the same rings, release the same sequence (the cursor is
+ * what a replica reports as applied and keeps in its snapshot).
+ */
+export interface MergeCursor {
+  readonly next: ReadonlyMap<RingId, Instance>;
+  readonly carry: ReadonlyMap<RingId, number>;
+  readonly turn: RingId;
+  readonly takenInTurn: number;
+}
+
+/** Bound: decided instances buffered per ring while the merge waits for another ring. */
+export const MAX_MERGE_BUFFER = 4096;
+
+interface RingState<V> {
+  readonly id: RingId;
+  next: Instance;
+  /** Slots of the last taken skip instance still to count in later turns. */
+  carry: number;
+  readonly buffer: RingEntry<V>[];
+}
+
+/**
+ * The deterministic merge of Multi-Ring Paxos (thesis §5.2.2, Algorithm 1, Task 4): a learner
+ * subscribed to several rings takes M instances from each in ascending ring id, round robin, a
+ * skip(n) instance counting as n; it waits for a ring whose turn it is, buffering the others
+ * (bounded: `full` tells the host to stop feeding a ring and let its flow control act).
+ */
+export class DeterministicMerge<V> {
+  private readonly rings: RingState<V>[];
+  private turnIndex = 0;
+  private takenInTurn = 0;
+
+  constructor(
+    rings: readonly RingId[],
+    private readonly m: number,
+    private readonly maxBuffer = MAX_MERGE_BUFFER,
+    from?: MergeCursor,
+  ) {
+    invariant(rings.length > 0 && new Set(rings).size === rings.length, "a merge takes distinct rings");
+    invariant(Number.isInteger(m) && m >= 1, "M is at least 1");
+    const sorted = [...rings].sort((a, b) => a - b);
+    this.rings = sorted.map((id) => ({ id, next: from?.next.get(id) ?? 0, carry: from?.carry.get(id) ?? 0, buffer: [] }));
+    if (from) {
+      const i = sorted.indexOf(from.turn);
+      invariant(i >= 0 && from.takenInTurn >= 0 && from.takenInTurn < m, "a cursor of these rings");
+      this.turnIndex = i;
+      this.takenInTurn = from.takenInTurn;
+    }
+  }
+
+  /** Whether `ring`'s buffer is at its bound (feed it no more until the merge takes from it). */
+  full(ring: RingId): boolean {
+    return this.state(ring).buffer.length >= this.maxBuffer;
+  }
+
+  /** Instances buffered for `ring`. */
+  backlog(ring: RingId): number {
+    return this.state(ring).buffer.length;
+  }
+
+  /**
+   * Adds `ring`'s next decided instance and returns what the merge releases now, in order. An
+   * instance other than the ring's next one (a repeat, a gap) is the host's bug: asserted.
+   */
+  push(ring: RingId, e: RingEntry<V>): Merged<V>[] {
+    const r = this.state(ring);
+    const expected = r.buffer.length === 0 ? r.next : (r.buffer[r.buffer.length - 1] as RingEntry<V>).instance + 1;
+    invariant(e.instance === expected, `ring ${ring} delivers instance ${expected} next, not ${e.instance}`);
+    invariant(Number.isInteger(e.slots) && e.slots >= 1, "an instance fills at least one slot");
+    invariant(r.buffer.length < this.maxBuffer, `ring ${ring}'s merge buffer is full`);
+    r.buffer.push(e);
+    return this.release();
+  }
+
+  cursor(): MergeCursor {
+    return {
+      next: new Map(this.rings.map((r) => [r.id, r.next])),
+      carry: new Map(this.rings.map((r) => [r.id, r.carry])),
+      turn: (this.rings[this.turnIndex] as RingState<V>).id,
+      takenInTurn: this.takenInTurn,
+    };
+  }
+
+  private release(): Merged<V>[] {
+    const out: Merged<V>[] = [];
+    for (;;) {
+      const r = this.rings[this.turnIndex] as RingState<V>;
+      if (r.carry > 0) {
+        // A skip taken earlier still stands for empty instances: count them without waiting.
+        const n = Math.min(r.carry, this.m - this.takenInTurn);
+        r.carry -= n;
+        this.take(n);
+        continue;
+      }
+      const e = r.buffer.shift();
+      if (!e) return out;
+      r.next = e.instance + 1;
+      if (e.values.length > 0) out.push({ ring: r.id, instance: e.instance, values: e.values });
+      const n = Math.min(e.slots, this.m - this.takenInTurn);
+      r.carry = e.slots - n;
+      this.take(n);
+    }
+  }
+
+  /** Counts `n` slots of the current turn; a full turn passes to the next ring. */
+  private take(n: number): void {
+    this.takenInTurn += n;
+    if (this.takenInTurn < this.m) return;
+    this.takenInTurn = 0;
+    this.turnIndex = (this.turnIndex + 1) % this.rings.length;
+  }
+
+  private state(ring: RingId): RingState<V> {
+    const r = this.rings.find((x) => x.id === ring);
+    invariant(r !== undefined, `ring ${ring} is merged here`);
+    return r;
+  }
+}
