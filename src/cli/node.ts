@@ -2,6 +2,7 @@ import { hostGmac } from "../wire/gmac.ts";
 import { networkInterfaces, hostname } from "node:os";
 import process from "node:process";
 import { chooseNode, type NodeKind } from "../config/identity.ts";
+import { multicastGroup } from "../config/multicast-group.ts";
 import { ConfigError, loadConfig, protocolConfig } from "../config/load.ts";
 import { KeyFileError, loadClusterKeys } from "../security/keys.ts";
 import { WireAuth } from "../wire/auth.ts";
@@ -393,8 +394,9 @@ export function statsLine(node: StartedNode): Record<string, unknown> {
 export function checkValueSizes(o: NodeCliOptions, sizes: readonly number[]): void {
   const file = configPath(o.config);
   const config = loadConfig(file);
-  if (config.variant !== "mring" || !config.multicast) return;
-  const max = maxValueBytes(config.multicast.maxDatagram);
+  const group = multicastGroup(config);
+  if (!group) return;
+  const max = maxValueBytes(group.maxDatagram);
   const bytes = Math.max(...sizes);
   if (bytes > max) throw new UsageError(`a ${bytes}-byte value does not fit an M-Ring datagram of ${file} (at most ${max} bytes; raise multicast.maxDatagram)`);
 }

@@ -1,5 +1,6 @@
+import { multicastGroup } from "../config/multicast-group.ts";
 import type { ClusterConfig, NodeEntry } from "../config/schema.ts";
-import { SocketSetupError } from "./socket-network.ts";
+import { SocketSetupError } from "./socket-setup-error.ts";
 import { errorCode } from "../os/errno.ts";
 
 /**
@@ -50,14 +51,14 @@ export function startupError(stage: StartupStage, e: unknown, entry: NodeEntry, 
     if (code === "EADDRNOTAVAIL") return new StartupError(problem(code, hostKey, cause), code);
     return new StartupError(problem(code, `${node}.${stage === "tcp" ? "port" : "http"}: ${entry.host}:${port}`, cause), code);
   }
-  const m = config.multicast;
+  const g = multicastGroup(config, entry);
   const syscall = (cause as { syscall?: unknown } | null)?.syscall;
-  if (m && syscall === "bind" && code === "EADDRINUSE") return new StartupError(problem(code, `multicast.port: ${m.group}:${m.port}`, cause), code);
+  if (g && syscall === "bind" && code === "EADDRINUSE") return new StartupError(problem(code, `multicast.port: ${g.group}:${g.port}`, cause), code);
   // Joining the group or choosing the interface failed: the interface address is to blame.
-  const iface = entry.multicastInterface ?? m?.interface ?? "0.0.0.0";
-  const ifaceKey = entry.multicastInterface !== undefined ? `${node}.multicastInterface` : "multicast.interface";
+  const iface = g?.interface ?? "0.0.0.0";
+  const ifaceKey = g?.interfaceKey ?? "multicast.interface";
   if (code === "EADDRNOTAVAIL" || code === "ENODEV" || code === "EINVAL") return new StartupError(`${ifaceKey}: ${iface} is not an address of this host (${code})`, code);
-  return new StartupError(problem(code, `multicast (${m ? `${m.group}:${m.port}` : "?"} on ${ifaceKey} ${iface})`, cause), code);
+  return new StartupError(problem(code, `multicast (${g ? `${g.group}:${g.port}` : "?"} on ${ifaceKey} ${iface})`, cause), code);
 }
 
 /** Runs one start-up stage; its failure becomes a StartupError naming the key. */

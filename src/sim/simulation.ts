@@ -8,7 +8,8 @@ import { Checker, PID_BYTES, type Violation } from "./checker.ts";
 import { EventHeap } from "./heap.ts";
 import { Prng } from "./prng.ts";
 import { drawScenario, TICK_US, type Partition, type Scenario, type SimOptions } from "./scenario.ts";
-import { formatTrace, TraceBuffer } from "./trace.ts";
+import { formatTrace } from "../obs/message-trace.ts";
+import { TraceBuffer } from "./trace.ts";
 
 type Ev = { readonly time: number; readonly seq: number } & (
   | { readonly k: "msg"; readonly from: NodeId; readonly to: NodeId; readonly msg: Msg }

@@ -51,7 +51,7 @@ export type Category = (typeof CATEGORIES)[number];
 export interface HostileInput {
   readonly category: Category;
   readonly bytes: Uint8Array;
-  /** The node's counter this input must increment: dropped_<reason>, as socket-network.ts names it. */
+  /** The node's counter this input must increment: dropped_<reason>, as the node's NetCounters names it (src/node/net-counters.ts). */
   readonly counter: string;
 }
 
@@ -68,7 +68,7 @@ export interface FuzzShape {
 const TYPES = Object.keys(TYPE_CODES).length;
 const MAX_U53 = Number.MAX_SAFE_INTEGER;
 
-/** The counter key socket-network.ts increments for a drop `reason`. */
+/** The counter key a node increments for a drop `reason` (dropCounter in src/node/net-counters.ts). */
 export function dropCounter(reason: string): string {
   return `dropped_${reason.replace(/[^a-z0-9]+/g, "_")}`;
 }
