@@ -242,7 +242,7 @@ function statusOf(
           round: p.coordinator.round,
           ring: p.coordinator.ring,
           inFlight: p.coordinator.inFlight,
-          window: p.coordinator.window,
+          window: p.coordinator.flowWindow,
           windowCuts: p.coordinator.windowCuts,
           ringShortBy: ringShortBy(config, p.coordinator.ring),
           slowAcceptors: [...p.coordinator.slowAcceptors()],

@@ -1,11 +1,17 @@
 import { invariant } from "./assert.ts";
-import { coordinatorLeaseTicks, VALUE_OVERHEAD_BYTES, type ProtocolConfig } from "./config.ts";
-import { gcQuorum } from "./gc.ts";
-import { FifoMap } from "./fifo-map.ts";
+import type { ProtocolConfig } from "./config.ts";
+import { Batcher } from "./coordinator/batcher.ts";
+import { FlowWindow } from "./coordinator/flow-window.ts";
+import { LeaseKeeper } from "./coordinator/lease-keeper.ts";
+import { SlowAcceptors } from "./coordinator/slow-acceptors.ts";
+import { ValueDedup, valueKey, type ValueId } from "./coordinator/value-dedup.ts";
 import type { OutputBuilder } from "./output.ts";
 import { quorumSize } from "./quorum.ts";
 import { nextRound, roundOwner } from "./round.ts";
 import type { Batch, ClientValue, Instance, NodeId, Ring, Round, Tick, Vid, VoteReport } from "./types.ts";
+
+export { MAX_DECIDED_ELSEWHERE, MAX_RECENT_DECIDED } from "./coordinator/value-dedup.ts";
+export { SLOW_FACTOR } from "./coordinator/slow-acceptors.ts";
 
 /** What differs between M-Ring and U-Ring for a coordinator. */
 export interface CoordinatorVariant {
@@ -35,20 +41,6 @@ interface Phase1 {
   trimmed: Instance;
 }
 
-/** Bound: decided batches of other coordinators remembered (by their value ids) while not leading (see onDecision). */
-export const MAX_DECIDED_ELSEWHERE = 1024;
-
-/** Slow-acceptor avoidance: an acceptor is slow when its mean ack delay is this many times the median (and at least slowAcceptorTicks). */
-export const SLOW_FACTOR = 4;
-/** Bound: heartbeats whose send time is kept to measure ack delays (a later ack counts as at least that old). */
-const MAX_ACK_TIMES = 64;
-
-/** Bound: heartbeats whose acks are still counted toward a lease. */
-const MAX_HEARTBEATS_TRACKED = 8;
-
-/** Bound: (client, seq) keys remembered as recently decided, to drop late retransmissions. */
-export const MAX_RECENT_DECIDED = 65536;
-
 type State = { readonly k: "idle" } | { readonly k: "phase1"; readonly p1: Phase1 } | { readonly k: "phase2"; readonly ring: Ring };
 
 /**
@@ -56,6 +48,11 @@ type State = { readonly k: "idle" } | { readonly k: "phase1"; readonly p1: Phase
  * for every instance >= the first it does not know decided, then Phase 2 proposes batches of
  * client values, at most `window` instances in flight. After Phase 1 it re-proposes the value of
  * the highest-round vote of each instance and fills holes with no-ops.
+ *
+ * It holds the Paxos state (rounds, Phase 1 and 2, instances in flight, recovery, instance
+ * counters); the other concerns keep their own state in src/core/coordinator/: batching
+ * (Batcher), value de-duplication (ValueDedup), heartbeats and the lease (LeaseKeeper), flow
+ * control and the garbage-collection bound (FlowWindow), slow-acceptor avoidance (SlowAcceptors).
  */
 export class Coordinator {
   private active = false;
@@ -64,8 +61,7 @@ export class Coordinator {
   private state: State = { k: "idle" };
   private from: Instance = 0;
   private vidCounter = 0;
-  private readonly pending: ClientValue[] = [];
-  private pendingSince: Tick = 0;
+  /** Bound: an instance is added only while fewer than the flow window are in flight (canPropose), or carried over a new Phase 1. */
   private readonly inflight = new Map<Instance, InFlight>();
   /** Decided instances at or above firstUndecided. */
   private readonly decidedAbove = new Set<Instance>();
@@ -78,74 +74,57 @@ export class Coordinator {
    */
   private recovery: { next: Instance; readonly top: Instance; readonly highest: Map<Instance, Batch>; readonly mine: Map<Instance, Batch> } | null =
     null;
-  /** Keys (client:seq) of the values pending or in flight here. */
-  private readonly queued = new Set<string>();
-  /** Keys of values recently decided in batches of this coordinator, with their instance (insertion-ordered, bounded). */
-  private readonly recentDecided = new FifoMap<string, Instance>(MAX_RECENT_DECIDED);
-  /**
-   * While not leading: the values (client, seq, client, seq, ...) of batches decided by other
-   * coordinators, by instance (bounded), settled on activation. Ids only: a batch's payloads are
-   * views of the datagram that carried it, which a reference would keep alive.
-   */
-  private readonly decidedElsewhere = new FifoMap<Instance, readonly number[]>(MAX_DECIDED_ELSEWHERE);
-  private heartbeatSeq = 0;
-  private lastHeartbeatAt: Tick = -Infinity;
-  /** Heartbeats of the current round not yet acked by a quorum: when each left, and who acked. */
-  private readonly heartbeats = new Map<number, { readonly at: Tick; readonly acks: Set<NodeId> }>();
-  private leaseUntil: Tick = -Infinity;
-  /** What min(f+1, replicas) replicas applied (garbage collection): no instance is proposed maxUnappliedInstances beyond it. */
-  private appliedWatermark: Instance = 0;
-  /** Whether replicas report what they applied at all (else nothing bounds proposals by it). */
-  private readonly gcOn: boolean;
-  /** Flow control: the window in use, halved on a learner's notice and grown back by one per decision. */
-  private flowWindow: number;
-  private lastCut: Tick = -Infinity;
-  /** Flow-control notices that halved the window. */
-  windowCuts = 0;
-  /** Heartbeat send times (bounded), and each acceptor's mean ack delay (exponentially weighted, ticks). */
-  private readonly heartbeatSentAt = new Map<number, Tick>();
-  private readonly ackDelay = new Map<NodeId, number>();
-  /** New rounds started to lay slow acceptors out of the path of Phase 2. */
-  slowRelayouts = 0;
-  /** Client values dropped because the pending queue was full. */
-  droppedValues = 0;
-  /** Retransmitted client values dropped because they were already queued, in flight or decided. */
-  duplicateValues = 0;
+  private readonly batcher: Batcher;
+  private readonly dedup = new ValueDedup();
+  private readonly lease: LeaseKeeper;
+  private readonly flow: FlowWindow;
+  private readonly slow: SlowAcceptors;
 
   constructor(
     readonly id: NodeId,
     private readonly cfg: ProtocolConfig,
     private readonly variant: CoordinatorVariant,
   ) {
-    this.flowWindow = cfg.window;
-    this.gcOn = gcQuorum(cfg).k > 0;
+    this.batcher = new Batcher(cfg);
+    this.lease = new LeaseKeeper(cfg);
+    this.flow = new FlowWindow(cfg);
+    this.slow = new SlowAcceptors(id, cfg);
   }
 
-  /** The window of instances in flight in use now (flow control keeps it at most cfg.window). */
-  get window(): number {
-    return this.flowWindow;
+  /** The flow window: instances that may be in flight now (flow control keeps it at most cfg.window). */
+  get flowWindow(): number {
+    return this.flow.size;
+  }
+  /** Flow-control notices that halved the window. */
+  get windowCuts(): number {
+    return this.flow.cuts;
+  }
+  /** New rounds started to lay slow acceptors out of the path of Phase 2. */
+  get slowRelayouts(): number {
+    return this.slow.relayouts;
+  }
+  /** Client values dropped because the pending queue was full. */
+  get droppedValues(): number {
+    return this.batcher.dropped;
+  }
+  /** Retransmitted client values dropped because they were already queued, in flight or decided. */
+  get duplicateValues(): number {
+    return this.dedup.duplicates;
   }
 
   /** Replicas applied every instance below `w` (garbage collection); may let proposals resume. */
   onApplied(w: Instance, now: Tick, out: OutputBuilder): void {
-    if (w <= this.appliedWatermark) return;
-    this.appliedWatermark = w;
-    if (this.active) this.proposePending(now, out);
+    if (this.flow.onApplied(w) && this.active) this.proposePending(now, out);
   }
 
   /** A learner is falling behind (flow control, thesis §3.3.6): halve the window, at most once per notice period. */
   onSlowDown(now: Tick): void {
-    if (!this.active || now - this.lastCut < this.cfg.flowNoticeTicks) return;
-    this.lastCut = now;
-    this.flowWindow = Math.max(1, Math.floor(this.flowWindow / 2));
-    this.windowCuts++;
+    if (this.active) this.flow.onSlowDown(now);
   }
 
   /** Room for one more instance in flight: the window, and the bound beyond what replicas applied. */
   private canPropose(instance: Instance): boolean {
-    if (this.inflight.size >= this.flowWindow) return false;
-    const bound = this.cfg.maxUnappliedInstances;
-    return bound === 0 || !this.gcOn || instance < this.appliedWatermark + bound;
+    return this.flow.admits(this.inflight.size, instance);
   }
 
   get isActive(): boolean {
@@ -165,12 +144,7 @@ export class Coordinator {
   activate(now: Tick, out: OutputBuilder): void {
     if (this.active) return;
     this.active = true;
-    for (const [i, ids] of [...this.decidedElsewhere.entries()].sort((a, b) => a[0] - b[0])) {
-      const values: { client: number; seq: number }[] = [];
-      for (let k = 0; k + 1 < ids.length; k += 2) values.push({ client: ids[k] as number, seq: ids[k + 1] as number });
-      this.settle(values, i);
-    }
-    this.decidedElsewhere.clear();
+    for (const { instance, values } of this.dedup.takeRemembered()) this.settle(values, instance);
     this.startPhase1(now, out);
   }
 
@@ -181,20 +155,19 @@ export class Coordinator {
    * coordinator holds none until new acks arrive.
    */
   hasLease(now: Tick): boolean {
-    return this.active && this.state.k === "phase2" && now < this.leaseUntil;
+    return this.active && this.state.k === "phase2" && this.lease.holds(now);
   }
 
+  /** Stands down. The flow window and the GC bound stay: they measure learners and replicas, not who leads. */
   deactivate(): void {
     this.active = false;
-    this.ackDelay.clear();
-    this.heartbeatSentAt.clear();
-    this.leaseUntil = -Infinity;
-    this.heartbeats.clear();
+    this.slow.reset();
+    this.lease.reset();
     this.recovery = null;
     this.state = { k: "idle" };
-    this.pending.length = 0;
+    this.batcher.reset();
     this.inflight.clear();
-    this.queued.clear();
+    this.dedup.reset();
   }
 
   /** Any round seen elsewhere (a nack, a 1A or 2A from another coordinator). */
@@ -206,24 +179,15 @@ export class Coordinator {
   onValue(v: ClientValue, now: Tick, out: OutputBuilder, origin?: NodeId): void {
     if (!this.active) return;
     const key = valueKey(v);
-    const decidedAt = this.recentDecided.get(key);
-    if (decidedAt !== undefined) {
-      // A re-send of a value already decided: its proposer missed the news; tell it directly.
-      this.duplicateValues++;
-      if (origin !== undefined) out.to(origin, { t: "decided-value", client: v.client, seq: v.seq, instance: decidedAt });
+    const seen = this.dedup.retransmission(key);
+    if (seen !== null) {
+      // A re-send of a value queued here is dropped; of a value already decided, its proposer
+      // missed the news: tell it directly.
+      if (seen !== "queued" && origin !== undefined) out.to(origin, { t: "decided-value", client: v.client, seq: v.seq, instance: seen });
       return;
     }
-    if (this.queued.has(key)) {
-      this.duplicateValues++;
-      return;
-    }
-    if (this.pending.length >= this.cfg.maxPendingValues) {
-      this.droppedValues++;
-      return;
-    }
-    if (this.pending.length === 0) this.pendingSince = now;
-    this.pending.push(v);
-    this.queued.add(key);
+    if (!this.batcher.add(v, now)) return;
+    this.dedup.queue(key);
     this.proposePending(now, out);
   }
 
@@ -271,37 +235,14 @@ export class Coordinator {
 
   /** Acceptors whose heartbeat acks are slow: SLOW_FACTOR times the median mean delay, and at least slowAcceptorTicks. */
   slowAcceptors(): Set<NodeId> {
-    const slow = new Set<NodeId>();
-    if (this.cfg.slowAcceptorTicks === 0 || this.ackDelay.size < 2) return slow;
-    const sorted = [...this.ackDelay.values()].sort((a, b) => a - b);
-    const median = sorted[Math.floor((sorted.length - 1) / 2)] as number;
-    for (const [a, d] of this.ackDelay) if (a !== this.id && d >= this.cfg.slowAcceptorTicks && d >= SLOW_FACTOR * median) slow.add(a);
-    return slow;
+    return this.slow.slow();
   }
 
   /** An acceptor acked heartbeat `seq` of round `rnd`: a quorum of acks starts (or extends) the lease. */
   onHeartbeatAck(from: NodeId, rnd: Round, seq: number, now: Tick): void {
     if (!this.active || rnd !== this.crnd || !this.cfg.acceptors.includes(from)) return;
-    this.noteAckDelay(from, seq, now);
-    const h = this.heartbeats.get(seq);
-    if (!h) return;
-    h.acks.add(from);
-    if (h.acks.size < quorumSize(this.cfg.acceptors.length)) return;
-    this.leaseUntil = Math.max(this.leaseUntil, h.at + coordinatorLeaseTicks(this.cfg.leaseTicks));
-    for (const s of this.heartbeats.keys()) if (s <= seq) this.heartbeats.delete(s);
-  }
-
-  private noteAckDelay(from: NodeId, seq: number, now: Tick): void {
-    let at = this.heartbeatSentAt.get(seq);
-    if (at === undefined) {
-      // Older than every heartbeat still tracked: at least as late as the oldest one.
-      const oldest = this.heartbeatSentAt.keys().next();
-      if (oldest.done || seq > oldest.value) return;
-      at = this.heartbeatSentAt.get(oldest.value) as Tick;
-    }
-    const d = Math.max(0, now - at);
-    const prev = this.ackDelay.get(from);
-    this.ackDelay.set(from, prev === undefined ? d : 0.8 * prev + 0.2 * d);
+    this.slow.onAck(from, seq, now);
+    this.lease.onAck(from, seq);
   }
 
   /**
@@ -310,29 +251,15 @@ export class Coordinator {
    */
   private avoidSlow(now: Tick, ring: Ring, out: OutputBuilder): boolean {
     if (this.cfg.slowAcceptorTicks === 0 || now - this.lastPhase1At < 4 * this.cfg.suspectTicks) return false;
-    const slow = this.slowAcceptors();
-    if (slow.size === 0 || !this.onPath(ring).some((a) => slow.has(a))) return false;
-    const better = this.variant.layout(new Set(this.ackDelay.keys()).add(this.id), slow);
-    if (better === null || this.onPath(better).some((a) => slow.has(a))) return false;
-    this.slowRelayouts++;
+    if (!this.slow.wantsRelayout(ring, (responders, avoid) => this.variant.layout(responders, avoid))) return false;
     this.startPhase1(now, out);
     return true;
   }
 
-  /** The acceptors of a ring that Phase 2 waits for: the first quorum of them, from the coordinator on. */
-  private onPath(ring: Ring): NodeId[] {
-    const accs = ring.filter((p) => this.cfg.acceptors.includes(p));
-    return accs.slice(0, quorumSize(this.cfg.acceptors.length));
-  }
-
   private heartbeat(now: Tick, out: OutputBuilder): void {
-    if (now - this.lastHeartbeatAt < this.cfg.heartbeatTicks) return;
-    this.lastHeartbeatAt = now;
-    const seq = ++this.heartbeatSeq;
-    this.heartbeatSentAt.set(seq, now);
-    dropOldest(this.heartbeatSentAt, MAX_ACK_TIMES);
-    this.heartbeats.set(seq, { at: now, acks: new Set() });
-    dropOldest(this.heartbeats, MAX_HEARTBEATS_TRACKED);
+    const seq = this.lease.next(now);
+    if (seq === null) return;
+    this.slow.sent(seq, now);
     // To every process: acceptors ack (the lease), the others learn where to send client values.
     for (const p of this.cfg.processes) out.to(p, { t: "heartbeat", rnd: this.crnd, seq });
   }
@@ -345,19 +272,11 @@ export class Coordinator {
     invariant(vid.length > 0, "vids are non-empty");
     if (instance < this.firstUndecided || this.decidedAbove.has(instance)) return;
     // Flow control: the window grows back by one per decision once notices stopped for a while.
-    if (this.flowWindow < this.cfg.window && now - this.lastCut >= 4 * this.cfg.flowNoticeTicks) this.flowWindow++;
+    this.flow.onDecision(now);
     if (batch && batch.vid === vid && this.inflight.get(instance)?.batch.vid !== vid) {
       if (this.active) this.settle(batch.values, instance);
-      else {
-        // Settled on activation: an acceptor that does not lead only copies the ids.
-        const ids = new Array<number>(2 * batch.values.length);
-        let k = 0;
-        for (const v of batch.values) {
-          ids[k++] = v.client;
-          ids[k++] = v.seq;
-        }
-        this.decidedElsewhere.set(instance, ids);
-      }
+      // Settled on activation: an acceptor that does not lead only copies the ids.
+      else this.dedup.rememberWhileIdle(instance, batch.values);
     }
     this.noteDecided(instance, vid);
     this.proposePending(now, out);
@@ -430,8 +349,7 @@ export class Coordinator {
     this.highestSeen = this.crnd;
     this.from = this.firstUndecided;
     this.lastPhase1At = now;
-    this.leaseUntil = -Infinity;
-    this.heartbeats.clear();
+    this.lease.reset();
     this.state = {
       k: "phase1",
       p1: { lastSentAt: now, retries: 0, replies: new Map(), quorumAt: null, leased: new Set(), trimmed: 0 },
@@ -506,7 +424,7 @@ export class Coordinator {
         // re-sent copy waiting in pending must not go into a batch of its own as well.
         const keys = new Set(batch.values.map(valueKey));
         this.dropPending(keys);
-        for (const k of keys) this.queued.add(k);
+        for (const k of keys) this.dedup.queue(k);
       }
       this.inflight.set(i, { batch, sentAt: now, retries: 0 });
       this.variant.sendPhase2(this.crnd, i, batch, ring, out);
@@ -521,13 +439,7 @@ export class Coordinator {
     if (f) {
       this.inflight.delete(instance);
       if (f.batch.vid === vid) {
-        for (const v of f.batch.values) {
-          const key = valueKey(v);
-          this.queued.delete(key);
-          // The first instance holding a value is where learners deliver it (later copies are
-          // filtered): a proposer is told that one.
-          if (!this.recentDecided.has(key)) this.recentDecided.set(key, instance);
-        }
+        this.dedup.ownBatchDecided(f.batch.values, instance);
       } else {
         // Another coordinator's value was chosen here: our batch is lost and its proposers retry.
         this.forget(f.batch);
@@ -546,26 +458,14 @@ export class Coordinator {
    * Another coordinator's batch decided at `instance`: its values are decided there, so a copy
    * pending here is dropped instead of being proposed (and delivered, filtered) a second time.
    */
-  private settle(values: readonly { readonly client: number; readonly seq: number }[], instance: Instance): void {
+  private settle(values: readonly ValueId[], instance: Instance): void {
     if (values.length === 0) return;
-    const keys = new Set<string>();
-    for (const v of values) {
-      const key = valueKey(v);
-      keys.add(key);
-      if (!this.recentDecided.has(key)) this.recentDecided.set(key, instance);
-    }
-    this.dropPending(keys);
+    this.dropPending(this.dedup.batchDecided(values, instance));
   }
 
   /** Removes pending values with these keys (they are decided, or in flight in another batch). */
   private dropPending(keys: ReadonlySet<string>): void {
-    let w = 0;
-    for (const v of this.pending) {
-      const key = valueKey(v);
-      if (keys.has(key)) this.queued.delete(key);
-      else this.pending[w++] = v;
-    }
-    this.pending.length = w;
+    for (const k of this.batcher.remove(keys)) this.dedup.unqueue(k);
   }
 
   /** Every instance below `t` is decided elsewhere: forget what this coordinator had in flight there. */
@@ -581,7 +481,7 @@ export class Coordinator {
   }
 
   private forget(batch: Batch): void {
-    for (const v of batch.values) this.queued.delete(valueKey(v));
+    this.dedup.forget(batch.values);
   }
 
   private mintVid(): Vid {
@@ -594,19 +494,9 @@ export class Coordinator {
     const ring = this.state.ring;
     this.recover(now, ring, out);
     if (this.recovery) return; // holes and recovered values first, in instance order
-    while (this.pending.length > 0 && this.canPropose(this.nextInstance)) {
-      let bytes = 0;
-      let n = 0;
-      while (n < this.pending.length) {
-        const size = (this.pending[n] as ClientValue).payload.byteLength + VALUE_OVERHEAD_BYTES;
-        if (n > 0 && bytes + size > this.cfg.batchBytes) break;
-        bytes += size;
-        n++;
-      }
-      const full = n < this.pending.length || bytes >= this.cfg.batchBytes;
-      if (!full && now - this.pendingSince < this.cfg.batchDelayTicks) return;
-      const values = this.pending.splice(0, n);
-      this.pendingSince = now;
+    while (this.batcher.size > 0 && this.canPropose(this.nextInstance)) {
+      const values = this.batcher.close(now);
+      if (values === null) return;
       const batch: Batch = { vid: this.mintVid(), values };
       while (this.decidedAbove.has(this.nextInstance)) this.nextInstance++;
       const instance = this.nextInstance++;
@@ -614,16 +504,4 @@ export class Coordinator {
       this.variant.sendPhase2(this.crnd, instance, batch, ring, out);
     }
   }
-}
-
-/** Keeps a bounded, insertion-ordered map at `max` entries by dropping its oldest. */
-function dropOldest<K, V>(m: Map<K, V>, max: number): void {
-  for (const k of m.keys()) {
-    if (m.size <= max) return;
-    m.delete(k);
-  }
-}
-
-function valueKey(v: { readonly client: number; readonly seq: number }): string {
-  return `${v.client}:${v.seq}`;
 }

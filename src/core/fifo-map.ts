@@ -62,3 +62,15 @@ export class FifoMap<K, V> {
     this.head = 0;
   }
 }
+
+/**
+ * Keeps a small insertion-ordered Map at `max` entries by dropping its oldest. Iterating from the
+ * start walks past the tombstones of deleted entries, so this suits maps of a few dozen entries;
+ * large ones are FifoMaps.
+ */
+export function dropOldest<K, V>(m: Map<K, V>, max: number): void {
+  for (const k of m.keys()) {
+    if (m.size <= max) return;
+    m.delete(k);
+  }
+}

@@ -223,15 +223,15 @@ describe("flow control", () => {
     expect(sent(fwd, "slow-down").map((s) => [s.to, s.msg.hops])).toEqual([[0, 1]]);
     const c = net.proc(0).coordinator;
     msg(net.proc(0), 1, { t: "slow-down", backlog: 300, hops: 1 }, net.now);
-    expect(c?.window).toBe(8);
+    expect(c?.flowWindow).toBe(8);
     msg(net.proc(0), 1, { t: "slow-down", backlog: 300, hops: 1 }, net.now + 1); // within the period: no second cut
-    expect(c?.window).toBe(8);
+    expect(c?.flowWindow).toBe(8);
     msg(net.proc(0), 1, { t: "slow-down", backlog: 300, hops: 1 }, net.now + 10);
-    expect(c?.window).toBe(4);
+    expect(c?.flowWindow).toBe(4);
     expect(c?.windowCuts).toBe(2);
     // Quiet for four periods: one step back per decided instance, up to the configured window.
     net.tickUntil(net.now + 60);
     proposeAll(net, 40, net.now + 200);
-    expect(c?.window).toBe(16);
+    expect(c?.flowWindow).toBe(16);
   });
 });
