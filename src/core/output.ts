@@ -1,3 +1,4 @@
+import type { LeadershipChange } from "./election.ts";
 import type { Ack, Conflict, DecisionId, Delivery, Destination, Envelope, LeadingState, LedgerRecord, LostRange, Msg, NodeId, Output } from "./types.ts";
 
 /** Collects what a step persists, sends and delivers. */
@@ -11,6 +12,7 @@ export class OutputBuilder implements Output {
   readonly lost: LostRange[] = [];
   sendsAfterPersist = false;
   leading: LeadingState | null = null;
+  leaderChange: LeadershipChange | null = null;
   /** The sender of the message this step handles (null: a tick, a proposal, a leadership change). */
   source: NodeId | null = null;
 
@@ -50,6 +52,7 @@ export function isEmpty(o: Output): boolean {
     o.acked.length === 0 &&
     o.conflicts.length === 0 &&
     o.lost.length === 0 &&
-    o.leading === null
+    o.leading === null &&
+    o.leaderChange === null
   );
 }

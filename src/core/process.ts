@@ -3,7 +3,7 @@ import type { ProtocolConfig } from "./config.ts";
 import { GcQuorum } from "./gc.ts";
 import { Coordinator } from "./coordinator.ts";
 import type { Dissemination, Handler, Handlers, ProcessContext } from "./dissemination.ts";
-import { Election } from "./election.ts";
+import { Election, LeadershipWatch } from "./election.ts";
 import { Leadership } from "./leadership.ts";
 import { Learner, type LearnFrom } from "./learner.ts";
 import { Notifier } from "./notifier.ts";
@@ -46,6 +46,7 @@ export class RingProcess implements ProcessContext {
   private readonly leadership: Leadership;
   private readonly dissemination: Dissemination;
   private readonly handlers: Handlers;
+  private readonly watch: LeadershipWatch;
 
   constructor(
     readonly id: NodeId,
@@ -71,6 +72,7 @@ export class RingProcess implements ProcessContext {
     const common = this.commonHandlers();
     for (const t of Object.keys(this.dissemination.handlers)) invariant(!(t in common), `message ${t} has one handler`);
     this.handlers = { ...common, ...this.dissemination.handlers };
+    this.watch = new LeadershipWatch(id, this.coordinator, this.election);
   }
 
   /** The highest round seen established: its owner leads, as far as this process knows. */
@@ -149,6 +151,7 @@ export class RingProcess implements ProcessContext {
     this.notifier?.onDeliveries(out.deliver, out);
     this.dissemination.flush(out);
     out.leading = changed(before, this.leadingState());
+    out.leaderChange = this.watch.observe(input.k, now);
     return out;
   }
 

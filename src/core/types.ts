@@ -1,3 +1,4 @@
+import type { LeadershipChange } from "./election.ts";
 /**
  * The vocabulary shared by every protocol core: identifiers, values, messages,
  * ledger records, and the inputs/outputs of a process step.
@@ -244,6 +245,8 @@ export interface Output {
   readonly lost: LostRange[];
   /** This process' coordinator as the step left it, when the step changed it (null: unchanged, or no coordinator). */
   readonly leading: LeadingState | null;
+  /** A change of leadership this step made as this process sees it, with its cause (for the log; null: none). */
+  readonly leaderChange: LeadershipChange | null;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { invariant } from "../core/assert.ts";
-import type { Ack, Conflict, Delivery, DecisionId, Envelope, Input, LostRange, NodeId, Output, Tick } from "../core/types.ts";
+import type { LeadershipChange } from "../core/election.ts";
+import type { Ack, Conflict, Delivery, DecisionId, Envelope, Input, LeadingState, LostRange, NodeId, Output, Tick } from "../core/types.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 
 /** Something that can take one input at a time: a RingProcess. */
@@ -18,6 +19,11 @@ export interface Sink {
   lost?(node: NodeId, range: LostRange): void;
   /** Conflicting network input the core dropped (see Conflict). */
   conflict?(node: NodeId, c: Conflict): void;
+  /**
+   * The step changed leadership: this process' coordinator's state (null: unchanged), and the
+   * change as this process sees it (null: none to tell). Told at once: it is state, not a message.
+   */
+  leadership?(node: NodeId, leading: LeadingState | null, change: LeadershipChange | null): void;
 }
 
 /** Bound: steps whose records are still waiting to be durable. Past it the driver refuses input. */
@@ -55,6 +61,7 @@ export class Driver {
     const out = this.proc.step(input, now);
     // Reported at once: dropped input holds nothing back and depends on nothing durable.
     if (this.sink.conflict) for (const c of out.conflicts) this.sink.conflict(this.proc.id, c);
+    if (this.sink.leadership && (out.leading !== null || out.leaderChange !== null)) this.sink.leadership(this.proc.id, out.leading, out.leaderChange);
     // The core says whether this step's sends vouch for its records (promises, votes); other
     // records are written in order, and nothing waits for them (see OutputBuilder.record).
     const mustWait = out.sendsAfterPersist;

@@ -1,9 +1,9 @@
 import type { ProtocolConfig } from "../core/config.ts";
-import { describeCause, LeadershipWatch, STALL_TICKS, type LeadershipChange } from "../core/election.ts";
+import { describeCause, STALL_TICKS, type LeadershipChange } from "../core/election.ts";
 import { createProcess } from "../core/factory.ts";
 import type { RingProcess } from "../core/process.ts";
 import type { LearnFrom } from "../core/learner.ts";
-import type { Ack, Conflict, DecisionId, Delivery, Envelope, Input, LostRange, Msg, NodeId } from "../core/types.ts";
+import type { Ack, Conflict, DecisionId, Delivery, Envelope, Input, LeadingState, LostRange, Msg, NodeId } from "../core/types.ts";
 import { Driver } from "../driver/driver.ts";
 import { RamLedger, type Ledger } from "../ledger/ledger.ts";
 
@@ -85,7 +85,8 @@ export class NodeRuntime {
   private closed = false;
   /** What the network was last told: this process' coordinator leads an established round. */
   private established = false;
-  private readonly watch: LeadershipWatch;
+  /** Whether this process' coordinator was active at the last change the core told. */
+  private active = false;
   /** Clock reading at the last timer callback, and whether a tick waits for queued input (see onTimer). */
   private lastTimerAt = 0;
   private draining = false;
@@ -101,7 +102,6 @@ export class NodeRuntime {
       ...(o.clientId !== undefined ? { clientId: o.clientId } : {}),
       ...(o.learnFrom ? { learnFrom: o.learnFrom } : {}),
     });
-    this.watch = new LeadershipWatch(o.id, this.proc.coordinator, this.proc.election);
     const inGroup = o.cfg.acceptors.includes(o.id) || o.cfg.learners.includes(o.id);
     this.driver = new Driver(this.proc, ledger, {
       send: (_from, env: Envelope) => {
@@ -131,6 +131,10 @@ export class NodeRuntime {
       conflict: (_n, c) => {
         this.counters.dropped_conflicting++;
         o.events?.conflict?.(c);
+      },
+      leadership: (_n, leading, change) => {
+        if (leading) this.leadingChanged(leading);
+        if (change) this.leaderChanged(change);
       },
     });
     o.network.onMessage((from, msg) => {
@@ -179,21 +183,18 @@ export class NodeRuntime {
   input(input: Input): void {
     if (this.closed) return;
     this.counters.inputs++;
-    const c = this.proc.coordinator;
-    const was = c?.isActive ?? false;
-    const now = this.now();
-    this.driver.input(input, now);
-    const change = this.watch.observe(input.k, now);
-    if (change) this.leaderChanged(change);
-    if (!c) return;
-    if (c.isActive !== was) {
+    this.driver.input(input, this.now());
+  }
+
+  private leadingChanged(l: LeadingState): void {
+    if (l.active !== this.active) {
+      this.active = l.active;
       this.counters.leadershipChanges++;
-      this.o.events?.leadership?.(c.isActive, c.round);
+      this.o.events?.leadership?.(l.active, l.round);
     }
-    const established = c.isActive && c.ring !== null;
-    if (established !== this.established) {
-      this.established = established;
-      this.o.network.leading?.(established);
+    if (l.established !== this.established) {
+      this.established = l.established;
+      this.o.network.leading?.(l.established);
     }
   }
 

@@ -58,7 +58,7 @@ function recorder(): { sink: Sink; events: string[] } {
 /** A scripted step's output; as the acceptor marks them, promises and votes make its sends wait. */
 function output(parts: Partial<Output>): Output {
   const sendsAfterPersist = (parts.persist ?? []).some((r) => r.k === "promise" || r.k === "vote");
-  return { persist: [], sendsAfterPersist, send: [], deliver: [], decided: [], acked: [], conflicts: [], lost: [], leading: null, ...parts };
+  return { persist: [], sendsAfterPersist, send: [], deliver: [], decided: [], acked: [], conflicts: [], lost: [], leading: null, leaderChange: null, ...parts };
 }
 const nack = (rnd: number): Envelope => ({ dest: { to: 9 }, msg: { t: "nack", rnd, promised: rnd + 1 } });
 const promise = (rnd: number): LedgerRecord => ({ k: "promise", rnd });
@@ -174,6 +174,25 @@ describe("driver: persist, then send", () => {
     expect(ledger.appends.map((a) => a.records)).toEqual([[decision], [promise(17)], [decision]]);
     ledger.sync(1);
     expect(events).toEqual(["send 1 nack(1)->9", "send 1 nack(2)->9", "send 1 nack(3)->9"]);
+  });
+
+  test("a change of leadership is told at once, even while the step's sends wait for the ledger; a step without one tells nothing", () => {
+    const ledger = new ManualLedger();
+    const { sink, events } = recorder();
+    const told: string[] = [];
+    const leading = { active: true, established: false, round: 17, ring: null };
+    const d = new Driver(
+      new Scripted(1, [output({ persist: [promise(17)], send: [nack(1)], leading }), output({ send: [nack(2)] })]),
+      ledger,
+      { ...sink, leadership: (node, l, change) => told.push(`${node} ${l?.active} ${l?.round} ${change}`) },
+    );
+    d.input(TICK, 0);
+    expect(told).toEqual(["1 true 17 null"]);
+    expect(events).toEqual([]);
+    d.input(TICK, 1);
+    expect(told).toHaveLength(1);
+    ledger.sync(0);
+    expect(events).toEqual(["send 1 nack(1)->9", "send 1 nack(2)->9"]);
   });
 
   test("the driver refuses input once MAX_UNSYNCED_STEPS steps wait for the ledger", () => {
