@@ -193,15 +193,13 @@ export async function runClientCommand(o: ClientCliOptions, out: (s: string) => 
   const proposer = node.runtime.proc.proposer;
   if (!proposer) throw new UsageError(`node ${node.entry.id} has no proposer role`);
   const flusher = timeline ? setInterval(() => timeline.flush(), TIMELINE_FLUSH_MS) : undefined;
-  let nextSeq = 0;
   function proposeOne(): void {
     if (started.size >= MAX_OUTSTANDING_TIMES) return;
     const t = performance.now();
-    const refused = proposer?.refused ?? 0;
-    node.runtime.propose(payload);
-    // A value the proposer refused (its queue full) took no seq: the next one gets this one.
-    if ((proposer?.refused ?? 0) !== refused) return;
-    started.set(nextSeq++, t);
+    // A value the proposer refused (its queue full) took no seq.
+    const taken = node.runtime.propose(payload);
+    if (taken === null) return;
+    started.set(taken.seq, t);
     n.proposed++;
   }
   const beginMeasuring = (): void => {

@@ -103,18 +103,17 @@ export async function runProposeCommand(o: ProposeCliOptions, out: (s: string) =
     if (!proposer) throw new UsageError(`node ${node.entry.id} has no proposer role`);
     // Values in the proposer (queued or in flight) stay below its queue's bound: none is refused.
     const capacity = Math.max(1, protocolConfig(node.config).proposerQueue);
-    let seq = 0;
+    let submitted = 0;
     let largest = 0;
     const submit = (v: string): void => {
       const bytes = new TextEncoder().encode(v);
       // Standard input's values are checked as they come (a longer one than any before only).
       if (bytes.byteLength > largest && o.values[0] === "-") checkValueSizes(o, [bytes.byteLength]);
       largest = Math.max(largest, bytes.byteLength);
-      const refusedBefore = proposer.refused;
-      node.runtime.propose(bytes);
-      if (proposer.refused !== refusedBefore) throw new Error("propose: the proposer refused a value below its queue's bound");
-      // The proposer numbers the values it accepts 0, 1, 2, … in order.
-      pending.set(seq++, v);
+      const taken = node.runtime.propose(bytes);
+      if (taken === null) throw new Error("propose: the proposer refused a value below its queue's bound");
+      pending.set(taken.seq, v);
+      submitted++;
     };
     for (;;) {
       if (timedOut) break;
@@ -128,9 +127,9 @@ export async function runProposeCommand(o: ProposeCliOptions, out: (s: string) =
       idle.start();
     }
     while (!timedOut && pending.size > 0) await progress.wait();
-    if (seq === 0) throw new UsageError("propose -: no values on standard input");
+    if (submitted === 0) throw new UsageError("propose -: no values on standard input");
     if (timedOut) {
-      err(`paxos: ${pending.size} of ${seq} values submitted were not decided: none decided for ${o.timeoutMs} ms (${decided} decided)\n`);
+      err(`paxos: ${pending.size} of ${submitted} values submitted were not decided: none decided for ${o.timeoutMs} ms (${decided} decided)\n`);
       return 1;
     }
     return 0;

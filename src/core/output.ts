@@ -13,6 +13,8 @@ export class OutputBuilder implements Output {
   sendsAfterPersist = false;
   leading: LeadingState | null = null;
   leaderChange: LeadershipChange | null = null;
+  proposed: { readonly client: number; readonly seq: number } | null = null;
+  refused = false;
   /** The sender of the message this step handles (null: a tick, a proposal, a leadership change). */
   source: NodeId | null = null;
 
@@ -53,6 +55,8 @@ export function isEmpty(o: Output): boolean {
     o.conflicts.length === 0 &&
     o.lost.length === 0 &&
     o.leading === null &&
-    o.leaderChange === null
+    o.leaderChange === null &&
+    o.proposed === null &&
+    !o.refused
   );
 }

@@ -91,16 +91,17 @@ export class Proposer {
     return this.outstanding.size + this.queue.length;
   }
 
-  /** Returns the value's (client, seq), or null when the proposer is saturated. */
-  propose(payload: Uint8Array, now: Tick, out: OutputBuilder): ClientValue | null {
+  /** Takes the value with its (client, seq), or refuses it when the proposer is saturated (both told in the output). */
+  propose(payload: Uint8Array, now: Tick, out: OutputBuilder): void {
     if (this.queue.length >= this.cfg.proposerQueue) {
       this.refused++;
-      return null;
+      out.refused = true;
+      return;
     }
     const v: ClientValue = { client: this.clientId, seq: this.nextSeq++, payload };
+    out.proposed = { client: v.client, seq: v.seq };
     this.queue.push(v);
     this.sendQueued(now, out);
-    return v;
   }
 
   /** The co-located learner delivered (client, seq) at `instance`. */

@@ -247,6 +247,10 @@ export interface Output {
   readonly leading: LeadingState | null;
   /** A change of leadership this step made as this process sees it, with its cause (for the log; null: none). */
   readonly leaderChange: LeadershipChange | null;
+  /** A value proposed in this step took (client, seq); null: none proposed, or refused. */
+  readonly proposed: { readonly client: number; readonly seq: number } | null;
+  /** Whether a value proposed in this step was refused (the proposer's queue is full). */
+  readonly refused: boolean;
 }
 
 /**

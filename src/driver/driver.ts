@@ -24,6 +24,8 @@ export interface Sink {
    * change as this process sees it (null: none to tell). Told at once: it is state, not a message.
    */
   leadership?(node: NodeId, leading: LeadingState | null, change: LeadershipChange | null): void;
+  /** The step's proposal: the (client, seq) it took, or null when the proposer refused it. Told at once. */
+  proposal?(node: NodeId, taken: { readonly client: number; readonly seq: number } | null): void;
 }
 
 /** Bound: steps whose records are still waiting to be durable. Past it the driver refuses input. */
@@ -62,6 +64,7 @@ export class Driver {
     // Reported at once: dropped input holds nothing back and depends on nothing durable.
     if (this.sink.conflict) for (const c of out.conflicts) this.sink.conflict(this.proc.id, c);
     if (this.sink.leadership && (out.leading !== null || out.leaderChange !== null)) this.sink.leadership(this.proc.id, out.leading, out.leaderChange);
+    if (this.sink.proposal && (out.proposed !== null || out.refused)) this.sink.proposal(this.proc.id, out.proposed);
     // The core says whether this step's sends vouch for its records (promises, votes); other
     // records are written in order, and nothing waits for them (see OutputBuilder.record).
     const mustWait = out.sendsAfterPersist;

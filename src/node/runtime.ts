@@ -87,6 +87,8 @@ export class NodeRuntime {
   private established = false;
   /** Whether this process' coordinator was active at the last change the core told. */
   private active = false;
+  /** What the last proposal's step told (see propose). */
+  private proposal: { readonly client: number; readonly seq: number } | null = null;
   /** Clock reading at the last timer callback, and whether a tick waits for queued input (see onTimer). */
   private lastTimerAt = 0;
   private draining = false;
@@ -131,6 +133,9 @@ export class NodeRuntime {
       conflict: (_n, c) => {
         this.counters.dropped_conflicting++;
         o.events?.conflict?.(c);
+      },
+      proposal: (_n, taken) => {
+        this.proposal = taken;
       },
       leadership: (_n, leading, change) => {
         if (leading) this.leadingChanged(leading);
@@ -203,8 +208,11 @@ export class NodeRuntime {
     this.o.events?.leaderChange?.({ kind: c.kind, leader: c.leader, round: c.round, reason, message: LEADERSHIP_MESSAGES[c.kind] });
   }
 
-  propose(payload: Uint8Array): void {
+  /** Proposes `payload` through this process' proposer: the (client, seq) it took, or null (refused, full; or closed). */
+  propose(payload: Uint8Array): { readonly client: number; readonly seq: number } | null {
+    this.proposal = null;
     this.input({ k: "propose", payload });
+    return this.proposal;
   }
 
   private toSelf(msg: Msg): void {

@@ -12,12 +12,14 @@ const byTry = (tries: number): number => 10 + tries;
 const bytes = (n: number): Uint8Array => new Uint8Array([n]);
 
 describe("proposer", () => {
-  test("proposer numbers its values (client, seq) and sends each to the coordinator route", () => {
+  test("proposer numbers its values (client, seq), says so in the step's output, and sends each to the coordinator route", () => {
     const p = new Proposer(300, cfgWith(), byTry);
     const out = new OutputBuilder();
-    const a = p.propose(bytes(1), 0, out);
-    const b = p.propose(bytes(2), 0, out);
-    expect([a?.client, a?.seq, b?.client, b?.seq]).toEqual([300, 0, 300, 1]);
+    p.propose(bytes(1), 0, out);
+    expect(out.proposed).toEqual({ client: 300, seq: 0 });
+    p.propose(bytes(2), 0, out);
+    expect(out.proposed).toEqual({ client: 300, seq: 1 });
+    expect(out.refused).toBe(false);
     expect(sent(out, "value")).toEqual([
       { to: 10, msg: { t: "value", v: { client: 300, seq: 0, payload: bytes(1) }, hops: 0 } },
       { to: 10, msg: { t: "value", v: { client: 300, seq: 1, payload: bytes(2) }, hops: 0 } },
@@ -130,12 +132,17 @@ describe("proposer", () => {
 
   test("a saturated proposer refuses values once its queue is full", () => {
     const p = new Proposer(300, cfgWith({ proposerWindow: 1, proposerQueue: 2 }), byTry);
-    const out = new OutputBuilder();
-    expect(p.propose(bytes(0), 0, out)).not.toBeNull(); // in flight
-    expect(p.propose(bytes(1), 0, out)).not.toBeNull(); // queued
-    expect(p.propose(bytes(2), 0, out)).not.toBeNull(); // queued
-    expect(p.propose(bytes(3), 0, out)).toBeNull();
-    expect(p.refused).toBe(1);
+    const outcome = (n: number) => {
+      const out = new OutputBuilder();
+      p.propose(bytes(n), 0, out);
+      return { proposed: out.proposed, refused: out.refused };
+    };
+    expect(outcome(0)).toEqual({ proposed: { client: 300, seq: 0 }, refused: false }); // in flight
+    expect(outcome(1)).toEqual({ proposed: { client: 300, seq: 1 }, refused: false }); // queued
+    expect(outcome(2)).toEqual({ proposed: { client: 300, seq: 2 }, refused: false }); // queued
+    expect(outcome(3)).toEqual({ proposed: null, refused: true }); // took no seq
+    expect(outcome(4)).toEqual({ proposed: null, refused: true });
+    expect(p.refused).toBe(2);
     expect(p.inFlight).toBe(3);
   });
   test("told by a coordinator that a value is decided: the learner's delivery, not the coordinator's instance, is acknowledged while the learner is behind", () => {
