@@ -11,7 +11,6 @@ import { maxValueBytes, type ProtocolConfig } from "../core/config.ts";
 import { UsageError } from "./errors.ts";
 import { DeliveryWriter } from "../node/output.ts";
 import type { LearnFrom } from "../core/learner.ts";
-import { ClusterView } from "../node/cluster-view.ts";
 import { sdNotify } from "../node/notify.ts";
 import { readiness } from "../node/readiness.ts";
 import { stage } from "../node/startup-error.ts";
@@ -115,12 +114,11 @@ export async function startNode(
   const clientOnly = entry.roles.includes("client") && !entry.roles.includes("learner");
   let highestDecided = -1;
   const conflictLog = new OncePer(CONFLICT_LOG_PERIOD_MS);
-  const view = new ClusterView(cfg.maxNodes);
   const runtime = new NodeRuntime({
     id: entry.id,
     cfg,
     tickMs: config.protocol.tickMs,
-    network: view.observe(network),
+    network,
     ledger: ledger.ledger,
     events: {
       ...events,
@@ -156,7 +154,6 @@ export async function startNode(
   const startedAt = performance.now();
   const status = (): NodeStatus => ({
     ...statusOf(entry, config, runtime, network, ledger, performance.now() - startedAt, highestDecided),
-    leadership: leadershipOf(view, runtime, entry),
     learnerStart: runtime.proc.learner ? (o.learnerStart?.report ?? { instance: 0, source: "beginning", file: null, cutBytes: null }) : null,
   });
   const source: StatusSource = {
@@ -228,42 +225,34 @@ function statusOf(
   uptimeMs: number,
   highestDecided: number,
 ): NodeStatus {
-  const p = runtime.proc;
-  const silenceMs = p.election ? p.election.silence(runtime.now()) * config.protocol.tickMs : 0;
+  const now = runtime.now();
+  const s = runtime.proc.status(now);
+  const ms = (ticks: number): number => ticks * config.protocol.tickMs;
   return {
     id: entry.id,
     cluster: config.cluster,
     variant: config.variant,
     roles: entry.roles,
     uptimeMs: Math.round(uptimeMs),
-    coordinator: p.coordinator
+    coordinator: s.coordinator
       ? {
-          active: p.coordinator.isActive,
-          round: p.coordinator.round,
-          ring: p.coordinator.ring,
-          inFlight: p.coordinator.inFlight,
-          window: p.coordinator.flowWindow,
-          windowCuts: p.coordinator.windowCuts,
-          ringShortBy: ringShortBy(config, p.coordinator.ring),
-          slowAcceptors: [...p.coordinator.slowAcceptors()],
-          slowRelayouts: p.coordinator.slowRelayouts,
+          active: s.coordinator.active,
+          round: s.coordinator.round,
+          ring: s.coordinator.ring,
+          inFlight: s.coordinator.inFlight,
+          window: s.coordinator.flowWindow,
+          windowCuts: s.coordinator.windowCuts,
+          ringShortBy: ringShortBy(config, s.coordinator.ring),
+          slowAcceptors: s.coordinator.slowAcceptors,
+          slowRelayouts: s.coordinator.slowRelayouts,
         }
       : null,
-    acceptor: p.acceptor
-      ? { promised: p.acceptor.rnd, applied: p.appliedWatermark, trimmedBelow: p.acceptor.trimmedBelow, heldInstances: p.acceptor.heldInstances, gcExcludedReplicas: p.gcExcluded(runtime.now()) }
+    acceptor: s.acceptor,
+    election: s.election
+      ? { leader: s.election.leader, silenceMs: ms(s.election.silence), suspecting: s.election.suspecting, suspectAfterMs: ms(s.election.suspectAfter), lease: s.coordinator?.lease ?? false }
       : null,
-    election: p.election
-      ? {
-          leader: p.election.leader,
-          silenceMs,
-          suspecting: p.election.suspecting(runtime.now()),
-          suspectAfterMs: p.election.suspectAfter() * config.protocol.tickMs,
-          lease: p.coordinator?.hasLease(runtime.now()) ?? false,
-        }
-      : null,
-    learner: p.learner
-      ? { nextInstance: p.learner.nextInstance, delivered: p.learner.delivered, backlog: p.learner.backlog, slowDowns: p.learner.slowDowns, behindGc: p.learner.behindGc }
-      : null,
+    learner: s.learner,
+    leadership: { leader: s.leadership.leader, ring: s.leadership.ring, silenceMs: s.leadership.silence === null ? null : ms(s.leadership.silence) },
     highestDecided,
     counters: { ...network.counters, ...runtime.counters, ...ledger.counters() },
     socketBuffers: network.socketBuffers,
@@ -271,14 +260,6 @@ function statusOf(
     authenticated: network.authenticated,
     ledger: ledger.status(),
   };
-}
-
-/** The leader and ring: this node's own while its coordinator leads, else what it heard of (ClusterView). */
-function leadershipOf(view: ClusterView, runtime: NodeRuntime, entry: NodeEntry): NonNullable<NodeStatus["leadership"]> {
-  const c = runtime.proc.coordinator;
-  if (c?.isActive && c.ring !== null) return { leader: entry.id, ring: c.ring, silenceMs: 0 };
-  const silence = view.silenceMs();
-  return { leader: view.leader, ring: view.ring, silenceMs: Number.isFinite(silence) ? Math.round(silence) : null };
 }
 
 /**

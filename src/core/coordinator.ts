@@ -234,7 +234,7 @@ export class Coordinator {
   }
 
   /** Acceptors whose heartbeat acks are slow: SLOW_FACTOR times the median mean delay, and at least slowAcceptorTicks. */
-  slowAcceptors(): Set<NodeId> {
+  slowAcceptors(): ReadonlySet<NodeId> {
     return this.slow.slow();
   }
 

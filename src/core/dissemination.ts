@@ -25,10 +25,10 @@ export interface ProcessContext {
   readonly highestRound: Round;
   /** Where client values should go now. */
   leaderHint(): NodeId;
-  /** Evidence that round `rnd` is established and its coordinator alive (its Phase 2 traffic, its heartbeat). */
-  ownerAlive(rnd: Round, now: Tick): void;
+  /** Evidence that round `rnd` is established and its coordinator alive (its Phase 2 traffic, its heartbeat); `ring`: the round's ring, when the message carried it. */
+  ownerAlive(rnd: Round, now: Tick, ring?: Ring | null): void;
   /** Another process says round `rnd` is established: route values to its owner, no proof of life. */
-  roundEstablished(rnd: Round): void;
+  roundEstablished(rnd: Round, now: Tick, ring?: Ring | null): void;
   /** Casts this process' vote; false if refused (a nack then went to the round's coordinator). */
   vote(rnd: Round, instance: Instance, batch: Batch, out: OutputBuilder): boolean;
   /** A decision taken here or learned: every local role hears of it. */

@@ -78,7 +78,7 @@ export class MRingDissemination implements Dissemination {
   private on2A(msg: Extract<Msg, { t: "2a" }>, now: Tick, out: OutputBuilder): void {
     const p = this.p;
     if (!this.wellFormed(msg.ring, msg.rnd)) return;
-    p.ownerAlive(msg.rnd, now);
+    p.ownerAlive(msg.rnd, now, msg.ring);
     for (const d of msg.decisions) p.decide(d.instance, d.vid, now, out);
     p.learner?.onBatch(msg.instance, msg.batch, now, out);
     if (!p.acceptor || !msg.ring.includes(p.id)) {

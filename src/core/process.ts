@@ -11,6 +11,7 @@ import { OutputBuilder } from "./output.ts";
 import { Proposer } from "./proposer.ts";
 import { invariant } from "./assert.ts";
 import { plausible } from "./plausible.ts";
+import type { ProcessStatus } from "./process-status.ts";
 import { roundOwner } from "./round.ts";
 import type { Batch, Input, Instance, LeadingState, LedgerRecord, Msg, NodeId, Output, Ring, Round, Tick, Vid } from "./types.ts";
 
@@ -89,8 +90,8 @@ export class RingProcess implements ProcessContext {
    * Evidence that round `rnd` is established and its coordinator alive (Phase 2 traffic, a
    * heartbeat): the election hears of it, and a coordinator of a lower round stands down.
    */
-  ownerAlive(rnd: Round, now: Tick): void {
-    this.roundEstablished(rnd);
+  ownerAlive(rnd: Round, now: Tick, ring: Ring | null = null): void {
+    this.roundEstablished(rnd, now, ring);
     this.election?.established(rnd, now);
     const c = this.coordinator;
     if (c?.isActive && rnd > c.round && roundOwner(rnd, this.cfg.maxNodes) !== this.id) c.deactivate();
@@ -100,9 +101,9 @@ export class RingProcess implements ProcessContext {
    * A process other than its coordinator says round `rnd` is established: client values are
    * routed to its owner, but it is no evidence that the owner is alive (no election input).
    */
-  roundEstablished(rnd: Round): void {
+  roundEstablished(rnd: Round, now: Tick, ring: Ring | null = null): void {
     this.roundSeen(rnd);
-    this.leadership.established(rnd);
+    this.leadership.established(rnd, now, ring);
   }
 
   /**
@@ -153,6 +154,32 @@ export class RingProcess implements ProcessContext {
     out.leading = changed(before, this.leadingState());
     out.leaderChange = this.watch.observe(input.k, now);
     return out;
+  }
+
+  /** A snapshot of every role (see ProcessStatus). */
+  status(now: Tick): ProcessStatus {
+    const { coordinator: c, acceptor: a, election: e, learner: l, proposer: p } = this;
+    const leading = c !== null && c.isActive && c.ring !== null;
+    return {
+      coordinator: c
+        ? {
+            active: c.isActive,
+            round: c.round,
+            ring: c.ring,
+            inFlight: c.inFlight,
+            flowWindow: c.flowWindow,
+            windowCuts: c.windowCuts,
+            slowAcceptors: [...c.slowAcceptors()],
+            slowRelayouts: c.slowRelayouts,
+            lease: c.hasLease(now),
+          }
+        : null,
+      acceptor: a ? { promised: a.rnd, applied: this.gc.watermark, trimmedBelow: a.trimmedBelow, heldInstances: a.heldInstances, gcExcludedReplicas: this.gc.excluded(now) } : null,
+      election: e ? { leader: e.leader, silence: e.silence(now), suspecting: e.suspecting(now), suspectAfter: e.suspectAfter() } : null,
+      learner: l ? { nextInstance: l.nextInstance, delivered: l.delivered, backlog: l.backlog, slowDowns: l.slowDowns, behindGc: l.behindGc } : null,
+      proposer: p ? { inFlight: p.inFlight, refused: p.refused, resent: p.resent } : null,
+      leadership: leading ? { leader: this.id, ring: c.ring, silence: 0 } : this.leadership.view(now),
+    };
   }
 
   /** This process' coordinator's leadership now (null: no coordinator here). */
@@ -282,16 +309,6 @@ export class RingProcess implements ProcessContext {
     // Trims go in steps, so that a log does not get one record per report.
     if (below >= this.acceptor.trimmedBelow + GC_STEP_INSTANCES || (below > this.acceptor.trimmedBelow && this.cfg.retainInstances < GC_STEP_INSTANCES))
       this.acceptor.trim(below, out);
-  }
-
-  /** What the garbage-collection quorum applied: every instance below it is decided and applied. */
-  get appliedWatermark(): Instance {
-    return this.gc.watermark;
-  }
-
-  /** Replicas left out of the garbage-collection quorum now (silent, or behind; see GcQuorum). */
-  gcExcluded(now: Tick): NodeId[] {
-    return this.acceptor ? this.gc.excluded(now) : [];
   }
 
   /** Casts this process' vote; on refusal tells the round's coordinator which round it promised. */

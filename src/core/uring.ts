@@ -100,7 +100,7 @@ export class URingDissemination implements Dissemination {
     if (ring.includes(this.p.id)) this.seeRing(rnd, ring, now, fromOwner);
     // Left out of that ring: at least its coordinator is known now, and the next hello goes there.
     else if (fromOwner) this.p.ownerAlive(rnd, now);
-    else this.p.roundEstablished(rnd);
+    else this.p.roundEstablished(rnd, now);
   }
 
   /**
@@ -181,8 +181,8 @@ export class URingDissemination implements Dissemination {
   }
 
   private seeRing(rnd: Round, ring: Ring, now: Tick, evidence = true): void {
-    if (evidence) this.p.ownerAlive(rnd, now);
-    else this.p.roundEstablished(rnd);
+    if (evidence) this.p.ownerAlive(rnd, now, ring);
+    else this.p.roundEstablished(rnd, now, ring);
     if (rnd > this.ringRound) {
       this.ringRound = rnd;
       this.ring = ring;

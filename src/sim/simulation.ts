@@ -79,6 +79,8 @@ interface SimNode {
   proc: RingProcess;
   driver: Driver;
   ledger: Ledger;
+  /** Whether its coordinator is active, as its steps' outputs last told. */
+  leading: boolean;
 }
 
 /** Bound on simulated events per run: a runaway protocol is reported, not left spinning. */
@@ -210,7 +212,7 @@ export class Simulation {
     const durable = sc.ledger === "durable" && sc.cfg.acceptors.includes(id);
     const ledger: Ledger = durable ? (previous?.ledger ?? new SimLedger(this, id)) : new RamLedger();
     const proc = createProcess(id, sc.cfg, { recovered: ledger.recover(), clientId: id * 1000 + inc });
-    const node: SimNode = { id, inc, alive: true, proc, ledger, driver: undefined as unknown as Driver };
+    const node: SimNode = { id, inc, alive: true, proc, ledger, driver: undefined as unknown as Driver, leading: false };
     node.driver = new Driver(proc, ledger, this.sink(node));
     return node;
   }
@@ -225,6 +227,9 @@ export class Simulation {
       acked: (id, a) => this.checker.onAcked(id, a),
       // Nothing in the simulator forges messages: conflicting input is a bug in some core.
       conflict: (id, c) => this.checker.fail("conflict", `node ${id} dropped input from node ${c.from}: ${c.what}`),
+      leadership: (_id, l) => {
+        if (l) node.leading = l.active;
+      },
     };
   }
 
@@ -380,9 +385,11 @@ export class Simulation {
   }
 
   private finalLeader(): NodeId | null {
-    let best: SimNode | null = null;
-    for (const n of this.nodes.values())
-      if (n.alive && n.proc.coordinator?.isActive && (!best || n.proc.coordinator.round > (best.proc.coordinator?.round ?? 0))) best = n;
+    let best: { readonly id: NodeId; readonly round: number } | null = null;
+    for (const n of this.nodes.values()) {
+      const c = n.alive ? n.proc.status(this.localNow(n)).coordinator : null;
+      if (c?.active && (!best || c.round > best.round)) best = { id: n.id, round: c.round };
+    }
     return best?.id ?? null;
   }
 
@@ -390,7 +397,9 @@ export class Simulation {
   private checkLeases(): void {
     let holder: SimNode | null = null;
     for (const n of this.nodes.values()) {
-      if (!n.alive || !n.proc.coordinator?.isActive || !n.proc.coordinator.hasLease(this.localNow(n))) continue;
+      // Only a coordinator its outputs said active can hold a lease: the others need no snapshot.
+      const c = n.alive && n.leading ? n.proc.status(this.localNow(n)).coordinator : null;
+      if (!c?.active || !c.lease) continue;
       if (holder) this.checker.fail("lease", `nodes ${holder.id} and ${n.id} both hold a lease at ${this.now / 1000} ms`);
       holder = n;
     }
@@ -405,7 +414,7 @@ export class Simulation {
    * no excuse: the learner must give them up as lost (reported) and go on.
    */
   private stranded(l: SimNode): boolean {
-    const next = l.proc.learner?.nextInstance ?? 0;
+    const next = l.proc.status(this.localNow(l)).learner?.nextInstance ?? 0;
     let value = false;
     let decision = false;
     let trimmedEverywhere = true;
@@ -440,8 +449,9 @@ export class Simulation {
         return false;
       }
     }
+    const proposerOf = (n: SimNode) => (n.alive ? n.proc.status(this.localNow(n)).proposer : null);
     for (const n of this.nodes.values())
-      if (n.alive && n.proc.proposer && n.proc.proposer.refused > 0) {
+      if ((proposerOf(n)?.refused ?? 0) > 0) {
         this.checker.fail("liveness", `node ${n.id}'s proposer refused values`);
         return false;
       }
@@ -449,11 +459,13 @@ export class Simulation {
     // a learner (unless every learner it can follow is down or stranded, see above).
     const healthy = (id: NodeId): boolean => learners.some((x) => x.id === id);
     const canFollow = (n: SimNode): boolean => (n.proc.learner !== null ? healthy(n.id) : this.sc.cfg.learners.some((l) => l !== n.id && healthy(l)));
-    for (const n of this.nodes.values())
-      if (n.alive && n.proc.proposer && n.proc.proposer.inFlight > 0 && canFollow(n)) {
-        if (final) this.checker.fail("liveness", `node ${n.id}'s proposer still waits for ${n.proc.proposer.inFlight} value(s) to be reported delivered`);
+    for (const n of this.nodes.values()) {
+      const waiting = proposerOf(n)?.inFlight ?? 0;
+      if (waiting > 0 && canFollow(n)) {
+        if (final) this.checker.fail("liveness", `node ${n.id}'s proposer still waits for ${waiting} value(s) to be reported delivered`);
         return false;
       }
+    }
     return true;
   }
 }

@@ -121,7 +121,7 @@ describe("a dead replica does not stop the cluster", () => {
     // Before: with both replicas needed, nothing beyond maxUnappliedInstances was ever proposed.
     expect(values(net.delivered(3))).toHaveLength(40);
     for (const a of [0, 1, 2]) {
-      expect(net.proc(a).gcExcluded(net.now)).toEqual([4]);
+      expect(net.proc(a).status(net.now).acceptor?.gcExcludedReplicas).toEqual([4]);
       expect(net.proc(a).acceptor?.trimmedBelow).toBeGreaterThan(8);
     }
   });
@@ -144,7 +144,7 @@ describe("a dead replica does not stop the cluster", () => {
     const after = (id: number) => values(net.delivered(id).filter((d) => d.instance >= to));
     expect(after(4)).toEqual(after(3));
     expect(after(4).length).toBeGreaterThanOrEqual(10);
-    for (const a of [0, 1, 2]) expect(net.proc(a).gcExcluded(net.now)).toEqual([]);
+    for (const a of [0, 1, 2]) expect(net.proc(a).status(net.now).acceptor?.gcExcludedReplicas).toEqual([]);
   });
 
   test("a replica sends its state only to another replica, at most once per catchupTicks each", () => {

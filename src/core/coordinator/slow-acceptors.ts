@@ -26,6 +26,8 @@ export class SlowAcceptors {
   /** Each acceptor's mean ack delay (exponentially weighted, ticks). Bound: one entry per configured acceptor. */
   private readonly ackDelay = new Map<NodeId, number>();
   private relayoutCount = 0;
+  /** slow() as of the last change of ackDelay (null: to compute again). */
+  private slowCache: ReadonlySet<NodeId> | null = null;
 
   constructor(
     private readonly self: NodeId,
@@ -56,10 +58,16 @@ export class SlowAcceptors {
     const d = Math.max(0, now - at);
     const prev = this.ackDelay.get(from);
     this.ackDelay.set(from, prev === undefined ? d : 0.8 * prev + 0.2 * d);
+    this.slowCache = null;
   }
 
   /** Acceptors whose heartbeat acks are slow: SLOW_FACTOR times the median mean delay, and at least slowAcceptorTicks. */
-  slow(): Set<NodeId> {
+  slow(): ReadonlySet<NodeId> {
+    if (this.slowCache === null) this.slowCache = this.computeSlow();
+    return this.slowCache;
+  }
+
+  private computeSlow(): Set<NodeId> {
     const slow = new Set<NodeId>();
     if (this.cfg.slowAcceptorTicks === 0 || this.ackDelay.size < 2) return slow;
     const sorted = [...this.ackDelay.values()].sort((a, b) => a - b);
@@ -86,6 +94,7 @@ export class SlowAcceptors {
   reset(): void {
     this.sentAt.clear();
     this.ackDelay.clear();
+    this.slowCache = null;
   }
 
   /** The acceptors of a ring that Phase 2 waits for: the first quorum of them, from the coordinator on. */
