@@ -28,6 +28,12 @@ export interface ClientValue {
 export interface Batch {
   readonly vid: Vid;
   readonly values: readonly ClientValue[];
+  /**
+   * Multi-Ring Paxos: a skip batch (no values) stands for this many empty instances of its ring in
+   * the deterministic merge (thesis §5.2.4: one instance carries every skip of an interval).
+   * Absent: an ordinary batch, one instance.
+   */
+  readonly skip?: number;
 }
 
 /** An acceptor's vote as reported in Phase 1B. */
@@ -206,6 +212,8 @@ export interface Delivery {
   readonly instance: Instance;
   readonly vid: Vid;
   readonly values: readonly ClientValue[];
+  /** The instance was a skip(n) batch (see Batch.skip): it counts as n instances in a merge. */
+  readonly skip?: number;
 }
 
 /**
