@@ -116,6 +116,12 @@ export interface ProtocolConfig {
    * round (M-Ring: a spare; U-Ring: past the deciding acceptor) while enough others answer. 0: off.
    */
   readonly slowAcceptorTicks: number;
+  /**
+   * Multi-Ring Paxos (thesis §5.2.2): this ring's coordinator proposes skip instances up to
+   * `skipPerInterval` (λ·Δ, fractional allowed) every `skipIntervalTicks` (Δ). Absent: no skips
+   * (a single ring needs none).
+   */
+  readonly multiRing?: { readonly skipPerInterval: number; readonly skipIntervalTicks: number };
   readonly bugs?: PlantedBugs;
 }
 
@@ -214,5 +220,10 @@ export function validateProtocolConfig(c: ProtocolConfig): void {
   for (const id of c.replicas ?? []) invariant(c.learners.includes(id), `replica ${id} is a learner`);
   invariant(c.maxUnappliedInstances === 0 || c.maxUnappliedInstances >= c.window, "maxUnappliedInstances is 0 or at least the window");
   invariant(c.flowNoticeTicks >= 1, "flowNoticeTicks is at least 1");
+  if (c.multiRing)
+    invariant(
+      Number.isFinite(c.multiRing.skipPerInterval) && c.multiRing.skipPerInterval >= 0 && Number.isInteger(c.multiRing.skipIntervalTicks) && c.multiRing.skipIntervalTicks >= 1,
+      "multiRing: skipPerInterval ≥ 0 and skipIntervalTicks ≥ 1",
+    );
   invariant(c.proposerWindow <= MAX_PROPOSER_WINDOW, `proposerWindow is at most ${MAX_PROPOSER_WINDOW} (learners' duplicate filter)`);
 }

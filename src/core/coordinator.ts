@@ -1,6 +1,7 @@
 import { invariant } from "./assert.ts";
 import type { ProtocolConfig } from "./config.ts";
 import { Batcher } from "./coordinator/batcher.ts";
+import { SkipPacer } from "./coordinator/skip-pacer.ts";
 import { FlowWindow } from "./coordinator/flow-window.ts";
 import { LeaseKeeper } from "./coordinator/lease-keeper.ts";
 import { SlowAcceptors } from "./coordinator/slow-acceptors.ts";
@@ -75,6 +76,12 @@ export class Coordinator {
   private recovery: { next: Instance; readonly top: Instance; readonly highest: Map<Instance, Batch>; readonly mine: Map<Instance, Batch> } | null =
     null;
   private readonly batcher: Batcher;
+  /** Multi-Ring: skip instances up to λ per Δ (null: a single ring, no skips). */
+  private readonly skips: SkipPacer | null;
+  /** Slots owed by the pacer, proposed as one skip instance when the window allows. */
+  private pendingSkip = 0;
+  /** When this process last learned a decision (null: never): a new leader owes the outage since. */
+  private lastDecidedAt: Tick | null = null;
   private readonly dedup = new ValueDedup();
   private readonly lease: LeaseKeeper;
   private readonly flow: FlowWindow;
@@ -86,6 +93,7 @@ export class Coordinator {
     private readonly variant: CoordinatorVariant,
   ) {
     this.batcher = new Batcher(cfg);
+    this.skips = cfg.multiRing ? new SkipPacer(cfg.multiRing.skipPerInterval, cfg.multiRing.skipIntervalTicks) : null;
     this.lease = new LeaseKeeper(cfg);
     this.flow = new FlowWindow(cfg);
     this.slow = new SlowAcceptors(id, cfg);
@@ -166,6 +174,8 @@ export class Coordinator {
     this.recovery = null;
     this.state = { k: "idle" };
     this.batcher.reset();
+    this.skips?.reset();
+    this.pendingSkip = 0;
     this.inflight.clear();
     this.dedup.reset();
   }
@@ -270,6 +280,7 @@ export class Coordinator {
    */
   onDecision(instance: Instance, vid: Vid, now: Tick, out: OutputBuilder, batch?: Batch): void {
     invariant(vid.length > 0, "vids are non-empty");
+    this.lastDecidedAt = now;
     if (instance < this.firstUndecided || this.decidedAbove.has(instance)) return;
     // Flow control: the window grows back by one per decision once notices stopped for a while.
     this.flow.onDecision(now);
@@ -327,6 +338,7 @@ export class Coordinator {
           f.sentAt = now;
           this.variant.sendPhase2(this.crnd, instance, f.batch, ring, out);
         }
+        if (this.skips) this.pendingSkip += this.skips.due(now, this.nextInstance);
         this.proposePending(now, out);
         return;
       }
@@ -400,6 +412,7 @@ export class Coordinator {
     for (const [i, v] of highest) best.set(i, v.batch);
     this.recovery = { next: Math.max(this.from, this.firstUndecided), top, highest: best, mine };
     this.nextInstance = Math.max(this.nextInstance, top + 1, this.firstUndecided);
+    this.skips?.start(now, this.nextInstance, this.lastDecidedAt === null ? 0 : now - this.lastDecidedAt);
     this.proposePending(now, out);
   }
 
@@ -494,6 +507,7 @@ export class Coordinator {
     const ring = this.state.ring;
     this.recover(now, ring, out);
     if (this.recovery) return; // holes and recovered values first, in instance order
+    if (this.pendingSkip > 0 && this.canPropose(this.nextInstance)) this.proposeSkip(now, ring, out);
     while (this.batcher.size > 0 && this.canPropose(this.nextInstance)) {
       const values = this.batcher.close(now);
       if (values === null) return;
@@ -503,5 +517,16 @@ export class Coordinator {
       this.inflight.set(instance, { batch, sentAt: now, retries: 0 });
       this.variant.sendPhase2(this.crnd, instance, batch, ring, out);
     }
+  }
+
+  /** One skip instance for every slot the pacer found owed (see SkipPacer). */
+  private proposeSkip(now: Tick, ring: Ring, out: OutputBuilder): void {
+    const batch: Batch = { vid: this.mintVid(), values: [], skip: this.pendingSkip };
+    this.pendingSkip = 0;
+    this.skips?.skipProposed();
+    while (this.decidedAbove.has(this.nextInstance)) this.nextInstance++;
+    const instance = this.nextInstance++;
+    this.inflight.set(instance, { batch, sentAt: now, retries: 0 });
+    this.variant.sendPhase2(this.crnd, instance, batch, ring, out);
   }
 }

@@ -282,7 +282,7 @@ export class Learner {
       const batch = this.batches.get(this.next)?.get(vid);
       if (!batch) return;
       const values = batch.values.filter((v) => this.filter.firstTime(v.client, v.seq, out));
-      out.deliver.push({ instance: this.next, vid, values });
+      out.deliver.push(batch.skip === undefined ? { instance: this.next, vid, values } : { instance: this.next, vid, values, skip: batch.skip });
       this.delivered += values.length;
       this.decisions.delete(this.next);
       this.batches.delete(this.next);

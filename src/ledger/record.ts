@@ -13,8 +13,9 @@
  * a record that passes its checksum but has the wrong shape is corruption too, never trusted.
  *
  * A vote's body keeps its payloads out of the CBOR: u32 length of a CBOR array
- * [instance, vrnd, vid, [[client, seq, payload length], ...]], the array, then the payloads one
- * after the other — copied once, straight into the record.
+ * [instance, vrnd, vid, [[client, seq, payload length], ...]] (and a fifth element, n, for a
+ * Multi-Ring skip(n) batch), the array, then the payloads one after the other — copied once,
+ * straight into the record.
  */
 import { crc32 } from "node:zlib";
 // cbor-x's "encode" entry is its pure-JS build: the main entry also loads the optional native
@@ -116,7 +117,9 @@ export function encodeRecord(r: DiskRecord): Uint8Array {
   let type: RecordType;
   if (r.k === "vote") {
     type = RecordType.Vote;
-    const meta = cbor.encode([r.instance, r.vrnd, r.batch.vid, r.batch.values.map((v) => [v.client, v.seq, v.payload.byteLength])]) as Uint8Array;
+    const head: unknown[] = [r.instance, r.vrnd, r.batch.vid, r.batch.values.map((v) => [v.client, v.seq, v.payload.byteLength])];
+    if (r.batch.skip !== undefined) head.push(r.batch.skip);
+    const meta = cbor.encode(head) as Uint8Array;
     let payloads = 0;
     for (const v of r.batch.values) payloads += v.payload.byteLength;
     const bodyLength = 4 + meta.length + payloads;
@@ -190,7 +193,9 @@ function decodeVote(bytes: Uint8Array): WalRecord {
   if (bytes.length < 4) throw new RecordError("vote: body shorter than its length field");
   const metaLength = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
   if (4 + metaLength > bytes.length) throw new RecordError(`vote: ${metaLength}-byte head does not fit a ${bytes.length}-byte body`);
-  const [instance, vrnd, vid, values] = arr(decodeCbor(bytes.subarray(4, 4 + metaLength)), 4, "vote");
+  const head = arr(decodeCbor(bytes.subarray(4, 4 + metaLength)), null, "vote");
+  if (head.length !== 4 && head.length !== 5) throw new RecordError("vote: expected an array of 4 (or 5 with a skip)");
+  const [instance, vrnd, vid, values, skip] = head;
   let at = 4 + metaLength;
   const decoded: ClientValue[] = arr(values, null, "vote.values").map((x, i) => {
     const [client, seq, length] = arr(x, 3, `vote value ${i}`);
@@ -201,7 +206,8 @@ function decodeVote(bytes: Uint8Array): WalRecord {
     return { client: nat(client, "client"), seq: nat(seq, "seq"), payload };
   });
   if (at !== bytes.length) throw new RecordError(`vote: ${bytes.length - at} bytes after the last payload`);
-  const batch: Batch = { vid: str(vid, "vote.vid"), values: decoded };
+  if (skip !== undefined && (decoded.length > 0 || nat(skip, "vote.skip") < 1)) throw new RecordError("vote: a skip batch has no values and skips at least one instance");
+  const batch: Batch = skip === undefined ? { vid: str(vid, "vote.vid"), values: decoded } : { vid: str(vid, "vote.vid"), values: decoded, skip: nat(skip, "vote.skip") };
   return { k: "vote", instance: nat(instance, "vote.instance"), vrnd: nat(vrnd, "vote.vrnd"), batch };
 }
 

@@ -403,3 +403,47 @@ describe("M-Ring messages that a correct process could not have sent are dropped
       expect(isQuiet(msg(get(ps, 2), 1, { ...twoA, ring }))).toBe(true);
   });
 });
+
+describe("Multi-Ring skip instances (thesis §5.2.2) at an M-Ring coordinator", () => {
+  const skipping = { multiRing: { skipPerInterval: 4, skipIntervalTicks: 10 } };
+  // Skip instances among the 2As of a step (value batches and their retransmissions left out).
+  const skipsIn = (o: Output) => sent(o, "2a").flatMap((s) => (s.msg.batch.skip === undefined ? [] : [s.msg.batch.skip]));
+
+  test("an idle ring's coordinator proposes one skip(λ·Δ) instance per interval; values proposed in the interval reduce it", () => {
+    const ps = leading(skipping);
+    const c = get(ps, 1);
+    expect(skipsIn(c.step({ k: "tick" }, 9))).toEqual([]);
+    const first = c.step({ k: "tick" }, 10);
+    expect(skipsIn(first)).toEqual([4]);
+    expect(only(first, "2a").msg.batch.values).toEqual([]);
+    // Two instances of values in the next interval: the skip makes up the other two.
+    propose(ps, 0);
+    propose(ps, 1);
+    expect(skipsIn(c.step({ k: "tick" }, 20))).toEqual([2]);
+    // Every learner of the ring delivers the skip instance with its count.
+    const l = get(ps, 6);
+    const twoA = only(first, "2a").msg;
+    msg(l, 1, twoA, 11);
+    const d = msg(l, 1, { t: "decision", decisions: [{ instance: twoA.instance, vid: twoA.batch.vid }] }, 11);
+    expect(d.deliver.map((x) => [x.instance, x.values.length, x.skip])).toEqual([[twoA.instance, 0, 4]]);
+  });
+
+  test("a single ring (no multiRing configuration) never skips", () => {
+    const c = get(leading(), 1);
+    for (let t = 1; t <= 100; t += 10) expect(skipsIn(c.step({ k: "tick" }, t))).toEqual([]);
+  });
+
+  test("a coordinator taking the ring over owes the outage since the last decision it learned, at once", () => {
+    const cfg = cfgWith({ ...skipping, leaseTicks: 0 });
+    const ps: Procs = new Map(cfg.processes.map((id) => [id, createProcess(id, cfg)]));
+    // Node 2 (an acceptor) learned a decision at tick 100; it leads from tick 300.
+    msg(get(ps, 2), 1, { t: "decision", decisions: [{ instance: 0, vid: "17.0" }] }, 100);
+    const c = get(ps, 2);
+    const oneAs = sent(c.step({ k: "lead" }, 300), "1a");
+    let last: Output | null = null;
+    for (const s of oneAs) last = msg(c, Number(s.to), only(msg(get(ps, Number(s.to)), 2, s.msg, 300), "1b").msg, 300);
+    // Every acceptor answered at tick 300: 200 ticks of outage at 0.4 per tick owe 80 slots at once.
+    const done = c.step({ k: "tick" }, 300 + cfg.phase1GraceTicks);
+    expect([...skipsIn(last as Output), ...skipsIn(done)]).toEqual([80]);
+  });
+});

@@ -12,6 +12,7 @@ describe("write-ahead-log records", () => {
       { k: "promise", rnd: 2 ** 50 },
       vote(7, 33, 8192),
       { k: "vote", instance: 8, vrnd: 33, batch: { vid: "33.8", values: [] } },
+      { k: "vote", instance: 10, vrnd: 33, batch: { vid: "33.10", values: [], skip: 250 } },
       { k: "vote", instance: 9, vrnd: 33, batch: { vid: "33.9", values: [{ client: 1, seq: 0, payload: new Uint8Array(0) }, { client: 2 ** 32 - 1, seq: 2 ** 53 - 1, payload: new Uint8Array([1, 2, 3]) }] } },
       { k: "decision", instance: 7, vid: "33.7" },
       { k: "trim", below: 5 },
@@ -25,6 +26,13 @@ describe("write-ahead-log records", () => {
       expect(h?.bodyCrc).toBe(checksum(bodyOf(bytes)));
       expect(decodeBody(h?.type ?? 0, bodyOf(bytes))).toEqual(r);
     }
+  });
+
+  test("a skip vote with values, or skipping nothing, is refused as corrupt", () => {
+    const withValues = encodeRecord({ k: "vote", instance: 1, vrnd: 3, batch: { vid: "3.1", values: [{ client: 1, seq: 1, payload: new Uint8Array(1) }], skip: 2 } });
+    expect(() => decodeBody(RecordType.Vote, bodyOf(withValues))).toThrow(RecordError);
+    const none = encodeRecord({ k: "vote", instance: 1, vrnd: 3, batch: { vid: "3.1", values: [], skip: 0 } });
+    expect(() => decodeBody(RecordType.Vote, bodyOf(none))).toThrow(RecordError);
   });
 
   test("a header with any flipped bit fails its own checksum", () => {
