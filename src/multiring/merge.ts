@@ -38,6 +38,14 @@ export interface MergeCursor {
 /** Bound: decided instances buffered per ring while the merge waits for another ring. */
 export const MAX_MERGE_BUFFER = 4096;
 
+/** Bugs planted to prove the simulator's checkers catch them (tests only). */
+export interface MergeBugs {
+  /** A skip(n) instance counts as one instance. */
+  readonly skipCountsAsOne?: boolean;
+  /** Rings are taken in descending id order. */
+  readonly descendingRings?: boolean;
+}
+
 interface RingState<V> {
   readonly id: RingId;
   next: Instance;
@@ -62,10 +70,11 @@ export class DeterministicMerge<V> {
     private readonly m: number,
     private readonly maxBuffer = MAX_MERGE_BUFFER,
     from?: MergeCursor,
+    private readonly bugs?: MergeBugs,
   ) {
     invariant(rings.length > 0 && new Set(rings).size === rings.length, "a merge takes distinct rings");
     invariant(Number.isInteger(m) && m >= 1, "M is at least 1");
-    const sorted = [...rings].sort((a, b) => a - b);
+    const sorted = [...rings].sort((a, b) => (bugs?.descendingRings ? b - a : a - b));
     this.rings = sorted.map((id) => ({ id, next: from?.next.get(id) ?? 0, carry: from?.carry.get(id) ?? 0, buffer: [] }));
     if (from) {
       const i = sorted.indexOf(from.turn);
@@ -95,7 +104,7 @@ export class DeterministicMerge<V> {
     invariant(e.instance === expected, `ring ${ring} delivers instance ${expected} next, not ${e.instance}`);
     invariant(Number.isInteger(e.slots) && e.slots >= 1, "an instance fills at least one slot");
     invariant(r.buffer.length < this.maxBuffer, `ring ${ring}'s merge buffer is full`);
-    r.buffer.push(e);
+    r.buffer.push(this.bugs?.skipCountsAsOne ? { ...e, slots: 1 } : e);
     return this.release();
   }
 
