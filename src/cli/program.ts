@@ -83,7 +83,11 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   program
     .command("sim")
     .description("run the protocol cores in the deterministic simulator and check agreement, integrity, total order and liveness")
-    .addOption(new Option("--variant <v>", "mring, uring or both").argParser(parseChoice("--variant", ["mring", "uring", "both"] as const)).default("both"))
+    .addOption(
+      new Option("--variant <v>", "mring, uring, both, or multiring (several M-Ring rings with skip instances and merging learners)")
+        .argParser(parseChoice("--variant", ["mring", "uring", "both", "multiring"] as const))
+        .default("both"),
+    )
     .addOption(new Option("--seeds <n>", "number of seeds per variant").argParser(parseIntArg("--seeds", 1, 100_000_000)).default(500))
     .addOption(new Option("--from <n>", "first seed").argParser(parseIntArg("--from", 0, 2 ** 31)).default(1))
     .addOption(new Option("--seed <n>", "run this one seed (replay)").argParser(parseIntArg("--seed", 0, 2 ** 32)))

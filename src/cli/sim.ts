@@ -1,10 +1,12 @@
 import type { Variant } from "../core/config.ts";
 import { replayCommand, sweep, type SweepSummary } from "../sim/runner.ts";
+import { sweepMultiRing } from "../sim/multiring/runner.ts";
+import { describeMultiRing, drawMultiRing } from "../sim/multiring/scenario.ts";
 import type { LedgerMode, SimOptions } from "../sim/scenario.ts";
 import type { SimResult } from "../sim/simulation.ts";
 
 export interface SimCliOptions {
-  readonly variant: Variant | "both";
+  readonly variant: Variant | "both" | "multiring";
   readonly seeds: number;
   readonly from: number;
   readonly seed?: number;
@@ -20,6 +22,7 @@ export interface SimCliOptions {
 
 /** Runs the simulator as asked and prints a summary; returns the process exit code (1 on any violation). */
 export function runSimCommand(o: SimCliOptions, write: (s: string) => void): number {
+  if (o.variant === "multiring") return runMultiRing(o, write);
   const variants: Variant[] = o.variant === "both" ? ["mring", "uring"] : [o.variant];
   const summaries: { summary: SweepSummary; base: Omit<SimOptions, "seed"> }[] = [];
   for (const variant of variants) {
@@ -80,6 +83,30 @@ export function runSimCommand(o: SimCliOptions, write: (s: string) => void): num
     }
   }
   return summaries.some((x) => x.summary.violations > 0) ? 1 : 0;
+}
+
+/** `paxos sim --variant multiring`: the multi-ring simulator (rings, skips, merging learners). */
+function runMultiRing(o: SimCliOptions, write: (s: string) => void): number {
+  const single = o.seed !== undefined;
+  const s = sweepMultiRing({ from: single ? (o.seed as number) : o.from, seeds: single ? 1 : o.seeds, ...(o.faults ? {} : { faults: false }) });
+  const replay = (seed: number) => `paxos sim --variant multiring --seed ${seed}${o.faults ? "" : " --no-faults"}`;
+  if (o.json) {
+    const failures = s.failures.map((f) => ({ seed: f.seed, violations: f.violations, replay: replay(f.seed), scenario: f.scenario }));
+    write(JSON.stringify([{ variant: "multiring", seeds: s.seeds, violations: s.violations, proposed: s.proposed, merged: s.merged, skippedSlots: s.skippedSlots, messages: s.messages, wallMs: s.wallMs, failures }], null, 2) + "\n");
+    return s.violations > 0 ? 1 : 0;
+  }
+  const n = (x: number) => x.toLocaleString("en-US");
+  write(
+    `sim multiring: ${s.seeds} seed${s.seeds === 1 ? "" : "s"}, ${s.violations} violations, ${n(s.merged)} merged deliveries of ${n(s.proposed)} proposed values, ` +
+      `${n(s.skippedSlots)} skipped instances, ${n(s.messages)} simulated messages, ${(s.wallMs / 1000).toFixed(1)} s\n`,
+  );
+  for (const f of s.failures) {
+    write(`\nseed ${f.seed} FAILED:\n`);
+    for (const v of f.violations) write(`  ${v.kind}: ${v.detail}\n`);
+    write(`  replay: ${replay(f.seed)}\n  scenario:\n${indent(f.scenario, 4)}\n`);
+  }
+  if (single && o.verbose && s.failures.length === 0) write(`scenario:\n${indent(describeMultiRing(drawMultiRing({ seed: o.seed as number, faults: o.faults })))}\n`);
+  return s.violations > 0 ? 1 : 0;
 }
 
 function indent(s: string, n = 2): string {

@@ -19,6 +19,8 @@ export interface PlantedBugs {
   readonly acceptorRepromisesRound?: boolean;
   /** Acceptor acks heartbeats (grants leases) but promises any candidate's 1A anyway. */
   readonly acceptorIgnoresLease?: boolean;
+  /** Multi-Ring: the coordinator proposes its skip instance into the instance it proposed values into last. */
+  readonly coordinatorSkipsProposedInstance?: boolean;
 }
 
 /** Static protocol configuration shared by every process of one ring. Durations are in ticks. */

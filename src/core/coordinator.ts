@@ -525,7 +525,7 @@ export class Coordinator {
     this.pendingSkip = 0;
     this.skips?.skipProposed();
     while (this.decidedAbove.has(this.nextInstance)) this.nextInstance++;
-    const instance = this.nextInstance++;
+    const instance = this.cfg.bugs?.coordinatorSkipsProposedInstance && this.inflight.size > 0 ? this.nextInstance - 1 : this.nextInstance++;
     this.inflight.set(instance, { batch, sentAt: now, retries: 0 });
     this.variant.sendPhase2(this.crnd, instance, batch, ring, out);
   }
