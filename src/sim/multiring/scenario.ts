@@ -50,8 +50,12 @@ export function drawMultiRing(o: MultiRingOptions): MultiRingScenario {
   const ringIds = Array.from({ length: rng.int(2, 4) }, (_, i) => i + 1);
   const learners = shuffle(rng, nodes).slice(0, rng.int(2, 3));
   const subscriptions = subscribe(rng, learners, ringIds);
+  // One λ for every ring, as in the thesis (the maximum expected rate of any ring): 1–2 instances
+  // per tick, above what the busiest drawn load decides, so that no ring's merge backlog grows
+  // without bound; Δ 5–20 ticks.
   const skipIntervalTicks = rng.int(5, 20);
-  const rings = ringIds.map((id) => drawRing(rng, id, nodes, subscriptions, skipIntervalTicks, o.bugs));
+  const skip = { skipPerInterval: skipIntervalTicks * (1 + rng.float()), skipIntervalTicks };
+  const rings = ringIds.map((id) => drawRing(rng, id, nodes, subscriptions, skip, o.bugs));
   const faults = o.faults ?? true;
   const learnerSet = new Set(learners);
   const crashable = nodes.filter((n) => !learnerSet.has(n));
@@ -88,7 +92,14 @@ function pickMerging(subs: ReadonlyMap<NodeId, readonly RingId[]>): NodeId {
   return [...subs.keys()][0] as NodeId;
 }
 
-function drawRing(rng: Prng, id: RingId, nodes: readonly NodeId[], subs: ReadonlyMap<NodeId, readonly RingId[]>, skipIntervalTicks: number, bugs?: PlantedBugs): RingPlanSim {
+function drawRing(
+  rng: Prng,
+  id: RingId,
+  nodes: readonly NodeId[],
+  subs: ReadonlyMap<NodeId, readonly RingId[]>,
+  skip: { readonly skipPerInterval: number; readonly skipIntervalTicks: number },
+  bugs?: PlantedBugs,
+): RingPlanSim {
   const acceptors = shuffle(rng, nodes).slice(0, 3);
   const learners = [...subs].filter(([, s]) => s.includes(id)).map(([l]) => l);
   const proposers = shuffle(rng, nodes).slice(0, rng.int(1, 2));
@@ -103,8 +114,7 @@ function drawRing(rng: Prng, id: RingId, nodes: readonly NodeId[], subs: Readonl
     proposers,
     coordinator: acceptors[0] as NodeId,
     replicas: learners,
-    // λ·Δ between 1 and 4 instances: well above what these loads need per interval, so merges move.
-    multiRing: { skipPerInterval: 1 + rng.float() * 3, skipIntervalTicks },
+    multiRing: skip,
     ...(bugs ? { bugs } : {}),
   };
   // Skewed rings: a busy one proposes every ~0.5 ms, an idle one every ~20 ms; some in bursts.
