@@ -41,10 +41,20 @@ export interface NodeCliOptions {
   readonly learnerStart?: { readonly learnFrom: LearnFrom; readonly report: NonNullable<NodeStatus["learnerStart"]> };
 }
 
+/** Multi-Ring Paxos is configuration only so far: no command runs a configuration with `rings`. */
+export const RINGS_NOT_RUN = "this build does not run configurations with `rings` yet";
+
+/** The configuration a command would run a node of (refused when it has `rings`). */
+function runnableConfig(file: string): ClusterConfig {
+  const config = loadConfig(file);
+  if (config.rings !== undefined) throw new UsageError(RINGS_NOT_RUN);
+  return config;
+}
+
 /** The configuration and the entry of the node the options name. */
 function resolveNode(o: NodeCliOptions): { file: string; config: ClusterConfig; entry: NodeEntry } {
   const file = configPath(o.config);
-  const config = loadConfig(file);
+  const config = runnableConfig(file);
   const entry = chooseNode(
     config,
     file,
@@ -284,6 +294,10 @@ export function freshClientId(): number {
 
 /** `paxos node`: runs until SIGINT/SIGTERM, then flushes and closes everything; exit code 0. */
 export async function runNodeCommand(o: NodeCliOptions, err: (s: string) => void): Promise<number> {
+  if (loadConfig(configPath(o.config)).rings !== undefined) {
+    err(`paxos node: ${RINGS_NOT_RUN}\n`);
+    return 2;
+  }
   // --output and --from-instance are checked, and the output file opened, before any socket.
   const resolved = resolveNode(o);
   const start = planLearnerStart(resolved.entry, o);
@@ -374,7 +388,7 @@ export function statsLine(node: StartedNode): Record<string, unknown> {
  */
 export function checkValueSizes(o: NodeCliOptions, sizes: readonly number[]): void {
   const file = configPath(o.config);
-  const config = loadConfig(file);
+  const config = runnableConfig(file);
   const group = multicastGroup(config);
   if (!group) return;
   const max = maxValueBytes(group.maxDatagram);

@@ -1,6 +1,7 @@
 /**
  * Rules that involve several keys (duplicate ids and ports, exactly one coordinator, the multicast
- * group, timing relations, …). They run on a lenient view of the configuration, built key by key,
+ * group, timing relations, and with `rings` each ring's members, groups and subscriptions, …).
+ * They run on a lenient view of the configuration, built key by key,
  * so that they are reported in the same run as the schema's own problems: an operator fixes every
  * problem at once instead of one per attempt. A rule only looks at keys that are well-formed by
  * themselves (a malformed key is already reported by the schema), and rules that count roles run
@@ -11,7 +12,20 @@ import { isIPv4 } from "node:net";
 import type { z } from "zod";
 import { defaultBatchBytes, PHASE2A_HEADROOM_BYTES } from "../core/config.ts";
 import { isMulticastGroup } from "../net/udp.ts";
-import { ConfigSchema, MulticastSchema, NodeSchema, ProtocolSchema, type Role } from "./schema.ts";
+import {
+  ConfigSchema,
+  DEFAULT_DATAGRAM,
+  GroupSchema,
+  MAX_GROUPS,
+  MAX_RINGS,
+  MulticastSchema,
+  NodeSchema,
+  ProtocolSchema,
+  RingMulticastSchema,
+  RingProtocolSchema,
+  RingSchema,
+  type Role,
+} from "./schema.ts";
 
 /** One node as far as its keys are well-formed. */
 export interface NodeView {
@@ -22,6 +36,33 @@ export interface NodeView {
   readonly http?: number;
   readonly multicastInterface?: string;
   readonly roles?: readonly Role[];
+  readonly subscribe?: readonly number[];
+  /** The node has a `subscribe` key (well-formed or not). */
+  readonly subscribeGiven: boolean;
+}
+
+/** One entry of `rings` as far as its keys are well-formed (its optional keys have no defaults). */
+export interface RingView {
+  readonly index: number;
+  readonly id?: number;
+  /** The ring's own variant; undefined when absent or malformed (see variantGiven). */
+  readonly variant?: "mring" | "uring";
+  readonly variantGiven: boolean;
+  readonly acceptors?: readonly number[];
+  readonly coordinator?: number;
+  /** null: the ring has no multicast key (it takes the top-level section). */
+  readonly multicast: Fields<typeof RingMulticastSchema.shape> | null;
+  readonly multicastMalformed: ReadonlySet<string>;
+  /** The ring's own protocol keys (absent ones come from the top-level section). */
+  readonly protocol: Fields<typeof RingProtocolSchema.shape>;
+  readonly protocolMalformed: ReadonlySet<string>;
+}
+
+/** One entry of `groups` as far as its keys are well-formed. */
+export interface GroupView {
+  readonly index: number;
+  readonly id?: number;
+  readonly ring?: number;
 }
 
 
@@ -36,6 +77,13 @@ export interface ConfigView {
   readonly protocol: Fields<typeof ProtocolSchema.shape>;
   /** protocol keys that are present but malformed (so their default must not stand in for them). */
   readonly protocolMalformed: ReadonlySet<string>;
+  /** Multi-Ring Paxos: null when the key is absent (the configuration is one ring); [] when it is no array. */
+  readonly rings: readonly RingView[] | null;
+  readonly groups: readonly GroupView[] | null;
+  /** `rings` / `groups` is present but no array of an allowed length (the schema's problem): rules that list them wait. */
+  readonly ringsMalformed: boolean;
+  readonly groupsMalformed: boolean;
+  readonly multiRingGiven: boolean;
 }
 
 /** The value if it is valid by itself (with the schema's default when absent), else undefined. */
@@ -70,8 +118,13 @@ export function viewOf(raw: unknown): ConfigView {
   const variant = field(ConfigSchema.shape.variant, top["variant"]);
   const rawProtocol = record(top["protocol"]) ?? {};
   const rawNodes = Array.isArray(top["nodes"]) ? (top["nodes"] as unknown[]) : [];
-  const nodes = rawNodes.map((n, index): NodeView => ({ index, ...fields(NodeSchema.shape, record(n) ?? {}) }));
+  const nodes = rawNodes.map((n, index): NodeView => ({ index, ...fields(NodeSchema.shape, record(n) ?? {}), subscribeGiven: record(n)?.["subscribe"] !== undefined }));
   const rawMulticast = record(top["multicast"]);
+  const list = (k: string): unknown[] | null => (top[k] === undefined ? null : Array.isArray(top[k]) ? (top[k] as unknown[]) : []);
+  const listMalformed = (k: string, max: number): boolean => {
+    const l = top[k];
+    return l !== undefined && !(Array.isArray(l) && l.length >= 1 && l.length <= max);
+  };
   return {
     ...(variant !== undefined ? { variant } : {}),
     nodes,
@@ -80,12 +133,45 @@ export function viewOf(raw: unknown): ConfigView {
     multicast: top["multicast"] === undefined ? null : rawMulticast === null ? {} : fields(MulticastSchema.shape, rawMulticast),
     protocol: fields(ProtocolSchema.shape, rawProtocol),
     protocolMalformed: malformed(ProtocolSchema.shape, rawProtocol),
+    rings: list("rings")?.map(ringView) ?? null,
+    groups: list("groups")?.map((g, index): GroupView => ({ index, ...fields(GroupSchema.shape, record(g) ?? {}) })) ?? null,
+    ringsMalformed: listMalformed("rings", MAX_RINGS),
+    groupsMalformed: listMalformed("groups", MAX_GROUPS),
+    multiRingGiven: top["multiRing"] !== undefined,
+  };
+}
+
+function ringView(raw: unknown, index: number): RingView {
+  const r = record(raw) ?? {};
+  const rawMulticast = r["multicast"] === undefined ? null : (record(r["multicast"]) ?? {});
+  const rawProtocol = record(r["protocol"]) ?? {};
+  const variant = field(RingSchema.shape.variant, r["variant"]);
+  return {
+    index,
+    ...fields({ id: RingSchema.shape.id, acceptors: RingSchema.shape.acceptors, coordinator: RingSchema.shape.coordinator }, r),
+    ...(variant !== undefined ? { variant } : {}),
+    variantGiven: r["variant"] !== undefined,
+    multicast: rawMulticast === null ? null : fields(RingMulticastSchema.shape, rawMulticast),
+    multicastMalformed: rawMulticast === null ? new Set() : malformed(RingMulticastSchema.shape, rawMulticast),
+    protocol: fields(RingProtocolSchema.shape, rawProtocol),
+    protocolMalformed: malformed(RingProtocolSchema.shape, rawProtocol),
   };
 }
 
 /** Every rule that involves several keys; one line per problem, each naming its key path. */
 export function crossCheck(v: ConfigView): string[] {
-  return [...checkNodeIds(v), ...checkAddresses(v), ...checkNodeRoles(v), ...checkRoleCounts(v), ...checkMulticast(v), ...checkBatch(v), ...checkTiming(v)];
+  // With `rings`, role counts, the multicast section's presence and batch sizes are rules per ring (checkRings).
+  const single = v.rings === null;
+  return [
+    ...checkNodeIds(v),
+    ...checkAddresses(v),
+    ...checkNodeRoles(v),
+    ...(single ? checkRoleCounts(v) : []),
+    ...checkMulticast(v),
+    ...(single ? checkBatch(v) : []),
+    ...checkTiming(v),
+    ...checkRings(v),
+  ];
 }
 
 function checkNodeIds(v: ConfigView): string[] {
@@ -152,14 +238,20 @@ function checkMulticast(v: ConfigView): string[] {
       problems.push(`nodes[${n.index}].multicastInterface: ${JSON.stringify(n.multicastInterface)} is not an IPv4 address`);
   const m = v.multicast;
   if (m === null) {
-    if (v.variant === "mring") problems.push("multicast: required for variant mring (the coordinator ip-multicasts Phase 2A)");
+    if (v.variant === "mring" && v.rings === null) problems.push("multicast: required for variant mring (the coordinator ip-multicasts Phase 2A)");
     return problems;
   }
+  return [...problems, ...multicastSectionProblems(v, m, "multicast")];
+}
+
+/** A multicast section's own rules: its port is no node's, its group a multicast address, its interface an address. */
+function multicastSectionProblems(v: ConfigView, m: { port?: number; group?: string; interface?: string }, key: string): string[] {
+  const problems: string[] = [];
   if (m.port !== undefined && v.nodes.some((n) => n.port === m.port || n.http === m.port))
-    problems.push(`multicast.port: ${m.port} is also a node's TCP or HTTP port`);
+    problems.push(`${key}.port: ${m.port} is also a node's TCP or HTTP port`);
   if (m.group !== undefined && !isMulticastGroup(m.group))
-    problems.push(`multicast.group: ${m.group} is not an IPv4 multicast address (224.0.0.0/4)`);
-  if (m.interface !== undefined && !isIPv4(m.interface)) problems.push(`multicast.interface: ${JSON.stringify(m.interface)} is not an IPv4 address`);
+    problems.push(`${key}.group: ${m.group} is not an IPv4 multicast address (224.0.0.0/4)`);
+  if (m.interface !== undefined && !isIPv4(m.interface)) problems.push(`${key}.interface: ${JSON.stringify(m.interface)} is not an IPv4 address`);
   return problems;
 }
 
@@ -176,17 +268,246 @@ function checkBatch(v: ConfigView): string[] {
 
 /** Leases and elections rely on heartbeat < lease < suspicion, in ticks as the cores see them. */
 function checkTiming(v: ConfigView): string[] {
+  return timingProblems(v.protocol, (k) => `protocol.${k}`, () => true);
+}
+
+type TimingKey = "heartbeatMs" | "leaseMs" | "suspectMs" | "suspectMaxMs" | "tickMs" | "window" | "maxUnappliedInstances";
+
+/**
+ * The timing rules on one protocol section (the top-level one, or a ring's over it): `keyOf`
+ * names where a key's value came from; a rule is checked only when `checked` holds for one of its keys.
+ */
+function timingProblems(p: { [K in TimingKey]?: number }, keyOf: (k: TimingKey) => string, checked: (k: TimingKey) => boolean): string[] {
   const problems: string[] = [];
-  const { heartbeatMs, leaseMs, suspectMs, suspectMaxMs, tickMs, window, maxUnappliedInstances } = v.protocol;
+  const { heartbeatMs, leaseMs, suspectMs, suspectMaxMs, tickMs, window, maxUnappliedInstances } = p;
   const t = (ms: number) => (tickMs === undefined ? ms : ms === 0 ? 0 : Math.max(1, Math.round(ms / tickMs)));
   const per = tickMs !== undefined && tickMs > 1 ? ` (in ticks of protocol.tickMs ${tickMs})` : "";
-  if (heartbeatMs !== undefined && leaseMs !== undefined && t(heartbeatMs) >= t(leaseMs))
-    problems.push(`protocol.heartbeatMs: ${heartbeatMs} must be below protocol.leaseMs (${leaseMs})${per}: a lease is renewed by heartbeats`);
-  if (leaseMs !== undefined && suspectMs !== undefined && t(leaseMs) >= t(suspectMs))
-    problems.push(`protocol.suspectMs: ${suspectMs} must be above protocol.leaseMs (${leaseMs})${per}: a candidate waits out the lease`);
-  if (suspectMs !== undefined && suspectMaxMs !== undefined && t(suspectMs) > t(suspectMaxMs))
-    problems.push(`protocol.suspectMaxMs: ${suspectMaxMs} must be at least protocol.suspectMs (${suspectMs})${per}: it bounds the suspicion timeout from above`);
-  if (maxUnappliedInstances !== undefined && maxUnappliedInstances !== 0 && window !== undefined && maxUnappliedInstances < window)
-    problems.push(`protocol.maxUnappliedInstances: ${maxUnappliedInstances} must be 0 (no bound) or at least protocol.window (${window})`);
+  const rule = (a: TimingKey, b: TimingKey) => checked(a) || checked(b);
+  if (heartbeatMs !== undefined && leaseMs !== undefined && rule("heartbeatMs", "leaseMs") && t(heartbeatMs) >= t(leaseMs))
+    problems.push(`${keyOf("heartbeatMs")}: ${heartbeatMs} must be below ${keyOf("leaseMs")} (${leaseMs})${per}: a lease is renewed by heartbeats`);
+  if (leaseMs !== undefined && suspectMs !== undefined && rule("leaseMs", "suspectMs") && t(leaseMs) >= t(suspectMs))
+    problems.push(`${keyOf("suspectMs")}: ${suspectMs} must be above ${keyOf("leaseMs")} (${leaseMs})${per}: a candidate waits out the lease`);
+  if (suspectMs !== undefined && suspectMaxMs !== undefined && rule("suspectMs", "suspectMaxMs") && t(suspectMs) > t(suspectMaxMs))
+    problems.push(`${keyOf("suspectMaxMs")}: ${suspectMaxMs} must be at least ${keyOf("suspectMs")} (${suspectMs})${per}: it bounds the suspicion timeout from above`);
+  if (
+    maxUnappliedInstances !== undefined &&
+    maxUnappliedInstances !== 0 &&
+    window !== undefined &&
+    rule("maxUnappliedInstances", "window") &&
+    maxUnappliedInstances < window
+  )
+    problems.push(`${keyOf("maxUnappliedInstances")}: ${maxUnappliedInstances} must be 0 (no bound) or at least ${keyOf("window")} (${window})`);
+  return problems;
+}
+
+const learns = (roles: readonly Role[]): boolean => roles.includes("learner") || roles.includes("client");
+
+/** Keys of `rings[]`, `groups[]`, `multiRing` and `nodes[].subscribe` (Multi-Ring Paxos). */
+function checkRings(v: ConfigView): string[] {
+  if (v.rings === null) {
+    // Without rings the configuration is one ring that every learner learns: nothing to subscribe to.
+    const problems: string[] = [];
+    if (v.groups !== null) problems.push("groups: only with rings (without rings the configuration is one ring)");
+    if (v.multiRingGiven) problems.push("multiRing: only with rings (one ring is merged with nothing)");
+    for (const n of v.nodes) if (n.subscribeGiven) problems.push(`nodes[${n.index}].subscribe: only with rings (without rings every learner learns the one ring)`);
+    return problems;
+  }
+  const rings = v.rings;
+  // Rules that refer to the list of rings wait for a well-formed one (an empty list is the schema's problem).
+  if (v.ringsMalformed) return [...checkGroups(v, null), ...checkSubscriptions(v)];
+  return [
+    ...duplicateIds(rings, "rings"),
+    ...checkRingMembers(v, rings),
+    ...checkGroups(v, rings),
+    ...checkSubscriptions(v),
+    ...checkRingLearners(v, rings),
+    ...checkRingMulticast(v, rings),
+    ...checkRingBatch(v, rings),
+    ...checkRingTiming(v, rings),
+  ];
+}
+
+function duplicateIds(entries: readonly { index: number; id?: number }[], key: string): string[] {
+  const problems: string[] = [];
+  const seen = new Map<number, number>();
+  for (const e of entries) {
+    if (e.id === undefined) continue;
+    const prev = seen.get(e.id);
+    if (prev !== undefined) problems.push(`${key}[${e.index}].id: ${e.id} is already the id of ${key}[${prev}]`);
+    else seen.set(e.id, e.index);
+  }
+  return problems;
+}
+
+/** A ring's acceptors and coordinator are nodes with those roles; every acceptor and coordinator serves a ring. */
+function checkRingMembers(v: ConfigView, rings: readonly RingView[]): string[] {
+  const problems: string[] = [];
+  // "No node has id N" only when every node's id is well-formed (a malformed id is the schema's problem).
+  const idsComplete = v.nodes.every((n) => n.id !== undefined);
+  const byId = new Map<number, NodeView>();
+  for (const n of v.nodes) if (n.id !== undefined && !byId.has(n.id)) byId.set(n.id, n);
+  const lacks = (id: number, role: Role): boolean => {
+    const roles = byId.get(id)?.roles;
+    return roles !== undefined && !roles.includes(role);
+  };
+  for (const r of rings) {
+    const at = `rings[${r.index}]`;
+    if (r.acceptors !== undefined) {
+      const seen = new Set<number>();
+      r.acceptors.forEach((id, k) => {
+        if (seen.has(id)) problems.push(`${at}.acceptors[${k}]: node ${id} is listed twice`);
+        else if (!byId.has(id)) {
+          if (idsComplete) problems.push(`${at}.acceptors[${k}]: no node has id ${id}`);
+        } else if (lacks(id, "acceptor")) problems.push(`${at}.acceptors[${k}]: node ${id} does not have the role acceptor`);
+        seen.add(id);
+      });
+      if (seen.size % 2 === 0)
+        problems.push(`${at}.acceptors: ${seen.size} acceptors: an even number tolerates no more failures than ${seen.size - 1} and has no tie rule; use an odd number`);
+    }
+    const c = r.coordinator;
+    if (c === undefined) continue;
+    if (!byId.has(c)) {
+      if (idsComplete) problems.push(`${at}.coordinator: no node has id ${c}`);
+      continue;
+    }
+    if (r.acceptors !== undefined && !r.acceptors.includes(c))
+      problems.push(`${at}.coordinator: node ${c} is not one of ${at}.acceptors (the coordinator votes on its own ring)`);
+    if (lacks(c, "coordinator")) problems.push(`${at}.coordinator: node ${c} does not have the role coordinator`);
+  }
+  const coordinators = rings.every((r) => r.coordinator !== undefined) ? new Set(rings.map((r) => r.coordinator)) : null;
+  const acceptors = rings.every((r) => r.acceptors !== undefined) ? new Set(rings.flatMap((r) => r.acceptors ?? [])) : null;
+  for (const n of v.nodes) {
+    if (n.id === undefined || n.roles === undefined) continue;
+    if (coordinators && n.roles.includes("coordinator") && !coordinators.has(n.id))
+      problems.push(`nodes[${n.index}].roles: node ${n.id} has the role coordinator but coordinates no ring (rings[].coordinator)`);
+    if (acceptors && n.roles.includes("acceptor") && !acceptors.has(n.id))
+      problems.push(`nodes[${n.index}].roles: node ${n.id} has the role acceptor but no ring lists it (rings[].acceptors)`);
+  }
+  return problems;
+}
+
+/** `rings`: null when that list is malformed (no group can be checked against it). */
+function checkGroups(v: ConfigView, rings: readonly RingView[] | null): string[] {
+  if (v.groups === null) return ["groups: required with rings (learners subscribe to groups, and each group is on a ring)"];
+  const problems = duplicateIds(v.groups, "groups");
+  if (rings !== null && rings.every((r) => r.id !== undefined)) {
+    const ids = new Set(rings.map((r) => r.id));
+    for (const g of v.groups) if (g.ring !== undefined && !ids.has(g.ring)) problems.push(`groups[${g.index}].ring: no ring has id ${g.ring}`);
+  }
+  return problems;
+}
+
+/** Learners subscribe to at least one group, clients may; others do not; every group subscribed to exists. */
+function checkSubscriptions(v: ConfigView): string[] {
+  const problems: string[] = [];
+  const groups = v.groups !== null && !v.groupsMalformed && v.groups.every((g) => g.id !== undefined) ? new Set(v.groups.map((g) => g.id)) : null;
+  for (const n of v.nodes) {
+    const at = `nodes[${n.index}].subscribe`;
+    if (n.roles !== undefined) {
+      const empty = !n.subscribeGiven || n.subscribe?.length === 0;
+      if (n.subscribeGiven && !learns(n.roles)) problems.push(`${at}: only learners and clients subscribe (node ${n.id ?? "?"} has the roles ${n.roles.join(", ")})`);
+      else if (n.roles.includes("learner") && empty) problems.push(`${at}: a learner subscribes to at least one group`);
+      else if (n.roles.includes("client") && n.subscribe?.length === 0) problems.push(`${at}: a client subscribes to at least one group (without subscribe: every group)`);
+    }
+    const seen = new Set<number>();
+    n.subscribe?.forEach((g, k) => {
+      if (seen.has(g)) problems.push(`${at}[${k}]: group ${g} is listed twice`);
+      else if (groups && !groups.has(g)) problems.push(`${at}[${k}]: no group has id ${g}`);
+      seen.add(g);
+    });
+  }
+  return problems;
+}
+
+/** Every ring has a group, and a learner or client that learns it. */
+function checkRingLearners(v: ConfigView, rings: readonly RingView[]): string[] {
+  const groups = v.groups;
+  // Counted only on well-formed groups, roles and subscriptions (a typo is not also "no learner").
+  if (groups === null || v.groupsMalformed || !groups.every((g) => g.id !== undefined && g.ring !== undefined)) return [];
+  if (!v.rolesComplete || !v.nodes.every((n) => !n.subscribeGiven || n.subscribe !== undefined)) return [];
+  const problems: string[] = [];
+  for (const r of rings) {
+    if (r.id === undefined) continue;
+    const mine = new Set(groups.filter((g) => g.ring === r.id).map((g) => g.id));
+    if (mine.size === 0) {
+      problems.push(`rings[${r.index}]: no group is on ring ${r.id} (groups[].ring): nothing can be proposed to it`);
+      continue;
+    }
+    const learnt = v.nodes.some((n) => {
+      const roles = n.roles ?? [];
+      if (!learns(roles)) return false;
+      const subscribed = n.subscribe ?? (roles.includes("client") ? groups.map((g) => g.id) : []);
+      return subscribed.some((g) => mine.has(g));
+    });
+    if (!learnt) problems.push(`rings[${r.index}]: no learner or client subscribes to a group of ring ${r.id}`);
+  }
+  return problems;
+}
+
+/** A ring's variant: its own, else the top-level one (undefined when malformed). */
+function variantOf(v: ConfigView, r: RingView): "mring" | "uring" | undefined {
+  return r.variantGiven ? r.variant : v.variant;
+}
+
+/** Each M-Ring ring multicasts on a group and port of its own (its section, or the top-level one). */
+function checkRingMulticast(v: ConfigView, rings: readonly RingView[]): string[] {
+  const problems: string[] = [];
+  const used = new Map<string, number>();
+  for (const r of rings) {
+    const at = `rings[${r.index}].multicast`;
+    if (r.multicast !== null) problems.push(...multicastSectionProblems(v, r.multicast, at));
+    if (variantOf(v, r) !== "mring") continue;
+    if (r.multicast === null && v.multicast === null) {
+      problems.push(`${at}: required for an M-Ring ring (the coordinator ip-multicasts Phase 2A): give it here or at the top level`);
+      continue;
+    }
+    const m = r.multicast ?? v.multicast;
+    if (m?.group === undefined || m.port === undefined) continue;
+    const where = `${m.group}:${m.port}`;
+    const other = used.get(where);
+    if (other === undefined) used.set(where, r.index);
+    else if (r.multicast !== null) problems.push(`${at}: ${where} is already the group and port of rings[${other}]; each ring multicasts on its own`);
+    else problems.push(`${at}: absent, so the top-level ${where}, already the group and port of rings[${other}]; each ring multicasts on its own`);
+  }
+  return problems;
+}
+
+/** An M-Ring ring's batch travels in one Phase 2A datagram of its group. */
+function checkRingBatch(v: ConfigView, rings: readonly RingView[]): string[] {
+  const problems: string[] = [];
+  for (const r of rings) {
+    if (variantOf(v, r) !== "mring" || r.protocolMalformed.has("batchBytes") || r.multicastMalformed.has("maxDatagram")) continue;
+    if (r.protocol.batchBytes === undefined && v.protocolMalformed.has("batchBytes")) continue;
+    if (r.multicast === null && v.multicast === null) continue; // no section at all: reported by checkRingMulticast
+    const own = r.multicast?.maxDatagram;
+    const max = own ?? (v.multicast === null ? DEFAULT_DATAGRAM : v.multicast.maxDatagram);
+    if (max === undefined) continue;
+    const batch = r.protocol.batchBytes ?? v.protocol.batchBytes ?? defaultBatchBytes("mring");
+    if (batch + PHASE2A_HEADROOM_BYTES <= max) continue;
+    const batchKey = r.protocol.batchBytes !== undefined ? `rings[${r.index}].protocol.batchBytes` : "protocol.batchBytes";
+    // The key that sets the datagram: the ring's own, the top-level one, else (a default) the ring's own section.
+    const maxKey = own !== undefined || (v.multicast === null && r.multicast !== null) ? `rings[${r.index}].multicast.maxDatagram` : "multicast.maxDatagram";
+    problems.push(
+      `${batchKey}: ${batch} plus ${PHASE2A_HEADROOM_BYTES} bytes of Phase 2A headroom exceeds ${maxKey} (${max}) of ring ${r.id ?? "?"}; lower the batch or raise the datagram`,
+    );
+  }
+  return problems;
+}
+
+/** A ring's protocol keys over the top-level ones keep the timing rules; its clock is every ring's. */
+function checkRingTiming(v: ConfigView, rings: readonly RingView[]): string[] {
+  const problems: string[] = [];
+  for (const r of rings) {
+    const at = `rings[${r.index}].protocol`;
+    if (r.protocol.tickMs !== undefined) problems.push(`${at}.tickMs: a process has one clock for all its rings: set protocol.tickMs at the top level`);
+    const own = (k: TimingKey): boolean => r.protocol[k] !== undefined;
+    const p: { [K in TimingKey]?: number } = {};
+    for (const k of ["heartbeatMs", "leaseMs", "suspectMs", "suspectMaxMs", "window", "maxUnappliedInstances"] as const) {
+      const value = own(k) ? r.protocol[k] : r.protocolMalformed.has(k) ? undefined : v.protocol[k];
+      if (value !== undefined) p[k] = value;
+    }
+    if (v.protocol.tickMs !== undefined) p.tickMs = v.protocol.tickMs;
+    problems.push(...timingProblems(p, (k) => (own(k) ? `${at}.${k}` : `protocol.${k}`), own));
+  }
   return problems;
 }

@@ -1,11 +1,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { z } from "zod";
-import { DEFAULT_TIMING, defaultBatchBytes, validateProtocolConfig, type ProtocolConfig } from "../core/config.ts";
+import type { ProtocolConfig } from "../core/config.ts";
 import { describeErrno } from "../os/errno.ts";
 import { crossCheck, viewOf } from "./checks.ts";
 import { JsonSyntaxError, parseJsonWithPosition } from "./json.ts";
+import { buildProtocolConfig } from "./protocol.ts";
 import { hostProblems, type ResolveOptions } from "./resolve.ts";
-import { ConfigSchema, type ClusterConfig, type NodeEntry, type Role } from "./schema.ts";
+import { ringPlanProblems } from "./rings.ts";
+import { ConfigSchema, type ClusterConfig, type NodeEntry } from "./schema.ts";
 
 /** A configuration that cannot work: every problem, one line each, naming the key path. */
 export class ConfigError extends Error {
@@ -73,12 +75,9 @@ function validate(text: string): Validation {
   const r = ConfigSchema.safeParse(raw);
   const problems = [...(r.success ? [] : r.error.issues.map(describeIssue)), ...crossCheck(viewOf(raw))];
   if (!r.success || problems.length > 0) return { config: null, problems, raw };
-  try {
-    protocolConfig(r.data);
-  } catch (e) {
-    // The cores' own invariants (e.g. ticks that round to equal values): a problem, not a crash.
-    return { config: null, problems: [`protocol: ${(e as Error).message}`], raw };
-  }
+  // The cores' own invariants (e.g. ticks that round to equal values), per ring: a problem, not a crash.
+  const refused = ringPlanProblems(r.data);
+  if (refused.length > 0) return { config: null, problems: refused, raw };
   return { config: r.data, problems: [], raw };
 }
 
@@ -113,68 +112,21 @@ export async function checkConfigFile(file: string, opts: ResolveOptions = {}): 
   return v.config;
 }
 
-function hasLearner(roles: readonly Role[]): boolean {
-  return roles.includes("learner") || roles.includes("client");
-}
-
-function hasProposer(roles: readonly Role[]): boolean {
-  return roles.includes("proposer") || roles.includes("client");
-}
-
-/** Default bound on instances proposed beyond what replicas applied: room for several windows. */
-function defaultMaxUnapplied(window: number): number {
-  return Math.max(DEFAULT_TIMING.maxUnappliedInstances, 4 * window);
-}
-
-/** Milliseconds to ticks, at least 1 when the duration is not 0. */
-function ticks(ms: number, tickMs: number): number {
-  return ms === 0 ? 0 : Math.max(1, Math.round(ms / tickMs));
-}
-
-/** The pure cores' configuration for this cluster. */
+/**
+ * The pure cores' configuration of a cluster without `rings` (one ring): members from the nodes'
+ * roles, through the builder every ring's configuration shares (see ringPlans for several rings).
+ */
 export function protocolConfig(c: ClusterConfig): ProtocolConfig {
-  const p = c.protocol;
+  if (c.rings !== undefined) throw new Error("a configuration with rings has one ProtocolConfig per ring: see ringPlans");
   const ids = (f: (n: NodeEntry) => boolean) => c.nodes.filter(f).map((n) => n.id);
   const coordinator = c.nodes.find((n) => n.roles.includes("coordinator"));
   if (!coordinator) throw new ConfigError(["nodes: exactly one node must have the role coordinator (found 0)"], "config");
-  const cfg: ProtocolConfig = {
-    variant: c.variant,
-    maxNodes: 256,
+  return buildProtocolConfig(c.variant, c.protocol, {
     processes: c.nodes.map((n) => n.id),
     acceptors: ids((n) => n.roles.includes("acceptor")),
-    learners: ids((n) => hasLearner(n.roles)),
-    proposers: ids((n) => hasProposer(n.roles)),
-    coordinator: coordinator.id,
-    window: p.window,
-    batchBytes: p.batchBytes ?? defaultBatchBytes(c.variant),
-    batchDelayTicks: ticks(p.batchDelayMs, p.tickMs),
-    maxPendingValues: p.maxPendingValues,
-    retransmitTicks: ticks(p.retransmitMs, p.tickMs),
-    retriesBeforeNewRound: p.retriesBeforeNewRound,
-    phase1GraceTicks: ticks(p.phase1GraceMs, p.tickMs),
-    catchupTicks: ticks(p.catchupMs, p.tickMs),
-    catchupBatch: p.catchupBatch,
-    learnerBufferInstances: p.learnerBufferInstances,
-    proposerTimeoutTicks: ticks(p.proposerTimeoutMs, p.tickMs),
-    proposerWindow: p.proposerWindow,
-    proposerQueue: p.proposerQueue,
-    helloTicks: ticks(p.helloMs, p.tickMs),
-    heartbeatTicks: ticks(p.heartbeatMs, p.tickMs),
-    leaseTicks: ticks(p.leaseMs, p.tickMs),
-    suspectTicks: ticks(p.suspectMs, p.tickMs),
-    suspectMaxTicks: ticks(p.suspectMaxMs, p.tickMs),
-    staggerTicks: ticks(p.staggerMs, p.tickMs),
+    learners: ids((n) => n.roles.includes("learner") || n.roles.includes("client")),
+    proposers: ids((n) => n.roles.includes("proposer") || n.roles.includes("client")),
     replicas: ids((n) => n.roles.includes("learner")),
-    appliedTicks: ticks(p.appliedMs, p.tickMs),
-    gcSuspectTicks: ticks(p.gcSuspectMs, p.tickMs),
-    catchupGiveUpTicks: ticks(p.catchupGiveUpMs, p.tickMs),
-    retainInstances: p.retainInstances,
-    maxUnappliedInstances: p.maxUnappliedInstances ?? defaultMaxUnapplied(p.window),
-    learnerRetainInstances: p.learnerRetainInstances,
-    flowBacklogInstances: p.flowBacklogInstances,
-    flowNoticeTicks: ticks(p.flowNoticeMs, p.tickMs),
-    slowAcceptorTicks: ticks(p.slowAcceptorMs, p.tickMs),
-  };
-  validateProtocolConfig(cfg);
-  return cfg;
+    coordinator: coordinator.id,
+  });
 }

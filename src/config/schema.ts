@@ -6,10 +6,14 @@ export type Role = (typeof ROLES)[number];
 
 const port = z.number().int().min(1).max(65535);
 const ms = z.number().int().min(0).max(3_600_000);
+const nodeId = z.number().int().min(0).max(255);
+/** Multi-Ring Paxos: a ring's id (rings are merged in ascending id order) and a group's. */
+const ringId = z.number().int().min(0).max(65535);
+const groupId = z.number().int().min(0).max(65535);
 
 /** One process of the cluster. */
 export const NodeSchema = z.strictObject({
-  id: z.number().int().min(0).max(255),
+  id: nodeId,
   host: z.string().min(1),
   /** TCP port of the node's ring / client / retransmission traffic. */
   port,
@@ -18,6 +22,8 @@ export const NodeSchema = z.strictObject({
   /** This node's multicast interface address, overriding multicast.interface (hosts differ). */
   multicastInterface: z.string().optional(),
   roles: z.array(z.enum(ROLES)).min(1),
+  /** Multi-Ring Paxos (with `rings` only): the groups a learner or client learns (a client without it: every group). */
+  subscribe: z.array(groupId).optional(),
 });
 
 /** multicast.maxDatagram: largest accepted (UDP allows ~64 KB) and default. */
@@ -35,6 +41,9 @@ export const MulticastSchema = z.strictObject({
   sendBufferBytes: z.number().int().min(0).max(1 << 30).default(16 * 1024 * 1024),
   maxDatagram: z.number().int().min(512).max(MAX_DATAGRAM).default(DEFAULT_DATAGRAM),
 });
+
+/** The settings of a multicast section when none is given (every key but group and port has a default). */
+export const MULTICAST_DEFAULTS = MulticastSchema.omit({ group: true, port: true }).parse({});
 
 /** Protocol knobs; defaults follow the thesis (8 KB M-Ring batches, 32 KB U-Ring). */
 export const ProtocolSchema = z.strictObject({
@@ -79,6 +88,65 @@ export const ProtocolSchema = z.strictObject({
   slowAcceptorMs: ms.default(50),
 });
 
+/** The same keys without their defaults, every one optional: a ring's overrides of a top-level section. */
+function overrides<S extends Record<string, z.ZodType>>(shape: S): { [K in keyof S]: z.ZodOptional<S[K] extends z.ZodDefault<infer I> ? I : S[K]> } {
+  const out: Record<string, z.ZodType> = {};
+  for (const [k, v] of Object.entries(shape)) out[k] = (v instanceof z.ZodDefault ? (v.unwrap() as z.ZodType) : v).optional();
+  return out as { [K in keyof S]: z.ZodOptional<S[K] extends z.ZodDefault<infer I> ? I : S[K]> };
+}
+
+/**
+ * A ring's own ip-multicast group and port (Multi-Ring Paxos); its other keys, when absent, are
+ * the top-level `multicast` section's (or that section's defaults).
+ */
+export const RingMulticastSchema = z.strictObject({
+  ...overrides(MulticastSchema.omit({ group: true, port: true }).shape),
+  group: z.string(),
+  port,
+});
+
+/** A ring's protocol keys: each one given overrides the top-level `protocol` for this ring. */
+export const RingProtocolSchema = z.strictObject(overrides(ProtocolSchema.shape));
+
+/**
+ * One ring of Multi-Ring Paxos (thesis ch. 5): its acceptors and initial coordinator by node id
+ * (nodes keep their roles), its own multicast group (M-Ring) and protocol overrides. Election,
+ * garbage collection, flow control and catch-up are per ring.
+ */
+export const RingSchema = z.strictObject({
+  id: ringId,
+  /** Default: the top-level `variant`. */
+  variant: z.enum(["mring", "uring"]).optional(),
+  /** In preference order, as the single-ring acceptors are in `nodes` order. */
+  acceptors: z.array(nodeId).min(1).max(255),
+  coordinator: nodeId,
+  /** Default (M-Ring): the top-level `multicast` section. */
+  multicast: RingMulticastSchema.optional(),
+  protocol: RingProtocolSchema.optional(),
+});
+
+/** Bounds: rings and groups of one configuration. */
+export const MAX_RINGS = 256;
+export const MAX_GROUPS = 4096;
+
+/** A group clients propose to and learners subscribe to; several groups may share a ring. */
+export const GroupSchema = z.strictObject({
+  id: groupId,
+  ring: ringId,
+});
+
+/**
+ * Multi-Ring Paxos parameters (thesis §5.2.2). The defaults are provisional, to be set from
+ * measurements: λ, the instances per second any ring is expected to reach (a ring's coordinator
+ * makes up a shortfall with skip instances; 0: no skips); Δ, how often (ms) the coordinator
+ * samples its rate; M, the instances a learner takes from each ring per turn of the merge.
+ */
+export const MultiRingSchema = z.strictObject({
+  lambdaPerSecond: z.number().min(0).max(10_000_000).default(2000),
+  deltaMs: z.number().int().min(1).max(60_000).default(5),
+  m: z.number().int().min(1).max(1_000_000).default(1),
+});
+
 export const LedgerSchema = z.discriminatedUnion("kind", [
   /** RAM "ink": safe only while a majority of acceptors stays up. */
   z.strictObject({ kind: z.literal("ram") }),
@@ -117,7 +185,13 @@ export const ConfigSchema = z.strictObject({
   protocol: ProtocolSchema.default(ProtocolSchema.parse({})),
   ledger: LedgerSchema.default({ kind: "ram" }),
   security: SecuritySchema.optional(),
+  /** Multi-Ring Paxos (configuration only so far): absent, the configuration is one ring, id 0. */
+  rings: z.array(RingSchema).min(1).max(MAX_RINGS).optional(),
+  groups: z.array(GroupSchema).min(1).max(MAX_GROUPS).optional(),
+  multiRing: MultiRingSchema.optional(),
 });
 
 export type NodeEntry = z.infer<typeof NodeSchema>;
+export type RingEntry = z.infer<typeof RingSchema>;
+export type GroupEntry = z.infer<typeof GroupSchema>;
 export type ClusterConfig = z.infer<typeof ConfigSchema>;

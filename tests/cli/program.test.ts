@@ -220,6 +220,29 @@ describe("paxos command line", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test("a configuration with rings is checked whole, then refused by every command that would run a node (exit 2, one line)", async () => {
+    const multi = fileURLToPath(new URL("../../configs/multiring-2-ram.json", import.meta.url));
+    const refused = "this build does not run configurations with `rings` yet\n";
+    expect(await run("node", "--config", multi, "--id", "0")).toEqual({ code: 2, out: "", err: `paxos node: ${refused}` });
+    expect(await run("node", "--config", multi)).toEqual({ code: 2, out: "", err: `paxos node: ${refused}` });
+    for (const argv of [["propose", "--id", "6", "v"], ["client", "--id", "7"], ["node", "--role", "client", "--id", "7"]])
+      expect(await run(...argv, "--config", multi)).toEqual({ code: 2, out: "", err: `paxos: ${refused}` });
+    const dir = mkdtempSync(join(tmpdir(), "paxos-cli-"));
+    try {
+      const c = JSON.parse(readFileSync(multi, "utf8")) as { rings: { coordinator: number }[] };
+      (c.rings[1] as { coordinator: number }).coordinator = 3;
+      const file = join(dir, "c.json");
+      writeFileSync(file, JSON.stringify(c));
+      expect(await run("node", "--config", file, "--id", "0")).toEqual({
+        code: 2,
+        out: "",
+        err: `paxos: ${file}: invalid configuration\n  rings[1].coordinator: node 3 does not have the role coordinator\n  nodes[1].roles: node 1 has the role coordinator but coordinates no ring (rings[].coordinator)\n`,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("environment variables", () => {

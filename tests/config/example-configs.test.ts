@@ -10,9 +10,11 @@ import { parseConfig } from "../../src/config/load.ts";
 
 const configsDir = new URL("../../configs/", import.meta.url);
 const examples = readdirSync(configsDir).filter((f) => f.endsWith(".json"));
+/** Multi-Ring configurations are configuration only so far: no command runs them (see tests/config/rings.test.ts). */
+const runnable = examples.filter((f) => (JSON.parse(readFileSync(new URL(f, configsDir), "utf8")) as { rings?: unknown }).rings === undefined);
 
 describe("shipped example configurations", () => {
-  test.each(examples)("%s has the one client node `paxos propose` runs as", (file) => {
+  test.each(runnable)("%s has the one client node `paxos propose` runs as", (file) => {
     const c = parseConfig(readFileSync(new URL(file, configsDir), "utf8"), file);
     const clients = c.nodes.filter((n) => CLIENT_NODE.test(n.roles));
     expect(clients).toHaveLength(1);

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { checkConfigFile, ConfigError, findConfigFile, loadConfig, NoConfigError, parseConfig, protocolConfig } from "../../src/config/load.ts";
 import { lineColumn, parseJsonWithPosition, syntaxErrorOffset } from "../../src/config/json.ts";
+import { ringPlans } from "../../src/config/rings.ts";
 
 const configsDir = new URL("../../configs/", import.meta.url);
 
@@ -35,7 +36,7 @@ describe("configuration", () => {
     expect(files.length).toBeGreaterThanOrEqual(3);
     for (const f of files) {
       const c = parseConfig(readFileSync(new URL(f, configsDir), "utf8"), f);
-      expect(protocolConfig(c).acceptors.length % 2).toBe(1);
+      for (const plan of ringPlans(c)) expect(plan.protocol.acceptors.length % 2).toBe(1);
     }
   });
 

@@ -29,6 +29,7 @@ describe("multicastGroup: the one rule for which group a node uses", () => {
     expect(multicastGroup(c, node(c, 0))).toEqual({
       group: "239.1.2.3",
       port: 7100,
+      key: "multicast",
       interface: "127.0.0.1",
       interfaceKey: "multicast.interface",
       ttl: 0,
