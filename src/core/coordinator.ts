@@ -1,7 +1,7 @@
 import { invariant } from "./assert.ts";
 import type { ProtocolConfig } from "./config.ts";
 import { Batcher } from "./coordinator/batcher.ts";
-import { SkipPacer } from "./coordinator/skip-pacer.ts";
+import { MAX_SKIP_SLOTS, SkipPacer } from "./coordinator/skip-pacer.ts";
 import { FlowWindow } from "./coordinator/flow-window.ts";
 import { LeaseKeeper } from "./coordinator/lease-keeper.ts";
 import { SlowAcceptors } from "./coordinator/slow-acceptors.ts";
@@ -338,7 +338,7 @@ export class Coordinator {
           f.sentAt = now;
           this.variant.sendPhase2(this.crnd, instance, f.batch, ring, out);
         }
-        if (this.skips) this.pendingSkip += this.skips.due(now, this.nextInstance);
+        if (this.skips) this.pendingSkip = Math.min(MAX_SKIP_SLOTS, this.pendingSkip + this.skips.due(now, this.nextInstance));
         this.proposePending(now, out);
         return;
       }

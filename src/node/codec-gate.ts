@@ -1,7 +1,7 @@
 import type { Msg, NodeId } from "../core/types.ts";
 import type { FrameWrapper } from "../net/tcp.ts";
 import { bundler, isBundle, splitBundle } from "../wire/bundle.ts";
-import { decode, DecodeError, encode, EncodeError, type WireAuth, type WireHeaderFields } from "../wire/index.ts";
+import { decode, type Decoded, DecodeError, encode, EncodeError, type WireAuth, type WireHeaderFields } from "../wire/index.ts";
 import type { NetCounters } from "./net-counters.ts";
 
 /** What the gate needs of the configuration: whose messages it accepts. */
@@ -30,8 +30,8 @@ export class CodecGate {
     self: NodeId,
     private readonly auth: WireAuth,
     private readonly counters: NetCounters,
-    /** Every message that passed, with its (configured) sender. */
-    private readonly pass: (from: NodeId, msg: Msg) => void,
+    /** Every message that passed, with its (configured) sender and its header's ring id (0 without rings; not used yet). */
+    private readonly pass: (from: NodeId, msg: Msg, ring: number) => void,
   ) {
     this.members = new Set(config.nodes.map((n) => n.id));
     this.header = { cluster: config.cluster, sender: self };
@@ -78,14 +78,14 @@ export class CodecGate {
 
   /** One message whose MAC (its own, or its bundle's) was checked, or which needs none. */
   private deliver(bytes: Uint8Array): void {
-    let decoded: { sender: number; msg: Msg };
+    let decoded: Decoded;
     try {
       decoded = decode(bytes, this.config.cluster);
     } catch (e) {
       return this.refuse(e);
     }
     if (!this.members.has(decoded.sender)) return this.counters.drop("unknown-sender");
-    this.pass(decoded.sender, decoded.msg);
+    this.pass(decoded.sender, decoded.msg, decoded.ring);
   }
 
   /** Input the codec refused is counted by its reason; any other error is a bug and propagates. */

@@ -2,9 +2,10 @@
  * Message authentication: with a cluster key, every datagram and TCP frame carries a MAC over its
  * header and body, checked before anything is decoded.
  *
- * Layout of an authenticated message: the 16-byte header, whose reserved field holds
- * (MAC kind << 8) | key id (the first byte of SHA-256 of the key, so a receiver that holds two
- * keys during a rotation picks the right one at once), then the body, then a trailer:
+ * Layout of an authenticated message: the header (header.ts; the MAC covers all of it, the ring
+ * id included), whose reserved field holds (MAC kind << 8) | key id (the first byte of SHA-256 of
+ * the key, so a receiver that holds two keys during a rotation picks the right one at once), then
+ * the body, then a trailer:
  *
  * - kind 1, HMAC (messages under the GMAC implementation's minBytes, gmac.ts): a 16-byte tag, HMAC-SHA-256(key, header ||
  *   body) cut to 128 bits (as IPsec's HMAC-SHA-256-128, RFC 4868).

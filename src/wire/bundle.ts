@@ -4,14 +4,30 @@
  * A MAC costs a fixed few microseconds whatever the size, and a client's stream of values, or a
  * ring's 2B, is many small frames per turn: per-frame MACs cost the 8 KB benchmark ~25 % of its
  * throughput, bundles a fraction of that. A bundle is a message like any other on the wire (the
- * 16-byte header with type code BUNDLE_CODE, sealed as auth.ts says), whose body is the frames
- * as the link would have written them: u32 length, then a message (header and body, no MAC of
- * its own), repeated. A receiver opens the bundle's MAC first, then decodes each message inside.
+ * header of header.ts with type code BUNDLE_CODE and ring id 0, sealed as auth.ts says), whose
+ * body is the frames as the link would have written them: u32 length, then a message (header and
+ * body, no MAC of its own), repeated. The messages inside may be of any ring (one link between two
+ * processes carries all the rings they share). A receiver opens the bundle's MAC first, then
+ * decodes each message inside.
  * Only authenticated bundles are split: without a cluster key the code is an unknown type.
  */
 import { getU16, getU32 } from "./bytes.ts";
 import { DecodeError } from "./errors.ts";
-import { HEADER_SIZE, MAGIC, OFF_CLUSTER, OFF_LENGTH, OFF_MAGIC, OFF_SENDER, OFF_TYPE, OFF_VERSION, TYPE_CODES, VERSION, writeHeader } from "./header.ts";
+import {
+  HEADER_SIZE,
+  MAGIC,
+  OFF_CLUSTER,
+  OFF_LENGTH,
+  OFF_MAGIC,
+  OFF_RING,
+  OFF_SENDER,
+  OFF_SPARE,
+  OFF_TYPE,
+  OFF_VERSION,
+  TYPE_CODES,
+  VERSION,
+  writeHeader,
+} from "./header.ts";
 import { MAX_BODY } from "./limits.ts";
 import type { WireAuth } from "./auth.ts";
 import type { WireHeaderFields } from "./codec.ts";
@@ -35,7 +51,7 @@ export function bundler(h: WireHeaderFields, auth: WireAuth): { headBytes: numbe
     tailBytes: (framesBytes) => auth.trailerBytes(HEADER_SIZE + framesBytes),
     seal(payload, framesBytes) {
       if (framesBytes > MAX_BODY) return false;
-      writeHeader(payload, BUNDLE_CODE, h.cluster, h.sender, framesBytes);
+      writeHeader(payload, BUNDLE_CODE, h.cluster, h.sender, 0, framesBytes);
       auth.seal(payload);
       return true;
     },
@@ -44,12 +60,16 @@ export function bundler(h: WireHeaderFields, auth: WireAuth): { headBytes: numbe
 
 /**
  * The messages of an opened bundle (views of it), each from the bundle's own sender and cluster.
- * Throws DecodeError: "bundle" for a body that is not whole frames, or a message inside that
- * claims another sender or cluster (an authenticated peer speaks only for itself).
+ * Throws DecodeError: "version" for a bundle of another format version; "bundle" for a bundle
+ * header of another cluster, or with a ring id or spare field other than 0, a body that is not
+ * whole frames, or a message inside that claims another sender or cluster (an authenticated peer
+ * speaks only for itself).
  */
 export function splitBundle(bytes: Uint8Array, expectCluster: number): Uint8Array[] {
-  if (getU16(bytes, OFF_MAGIC) !== MAGIC || bytes[OFF_VERSION] !== VERSION || getU32(bytes, OFF_CLUSTER) !== expectCluster)
-    throw new DecodeError("bundle", "a bundle header of another protocol version or cluster");
+  if (getU16(bytes, OFF_MAGIC) !== MAGIC || getU32(bytes, OFF_CLUSTER) !== expectCluster) throw new DecodeError("bundle", "a bundle header of another protocol or cluster");
+  // Counted as any message of another format version is (with a key, all of a peer's TCP traffic comes in bundles).
+  if (bytes[OFF_VERSION] !== VERSION) throw new DecodeError("version", `a bundle of format version ${bytes[OFF_VERSION] as number}, expected ${VERSION}`);
+  if (getU16(bytes, OFF_RING) !== 0 || getU16(bytes, OFF_SPARE) !== 0) throw new DecodeError("bundle", "a bundle header with a ring id or spare field set");
   const end = HEADER_SIZE + getU32(bytes, OFF_LENGTH);
   if (end !== bytes.byteLength) throw new DecodeError("bundle", `body length ${end - HEADER_SIZE}, ${bytes.byteLength - HEADER_SIZE} bytes`);
   const sender = getU16(bytes, OFF_SENDER);

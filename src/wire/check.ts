@@ -4,7 +4,7 @@
  * Each check returns the field's encoded size or throws EncodeError.
  */
 import { EncodeError } from "./errors.ts";
-import { MAX_NODE_ID, MAX_U32, MAX_VID } from "./limits.ts";
+import { MAX_NODE_ID, MAX_RING_ID, MAX_U32, MAX_VID } from "./limits.ts";
 
 /** A field's name for error messages, built only when one is thrown. */
 function label(what: string, field: string | undefined): string {
@@ -24,6 +24,11 @@ export function checkU32(x: number, what: string, field?: string): 4 {
 
 export function checkNodeId(x: number, what: string, field?: string): 2 {
   if (!Number.isInteger(x) || x < 0 || x > MAX_NODE_ID) throw new EncodeError(`${label(what, field)}: ${String(x)} is not a u16 node id`);
+  return 2;
+}
+
+export function checkRingId(x: number, what: string, field?: string): 2 {
+  if (!Number.isInteger(x) || x < 0 || x > MAX_RING_ID) throw new EncodeError(`${label(what, field)}: ${String(x)} is not a u16 ring id`);
   return 2;
 }
 

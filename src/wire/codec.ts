@@ -8,11 +8,11 @@
  * (`payload.slice()`) to keep it longer than the buffer.
  *
  * The encoding is canonical: each message has exactly one encoding, so for any bytes `decode`
- * accepts, `encode(decode(b).msg, header of b)` gives back exactly `b`.
+ * accepts, `encode(decode(b).msg, { cluster, sender, ring } of b)` gives back exactly `b`.
  */
 import type { Msg, MsgType } from "../core/types.ts";
 import type { BodyCodec, MsgOf } from "./body.ts";
-import { checkNodeId, checkU32 } from "./check.ts";
+import { checkNodeId, checkRingId, checkU32 } from "./check.ts";
 import {
   catchupCodec,
   catchupReplyCodec,
@@ -73,10 +73,12 @@ export interface WireHeaderFields {
   readonly cluster: number;
   /** Sender node id (u16). */
   readonly sender: number;
+  /** Ring id (u16, Multi-Ring Paxos): the ring the message belongs to; absent: 0, a configuration without rings. */
+  readonly ring?: number;
 }
 
 /**
- * The bytes of `msg` (16-byte header + body), in a fresh buffer of exactly that size, plus
+ * The bytes of `msg` (header of HEADER_SIZE bytes + body), in a fresh buffer of exactly that size, plus
  * `trailer` bytes of zeros after the body (a number, or a function of the message's size: an
  * authentication trailer's size depends on it, see auth.ts).
  * Throws EncodeError for a message the format cannot carry (see EncodeError), including a body
@@ -85,6 +87,8 @@ export interface WireHeaderFields {
 export function encode(msg: Msg, h: WireHeaderFields, trailer: number | ((messageBytes: number) => number) = 0): Uint8Array {
   checkU32(h.cluster, "cluster");
   checkNodeId(h.sender, "sender");
+  const ring = h.ring ?? 0;
+  checkRingId(ring, "ring");
   if (typeof msg !== "object" || msg === null || typeof msg.t !== "string" || !Object.hasOwn(TYPE_CODES, msg.t))
     throw new EncodeError(`unknown message type ${typeof msg === "object" && msg !== null ? String(msg.t) : typeof msg}`);
   const codec = codecOf(msg.t);
@@ -94,19 +98,28 @@ export function encode(msg: Msg, h: WireHeaderFields, trailer: number | ((messag
   const trailerBytes = typeof trailer === "number" ? trailer : trailer(HEADER_SIZE + bodyLength);
   const bytes = new Uint8Array(HEADER_SIZE + bodyLength + trailerBytes);
   const w = new Writer(bytes, HEADER_SIZE);
-  writeHeader(bytes, TYPE_CODES[msg.t], h.cluster, h.sender, bodyLength);
+  writeHeader(bytes, TYPE_CODES[msg.t], h.cluster, h.sender, ring, bodyLength);
   codec.write(w, msg);
   if (w.pos !== bytes.byteLength - trailerBytes) throw new EncodeError(`${msg.t}: internal error, wrote ${w.pos} of ${bytes.byteLength} bytes`);
   return bytes;
 }
 
+/** A decoded message and the header fields its receiver needs. */
+export interface Decoded {
+  /** Sender node id. */
+  readonly sender: number;
+  /** Ring id (0 without rings). */
+  readonly ring: number;
+  readonly msg: Msg;
+}
+
 /**
- * The message in `buf`, which must hold exactly one datagram / frame: header and body, no
- * trailing bytes. Throws DecodeError, and nothing else, for any input that is not exactly one
+ * The message in `buf`, with its sender and ring id from the header. `buf` must hold exactly one
+ * datagram / frame: header and body, no trailing bytes. Throws DecodeError, and nothing else, for any input that is not exactly one
  * well-formed message of cluster `expectCluster` (see DecodeReason). Payloads in the result are
  * views of `buf` (see the module comment).
  */
-export function decode(buf: Uint8Array, expectCluster: number): { sender: number; msg: Msg } {
+export function decode(buf: Uint8Array, expectCluster: number): Decoded {
   try {
     const h = decodeHeader(buf, expectCluster);
     const present = buf.byteLength - HEADER_SIZE;
@@ -118,7 +131,7 @@ export function decode(buf: Uint8Array, expectCluster: number): { sender: number
     const r = new Reader(buf, HEADER_SIZE, buf.byteLength);
     const msg = codecOf(h.type).read(r);
     r.finish(h.type);
-    return { sender: h.sender, msg };
+    return { sender: h.sender, ring: h.ring, msg };
   } catch (e) {
     if (e instanceof DecodeError) throw e;
     // Defence in depth: every read is bounds-checked, so this is not expected to happen (the fuzz

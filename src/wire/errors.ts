@@ -7,7 +7,7 @@
  * - `version`: a format version this code does not speak;
  * - `foreign-cluster`: a well-formed header of another cluster;
  * - `type`: an unknown message type code;
- * - `reserved`: the reserved header field is not zero;
+ * - `reserved`: the reserved or the spare header field is not zero;
  * - `length`: the body length field exceeds MAX_BODY or disagrees with the bytes present
  *   (truncated datagram or trailing bytes);
  * - `body`: the body does not parse into exactly one well-formed message of its type;
@@ -44,7 +44,8 @@ export class DecodeError extends Error {
 /**
  * Thrown by `encode` for a message the wire format cannot carry: a number that is not a safe
  * non-negative integer (or exceeds its field), a vid that is empty, too long or not printable
- * ASCII, a ring with too many or repeated members, a list or body over its limit.
+ * ASCII, a ring with too many or repeated members, a list or body over its limit, a skip batch
+ * with values or a skip count out of 1..MAX_SKIP.
  * A message built by the protocol cores never triggers it.
  */
 export class EncodeError extends Error {

@@ -7,7 +7,8 @@
  * - node set (ring, voters): u8 count (<= MAX_RING), count x u16 node id, all distinct
  * - vid: u8 length (1..MAX_VID), printable ASCII bytes
  * - client value: u32 client, u53 seq, u32 length, payload bytes
- * - batch: vid, u32 count (<= MAX_BATCH_VALUES), count x client value
+ * - batch: vid, u32 skip (0: an ordinary batch; 1..MAX_SKIP: a Multi-Ring skip batch, whose count
+ *   is 0), u32 count (<= MAX_BATCH_VALUES), count x client value
  * - decision ids: u32 count (<= MAX_LIST), count x (u53 instance, vid)
  *
  * Payloads are decoded as zero-copy `subarray` views of the input buffer.
@@ -15,7 +16,7 @@
 import type { Batch, ClientValue, DecisionId, NodeId } from "../core/types.ts";
 import { checkList, checkNodeId, checkU32, checkU53, checkVid } from "./check.ts";
 import { DecodeError, EncodeError } from "./errors.ts";
-import { MAX_BATCH_VALUES, MAX_LIST, MAX_RING } from "./limits.ts";
+import { MAX_BATCH_VALUES, MAX_LIST, MAX_RING, MAX_SKIP } from "./limits.ts";
 import type { Reader } from "./reader.ts";
 import type { Writer } from "./writer.ts";
 
@@ -77,9 +78,14 @@ export function readValue(r: Reader, what: string): ClientValue {
 }
 
 export function measureBatch(b: Batch, what: string): number {
-  let size = checkVid(b.vid, what, "vid") + 4;
+  let size = checkVid(b.vid, what, "vid") + 4 + 4;
   if (!Array.isArray(b.values)) throw new EncodeError(`${what}.values: not an array`);
   checkList(b.values.length, MAX_BATCH_VALUES, what, "values");
+  if (b.skip !== undefined) {
+    // Present means a skip batch: 0 would decode back as absent, so it is refused (no round trip).
+    if (!Number.isInteger(b.skip) || b.skip < 1 || b.skip > MAX_SKIP) throw new EncodeError(`${what}.skip: ${String(b.skip)} is not in 1..MAX_SKIP ${MAX_SKIP}`);
+    if (b.values.length > 0) throw new EncodeError(`${what}: a skip batch with ${b.values.length} values`);
+  }
   const vwhat = `${what}.value`;
   for (const v of b.values) size += measureValue(v, vwhat);
   return size;
@@ -87,19 +93,27 @@ export function measureBatch(b: Batch, what: string): number {
 
 export function writeBatch(w: Writer, b: Batch): void {
   w.vid(b.vid);
+  w.u32(b.skip ?? 0);
   w.u32(b.values.length);
   for (const v of b.values) writeValue(w, v);
 }
 
-/** The least bytes a batch takes (a one-character vid, no values). */
-export const MIN_BATCH_BYTES = 2 + 4;
+/** The least bytes a batch takes (a one-character vid, no skip, no values). */
+export const MIN_BATCH_BYTES = 2 + 4 + 4;
 
 export function readBatch(r: Reader, what: string): Batch {
   const vid = r.vid(what, "vid");
+  const skip = r.u32(what, "skip");
+  if (skip > MAX_SKIP) throw new DecodeError("body", `${what}.skip: ${skip} > MAX_SKIP ${MAX_SKIP}`);
   const n = r.count(MAX_BATCH_VALUES, MIN_VALUE_BYTES, what, "values");
+  if (skip > 0) {
+    if (n > 0) throw new DecodeError("body", `${what}: a skip batch with ${n} values`);
+    return { vid, values: [], skip };
+  }
   const values: ClientValue[] = [];
   const vwhat = n > 0 ? `${what}.value` : what;
   for (let i = 0; i < n; i++) values.push(readValue(r, vwhat));
+  // No `skip` key at all for an ordinary batch (exactOptionalPropertyTypes; tests compare with toEqual).
   return { vid, values };
 }
 

@@ -1,5 +1,5 @@
 /** The wire codec: Msg <-> bytes of one UDP datagram or TCP frame. */
-export { decode, encode, type WireHeaderFields } from "./codec.ts";
+export { decode, type Decoded, encode, type WireHeaderFields } from "./codec.ts";
 export { DecodeError, type DecodeReason, EncodeError } from "./errors.ts";
 export {
   decodeHeader,
@@ -10,7 +10,9 @@ export {
   OFF_LENGTH,
   OFF_MAGIC,
   OFF_RESERVED,
+  OFF_RING,
   OFF_SENDER,
+  OFF_SPARE,
   OFF_TYPE,
   OFF_VERSION,
   TYPE_CODES,
@@ -18,5 +20,5 @@ export {
   typeOfCode,
   VERSION,
 } from "./header.ts";
-export { MAX_BATCH_VALUES, MAX_BODY, MAX_LIST, MAX_NODE_ID, MAX_RING, MAX_U32, MAX_VID } from "./limits.ts";
+export { MAX_BATCH_VALUES, MAX_BODY, MAX_LIST, MAX_NODE_ID, MAX_RING, MAX_RING_ID, MAX_SKIP, MAX_U32, MAX_VID } from "./limits.ts";
 export { AUTH_FLAG, KEY_BYTES, keyId, TAG_BYTES, WireAuth } from "./auth.ts";

@@ -19,6 +19,16 @@ export const MAX_LIST = 1_000_000;
 /** Longest value id in bytes (ASCII). */
 export const MAX_VID = 64;
 
+/** Largest ring id (u16 on the wire, in the header). */
+export const MAX_RING_ID = 0xffff;
+
+/**
+ * Largest skip count of a Multi-Ring skip batch (Batch.skip: the empty instances one instance
+ * stands for; u32 on the wire, bounded well below it). A λ of a million instances per second
+ * reaches it only after some 36 minutes without a value.
+ */
+export const MAX_SKIP = 2 ** 31;
+
 /** Largest node id (u16 on the wire). */
 export const MAX_NODE_ID = 0xffff;
 

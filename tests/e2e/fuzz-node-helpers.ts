@@ -22,7 +22,9 @@ import {
   OFF_LENGTH,
   OFF_MAGIC,
   OFF_RESERVED,
+  OFF_RING,
   OFF_SENDER,
+  OFF_SPARE,
   OFF_TYPE,
   OFF_VERSION,
   TYPE_CODES,
@@ -128,7 +130,14 @@ function clientValue(r: Prng, maxPayload: number): ClientValue {
 }
 
 function batch(r: Prng, maxPayload: number): Batch {
+  // Now and then a Multi-Ring skip batch (no values).
+  if (r.chance(0.1)) return { vid: vid(r), values: [], skip: r.chance(0.2) ? r.pick([1, 2 ** 31]) : r.int(1, 1000) };
   return { vid: vid(r), values: Array.from({ length: r.int(0, 3) }, () => clientValue(r, maxPayload)) };
+}
+
+/** A header's ring id: mostly 0 (no rings), else any u16. */
+function ringId(r: Prng): number {
+  return r.chance(0.7) ? 0 : r.chance(0.5) ? r.int(1, 8) : r.int(0, 0xffff);
 }
 
 function decisions(r: Prng): { instance: number; vid: string }[] {
@@ -194,7 +203,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 /** A valid encoding of a random message from a configured node (or `sender`), at most `max` bytes. */
 function validEncoding(r: Prng, shape: FuzzShape, cluster = shape.cluster, sender?: number): Uint8Array {
   for (;;) {
-    const b = encode(randomMsg(r, r.chance(0.1)), { cluster, sender: sender ?? r.pick(shape.nodeIds) });
+    const b = encode(randomMsg(r, r.chance(0.1)), { cluster, sender: sender ?? r.pick(shape.nodeIds), ring: ringId(r) });
     if (b.byteLength <= shape.maxBytes) return b;
   }
 }
@@ -240,7 +249,9 @@ function make(r: Prng, category: Category, shape: FuzzShape): Uint8Array {
     }
     case "wrong-version": {
       const b = validEncoding(r, shape).slice();
-      view(b).setUint8(OFF_VERSION, r.chance(0.5) ? r.pick([0, 2, 255]) : r.int(2, 255));
+      // Any version but this one: 2 (the previous format) among them.
+      const v = r.chance(0.5) ? r.pick([0, 1, 2, 255]) : r.int(0, 254);
+      view(b).setUint8(OFF_VERSION, v === VERSION ? 255 : v);
       return b;
     }
     case "unknown-type": {
@@ -250,7 +261,7 @@ function make(r: Prng, category: Category, shape: FuzzShape): Uint8Array {
     }
     case "reserved-set": {
       const b = validEncoding(r, shape).slice();
-      view(b).setUint16(OFF_RESERVED, r.int(1, 0xffff));
+      view(b).setUint16(r.chance(0.5) ? OFF_RESERVED : OFF_SPARE, r.int(1, 0xffff));
       return b;
     }
     case "oversized-length": {
@@ -282,6 +293,8 @@ function make(r: Prng, category: Category, shape: FuzzShape): Uint8Array {
       v.setUint32(OFF_CLUSTER, shape.cluster);
       v.setUint16(OFF_SENDER, r.pick(shape.nodeIds));
       v.setUint16(OFF_RESERVED, 0);
+      v.setUint16(OFF_RING, ringId(r));
+      v.setUint16(OFF_SPARE, 0);
       v.setUint32(OFF_LENGTH, n);
       return b;
     }

@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import type { Msg, NodeId } from "../../src/core/types.ts";
 import { CodecGate } from "../../src/node/codec-gate.ts";
 import { NetCounters } from "../../src/node/net-counters.ts";
 import { isBundle } from "../../src/wire/bundle.ts";
-import { decode, encode, HEADER_SIZE, keyId, WireAuth } from "../../src/wire/index.ts";
+import { decode, encode, HEADER_SIZE, keyId, OFF_RING, OFF_VERSION, TYPE_CODES, WireAuth } from "../../src/wire/index.ts";
 import { framesOf, sealBundle } from "../wire/helpers.ts";
 
 const CLUSTER = 9;
@@ -19,12 +19,21 @@ const OTHER_KEY = ((): Uint8Array => {
 })();
 const hb = (seq: number): Msg => ({ t: "heartbeat", rnd: 3, seq });
 
-/** A gate of node 0 and what it let through, as "from:seq". */
+/** A gate of node 0 and what it let through, as "from:seq" (and "@ring" for a ring other than 0). */
 function gateOf(auth = new WireAuth([])): { gate: CodecGate; passed: string[]; counters: NetCounters } {
   const counters = new NetCounters();
   const passed: string[] = [];
-  const gate = new CodecGate(CONFIG, 0, auth, counters, (from: NodeId, msg: Msg) => passed.push(`${from}:${msg.t === "heartbeat" ? msg.seq : msg.t}`));
+  const gate = new CodecGate(CONFIG, 0, auth, counters, (from: NodeId, msg: Msg, ring: number) =>
+    passed.push(`${from}:${msg.t === "heartbeat" ? msg.seq : msg.t}${ring === 0 ? "" : `@${ring}`}`),
+  );
   return { gate, passed, counters };
+}
+
+const u32 = (x: number): number[] => [(x >>> 24) & 0xff, (x >>> 16) & 0xff, (x >>> 8) & 0xff, x & 0xff];
+
+/** hb(seq) from `sender` as wire format version 2 wrote it (a 16-byte header without a ring id). */
+function heartbeatV2(sender: number, seq: number): Uint8Array {
+  return new Uint8Array([0x52, 0x50, 2, TYPE_CODES.heartbeat, ...u32(CLUSTER), 0, sender, 0, 0, ...u32(16), ...u32(0), ...u32(3), ...u32(0), ...u32(seq)]);
 }
 
 /** The counters that are drops, without the zeros. */
@@ -54,6 +63,34 @@ describe("CodecGate without a cluster key", () => {
     expect(passed).toEqual(["1:5"]);
   });
 
+  test("hands the handler each message's ring id from its header (0 without rings)", () => {
+    const { gate, passed, counters } = gateOf();
+    gate.accept(encode(hb(1), { cluster: CLUSTER, sender: 1, ring: 0 }));
+    gate.accept(encode(hb(2), { cluster: CLUSTER, sender: 1, ring: 7 }));
+    gate.accept(encode(hb(3), { cluster: CLUSTER, sender: 2, ring: 0xffff }));
+    expect(passed).toEqual(["1:1", "1:2@7", "2:3@65535"]);
+    expect(drops(counters)).toEqual({});
+  });
+
+  test("a message of wire format version 2 is dropped and counted as dropped_version", () => {
+    const { gate, passed, counters } = gateOf();
+    // The crafted bytes are right: the same message as version 3 passes.
+    const v3 = heartbeatV2(1, 1);
+    const as3 = new Uint8Array(HEADER_SIZE + 16);
+    as3.set(v3.subarray(0, 12));
+    as3[OFF_VERSION] = 3;
+    as3.set(v3.subarray(12, 16), 16);
+    as3.set(v3.subarray(16), HEADER_SIZE);
+    gate.accept(as3);
+    expect(passed).toEqual(["1:1"]);
+    gate.accept(heartbeatV2(1, 2));
+    gate.accept(heartbeatV2(2, 3));
+    // A version-2 hello: 16 bytes, shorter than a version-3 header, still "version".
+    gate.accept(new Uint8Array([0x52, 0x50, 2, TYPE_CODES.hello, ...u32(CLUSTER), 0, 1, 0, 0, ...u32(0)]));
+    expect(passed).toEqual(["1:1"]);
+    expect(drops(counters)).toEqual({ dropped_version: 3 });
+  });
+
   test("a bug behind the gate is no bad input: the handler's error propagates, uncounted", () => {
     const counters = new NetCounters();
     const gate = new CodecGate(CONFIG, 0, new WireAuth([]), counters, () => {
@@ -67,8 +104,8 @@ describe("CodecGate without a cluster key", () => {
     const { gate, counters } = gateOf();
     expect(gate.linkWrap).toBeUndefined();
     expect(gate.authenticated).toBe(false);
-    expect(decode(gate.encodeFrame(hb(1)) as Uint8Array, CLUSTER)).toEqual({ sender: 0, msg: hb(1) });
-    expect(decode(gate.encodeDatagram(hb(2)) as Uint8Array, CLUSTER)).toEqual({ sender: 0, msg: hb(2) });
+    expect(decode(gate.encodeFrame(hb(1)) as Uint8Array, CLUSTER)).toEqual({ sender: 0, ring: 0, msg: hb(1) });
+    expect(decode(gate.encodeDatagram(hb(2)) as Uint8Array, CLUSTER)).toEqual({ sender: 0, ring: 0, msg: hb(2) });
     expect(gate.encodeFrame({ t: "applied", upTo: -1 })).toBeNull();
     expect(gate.encodeDatagram({ t: "applied", upTo: 1.5 })).toBeNull();
     expect(drops(counters)).toEqual({ dropped_encode: 2 });
@@ -84,12 +121,15 @@ describe("CodecGate with a cluster key", () => {
     const flipped = sender.encodeDatagram(hb(2)) as Uint8Array;
     flipped[HEADER_SIZE] = (flipped[HEADER_SIZE] as number) ^ 1;
     gate.accept(flipped);
+    const ringFlipped = sender.encodeDatagram(hb(2)) as Uint8Array;
+    ringFlipped[OFF_RING + 1] = (ringFlipped[OFF_RING + 1] as number) ^ 1;
+    gate.accept(ringFlipped);
     gate.accept(encode(hb(3), { cluster: CLUSTER, sender: 1 }));
     gate.accept(new CodecGate(CONFIG, 1, new WireAuth([OTHER_KEY]), new NetCounters(), () => {}).encodeDatagram(hb(4)) as Uint8Array);
     // A stranger holding the key is still no member.
     gate.accept(new CodecGate({ cluster: CLUSTER, nodes: [{ id: 50 }] }, 50, new WireAuth([KEY]), new NetCounters(), () => {}).encodeDatagram(hb(5)) as Uint8Array);
     expect(passed).toEqual(["1:1"]);
-    expect(drops(counters)).toEqual({ dropped_mac_bad: 1, dropped_mac_missing: 1, dropped_mac_key: 1, dropped_unknown_sender: 1 });
+    expect(drops(counters)).toEqual({ dropped_mac_bad: 2, dropped_mac_missing: 1, dropped_mac_key: 1, dropped_unknown_sender: 1 });
   });
 
   test("a TCP bundle passes as its messages (counted once); a bundle speaking for another member is dropped whole", () => {
@@ -107,10 +147,28 @@ describe("CodecGate with a cluster key", () => {
     expect(counters.values["tcp_bundles_in"]).toBe(1);
   });
 
+  test("a version-2 TCP bundle under a good MAC is counted as dropped_version, as a version-2 datagram is", () => {
+    const { gate, passed, counters } = gateOf(new WireAuth([KEY]));
+    const auth = new WireAuth([KEY]);
+    const h1 = { cluster: CLUSTER, sender: 1 };
+    const bundle = sealBundle(framesOf([encode(hb(1), h1)]), h1, auth);
+    bundle[OFF_VERSION] = 2;
+    auth.seal(bundle);
+    gate.accept(bundle);
+    // A datagram as a version-2 node sealed it: HMAC-SHA-256-128 over header and body, the MAC
+    // kind and key id in the reserved field (which sits at the same offset in both versions).
+    const v2 = heartbeatV2(1, 2);
+    v2[10] = 1;
+    v2[11] = keyId(KEY);
+    gate.accept(Buffer.concat([v2, createHmac("sha256", KEY).update(v2).digest().subarray(0, 16)]));
+    expect(passed).toEqual([]);
+    expect(drops(counters)).toEqual({ dropped_version: 2 });
+  });
+
   test("frames go without a MAC of their own; the links' wrap seals what they write as one bundle", () => {
     const { gate } = gateOf(new WireAuth([KEY]));
     const frame = gate.encodeFrame(hb(1)) as Uint8Array;
-    expect(decode(frame, CLUSTER)).toEqual({ sender: 0, msg: hb(1) });
+    expect(decode(frame, CLUSTER)).toEqual({ sender: 0, ring: 0, msg: hb(1) });
     const wrap = gate.linkWrap;
     if (!wrap) throw new Error("expected a link wrap with a key");
     const frames = framesOf([frame]);

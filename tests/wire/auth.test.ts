@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { decode, encode, TAG_BYTES, WireAuth } from "../../src/wire/index.ts";
+import { decode, encode, OFF_RING, OFF_SPARE, TAG_BYTES, WireAuth } from "../../src/wire/index.ts";
 import { GMAC_TRAILER_BYTES } from "../../src/wire/auth.ts";
 import { portableGmac } from "../../src/wire/gmac.ts";
 import type { Msg } from "../../src/core/types.ts";
@@ -9,6 +9,8 @@ import { reason } from "./helpers.ts";
 const H = { cluster: 7, sender: 3 };
 const msg: Msg = { t: "decision", decisions: [{ instance: 5, vid: "17.5" }] };
 const A = randomBytes(32);
+/** Large enough for GMAC whichever implementation the host has. */
+const big: Msg = { t: "value", v: { client: 9, seq: 1, payload: new Uint8Array(portableGmac.minBytes).fill(7) }, hops: 0 };
 const B = randomBytes(32);
 
 function sealed(auth: WireAuth, m: Msg = msg): Uint8Array {
@@ -20,7 +22,28 @@ describe("wire authentication (HMAC-SHA-256-128 or per-sender GMAC over header a
     const auth = new WireAuth([A]);
     const b = sealed(auth);
     expect(b.byteLength).toBe(encode(msg, H).byteLength + TAG_BYTES);
-    expect(decode(auth.open(b), 7)).toEqual({ sender: 3, msg });
+    expect(decode(auth.open(b), 7)).toEqual({ sender: 3, ring: 0, msg });
+  });
+
+  const ringed = { ...H, ring: 0x0102 };
+
+  test("the ring id is covered: a message of ring r opens as of ring r, and a flipped bit in the ring id or spare field fails the MAC", () => {
+    for (const m of [msg, big]) {
+      const auth = new WireAuth([A]);
+      const b = auth.seal(encode(m, ringed, auth.trailerBytes));
+      expect(decode(new WireAuth([A]).open(b.slice()), 7)).toEqual({ sender: 3, ring: 0x0102, msg: m });
+      for (const at of [OFF_RING, OFF_RING + 1, OFF_SPARE, OFF_SPARE + 1])
+        for (const bit of [0, 7]) {
+          const x = b.slice();
+          x[at] = (x[at] as number) ^ (1 << bit);
+          expect(reason(() => new WireAuth([A]).open(x))).toBe("mac-bad");
+        }
+      // Moved to another ring wholesale (ring 0: the default): still refused.
+      const moved = b.slice();
+      moved[OFF_RING] = 0;
+      moved[OFF_RING + 1] = 0;
+      expect(reason(() => new WireAuth([A]).open(moved))).toBe("mac-bad");
+    }
   });
 
   test("no MAC, a wrong key, an unknown key id, a flipped bit in header or body: each refused with its reason", () => {
@@ -51,13 +74,11 @@ describe("wire authentication (HMAC-SHA-256-128 or per-sender GMAC over header a
     expect(reason(() => new WireAuth([A]).open(sealed(rotating)))).toBe("mac-key");
   });
 
-  const big: Msg = { t: "value", v: { client: 9, seq: 1, payload: new Uint8Array(portableGmac.minBytes).fill(7) }, hops: 0 };
-
   test("a large message is sealed with GMAC: a 32-byte trailer, opens with the key, each refusal with its reason", () => {
     const auth = new WireAuth([A]);
     const b = sealed(auth, big);
     expect(b.byteLength).toBe(encode(big, H).byteLength + GMAC_TRAILER_BYTES);
-    expect(decode(new WireAuth([A]).open(b), 7)).toEqual({ sender: 3, msg: big });
+    expect(decode(new WireAuth([A]).open(b), 7)).toEqual({ sender: 3, ring: 0, msg: big });
     expect(reason(() => new WireAuth([B]).open(sealed(auth, big)))).toBe("mac-key");
     expect(reason(() => new WireAuth([]).open(sealed(auth, big)))).toBe("mac-unexpected");
     // A flipped bit anywhere: the sender id, the body, the epoch, the counter, the tag.

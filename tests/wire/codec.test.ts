@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { Msg } from "../../src/core/types.ts";
+import type { Batch, Msg } from "../../src/core/types.ts";
 import {
   decode,
   DecodeError,
@@ -12,7 +12,13 @@ import {
   MAX_BATCH_VALUES,
   MAX_BODY,
   MAX_RING,
+  MAX_RING_ID,
+  MAX_SKIP,
   MAX_VID,
+  OFF_LENGTH,
+  OFF_RESERVED,
+  OFF_RING,
+  OFF_SPARE,
   TYPE_CODES,
   typeOfCode,
   VERSION,
@@ -22,13 +28,15 @@ import { bytes, Prng, sameBytes } from "./helpers.ts";
 const CLUSTER = 0xa1b2c3d4;
 const H = { cluster: CLUSTER, sender: 0x0102 };
 
-function roundTrip(msg: Msg): Uint8Array {
-  const buf = encode(msg, H);
+function roundTrip(msg: Msg, ring?: number): Uint8Array {
+  const h = ring === undefined ? H : { ...H, ring };
+  const buf = encode(msg, h);
   const got = decode(buf, CLUSTER);
   expect(got.sender).toBe(H.sender);
+  expect(got.ring).toBe(ring ?? 0);
   expect(got.msg).toEqual(msg);
   // Canonical: re-encoding what was decoded gives the very same bytes.
-  expect(sameBytes(encode(got.msg, H), buf)).toBe(true);
+  expect(sameBytes(encode(got.msg, h), buf)).toBe(true);
   return buf;
 }
 
@@ -36,7 +44,7 @@ function hex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
 }
 
-/** A frame with a valid header (type `t`, cluster CLUSTER, sender 1, exact length) around `body`. */
+/** A frame with a valid header (type `t`, cluster CLUSTER, sender 1, ring 0, exact length) around `body`. */
 function craft(t: Msg["t"], body: readonly number[]): Uint8Array {
   const buf = new Uint8Array(HEADER_SIZE + body.length);
   const v = new DataView(buf.buffer);
@@ -45,7 +53,7 @@ function craft(t: Msg["t"], body: readonly number[]): Uint8Array {
   v.setUint8(3, TYPE_CODES[t]);
   v.setUint32(4, CLUSTER);
   v.setUint16(8, 1);
-  v.setUint32(12, body.length);
+  v.setUint32(16, body.length);
   buf.set(body, HEADER_SIZE);
   return buf;
 }
@@ -189,6 +197,14 @@ describe("round trip of every message type", () => {
   ];
   for (const [name, msg] of cases) test(name, () => void roundTrip(msg));
 
+  test("every message type round-trips with a ring id in its header", () => {
+    for (const ring of [1, 0x1234, MAX_RING_ID]) for (const [, msg] of cases) roundTrip(msg, ring);
+  });
+
+  test("ring 0 is the default: a header without a ring id encodes as ring 0", () => {
+    for (const [, msg] of cases) expect(sameBytes(encode(msg, { ...H, ring: 0 }), encode(msg, H))).toBe(true);
+  });
+
   test("every message type is covered above", () => {
     expect(new Set(cases.map(([, m]) => m.t))).toEqual(new Set(Object.keys(TYPE_CODES) as Msg["t"][]));
   });
@@ -205,15 +221,21 @@ describe("round trip of every message type", () => {
 });
 
 describe("header layout", () => {
-  test("16 bytes at fixed offsets, big-endian: magic, version, type, cluster, sender, reserved, length", () => {
+  test("20 bytes at fixed offsets, big-endian: magic, version, type, cluster, sender, reserved, ring, spare, length", () => {
     const buf = encode({ t: "1a", rnd: 0x0102030405, from: 7 }, H);
-    expect(HEADER_SIZE).toBe(16);
+    expect(HEADER_SIZE).toBe(20);
+    expect(VERSION).toBe(3);
+    expect([OFF_RESERVED, OFF_RING, OFF_SPARE, OFF_LENGTH]).toEqual([10, 12, 14, 16]);
     expect(hex(buf)).toBe(
-      "52 50 02 02 a1 b2 c3 d4 01 02 00 00 00 00 00 10 " + "00 00 00 01 02 03 04 05 " + "00 00 00 00 00 00 00 07",
+      "52 50 03 02 a1 b2 c3 d4 01 02 00 00 00 00 00 00 00 00 00 10 " + "00 00 00 01 02 03 04 05 " + "00 00 00 00 00 00 00 07",
     );
+    // The ring id (u16) at offset 12, nothing else changed.
+    const ringed = encode({ t: "1a", rnd: 0x0102030405, from: 7 }, { ...H, ring: 0xbeef });
+    expect(hex(ringed.subarray(0, HEADER_SIZE))).toBe("52 50 03 02 a1 b2 c3 d4 01 02 00 00 be ef 00 00 00 00 00 10");
+    expect(sameBytes(ringed.subarray(HEADER_SIZE), buf.subarray(HEADER_SIZE))).toBe(true);
   });
 
-  test("the type code of every message sits at offset 3 and the body length at offset 12", () => {
+  test("the type code of every message sits at offset 3 and the body length at offset 16", () => {
     const r = new Prng(5);
     const msgs: Msg[] = [
       { t: "value", v: { client: 1, seq: 2, payload: bytes(r, 5) }, hops: 0 },
@@ -229,18 +251,32 @@ describe("header layout", () => {
       expect(v.getUint32(4)).toBe(1);
       expect(v.getUint16(8)).toBe(65535);
       expect(v.getUint16(10)).toBe(0);
-      expect(v.getUint32(12)).toBe(buf.byteLength - 16);
+      expect(v.getUint16(12)).toBe(0);
+      expect(v.getUint16(14)).toBe(0);
+      expect(v.getUint32(16)).toBe(buf.byteLength - 20);
     }
+  });
+
+  test("exact body layout of a batch: vid, u32 skip, u32 count, values", () => {
+    const v = { client: 0x0a0b0c0d, seq: 2, payload: new Uint8Array([0xde, 0xad]) };
+    const frame = encode({ t: "decision", decisions: [] }, H);
+    expect(frame.byteLength).toBe(HEADER_SIZE + 4);
+    const ordinary = encode({ t: "2ab", rnd: 1, instance: 2, batch: { vid: "1.2", values: [v] }, ring: [], voters: [] }, H);
+    expect(hex(ordinary.subarray(HEADER_SIZE + 16 + 2))).toBe(
+      "03 31 2e 32 00 00 00 00 00 00 00 01 0a 0b 0c 0d 00 00 00 00 00 00 00 02 00 00 00 02 de ad",
+    );
+    const skip = encode({ t: "2ab", rnd: 1, instance: 2, batch: { vid: "1.2", values: [], skip: 0x01020304 }, ring: [], voters: [] }, H);
+    expect(hex(skip.subarray(HEADER_SIZE + 16 + 2))).toBe("03 31 2e 32 01 02 03 04 00 00 00 00");
   });
 
   test("exact body layouts of value and 2b", () => {
     const v = { client: 0x0a0b0c0d, seq: 2 ** 32 + 2, payload: new Uint8Array([0xde, 0xad]) };
     const value = encode({ t: "value", v, hops: 1 }, H);
-    expect(hex(value.subarray(16))).toBe("00 00 00 01 00 0a 0b 0c 0d 00 00 00 01 00 00 00 02 00 00 00 02 de ad");
+    expect(hex(value.subarray(HEADER_SIZE))).toBe("00 00 00 01 00 0a 0b 0c 0d 00 00 00 01 00 00 00 02 00 00 00 02 de ad");
     const withOrigin = encode({ t: "value", v, hops: 1, origin: 0x0304 }, H);
-    expect(hex(withOrigin.subarray(16))).toBe("00 00 00 01 01 03 04 0a 0b 0c 0d 00 00 00 01 00 00 00 02 00 00 00 02 de ad");
+    expect(hex(withOrigin.subarray(HEADER_SIZE))).toBe("00 00 00 01 01 03 04 0a 0b 0c 0d 00 00 00 01 00 00 00 02 00 00 00 02 de ad");
     const b2 = encode({ t: "2b", rnd: 33, instance: 7, vid: "33.5", ring: [1, 2, 0], voters: [1] }, H);
-    expect(hex(b2.subarray(16))).toBe(
+    expect(hex(b2.subarray(HEADER_SIZE))).toBe(
       "00 00 00 00 00 00 00 21 00 00 00 00 00 00 00 07 04 33 33 2e 35 03 00 01 00 02 00 00 01 00 01",
     );
   });
@@ -255,10 +291,10 @@ describe("header layout", () => {
     expect(typeOfCode(n + 1)).toBeUndefined();
   });
 
-  test("decodeHeader on the first 16 bytes of a stream gives the frame length (TCP framing)", () => {
-    const frame = encode({ t: "catchup", from: 3, count: 64 }, H);
+  test("decodeHeader on the first HEADER_SIZE bytes of a stream gives the frame length (TCP framing) and the ring", () => {
+    const frame = encode({ t: "catchup", from: 3, count: 64 }, { ...H, ring: 5 });
     const h = decodeHeader(frame.subarray(0, HEADER_SIZE), CLUSTER);
-    expect(h).toEqual({ type: "catchup", cluster: CLUSTER, sender: H.sender, bodyLength: 12 });
+    expect(h).toEqual({ type: "catchup", cluster: CLUSTER, sender: H.sender, ring: 5, bodyLength: 12 });
     expect(HEADER_SIZE + h.bodyLength).toBe(frame.byteLength);
   });
 });
@@ -268,7 +304,7 @@ describe("every rejection reason, from crafted buffers", () => {
 
   test("short: fewer bytes than a header", () => {
     rejects(new Uint8Array(0), "short");
-    rejects(good().subarray(0, 15), "short");
+    rejects(good().subarray(0, HEADER_SIZE - 1), "short");
   });
 
   test("magic", () => {
@@ -281,11 +317,28 @@ describe("every rejection reason, from crafted buffers", () => {
   });
 
   test("version", () => {
-    for (const v of [0, 1, 3, 255]) {
+    for (const v of [0, 1, 2, 4, 255]) {
       const b = good();
       b[2] = v;
-      rejects(b, "version", new RegExp(`version ${v}`));
+      rejects(b, "version", new RegExp(`version ${v}, expected 3`));
     }
+  });
+
+  test("version: a whole format-2 message (16-byte header, no ring id) is refused as such", () => {
+    // nack rnd 33 promised 65 as version 2 wrote it: magic, version 2, type, cluster, sender, reserved, length.
+    const v2 = new Uint8Array([
+      0x52, 0x50, 2, TYPE_CODES.nack, ...u32(CLUSTER), 0x01, 0x02, 0, 0, ...u32(16), ...u53(33), ...u53(65),
+    ]);
+    expect(v2.byteLength).toBe(16 + 16);
+    rejects(v2, "version", /format version 2, expected 3/);
+    // Even of another cluster, or cut short of a v3 header: the version is checked first.
+    rejects(v2, "version", undefined, 7);
+    // Shorter than a version-3 header: still refused as of its version, not as short.
+    rejects(v2.subarray(0, 16 + 3), "version");
+    const hello2 = new Uint8Array([0x52, 0x50, 2, TYPE_CODES.hello, ...u32(CLUSTER), 0, 1, 0, 0, ...u32(0)]);
+    rejects(hello2, "version", /format version 2/);
+    rejects(hello2.subarray(0, 3), "version");
+    rejects(hello2.subarray(0, 2), "short");
   });
 
   test("foreign-cluster", () => {
@@ -303,27 +356,40 @@ describe("every rejection reason, from crafted buffers", () => {
     }
   });
 
-  test("reserved: not zero", () => {
+  test("reserved: not zero, nor the spare field", () => {
     const b = good();
     b[11] = 1;
-    rejects(b, "reserved");
+    rejects(b, "reserved", /reserved field 1/);
+    for (const at of [OFF_SPARE, OFF_SPARE + 1]) {
+      const c = good();
+      c[at] = 0x80;
+      rejects(c, "reserved", /spare field/);
+    }
+  });
+
+  test("any ring id is accepted (which rings a node serves is not the codec's business)", () => {
+    for (const ring of [0, 1, 0x00ff, 0xff00, MAX_RING_ID]) {
+      const b = good();
+      new DataView(b.buffer).setUint16(OFF_RING, ring);
+      expect(decode(b, CLUSTER)).toEqual({ sender: H.sender, ring, msg: { t: "nack", rnd: 33, promised: 65 } });
+    }
   });
 
   test("length: over MAX_BODY, truncated, trailing bytes, too small", () => {
     const over = good();
-    new DataView(over.buffer).setUint32(12, MAX_BODY + 1);
+    new DataView(over.buffer).setUint32(OFF_LENGTH, MAX_BODY + 1);
     rejects(over, "length", /MAX_BODY/);
     const huge = good();
-    new DataView(huge.buffer).setUint32(12, 0xffffffff);
+    new DataView(huge.buffer).setUint32(OFF_LENGTH, 0xffffffff);
     rejects(huge, "length");
     rejects(good().subarray(0, good().byteLength - 1), "length", /truncated/);
     const trailing = new Uint8Array(good().byteLength + 1);
     trailing.set(good());
     rejects(trailing, "length", /trailing/);
     const small = good();
-    new DataView(small.buffer).setUint32(12, 15);
+    new DataView(small.buffer).setUint32(OFF_LENGTH, 15);
     rejects(small, "length");
-    rejects(good().subarray(0, 16), "length");
+    rejects(good().subarray(0, HEADER_SIZE), "length");
   });
 
   test("body: a u53 that is not a safe integer", () => {
@@ -362,7 +428,7 @@ describe("every rejection reason, from crafted buffers", () => {
   });
 
   test("body: a forged batch count is refused before anything is allocated", () => {
-    const pre = [...u53(1), ...u53(2), 0, ...u32(0), ...vidBytes("1.2")];
+    const pre = [...u53(1), ...u53(2), 0, ...u32(0), ...vidBytes("1.2"), ...u32(0)];
     rejects(craft("2a", [...pre, ...u32(0xffffffff)]), "body", new RegExp(`count 4294967295 > ${MAX_BATCH_VALUES}`));
     rejects(craft("2a", [...pre, ...u32(MAX_BATCH_VALUES)]), "body", /1000000 items need at least 16000000 bytes, 0 left/);
     // Two values declared, one present.
@@ -417,6 +483,74 @@ describe("every rejection reason, from crafted buffers", () => {
   });
 });
 
+describe("skip batches (Multi-Ring Paxos: one instance standing for n empty ones)", () => {
+  const skip = (n: number): Batch => ({ vid: "33.9", values: [], skip: n });
+  const carriers = (b: Batch): [string, Msg][] => [
+    ["2a", { t: "2a", rnd: 33, instance: 9, batch: b, ring: [1, 2, 0], decisions: [{ instance: 8, vid: "33.8" }] }],
+    ["2ab", { t: "2ab", rnd: 33, instance: 9, batch: b, ring: [0, 1, 2], voters: [0] }],
+    ["udecision", { t: "udecision", rnd: 33, instance: 9, vid: b.vid, batch: b, ring: [0, 1, 2] }],
+    ["catchup-reply", { t: "catchup-reply", rnd: 33, entries: [{ instance: 9, batch: b }, { instance: 10, batch: { vid: "33.10", values: [] } }], votes: [{ instance: 11, batch: b }] }],
+    ["1b", { t: "1b", rnd: 65, from: 9, acceptor: true, votes: [{ instance: 9, vrnd: 33, batch: b, decided: true }] }],
+  ];
+
+  for (const n of [1, 7, 0xffff, MAX_SKIP])
+    for (const [name, msg] of carriers(skip(n))) test(`${name} carrying skip(${n}) round-trips, with and without a ring id`, () => {
+      roundTrip(msg);
+      roundTrip(msg, 3);
+    });
+
+  test("an ordinary batch decodes without a skip key at all, a skip batch with it", () => {
+    const plain = decode(encode({ t: "2ab", rnd: 1, instance: 1, batch: { vid: "1.1", values: [] }, ring: [], voters: [] }, H), CLUSTER).msg;
+    expect(plain.t === "2ab" && Object.hasOwn(plain.batch, "skip")).toBe(false);
+    const skipped = decode(encode({ t: "2ab", rnd: 1, instance: 1, batch: skip(4), ring: [], voters: [] }, H), CLUSTER).msg;
+    expect(skipped.t === "2ab" && skipped.batch.skip).toBe(4);
+  });
+
+  test("encode refuses a skip batch with values, and a skip out of 1..MAX_SKIP", () => {
+    const v = { client: 1, seq: 1, payload: payload(4) };
+    const bad: Batch[] = [
+      { vid: "1.1", values: [v], skip: 3 },
+      { vid: "1.1", values: [], skip: 0 },
+      { vid: "1.1", values: [], skip: -1 },
+      { vid: "1.1", values: [], skip: 1.5 },
+      { vid: "1.1", values: [], skip: Number.NaN },
+      { vid: "1.1", values: [], skip: MAX_SKIP + 1 },
+    ];
+    for (const b of bad)
+      for (const [, msg] of carriers(b)) expect(() => encode(msg, H)).toThrow(EncodeError);
+    expect(() => encode({ t: "2a", rnd: 1, instance: 1, batch: bad[0] as Batch, ring: [], decisions: [] }, H)).toThrow(/2a\.batch: a skip batch with 1 values/);
+    expect(() => encode({ t: "2a", rnd: 1, instance: 1, batch: bad[1] as Batch, ring: [], decisions: [] }, H)).toThrow(/2a\.batch\.skip: 0 is not in 1\.\.MAX_SKIP/);
+  });
+
+  test("decode refuses a skip batch with values, and a skip over MAX_SKIP", () => {
+    // 2ab: rnd, instance, empty ring, no voters, then the batch: vid, skip, count, values.
+    const pre = [...u53(1), ...u53(2), 0, 0, ...vidBytes("1.2")];
+    const value = [...u32(7), ...u53(1), ...u32(2), 0xab, 0xcd];
+    expect(decode(craft("2ab", [...pre, ...u32(0), ...u32(1), ...value]), CLUSTER).msg).toEqual({
+      t: "2ab",
+      rnd: 1,
+      instance: 2,
+      ring: [],
+      voters: [],
+      batch: { vid: "1.2", values: [{ client: 7, seq: 1, payload: new Uint8Array([0xab, 0xcd]) }] },
+    });
+    rejects(craft("2ab", [...pre, ...u32(5), ...u32(1), ...value]), "body", /2ab\.batch: a skip batch with 1 values/);
+    expect(decode(craft("2ab", [...pre, ...u32(MAX_SKIP), ...u32(0)]), CLUSTER).msg).toEqual({
+      t: "2ab",
+      rnd: 1,
+      instance: 2,
+      ring: [],
+      voters: [],
+      batch: { vid: "1.2", values: [], skip: MAX_SKIP },
+    });
+    rejects(craft("2ab", [...pre, ...u32(MAX_SKIP + 1), ...u32(0)]), "body", /2ab\.batch\.skip: 2147483649 > MAX_SKIP/);
+    rejects(craft("2ab", [...pre, ...u32(0xffffffff), ...u32(0)]), "body", /skip/);
+    rejects(craft("catchup-reply", [...u53(1), ...u32(1), ...u53(4), ...vidBytes("1.4"), ...u32(2), ...u32(1), ...value, ...u32(0), ...u32(0), ...u53(0)]), "body", /catchup-reply\.batch: a skip batch/);
+    // Cut inside the skip field.
+    rejects(craft("2ab", [...pre, 0, 0]), "body", /2ab\.batch\.skip: needs 4 bytes/);
+  });
+});
+
 describe("zero-copy payloads", () => {
   test("decoded payloads are views of the input buffer at their offsets", () => {
     const msg: Msg = {
@@ -433,8 +567,8 @@ describe("zero-copy payloads", () => {
     const [a, b] = got.batch.values;
     expect(a?.payload.buffer).toBe(buf.buffer);
     expect(b?.payload.buffer).toBe(buf.buffer);
-    // header 16, rnd 8, instance 8, ring 1+6, decisions 4, vid 5, count 4, then client, seq, length.
-    const first = 16 + 8 + 8 + 7 + 4 + 5 + 4 + 16;
+    // header 20, rnd 8, instance 8, ring 1+6, decisions 4, vid 5, skip 4, count 4, then client, seq, length.
+    const first = HEADER_SIZE + 8 + 8 + 7 + 4 + 5 + 4 + 4 + 16;
     expect(a?.payload.byteOffset).toBe(first);
     expect(b?.payload.byteOffset).toBe(first + 64 + 16);
     // A write to the input shows through the payload: nothing was copied.
@@ -502,6 +636,10 @@ describe("encode refuses what the format cannot carry", () => {
     expect(() => encode({ t: "hello" }, { cluster: -1, sender: 0 })).toThrow(EncodeError);
     expect(() => encode({ t: "hello" }, { cluster: 2 ** 32, sender: 0 })).toThrow(EncodeError);
     expect(() => encode({ t: "hello" }, { cluster: 0, sender: 0x10000 })).toThrow(EncodeError);
+    expect(() => encode({ t: "hello" }, { cluster: 0, sender: 0, ring: 0x10000 })).toThrow(/ring/);
+    expect(() => encode({ t: "hello" }, { cluster: 0, sender: 0, ring: -1 })).toThrow(EncodeError);
+    expect(() => encode({ t: "hello" }, { cluster: 0, sender: 0, ring: 1.5 })).toThrow(EncodeError);
+    expect(encode({ t: "hello" }, { cluster: 0, sender: 0, ring: MAX_RING_ID }).byteLength).toBe(HEADER_SIZE);
     expect(encode({ t: "hello" }, { cluster: 2 ** 32 - 1, sender: 0xffff }).byteLength).toBe(HEADER_SIZE);
   });
 

@@ -5,8 +5,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import type { Msg } from "../../src/core/types.ts";
-import { decode, DecodeError, type DecodeReason, encode, HEADER_SIZE, MAGIC, TYPE_CODES, VERSION } from "../../src/wire/index.ts";
-import { Prng, randomMsg, sameBytes } from "./helpers.ts";
+import { decode, type Decoded, DecodeError, type DecodeReason, encode, HEADER_SIZE, MAGIC, OFF_LENGTH, OFF_RING, TYPE_CODES, VERSION } from "../../src/wire/index.ts";
+import { Prng, randomMsg, ringId, sameBytes } from "./helpers.ts";
 
 const CLUSTER = 0x0badcafe;
 /** Message types (and so the highest type code). */
@@ -34,7 +34,7 @@ function hex(b: Uint8Array): string {
 /** Decodes `buf` and checks the property; records the outcome in `t`. */
 function check(buf: Uint8Array, t: Tally): Msg | DecodeReason | undefined {
   inputs++;
-  let got: { sender: number; msg: Msg };
+  let got: Decoded;
   try {
     got = decode(buf, CLUSTER);
   } catch (e) {
@@ -50,10 +50,10 @@ function check(buf: Uint8Array, t: Tally): Msg | DecodeReason | undefined {
   t.accepted++;
   t.acceptedTypes.add(got.msg.t);
   try {
-    const again = encode(got.msg, { cluster: CLUSTER, sender: got.sender });
+    const again = encode(got.msg, { cluster: CLUSTER, sender: got.sender, ring: got.ring });
     if (!sameBytes(again, buf)) t.failures.push(`re-encoding differs: ${hex(buf)} vs ${hex(again)}`);
     const back = decode(again, CLUSTER);
-    if (back.sender !== got.sender || !Bun.deepEquals(back.msg, got.msg, true))
+    if (back.sender !== got.sender || back.ring !== got.ring || !Bun.deepEquals(back.msg, got.msg, true))
       t.failures.push(`decode(encode(m)) != m for ${hex(buf)}`);
   } catch (e) {
     t.failures.push(`a decoded message did not round-trip: ${String(e)} on ${hex(buf)}`);
@@ -67,7 +67,7 @@ function randomBytes(r: Prng, n: number, zeroBias = 0): Uint8Array {
   return b;
 }
 
-function header(code: number, bodyLength: number, sender: number): Uint8Array {
+function header(code: number, bodyLength: number, sender: number, ring: number): Uint8Array {
   const b = new Uint8Array(HEADER_SIZE + bodyLength);
   const v = new DataView(b.buffer);
   v.setUint16(0, MAGIC);
@@ -75,7 +75,8 @@ function header(code: number, bodyLength: number, sender: number): Uint8Array {
   v.setUint8(3, code);
   v.setUint32(4, CLUSTER);
   v.setUint16(8, sender);
-  v.setUint32(12, bodyLength);
+  v.setUint16(OFF_RING, ring);
+  v.setUint32(OFF_LENGTH, bodyLength);
   return b;
 }
 
@@ -115,7 +116,7 @@ describe("fuzzing decode", () => {
       const code = r.chance(0.9) ? r.int(1, TYPES) : r.int(0, 255);
       // Half the time, a body length some real message of that type has: exact lengths get further.
       const n = r.chance(0.5) ? (r.chance(0.5) ? r.int(0, 40) : r.int(0, 160)) : (r.pick(sizes.get(code) ?? [0]) as number);
-      const b = header(code, n, r.int(0, 0xffff));
+      const b = header(code, n, r.int(0, 0xffff), ringId(r));
       b.set(randomBytes(r, n, r.pick([0.3, 0.6, 0.9])), HEADER_SIZE);
       check(b, t);
     }
@@ -133,9 +134,11 @@ describe("fuzzing decode", () => {
     for (let i = 0; i < 5_000; i++) {
       const msg = randomMsg(r);
       const sender = r.int(0, 0xffff);
-      const buf = encode(msg, { cluster: CLUSTER, sender });
+      const ring = ringId(r);
+      const buf = encode(msg, { cluster: CLUSTER, sender, ring });
       const got = check(buf, t);
       if (!Bun.deepEquals(got, msg, true)) t.failures.push(`round trip of ${msg.t} failed`);
+      if (decode(buf, CLUSTER).ring !== ring) t.failures.push(`ring ${ring} of ${msg.t} did not round-trip`);
     }
     expect(t.failures).toEqual([]);
     expect(t.accepted).toBe(5_000);
@@ -160,7 +163,7 @@ describe("fuzzing decode", () => {
         if (reason !== (len < HEADER_SIZE ? "short" : "length")) t.failures.push(`${m.t} cut at ${len}: ${String(reason)}`);
         // With the length field patched to the bytes left: bodies are prefix-free, so still refused.
         if (len >= HEADER_SIZE) {
-          new DataView(cut.buffer).setUint32(12, len - HEADER_SIZE);
+          new DataView(cut.buffer).setUint32(OFF_LENGTH, len - HEADER_SIZE);
           const reason2 = check(cut, t);
           if (reason2 !== "body") t.failures.push(`${m.t} cut at ${len}, length patched: ${String(reason2)}`);
         }
@@ -173,7 +176,7 @@ describe("fuzzing decode", () => {
   test("valid encodings with bit flips, byte overwrites, length and count corruption, insertions, deletions", () => {
     const r = new Prng(0x5eed);
     const t = tally();
-    const pool = Array.from({ length: 300 }, () => encode(randomMsg(r), { cluster: CLUSTER, sender: r.int(0, 0xffff) }));
+    const pool = Array.from({ length: 300 }, () => encode(randomMsg(r), { cluster: CLUSTER, sender: r.int(0, 0xffff), ring: ringId(r) }));
     for (let i = 0; i < 45_000; i++) {
       const src = r.pick(pool);
       let b = src.slice();
@@ -189,7 +192,7 @@ describe("fuzzing decode", () => {
           for (let k = r.int(1, 4); k > 0; k--) b[r.int(0, b.byteLength - 1)] = r.pick([0, 1, 0x7f, 0x80, 0xff, r.u32() & 0xff]);
           break;
         case 2: // the header's length field
-          v.setUint32(12, r.chance(0.5) ? r.u32() : Math.max(0, v.getUint32(12) + r.int(-4, 4)));
+          v.setUint32(OFF_LENGTH, r.chance(0.5) ? r.u32() : Math.max(0, v.getUint32(OFF_LENGTH) + r.int(-4, 4)));
           break;
         case 3: // a big or off-by-some u32 somewhere in the body (counts, lengths)
           if (b.byteLength >= HEADER_SIZE + 4) {
@@ -213,7 +216,7 @@ describe("fuzzing decode", () => {
             nb[at] = r.u32() & 0xff;
             nb.set(b.subarray(at), at + 1);
           } else nb.set(b.subarray(at + 1), at);
-          if (r.chance(0.7)) new DataView(nb.buffer).setUint32(12, nb.byteLength - HEADER_SIZE);
+          if (r.chance(0.7)) new DataView(nb.buffer).setUint32(OFF_LENGTH, nb.byteLength - HEADER_SIZE);
           b = nb;
           break;
         }

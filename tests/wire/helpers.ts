@@ -1,7 +1,7 @@
 /** Seeded generators of well-formed messages for the wire tests. */
 import type { Batch, ClientValue, DecisionId, Msg, NodeId, VoteReport } from "../../src/core/types.ts";
 import { Prng } from "../../src/sim/prng.ts";
-import { DecodeError, HEADER_SIZE, MAX_RING, MAX_VID, type WireAuth, type WireHeaderFields } from "../../src/wire/index.ts";
+import { DecodeError, HEADER_SIZE, MAX_RING, MAX_RING_ID, MAX_SKIP, MAX_VID, type WireAuth, type WireHeaderFields } from "../../src/wire/index.ts";
 import { bundler } from "../../src/wire/bundle.ts";
 import { FRAME_HEADER_BYTES, writeFrameAt } from "../../src/net/frame.ts";
 
@@ -53,9 +53,21 @@ export function clientValue(r: Prng, maxPayload = 64): ClientValue {
   return { client: u32(r), seq: u53(r), payload: bytes(r, r.int(0, maxPayload)) };
 }
 
+/** A Multi-Ring skip count: small, or at the edges of 1..MAX_SKIP. */
+export function skipCount(r: Prng): number {
+  return r.chance(0.3) ? r.pick([1, 0xffff, 0x10000, MAX_SKIP - 1, MAX_SKIP]) : r.int(1, 1000);
+}
+
+/** A batch of 0..maxValues values, or now and then a skip batch (no values). */
 export function batch(r: Prng, maxValues = 4): Batch {
+  if (r.chance(0.1)) return { vid: vid(r), values: [], skip: skipCount(r) };
   const n = r.int(0, maxValues);
   return { vid: vid(r), values: Array.from({ length: n }, () => clientValue(r)) };
+}
+
+/** A ring id for a header: mostly 0 (no rings), else small or at the edges of the u16. */
+export function ringId(r: Prng): number {
+  return r.chance(0.5) ? 0 : r.chance(0.3) ? r.pick([1, 0xff, 0x100, MAX_RING_ID]) : r.int(1, 16);
 }
 
 function decisions(r: Prng): DecisionId[] {

@@ -11,6 +11,9 @@ import type { Instance, Tick } from "../types.ts";
  * above λ banks nothing (as in the thesis: skips only when μ < λ). A coordinator that takes the
  * ring over owes, at once, what the ring would have decided at rate λ while it had no leader.
  */
+/** Bound: slots one skip instance stands for (the wire's u32 field, see MAX_SKIP); more owed waits for the next interval. */
+export const MAX_SKIP_SLOTS = 2 ** 31;
+
 export class SkipPacer {
   /** Instances owed at rate λ and not yet proposed or skipped (fractional). */
   private owed = 0;
@@ -60,7 +63,7 @@ export class SkipPacer {
       this.prevK = k;
       this.skipsInInterval = 0;
     }
-    const n = Math.floor(this.owed);
+    const n = Math.min(MAX_SKIP_SLOTS, Math.floor(this.owed));
     this.owed -= n;
     return n;
   }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { SkipPacer } from "../../../src/core/coordinator/skip-pacer.ts";
+import { MAX_SKIP_SLOTS, SkipPacer } from "../../../src/core/coordinator/skip-pacer.ts";
+import { MAX_SKIP } from "../../../src/wire/limits.ts";
 import { InvariantError } from "../../../src/core/assert.ts";
 
 describe("SkipPacer: skip instances up to λ·Δ per interval (thesis §5.2.2)", () => {
@@ -55,5 +56,13 @@ describe("SkipPacer: skip instances up to λ·Δ per interval (thesis §5.2.2)",
     p.reset();
     expect(p.due(0, 0)).toBe(0);
     expect(() => new SkipPacer(5, 0)).toThrow(InvariantError);
+  });
+
+  test("one skip stands for at most MAX_SKIP_SLOTS (what the wire carries); the rest waits for the next call", () => {
+    expect(MAX_SKIP_SLOTS).toBe(MAX_SKIP);
+    const p = new SkipPacer(1000, 1);
+    p.start(0, 0, 3 * 2 ** 30); // owes 3·2^33 slots at once
+    expect(p.due(0, 0)).toBe(MAX_SKIP_SLOTS);
+    expect(p.due(0, 0)).toBe(MAX_SKIP_SLOTS);
   });
 });
