@@ -1,0 +1,120 @@
+import type { ProtocolConfig } from "../core/config.ts";
+import type { LearnFrom } from "../core/learner.ts";
+import type { Ack, ClientValue, Delivery, NodeId } from "../core/types.ts";
+import type { Ledger } from "../ledger/ledger.ts";
+import { DeterministicMerge, type Merged, type RingId } from "../multiring/merge.ts";
+import { NodeRuntime, type Network, type RuntimeEvents } from "./runtime.ts";
+
+/** One ring this process takes part in. */
+export interface HostedRing {
+  readonly id: RingId;
+  readonly cfg: ProtocolConfig;
+  readonly network: Network;
+  readonly ledger?: Ledger;
+  /** Whether this process' merge delivers this ring's values (it learns one of the ring's groups). */
+  readonly merged: boolean;
+}
+
+export interface MultiRingNodeOptions {
+  readonly id: NodeId;
+  readonly rings: readonly HostedRing[];
+  /** Instances taken from each ring per merge turn (thesis' M). */
+  readonly m: number;
+  readonly tickMs: number;
+  readonly clientId?: number;
+  readonly learnFrom?: LearnFrom;
+  /** Per-ring events (the ring's id first), and the merge's deliveries in the merged order. */
+  readonly events?: {
+    readonly merged?: (d: Merged<ClientValue>) => void;
+    readonly acked?: (ring: RingId, a: Ack) => void;
+    readonly ring?: (ring: RingId) => RuntimeEvents;
+  };
+  readonly clock?: () => number;
+}
+
+/** Bound: instances the merge holds per ring while it waits for another ring (flow control acts long before). */
+export const MAX_MERGED_BACKLOG = 65_536;
+
+/**
+ * One process of a Multi-Ring Paxos deployment (thesis ch. 5): a NodeRuntime (core and driver)
+ * per ring it takes part in, over that ring's view of the network, and, when it learns several
+ * rings, the deterministic merge of their deliveries (skip instances counting as their n).
+ *
+ * A ring that runs ahead of the merge is told to slow down through its own flow control: when
+ * the merge holds more than the ring's flowBacklogInstances of it, the ring's leader gets the
+ * same notice a lagging learner sends (at most every flowNoticeTicks).
+ */
+export class MultiRingNode {
+  readonly runtimes: ReadonlyMap<RingId, NodeRuntime>;
+  private readonly merge: DeterministicMerge<ClientValue> | null;
+  private readonly lastNotice = new Map<RingId, number>();
+
+  constructor(private readonly o: MultiRingNodeOptions) {
+    const mergedRings = o.rings.filter((r) => r.merged).map((r) => r.id);
+    this.merge = mergedRings.length > 0 ? new DeterministicMerge<ClientValue>(mergedRings, o.m, MAX_MERGED_BACKLOG) : null;
+    const runtimes = new Map<RingId, NodeRuntime>();
+    for (const r of o.rings) runtimes.set(r.id, this.host(r));
+    this.runtimes = runtimes;
+  }
+
+  private host(r: HostedRing): NodeRuntime {
+    const events = this.o.events?.ring?.(r.id) ?? {};
+    return new NodeRuntime({
+      id: this.o.id,
+      cfg: r.cfg,
+      tickMs: this.o.tickMs,
+      network: r.network,
+      ...(r.ledger ? { ledger: r.ledger } : {}),
+      ...(this.o.clientId !== undefined ? { clientId: this.o.clientId } : {}),
+      ...(this.o.learnFrom ? { learnFrom: this.o.learnFrom } : {}),
+      ...(this.o.clock ? { clock: this.o.clock } : {}),
+      events: {
+        ...events,
+        deliver: (d) => {
+          events.deliver?.(d);
+          if (r.merged) this.onDeliver(r, d);
+        },
+        acked: (a) => {
+          events.acked?.(a);
+          this.o.events?.acked?.(r.id, a);
+        },
+      },
+    });
+  }
+
+  /** Proposes `payload` on `ring` through this process' proposer there: the (client, seq) it took, or null (refused, or no such ring here). */
+  propose(ring: RingId, payload: Uint8Array): { readonly client: number; readonly seq: number } | null {
+    return this.runtimes.get(ring)?.propose(payload) ?? null;
+  }
+
+  /** Instances of `ring` the merge holds, waiting for other rings. */
+  backlog(ring: RingId): number {
+    return this.merge?.backlog(ring) ?? 0;
+  }
+
+  startTicking(): void {
+    for (const r of this.runtimes.values()) r.startTicking();
+  }
+
+  async close(): Promise<void> {
+    for (const r of this.runtimes.values()) await r.close();
+  }
+
+  private onDeliver(r: HostedRing, d: Delivery): void {
+    const merge = this.merge as DeterministicMerge<ClientValue>;
+    for (const m of merge.push(r.id, { instance: d.instance, slots: d.skip ?? 1, values: d.values })) this.o.events?.merged?.(m);
+    if (merge.backlog(r.id) > r.cfg.flowBacklogInstances) this.slowDown(r);
+  }
+
+  /**
+   * The merge holds too much of ring `r`: the ring's core here gets the notice a lagging learner
+   * sends, and passes it to the ring's leader as it passes any (or acts on it, leading itself).
+   */
+  private slowDown(r: HostedRing): void {
+    const rt = this.runtimes.get(r.id) as NodeRuntime;
+    const now = rt.now();
+    if (now - (this.lastNotice.get(r.id) ?? -Infinity) < r.cfg.flowNoticeTicks) return;
+    this.lastNotice.set(r.id, now);
+    rt.input({ k: "msg", from: this.o.id, msg: { t: "slow-down", backlog: this.backlog(r.id), hops: 0 } });
+  }
+}
