@@ -1,4 +1,6 @@
 import { hostGmac } from "../wire/gmac.ts";
+import { existsSync, statSync } from "node:fs";
+import { mergedWriter, startMultiRing } from "./multi-ring.ts";
 import { networkInterfaces, hostname } from "node:os";
 import process from "node:process";
 import { chooseNode, type NodeKind } from "../config/identity.ts";
@@ -41,20 +43,20 @@ export interface NodeCliOptions {
   readonly learnerStart?: { readonly learnFrom: LearnFrom; readonly report: NonNullable<NodeStatus["learnerStart"]> };
 }
 
-/** Multi-Ring Paxos is configuration only so far: no command runs a configuration with `rings`. */
-export const RINGS_NOT_RUN = "this build does not run configurations with `rings` yet";
+/** Multi-Ring Paxos runs under `paxos node` and `paxos propose --group`; the other commands run one ring. */
+export const RINGS_NOT_RUN = "this command does not run configurations with `rings` yet (paxos node and paxos propose --group do)";
 
-/** The configuration a command would run a node of (refused when it has `rings`). */
-function runnableConfig(file: string): ClusterConfig {
+/** The configuration a command would run a node of (refused when it has `rings`, unless the command runs them). */
+function runnableConfig(file: string, rings: boolean): ClusterConfig {
   const config = loadConfig(file);
-  if (config.rings !== undefined) throw new UsageError(RINGS_NOT_RUN);
+  if (config.rings !== undefined && !rings) throw new UsageError(RINGS_NOT_RUN);
   return config;
 }
 
 /** The configuration and the entry of the node the options name. */
-function resolveNode(o: NodeCliOptions): { file: string; config: ClusterConfig; entry: NodeEntry } {
+export function resolveNode(o: NodeCliOptions, rings = false): { file: string; config: ClusterConfig; entry: NodeEntry } {
   const file = configPath(o.config);
-  const config = runnableConfig(file);
+  const config = runnableConfig(file, rings);
   const entry = chooseNode(
     config,
     file,
@@ -217,7 +219,7 @@ export async function startNode(
 }
 
 /** The cluster keys the configuration names, read once; a key that cannot serve is a configuration error. */
-function clusterKeys(config: ClusterConfig, file: string): { secrets: Uint8Array[]; warnings: string[] } {
+export function clusterKeys(config: ClusterConfig, file: string): { secrets: Uint8Array[]; warnings: string[] } {
   try {
     return loadClusterKeys(config.security);
   } catch (e) {
@@ -294,10 +296,7 @@ export function freshClientId(): number {
 
 /** `paxos node`: runs until SIGINT/SIGTERM, then flushes and closes everything; exit code 0. */
 export async function runNodeCommand(o: NodeCliOptions, err: (s: string) => void): Promise<number> {
-  if (loadConfig(configPath(o.config)).rings !== undefined) {
-    err(`paxos node: ${RINGS_NOT_RUN}\n`);
-    return 2;
-  }
+  if (loadConfig(configPath(o.config)).rings !== undefined) return runMultiRingNode(o, err);
   // --output and --from-instance are checked, and the output file opened, before any socket.
   const resolved = resolveNode(o);
   const start = planLearnerStart(resolved.entry, o);
@@ -346,6 +345,43 @@ function outputWriter(target: string, start: LearnerStart | null, stop: (code: n
   });
 }
 
+/**
+ * `paxos node` for a configuration with `rings`: every ring this node takes part in; a learner's
+ * --output gets the merge of the rings it subscribes to, one line per value naming its ring.
+ * Not yet: resuming an output file, --from-instance, the HTTP endpoint.
+ */
+async function runMultiRingNode(o: NodeCliOptions, err: (s: string) => void): Promise<number> {
+  if (o.fromInstance !== undefined) throw new UsageError("--from-instance: not with a `rings` configuration yet");
+  const { file, config, entry } = resolveNode(o, true);
+  if (o.output !== undefined && o.output !== "-" && existsSync(o.output) && statSync(o.output).size > 0)
+    throw new UsageError(`--output ${o.output}: a multi-ring learner cannot resume an output file yet (its merge cursor is not kept): give a new file`);
+  let signalled: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (signalled = resolve));
+  process.once("SIGINT", signalled);
+  process.once("SIGTERM", signalled);
+  let code = 0;
+  const output = o.output === undefined ? null : outputWriter(o.output, null, (c, line) => {
+    code = c;
+    if (line !== null) err(`paxos: ${line}\n`);
+    signalled();
+  });
+  const log = o.log ?? createLogger({ level: "info", bindings: { node: entry.id } });
+  if (entry.http !== undefined) log.warn("the HTTP endpoint is not served for a `rings` configuration yet");
+  const started = await startMultiRing(config, entry, clusterKeys(config, file).secrets, log, { ...(output ? { merged: mergedWriter(output) } : {}), clientId: freshClientId() }).catch(async (e: unknown) => {
+    process.removeListener("SIGINT", signalled);
+    process.removeListener("SIGTERM", signalled);
+    await output?.close();
+    throw e;
+  });
+  await notifySystemd("READY=1", log);
+  await stopped;
+  await notifySystemd("STOPPING=1", log);
+  await started.close();
+  await output?.close();
+  log.info("node stopped", { id: entry.id });
+  return code;
+}
+
 /** sd_notify (Type=notify services); a $NOTIFY_SOCKET this runtime cannot reach is a warning. */
 async function notifySystemd(state: string, log: NodeLogger): Promise<void> {
   const outcome = await sdNotify(state);
@@ -386,10 +422,12 @@ export function statsLine(node: StartedNode): Record<string, unknown> {
  * in a batch of its own): values that cannot fit multicast.maxDatagram are refused before any is
  * proposed.
  */
-export function checkValueSizes(o: NodeCliOptions, sizes: readonly number[]): void {
+export function checkValueSizes(o: NodeCliOptions, sizes: readonly number[], ring?: number): void {
   const file = configPath(o.config);
-  const config = runnableConfig(file);
-  const group = multicastGroup(config);
+  const config = loadConfig(file);
+  // A `rings` configuration without a ring named: whoever runs it names the ring (or refuses it).
+  if (config.rings !== undefined && ring === undefined) return;
+  const group = multicastGroup(config, undefined, ring);
   if (!group) return;
   const max = maxValueBytes(group.maxDatagram);
   const bytes = Math.max(...sizes);

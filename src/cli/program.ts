@@ -190,9 +190,10 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .option("--config <file>", configHelp)
     .addOption(new Option("--id <n>", "the client node's id (default: the only local node with role client)").argParser(parseIntArg("--id", 0, 255)))
     .addOption(new Option("--timeout-ms <ms>", "give up when no value was decided for this long while some wait").argParser(parseIntArg("--timeout-ms", 1, 3_600_000)).default(10_000))
-    .action(async (values: string[], o: { config?: string; id?: number; timeoutMs: number }) => {
+    .addOption(new Option("--group <g>", "Multi-Ring: the group the values go to (required with a `rings` configuration)").argParser(parseIntArg("--group", 0, 65_535)))
+    .action(async (values: string[], o: { config?: string; id?: number; timeoutMs: number; group?: number }) => {
       code = await runProposeCommand(
-        { values, timeoutMs: o.timeoutMs, ...(o.config ? { config: o.config } : {}), ...(o.id !== undefined ? { id: o.id } : {}) },
+        { values, timeoutMs: o.timeoutMs, ...(o.config ? { config: o.config } : {}), ...(o.id !== undefined ? { id: o.id } : {}), ...(o.group !== undefined ? { group: o.group } : {}) },
         io.out,
         io.err,
       );

@@ -1,8 +1,13 @@
-import { checkValueSizes, type NodeCliOptions } from "./node.ts";
+import { checkValueSizes, clusterKeys, freshClientId, resolveNode, type NodeCliOptions } from "./node.ts";
 import { UsageError } from "./errors.ts";
 import { startClientNode } from "./client-node.ts";
-import { protocolConfig } from "../config/load.ts";
+import { CLIENT_NODE } from "../config/identity.ts";
+import { loadConfig, protocolConfig } from "../config/load.ts";
+import { ringOfGroup, ringPlans } from "../config/rings.ts";
+import type { Ack } from "../core/types.ts";
 import { createLogger } from "../obs/log.ts";
+import { startMultiRing } from "./multi-ring.ts";
+import { configPath } from "./node.ts";
 
 export interface ProposeCliOptions extends NodeCliOptions {
   /** The values, or `["-"]`: one value per line of `stdin`. */
@@ -11,6 +16,49 @@ export interface ProposeCliOptions extends NodeCliOptions {
   readonly timeoutMs: number;
   /** Where `-` reads from (default process.stdin). */
   readonly stdin?: AsyncIterable<Uint8Array | string>;
+  /** Multi-Ring: the group the values go to (required with a `rings` configuration). */
+  readonly group?: number;
+}
+
+/** What proposing needs of a client node, one ring or several. */
+interface ProposeTarget {
+  /** The (client, seq) the proposer took, or null (refused). */
+  propose(bytes: Uint8Array): { readonly seq: number } | null;
+  /** Values in the proposer (queued or in flight). */
+  inFlight(): number;
+  /** The proposer's queue bound. */
+  readonly capacity: number;
+  /** Throws a UsageError when `bytes` cannot fit a datagram of the target's ring. */
+  checkSize(bytes: number): void;
+  close(): Promise<void>;
+}
+
+/** The client node of a one-ring configuration, or (with `rings`) the ring of `--group`. */
+async function openTarget(o: ProposeCliOptions, onAck: (a: Ack) => void): Promise<ProposeTarget> {
+  const config = loadConfig(configPath(o.config));
+  if (config.rings === undefined) {
+    if (o.group !== undefined && o.group !== 0) throw new UsageError(`--group ${o.group}: this configuration has no groups (no \`rings\`)`);
+    const node = await startClientNode({ ...o, noHttp: true, log: createLogger({ level: "error" }) }, { acked: onAck });
+    const proposer = node.runtime.proc.proposer;
+    if (!proposer) throw new UsageError(`node ${node.entry.id} has no proposer role`);
+    return { propose: (b) => node.runtime.propose(b), inFlight: () => proposer.inFlight, capacity: Math.max(1, protocolConfig(node.config).proposerQueue), checkSize: (n) => checkValueSizes(o, [n]), close: () => node.close() };
+  }
+  if (o.group === undefined) throw new UsageError("propose: this configuration has `rings`: give --group G (the group the values go to)");
+  const ring = ringOfGroup(config, o.group);
+  if (ring === null) throw new UsageError(`--group ${o.group}: no such group in ${configPath(o.config)}`);
+  const { file, entry } = resolveNode({ ...o, ...(o.roles ? {} : { kind: CLIENT_NODE }) }, true);
+  const plan = ringPlans(config).find((p) => p.id === ring);
+  if (!plan?.protocol.proposers.includes(entry.id)) throw new UsageError(`node ${entry.id} proposes to no ring of group ${o.group}`);
+  const m = await startMultiRing(config, entry, clusterKeys(config, file).secrets, createLogger({ level: "error" }), { clientId: freshClientId(), acked: (r, a) => r === ring && onAck(a) });
+  const rt = m.node.runtimes.get(ring);
+  if (!rt) throw new UsageError(`node ${entry.id} takes no part in ring ${ring}`);
+  return {
+    propose: (b) => rt.propose(b),
+    inFlight: () => rt.proc.status(rt.now()).proposer?.inFlight ?? 0,
+    capacity: Math.max(1, plan.protocol.proposerQueue),
+    checkSize: (n) => checkValueSizes(o, [n], ring),
+    close: () => m.close(),
+  };
 }
 
 /** Bound: bytes of one line read from standard input (a value larger than this cannot be proposed anyway). */
@@ -49,7 +97,13 @@ function valueSource(o: ProposeCliOptions): AsyncIterator<string> {
     if (o.values.length > 1) throw new UsageError("propose: - reads the values from standard input: give it alone");
     return readLines(o.stdin ?? process.stdin)[Symbol.asyncIterator]();
   }
-  checkValueSizes(o, o.values.map((v) => Buffer.byteLength(v)));
+  const config = loadConfig(configPath(o.config));
+  const ring = config.rings !== undefined && o.group !== undefined ? (ringOfGroup(config, o.group) ?? undefined) : undefined;
+  checkValueSizes(
+    o,
+    o.values.map((v) => Buffer.byteLength(v)),
+    ring,
+  );
   return (async function* () {
     yield* o.values;
   })();
@@ -85,39 +139,36 @@ export async function runProposeCommand(o: ProposeCliOptions, out: (s: string) =
     timedOut = true;
     progress.notify();
   });
-  const node = await startClientNode({ ...o, noHttp: true, log: createLogger({ level: "error" }) }, {
-    acked: (a) => {
-      const v = pending.get(a.seq);
-      if (v === undefined) return;
-      pending.delete(a.seq);
-      decided++;
-      out(a.instance === null ? `decided (its instance is lost to this client's learner): ${v}\n` : `instance ${a.instance}: ${v}\n`);
-      // The idle clock runs while values wait, from the last decision.
-      if (pending.size > 0) idle.restart();
-      else idle.stop();
-      progress.notify();
-    },
+  const where = o.group === undefined ? "" : `group ${o.group} `;
+  const node = await openTarget(o, (a) => {
+    const v = pending.get(a.seq);
+    if (v === undefined) return;
+    pending.delete(a.seq);
+    decided++;
+    out(a.instance === null ? `decided (its instance is lost to this client's learner): ${v}\n` : `${where}instance ${a.instance}: ${v}\n`);
+    // The idle clock runs while values wait, from the last decision.
+    if (pending.size > 0) idle.restart();
+    else idle.stop();
+    progress.notify();
   });
   try {
-    const proposer = node.runtime.proc.proposer;
-    if (!proposer) throw new UsageError(`node ${node.entry.id} has no proposer role`);
     // Values in the proposer (queued or in flight) stay below its queue's bound: none is refused.
-    const capacity = Math.max(1, protocolConfig(node.config).proposerQueue);
+    const capacity = node.capacity;
     let submitted = 0;
     let largest = 0;
     const submit = (v: string): void => {
       const bytes = new TextEncoder().encode(v);
       // Standard input's values are checked as they come (a longer one than any before only).
-      if (bytes.byteLength > largest && o.values[0] === "-") checkValueSizes(o, [bytes.byteLength]);
+      if (bytes.byteLength > largest && o.values[0] === "-") node.checkSize(bytes.byteLength);
       largest = Math.max(largest, bytes.byteLength);
-      const taken = node.runtime.propose(bytes);
+      const taken = node.propose(bytes);
       if (taken === null) throw new Error("propose: the proposer refused a value below its queue's bound");
       pending.set(taken.seq, v);
       submitted++;
     };
     for (;;) {
       if (timedOut) break;
-      if (proposer.inFlight >= capacity) {
+      if (node.inFlight() >= capacity) {
         await progress.wait();
         continue;
       }

@@ -22,6 +22,8 @@ export interface GateConfig {
 export class CodecGate {
   private readonly members: ReadonlySet<NodeId>;
   private readonly header: WireHeaderFields;
+  /** The header fields of each ring's messages (ring 0's is `header`), made once per ring. */
+  private readonly ringHeaders = new Map<number, WireHeaderFields>();
   /** How a TCP link wraps what it writes: with a key, one sealed bundle per write (see wire/bundle.ts). */
   readonly linkWrap: FrameWrapper | undefined;
 
@@ -30,7 +32,7 @@ export class CodecGate {
     self: NodeId,
     private readonly auth: WireAuth,
     private readonly counters: NetCounters,
-    /** Every message that passed, with its (configured) sender and its header's ring id (0 without rings; not used yet). */
+    /** Every message that passed, with its (configured) sender and its header's ring id (0 without rings): which rings the node hosts is the caller's business. */
     private readonly pass: (from: NodeId, msg: Msg, ring: number) => void,
   ) {
     this.members = new Set(config.nodes.map((n) => n.id));
@@ -66,14 +68,14 @@ export class CodecGate {
     for (const m of inner) this.deliver(m);
   }
 
-  /** A TCP frame: no MAC of its own (the link's bundle carries it); null: dropped. */
-  encodeFrame(msg: Msg): Uint8Array | null {
-    return this.encodeOrDrop(msg, false);
+  /** A TCP frame of ring `ring` (its header's ring id): no MAC of its own (the link's bundle carries it); null: dropped. */
+  encodeFrame(msg: Msg, ring = 0): Uint8Array | null {
+    return this.encodeOrDrop(msg, false, ring);
   }
 
-  /** A datagram, sealed with its own MAC; null: dropped. */
-  encodeDatagram(msg: Msg): Uint8Array | null {
-    return this.encodeOrDrop(msg, true);
+  /** A datagram of ring `ring`, sealed with its own MAC; null: dropped. */
+  encodeDatagram(msg: Msg, ring = 0): Uint8Array | null {
+    return this.encodeOrDrop(msg, true, ring);
   }
 
   /** One message whose MAC (its own, or its bundle's) was checked, or which needs none. */
@@ -94,14 +96,26 @@ export class CodecGate {
     this.counters.drop(e.reason);
   }
 
-  /** A message the format cannot carry (e.g. larger than MAX_BODY) is counted and dropped; `sealed`: with its own MAC. */
-  private encodeOrDrop(msg: Msg, sealed: boolean): Uint8Array | null {
+  /** A message the format cannot carry (e.g. larger than MAX_BODY, a ring id above u16) is counted and dropped; `sealed`: with its own MAC. */
+  private encodeOrDrop(msg: Msg, sealed: boolean, ring: number): Uint8Array | null {
+    const h = this.headerOf(ring);
     try {
-      return sealed ? this.auth.seal(encode(msg, this.header, this.auth.trailerBytes)) : encode(msg, this.header);
+      return sealed ? this.auth.seal(encode(msg, h, this.auth.trailerBytes)) : encode(msg, h);
     } catch (e) {
       if (!(e instanceof EncodeError)) throw e;
       this.counters.drop("encode");
       return null;
     }
+  }
+
+  private headerOf(ring: number): WireHeaderFields {
+    if (ring === 0) return this.header;
+    let h = this.ringHeaders.get(ring);
+    if (h === undefined) {
+      h = { ...this.header, ring };
+      // Bounded: one entry per ring id a caller names (the network's views: rings of the configuration).
+      this.ringHeaders.set(ring, h);
+    }
+    return h;
   }
 }

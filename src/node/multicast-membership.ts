@@ -23,8 +23,10 @@ export interface MembershipOptions<R extends GroupReceiver> {
 }
 
 /**
- * Whether this process receives the M-Ring group, decided from one plain input: whether its
- * coordinator leads (the caller, NodeRuntime through Network.leading, decides when that changes).
+ * Whether this process receives one M-Ring ring's group, decided from one plain input: whether its
+ * coordinator of that ring leads (the caller, NodeRuntime through Network.leading, decides when
+ * that changes). One instance per ring whose group the process uses (SocketTransport): leading
+ * one ring leaves that ring's group only.
  *
  * The rule: a leader with a sender of its own leaves the group, and joins again when it stands
  * down. Only a coordinator multicasts, so a leader would receive nothing but its own datagrams

@@ -195,11 +195,14 @@ export class DeliveryWriter {
     return this.broken;
   }
 
-  write(d: Delivery): void {
+  /** One line per value; `ring` (Multi-Ring): the ring the instance belongs to, written first. */
+  write(d: Delivery | { readonly instance: number; readonly values: Delivery["values"] }, ring?: number): void {
     if (d.values.length === 0 || this.broken !== null) return;
     let chunk = "";
-    for (const v of d.values)
-      chunk += `${JSON.stringify({ instance: d.instance, client: v.client, seq: v.seq, value: Buffer.from(v.payload.buffer, v.payload.byteOffset, v.payload.byteLength).toString("base64") })}\n`;
+    for (const v of d.values) {
+      const value = Buffer.from(v.payload.buffer, v.payload.byteOffset, v.payload.byteLength).toString("base64");
+      chunk += `${JSON.stringify(ring === undefined ? { instance: d.instance, client: v.client, seq: v.seq, value } : { ring, instance: d.instance, client: v.client, seq: v.seq, value })}\n`;
+    }
     this.lines += d.values.length;
     this.stream.write(chunk);
   }

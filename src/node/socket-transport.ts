@@ -1,5 +1,6 @@
 import process from "node:process";
 import { multicastGroup, type MulticastGroup } from "../config/multicast-group.ts";
+import { ringDefinitions, type RingId } from "../config/ring-topology.ts";
 import type { ClusterConfig, NodeEntry } from "../config/schema.ts";
 import type { NodeId } from "../core/types.ts";
 import { FrameLink, FrameServer, type BoundAddress, type FrameWrapper } from "../net/tcp.ts";
@@ -9,10 +10,10 @@ import type { NetCounters } from "./net-counters.ts";
 import { SocketSetupError } from "./socket-setup-error.ts";
 
 export interface SocketTransportOptions {
-  readonly config: Pick<ClusterConfig, "variant" | "nodes" | "multicast">;
+  readonly config: Pick<ClusterConfig, "variant" | "nodes" | "multicast" | "rings" | "groups">;
   readonly self: NodeEntry;
   readonly counters: NetCounters;
-  /** Every TCP frame and group datagram received, as the runtime hands it (bytes, not yet trusted). */
+  /** Every TCP frame and group datagram received (of any ring: the header says which), as the runtime hands it (bytes, not yet trusted). */
   readonly onBytes: (received: Uint8Array) => void;
   /** How a link wraps what it writes (one MAC per write: CodecGate.linkWrap); undefined: frames as they are. */
   readonly wrap: FrameWrapper | undefined;
@@ -25,8 +26,9 @@ export interface SocketBuffers {
   readonly warning: string | null;
 }
 
-/** The group's sockets, once open. */
+/** One ring's group sockets, once open. */
 interface GroupSockets {
+  readonly ring: RingId;
   readonly membership: MulticastMembership<MulticastSocket>;
   /** A socket of its own that never joins (MulticastGroup.separateSender), or null: the receiver sends. */
   readonly sender: MulticastSocket | null;
@@ -40,23 +42,33 @@ interface GroupSockets {
  * The sockets of one node, carrying bytes it neither reads nor trusts (that is CodecGate's job): a
  * TCP frame server on the node's address for ring, client and retransmission traffic; one outgoing
  * link per peer (lazy, reconnecting, bounded queue: FrameLink's DEFAULT_LINK_QUEUE_BYTES); and for
- * members of the M-Ring group (multicastGroup) the ip-multicast sockets, whose receiver comes and
- * goes with leadership (MulticastMembership).
+ * each M-Ring ring the node is a member of (multicastGroup(config, node, ring)) the ip-multicast
+ * sockets of that ring's group, whose receiver comes and goes with leadership of that ring
+ * (one MulticastMembership per ring). With several rings (Multi-Ring Paxos) the TCP server and the
+ * links are shared by every ring (a frame's header names its ring), the groups are not. A
+ * configuration without `rings` is one ring, id 0: the methods' `ring` defaults to it.
  */
 export class SocketTransport {
   private readonly links = new Map<NodeId, FrameLink>();
   private readonly peers: ReadonlyMap<NodeId, NodeEntry>;
+  /** Whether the configuration has `rings` (warnings then name their ring). */
+  private readonly multiRing: boolean;
 
   private constructor(
     private readonly o: SocketTransportOptions,
     private readonly server: FrameServer,
     readonly tcpPort: number,
-    private readonly group: GroupSockets | null,
+    /** The node's groups by ring, in ascending ring id. */
+    private readonly groups: ReadonlyMap<RingId, GroupSockets>,
   ) {
     this.peers = new Map(o.config.nodes.map((n) => [n.id, n]));
+    this.multiRing = o.config.rings !== undefined;
   }
 
-  /** Listens on the node's TCP port and joins its group; rejects with a SocketSetupError, leaving nothing open. */
+  /**
+   * Listens on the node's TCP port and joins the group of every ring it is a member of; rejects
+   * with a SocketSetupError (naming the ring whose group failed), leaving nothing open.
+   */
   static async open(o: SocketTransportOptions): Promise<SocketTransport> {
     const server = new FrameServer({
       host: o.self.host,
@@ -72,33 +84,64 @@ export class SocketTransport {
     } catch (e) {
       throw new SocketSetupError("tcp", e);
     }
-    const g = multicastGroup(o.config, o.self);
-    let group: GroupSockets | null = null;
-    // A multicast socket that cannot open stops the start-up: the TCP server goes too, or the
-    // process would stay up half-started (listening on TCP, never on the group).
-    if (g) {
+    const groups = new Map<RingId, GroupSockets>();
+    // A multicast socket that cannot open stops the start-up: the TCP server and the groups
+    // already joined go too, or the process would stay up half-started.
+    for (const r of ringDefinitions(o.config)) {
+      const g = multicastGroup(o.config, o.self, r.id);
+      if (!g) continue;
       try {
-        group = await openGroup(g, o);
+        groups.set(r.id, await openGroup(r.id, g, o));
       } catch (e) {
-        await server.close();
-        throw new SocketSetupError("multicast", e);
+        await Promise.all([server.close(), ...[...groups.values()].map(closeGroup)]);
+        throw new SocketSetupError("multicast", e, r.id);
       }
     }
-    return new SocketTransport(o, server, bound.port, group);
+    return new SocketTransport(o, server, bound.port, groups);
   }
 
-  /** Things an operator should know (e.g. a socket buffer smaller than asked). */
+  /** Things an operator should know (e.g. a socket buffer smaller than asked); with `rings`, each begins with its ring (`ring 2: …`). */
   get warnings(): readonly string[] {
-    return this.group?.warnings ?? [];
+    return [...this.groups.values()].flatMap((g) => (this.multiRing ? g.warnings.map((w) => `ring ${g.ring}: ${w}`) : g.warnings));
   }
 
+  /**
+   * The socket buffers of the node's groups as one: the smallest sizes obtained and the first
+   * warning (with one ring, exactly its group's); null: no group.
+   */
   get socketBuffers(): SocketBuffers | null {
-    return this.group?.socketBuffers ?? null;
+    const all = [...this.groups.values()].map((g) => g.socketBuffers);
+    if (all.length <= 1) return all[0] ?? null;
+    return {
+      recvBytes: Math.min(...all.map((b) => b.recvBytes)),
+      sendBytes: Math.min(...all.map((b) => b.sendBytes)),
+      warning: all.find((b) => b.warning !== null)?.warning ?? null,
+    };
   }
 
-  /** Whether this process receives the group now; null: it uses none. */
+  /** The socket buffers of each ring's group, by ring id (rings without a group of this node absent). */
+  socketBuffersByRing(): Record<RingId, SocketBuffers> {
+    return Object.fromEntries([...this.groups.values()].map((g) => [g.ring, g.socketBuffers]));
+  }
+
+  /** Whether this process receives ring 0's group (a configuration without `rings`: its group) now; null: it uses none. */
   get multicastReceiving(): boolean | null {
-    return this.group === null ? null : this.group.membership.receiving;
+    return this.multicastReceivingOn(0);
+  }
+
+  /** Whether this process receives ring `ring`'s group now; null: it uses none on that ring. */
+  multicastReceivingOn(ring: RingId): boolean | null {
+    return this.groups.get(ring)?.membership.receiving ?? null;
+  }
+
+  /** Per ring whose group this process uses: whether it receives it now. */
+  multicastReceivingByRing(): Record<RingId, boolean> {
+    return Object.fromEntries([...this.groups.values()].map((g) => [g.ring, g.membership.receiving]));
+  }
+
+  /** The rings whose group this process uses, ascending. */
+  get multicastRings(): readonly RingId[] {
+    return [...this.groups.keys()];
   }
 
   /** Whether `id` is a node of the configuration (a link to it can be made). */
@@ -106,12 +149,17 @@ export class SocketTransport {
     return this.peers.has(id);
   }
 
-  /** Whether this process has a socket to multicast from. */
+  /** Whether this process has a socket to multicast from on ring 0 (a configuration without `rings`: its group). */
   get canMulticast(): boolean {
-    return this.group !== null;
+    return this.groups.has(0);
   }
 
-  /** Queues one frame on the link to `to`; a full queue drops it (counted): the protocols retransmit. */
+  /** Whether this process has a socket to multicast from on ring `ring`. */
+  canMulticastOn(ring: RingId): boolean {
+    return this.groups.has(ring);
+  }
+
+  /** Queues one frame (of any ring) on the link to `to`; a full queue drops it (counted): the protocols retransmit. */
   sendFrame(to: NodeId, frame: Uint8Array): void {
     const l = this.linkTo(to);
     if (!l) return this.o.counters.drop("no-such-peer");
@@ -119,10 +167,11 @@ export class SocketTransport {
     else this.o.counters.count("tcp_frames_dropped_queue_full");
   }
 
-  /** Sends one datagram to the group; one the socket refuses for now (too many pending) is counted. */
-  multicast(datagram: Uint8Array): void {
-    if (!this.group) return this.o.counters.drop("multicast-unavailable");
-    if (this.group.outbound.send(datagram)) this.o.counters.count("udp_datagrams_out");
+  /** Sends one datagram to ring `ring`'s group; one the socket refuses for now (too many pending) is counted. */
+  multicast(datagram: Uint8Array, ring: RingId = 0): void {
+    const g = this.groups.get(ring);
+    if (!g) return this.o.counters.drop("multicast-unavailable");
+    if (g.outbound.send(datagram)) this.o.counters.count("udp_datagrams_out");
     else this.o.counters.count("udp_datagrams_refused");
   }
 
@@ -131,23 +180,31 @@ export class SocketTransport {
     this.links.get(id)?.peerAlive();
   }
 
-  /** Whether this process' coordinator leads an established round (see MulticastMembership). */
-  setLeading(leading: boolean): void {
-    this.group?.membership.setLeading(leading);
+  /** Whether this process' coordinator of ring `ring` leads an established round (see MulticastMembership): that ring's group only. */
+  setLeading(leading: boolean, ring: RingId = 0): void {
+    this.groups.get(ring)?.membership.setLeading(leading);
   }
 
-  /** Copies the multicast socket's own counts (sends failed, refused, oversize) into the counters. */
+  /** Copies the multicast sockets' own counts (sends failed, refused, oversize), summed over the rings, into the counters. */
   sampleSocketStats(): void {
-    if (!this.group) return;
-    const s = this.group.outbound.stats;
-    this.o.counters.set("udp_send_errors", s.sendErrors);
-    this.o.counters.set("udp_send_dropped", s.sendDropped);
-    this.o.counters.set("udp_oversize", s.oversize);
+    if (this.groups.size === 0) return;
+    let sendErrors = 0;
+    let sendDropped = 0;
+    let oversize = 0;
+    for (const g of this.groups.values()) {
+      const s = g.outbound.stats;
+      sendErrors += s.sendErrors;
+      sendDropped += s.sendDropped;
+      oversize += s.oversize;
+    }
+    this.o.counters.set("udp_send_errors", sendErrors);
+    this.o.counters.set("udp_send_dropped", sendDropped);
+    this.o.counters.set("udp_oversize", oversize);
   }
 
   async close(): Promise<void> {
     for (const l of this.links.values()) l.close();
-    await Promise.all([this.server.close(), this.group?.membership.close(), this.group?.sender?.close()]);
+    await Promise.all([this.server.close(), ...[...this.groups.values()].map(closeGroup)]);
   }
 
   private linkTo(id: NodeId): FrameLink | null {
@@ -161,8 +218,13 @@ export class SocketTransport {
   }
 }
 
-/** Opens the group's receiver, and for a process that may coordinate a sender of its own (see MulticastMembership). */
-async function openGroup(g: MulticastGroup, o: SocketTransportOptions): Promise<GroupSockets> {
+/** Closes one ring's group sockets. */
+async function closeGroup(g: GroupSockets): Promise<void> {
+  await Promise.all([g.membership.close(), g.sender?.close()]);
+}
+
+/** Opens ring `ring`'s group receiver, and for a process that may coordinate that ring a sender of its own (see MulticastMembership). */
+async function openGroup(ring: RingId, g: MulticastGroup, o: SocketTransportOptions): Promise<GroupSockets> {
   const common = { group: g.group, port: g.port, interface: g.interface, ttl: g.ttl, loopback: true, maxDatagram: g.maxDatagram };
   // PAXOS_UDP_SEND=dgram: send through node:dgram even where the runtime has a native sender.
   const nativeSend = process.env["PAXOS_UDP_SEND"] !== "dgram";
@@ -193,5 +255,5 @@ async function openGroup(g: MulticastGroup, o: SocketTransportOptions): Promise<
   }
   const outbound = sender ?? receiver;
   const w = warnings.find((x) => x.startsWith("SO_RCVBUF") || x.startsWith("SO_SNDBUF"));
-  return { membership, sender, outbound, warnings, socketBuffers: { recvBytes: receiver.bufferSizes.recvObtained, sendBytes: outbound.bufferSizes.sendObtained, warning: w ?? null } };
+  return { ring, membership, sender, outbound, warnings, socketBuffers: { recvBytes: receiver.bufferSizes.recvObtained, sendBytes: outbound.bufferSizes.sendObtained, warning: w ?? null } };
 }

@@ -51,9 +51,11 @@ export function startupError(stage: StartupStage, e: unknown, entry: NodeEntry, 
     if (code === "EADDRNOTAVAIL") return new StartupError(problem(code, hostKey, cause), code);
     return new StartupError(problem(code, `${node}.${stage === "tcp" ? "port" : "http"}: ${entry.host}:${port}`, cause), code);
   }
-  const g = multicastGroup(config, entry);
+  // The ring whose group failed (a configuration without `rings`: its one ring).
+  const ring = e instanceof SocketSetupError ? e.ring : undefined;
+  const g = ring !== undefined || config.rings === undefined ? multicastGroup(config, entry, ring) : null;
   const syscall = (cause as { syscall?: unknown } | null)?.syscall;
-  if (g && syscall === "bind" && code === "EADDRINUSE") return new StartupError(problem(code, `multicast.port: ${g.group}:${g.port}`, cause), code);
+  if (g && syscall === "bind" && code === "EADDRINUSE") return new StartupError(problem(code, `${g.key}.port: ${g.group}:${g.port}`, cause), code);
   // Joining the group or choosing the interface failed: the interface address is to blame.
   const iface = g?.interface ?? "0.0.0.0";
   const ifaceKey = g?.interfaceKey ?? "multicast.interface";

@@ -110,6 +110,15 @@ describe("CodecGate without a cluster key", () => {
     expect(gate.encodeDatagram({ t: "applied", upTo: 1.5 })).toBeNull();
     expect(drops(counters)).toEqual({ dropped_encode: 2 });
   });
+
+  test("encodes with the ring id asked for in the header; a ring id the format cannot carry is counted, not sent", () => {
+    const { gate, counters } = gateOf();
+    expect(decode(gate.encodeFrame(hb(1), 2) as Uint8Array, CLUSTER)).toEqual({ sender: 0, ring: 2, msg: hb(1) });
+    expect(decode(gate.encodeDatagram(hb(2), 65535) as Uint8Array, CLUSTER)).toEqual({ sender: 0, ring: 65535, msg: hb(2) });
+    expect(decode(gate.encodeFrame(hb(3), 2) as Uint8Array, CLUSTER)).toEqual({ sender: 0, ring: 2, msg: hb(3) });
+    expect(gate.encodeFrame(hb(4), 65536)).toBeNull();
+    expect(drops(counters)).toEqual({ dropped_encode: 1 });
+  });
 });
 
 describe("CodecGate with a cluster key", () => {

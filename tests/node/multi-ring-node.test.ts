@@ -7,7 +7,7 @@ import { MultiRingNode } from "../../src/node/multi-ring-node.ts";
 import { acyclicOrderViolations } from "../../src/sim/multiring/order-checker.ts";
 
 /** Two M-Ring rings over seven processes: node 4 learns both (a merge), node 5 ring 2 only, node 6 proposes on both. */
-function ring(id: RingId, acceptors: NodeId[], learners: NodeId[]): ProtocolConfig {
+function ring(acceptors: NodeId[], learners: NodeId[]): ProtocolConfig {
   const processes = [...new Set([...acceptors, ...learners, 6])].sort((a, b) => a - b);
   return {
     ...DEFAULT_TIMING,
@@ -24,8 +24,8 @@ function ring(id: RingId, acceptors: NodeId[], learners: NodeId[]): ProtocolConf
   };
 }
 const RINGS = new Map<RingId, ProtocolConfig>([
-  [1, ring(1, [0, 1, 2], [4, 6])],
-  [2, ring(2, [1, 2, 3], [4, 5, 6])],
+  [1, ring([0, 1, 2], [4, 6])],
+  [2, ring([1, 2, 3], [4, 5, 6])],
 ]);
 const SUBSCRIBED = new Map<NodeId, RingId[]>([
   [4, [1, 2]],

@@ -12,6 +12,7 @@ import { SocketTransport } from "../../src/node/socket-transport.ts";
 import { bundler, isBundle, splitBundle } from "../../src/wire/bundle.ts";
 import { encode, WireAuth } from "../../src/wire/index.ts";
 import { sameBytes, sleep, waitFor } from "../net/helpers.ts";
+import { twoRingConfig } from "./rings-helpers.ts";
 
 const LO = "127.0.0.1";
 const probe = await probeMulticast({ interface: LO, timeoutMs: 1500 });
@@ -133,6 +134,46 @@ describe("SocketTransport and the M-Ring group", () => {
     expect((e as SocketSetupError).socket).toBe("multicast");
     // Nothing stayed open: a U-Ring node can take the same TCP port.
     const again = await SocketTransport.open({ config: { ...c, variant: "uring" }, self, counters: new NetCounters(), onBytes: () => {}, wrap: undefined });
+    open.push(again);
+    expect(again.tcpPort).toBe(self.port);
+  });
+});
+
+describe("SocketTransport with several rings", () => {
+  mtest("one TCP server and one group per ring the node is in; leading one ring leaves that group only", async () => {
+    const c = await twoRingConfig();
+    const [n0, n2, n3] = [await transport(c, 0), await transport(c, 2), await transport(c, 3)];
+    expect([n0.t.multicastRings, n2.t.multicastRings, n3.t.multicastRings]).toEqual([[1, 2], [1], [2]]);
+    expect([n0.t.canMulticast, n0.t.canMulticastOn(1), n0.t.canMulticastOn(2), n2.t.canMulticastOn(2)]).toEqual([false, true, true, false]);
+    expect(Object.keys(n0.t.socketBuffersByRing())).toEqual(["1", "2"]);
+    // Warnings (e.g. Bun refusing TTL 0) name their ring.
+    expect(n0.t.warnings.every((w) => /^ring [12]: /.test(w))).toBe(true);
+    n0.t.multicast(Uint8Array.of(1), 1);
+    n0.t.multicast(Uint8Array.of(2), 2);
+    await waitFor(() => n2.got.length === 1 && n3.got.length === 1 && n0.got.length === 2, "each ring's datagram at its members");
+    expect([n2.got[0]?.[0], n3.got[0]?.[0]]).toEqual([1, 2]);
+    n0.t.setLeading(true, 1);
+    await waitFor(() => n0.t.multicastReceivingOn(1) === false, "node 0 out of ring 1's group");
+    expect(n0.t.multicastReceivingByRing()).toEqual({ 1: false, 2: true });
+    n0.t.multicast(Uint8Array.of(3), 1);
+    n0.t.multicast(Uint8Array.of(4), 2);
+    await waitFor(() => n2.got.length === 2 && n3.got.length === 2 && n0.got.length === 3, "the datagrams after leading ring 1");
+    await sleep(50);
+    expect(n0.got.map((b) => b[0])).toEqual([1, 2, 4]);
+    // Ring 0 is no ring here: nothing to send on or lead.
+    n0.t.multicast(Uint8Array.of(5));
+    n0.t.setLeading(true);
+    expect([n0.counters.values["udp_datagrams_out"], n0.counters.values["dropped_multicast_unavailable"], n0.t.multicastReceiving]).toEqual([4, 1, null]);
+  });
+
+  test("a ring's group that cannot be joined fails the start with SocketSetupError(multicast) naming the ring, leaving nothing open", async () => {
+    const c = await twoRingConfig({ ring2Interface: "10.255.255.1" });
+    const self = c.nodes[0]; // in ring 1 (joined first) and ring 2
+    if (!self) throw new Error("no node 0");
+    const e = await SocketTransport.open({ config: c, self, counters: new NetCounters(), onBytes: () => {}, wrap: undefined }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(SocketSetupError);
+    expect([(e as SocketSetupError).socket, (e as SocketSetupError).ring]).toEqual(["multicast", 2]);
+    const again = await SocketTransport.open({ config: { ...c, variant: "uring", rings: undefined }, self, counters: new NetCounters(), onBytes: () => {}, wrap: undefined });
     open.push(again);
     expect(again.tcpPort).toBe(self.port);
   });

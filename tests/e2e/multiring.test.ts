@@ -1,0 +1,113 @@
+import { describe, expect, test } from "bun:test";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { freePorts } from "../../src/bench/cluster.ts";
+import { randomMulticastPort } from "../../src/net/udp.ts";
+import { acyclicOrderViolations } from "../../src/sim/multiring/order-checker.ts";
+
+const MAIN = path.join(import.meta.dir, "../../main.ts");
+const BUN = process.execPath;
+const LO = "127.0.0.1";
+const octet = (): number => 1 + Math.floor(Math.random() * 254);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Two M-Ring rings on loopback as configs/multiring-2-ram.json: node 0 coordinates ring 1 and is
+ * an acceptor of ring 2, node 1 the other way round; learner 4 merges rings 1 and 2, learner 5
+ * learns ring 2 only; clients 6 and 7 propose.
+ */
+async function config(dir: string): Promise<string> {
+  const ports = await freePorts(8);
+  const m1 = randomMulticastPort();
+  let m2 = randomMulticastPort();
+  while (m2 === m1) m2 = randomMulticastPort();
+  const node = (id: number, roles: string[], subscribe?: number[]) => ({ id, host: LO, port: ports[id], roles, ...(subscribe ? { subscribe } : {}) });
+  const file = path.join(dir, "rings.json");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      cluster: 11,
+      variant: "mring",
+      nodes: [node(0, ["coordinator", "acceptor"]), node(1, ["coordinator", "acceptor"]), node(2, ["acceptor"]), node(3, ["acceptor"]), node(4, ["learner"], [1, 2]), node(5, ["learner"], [2]), node(6, ["client"], [1]), node(7, ["client"])],
+      rings: [
+        { id: 1, acceptors: [0, 1, 2], coordinator: 0, multicast: { group: `239.${octet()}.${octet()}.${octet()}`, port: m1, interface: LO, ttl: 0 } },
+        { id: 2, acceptors: [1, 2, 3], coordinator: 1, multicast: { group: `239.${octet()}.${octet()}.${octet()}`, port: m2, interface: LO, ttl: 0 } },
+      ],
+      groups: [
+        { id: 1, ring: 1 },
+        { id: 2, ring: 2 },
+      ],
+      multiRing: { lambdaPerSecond: 1000, deltaMs: 5, m: 1 },
+    }),
+  );
+  return file;
+}
+
+function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(BUN, [MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    p.stdout?.on("data", (d) => (out += d));
+    p.stderr?.on("data", (d) => (err += d));
+    p.on("exit", (code) => resolve({ code, out, err }));
+  });
+}
+
+/** The values of an --output file, in order, with their ring. */
+function lines(file: string): { ring: number; value: string }[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as { ring: number; value: string })
+    .map((x) => ({ ring: x.ring, value: Buffer.from(x.value, "base64").toString() }));
+}
+
+describe("Multi-Ring Paxos with real processes", () => {
+  test("two rings, two learners with overlapping subscriptions: each delivers its rings' values, both in one order", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "paxos-multiring-"));
+    const file = await config(dir);
+    const nodes: ChildProcess[] = [];
+    const out = (id: number) => path.join(dir, `out-${id}.jsonl`);
+    try {
+      for (const id of [0, 1, 2, 3]) nodes.push(spawn(BUN, [MAIN, "node", "--config", file, "--id", String(id)], { stdio: "ignore" }));
+      for (const id of [4, 5]) nodes.push(spawn(BUN, [MAIN, "node", "--config", file, "--id", String(id), "--output", out(id)], { stdio: "ignore" }));
+      await sleep(1500);
+      const a = run(["propose", "--config", file, "--id", "6", "--group", "1", ...Array.from({ length: 20 }, (_, i) => `a${i}`)]);
+      const b = run(["propose", "--config", file, "--id", "7", "--group", "2", ...Array.from({ length: 20 }, (_, i) => `b${i}`)]);
+      const [ra, rb] = await Promise.all([a, b]);
+      expect(ra.err).toBe("");
+      expect(rb.err).toBe("");
+      expect(ra.code).toBe(0);
+      expect(rb.code).toBe(0);
+      expect(rb.out.split("\n").filter((l) => l.startsWith("group 2 instance "))).toHaveLength(20);
+      for (let t = 0; t < 10_000 && (lines(out(4)).length < 40 || lines(out(5)).length < 20); t += 100) await sleep(100);
+      const l4 = lines(out(4));
+      const l5 = lines(out(5));
+      expect(l4.map((x) => x.value).sort()).toEqual([...Array.from({ length: 20 }, (_, i) => `a${i}`), ...Array.from({ length: 20 }, (_, i) => `b${i}`)].sort());
+      expect(l5.map((x) => x.value)).toEqual(Array.from({ length: 20 }, (_, i) => `b${i}`));
+      expect(new Set(l4.filter((x) => x.value.startsWith("a")).map((x) => x.ring))).toEqual(new Set([1]));
+      // One order for what both deliver: learner 4's ring-2 values in learner 5's order.
+      const ids = new Map<string, number>();
+      const id = (v: string) => ids.get(v) ?? (ids.set(v, ids.size), ids.size - 1);
+      expect(acyclicOrderViolations(new Map([[4, l4.map((x) => id(x.value))], [5, l5.map((x) => id(x.value))]]))).toEqual([]);
+    } finally {
+      for (const n of nodes) n.kill("SIGTERM");
+      await sleep(300);
+    }
+  }, 60_000);
+
+  test("propose refuses a rings configuration without --group, and an unknown group, in one line each (exit 2)", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "paxos-multiring-"));
+    const file = await config(dir);
+    const none = await run(["propose", "--config", file, "--id", "7", "x"]);
+    expect(none.code).toBe(2);
+    expect(none.err).toBe("paxos: propose: this configuration has `rings`: give --group G (the group the values go to)\n");
+    const unknown = await run(["propose", "--config", file, "--id", "7", "--group", "9", "x"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toBe(`paxos: --group 9: no such group in ${file}\n`);
+  }, 30_000);
+});
