@@ -53,7 +53,9 @@ export async function startMultiRing(
   if (plans.length === 0) throw new UsageError(`node ${entry.id} takes part in no ring of this configuration`);
   // Learners merge the rings of their groups; a client only needs its own values' acks, from
   // wherever it starts following (first-seen), which no merge could line up with the learners'.
-  const learned = new Set(entry.roles.includes("learner") ? subscriptions(config, entry.id).map((s) => s.ring) : []);
+  const subs = entry.roles.includes("learner") ? subscriptions(config, entry.id) : [];
+  const learned = new Set(subs.map((s) => s.ring));
+  const groupsOn = (ring: RingId) => new Set(subs.filter((s) => s.ring === ring).map((s) => s.group));
   const ledgers = new Map<RingId, OpenedLedger>();
   const fatal = (e: Error) => {
     process.stderr.write(`paxos: ${e.message}\n`);
@@ -78,7 +80,7 @@ export async function startMultiRing(
     tickMs: config.protocol.tickMs,
     ...(o.clientId !== undefined ? { clientId: o.clientId } : {}),
     learnFrom: entry.roles.includes("learner") ? "beginning" : "first-seen",
-    rings: plans.map((p) => ({ id: p.id, cfg: ringProtocol(p, o.local), network: network.ring(p.id), ledger: (ledgers.get(p.id) as OpenedLedger).ledger, merged: learned.has(p.id) })),
+    rings: plans.map((p) => ({ id: p.id, cfg: ringProtocol(p, o.local), network: network.ring(p.id), ledger: (ledgers.get(p.id) as OpenedLedger).ledger, merged: learned.has(p.id), groups: groupsOn(p.id) })),
     events: { ring: ringEvents, ...(o.merged ? { merged: o.merged } : {}), ...(o.acked ? { acked: o.acked } : {}) },
   });
   // Each ring's configured coordinator leads a fresh ring (as a single ring's does).

@@ -53,7 +53,7 @@ async function openTarget(o: ProposeCliOptions, onAck: (a: Ack) => void): Promis
   const rt = m.node.runtimes.get(ring);
   if (!rt) throw new UsageError(`node ${entry.id} takes no part in ring ${ring}`);
   return {
-    propose: (b) => rt.propose(b),
+    propose: (b) => rt.propose(b, o.group),
     inFlight: () => rt.proc.status(rt.now()).proposer?.inFlight ?? 0,
     capacity: Math.max(1, plan.protocol.proposerQueue),
     checkSize: (n) => checkValueSizes(o, [n], ring),

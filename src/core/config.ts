@@ -128,7 +128,7 @@ export interface ProtocolConfig {
 }
 
 /**
- * What a batch costs beyond its payload: every value carries (client, seq, length) on the wire.
+ * What a batch costs beyond its payload: every value carries (client, seq, group, length) on the wire.
  * Batches close at batchBytes counting payload plus this per value, so they fit a datagram.
  */
 export const VALUE_OVERHEAD_BYTES = 24;

@@ -135,7 +135,7 @@ export class RingProcess implements ProcessContext {
         this.dissemination.tick(now, out);
         break;
       case "propose":
-        this.proposer?.propose(input.payload, now, out);
+        this.proposer?.propose(input.payload, now, out, input.group);
         break;
       case "lead":
         this.coordinator?.activate(now, out);

@@ -92,13 +92,13 @@ export class Proposer {
   }
 
   /** Takes the value with its (client, seq), or refuses it when the proposer is saturated (both told in the output). */
-  propose(payload: Uint8Array, now: Tick, out: OutputBuilder): void {
+  propose(payload: Uint8Array, now: Tick, out: OutputBuilder, group?: number): void {
     if (this.queue.length >= this.cfg.proposerQueue) {
       this.refused++;
       out.refused = true;
       return;
     }
-    const v: ClientValue = { client: this.clientId, seq: this.nextSeq++, payload };
+    const v: ClientValue = group ? { client: this.clientId, seq: this.nextSeq++, payload, group } : { client: this.clientId, seq: this.nextSeq++, payload };
     out.proposed = { client: v.client, seq: v.seq };
     this.queue.push(v);
     this.sendQueued(now, out);

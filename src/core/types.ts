@@ -22,6 +22,8 @@ export interface ClientValue {
   readonly client: number;
   readonly seq: number;
   readonly payload: Uint8Array;
+  /** Multi-Ring: the group the value was multicast to (absent: group 0, the only group of a configuration without rings). */
+  readonly group?: number;
 }
 
 /** The value consensus decides on: a batch of client values under a unique id. An empty batch is a no-op. */
@@ -295,7 +297,7 @@ export interface Ack {
 export type Input =
   | { readonly k: "msg"; readonly from: NodeId; readonly msg: Msg }
   | { readonly k: "tick" }
-  | { readonly k: "propose"; readonly payload: Uint8Array }
+  | { readonly k: "propose"; readonly payload: Uint8Array; readonly group?: number }
   /**
    * Leadership forced from outside: the configured coordinator of a fresh cluster starts Phase 1
    * at once (paxos node), the simulator plants duelling leaders. The election (election.ts)

@@ -13,7 +13,7 @@
  * a record that passes its checksum but has the wrong shape is corruption too, never trusted.
  *
  * A vote's body keeps its payloads out of the CBOR: u32 length of a CBOR array
- * [instance, vrnd, vid, [[client, seq, payload length], ...]] (and a fifth element, n, for a
+ * [instance, vrnd, vid, [[client, seq, payload length(, group)], ...]] (and a fifth element, n, for a
  * Multi-Ring skip(n) batch), the array, then the payloads one after the other — copied once,
  * straight into the record.
  */
@@ -117,7 +117,7 @@ export function encodeRecord(r: DiskRecord): Uint8Array {
   let type: RecordType;
   if (r.k === "vote") {
     type = RecordType.Vote;
-    const head: unknown[] = [r.instance, r.vrnd, r.batch.vid, r.batch.values.map((v) => [v.client, v.seq, v.payload.byteLength])];
+    const head: unknown[] = [r.instance, r.vrnd, r.batch.vid, r.batch.values.map((v) => (v.group === undefined ? [v.client, v.seq, v.payload.byteLength] : [v.client, v.seq, v.payload.byteLength, v.group]))];
     if (r.batch.skip !== undefined) head.push(r.batch.skip);
     const meta = cbor.encode(head) as Uint8Array;
     let payloads = 0;
@@ -198,12 +198,15 @@ function decodeVote(bytes: Uint8Array): WalRecord {
   const [instance, vrnd, vid, values, skip] = head;
   let at = 4 + metaLength;
   const decoded: ClientValue[] = arr(values, null, "vote.values").map((x, i) => {
-    const [client, seq, length] = arr(x, 3, `vote value ${i}`);
+    const v = arr(x, null, `vote value ${i}`);
+    if (v.length !== 3 && v.length !== 4) throw new RecordError(`vote value ${i}: expected an array of 3 (or 4 with a group)`);
+    const [client, seq, length, group] = v;
     const n = nat(length, "payload length");
     if (at + n > bytes.length) throw new RecordError(`vote value ${i}: payload of ${n} bytes runs past the body`);
     const payload = bytes.subarray(at, at + n);
     at += n;
-    return { client: nat(client, "client"), seq: nat(seq, "seq"), payload };
+    const value = { client: nat(client, "client"), seq: nat(seq, "seq"), payload };
+    return group === undefined ? value : { ...value, group: nat(group, "group") };
   });
   if (at !== bytes.length) throw new RecordError(`vote: ${bytes.length - at} bytes after the last payload`);
   if (skip !== undefined && (decoded.length > 0 || nat(skip, "vote.skip") < 1)) throw new RecordError("vote: a skip batch has no values and skips at least one instance");

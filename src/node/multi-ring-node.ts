@@ -13,6 +13,8 @@ export interface HostedRing {
   readonly ledger?: Ledger;
   /** Whether this process' merge delivers this ring's values (it learns one of the ring's groups). */
   readonly merged: boolean;
+  /** The ring's groups this process learns: the merge delivers their values only (absent: every value). */
+  readonly groups?: ReadonlySet<number>;
 }
 
 export interface MultiRingNodeOptions {
@@ -82,9 +84,9 @@ export class MultiRingNode {
     });
   }
 
-  /** Proposes `payload` on `ring` through this process' proposer there: the (client, seq) it took, or null (refused, or no such ring here). */
-  propose(ring: RingId, payload: Uint8Array): { readonly client: number; readonly seq: number } | null {
-    return this.runtimes.get(ring)?.propose(payload) ?? null;
+  /** Proposes `payload` to `group` on `ring` through this process' proposer there: the (client, seq) it took, or null (refused, or no such ring here). */
+  propose(ring: RingId, payload: Uint8Array, group?: number): { readonly client: number; readonly seq: number } | null {
+    return this.runtimes.get(ring)?.propose(payload, group) ?? null;
   }
 
   /** Instances of `ring` the merge holds, waiting for other rings. */
@@ -102,8 +104,15 @@ export class MultiRingNode {
 
   private onDeliver(r: HostedRing, d: Delivery): void {
     const merge = this.merge as DeterministicMerge<ClientValue>;
-    for (const m of merge.push(r.id, { instance: d.instance, slots: d.skip ?? 1, values: d.values })) this.o.events?.merged?.(m);
+    for (const m of merge.push(r.id, { instance: d.instance, slots: d.skip ?? 1, values: d.values })) this.release(m);
     if (merge.backlog(r.id) > r.cfg.flowBacklogInstances) this.slowDown(r);
+  }
+
+  /** A merged instance, its values narrowed to the groups this process learns on that ring (several groups may share a ring). */
+  private release(m: Merged<ClientValue>): void {
+    const groups = this.o.rings.find((r) => r.id === m.ring)?.groups;
+    const values = groups === undefined ? m.values : m.values.filter((v) => groups.has(v.group ?? 0));
+    this.o.events?.merged?.(values.length === m.values.length ? m : { ...m, values });
   }
 
   /**

@@ -208,10 +208,10 @@ export class NodeRuntime {
     this.o.events?.leaderChange?.({ kind: c.kind, leader: c.leader, round: c.round, reason, message: LEADERSHIP_MESSAGES[c.kind] });
   }
 
-  /** Proposes `payload` through this process' proposer: the (client, seq) it took, or null (refused, full; or closed). */
-  propose(payload: Uint8Array): { readonly client: number; readonly seq: number } | null {
+  /** Proposes `payload` (Multi-Ring: to `group`) through this process' proposer: the (client, seq) it took, or null (refused, full; or closed). */
+  propose(payload: Uint8Array, group?: number): { readonly client: number; readonly seq: number } | null {
     this.proposal = null;
-    this.input({ k: "propose", payload });
+    this.input(group ? { k: "propose", payload, group } : { k: "propose", payload });
     return this.proposal;
   }
 

@@ -6,7 +6,7 @@
  * Layouts (big-endian; u53 = a safe integer >= 0 as two u32 words, high word first):
  * - node set (ring, voters): u8 count (<= MAX_RING), count x u16 node id, all distinct
  * - vid: u8 length (1..MAX_VID), printable ASCII bytes
- * - client value: u32 client, u53 seq, u32 length, payload bytes
+ * - client value: u32 client, u53 seq, u16 group (Multi-Ring; 0: none), u32 length, payload bytes
  * - batch: vid, u32 skip (0: an ordinary batch; 1..MAX_SKIP: a Multi-Ring skip batch, whose count
  *   is 0), u32 count (<= MAX_BATCH_VALUES), count x client value
  * - decision ids: u32 count (<= MAX_LIST), count x (u53 instance, vid)
@@ -54,11 +54,12 @@ export function readNodes(r: Reader, what: string): NodeId[] {
 /* ---- client values and batches ---- */
 
 /** The least bytes one client value takes (an empty payload). */
-export const MIN_VALUE_BYTES = 4 + 8 + 4;
+export const MIN_VALUE_BYTES = 4 + 8 + 2 + 4;
 
 export function measureValue(v: ClientValue, what: string): number {
   checkU32(v.client, what, "client");
   checkU53(v.seq, what, "seq");
+  if (v.group !== undefined && (!Number.isInteger(v.group) || v.group < 1 || v.group > 0xffff)) throw new EncodeError(`${what}.group: expected 1..65535 (absent: 0), got ${v.group}`);
   if (!(v.payload instanceof Uint8Array)) throw new EncodeError(`${what}.payload: not a Uint8Array`);
   return MIN_VALUE_BYTES + v.payload.byteLength;
 }
@@ -66,6 +67,7 @@ export function measureValue(v: ClientValue, what: string): number {
 export function writeValue(w: Writer, v: ClientValue): void {
   w.u32(v.client);
   w.u53(v.seq);
+  w.u16(v.group ?? 0);
   w.u32(v.payload.byteLength);
   w.raw(v.payload);
 }
@@ -73,8 +75,10 @@ export function writeValue(w: Writer, v: ClientValue): void {
 export function readValue(r: Reader, what: string): ClientValue {
   const client = r.u32(what, "client");
   const seq = r.u53(what, "seq");
+  const group = r.u16(what, "group");
   const len = r.u32(what, "length");
-  return { client, seq, payload: r.bytes(len, what, "payload") };
+  const payload = r.bytes(len, what, "payload");
+  return group === 0 ? { client, seq, payload } : { client, seq, payload, group };
 }
 
 export function measureBatch(b: Batch, what: string): number {

@@ -15,8 +15,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Two M-Ring rings on loopback as configs/multiring-2-ram.json: node 0 coordinates ring 1 and is
- * an acceptor of ring 2, node 1 the other way round; learner 4 merges rings 1 and 2, learner 5
- * learns ring 2 only; clients 6 and 7 propose.
+ * an acceptor of ring 2, node 1 the other way round; groups 2 and 3 share ring 2; learner 4
+ * merges rings 1 and 2 (groups 1, 2, 3), learner 5 learns group 2 only; clients 6 and 7 propose.
  */
 async function config(dir: string): Promise<string> {
   const ports = await freePorts(8);
@@ -30,7 +30,7 @@ async function config(dir: string): Promise<string> {
     JSON.stringify({
       cluster: 11,
       variant: "mring",
-      nodes: [node(0, ["coordinator", "acceptor"]), node(1, ["coordinator", "acceptor"]), node(2, ["acceptor"]), node(3, ["acceptor"]), node(4, ["learner"], [1, 2]), node(5, ["learner"], [2]), node(6, ["client"], [1]), node(7, ["client"])],
+      nodes: [node(0, ["coordinator", "acceptor"]), node(1, ["coordinator", "acceptor"]), node(2, ["acceptor"]), node(3, ["acceptor"]), node(4, ["learner"], [1, 2, 3]), node(5, ["learner"], [2]), node(6, ["client"], [1]), node(7, ["client"])],
       rings: [
         { id: 1, acceptors: [0, 1, 2], coordinator: 0, multicast: { group: `239.${octet()}.${octet()}.${octet()}`, port: m1, interface: LO, ttl: 0 } },
         { id: 2, acceptors: [1, 2, 3], coordinator: 1, multicast: { group: `239.${octet()}.${octet()}.${octet()}`, port: m2, interface: LO, ttl: 0 } },
@@ -38,6 +38,7 @@ async function config(dir: string): Promise<string> {
       groups: [
         { id: 1, ring: 1 },
         { id: 2, ring: 2 },
+        { id: 3, ring: 2 },
       ],
       multiRing: { lambdaPerSecond: 1000, deltaMs: 5, m: 1 },
     }),
@@ -67,7 +68,7 @@ function lines(file: string): { ring: number; value: string }[] {
 }
 
 describe("Multi-Ring Paxos with real processes", () => {
-  test("two rings, two learners with overlapping subscriptions: each delivers its rings' values, both in one order", async () => {
+  test("two rings, two learners with overlapping subscriptions: each delivers its groups' values, both in one order", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "paxos-multiring-"));
     const file = await config(dir);
     const nodes: ChildProcess[] = [];
@@ -79,16 +80,21 @@ describe("Multi-Ring Paxos with real processes", () => {
       const a = run(["propose", "--config", file, "--id", "6", "--group", "1", ...Array.from({ length: 20 }, (_, i) => `a${i}`)]);
       const b = run(["propose", "--config", file, "--id", "7", "--group", "2", ...Array.from({ length: 20 }, (_, i) => `b${i}`)]);
       const [ra, rb] = await Promise.all([a, b]);
+      // Node 7 again (one process per node at a time), to group 3 of ring 2.
+      const rc = await run(["propose", "--config", file, "--id", "7", "--group", "3", ...Array.from({ length: 5 }, (_, i) => `c${i}`)]);
+      expect(rc.code).toBe(0);
       expect(ra.err).toBe("");
       expect(rb.err).toBe("");
       expect(ra.code).toBe(0);
       expect(rb.code).toBe(0);
       expect(rb.out.split("\n").filter((l) => l.startsWith("group 2 instance "))).toHaveLength(20);
-      for (let t = 0; t < 10_000 && (lines(out(4)).length < 40 || lines(out(5)).length < 20); t += 100) await sleep(100);
+      for (let t = 0; t < 10_000 && (lines(out(4)).length < 45 || lines(out(5)).length < 20); t += 100) await sleep(100);
       const l4 = lines(out(4));
       const l5 = lines(out(5));
-      expect(l4.map((x) => x.value).sort()).toEqual([...Array.from({ length: 20 }, (_, i) => `a${i}`), ...Array.from({ length: 20 }, (_, i) => `b${i}`)].sort());
-      expect(l5.map((x) => x.value)).toEqual(Array.from({ length: 20 }, (_, i) => `b${i}`));
+      expect(l4.map((x) => x.value).sort()).toEqual([...Array.from({ length: 20 }, (_, i) => `a${i}`), ...Array.from({ length: 20 }, (_, i) => `b${i}`), ...Array.from({ length: 5 }, (_, i) => `c${i}`)].sort());
+      // Group 3 shares ring 2 with group 2: learner 5, subscribed to group 2 only, never delivers its values.
+      await sleep(300);
+      expect(lines(out(5)).map((x) => x.value)).toEqual(Array.from({ length: 20 }, (_, i) => `b${i}`));
       expect(new Set(l4.filter((x) => x.value.startsWith("a")).map((x) => x.ring))).toEqual(new Set([1]));
       // One order for what both deliver: learner 4's ring-2 values in learner 5's order.
       const ids = new Map<string, number>();
