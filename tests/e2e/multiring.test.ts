@@ -106,6 +106,42 @@ describe("Multi-Ring Paxos with real processes", () => {
     }
   }, 60_000);
 
+  test("kill -9 of one ring's coordinator under load: the ring elects another, the merges resume, nothing is lost or reordered", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "paxos-multiring-"));
+    const file = await config(dir);
+    const nodes = new Map<number, ChildProcess>();
+    const out = (id: number) => path.join(dir, `out-${id}.jsonl`);
+    try {
+      for (const id of [0, 1, 2, 3]) nodes.set(id, spawn(BUN, [MAIN, "node", "--config", file, "--id", String(id)], { stdio: "ignore" }));
+      for (const id of [4, 5]) nodes.set(id, spawn(BUN, [MAIN, "node", "--config", file, "--id", String(id), "--output", out(id)], { stdio: "ignore" }));
+      await sleep(1500);
+      const N = 400;
+      const a = run(["propose", "--timeout-ms", "20000", "--config", file, "--id", "6", "--group", "1", ...Array.from({ length: N }, (_, i) => `a${i}`)]);
+      const b = run(["propose", "--timeout-ms", "20000", "--config", file, "--id", "7", "--group", "2", ...Array.from({ length: N }, (_, i) => `b${i}`)]);
+      // Under load: once ring 1's first values are merged, and before all of them are.
+      const ringOne = () => lines(out(4)).filter((x) => x.ring === 1).length;
+      for (let t = 0; t < 10_000 && ringOne() < 20; t += 10) await sleep(10);
+      // Node 0 coordinates ring 1 (and is in no other ring): ring 1 has no leader until its election.
+      nodes.get(0)?.kill("SIGKILL");
+      expect(ringOne()).toBeGreaterThanOrEqual(20);
+      expect(ringOne()).toBeLessThan(N);
+      const [ra, rb] = await Promise.all([a, b]);
+      expect([ra.code, rb.code, ra.err, rb.err]).toEqual([0, 0, "", ""]);
+      for (let t = 0; t < 15_000 && (lines(out(4)).length < 2 * N || lines(out(5)).length < N); t += 100) await sleep(100);
+      const l4 = lines(out(4)).map((x) => x.value);
+      const l5 = lines(out(5)).map((x) => x.value);
+      expect(new Set(l4)).toEqual(new Set([...Array.from({ length: N }, (_, i) => `a${i}`), ...Array.from({ length: N }, (_, i) => `b${i}`)]));
+      expect(l4).toHaveLength(2 * N);
+      expect(l5).toHaveLength(N);
+      const ids = new Map<string, number>();
+      const id = (v: string) => ids.get(v) ?? (ids.set(v, ids.size), ids.size - 1);
+      expect(acyclicOrderViolations(new Map([[4, l4.map(id)], [5, l5.map(id)]]))).toEqual([]);
+    } finally {
+      for (const n of nodes.values()) n.kill("SIGTERM");
+      await sleep(300);
+    }
+  }, 90_000);
+
   test("propose refuses a rings configuration without --group, and an unknown group, in one line each (exit 2)", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "paxos-multiring-"));
     const file = await config(dir);
