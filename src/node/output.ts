@@ -195,13 +195,14 @@ export class DeliveryWriter {
     return this.broken;
   }
 
-  /** One line per value; `ring` (Multi-Ring): the ring the instance belongs to, written first. */
+  /** One line per value; `ring` (Multi-Ring): the ring the instance belongs to and the value's group, written first. */
   write(d: Delivery | { readonly instance: number; readonly values: Delivery["values"] }, ring?: number): void {
     if (d.values.length === 0 || this.broken !== null) return;
     let chunk = "";
     for (const v of d.values) {
       const value = Buffer.from(v.payload.buffer, v.payload.byteOffset, v.payload.byteLength).toString("base64");
-      chunk += `${JSON.stringify(ring === undefined ? { instance: d.instance, client: v.client, seq: v.seq, value } : { ring, instance: d.instance, client: v.client, seq: v.seq, value })}\n`;
+      const line = ring === undefined ? { instance: d.instance, client: v.client, seq: v.seq, value } : { ring, group: v.group ?? 0, instance: d.instance, client: v.client, seq: v.seq, value };
+      chunk += `${JSON.stringify(line)}\n`;
     }
     this.lines += d.values.length;
     this.stream.write(chunk);

@@ -57,14 +57,14 @@ function run(args: string[]): Promise<{ code: number | null; out: string; err: s
   });
 }
 
-/** The values of an --output file, in order, with their ring. */
-function lines(file: string): { ring: number; value: string }[] {
+/** The values of an --output file, in order, with their ring and group. */
+function lines(file: string): { ring: number; group: number; value: string }[] {
   if (!existsSync(file)) return [];
   return readFileSync(file, "utf8")
     .split("\n")
     .filter((l) => l.length > 0)
-    .map((l) => JSON.parse(l) as { ring: number; value: string })
-    .map((x) => ({ ring: x.ring, value: Buffer.from(x.value, "base64").toString() }));
+    .map((l) => JSON.parse(l) as { ring: number; group: number; value: string })
+    .map((x) => ({ ring: x.ring, group: x.group, value: Buffer.from(x.value, "base64").toString() }));
 }
 
 describe("Multi-Ring Paxos with real processes", () => {
@@ -95,7 +95,8 @@ describe("Multi-Ring Paxos with real processes", () => {
       // Group 3 shares ring 2 with group 2: learner 5, subscribed to group 2 only, never delivers its values.
       await sleep(300);
       expect(lines(out(5)).map((x) => x.value)).toEqual(Array.from({ length: 20 }, (_, i) => `b${i}`));
-      expect(new Set(l4.filter((x) => x.value.startsWith("a")).map((x) => x.ring))).toEqual(new Set([1]));
+      expect(new Set(l4.filter((x) => x.value.startsWith("a")).map((x) => `${x.ring}/${x.group}`))).toEqual(new Set(["1/1"]));
+      expect(new Set(l4.filter((x) => x.value.startsWith("c")).map((x) => `${x.ring}/${x.group}`))).toEqual(new Set(["2/3"]));
       // One order for what both deliver: learner 4's ring-2 values in learner 5's order.
       const ids = new Map<string, number>();
       const id = (v: string) => ids.get(v) ?? (ids.set(v, ids.size), ids.size - 1);
