@@ -207,14 +207,26 @@ export async function runClientCommand(o: ClientCliOptions, out: (s: string) => 
     n.ackedAtStart = n.acked;
     n.fromWall = wallClockMs();
   };
-  const warm = o.warmupMs > 0 ? setTimeout(beginMeasuring, o.warmupMs) : (beginMeasuring(), undefined);
+  // The window lasts durationMs from when it began (a late warm-up timer must not shorten it),
+  // by the wall clock it is reported in (a timer may fire a fraction of a millisecond early).
+  const measured = new Promise<void>((resolve) => {
+    const begin = (): void => {
+      beginMeasuring();
+      const end = (): void => {
+        if (wallClockMs() >= n.fromWall + o.durationMs) resolve();
+        else setTimeout(end, 1);
+      };
+      setTimeout(end, o.durationMs);
+    };
+    if (o.warmupMs > 0) setTimeout(begin, o.warmupMs);
+    else begin();
+  });
   const stopLoad = o.rate === 0 ? closedLoop(o.window, proposeOne) : openLoop(o.rate, proposeOne);
-  await new Promise((r) => setTimeout(r, o.warmupMs + o.durationMs));
+  await measured;
   stopping = true;
   // What lands while draining is outside the window, as it would be for a latency histogram.
   measuring = false;
   stopLoad();
-  clearTimeout(warm);
   n.ackedAtEnd = n.acked;
   n.toWall = wallClockMs();
   rss.stop();
