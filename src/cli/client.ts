@@ -2,10 +2,11 @@ import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import * as hdr from "hdr-histogram-js";
 import { checkValueSizes, type NodeCliOptions } from "./node.ts";
 import { UsageError } from "./errors.ts";
-import { startClientNode } from "./client-node.ts";
-import { createLogger } from "../obs/log.ts";
+import { openTarget } from "./propose-target.ts";
 
 export interface ClientCliOptions extends NodeCliOptions {
+  /** Multi-Ring: the group the values go to (required with a `rings` configuration). */
+  readonly group?: number;
   /** Open loop: values per second (0: closed loop with `window` values outstanding). */
   readonly rate: number;
   readonly window: number;
@@ -156,7 +157,7 @@ interface RunCounts {
  */
 export async function runClientCommand(o: ClientCliOptions, out: (s: string) => void, err: (s: string) => void = () => {}): Promise<number> {
   if (o.valueSize < 1) throw new UsageError("--value-size: at least 1 byte");
-  checkValueSizes(o, [o.valueSize]);
+  if (o.group === undefined) checkValueSizes(o, [o.valueSize]);
   const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   const started = new Map<number, number>();
   const payload = new Uint8Array(o.valueSize).map((_, i) => (i * 31) & 0xff);
@@ -168,36 +169,34 @@ export async function runClientCommand(o: ClientCliOptions, out: (s: string) => 
   const rss = new RssHalves(t0 + o.warmupMs + o.durationMs / 2);
   // Opened first: a path that cannot be written fails before any socket is bound.
   const timeline = o.timeline !== undefined ? new TimelineWriter(o.timeline) : null;
-  const node = await startClientNode(
-    { ...o, noHttp: true, log: createLogger({ level: "warn" }) },
-    {
-      acked: (a) => {
-        const t = started.get(a.seq);
-        started.delete(a.seq);
-        n.acked++;
-        if (t !== undefined) {
-          const now = performance.now();
-          const us = Math.max(1, Math.round((now - t) * 1000));
-          if (measuring) hist.recordValue(us);
-          timeline?.record(performance.timeOrigin + now, us);
-        }
-        if (o.rate === 0 && !stopping) proposeOne();
-      },
+  const node = await openTarget(
+    o,
+    (a) => {
+      const t = started.get(a.seq);
+      started.delete(a.seq);
+      n.acked++;
+      if (t !== undefined) {
+        const now = performance.now();
+        const us = Math.max(1, Math.round((now - t) * 1000));
+        if (measuring) hist.recordValue(us);
+        timeline?.record(performance.timeOrigin + now, us);
+      }
+      if (o.rate === 0 && !stopping) proposeOne();
     },
     o.rate === 0 ? { proposerWindow: o.window, proposerQueue: o.window } : { proposerWindow: o.window, proposerQueue: 1 << 20 },
+    "warn",
   ).catch((e: unknown) => {
     rss.stop();
     timeline?.close();
     throw e;
   });
-  const proposer = node.runtime.proc.proposer;
-  if (!proposer) throw new UsageError(`node ${node.entry.id} has no proposer role`);
+  if (o.group !== undefined) node.checkSize(o.valueSize);
   const flusher = timeline ? setInterval(() => timeline.flush(), TIMELINE_FLUSH_MS) : undefined;
   function proposeOne(): void {
     if (started.size >= MAX_OUTSTANDING_TIMES) return;
     const t = performance.now();
     // A value the proposer refused (its queue full) took no seq.
-    const taken = node.runtime.propose(payload);
+    const taken = node.propose(payload);
     if (taken === null) return;
     started.set(taken.seq, t);
     n.proposed++;
@@ -234,7 +233,8 @@ export async function runClientCommand(o: ClientCliOptions, out: (s: string) => 
   const cpu = process.cpuUsage(cpu0);
   // Let what is in flight land (bounded), so the node closes cleanly.
   const deadline = performance.now() + DRAIN_MS;
-  while (started.size > 0 && proposer.inFlight > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  while (started.size > 0 && node.inFlight() > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  const proposer = node.proposer();
   await node.close();
   clearInterval(flusher);
   timeline?.close();

@@ -44,7 +44,7 @@ export interface NodeCliOptions {
 }
 
 /** Multi-Ring Paxos runs under `paxos node` and `paxos propose --group`; the other commands run one ring. */
-export const RINGS_NOT_RUN = "this command does not run configurations with `rings` yet (paxos node and paxos propose --group do)";
+export const RINGS_NOT_RUN = "this command does not run configurations with `rings` (paxos node, and propose and client with --group, do)";
 
 /** The configuration a command would run a node of (refused when it has `rings`, unless the command runs them). */
 function runnableConfig(file: string, rings: boolean): ClusterConfig {

@@ -27,6 +27,7 @@ export interface Io {
 const CLIENT_DEFAULTS = { rate: 0, window: 32, valueSize: 8192, duration: 10, warmup: 1 } as const;
 
 interface ClientFlags {
+  group?: number;
   rate?: number;
   window?: number;
   valueSize?: number;
@@ -54,6 +55,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
         warmupMs: Math.round((o.warmup ?? CLIENT_DEFAULTS.warmup) * 1000),
         json: o.json ?? false,
         ...(o.timeline !== undefined ? { timeline: o.timeline } : {}),
+        ...(o.group !== undefined ? { group: o.group } : {}),
         ...(o.config ? { config: o.config } : {}),
         ...(o.id !== undefined ? { id: o.id } : {}),
       },
@@ -179,6 +181,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .addOption(new Option("--warmup <s>", `proposing first for this long, left out of the figures (default ${CLIENT_DEFAULTS.warmup})`).argParser(parseFraction("--warmup", 86_400)))
     .option("--json", "print the report as one JSON line")
     .option("--timeline <file>", 'also write one JSON line per value delivered to FILE: {"t": wall clock, ms since the epoch, "us": propose-to-delivery latency}')
+    .addOption(new Option("--group <g>", "Multi-Ring: the group the values go to (required with a `rings` configuration)").argParser(parseIntArg("--group", 0, 65_535)))
     .action(async (o: ClientFlags & { config?: string; id?: number }) => {
       code = await runClient(o);
     });

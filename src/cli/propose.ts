@@ -1,13 +1,8 @@
-import { checkValueSizes, clusterKeys, freshClientId, resolveNode, type NodeCliOptions } from "./node.ts";
+import { checkValueSizes, configPath, type NodeCliOptions } from "./node.ts";
 import { UsageError } from "./errors.ts";
-import { startClientNode } from "./client-node.ts";
-import { CLIENT_NODE } from "../config/identity.ts";
-import { loadConfig, protocolConfig } from "../config/load.ts";
-import { ringOfGroup, ringPlans } from "../config/rings.ts";
-import type { Ack } from "../core/types.ts";
-import { createLogger } from "../obs/log.ts";
-import { startMultiRing } from "./multi-ring.ts";
-import { configPath } from "./node.ts";
+import { loadConfig } from "../config/load.ts";
+import { ringOfGroup } from "../config/rings.ts";
+import { openTarget } from "./propose-target.ts";
 
 export interface ProposeCliOptions extends NodeCliOptions {
   /** The values, or `["-"]`: one value per line of `stdin`. */
@@ -18,47 +13,6 @@ export interface ProposeCliOptions extends NodeCliOptions {
   readonly stdin?: AsyncIterable<Uint8Array | string>;
   /** Multi-Ring: the group the values go to (required with a `rings` configuration). */
   readonly group?: number;
-}
-
-/** What proposing needs of a client node, one ring or several. */
-interface ProposeTarget {
-  /** The (client, seq) the proposer took, or null (refused). */
-  propose(bytes: Uint8Array): { readonly seq: number } | null;
-  /** Values in the proposer (queued or in flight). */
-  inFlight(): number;
-  /** The proposer's queue bound. */
-  readonly capacity: number;
-  /** Throws a UsageError when `bytes` cannot fit a datagram of the target's ring. */
-  checkSize(bytes: number): void;
-  close(): Promise<void>;
-}
-
-/** The client node of a one-ring configuration, or (with `rings`) the ring of `--group`. */
-async function openTarget(o: ProposeCliOptions, onAck: (a: Ack) => void): Promise<ProposeTarget> {
-  const config = loadConfig(configPath(o.config));
-  if (config.rings === undefined) {
-    if (o.group !== undefined && o.group !== 0) throw new UsageError(`--group ${o.group}: this configuration has no groups (no \`rings\`)`);
-    const node = await startClientNode({ ...o, noHttp: true, log: createLogger({ level: "error" }) }, { acked: onAck });
-    const proposer = node.runtime.proc.proposer;
-    if (!proposer) throw new UsageError(`node ${node.entry.id} has no proposer role`);
-    return { propose: (b) => node.runtime.propose(b), inFlight: () => proposer.inFlight, capacity: Math.max(1, protocolConfig(node.config).proposerQueue), checkSize: (n) => checkValueSizes(o, [n]), close: () => node.close() };
-  }
-  if (o.group === undefined) throw new UsageError("propose: this configuration has `rings`: give --group G (the group the values go to)");
-  const ring = ringOfGroup(config, o.group);
-  if (ring === null) throw new UsageError(`--group ${o.group}: no such group in ${configPath(o.config)}`);
-  const { file, entry } = resolveNode({ ...o, ...(o.roles ? {} : { kind: CLIENT_NODE }) }, true);
-  const plan = ringPlans(config).find((p) => p.id === ring);
-  if (!plan?.protocol.proposers.includes(entry.id)) throw new UsageError(`node ${entry.id} proposes to no ring of group ${o.group}`);
-  const m = await startMultiRing(config, entry, clusterKeys(config, file).secrets, createLogger({ level: "error" }), { clientId: freshClientId(), acked: (r, a) => r === ring && onAck(a) });
-  const rt = m.node.runtimes.get(ring);
-  if (!rt) throw new UsageError(`node ${entry.id} takes no part in ring ${ring}`);
-  return {
-    propose: (b) => rt.propose(b, o.group),
-    inFlight: () => rt.proc.status(rt.now()).proposer?.inFlight ?? 0,
-    capacity: Math.max(1, plan.protocol.proposerQueue),
-    checkSize: (n) => checkValueSizes(o, [n], ring),
-    close: () => m.close(),
-  };
 }
 
 /** Bound: bytes of one line read from standard input (a value larger than this cannot be proposed anyway). */

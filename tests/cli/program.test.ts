@@ -221,11 +221,10 @@ describe("paxos command line", () => {
     }
   });
 
-  test("a configuration with rings is checked whole; the commands that do not run rings refuse it, propose wants --group (exit 2, one line)", async () => {
+  test("a configuration with rings is checked whole; propose and client want --group (exit 2, one line)", async () => {
     const multi = fileURLToPath(new URL("../../configs/multiring-2-ram.json", import.meta.url));
-    const refused = "this command does not run configurations with `rings` yet (paxos node and paxos propose --group do)\n";
-    expect(await run("client", "--id", "7", "--config", multi)).toEqual({ code: 2, out: "", err: `paxos: ${refused}` });
-    expect(await run("propose", "--id", "6", "v", "--config", multi)).toEqual({ code: 2, out: "", err: "paxos: propose: this configuration has `rings`: give --group G (the group the values go to)\n" });
+    expect(await run("client", "--id", "7", "--config", multi)).toEqual({ code: 2, out: "", err: "paxos: this configuration has `rings`: give --group G (the group the values go to)\n" });
+    expect(await run("propose", "--id", "6", "v", "--config", multi)).toEqual({ code: 2, out: "", err: "paxos: this configuration has `rings`: give --group G (the group the values go to)\n" });
     expect(await run("node", "--from-instance", "5", "--id", "4", "--config", multi)).toEqual({ code: 2, out: "", err: "paxos: --from-instance: not with a `rings` configuration yet\n" });
     const dir = mkdtempSync(join(tmpdir(), "paxos-cli-"));
     try {

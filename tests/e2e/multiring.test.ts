@@ -12,6 +12,8 @@ const BUN = process.execPath;
 const LO = "127.0.0.1";
 const octet = (): number => 1 + Math.floor(Math.random() * 254);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The values the tests propose by name (the load generator's are bytes of another shape). */
+const ours = /^[abc][0-9]+$/;
 
 /**
  * Two M-Ring rings on loopback as configs/multiring-2-ram.json: node 0 coordinates ring 1 and is
@@ -88,8 +90,14 @@ describe("Multi-Ring Paxos with real processes", () => {
       expect(ra.code).toBe(0);
       expect(rb.code).toBe(0);
       expect(rb.out.split("\n").filter((l) => l.startsWith("group 2 instance "))).toHaveLength(20);
-      for (let t = 0; t < 10_000 && (lines(out(4)).length < 45 || lines(out(5)).length < 20); t += 100) await sleep(100);
-      const l4 = lines(out(4));
+      // The load generator on a group: closed loop on ring 1 for half a second.
+      const load = await run(["client", "--config", file, "--id", "6", "--group", "1", "--duration", "0.5", "--warmup", "0.2", "--window", "4", "--value-size", "64", "--json"]);
+      expect(load.code).toBe(0);
+      const report = JSON.parse(load.out.trim()) as { acked: number; valueSize: number };
+      expect(report.valueSize).toBe(64);
+      expect(report.acked).toBeGreaterThan(10);
+      for (let t = 0; t < 10_000 && (lines(out(4)).filter((x) => ours.test(x.value)).length < 45 || lines(out(5)).length < 20); t += 100) await sleep(100);
+      const l4 = lines(out(4)).filter((x) => ours.test(x.value));
       const l5 = lines(out(5));
       expect(l4.map((x) => x.value).sort()).toEqual([...Array.from({ length: 20 }, (_, i) => `a${i}`), ...Array.from({ length: 20 }, (_, i) => `b${i}`), ...Array.from({ length: 5 }, (_, i) => `c${i}`)].sort());
       // Group 3 shares ring 2 with group 2: learner 5, subscribed to group 2 only, never delivers its values.
@@ -148,7 +156,7 @@ describe("Multi-Ring Paxos with real processes", () => {
     const file = await config(dir);
     const none = await run(["propose", "--config", file, "--id", "7", "x"]);
     expect(none.code).toBe(2);
-    expect(none.err).toBe("paxos: propose: this configuration has `rings`: give --group G (the group the values go to)\n");
+    expect(none.err).toBe("paxos: this configuration has `rings`: give --group G (the group the values go to)\n");
     const unknown = await run(["propose", "--config", file, "--id", "7", "--group", "9", "x"]);
     expect(unknown.code).toBe(2);
     expect(unknown.err).toBe(`paxos: --group 9: no such group in ${file}\n`);
