@@ -17,12 +17,17 @@ import { createSocketNetwork, type SocketNetwork } from "../node/socket-network.
 import type { RuntimeEvents } from "../node/runtime.ts";
 import type { NodeLogger } from "../obs/log.ts";
 import { WireAuth } from "../wire/index.ts";
+import { readiness } from "../node/readiness.ts";
+import type { NodeStatus, RingStatus, StatusSource } from "../node/status.ts";
 import { UsageError } from "./errors.ts";
+import { roleStatus } from "../node/role-status.ts";
 
 export interface StartedMultiRing {
   readonly node: MultiRingNode;
   readonly network: SocketNetwork;
   readonly rings: readonly RingId[];
+  /** /status, /ready and /metrics of this node (see NodeStatus.rings). */
+  readonly source: StatusSource;
   close(): Promise<void>;
 }
 
@@ -89,10 +94,14 @@ export async function startMultiRing(
   node.startTicking();
   log.info("node started", { id: entry.id, roles: entry.roles, rings: plans.map((p) => p.id), merges: [...learned].sort((a, b) => a - b), port: entry.port });
   for (const w of network.warnings) log.warn(w);
+  const startedAt = performance.now();
+  const status = (): NodeStatus => multiRingStatus(config, entry, plans, node, network, performance.now() - startedAt);
+  const source: StatusSource = { status, events: () => log.events(), ready: () => multiRingReadiness(config, status()) };
   return {
     node,
     network,
     rings: plans.map((p) => p.id),
+    source,
     close: async () => {
       await node.close();
       await network.close();
@@ -104,4 +113,46 @@ export async function startMultiRing(
 /** The merged deliveries of a multi-ring learner, as --output lines (each naming its ring). */
 export function mergedWriter(out: DeliveryWriter): (d: Merged<ClientValue>) => void {
   return (d) => out.write({ instance: d.instance, values: d.values }, d.ring);
+}
+
+/** Members a ring's coordinator's ring lacks: an M-Ring ring holds f+1 of its acceptors, a U-Ring ring all its processes. */
+function shortBy(plan: RingPlan): (ring: readonly number[] | null) => number {
+  const full = plan.protocol.variant === "mring" ? Math.floor((plan.protocol.acceptors.length - 1) / 2) + 1 : plan.protocol.processes.length;
+  return (ring) => (ring === null ? 0 : Math.max(0, full - ring.length));
+}
+
+/** The node's status: per ring its roles (NodeStatus.rings), the top-level role fields null. */
+function multiRingStatus(config: ClusterConfig, entry: NodeEntry, plans: readonly RingPlan[], node: MultiRingNode, network: SocketNetwork, uptimeMs: number): NodeStatus {
+  const rings: Record<string, RingStatus> = {};
+  const counters: Record<string, number> = { ...network.counters };
+  for (const p of plans) {
+    const rt = node.runtimes.get(p.id);
+    if (!rt) continue;
+    rings[String(p.id)] = { ...roleStatus(rt.proc.status(rt.now()), config.protocol.tickMs, shortBy(p)), mergeBacklog: node.merges ? node.backlog(p.id) : null };
+    for (const [k, v] of Object.entries(rt.counters)) counters[k] = (counters[k] ?? 0) + v;
+  }
+  return {
+    id: entry.id,
+    cluster: config.cluster,
+    variant: config.variant,
+    roles: entry.roles,
+    uptimeMs: Math.round(uptimeMs),
+    coordinator: null,
+    acceptor: null,
+    learner: null,
+    highestDecided: -1,
+    counters,
+    socketBuffers: network.socketBuffers,
+    multicastReceiving: network.multicastReceiving,
+    authenticated: network.authenticated,
+    ledger: null,
+    rings,
+  };
+}
+
+/** Ready when every ring is (a leader known and heard of; a learner caught up), the reasons naming their ring. */
+function multiRingReadiness(config: ClusterConfig, s: NodeStatus): { readonly ready: boolean; readonly reasons: readonly string[] } {
+  const limits = { leaderSilenceMs: Math.max(config.protocol.suspectMs, 4 * config.protocol.heartbeatMs), backlogInstances: config.protocol.flowBacklogInstances };
+  const reasons = Object.entries(s.rings ?? {}).flatMap(([ring, r]) => readiness({ ...s, ...r }, limits).reasons.map((x) => `ring ${ring}: ${x}`));
+  return { ready: reasons.length === 0, reasons };
 }

@@ -20,6 +20,7 @@ import { planLearnerStart, type LearnerStart } from "./learner-start.ts";
 import { NodeRuntime, type RuntimeEvents } from "../node/runtime.ts";
 import { createSocketNetwork, type SocketNetwork } from "../node/socket-network.ts";
 import type { NodeStatus, StatusSource } from "../node/status.ts";
+import { roleStatus } from "../node/role-status.ts";
 import { createLogger, type NodeLogger } from "../obs/log.ts";
 import { OncePer } from "../obs/once-per.ts";
 import { openLedger, type OpenedLedger } from "../ledger/open.ts";
@@ -237,34 +238,14 @@ function statusOf(
   uptimeMs: number,
   highestDecided: number,
 ): NodeStatus {
-  const now = runtime.now();
-  const s = runtime.proc.status(now);
-  const ms = (ticks: number): number => ticks * config.protocol.tickMs;
+  const s = runtime.proc.status(runtime.now());
   return {
     id: entry.id,
     cluster: config.cluster,
     variant: config.variant,
     roles: entry.roles,
     uptimeMs: Math.round(uptimeMs),
-    coordinator: s.coordinator
-      ? {
-          active: s.coordinator.active,
-          round: s.coordinator.round,
-          ring: s.coordinator.ring,
-          inFlight: s.coordinator.inFlight,
-          window: s.coordinator.flowWindow,
-          windowCuts: s.coordinator.windowCuts,
-          ringShortBy: ringShortBy(config, s.coordinator.ring),
-          slowAcceptors: s.coordinator.slowAcceptors,
-          slowRelayouts: s.coordinator.slowRelayouts,
-        }
-      : null,
-    acceptor: s.acceptor,
-    election: s.election
-      ? { leader: s.election.leader, silenceMs: ms(s.election.silence), suspecting: s.election.suspecting, suspectAfterMs: ms(s.election.suspectAfter), lease: s.coordinator?.lease ?? false }
-      : null,
-    learner: s.learner,
-    leadership: { leader: s.leadership.leader, ring: s.leadership.ring, silenceMs: s.leadership.silence === null ? null : ms(s.leadership.silence) },
+    ...roleStatus(s, config.protocol.tickMs, (ring) => ringShortBy(config, ring)),
     highestDecided,
     counters: { ...network.counters, ...runtime.counters, ...ledger.counters() },
     socketBuffers: network.socketBuffers,
@@ -273,6 +254,7 @@ function statusOf(
     ledger: ledger.status(),
   };
 }
+
 
 /**
  * Members the ring of the coordinator's round lacks against the configuration: M-Ring rings hold
@@ -348,7 +330,7 @@ function outputWriter(target: string, start: LearnerStart | null, stop: (code: n
 /**
  * `paxos node` for a configuration with `rings`: every ring this node takes part in; a learner's
  * --output gets the merge of the rings it subscribes to, one line per value naming its ring.
- * Not yet: resuming an output file, --from-instance, the HTTP endpoint.
+ * /status shows each ring (NodeStatus.rings). Not yet: resuming an output file, --from-instance.
  */
 async function runMultiRingNode(o: NodeCliOptions, err: (s: string) => void): Promise<number> {
   if (o.fromInstance !== undefined) throw new UsageError("--from-instance: not with a `rings` configuration yet");
@@ -366,16 +348,28 @@ async function runMultiRingNode(o: NodeCliOptions, err: (s: string) => void): Pr
     signalled();
   });
   const log = o.log ?? createLogger({ level: "info", bindings: { node: entry.id } });
-  if (entry.http !== undefined) log.warn("the HTTP endpoint is not served for a `rings` configuration yet");
   const started = await startMultiRing(config, entry, clusterKeys(config, file).secrets, log, { ...(output ? { merged: mergedWriter(output) } : {}), clientId: freshClientId() }).catch(async (e: unknown) => {
     process.removeListener("SIGINT", signalled);
     process.removeListener("SIGTERM", signalled);
     await output?.close();
     throw e;
   });
+  let http: StatusServer | null = null;
+  if (entry.http !== undefined && !o.noHttp) {
+    const port = entry.http;
+    try {
+      http = await stage("http", entry, config, () => startStatusServer({ host: entry.host, port, source: started.source }));
+    } catch (e) {
+      await started.close();
+      await output?.close();
+      throw e;
+    }
+    log.info("status served", { http: http.url });
+  }
   await notifySystemd("READY=1", log);
   await stopped;
   await notifySystemd("STOPPING=1", log);
+  await http?.close();
   await started.close();
   await output?.close();
   log.info("node stopped", { id: entry.id });

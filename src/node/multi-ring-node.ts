@@ -89,6 +89,11 @@ export class MultiRingNode {
     return this.runtimes.get(ring)?.propose(payload, group) ?? null;
   }
 
+  /** Whether this process merges rings (it learns at least one). */
+  get merges(): boolean {
+    return this.merge !== null;
+  }
+
   /** Instances of `ring` the merge holds, waiting for other rings. */
   backlog(ring: RingId): number {
     return this.merge?.backlog(ring) ?? 0;

@@ -76,7 +76,19 @@ export interface NodeStatus {
   readonly authenticated: boolean;
   /** The acceptor's ledger: RAM, or the write-ahead log and its disk use (null: no acceptor role). */
   readonly ledger: LedgerStatus | null;
+  /**
+   * Multi-Ring (a configuration with `rings`): each ring this node takes part in, by ring id, with
+   * its roles as the fields above describe them for one ring, and the instances of it that the
+   * node's merge holds (null: the node merges no ring). The top-level role fields are then null.
+   */
+  readonly rings?: Readonly<Record<string, RingStatus>>;
 }
+
+/** One ring's part of a Multi-Ring node's status. */
+export type RingStatus = Pick<NodeStatus, "coordinator" | "acceptor" | "election" | "learner"> & {
+  readonly leadership: NonNullable<NodeStatus["leadership"]>;
+  readonly mergeBacklog: number | null;
+};
 
 export type LedgerStatus =
   | { readonly kind: "ram" }

@@ -12,6 +12,8 @@ const BUN = process.execPath;
 const LO = "127.0.0.1";
 const octet = (): number => 1 + Math.floor(Math.random() * 254);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Node 4's HTTP port in the last configuration written. */
+let httpPort = 0;
 /** The values the tests propose by name (the load generator's are bytes of another shape). */
 const ours = /^[abc][0-9]+$/;
 
@@ -21,11 +23,12 @@ const ours = /^[abc][0-9]+$/;
  * merges rings 1 and 2 (groups 1, 2, 3), learner 5 learns group 2 only; clients 6 and 7 propose.
  */
 async function config(dir: string): Promise<string> {
-  const ports = await freePorts(8);
+  const ports = await freePorts(9);
+  httpPort = ports[8] as number;
   const m1 = randomMulticastPort();
   let m2 = randomMulticastPort();
   while (m2 === m1) m2 = randomMulticastPort();
-  const node = (id: number, roles: string[], subscribe?: number[]) => ({ id, host: LO, port: ports[id], roles, ...(subscribe ? { subscribe } : {}) });
+  const node = (id: number, roles: string[], subscribe?: number[]) => ({ id, host: LO, port: ports[id], roles, ...(subscribe ? { subscribe } : {}), ...(id === 4 ? { http: httpPort } : {}) });
   const file = path.join(dir, "rings.json");
   writeFileSync(
     file,
@@ -109,6 +112,13 @@ describe("Multi-Ring Paxos with real processes", () => {
       const ids = new Map<string, number>();
       const id = (v: string) => ids.get(v) ?? (ids.set(v, ids.size), ids.size - 1);
       expect(acyclicOrderViolations(new Map([[4, l4.map((x) => id(x.value))], [5, l5.map((x) => id(x.value))]]))).toEqual([]);
+      // /status shows each ring (learner 4 merges rings 1 and 2); /ready says so once every ring has a leader.
+      const status = (await (await fetch(`http://${LO}:${httpPort}/status`)).json()) as { rings: Record<string, { learner: { delivered: number } | null; leadership: { leader: number | null }; mergeBacklog: number | null }> };
+      expect(Object.keys(status.rings).sort()).toEqual(["1", "2"]);
+      expect(status.rings["1"]?.learner?.delivered).toBeGreaterThanOrEqual(20);
+      expect(status.rings["2"]?.leadership.leader).toBe(1);
+      expect(typeof status.rings["1"]?.mergeBacklog).toBe("number");
+      expect((await fetch(`http://${LO}:${httpPort}/ready`)).status).toBe(200);
     } finally {
       for (const n of nodes) n.kill("SIGTERM");
       await sleep(300);
