@@ -104,9 +104,11 @@ function drawRing(
   const learners = [...subs].filter(([, s]) => s.includes(id)).map(([l]) => l);
   const proposers = shuffle(rng, nodes).slice(0, rng.int(1, 2));
   const processes = [...new Set([...acceptors, ...learners, ...proposers])].sort((a, b) => a - b);
+  // Half the rings U-Ring (every process of the ring on its TCP ring), half M-Ring.
+  const variant = rng.chance(0.5) ? "uring" : "mring";
   const cfg: ProtocolConfig = {
     ...DEFAULT_TIMING,
-    variant: "mring",
+    variant,
     maxNodes: MAX_NODES,
     processes,
     acceptors,
@@ -133,7 +135,7 @@ function shuffle<T>(rng: Prng, xs: readonly T[]): T[] {
 
 /** One line per ring and learner, for a failing seed's report. */
 export function describeMultiRing(sc: MultiRingScenario): string {
-  const rings = sc.rings.map((r) => `ring ${r.id}: acceptors ${r.cfg.acceptors.join(",")} coordinator ${r.cfg.coordinator} learners ${r.cfg.learners.join(",")} proposers ${r.cfg.proposers.join(",")} load ${r.load.perProposer}x every ${r.load.gapUs} µs (burst ${r.load.burst}) λΔ ${r.cfg.multiRing?.skipPerInterval.toFixed(2)} per ${r.cfg.multiRing?.skipIntervalTicks} ticks`);
+  const rings = sc.rings.map((r) => `ring ${r.id} (${r.cfg.variant}): acceptors ${r.cfg.acceptors.join(",")} coordinator ${r.cfg.coordinator} learners ${r.cfg.learners.join(",")} proposers ${r.cfg.proposers.join(",")} load ${r.load.perProposer}x every ${r.load.gapUs} µs (burst ${r.load.burst}) λΔ ${r.cfg.multiRing?.skipPerInterval.toFixed(2)} per ${r.cfg.multiRing?.skipIntervalTicks} ticks`);
   const subs = [...sc.subscriptions].map(([l, s]) => `learner ${l}: rings ${s.join(",")}`);
   const crashes = sc.crashes.map((c) => `crash node ${c.node} at ${c.atUs / 1000} ms for ${c.downUs / 1000} ms`);
   return [...rings, ...subs, `M ${sc.m}, loss ${sc.loss.toFixed(3)}, dup ${sc.dup.toFixed(3)}`, ...crashes].join("\n");
