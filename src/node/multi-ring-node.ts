@@ -50,9 +50,12 @@ export class MultiRingNode {
   readonly runtimes: ReadonlyMap<RingId, NodeRuntime>;
   private readonly merge: DeterministicMerge<ClientValue> | null;
   private readonly lastNotice = new Map<RingId, number>();
+  /** Per ring, the groups whose values this process delivers (absent: every value of the ring). */
+  private readonly groupsOf: ReadonlyMap<RingId, ReadonlySet<number> | undefined>;
 
   constructor(private readonly o: MultiRingNodeOptions) {
     const mergedRings = o.rings.filter((r) => r.merged).map((r) => r.id);
+    this.groupsOf = new Map(o.rings.map((r) => [r.id, r.groups]));
     this.merge = mergedRings.length > 0 ? new DeterministicMerge<ClientValue>(mergedRings, o.m, MAX_MERGED_BACKLOG) : null;
     const runtimes = new Map<RingId, NodeRuntime>();
     for (const r of o.rings) runtimes.set(r.id, this.host(r));
@@ -115,7 +118,7 @@ export class MultiRingNode {
 
   /** A merged instance, its values narrowed to the groups this process learns on that ring (several groups may share a ring). */
   private release(m: Merged<ClientValue>): void {
-    const groups = this.o.rings.find((r) => r.id === m.ring)?.groups;
+    const groups = this.groupsOf.get(m.ring);
     const values = groups === undefined ? m.values : m.values.filter((v) => groups.has(v.group ?? 0));
     this.o.events?.merged?.(values.length === m.values.length ? m : { ...m, values });
   }

@@ -54,6 +54,16 @@ export class Prng {
     return p > 0 && this.float() < p;
   }
 
+  /** A copy of `xs` in a uniformly random order (Fisher–Yates). */
+  shuffle<T>(xs: readonly T[]): T[] {
+    const a = [...xs];
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.int(0, i);
+      [a[i], a[j]] = [a[j] as T, a[i] as T];
+    }
+    return a;
+  }
+
   pick<T>(xs: readonly T[]): T {
     if (xs.length === 0) throw new RangeError("pick from an empty list");
     return xs[Math.floor(this.float() * xs.length)] as T;

@@ -200,7 +200,7 @@ export function drawScenario(o: SimOptions): Scenario {
       const at = r.int(0, healAt - 100_000);
       const until = Math.min(healAt, at + r.int(10_000, 300_000));
       const kind = r.pick(["isolate", "split", "one-way"] as const);
-      const shuffled = shuffle(r, processes);
+      const shuffled = r.shuffle(processes);
       const cut = kind === "isolate" ? 1 : r.int(1, processes.length - 1);
       partitions.push({ at, until, kind, sideA: shuffled.slice(0, cut), sideB: shuffled.slice(cut) });
     }
@@ -289,11 +289,3 @@ const ELECTION_TIMING: Record<ElectionTiming, Partial<ProtocolConfig>> = {
 };
 const ELECTION_TIMINGS = Object.keys(ELECTION_TIMING) as ElectionTiming[];
 
-function shuffle<T>(r: Prng, xs: readonly T[]): T[] {
-  const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = r.int(0, i);
-    [a[i], a[j]] = [a[j] as T, a[i] as T];
-  }
-  return a;
-}

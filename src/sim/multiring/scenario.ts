@@ -48,7 +48,7 @@ export function drawMultiRing(o: MultiRingOptions): MultiRingScenario {
   const rng = new Prng(o.seed ^ 0x6d756c74);
   const nodes = Array.from({ length: rng.int(5, 7) }, (_, i) => i);
   const ringIds = Array.from({ length: rng.int(2, 4) }, (_, i) => i + 1);
-  const learners = shuffle(rng, nodes).slice(0, rng.int(2, 3));
+  const learners = rng.shuffle(nodes).slice(0, rng.int(2, 3));
   const subscriptions = subscribe(rng, learners, ringIds);
   // One λ for every ring, as in the thesis (the maximum expected rate of any ring): 1–2 instances
   // per tick, above what the busiest drawn load decides, so that no ring's merge backlog grows
@@ -100,9 +100,9 @@ function drawRing(
   skip: { readonly skipPerInterval: number; readonly skipIntervalTicks: number },
   bugs?: PlantedBugs,
 ): RingPlanSim {
-  const acceptors = shuffle(rng, nodes).slice(0, 3);
+  const acceptors = rng.shuffle(nodes).slice(0, 3);
   const learners = [...subs].filter(([, s]) => s.includes(id)).map(([l]) => l);
-  const proposers = shuffle(rng, nodes).slice(0, rng.int(1, 2));
+  const proposers = rng.shuffle(nodes).slice(0, rng.int(1, 2));
   const processes = [...new Set([...acceptors, ...learners, ...proposers])].sort((a, b) => a - b);
   // Half the rings U-Ring (every process of the ring on its TCP ring), half M-Ring.
   const variant = rng.chance(0.5) ? "uring" : "mring";
@@ -124,14 +124,6 @@ function drawRing(
   return { id, cfg, group: [...new Set([...acceptors, ...learners])], load };
 }
 
-function shuffle<T>(rng: Prng, xs: readonly T[]): T[] {
-  const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = rng.int(0, i);
-    [a[i], a[j]] = [a[j] as T, a[i] as T];
-  }
-  return a;
-}
 
 /** One line per ring and learner, for a failing seed's report. */
 export function describeMultiRing(sc: MultiRingScenario): string {

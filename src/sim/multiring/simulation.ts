@@ -75,7 +75,7 @@ export class MultiRingSimulation {
   private readonly events = new EventHeap<Ev>();
   private readonly nodes = new Map<NodeId, SimNode>();
   private readonly checkers = new Map<RingId, Checker>();
-  private readonly ringOf = new Map<number, RingId>();
+  private readonly ringById: ReadonlyMap<RingId, RingPlanSim>;
   private now = 0;
   private seq = 0;
   private nextPid = 1;
@@ -87,6 +87,7 @@ export class MultiRingSimulation {
     this.sc = drawMultiRing(opts);
     this.rng = new Prng(opts.seed).fork();
     for (const r of this.sc.rings) this.checkers.set(r.id, new Checker());
+    this.ringById = new Map(this.sc.rings.map((r) => [r.id, r]));
   }
 
   run(): MultiRingResult {
@@ -171,7 +172,7 @@ export class MultiRingSimulation {
 
   private onDeliver(node: SimNode, ring: RingId, d: Delivery, checker: Checker): void {
     checker.onDeliver(node.id, node.inc, d);
-    if (d.skip !== undefined && this.sc.rings.find((r) => r.id === ring)?.cfg.learners[0] === node.id) this.skippedSlots += d.skip;
+    if (d.skip !== undefined && this.ringById.get(ring)?.cfg.learners[0] === node.id) this.skippedSlots += d.skip;
     if (!node.merge) return;
     const values = d.values.map((v) => payloadId(v.payload) ?? -1);
     for (const m of node.merge.push(ring, { instance: d.instance, slots: d.skip ?? 1, values })) node.merged.push(...m.values);
@@ -215,7 +216,6 @@ export class MultiRingSimulation {
         if (!n?.alive || !h || n.inc !== ev.inc) return;
         const payload = this.payload();
         (this.checkers.get(ev.ring) as Checker).propose({ pid: payloadId(payload) as number, node: n.id, incarnation: n.inc, payload });
-        this.ringOf.set(payloadId(payload) as number, ev.ring);
         h.driver.input({ k: "propose", payload }, this.localNow());
         return;
       }
@@ -237,7 +237,7 @@ export class MultiRingSimulation {
 
   private send(ring: RingId, from: NodeId, env: Envelope): void {
     this.messages++;
-    const r = this.sc.rings.find((x) => x.id === ring) as RingPlanSim;
+    const r = this.ringById.get(ring) as RingPlanSim;
     if ("to" in env.dest) this.transmit(ring, from, env.dest.to, env.msg);
     else for (const to of r.group) this.transmit(ring, from, to, env.msg);
   }
