@@ -9,6 +9,8 @@ import { CLIENT_NODE } from "../config/identity.ts";
 import type { Role } from "../config/schema.ts";
 import type { NodeStatus } from "../node/status.ts";
 import { generateKeyText } from "../security/keys.ts";
+import { multiRingLayout, type MultiRingLayout } from "./multiring-layout.ts";
+import type { MergeWaitFigures } from "../multiring/merge-wait.ts";
 
 export interface ClusterSpec {
   readonly variant: "mring" | "uring";
@@ -35,6 +37,8 @@ export interface ClusterSpec {
   readonly http?: boolean;
   /** Authenticated traffic: a fresh cluster key (`cluster.key` in the cluster's directory) in security.keyFile. */
   readonly auth?: boolean;
+  /** Multi-Ring Paxos: this layout's rings, acceptors, learners and clients (`acceptors`, `learners` and `clients` are then unused). */
+  readonly multiRing?: MultiRingLayout;
 }
 
 export interface NodeSpec {
@@ -43,6 +47,10 @@ export interface NodeSpec {
   readonly port: number;
   readonly roles: Role[];
   readonly http?: number;
+  /** Multi-Ring: the groups a learner learns. */
+  readonly subscribe?: number[];
+  /** Multi-Ring: the group a client proposes to (not part of the configuration). */
+  readonly group?: number;
 }
 
 export interface StatsLine {
@@ -67,6 +75,10 @@ export interface StatsLine {
   readonly slowDowns?: number;
   /** Wall clock when the line was made (ms since the epoch): lines up with other processes' times. */
   readonly wall?: number;
+  /** Multi-Ring: per ring, what its learner here delivered and the merge's backlog of it (see multiRingStatsLine). */
+  readonly rings?: Readonly<Record<string, { readonly delivered: number; readonly deliveredBytes: number; readonly backlog: number | null; readonly skippedSlots?: number; readonly window?: number }>>;
+  /** Multi-Ring: how long the instances released since the previous line waited in the merge. */
+  readonly mergeWait?: MergeWaitFigures | null;
 }
 
 /** A free TCP port on 127.0.0.1 (bound, then released). */
@@ -89,7 +101,35 @@ export async function freePorts(n: number): Promise<number[]> {
   return [...ports];
 }
 
+/** A multicast group address derived from a free port (distinct ports give distinct groups). */
+function groupOf(port: number): string {
+  return `239.${(port >> 8) % 250}.${port % 250}.${1 + (port % 200)}`;
+}
+
+/** The configuration of a Multi-Ring layout on loopback: every ring with its own multicast group (M-Ring). */
+async function multiRingConfig(spec: ClusterSpec, layout: MultiRingLayout): Promise<{ nodes: NodeSpec[]; config: Record<string, unknown> }> {
+  const plan = multiRingLayout(layout);
+  const http = (roles: readonly Role[]) => spec.http === true && !CLIENT_NODE.test(roles);
+  const ports = await freePorts(plan.nodes.length + plan.rings.length + plan.nodes.filter((n) => http(n.roles)).length);
+  const take = (): number => ports.pop() as number;
+  const nodes: NodeSpec[] = plan.nodes.map((n) => ({ ...n, host: "127.0.0.1", port: take(), ...(http(n.roles) ? { http: take() } : {}) }));
+  const multicast = (port: number) => ({ group: groupOf(port), port, interface: "127.0.0.1", ttl: 1, ...(spec.maxDatagram ? { maxDatagram: spec.maxDatagram } : {}) });
+  return {
+    nodes,
+    config: {
+      cluster: 4242,
+      variant: spec.variant,
+      nodes: nodes.map(({ group: _group, ...n }) => n),
+      rings: plan.rings.map((r) => ({ ...r, ...(spec.variant === "mring" ? { multicast: multicast(take()) } : {}) })),
+      groups: plan.rings.map((r) => ({ id: r.id, ring: r.id })),
+      multiRing: { lambdaPerSecond: layout.lambdaPerSecond, deltaMs: layout.deltaMs, m: layout.m },
+      protocol: { window: spec.window ?? 32, ...(spec.batchBytes ? { batchBytes: spec.batchBytes } : {}), ...spec.protocol },
+    },
+  };
+}
+
 export async function clusterConfig(spec: ClusterSpec): Promise<{ nodes: NodeSpec[]; config: Record<string, unknown> }> {
+  if (spec.multiRing) return multiRingConfig(spec, spec.multiRing);
   const ports = await freePorts(spec.acceptors + spec.learners + spec.clients + 1 + (spec.http ? spec.acceptors + spec.learners : 0));
   const freePort = async (): Promise<number> => ports.pop() as number;
   const nodes: NodeSpec[] = [];
@@ -116,7 +156,7 @@ export async function clusterConfig(spec: ClusterSpec): Promise<{ nodes: NodeSpe
       ...(spec.variant === "mring"
         ? {
             multicast: {
-              group: `239.${(mport >> 8) % 250}.${mport % 250}.${1 + (mport % 200)}`,
+              group: groupOf(mport),
               port: mport,
               interface: "127.0.0.1",
               ttl: 1,

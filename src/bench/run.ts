@@ -8,6 +8,11 @@ import { UsageError } from "../cli/errors.ts";
 import { DEFAULT_DATAGRAM, MAX_DATAGRAM } from "../config/schema.ts";
 import type { BenchProgress } from "./progress.ts";
 import { errnoLine } from "./plots.ts";
+import { measuredLines, rssGrowthMb } from "./stats-window.ts";
+import { multiRingFigures, type MultiRingFigures } from "./multiring-figures.ts";
+import type { MultiRingLayout } from "./multiring-layout.ts";
+
+export { measuredLines, rssGrowthMb } from "./stats-window.ts";
 
 /** The run was stopped by SIGINT/SIGTERM; every process it started has been killed. */
 export class BenchInterrupted extends Error {
@@ -38,6 +43,11 @@ export interface BenchOptions {
   readonly json?: string;
   /** Authenticated traffic: the cluster runs with a fresh cluster key (every message carries a MAC). */
   readonly auth?: boolean;
+  /**
+   * Multi-Ring Paxos (`--rings K`): `ring` acceptors per ring, `learners` per ring (one group
+   * each) or in all (every group), `clients` per ring, each proposing to its ring's group.
+   */
+  readonly multiRing?: Pick<MultiRingLayout, "rings" | "groupsPerLearner" | "shareAcceptors" | "lambdaPerSecond" | "deltaMs" | "m">;
 }
 
 export interface ProcessFigures {
@@ -62,6 +72,8 @@ export interface BenchResult {
   readonly processes: readonly ProcessFigures[];
   /** Delivered values/s and bytes/s at the first measured learner, per stats period of the run. */
   readonly timeline: readonly TimelinePoint[];
+  /** With --rings: per ring and aggregate throughput, merge wait, CPU per MB, per-ring rates and merge backlog over time. */
+  readonly multiRing?: MultiRingFigures;
 }
 
 export interface TimelinePoint {
@@ -144,6 +156,7 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
       ...(batchBytes ? { protocol: { retainInstances: retainFor(batchBytes), learnerRetainInstances: retainFor(batchBytes) } } : {}),
       ...(o.ledger === "wal" ? { ledger: { kind: "wal" as const, sync: o.walSync } } : {}),
       ...(o.auth ? { auth: true } : {}),
+      ...(o.multiRing ? { multiRing: { ...o.multiRing, acceptorsPerRing: o.ring, learners: o.learners, clientsPerRing: o.clients } } : {}),
     },
     { statsMs },
   );
@@ -183,6 +196,7 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
           "--warmup",
           String(o.warmupS),
           ...(o.rate ? ["--rate", String(o.rate)] : []),
+          ...groupArgs(cluster, id),
           "--json",
         ]),
       ),
@@ -202,6 +216,12 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
     process.removeListener("SIGTERM", stop);
     await cluster.stop();
   }
+}
+
+/** Multi-Ring: `--group G` for a client of ring G's group. */
+function groupArgs(c: LocalCluster, id: number): string[] {
+  const group = c.nodes.find((n) => n.id === id)?.group;
+  return group === undefined ? [] : ["--group", String(group)];
 }
 
 function learnerIds(c: LocalCluster, o: BenchOptions): number[] {
@@ -245,41 +265,19 @@ function figures(c: LocalCluster, o: BenchOptions, clients: ClientReport[]): Ben
     const r = clients[i];
     if (r?.cpuPercent !== undefined) processes.push({ id, roles: ["client"], cpuPercent: r.cpuPercent, peakRssMb: r.peakRssMb, rssGrowthMb: r.rssGrowthMb });
   });
-  return { options: o, learners, clients, processes, timeline };
-}
-
-/**
- * The stats lines that bound the measured window (wall clock, ms since the epoch): the first line
- * at or after its start and the last at or before its end, so the rate between them is a rate
- * within the window (whose ends it misses by at most a stats period each). A window shorter than
- * two periods may hold fewer than two lines: then the lines just outside it. Lines without a wall
- * clock (older nodes) fall back to the whole run.
- */
-export function measuredLines(lines: readonly StatsLine[], window: { from: number; to: number }): [StatsLine, StatsLine] {
-  const first = lines[0] as StatsLine;
-  const last = lines.at(-1) as StatsLine;
-  if (lines.some((x) => x.wall === undefined) || !Number.isFinite(window.from) || !Number.isFinite(window.to)) return [first, last];
-  const wall = (x: StatsLine): number => x.wall as number;
-  const inside = lines.filter((x) => wall(x) >= window.from && wall(x) <= window.to);
-  if (inside.length >= 2) return [inside[0] as StatsLine, inside.at(-1) as StatsLine];
-  const before = lines.filter((x) => wall(x) <= window.from).at(-1) ?? first;
-  const after = lines.find((x) => wall(x) >= window.to) ?? last;
-  return [before, after];
-}
-
-/** Peak RSS of the second half of these stats lines minus the first half's, in MB (0.1 MB steps). */
-export function rssGrowthMb(lines: readonly StatsLine[]): number {
-  if (lines.length < 2) return 0;
-  const half = Math.floor(lines.length / 2);
-  const peak = (xs: readonly StatsLine[]) => Math.max(...xs.map((x) => x.rss));
-  return Math.round((peak(lines.slice(half)) - peak(lines.slice(0, half))) / 1e5) / 10;
+  const cpu = processes.reduce((n, p) => n + p.cpuPercent, 0);
+  return { options: o, learners, clients, processes, timeline, ...(o.multiRing ? { multiRing: multiRingFigures(c, window, learners, cpu) } : {}) };
 }
 
 export function formatBench(r: BenchResult): string {
   const o = r.options;
   const lines = [
     `paxos bench: ${o.variant}, ${o.ring} acceptors, ${o.ledger === "wal" ? `WAL (${o.walSync === "fsync" ? "fdatasync" : "no sync"})` : "RAM"} ledger, ${o.valueSize} B values, ${o.clients} client(s) x window ${o.window}, ` +
-      `${o.instances} instances in flight, ${o.durationS} s (${o.warmupS} s warm-up)${o.auth ? ", authenticated" : ""}`,
+      `${o.instances} instances in flight, ${o.durationS} s (${o.warmupS} s warm-up)${o.auth ? ", authenticated" : ""}` +
+      (o.multiRing
+        ? `\n  ${o.multiRing.rings} ring(s)${o.multiRing.shareAcceptors ? " sharing their acceptors" : ""}, learners subscribed to ${o.multiRing.groupsPerLearner === "all" ? "every group" : "one group each"}, ` +
+          `λ ${o.multiRing.lambdaPerSecond}/s, Δ ${o.multiRing.deltaMs} ms, M ${o.multiRing.m}; acceptors, learners and clients per ring${o.multiRing.groupsPerLearner === "all" ? " (learners: in all)" : ""}`
+        : ""),
     "",
     "learner   values/s        MB/s",
     ...r.learners.map((l) => `${String(l.id).padEnd(9)} ${l.valuesPerSec.toLocaleString("en-US").padStart(10)} ${l.mbPerSec.toFixed(2).padStart(11)}`),
@@ -297,8 +295,24 @@ export function formatBench(r: BenchResult): string {
       (p) =>
         `${String(p.id).padEnd(9)} ${p.roles.join(",").padEnd(28)} ${String(p.cpuPercent).padStart(6)} ${p.peakRssMb.toFixed(1).padStart(13)} ${p.rssGrowthMb.toFixed(1).padStart(13)}`,
     ),
+    ...(r.multiRing ? multiRingLines(r.multiRing) : []),
   ];
   return `${lines.join("\n")}\n`;
+}
+
+function multiRingLines(m: MultiRingFigures): string[] {
+  return [
+    "",
+    "ring  measured at     values/s        MB/s",
+    ...m.rings.map((x) => `${String(x.ring).padEnd(5)} learner ${String(x.learner).padEnd(6)} ${x.valuesPerSec.toLocaleString("en-US").padStart(10)} ${x.mbPerSec.toFixed(2).padStart(11)}`),
+    `all   (each group once) ${m.aggregate.valuesPerSec.toLocaleString("en-US").padStart(9)} ${m.aggregate.mbPerSec.toFixed(2).padStart(11)}    CPU ${m.cpuMsPerMb} ms per MB`,
+    "",
+    "learner   merge wait µs: mean      p50      p99      max   instances",
+    ...m.mergeWait.map(
+      (w) =>
+        `${String(w.learner).padEnd(9)} ${String(w.meanUs).padStart(19)} ${String(w.p50Us).padStart(8)} ${String(w.p99Us).padStart(8)} ${String(w.maxUs).padStart(8)} ${w.instances.toLocaleString("en-US").padStart(11)}`,
+    ),
+  ];
 }
 
 export function benchJson(r: BenchResult): string {

@@ -23,6 +23,7 @@ import { UsageError } from "./errors.ts";
 import { roleStatus } from "../node/role-status.ts";
 
 export interface StartedMultiRing {
+  readonly id: number;
   readonly node: MultiRingNode;
   readonly network: SocketNetwork;
   readonly rings: readonly RingId[];
@@ -98,6 +99,7 @@ export async function startMultiRing(
   const status = (): NodeStatus => multiRingStatus(config, entry, plans, node, network, performance.now() - startedAt);
   const source: StatusSource = { status, events: () => log.events(), ready: () => multiRingReadiness(config, status()) };
   return {
+    id: entry.id,
     node,
     network,
     rings: plans.map((p) => p.id),
@@ -113,6 +115,45 @@ export async function startMultiRing(
 /** The merged deliveries of a multi-ring learner, as --output lines (each naming its ring). */
 export function mergedWriter(out: DeliveryWriter): (d: Merged<ClientValue>) => void {
   return (d) => out.write({ instance: d.instance, values: d.values }, d.ring);
+}
+
+/**
+ * One stats line of a multi-ring node (`--stats-ms`), the single-ring line's fields where they
+ * apply: `delivered`/`deliveredBytes` count what the merge released (this node's groups only),
+ * `mergeWait` how long those instances waited for the other rings' turns in the period since the
+ * last line, and `rings` per ring what its learner delivered, the merge's backlog of it, the empty
+ * instances its skips stood for, and (its coordinator) the flow window.
+ */
+export function multiRingStatsLine(started: StartedMultiRing): Record<string, unknown> {
+  const cpu = process.cpuUsage();
+  const mem = process.memoryUsage();
+  const rings: Record<string, unknown> = {};
+  for (const [id, rt] of started.node.runtimes) {
+    const s = rt.proc.status(rt.now());
+    rings[String(id)] = {
+      delivered: rt.counters.delivered,
+      deliveredBytes: rt.counters.deliveredBytes,
+      backlog: started.node.merges ? started.node.backlog(id) : null,
+      skippedSlots: started.node.skippedSlots(id),
+      ...(s.coordinator?.active ? { window: s.coordinator.flowWindow, windowCuts: s.coordinator.windowCuts } : {}),
+    };
+  }
+  return {
+    level: "stats",
+    id: started.id,
+    t: Math.round(performance.now()),
+    wall: Math.round(performance.timeOrigin + performance.now()),
+    delivered: started.node.mergedCounters.values,
+    deliveredBytes: started.node.mergedCounters.bytes,
+    cpuUserUs: cpu.user,
+    cpuSystemUs: cpu.system,
+    rss: mem.rss,
+    heapUsed: mem.heapUsed,
+    arrayBuffers: mem.arrayBuffers,
+    net: started.network.counters,
+    mergeWait: started.node.takeMergeWait(),
+    rings,
+  };
 }
 
 /** Members a ring's coordinator's ring lacks: an M-Ring ring holds f+1 of its acceptors, a U-Ring ring all its processes. */

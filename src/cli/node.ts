@@ -1,6 +1,6 @@
 import { hostGmac } from "../wire/gmac.ts";
 import { existsSync, statSync } from "node:fs";
-import { mergedWriter, startMultiRing } from "./multi-ring.ts";
+import { mergedWriter, multiRingStatsLine, startMultiRing } from "./multi-ring.ts";
 import { networkInterfaces, hostname } from "node:os";
 import process from "node:process";
 import { chooseNode, type NodeKind } from "../config/identity.ts";
@@ -367,8 +367,10 @@ async function runMultiRingNode(o: NodeCliOptions, err: (s: string) => void): Pr
     log.info("status served", { http: http.url });
   }
   await notifySystemd("READY=1", log);
+  const stats = o.statsMs ? setInterval(() => err(`${JSON.stringify(multiRingStatsLine(started))}\n`), o.statsMs) : undefined;
   await stopped;
   await notifySystemd("STOPPING=1", log);
+  clearInterval(stats);
   await http?.close();
   await started.close();
   await output?.close();

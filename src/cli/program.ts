@@ -6,12 +6,13 @@ import { runSimCommand } from "./sim.ts";
 import { runNodeCommand } from "./node.ts";
 import { runProposeCommand } from "./propose.ts";
 import { runClientCommand } from "./client.ts";
-import { BENCH_DEFAULTS, BenchInterrupted, benchJson, checkJsonTarget, formatBench, runBench, writeBenchJson } from "../bench/run.ts";
+import { BENCH_DEFAULTS, BenchInterrupted, benchJson, checkJsonTarget, formatBench, runBench, writeBenchJson, type BenchOptions } from "../bench/run.ts";
+import { MAX_BENCH_RINGS } from "../bench/multiring-layout.ts";
 import { preparePlotDir, writePlots } from "../bench/plots.ts";
 import { benchProgress } from "../bench/progress.ts";
 import { checkConfigFile, ConfigError, findConfigFile } from "../config/load.ts";
 import { IdentityError } from "../config/identity.ts";
-import { ROLES, type Role } from "../config/schema.ts";
+import { MultiRingSchema, ROLES, type Role } from "../config/schema.ts";
 import { createLogger, LOG_FORMATS, type LogFormat } from "../obs/log.ts";
 import { versionLine } from "../version.ts";
 import { StartupError } from "../node/startup-error.ts";
@@ -233,6 +234,13 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .addOption(new Option("--warmup <s>", "excluded from the figures").argParser(parseFraction("--warmup", 3600)).default(d.warmupS))
     .addOption(new Option("--ledger <kind>", "acceptor ledger: ram, or wal (a write-ahead log per acceptor in the run's temporary directory)").argParser(parseChoice("--ledger", ["ram", "wal"] as const)).default(d.ledger))
     .addOption(new Option("--wal-sync <mode>", "with --ledger wal: fsync (fdatasync before every reply, group commit) or none").argParser(parseChoice("--wal-sync", ["fsync", "none"] as const)).default(d.walSync))
+    .addOption(new Option("--rate <values/s>", "open loop: each client proposes at this rate instead of keeping --window values in flight").argParser(parseIntArg("--rate", 1, 100_000_000)))
+    .addOption(new Option("--rings <k>", `Multi-Ring Paxos: K rings (1..${MAX_BENCH_RINGS}), one group each; --ring, --learners (with --groups-per-learner one) and --clients count per ring`).argParser(parseIntArg("--rings", 1, MAX_BENCH_RINGS)))
+    .addOption(new Option("--groups-per-learner <n>", "with --rings: each learner learns every group (all, the merge's worst case) or one (one group, the best case)").argParser(parseChoice("--groups-per-learner", ["all", "one"] as const)).default("all"))
+    .option("--share-acceptors", "with --rings: the same acceptor processes serve every ring, ring r coordinated by the (r-1 mod n)-th (default: each ring its own)")
+    .addOption(new Option("--lambda <instances/s>", "with --rings: λ, the rate each ring's coordinator makes up with skip instances").argParser(parseIntArg("--lambda", 0, 10_000_000)))
+    .addOption(new Option("--delta-ms <ms>", "with --rings: Δ, the skip interval").argParser(parseIntArg("--delta-ms", 1, 60_000)))
+    .addOption(new Option("--m <n>", "with --rings: M, instances the merge takes from each ring per turn").argParser(parseIntArg("--m", 1, 1_000_000)))
     .option("--json <file|->", "also write every figure as JSON to FILE, or to standard output with - (the table then goes to standard error)")
     .option("--plots <dir>", "also draw SVG plots into DIR (created if missing): latency-cdf.svg (latency CDF at the clients) and throughput.svg (learner values/s and MB/s over time)")
     .action(
@@ -253,7 +261,15 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
         walSync: "fsync" | "none";
         json?: string;
         plots?: string;
+        rate?: number;
+        rings?: number;
+        groupsPerLearner: "all" | "one";
+        shareAcceptors?: boolean;
+        lambda?: number;
+        deltaMs?: number;
+        m?: number;
       }) => {
+        const multiRing = benchMultiRing(o);
         if (o.ring % 2 === 0) throw new UsageError(`--ring: ${o.ring} acceptors: use an odd number`);
         if (o.variant === "mring" && o.learners === 0) throw new UsageError("--learners: M-Ring needs at least one learner process");
         // Output paths are checked before the cluster starts: a run must not be lost at its end.
@@ -277,6 +293,8 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
             walSync: o.walSync,
             ...(o.batchBytes ? { batchBytes: o.batchBytes } : {}),
             ...(o.json ? { json: o.json } : {}),
+            ...(o.rate ? { rate: o.rate } : {}),
+            ...(multiRing ? { multiRing } : {}),
           },
           progress,
         ).finally(() => progress.stop());
@@ -290,6 +308,17 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
         if (o.plots !== undefined) for (const f of await writePlots(o.plots, result)) io.err(`paxos bench: plot ${f}\n`);
       },
     );
+
+  /** `--rings` and its options: the Multi-Ring part of a bench, or null (options that need --rings refused without it). */
+  function benchMultiRing(o: { rings?: number; groupsPerLearner: "all" | "one"; shareAcceptors?: boolean; lambda?: number; deltaMs?: number; m?: number }): BenchOptions["multiRing"] | null {
+    if (o.rings === undefined) {
+      const stray = (["lambda", "deltaMs", "m", "shareAcceptors"] as const).find((k) => o[k] !== undefined);
+      if (stray) throw new UsageError(`--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: only with --rings`);
+      return null;
+    }
+    const d = MultiRingSchema.parse({});
+    return { rings: o.rings, groupsPerLearner: o.groupsPerLearner, shareAcceptors: o.shareAcceptors === true, lambdaPerSecond: o.lambda ?? d.lambdaPerSecond, deltaMs: o.deltaMs ?? d.deltaMs, m: o.m ?? d.m };
+  }
 
   // Every option of every command can come from the environment (PAXOS_CONFIG, PAXOS_ID, …).
   bindEnvironment(program);

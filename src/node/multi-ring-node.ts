@@ -3,6 +3,7 @@ import type { LearnFrom } from "../core/learner.ts";
 import type { Ack, ClientValue, Delivery, NodeId } from "../core/types.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import { DeterministicMerge, type Merged, type RingId } from "../multiring/merge.ts";
+import { MergeWaitClock, type MergeWaitFigures } from "../multiring/merge-wait.ts";
 import { NodeRuntime, type Network, type RuntimeEvents } from "./runtime.ts";
 
 /** One ring this process takes part in. */
@@ -49,6 +50,12 @@ export const MAX_MERGED_BACKLOG = 65_536;
 export class MultiRingNode {
   readonly runtimes: ReadonlyMap<RingId, NodeRuntime>;
   private readonly merge: DeterministicMerge<ClientValue> | null;
+  private readonly waits: MergeWaitClock | null;
+  private readonly clock: () => number;
+  /** Values (and their payload bytes) the merge released to this process' deliveries, its groups' only. */
+  readonly mergedCounters = { values: 0, bytes: 0 };
+  /** Per merged ring, the empty instances its skip instances stood for (thesis §5.2.4: skip(n) counts n). */
+  private readonly skipped = new Map<RingId, number>();
   private readonly lastNotice = new Map<RingId, number>();
   /** Per ring, the groups whose values this process delivers (absent: every value of the ring). */
   private readonly groupsOf: ReadonlyMap<RingId, ReadonlySet<number> | undefined>;
@@ -57,6 +64,8 @@ export class MultiRingNode {
     const mergedRings = o.rings.filter((r) => r.merged).map((r) => r.id);
     this.groupsOf = new Map(o.rings.map((r) => [r.id, r.groups]));
     this.merge = mergedRings.length > 0 ? new DeterministicMerge<ClientValue>(mergedRings, o.m, MAX_MERGED_BACKLOG) : null;
+    this.waits = mergedRings.length > 0 ? new MergeWaitClock(mergedRings, MAX_MERGED_BACKLOG + 1) : null;
+    this.clock = o.clock ?? (() => performance.now());
     const runtimes = new Map<RingId, NodeRuntime>();
     for (const r of o.rings) runtimes.set(r.id, this.host(r));
     this.runtimes = runtimes;
@@ -102,6 +111,16 @@ export class MultiRingNode {
     return this.merge?.backlog(ring) ?? 0;
   }
 
+  /** Empty instances `ring`'s skip instances stood for, delivered to the merge so far. */
+  skippedSlots(ring: RingId): number {
+    return this.skipped.get(ring) ?? 0;
+  }
+
+  /** How long released instances waited in the merge since the last call (null: this process merges nothing). */
+  takeMergeWait(): MergeWaitFigures | null {
+    return this.waits?.take() ?? null;
+  }
+
   startTicking(): void {
     for (const r of this.runtimes.values()) r.startTicking();
   }
@@ -112,14 +131,19 @@ export class MultiRingNode {
 
   private onDeliver(r: HostedRing, d: Delivery): void {
     const merge = this.merge as DeterministicMerge<ClientValue>;
+    if (d.values.length > 0) this.waits?.arrived(r.id, d.instance, this.clock());
+    if (d.skip !== undefined) this.skipped.set(r.id, this.skippedSlots(r.id) + d.skip);
     for (const m of merge.push(r.id, { instance: d.instance, slots: d.skip ?? 1, values: d.values })) this.release(m);
     if (merge.backlog(r.id) > r.cfg.flowBacklogInstances) this.slowDown(r);
   }
 
   /** A merged instance, its values narrowed to the groups this process learns on that ring (several groups may share a ring). */
   private release(m: Merged<ClientValue>): void {
+    this.waits?.released(m.ring, m.instance, this.clock());
     const groups = this.groupsOf.get(m.ring);
     const values = groups === undefined ? m.values : m.values.filter((v) => groups.has(v.group ?? 0));
+    this.mergedCounters.values += values.length;
+    for (const v of values) this.mergedCounters.bytes += v.payload.length;
     this.o.events?.merged?.(values.length === m.values.length ? m : { ...m, values });
   }
 

@@ -64,3 +64,38 @@ describe("paxos bench: the measured window and where the figures go", () => {
     }
   });
 });
+
+describe("paxos bench --rings: Multi-Ring Paxos", () => {
+  test(
+    "--rings 2 --groups-per-learner all: each ring measured at the merging learner, the aggregate, the merge's wait",
+    async () => {
+      const r = await run("bench", "--rings", "2", "--duration", "1", "--warmup", "0.5", "--value-size", "1024", "--window", "32", "--json", "-");
+      expect(r.code).toBe(0);
+      const result = JSON.parse(r.out) as BenchResult;
+      const m = result.multiRing;
+      expect(m?.rings.map((x) => x.ring)).toEqual([1, 2]);
+      // One learner merges both rings: it delivers what each of its rings delivers.
+      const learner = result.learners[0];
+      expect(result.learners).toHaveLength(1);
+      expect(m?.rings.every((x) => x.learner === learner?.id && x.valuesPerSec > 0)).toBe(true);
+      const sum = (m?.rings ?? []).reduce((n, x) => n + x.valuesPerSec, 0);
+      expect(Math.abs(sum - (learner?.valuesPerSec ?? 0))).toBeLessThan(0.1 * sum + 50);
+      expect(m?.aggregate.valuesPerSec).toBe(learner?.valuesPerSec ?? -1);
+      expect(m?.mergeWait[0]?.instances).toBeGreaterThan(0);
+      expect(m?.cpuMsPerMb).toBeGreaterThan(0);
+      // A client per ring, each proposing to its ring's group.
+      expect(result.clients).toHaveLength(2);
+      expect(result.clients.every((c) => c.acked > 0)).toBe(true);
+      expect(r.err).toContain("all   (each group once)");
+    },
+    { timeout: 60_000 },
+  );
+
+  test("Multi-Ring options without --rings: one line, exit 2", async () => {
+    for (const [flag, value] of [["--lambda", "10"], ["--delta-ms", "2"], ["--m", "2"]] as const) {
+      const r = await run("bench", flag, value);
+      expect(r).toEqual({ code: 2, out: "", err: `paxos: ${flag}: only with --rings\n` });
+    }
+  });
+});
+
