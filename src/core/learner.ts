@@ -1,4 +1,5 @@
 import type { ProtocolConfig } from "./config.ts";
+import { invariant } from "./assert.ts";
 import { gcQuorum } from "./gc.ts";
 import type { OutputBuilder } from "./output.ts";
 import { DuplicateFilter } from "./duplicate-filter.ts";
@@ -55,6 +56,8 @@ export class Learner {
   /** A replica reports what it applied (garbage collection); a client's learner does not. */
   private readonly replica: boolean;
   private lastApplied: Tick = -Infinity;
+  /** What the host applied (see Input "applied"); null: the host applies each delivery at once. */
+  private hostApplied: Instance | null = null;
   private lastSlowDown: Tick = -Infinity;
   /** Values delivered (after duplicates were removed). */
   delivered = 0;
@@ -225,6 +228,12 @@ export class Learner {
     return this.batches.get(instance)?.get(vid);
   }
 
+  /** The host applied the deliveries below `upTo`: from now on the applied reports say that (never more than was delivered). */
+  onHostApplied(upTo: Instance): void {
+    invariant(upTo <= this.next, `the host applied only what was delivered (${upTo} > ${this.next})`);
+    this.hostApplied = Math.max(this.hostApplied ?? 0, upTo);
+  }
+
   /** Entries an acceptor retransmitted: decided batches. */
   onCatchup(entries: readonly { instance: Instance; batch: Batch }[], now: Tick, out: OutputBuilder): void {
     for (const e of entries) {
@@ -242,7 +251,8 @@ export class Learner {
     if (!this.anchored) return;
     if (this.replica && this.cfg.appliedTicks > 0 && now - this.lastApplied >= this.cfg.appliedTicks) {
       this.lastApplied = now;
-      for (const a of this.cfg.acceptors) out.to(a, { t: "applied", upTo: this.next });
+      const upTo = this.hostApplied ?? this.next;
+      for (const a of this.cfg.acceptors) out.to(a, { t: "applied", upTo });
     }
     if (this.backlog > this.cfg.flowBacklogInstances && now - this.lastSlowDown >= this.cfg.flowNoticeTicks) {
       this.lastSlowDown = now;

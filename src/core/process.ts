@@ -143,6 +143,9 @@ export class RingProcess implements ProcessContext {
       case "step-down":
         this.coordinator?.deactivate();
         break;
+      case "applied":
+        this.learner?.onHostApplied(input.upTo);
+        break;
       case "msg":
         out.source = input.from;
         this.onMsg(input.from, input.msg, now, out);

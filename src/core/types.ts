@@ -304,4 +304,10 @@ export type Input =
    * decides candidacy by itself, on ticks.
    */
   | { readonly k: "lead" }
-  | { readonly k: "step-down" };
+  | { readonly k: "step-down" }
+  /**
+   * The host applied this learner's deliveries below `upTo` (a Multi-Ring merge released them; an
+   * application made them durable). From the first such input on, a replica reports that, not
+   * what it delivered, as applied: acceptors keep what the host may still need.
+   */
+  | { readonly k: "applied"; readonly upTo: Instance };

@@ -108,6 +108,11 @@ export class DeterministicMerge<V> {
     return this.release();
   }
 
+  /** The next instance of `ring` the merge takes: every one below it was released (or was empty). */
+  nextOf(ring: RingId): Instance {
+    return this.state(ring).next;
+  }
+
   cursor(): MergeCursor {
     return {
       next: new Map(this.rings.map((r) => [r.id, r.next])),

@@ -54,6 +54,10 @@ export class MultiRingNode {
   private readonly clock: () => number;
   /** Values (and their payload bytes) the merge released to this process' deliveries, its groups' only. */
   readonly mergedCounters = { values: 0, bytes: 0 };
+  private readonly hosted: ReadonlyMap<RingId, HostedRing>;
+  /** What was last reported applied of each merged ring. */
+  private readonly reportedApplied = new Map<RingId, number>();
+  private afterScheduled = false;
   /** Per merged ring, the empty instances its skip instances stood for (thesis §5.2.4: skip(n) counts n). */
   private readonly skipped = new Map<RingId, number>();
   private readonly lastNotice = new Map<RingId, number>();
@@ -63,6 +67,7 @@ export class MultiRingNode {
   constructor(private readonly o: MultiRingNodeOptions) {
     const mergedRings = o.rings.filter((r) => r.merged).map((r) => r.id);
     this.groupsOf = new Map(o.rings.map((r) => [r.id, r.groups]));
+    this.hosted = new Map(o.rings.map((r) => [r.id, r]));
     this.merge = mergedRings.length > 0 ? new DeterministicMerge<ClientValue>(mergedRings, o.m, MAX_MERGED_BACKLOG) : null;
     this.waits = mergedRings.length > 0 ? new MergeWaitClock(mergedRings, MAX_MERGED_BACKLOG + 1) : null;
     this.clock = o.clock ?? (() => performance.now());
@@ -134,7 +139,33 @@ export class MultiRingNode {
     if (d.values.length > 0) this.waits?.arrived(r.id, d.instance, this.clock());
     if (d.skip !== undefined) this.skipped.set(r.id, this.skippedSlots(r.id) + d.skip);
     for (const m of merge.push(r.id, { instance: d.instance, slots: d.skip ?? 1, values: d.values })) this.release(m);
-    if (merge.backlog(r.id) > r.cfg.flowBacklogInstances) this.slowDown(r);
+    this.afterDeliveries();
+  }
+
+  /**
+   * Once the deliveries of the current step are out (a microtask: a ring's core is never stepped
+   * again from inside its own step's output), tells each merged ring's core what the merge
+   * released of it (what this replica reports as applied: a delivery from one ring may release
+   * another's), and asks a ring the merge holds too much of to slow down.
+   */
+  private afterDeliveries(): void {
+    if (this.afterScheduled) return;
+    this.afterScheduled = true;
+    queueMicrotask(() => {
+      this.afterScheduled = false;
+      const merge = this.merge as DeterministicMerge<ClientValue>;
+      for (const r of this.hosted.values()) {
+        if (!r.merged) continue;
+        const id = r.id;
+        const rt = this.runtimes.get(id) as NodeRuntime;
+        const next = merge.nextOf(id);
+        if (next > (this.reportedApplied.get(id) ?? 0)) {
+          this.reportedApplied.set(id, next);
+          rt.input({ k: "applied", upTo: next });
+        }
+        if (merge.backlog(id) > r.cfg.flowBacklogInstances) this.slowDown(r);
+      }
+    });
   }
 
   /** A merged instance, its values narrowed to the groups this process learns on that ring (several groups may share a ring). */

@@ -269,3 +269,28 @@ describe("the duplicate filter's bound", () => {
     expect(out.deliver.every((d) => d.values.length === 1)).toBe(true);
   });
 });
+
+describe("what a replica reports as applied", () => {
+  const applied = (out: OutputBuilder) => out.send.flatMap((e) => (e.msg.t === "applied" ? [e.msg.upTo] : []));
+  test("by default what it delivered; after the host's first 'applied', what the host applied (never more than delivered)", () => {
+    const l = new Learner(4, cfg);
+    const out = new OutputBuilder();
+    l.onBatch(0, b0, 0, out);
+    l.onDecision(0, "17.0", 0, out);
+    l.onBatch(1, b1, 0, out);
+    l.onDecision(1, "17.1", 0, out);
+    const t1 = new OutputBuilder();
+    l.tick(cfg.appliedTicks, t1);
+    expect(new Set(applied(t1))).toEqual(new Set([2]));
+    l.onHostApplied(1);
+    const t2 = new OutputBuilder();
+    l.tick(2 * cfg.appliedTicks, t2);
+    expect(new Set(applied(t2))).toEqual(new Set([1]));
+    // The host's mark never goes back, and cannot pass what was delivered (the host's bug: asserted).
+    l.onHostApplied(0);
+    const t3 = new OutputBuilder();
+    l.tick(3 * cfg.appliedTicks, t3);
+    expect(new Set(applied(t3))).toEqual(new Set([1]));
+    expect(() => l.onHostApplied(3)).toThrow(/applied only what was delivered/);
+  });
+});

@@ -81,4 +81,53 @@ describe("MultiRingNode: several rings per process, merged deliveries", () => {
       for (const n of nodes.values()) await n.close();
     }
   }, 20_000);
+
+  test("a merging replica reports as applied what its merge released, not what its rings delivered: acceptors keep what the merge holds", async () => {
+    // No skips: ring 2 idle means the merge (M = 1) releases ring 1's instance 0, then waits for ring 2.
+    // Node 4 is the one replica (the client, node 6, reports nothing), so acceptors hear its reports alone.
+    const still = (c: ProtocolConfig): ProtocolConfig => {
+      const { multiRing: _skips, ...rest } = c;
+      return { ...rest, replicas: [4] };
+    };
+    const rings = new Map([...RINGS].map(([r, c]) => [r, still(c)]));
+    const hubs = new Map([...rings.keys()].map((r) => [r, new MemoryHub()]));
+    const nodes = new Map<NodeId, MultiRingNode>();
+    for (const id of [0, 1, 2, 3, 4, 6]) {
+      const subs = SUBSCRIBED.get(id) ?? [];
+      const mine = [...rings].filter(([, cfg]) => cfg.processes.includes(id));
+      nodes.set(
+        id,
+        new MultiRingNode({
+          id,
+          m: 1,
+          tickMs: 1,
+          clientId: 6001,
+          learnFrom: id === 6 ? "first-seen" : "beginning",
+          rings: mine.map(([r, cfg]) => ({ id: r, cfg, network: (hubs.get(r) as MemoryHub).network(id, cfg.acceptors.includes(id) || cfg.learners.includes(id)), merged: subs.includes(r) })),
+        }),
+      );
+    }
+    try {
+      for (const [r, cfg] of rings) nodes.get(cfg.coordinator)?.runtimes.get(r)?.input({ k: "lead" });
+      for (const n of nodes.values()) n.startTicking();
+      await sleep(150);
+      const client = nodes.get(6) as MultiRingNode;
+      for (let i = 0; i < 10; i++) {
+        client.propose(1, new TextEncoder().encode(`a${i}`));
+        await sleep(5);
+      }
+      const learner = (nodes.get(4) as MultiRingNode).runtimes.get(1);
+      const acceptor = (nodes.get(0) as MultiRingNode).runtimes.get(1);
+      const delivered = () => learner?.proc.status(learner.now()).learner?.nextInstance ?? 0;
+      for (let t = 0; t < 3000 && delivered() < 3; t += 20) await sleep(20);
+      expect(delivered()).toBeGreaterThanOrEqual(3);
+      expect((nodes.get(4) as MultiRingNode).backlog(1)).toBeGreaterThanOrEqual(2);
+      await sleep(5 * DEFAULT_TIMING.appliedTicks);
+      // Ring 1's acceptors heard "applied up to 1" (the merge released instance 0 only), not what ring 1's learner delivered.
+      expect(acceptor?.proc.status(acceptor.now()).acceptor?.applied).toBe(1);
+    } finally {
+      for (const n of nodes.values()) await n.close();
+    }
+  }, 20_000);
 });
+

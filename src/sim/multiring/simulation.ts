@@ -57,6 +57,8 @@ interface SimNode {
   readonly merge: DeterministicMerge<number> | null;
   /** The merge's output: value ids in delivery order. */
   readonly merged: number[];
+  /** Per merged ring, what this node's core was last told the merge released (its applied reports). */
+  readonly applied: Map<RingId, number>;
 }
 
 /** Bound on simulated events per run. */
@@ -147,6 +149,7 @@ export class MultiRingSimulation {
       ledgers: previous?.ledgers ?? new Map(),
       merge: subs ? new DeterministicMerge<number>(subs, sc.m, undefined, undefined, bugs) : null,
       merged: previous?.merged ?? [],
+      applied: new Map(subs?.map((r) => [r, 0]) ?? []),
     };
     for (const r of sc.rings) {
       if (!r.cfg.processes.includes(id)) continue;
@@ -178,6 +181,16 @@ export class MultiRingSimulation {
     for (const m of node.merge.push(ring, { instance: d.instance, slots: d.skip ?? 1, values })) node.merged.push(...m.values);
   }
 
+  /** As MultiRingNode does: a merging replica reports as applied of a ring what its merge released. */
+  private reportApplied(n: SimNode, ring: RingId, h: Host): void {
+    const last = n.applied.get(ring);
+    if (!n.merge || last === undefined) return;
+    const next = n.merge.nextOf(ring);
+    if (next <= last) return;
+    n.applied.set(ring, next);
+    h.driver.input({ k: "applied", upTo: next }, this.localNow());
+  }
+
   private lead(r: RingPlanSim): void {
     const n = this.nodes.get(r.cfg.coordinator);
     n?.hosts.get(r.id)?.driver.input({ k: "lead" }, this.localNow());
@@ -206,7 +219,10 @@ export class MultiRingSimulation {
       case "tick": {
         const n = this.nodes.get(ev.node);
         if (!n?.alive || n.inc !== ev.inc) return;
-        for (const h of n.hosts.values()) h.driver.input({ k: "tick" }, this.localNow());
+        for (const [ring, h] of n.hosts) {
+          this.reportApplied(n, ring, h);
+          h.driver.input({ k: "tick" }, this.localNow());
+        }
         this.at(this.now + TICK_US, { k: "tick", node: n.id, inc: n.inc });
         return;
       }
