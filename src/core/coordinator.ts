@@ -108,6 +108,9 @@ export class Coordinator {
     return this.flow.cuts;
   }
   /** New rounds started to lay slow acceptors out of the path of Phase 2. */
+  /** Multi-Ring: catch-up notices of merging learners this coordinator honoured (see SkipPacer.lagging). */
+  laggingHonoured = 0;
+
   get slowRelayouts(): number {
     return this.slow.relayouts;
   }
@@ -519,13 +522,18 @@ export class Coordinator {
     }
   }
 
+  /** Multi-Ring: a learner's merge waits for this ring at `at`, its other rings `slots` ahead (see SkipPacer.lagging). */
+  onLagging(at: Instance, slots: number): void {
+    if (this.skips?.lagging(at, slots)) this.laggingHonoured++;
+  }
+
   /** One skip instance for every slot the pacer found owed (see SkipPacer). */
   private proposeSkip(now: Tick, ring: Ring, out: OutputBuilder): void {
     const batch: Batch = { vid: this.mintVid(), values: [], skip: this.pendingSkip };
     this.pendingSkip = 0;
-    this.skips?.skipProposed();
     while (this.decidedAbove.has(this.nextInstance)) this.nextInstance++;
     const instance = this.cfg.bugs?.coordinatorSkipsProposedInstance && this.inflight.size > 0 ? this.nextInstance - 1 : this.nextInstance++;
+    this.skips?.skipProposed(instance);
     this.inflight.set(instance, { batch, sentAt: now, retries: 0 });
     this.variant.sendPhase2(this.crnd, instance, batch, ring, out);
   }

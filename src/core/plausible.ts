@@ -1,5 +1,6 @@
 import { MAX_INSTANCE, MAX_ROUND } from "./round.ts";
 import type { Msg } from "./types.ts";
+import { MAX_SKIP_SLOTS } from "./coordinator/skip-pacer.ts";
 
 /** Rounds and instances within the bounds a correct process can reach (see round.ts). */
 export function plausible(m: Msg): boolean {
@@ -13,6 +14,8 @@ export function plausible(m: Msg): boolean {
       return inst(m.upTo);
     case "slow-down":
       return true;
+    case "lagging":
+      return inst(m.at) && m.slots >= 1 && m.slots <= MAX_SKIP_SLOTS;
     case "nack":
       return m.rnd <= MAX_ROUND && m.promised <= MAX_ROUND;
     case "2a":

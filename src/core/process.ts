@@ -209,6 +209,11 @@ export class RingProcess implements ProcessContext {
         if (this.coordinator?.isActive) this.coordinator.onSlowDown(now);
         else if (msg.hops < 2 && this.leaderHint() !== this.id) out.to(this.leaderHint(), { ...msg, hops: msg.hops + 1 });
       },
+      // Multi-Ring: a merge waits for this ring; its coordinator skips the other rings' lead.
+      lagging: (_from, msg, _now, out) => {
+        if (this.coordinator?.isActive) this.coordinator.onLagging(msg.at, msg.slots);
+        else if (msg.hops < 2 && this.leaderHint() !== this.id) out.to(this.leaderHint(), { ...msg, hops: msg.hops + 1 });
+      },
       nack: (from, msg, now, out) => this.onNack(from, msg.rnd, msg.promised, now, out),
       heartbeat: (from, msg, now, out) => this.onHeartbeat(from, msg.rnd, msg.seq, now, out),
       "heartbeat-ack": (from, msg, now) => this.coordinator?.onHeartbeatAck(from, msg.rnd, msg.seq, now),

@@ -152,6 +152,12 @@ export type Msg =
   | { readonly t: "applied"; readonly upTo: Instance }
   /** Flow control: a learner `backlog` instances behind; travels to the coordinator (hops bounds forwarding). */
   | { readonly t: "slow-down"; readonly backlog: number; readonly hops: number }
+  /**
+   * Multi-Ring: a learner's merge waits for this ring at instance `at` while its other rings are
+   * `slots` instances ahead (rings that started, or were taken over, at other times); travels to
+   * the ring's coordinator (hops bounds forwarding), which skips them at once (see SkipPacer).
+   */
+  | { readonly t: "lagging"; readonly at: Instance; readonly slots: number; readonly hops: number }
   /** U-Ring: a process left out of the current ring asks the coordinator to be laid back in. */
   | { readonly t: "hello" }
   /** U-Ring: the coordinator's answer to a ring member whose view of the ring is out of date. */

@@ -52,6 +52,15 @@ interface RingState<V> {
   /** Slots of the last taken skip instance still to count in later turns. */
   carry: number;
   readonly buffer: RingEntry<V>[];
+  /** The slots of the buffered entries. */
+  held: number;
+}
+
+/** A merge waiting for `ring`'s instance `at` while every other ring has `slots` or more slots buffered. */
+export interface Lag {
+  readonly ring: RingId;
+  readonly at: Instance;
+  readonly slots: number;
 }
 
 /**
@@ -75,7 +84,7 @@ export class DeterministicMerge<V> {
     invariant(rings.length > 0 && new Set(rings).size === rings.length, "a merge takes distinct rings");
     invariant(Number.isInteger(m) && m >= 1, "M is at least 1");
     const sorted = [...rings].sort((a, b) => (bugs?.descendingRings ? b - a : a - b));
-    this.rings = sorted.map((id) => ({ id, next: from?.next.get(id) ?? 0, carry: from?.carry.get(id) ?? 0, buffer: [] }));
+    this.rings = sorted.map((id) => ({ id, next: from?.next.get(id) ?? 0, carry: from?.carry.get(id) ?? 0, buffer: [], held: 0 }));
     if (from) {
       const i = sorted.indexOf(from.turn);
       invariant(i >= 0 && from.takenInTurn >= 0 && from.takenInTurn < m, "a cursor of these rings");
@@ -104,13 +113,30 @@ export class DeterministicMerge<V> {
     invariant(e.instance === expected, `ring ${ring} delivers instance ${expected} next, not ${e.instance}`);
     invariant(Number.isInteger(e.slots) && e.slots >= 1, "an instance fills at least one slot");
     invariant(r.buffer.length < this.maxBuffer, `ring ${ring}'s merge buffer is full`);
-    r.buffer.push(this.bugs?.skipCountsAsOne ? { ...e, slots: 1 } : e);
+    const entry = this.bugs?.skipCountsAsOne ? { ...e, slots: 1 } : e;
+    r.buffer.push(entry);
+    r.held += entry.slots;
     return this.release();
   }
 
   /** The next instance of `ring` the merge takes: every one below it was released (or was empty). */
   nextOf(ring: RingId): Instance {
     return this.state(ring).next;
+  }
+
+  /**
+   * Whether the merge waits for a ring (its turn, nothing of it buffered) while each other ring is
+   * ahead: the ring, the instance awaited, and the least slots another ring holds (buffered
+   * instances, a skip(n) counting n, and a taken skip's slots still to count). null: not waiting,
+   * or some other ring is not ahead (then it is no lag of this ring's alone).
+   */
+  lag(): Lag | null {
+    if (this.rings.length < 2) return null;
+    const r = this.rings[this.turnIndex] as RingState<V>;
+    if (r.buffer.length > 0 || r.carry > 0) return null;
+    let slots = Infinity;
+    for (const o of this.rings) if (o !== r) slots = Math.min(slots, o.held + o.carry);
+    return slots > 0 ? { ring: r.id, at: r.next, slots } : null;
   }
 
   cursor(): MergeCursor {
@@ -135,6 +161,7 @@ export class DeterministicMerge<V> {
       }
       const e = r.buffer.shift();
       if (!e) return out;
+      r.held -= e.slots;
       r.next = e.instance + 1;
       if (e.values.length > 0) out.push({ ring: r.id, instance: e.instance, values: e.values });
       const n = Math.min(e.slots, this.m - this.takenInTurn);

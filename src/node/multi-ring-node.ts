@@ -4,6 +4,7 @@ import type { Ack, ClientValue, Delivery, NodeId } from "../core/types.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import { DeterministicMerge, type Merged, type RingId } from "../multiring/merge.ts";
 import { MergeWaitClock, type MergeWaitFigures } from "../multiring/merge-wait.ts";
+import { LagWatch } from "../multiring/lag-watch.ts";
 import { NodeRuntime, type Network, type RuntimeEvents } from "./runtime.ts";
 
 /** One ring this process takes part in. */
@@ -51,6 +52,7 @@ export class MultiRingNode {
   readonly runtimes: ReadonlyMap<RingId, NodeRuntime>;
   private readonly merge: DeterministicMerge<ClientValue> | null;
   private readonly waits: MergeWaitClock | null;
+  private readonly lags: LagWatch | null;
   private readonly clock: () => number;
   /** Values (and their payload bytes) the merge released to this process' deliveries, its groups' only. */
   readonly mergedCounters = { values: 0, bytes: 0 };
@@ -71,6 +73,9 @@ export class MultiRingNode {
     this.merge = mergedRings.length > 0 ? new DeterministicMerge<ClientValue>(mergedRings, o.m, MAX_MERGED_BACKLOG) : null;
     this.waits = mergedRings.length > 0 ? new MergeWaitClock(mergedRings, MAX_MERGED_BACKLOG + 1) : null;
     this.clock = o.clock ?? (() => performance.now());
+    const merged = o.rings.filter((r) => r.merged);
+    const gapTicks = Math.min(...merged.map((r) => r.cfg.flowNoticeTicks));
+    this.lags = mergedRings.length > 1 ? new LagWatch(new Map(merged.map((r) => [r.id, r.cfg.multiRing?.skipPerInterval ?? 0])), gapTicks) : null;
     const runtimes = new Map<RingId, NodeRuntime>();
     for (const r of o.rings) runtimes.set(r.id, this.host(r));
     this.runtimes = runtimes;
@@ -146,7 +151,8 @@ export class MultiRingNode {
    * Once the deliveries of the current step are out (a microtask: a ring's core is never stepped
    * again from inside its own step's output), tells each merged ring's core what the merge
    * released of it (what this replica reports as applied: a delivery from one ring may release
-   * another's), and asks a ring the merge holds too much of to slow down.
+   * another's), asks a ring the merge holds too much of to slow down, and a ring the merge waits
+   * for while the others are ahead to catch up (LagWatch).
    */
   private afterDeliveries(): void {
     if (this.afterScheduled) return;
@@ -165,6 +171,9 @@ export class MultiRingNode {
         }
         if (merge.backlog(id) > r.cfg.flowBacklogInstances) this.slowDown(r);
       }
+      const someRing = this.runtimes.values().next().value as NodeRuntime;
+      const lag = this.lags?.check(merge, someRing.now());
+      if (lag) this.runtimes.get(lag.ring)?.input({ k: "msg", from: this.o.id, msg: lag.msg });
     });
   }
 

@@ -48,6 +48,8 @@ export function formatTrace(m: Msg): string {
       return `applied upTo=${m.upTo}`;
     case "slow-down":
       return `slow-down backlog=${m.backlog} hops=${m.hops}`;
+    case "lagging":
+      return `lagging at=${m.at} slots=${m.slots} hops=${m.hops}`;
     case "subscribe":
       return `subscribe c=${m.client} seqs=[${m.seqs}]`;
     case "delivered":

@@ -1,6 +1,6 @@
 /**
  * Layouts of the control messages: 1a, 1b, nack, catchup, catchup-reply, hello, ring, decided-value,
- * heartbeats, applied, slow-down, subscribe, delivered, state-ask, state.
+ * heartbeats, applied, slow-down, lagging, subscribe, delivered, state-ask, state.
  *
  * These are hand-written too rather than CBOR: 1b and catchup-reply carry whole batches, which
  * then reuse the hot-path batch layout (and its zero-copy payloads and bounds), and a fixed
@@ -22,6 +22,7 @@
  * | heartbeat-ack | u53 rnd, u53 seq                                                              |
  * | applied       | u53 upTo                                                                      |
  * | slow-down     | u32 backlog, u32 hops                                                         |
+ * | lagging       | u53 at, u32 slots, u32 hops                                                   |
  * | subscribe     | u32 client, u32 count (<= MAX_LIST), count x u53 seq                          |
  * | delivered     | u32 client, u32 count (<= MAX_LIST), count x (u53 seq, u53 instance),         |
  * |               |   u32 count (<= MAX_LIST), count x u53 unplaced seq                             |
@@ -273,6 +274,20 @@ export const slowDownCodec: BodyCodec<MsgOf<"slow-down">> = {
   read(r) {
     const backlog = r.u32("slow-down.backlog");
     return { t: "slow-down", backlog, hops: r.u32("slow-down.hops") };
+  },
+};
+
+export const laggingCodec: BodyCodec<MsgOf<"lagging">> = {
+  measure: (m) => checkU53(m.at, "lagging.at") + checkU32(m.slots, "lagging.slots") + checkU32(m.hops, "lagging.hops"),
+  write(w, m) {
+    w.u53(m.at);
+    w.u32(m.slots);
+    w.u32(m.hops);
+  },
+  read(r) {
+    const at = r.u53("lagging.at");
+    const slots = r.u32("lagging.slots");
+    return { t: "lagging", at, slots, hops: r.u32("lagging.hops") };
   },
 };
 

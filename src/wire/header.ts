@@ -61,6 +61,7 @@ export const TYPE_CODES = {
   delivered: 20,
   "state-ask": 21,
   state: 22,
+  lagging: 23,
 } as const satisfies Record<MsgType, number>;
 
 export type TypeCode = (typeof TYPE_CODES)[MsgType];

@@ -129,5 +129,32 @@ describe("MultiRingNode: several rings per process, merged deliveries", () => {
       for (const n of nodes.values()) await n.close();
     }
   }, 20_000);
+
+  test("rings whose coordinators began apart (ring 2 at its election timeout): the merge asks the late ring to catch up, and holds nothing of the early one after", async () => {
+    // Node 4 merges both rings; nobody proposes: each ring only skips, λ = 1,000 instances/s.
+    const hubs = new Map([...RINGS.keys()].map((r) => [r, new MemoryHub()]));
+    const nodes = new Map<NodeId, MultiRingNode>();
+    for (const id of [0, 1, 2, 3, 4]) {
+      const subs = SUBSCRIBED.get(id) ?? [];
+      const mine = [...RINGS].filter(([, cfg]) => cfg.processes.includes(id));
+      nodes.set(id, new MultiRingNode({ id, m: 1, tickMs: 1, rings: mine.map(([r, cfg]) => ({ id: r, cfg, network: (hubs.get(r) as MemoryHub).network(id, true), merged: subs.includes(r) })) }));
+    }
+    try {
+      for (const n of nodes.values()) n.startTicking();
+      // Ring 1 is told to lead; ring 2 begins only when its acceptors' election times out.
+      nodes.get(0)?.runtimes.get(1)?.input({ k: "lead" });
+      const learner = nodes.get(4) as MultiRingNode;
+      let peak = 0;
+      for (let t = 0; t < 1200; t += 10) {
+        peak = Math.max(peak, learner.backlog(1));
+        await sleep(10);
+      }
+      // Ring 1 ran some 300 slots (60 skip instances) ahead before ring 2 began; after its catch-up, the merge holds next to nothing of it.
+      expect(peak).toBeGreaterThan(20);
+      expect(learner.backlog(1)).toBeLessThan(5);
+    } finally {
+      for (const n of nodes.values()) await n.close();
+    }
+  }, 20_000);
 });
 

@@ -175,6 +175,7 @@ describe("round trip of every message type", () => {
     ["catchup-reply with a floor", { t: "catchup-reply", rnd: 9, entries: [{ instance: 512, batch: batch3 }], floor: 512 }],
     ["applied", { t: "applied", upTo: Number.MAX_SAFE_INTEGER }],
     ["slow-down", { t: "slow-down", backlog: 0xffffffff, hops: 2 }],
+    ["lagging", { t: "lagging", at: Number.MAX_SAFE_INTEGER, slots: 2 ** 31, hops: 1 }],
     ["heartbeat", { t: "heartbeat", rnd: 2 ** 50, seq: 7 }],
     ["heartbeat-ack", { t: "heartbeat-ack", rnd: 33, seq: Number.MAX_SAFE_INTEGER }],
     ["ring", { t: "ring", rnd: 98, ring: [2, 0, 1, 3] }],

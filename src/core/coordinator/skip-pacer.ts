@@ -10,6 +10,14 @@ import type { Instance, Tick } from "../types.ts";
  * Fractions of an instance owed carry to the next interval (λ·Δ need not be whole); an interval
  * above λ banks nothing (as in the thesis: skips only when μ < λ). A coordinator that takes the
  * ring over owes, at once, what the ring would have decided at rate λ while it had no leader.
+ *
+ * Pacing alone keeps each ring at λ from whenever its coordinator began: two rings whose
+ * coordinators began at other times (or a takeover that owed too little, after a leader that was
+ * slow rather than dead) stay that far apart for good, and every learner merging them holds the
+ * ring ahead for as long (the thesis' "out of sync" learners, Fig. 5.8). So a learner whose merge
+ * waits for this ring tells its coordinator how far the others are ahead ("lagging"), and the
+ * coordinator skips that at once. One catch-up at a time: a notice counts only if its learner had
+ * merged past the previous catch-up skip (notices sent before it saw that skip are stale).
  */
 /** Bound: slots one skip instance stands for (the wire's u32 field, see MAX_SKIP); more owed waits for the next interval. */
 export const MAX_SKIP_SLOTS = 2 ** 31;
@@ -22,6 +30,9 @@ export class SkipPacer {
   private prevK: Instance = 0;
   /** Skip instances proposed in the interval: they stand for what was owed, not for μ. */
   private skipsInInterval = 0;
+  /** A learner's catch-up is owed and not yet proposed; the instance of the last catch-up skip (-1: none). */
+  private catchUpOwed = false;
+  private lastCatchUp: Instance = -1;
 
   /**
    * @param perInterval λ·Δ: instances every ring is expected to reach per interval (0: no skips).
@@ -47,9 +58,24 @@ export class SkipPacer {
     this.skipsInInterval = 0;
   }
 
-  /** One skip instance was proposed (it carries what due() returned). */
-  skipProposed(): void {
+  /** One skip instance was proposed at `instance` (it carries what due() returned). */
+  skipProposed(instance: Instance): void {
     this.skipsInInterval++;
+    if (!this.catchUpOwed) return;
+    this.catchUpOwed = false;
+    this.lastCatchUp = instance;
+  }
+
+  /**
+   * A learner's merge waits for this ring at instance `at`, its other rings `slots` ahead: owed at
+   * once, unless a catch-up is owed already or the learner had not merged past the last one.
+   * Whether the notice counted.
+   */
+  lagging(at: Instance, slots: number): boolean {
+    if (!this.enabled || this.catchUpOwed || at <= this.lastCatchUp) return false;
+    this.owed = Math.min(MAX_SKIP_SLOTS, this.owed + slots);
+    this.catchUpOwed = true;
+    return true;
   }
 
   /** Slots to skip now, `k` the coordinator's next instance (0: none): at the end of each interval, and at once after an outage. */
@@ -71,5 +97,7 @@ export class SkipPacer {
   reset(): void {
     this.owed = 0;
     this.skipsInInterval = 0;
+    this.catchUpOwed = false;
+    this.lastCatchUp = -1;
   }
 }

@@ -5,6 +5,7 @@ import type { Delivery, Envelope, LedgerRecord, Msg, NodeId } from "../../core/t
 import { Driver } from "../../driver/driver.ts";
 import { RamLedger, type Ledger } from "../../ledger/ledger.ts";
 import { DeterministicMerge, type RingId } from "../../multiring/merge.ts";
+import { LagWatch } from "../../multiring/lag-watch.ts";
 import { Checker, PID_BYTES, payloadId, type Violation } from "../checker.ts";
 import { EventHeap } from "../heap.ts";
 import { Prng } from "../prng.ts";
@@ -59,6 +60,8 @@ interface SimNode {
   readonly merged: number[];
   /** Per merged ring, what this node's core was last told the merge released (its applied reports). */
   readonly applied: Map<RingId, number>;
+  /** The "lagging" notices of its merge (as MultiRingNode sends them). */
+  readonly lags: LagWatch | null;
 }
 
 /** Bound on simulated events per run. */
@@ -150,6 +153,7 @@ export class MultiRingSimulation {
       merge: subs ? new DeterministicMerge<number>(subs, sc.m, undefined, undefined, bugs) : null,
       merged: previous?.merged ?? [],
       applied: new Map(subs?.map((r) => [r, 0]) ?? []),
+      lags: subs && subs.length > 1 ? this.lagWatch(subs) : null,
     };
     for (const r of sc.rings) {
       if (!r.cfg.processes.includes(id)) continue;
@@ -179,6 +183,11 @@ export class MultiRingSimulation {
     if (!node.merge) return;
     const values = d.values.map((v) => payloadId(v.payload) ?? -1);
     for (const m of node.merge.push(ring, { instance: d.instance, slots: d.skip ?? 1, values })) node.merged.push(...m.values);
+  }
+
+  private lagWatch(rings: readonly RingId[]): LagWatch {
+    const cfgs = rings.map((r) => (this.ringById.get(r) as RingPlanSim).cfg);
+    return new LagWatch(new Map(rings.map((r, i) => [r, cfgs[i]?.multiRing?.skipPerInterval ?? 0])), Math.min(...cfgs.map((c) => c.flowNoticeTicks)));
   }
 
   /** As MultiRingNode does: a merging replica reports as applied of a ring what its merge released. */
@@ -223,6 +232,8 @@ export class MultiRingSimulation {
           this.reportApplied(n, ring, h);
           h.driver.input({ k: "tick" }, this.localNow());
         }
+        const lag = n.merge ? n.lags?.check(n.merge, this.localNow()) : null;
+        if (lag) n.hosts.get(lag.ring)?.driver.input({ k: "msg", from: n.id, msg: lag.msg }, this.localNow());
         this.at(this.now + TICK_US, { k: "tick", node: n.id, inc: n.inc });
         return;
       }

@@ -10,7 +10,7 @@ describe("SkipPacer: skip instances up to λ·Δ per interval (thesis §5.2.2)",
     expect(p.due(0, 0)).toBe(0);
     expect(p.due(4, 0)).toBe(0);
     expect(p.due(5, 0)).toBe(5);
-    p.skipProposed();
+    p.skipProposed(0);
     expect(p.due(6, 1)).toBe(0);
     // The skip instance itself (1 → 2) is no proposal of the interval: the next one owes 5 again.
     expect(p.due(10, 1)).toBe(5);
@@ -20,7 +20,7 @@ describe("SkipPacer: skip instances up to λ·Δ per interval (thesis §5.2.2)",
     const p = new SkipPacer(5, 5);
     p.start(0, 100, 0);
     expect(p.due(5, 102)).toBe(3);
-    p.skipProposed();
+    p.skipProposed(102);
     expect(p.due(10, 103 + 9)).toBe(0);
     expect(p.due(15, 112)).toBe(5); // the busy interval left no credit against the next idle one
   });
@@ -64,5 +64,44 @@ describe("SkipPacer: skip instances up to λ·Δ per interval (thesis §5.2.2)",
     p.start(0, 0, 3 * 2 ** 30); // owes 3·2^33 slots at once
     expect(p.due(0, 0)).toBe(MAX_SKIP_SLOTS);
     expect(p.due(0, 0)).toBe(MAX_SKIP_SLOTS);
+  });
+});
+
+describe("SkipPacer.lagging: a merge waiting for this ring is caught up at once", () => {
+  test("the slots a learner's other rings are ahead are owed at once, on top of the pacing", () => {
+    const p = new SkipPacer(5, 5);
+    p.start(0, 0, 0);
+    expect(p.lagging(0, 40)).toBe(true);
+    expect(p.due(1, 0)).toBe(40);
+  });
+
+  test("one catch-up at a time: further notices count only from learners that merged past the catch-up skip", () => {
+    const p = new SkipPacer(5, 5);
+    p.start(0, 0, 0);
+    expect(p.lagging(3, 40)).toBe(true);
+    // Owed and not yet proposed: another learner's notice (the same lag, seen from elsewhere) is not added.
+    expect(p.lagging(3, 40)).toBe(false);
+    expect(p.due(1, 3)).toBe(40);
+    p.skipProposed(3);
+    // Sent before its learner merged instance 3, the catch-up: stale.
+    expect(p.lagging(3, 40)).toBe(false);
+    expect(p.lagging(2, 40)).toBe(false);
+    // A learner past it that still waits: a lag of its own.
+    expect(p.lagging(4, 7)).toBe(true);
+    expect(p.due(2, 4)).toBe(7);
+  });
+
+  test("no skips configured (λ = 0): notices are ignored; a new leadership (reset) takes the next notice", () => {
+    const off = new SkipPacer(0, 5);
+    expect(off.lagging(0, 10)).toBe(false);
+    expect(off.due(100, 0)).toBe(0);
+    const p = new SkipPacer(5, 5);
+    p.start(0, 0, 0);
+    p.lagging(9, 10);
+    p.due(1, 9);
+    p.skipProposed(9);
+    p.reset();
+    p.start(50, 20, 0);
+    expect(p.lagging(5, 10)).toBe(true);
   });
 });
