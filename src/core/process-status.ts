@@ -15,6 +15,8 @@ export interface ProcessStatus {
     readonly windowCuts: number;
     readonly slowAcceptors: readonly NodeId[];
     readonly slowRelayouts: number;
+    /** Multi-Ring: learners' "lagging" notices honoured with a catch-up skip. */
+    readonly catchUpSkips: number;
     readonly lease: boolean;
   } | null;
   /** Its acceptor: the round promised, what the GC quorum applied, what is trimmed, instances held, replicas left out of the GC quorum. */

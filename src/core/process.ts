@@ -174,6 +174,7 @@ export class RingProcess implements ProcessContext {
             windowCuts: c.windowCuts,
             slowAcceptors: [...c.slowAcceptors()],
             slowRelayouts: c.slowRelayouts,
+            catchUpSkips: c.laggingHonoured,
             lease: c.hasLease(now),
           }
         : null,

@@ -16,6 +16,7 @@ export function roleStatus(s: ProcessStatus, tickMs: number, shortBy: (ring: rea
           ringShortBy: shortBy(s.coordinator.ring),
           slowAcceptors: s.coordinator.slowAcceptors,
           slowRelayouts: s.coordinator.slowRelayouts,
+          catchUpSkips: s.coordinator.catchUpSkips,
         }
       : null,
     acceptor: s.acceptor,

@@ -21,6 +21,8 @@ export interface NodeStatus {
     /** Slow-acceptor avoidance: acceptors whose heartbeat acks are slow now, and new rounds started to lay them out. */
     readonly slowAcceptors: readonly number[];
     readonly slowRelayouts: number;
+    /** Multi-Ring: merging learners' "lagging" notices honoured with a catch-up skip. */
+    readonly catchUpSkips: number;
   } | null;
   /**
    * Acceptor: the round promised; garbage collection: what replicas applied, what is trimmed,

@@ -18,6 +18,7 @@
  * | paxos_ring_short | gauge (alert when > 0) | coordinator.ringShortBy |
  * | paxos_slow_acceptors | gauge | coordinator.slowAcceptors.length |
  * | paxos_slow_relayouts_total | counter | coordinator.slowRelayouts |
+ * | paxos_catch_up_skips_total | counter | coordinator.catchUpSkips |
  * | paxos_gc_applied_instance | gauge | acceptor.applied |
  * | paxos_gc_trimmed_below | gauge | acceptor.trimmedBelow |
  * | paxos_gc_excluded_replicas | gauge | acceptor.gcExcludedReplicas.length |
@@ -75,6 +76,7 @@ const FIXED: readonly FixedMetric[] = [
   { name: "paxos_window_cuts_total", type: "counter", help: "Times flow control halved the coordinator's window (a learner fell behind).", read: coordinator((c) => c.windowCuts) },
   { name: "paxos_ring_short", type: "gauge", help: "Alert: members the ring of the coordinator's round lacks against the configuration (0: a full ring; no sample: no ring).", read: coordinator((c) => (c.ring === null ? null : c.ringShortBy)) },
   { name: "paxos_slow_acceptors", type: "gauge", help: "Acceptors whose heartbeat acks are persistently slow (slow-acceptor avoidance lays them off the ring's path).", read: coordinator((c) => c.slowAcceptors.length) },
+  { name: "paxos_catch_up_skips_total", type: "counter", help: "Multi-Ring: merging learners' lagging notices this coordinator honoured with a catch-up skip.", read: coordinator((c) => c.catchUpSkips) },
   { name: "paxos_slow_relayouts_total", type: "counter", help: "New rounds the coordinator started to lay slow acceptors off the path of Phase 2.", read: coordinator((c) => c.slowRelayouts) },
   { name: "paxos_gc_applied_instance", type: "gauge", help: "Every instance below this was applied by min(f+1, replicas) replicas (garbage collection).", read: (s) => (s.acceptor === null ? null : s.acceptor.applied) },
   { name: "paxos_gc_trimmed_below", type: "gauge", help: "This acceptor freed (RAM) or trimmed (WAL) every instance below this.", read: (s) => (s.acceptor === null ? null : s.acceptor.trimmedBelow) },

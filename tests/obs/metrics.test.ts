@@ -28,6 +28,7 @@ describe("node metrics", () => {
       paxos_ring_short: 1,
       paxos_slow_acceptors: 1,
       paxos_slow_relayouts_total: 4,
+      paxos_catch_up_skips_total: 6,
       paxos_gc_applied_instance: 118,
       paxos_gc_trimmed_below: 64,
       paxos_gc_excluded_replicas: 1,
@@ -56,7 +57,7 @@ describe("node metrics", () => {
     expect(first.get("paxos_round")).toBe(49);
     src.current = baseStatus({
       variant: "uring",
-      coordinator: { active: false, round: 65, ring: [3, 1], inFlight: 0, window: 32, windowCuts: 0, ringShortBy: 0, slowAcceptors: [], slowRelayouts: 0 },
+      coordinator: { active: false, round: 65, ring: [3, 1], inFlight: 0, window: 32, windowCuts: 0, ringShortBy: 0, slowAcceptors: [], slowRelayouts: 0, catchUpSkips: 0 },
       acceptor: { promised: 81, applied: 0, trimmedBelow: 0, heldInstances: 0, gcExcludedReplicas: [] },
       learner: { nextInstance: 200, delivered: 5000, backlog: 0, slowDowns: 0, behindGc: false },
       highestDecided: 210,
@@ -118,7 +119,7 @@ describe("node metrics", () => {
   });
 
   test("a coordinator without a ring yet reports no ring size; losing a role removes its samples", async () => {
-    const src = new FakeSource(baseStatus({ coordinator: { active: false, round: 0, ring: null, inFlight: 0, window: 32, windowCuts: 0, ringShortBy: 0, slowAcceptors: [], slowRelayouts: 0 } }));
+    const src = new FakeSource(baseStatus({ coordinator: { active: false, round: 0, ring: null, inFlight: 0, window: 32, windowCuts: 0, ringShortBy: 0, slowAcceptors: [], slowRelayouts: 0, catchUpSkips: 0 } }));
     const reg = createNodeMetrics(src, { defaultMetrics: false });
     let s = parseExposition(await reg.metrics()).samples;
     expect(s.has("paxos_ring_size")).toBe(false);
@@ -148,8 +149,8 @@ describe("node metrics", () => {
     expect(s.get("paxos_drop_bad_frame_total")).toBe(5);
     expect(s.get("paxos_learner_delivered_values_total")).toBe(4321); // the learner's, not the counter's
     expect(s.get("paxos_bytes_in_total")).toBe(7);
-    // Three counters above, and the fixed paxos_window_cuts_total, paxos_slow_relayouts_total and paxos_learner_slow_downs_total.
-    expect([...s.keys()].filter((k) => k.endsWith("_total") && k.startsWith("paxos_"))).toHaveLength(6);
+    // Three counters above, and the fixed paxos_window_cuts_total, paxos_slow_relayouts_total, paxos_catch_up_skips_total and paxos_learner_slow_downs_total.
+    expect([...s.keys()].filter((k) => k.endsWith("_total") && k.startsWith("paxos_"))).toHaveLength(7);
     src.current = baseStatus({ counters: { "drop.bad-frame": 4 } });
     s = parseExposition(await reg.metrics()).samples;
     expect(s.get("paxos_drop_bad_frame_total")).toBe(4);
