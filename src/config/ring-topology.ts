@@ -144,6 +144,22 @@ export function ringMembers(c: RingsConfig, r: RingDefinition): RingMembers {
   };
 }
 
+/**
+ * The rings some learner merges with another ring (it subscribes to groups on two rings or more):
+ * only these need skip instances, which exist to let merges go on past an idle ring; a ring no
+ * learner merges with another would skip for nobody (thesis Fig. 5.4's learners of one group).
+ * Clients learn their own values where they are decided and merge nothing.
+ */
+export function mergedRings(c: RingsConfig): Set<RingId> {
+  const out = new Set<RingId>();
+  for (const n of c.nodes) {
+    if (!n.roles.includes("learner")) continue;
+    const rings = new Set(subscriptions(c, n.id).map((s) => s.ring));
+    if (rings.size > 1) for (const r of rings) out.add(r);
+  }
+  return out;
+}
+
 /** The ring's protocol settings: the top-level section with the ring's own keys over it. */
 export function ringProtocol(c: Pick<ClusterConfig, "protocol">, r: RingDefinition): ProtocolSettings {
   const own = r.entry?.protocol;

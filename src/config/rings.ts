@@ -8,7 +8,7 @@
 import type { ProtocolConfig } from "../core/config.ts";
 import { multicastGroup, type MulticastGroup } from "./multicast-group.ts";
 import { buildProtocolConfig, ticks } from "./protocol.ts";
-import { groupsOfRing, multiRingParams, ringDefinitions, ringMembers, ringProtocol, type GroupId, type RingDefinition, type RingId } from "./ring-topology.ts";
+import { groupsOfRing, mergedRings, multiRingParams, ringDefinitions, ringMembers, ringProtocol, type GroupId, type RingDefinition, type RingId } from "./ring-topology.ts";
 import type { ClusterConfig } from "./schema.ts";
 
 export { ringOfGroup, subscriptions, SINGLE_GROUP, SINGLE_RING, type GroupId, type RingId, type Subscription } from "./ring-topology.ts";
@@ -17,7 +17,8 @@ export { ringOfGroup, subscriptions, SINGLE_GROUP, SINGLE_RING, type GroupId, ty
  * Skip instances (thesis §5.2.2, Algorithm 1, Task 2), as the coordinator's skip pacer takes them:
  * every `intervalTicks` (Δ) the ring's coordinator makes up the shortfall of the instances it
  * proposed against `perSecond` (λ) with one skip instance. perSecond 0: no skips (a configuration
- * without `rings`, whose single ring is merged with nothing).
+ * without `rings`, whose single ring is merged with nothing, or a ring no learner merges with
+ * another: see mergedRings).
  */
 export interface SkipPlan {
   readonly perSecond: number;
@@ -37,14 +38,14 @@ export interface RingPlan {
   readonly tickMs: number;
 }
 
-function ringPlan(c: ClusterConfig, r: RingDefinition): RingPlan {
+function ringPlan(c: ClusterConfig, r: RingDefinition, merged: ReadonlySet<RingId>): RingPlan {
   const { lambdaPerSecond, deltaMs } = multiRingParams(c);
   const tickMs = c.protocol.tickMs;
   return {
     id: r.id,
     protocol: buildProtocolConfig(r.variant, ringProtocol(c, r), ringMembers(c, r)),
     multicast: multicastGroup(c, undefined, r.id),
-    skip: { perSecond: c.rings === undefined ? 0 : lambdaPerSecond, intervalTicks: ticks(deltaMs, tickMs) },
+    skip: { perSecond: c.rings === undefined || !merged.has(r.id) ? 0 : lambdaPerSecond, intervalTicks: ticks(deltaMs, tickMs) },
     groups: groupsOfRing(c, r.id),
     tickMs,
   };
@@ -52,14 +53,15 @@ function ringPlan(c: ClusterConfig, r: RingDefinition): RingPlan {
 
 /** One plan per ring, in ascending ring id (the merge's order). Throws what the cores refuse. */
 export function ringPlans(c: ClusterConfig): RingPlan[] {
-  return ringDefinitions(c).map((r) => ringPlan(c, r));
+  const merged = mergedRings(c);
+  return ringDefinitions(c).map((r) => ringPlan(c, r, merged));
 }
 
 /** What the cores refuse of each ring, one line each naming the ring (`rings[i].protocol: …`); none for a valid configuration. */
 export function ringPlanProblems(c: ClusterConfig): string[] {
   return ringDefinitions(c).flatMap((r) => {
     try {
-      ringPlan(c, r);
+      ringPlan(c, r, new Set());
       return [];
     } catch (e) {
       return [`${r.index === null ? "protocol" : `rings[${r.index}].protocol`}: ${(e as Error).message}`];

@@ -365,6 +365,15 @@ describe("ringPlans, subscriptions, ringOfGroup", () => {
     expect(plans[1]?.multicast?.key).toBe("rings[0].multicast");
   });
 
+  test("skips only on rings some learner merges with another: learners of one ring each (and clients) make none", () => {
+    const raw = twoRings();
+    node(raw, 4).subscribe = [1];
+    // Learner 4 learns ring 1 alone, learner 5 ring 2 alone (two groups, one ring), client 7 every group: nobody merges.
+    expect(ringPlans(parse(raw)).map((p) => p.skip.perSecond)).toEqual([0, 0]);
+    node(raw, 5).subscribe = [1, 3];
+    expect(ringPlans(parse(raw)).map((p) => p.skip.perSecond)).toEqual([2000, 2000]);
+  });
+
   test("subscriptions: the groups a node learns and their rings; a client without subscribe learns every group", () => {
     const c = parse(twoRings());
     expect(subscriptions(c, 4)).toEqual([
