@@ -87,7 +87,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .command("sim")
     .description("run the protocol cores in the deterministic simulator and check agreement, integrity, total order and liveness")
     .addOption(
-      new Option("--variant <v>", "mring, uring, both, or multiring (several M-Ring rings with skip instances and merging learners)")
+      new Option("--variant <v>", "mring, uring, both, or multiring (2-4 rings, each M-Ring or U-Ring, with skip instances and merging learners)")
         .argParser(parseChoice("--variant", ["mring", "uring", "both", "multiring"] as const))
         .default("both"),
     )

@@ -68,7 +68,7 @@ interface SimNode {
 const MAX_EVENTS = 3_000_000;
 
 /**
- * Multi-Ring Paxos on the real cores and driver (thesis ch. 5): several M-Ring rings over one set
+ * Multi-Ring Paxos on the real cores and driver (thesis ch. 5): several rings (M-Ring or U-Ring) over one set
  * of processes, with skip instances, and learners that merge the rings they subscribe to. Checks:
  * per ring, everything the single-ring checker checks; across rings, acyclic order of the merged
  * sequences; after healing, every value of a live proposer is delivered by every learner
