@@ -169,7 +169,7 @@ export function ringProtocol(c: Pick<ClusterConfig, "protocol">, r: RingDefiniti
   return out as ProtocolSettings;
 }
 
-/** The Multi-Ring parameters, their (provisional) defaults applied. */
+/** The Multi-Ring parameters, their defaults applied. */
 export function multiRingParams(c: Pick<ClusterConfig, "multiRing">): { readonly lambdaPerSecond: number; readonly deltaMs: number; readonly m: number } {
   return c.multiRing ?? MultiRingSchema.parse({});
 }

@@ -136,10 +136,12 @@ export const GroupSchema = z.strictObject({
 });
 
 /**
- * Multi-Ring Paxos parameters (thesis §5.2.2). The defaults are provisional, to be set from
- * measurements: λ, the instances per second any ring is expected to reach (a ring's coordinator
- * makes up a shortfall with skip instances; 0: no skips); Δ, how often (ms) the coordinator
- * samples its rate; M, the instances a learner takes from each ring per turn of the merge.
+ * Multi-Ring Paxos parameters (thesis §5.2.2): λ, the instances per second any ring is expected
+ * to reach (a ring's coordinator makes up a shortfall with skip instances; 0: no skips); Δ, how
+ * often (ms) the coordinator samples its rate; M, the instances a learner takes from each ring per
+ * turn of the merge. The defaults come from bench/multiring-sweeps.ts (README, Results): Δ 1 ms
+ * waited no less than 5 ms and cost more CPU, larger M only waited longer, λ 1,000 and 5,000 both
+ * kept merges in step.
  */
 export const MultiRingSchema = z.strictObject({
   lambdaPerSecond: z.number().min(0).max(10_000_000).default(2000),
