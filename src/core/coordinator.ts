@@ -524,6 +524,8 @@ export class Coordinator {
 
   /** Multi-Ring: a learner's merge waits for this ring at `at`, its other rings `slots` ahead (see SkipPacer.lagging). */
   onLagging(at: Instance, slots: number): void {
+    // A learner waits at most for the instance this coordinator proposes next: a notice beyond it is forged or stale.
+    if (at > this.nextInstance) return;
     if (this.skips?.lagging(at, slots)) this.laggingHonoured++;
   }
 

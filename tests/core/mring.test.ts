@@ -428,6 +428,21 @@ describe("Multi-Ring skip instances (thesis §5.2.2) at an M-Ring coordinator", 
     expect(d.deliver.map((x) => [x.instance, x.values.length, x.skip])).toEqual([[twoA.instance, 0, 4]]);
   });
 
+  test("a lagging notice is skipped at once, relayed to the leader by another acceptor; one beyond the next instance is dropped", () => {
+    const ps = leading(skipping);
+    const c = get(ps, 1);
+    // Acceptor 2 follows the leader: it passes the notice on (one hop), and the leader skips 37 slots on its next tick.
+    const relayed = only(msg(get(ps, 2), 6, { t: "lagging", at: 0, slots: 37, hops: 0 }, 1), "lagging");
+    expect(relayed.msg).toEqual({ t: "lagging", at: 0, slots: 37, hops: 1 });
+    msg(c, 2, relayed.msg, 2);
+    expect(skipsIn(c.step({ k: "tick" }, 3))).toEqual([37]);
+    expect(c.status(3).coordinator?.catchUpSkips).toBe(1);
+    // No learner can wait for an instance the coordinator has not reached: forged or stale, dropped.
+    msg(c, 6, { t: "lagging", at: 1_000_000, slots: 50, hops: 0 }, 4);
+    expect(skipsIn(c.step({ k: "tick" }, 5))).toEqual([]);
+    expect(c.status(5).coordinator?.catchUpSkips).toBe(1);
+  });
+
   test("a single ring (no multiRing configuration) never skips", () => {
     const c = get(leading(), 1);
     for (let t = 1; t <= 100; t += 10) expect(skipsIn(c.step({ k: "tick" }, t))).toEqual([]);
