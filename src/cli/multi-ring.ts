@@ -21,6 +21,7 @@ import { readiness } from "../node/readiness.ts";
 import type { NodeStatus, RingStatus, StatusSource } from "../node/status.ts";
 import { UsageError } from "./errors.ts";
 import { roleStatus } from "../node/role-status.ts";
+import { processUsage } from "../obs/process-usage.ts";
 
 export interface StartedMultiRing {
   readonly id: number;
@@ -125,8 +126,6 @@ export function mergedWriter(out: DeliveryWriter): (d: Merged<ClientValue>) => v
  * instances its skips stood for, and (its coordinator) the flow window.
  */
 export function multiRingStatsLine(started: StartedMultiRing): Record<string, unknown> {
-  const cpu = process.cpuUsage();
-  const mem = process.memoryUsage();
   const rings: Record<string, unknown> = {};
   for (const [id, rt] of started.node.runtimes) {
     const s = rt.proc.status(rt.now());
@@ -141,15 +140,9 @@ export function multiRingStatsLine(started: StartedMultiRing): Record<string, un
   return {
     level: "stats",
     id: started.id,
-    t: Math.round(performance.now()),
-    wall: Math.round(performance.timeOrigin + performance.now()),
+    ...processUsage(),
     delivered: started.node.mergedCounters.values,
     deliveredBytes: started.node.mergedCounters.bytes,
-    cpuUserUs: cpu.user,
-    cpuSystemUs: cpu.system,
-    rss: mem.rss,
-    heapUsed: mem.heapUsed,
-    arrayBuffers: mem.arrayBuffers,
     net: started.network.counters,
     mergeWait: started.node.takeMergeWait(),
     rings,

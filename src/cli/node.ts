@@ -1,6 +1,7 @@
 import { hostGmac } from "../wire/gmac.ts";
 import { existsSync, statSync } from "node:fs";
 import { mergedWriter, multiRingStatsLine, startMultiRing } from "./multi-ring.ts";
+import { processUsage } from "../obs/process-usage.ts";
 import { networkInterfaces, hostname } from "node:os";
 import process from "node:process";
 import { chooseNode, type NodeKind } from "../config/identity.ts";
@@ -387,21 +388,13 @@ async function notifySystemd(state: string, log: NodeLogger): Promise<void> {
 
 /** One stats line: what was delivered so far, and what it cost this process. */
 export function statsLine(node: StartedNode): Record<string, unknown> {
-  const cpu = process.cpuUsage();
-  const mem = process.memoryUsage();
   const status = node.status();
   return {
     level: "stats",
     id: node.entry.id,
-    t: Math.round(performance.now()),
-    wall: Math.round(performance.timeOrigin + performance.now()),
+    ...processUsage(),
     delivered: node.runtime.counters.delivered,
     deliveredBytes: node.runtime.counters.deliveredBytes,
-    cpuUserUs: cpu.user,
-    cpuSystemUs: cpu.system,
-    rss: mem.rss,
-    heapUsed: mem.heapUsed,
-    arrayBuffers: mem.arrayBuffers,
     net: node.network.counters,
     ledger: status.ledger,
     ...(status.coordinator
