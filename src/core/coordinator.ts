@@ -107,10 +107,10 @@ export class Coordinator {
   get windowCuts(): number {
     return this.flow.cuts;
   }
-  /** New rounds started to lay slow acceptors out of the path of Phase 2. */
   /** Multi-Ring: catch-up notices of merging learners this coordinator honoured (see SkipPacer.lagging). */
   laggingHonoured = 0;
 
+  /** New rounds started to lay slow acceptors out of the path of Phase 2. */
   get slowRelayouts(): number {
     return this.slow.relayouts;
   }
