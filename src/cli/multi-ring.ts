@@ -18,7 +18,7 @@ import type { RuntimeEvents } from "../node/runtime.ts";
 import type { NodeLogger } from "../obs/log.ts";
 import { WireAuth } from "../wire/index.ts";
 import { readiness } from "../node/readiness.ts";
-import type { NodeStatus, RingStatus, StatusSource } from "../node/status.ts";
+import { nodeIdentity, type NodeStatus, type RingStatus, type StatusSource } from "../node/status.ts";
 import { UsageError } from "./errors.ts";
 import { roleStatus } from "../node/role-status.ts";
 import { processUsage } from "../obs/process-usage.ts";
@@ -166,19 +166,12 @@ function multiRingStatus(config: ClusterConfig, entry: NodeEntry, plans: readonl
     for (const [k, v] of Object.entries(rt.counters)) counters[k] = (counters[k] ?? 0) + v;
   }
   return {
-    id: entry.id,
-    cluster: config.cluster,
-    variant: config.variant,
-    roles: entry.roles,
-    uptimeMs: Math.round(uptimeMs),
+    ...nodeIdentity(entry, config, network, uptimeMs),
     coordinator: null,
     acceptor: null,
     learner: null,
     highestDecided: -1,
     counters,
-    socketBuffers: network.socketBuffers,
-    multicastReceiving: network.multicastReceiving,
-    authenticated: network.authenticated,
     ledger: null,
     rings,
   };

@@ -20,7 +20,7 @@ import { stage } from "../node/startup-error.ts";
 import { planLearnerStart, type LearnerStart } from "./learner-start.ts";
 import { NodeRuntime, type RuntimeEvents } from "../node/runtime.ts";
 import { createSocketNetwork, type SocketNetwork } from "../node/socket-network.ts";
-import type { NodeStatus, StatusSource } from "../node/status.ts";
+import { nodeIdentity, type NodeStatus, type StatusSource } from "../node/status.ts";
 import { roleStatus } from "../node/role-status.ts";
 import { createLogger, type NodeLogger } from "../obs/log.ts";
 import { OncePer } from "../obs/once-per.ts";
@@ -241,17 +241,10 @@ function statusOf(
 ): NodeStatus {
   const s = runtime.proc.status(runtime.now());
   return {
-    id: entry.id,
-    cluster: config.cluster,
-    variant: config.variant,
-    roles: entry.roles,
-    uptimeMs: Math.round(uptimeMs),
+    ...nodeIdentity(entry, config, network, uptimeMs),
     ...roleStatus(s, config.protocol.tickMs, (ring) => ringShortBy(config, ring)),
     highestDecided,
     counters: { ...network.counters, ...runtime.counters, ...ledger.counters() },
-    socketBuffers: network.socketBuffers,
-    multicastReceiving: network.multicastReceiving,
-    authenticated: network.authenticated,
     ledger: ledger.status(),
   };
 }

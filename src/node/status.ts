@@ -1,3 +1,5 @@
+import type { ClusterConfig, NodeEntry } from "../config/schema.ts";
+import type { SocketNetwork } from "./socket-network.ts";
 /** What a running node reports about itself (served by the HTTP endpoint as /status and /metrics). */
 export interface NodeStatus {
   readonly id: number;
@@ -119,4 +121,26 @@ export interface StatusSource {
   events(): readonly NodeEvent[];
   /** /ready's answer (see readiness.ts); a source without it is always ready. */
   ready?(): { readonly ready: boolean; readonly reasons: readonly string[] };
+}
+
+/**
+ * The fields of /status that say which node this is and how its sockets stand: the same for a
+ * node of one ring and a node of several.
+ */
+export function nodeIdentity(
+  entry: Pick<NodeEntry, "id" | "roles">,
+  config: Pick<ClusterConfig, "cluster" | "variant">,
+  network: Pick<SocketNetwork, "socketBuffers" | "multicastReceiving" | "authenticated">,
+  uptimeMs: number,
+): Pick<NodeStatus, "id" | "cluster" | "variant" | "roles" | "uptimeMs" | "socketBuffers" | "multicastReceiving" | "authenticated"> {
+  return {
+    id: entry.id,
+    cluster: config.cluster,
+    variant: config.variant,
+    roles: entry.roles,
+    uptimeMs: Math.round(uptimeMs),
+    socketBuffers: network.socketBuffers,
+    multicastReceiving: network.multicastReceiving,
+    authenticated: network.authenticated,
+  };
 }
