@@ -36,28 +36,33 @@ const SUBSCRIBED = new Map<NodeId, RingId[]>([
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const text = (v: ClientValue) => new TextDecoder().decode(v.payload);
 
+/** Nodes `ids` of `rings`, each on its rings' in-memory hubs, merging the rings of its SUBSCRIBED groups (node 6 learns from first seen). */
+function startNodes(rings: ReadonlyMap<RingId, ProtocolConfig>, ids: readonly NodeId[], o: { clientId?: number; merged?: (id: NodeId) => (m: Merged<ClientValue>) => void } = {}): Map<NodeId, MultiRingNode> {
+  const hubs = new Map([...rings.keys()].map((r) => [r, new MemoryHub()]));
+  const nodes = new Map<NodeId, MultiRingNode>();
+  for (const id of ids) {
+    const subs = SUBSCRIBED.get(id) ?? [];
+    const mine = [...rings].filter(([, cfg]) => cfg.processes.includes(id));
+    nodes.set(
+      id,
+      new MultiRingNode({
+        id,
+        m: 1,
+        tickMs: 1,
+        ...(o.clientId !== undefined ? { clientId: o.clientId } : {}),
+        learnFrom: id === 6 ? "first-seen" : "beginning",
+        rings: mine.map(([r, cfg]) => ({ id: r, cfg, network: (hubs.get(r) as MemoryHub).network(id, cfg.acceptors.includes(id) || cfg.learners.includes(id)), merged: subs.includes(r) })),
+        ...(o.merged ? { events: { merged: o.merged(id) } } : {}),
+      }),
+    );
+  }
+  return nodes;
+}
+
 describe("MultiRingNode: several rings per process, merged deliveries", () => {
   test("every learner merges its rings' values in one order; an idle ring's skips let a busy ring's values through", async () => {
-    const hubs = new Map([...RINGS.keys()].map((r) => [r, new MemoryHub()]));
-    const merged = new Map<NodeId, string[]>();
-    const nodes = new Map<NodeId, MultiRingNode>();
-    for (const id of [0, 1, 2, 3, 4, 5, 6]) {
-      const rings = [...RINGS].filter(([, cfg]) => cfg.processes.includes(id));
-      const subs = SUBSCRIBED.get(id) ?? [];
-      merged.set(id, []);
-      nodes.set(
-        id,
-        new MultiRingNode({
-          id,
-          m: 1,
-          tickMs: 1,
-          clientId: 6000,
-          learnFrom: id === 6 ? "first-seen" : "beginning",
-          rings: rings.map(([r, cfg]) => ({ id: r, cfg, network: (hubs.get(r) as MemoryHub).network(id, cfg.acceptors.includes(id) || cfg.learners.includes(id)), merged: subs.includes(r) })),
-          events: { merged: (m: Merged<ClientValue>) => (merged.get(id) as string[]).push(...m.values.map(text)) },
-        }),
-      );
-    }
+    const merged = new Map<NodeId, string[]>([0, 1, 2, 3, 4, 5, 6].map((id) => [id, []]));
+    const nodes = startNodes(RINGS, [0, 1, 2, 3, 4, 5, 6], { clientId: 6000, merged: (id) => (m) => (merged.get(id) as string[]).push(...m.values.map(text)) });
     try {
       for (const [r, cfg] of RINGS) nodes.get(cfg.coordinator)?.runtimes.get(r)?.input({ k: "lead" });
       for (const n of nodes.values()) n.startTicking();
@@ -90,23 +95,7 @@ describe("MultiRingNode: several rings per process, merged deliveries", () => {
       return { ...rest, replicas: [4] };
     };
     const rings = new Map([...RINGS].map(([r, c]) => [r, still(c)]));
-    const hubs = new Map([...rings.keys()].map((r) => [r, new MemoryHub()]));
-    const nodes = new Map<NodeId, MultiRingNode>();
-    for (const id of [0, 1, 2, 3, 4, 6]) {
-      const subs = SUBSCRIBED.get(id) ?? [];
-      const mine = [...rings].filter(([, cfg]) => cfg.processes.includes(id));
-      nodes.set(
-        id,
-        new MultiRingNode({
-          id,
-          m: 1,
-          tickMs: 1,
-          clientId: 6001,
-          learnFrom: id === 6 ? "first-seen" : "beginning",
-          rings: mine.map(([r, cfg]) => ({ id: r, cfg, network: (hubs.get(r) as MemoryHub).network(id, cfg.acceptors.includes(id) || cfg.learners.includes(id)), merged: subs.includes(r) })),
-        }),
-      );
-    }
+    const nodes = startNodes(rings, [0, 1, 2, 3, 4, 6], { clientId: 6001 });
     try {
       for (const [r, cfg] of rings) nodes.get(cfg.coordinator)?.runtimes.get(r)?.input({ k: "lead" });
       for (const n of nodes.values()) n.startTicking();
@@ -132,13 +121,7 @@ describe("MultiRingNode: several rings per process, merged deliveries", () => {
 
   test("rings whose coordinators began apart (ring 2 at its election timeout): the merge asks the late ring to catch up, and holds nothing of the early one after", async () => {
     // Node 4 merges both rings; nobody proposes: each ring only skips, λ = 1,000 instances/s.
-    const hubs = new Map([...RINGS.keys()].map((r) => [r, new MemoryHub()]));
-    const nodes = new Map<NodeId, MultiRingNode>();
-    for (const id of [0, 1, 2, 3, 4]) {
-      const subs = SUBSCRIBED.get(id) ?? [];
-      const mine = [...RINGS].filter(([, cfg]) => cfg.processes.includes(id));
-      nodes.set(id, new MultiRingNode({ id, m: 1, tickMs: 1, rings: mine.map(([r, cfg]) => ({ id: r, cfg, network: (hubs.get(r) as MemoryHub).network(id, true), merged: subs.includes(r) })) }));
-    }
+    const nodes = startNodes(RINGS, [0, 1, 2, 3, 4]);
     try {
       for (const n of nodes.values()) n.startTicking();
       // Ring 1 is told to lead; ring 2 begins only when its acceptors' election times out.
