@@ -26,7 +26,7 @@
  * confidentiality (bodies are in the clear) and replay (a recorded message may be sent again; the
  * protocol tolerates duplicates, which is what a replay is).
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { hmacSha256, type HmacSha256 } from "./hmac.ts";
 import { hostGmac, type Gmac, type GmacKey } from "./gmac.ts";
 import { DecodeError } from "./errors.ts";
@@ -67,7 +67,12 @@ export class WireAuth {
   private readonly epoch = new Uint8Array(randomBytes(8));
   private counter = 0;
   private readonly sendKeys = new Map<number, GmacKey>();
-  private readonly peerKeys = new FifoMap<string, GmacKey>(MAX_PEER_KEYS, (_, k) => k.free());
+  private readonly peerKeys = new FifoMap<string, GmacKey>(MAX_PEER_KEYS, (_, k) => this.dropPeerKey(k));
+  /** The incarnation last seen per (key id, sender): the cache's string key is built only when a sender's epoch changes. */
+  private readonly lastPeerKey = new Map<number, { e0: number; e1: number; key: GmacKey }>();
+  /** Scratch for one message at a time (seal and open run to completion, never interleaved). */
+  private readonly nonce = new Uint8Array(12);
+  private readonly tag = new Uint8Array(TAG_BYTES);
 
   constructor(
     secrets: readonly Uint8Array[],
@@ -91,7 +96,8 @@ export class WireAuth {
     const end = HEADER_SIZE + getU32(bytes, OFF_LENGTH);
     if (bytes.byteLength - end === TAG_BYTES) {
       setU16(bytes, OFF_RESERVED, (AUTH_FLAG << 8) | key.id);
-      bytes.set(key.hmac(bytes.subarray(0, end)).subarray(0, TAG_BYTES), end);
+      const digest = key.hmac(bytes.subarray(0, end));
+      for (let i = 0; i < TAG_BYTES; i++) bytes[end + i] = digest[i] as number;
       return bytes;
     }
     if (bytes.byteLength - end !== GMAC_TRAILER_BYTES) throw new RangeError(`seal: ${bytes.byteLength - end} bytes of room after the message, expected trailerBytes(${end})`);
@@ -99,10 +105,10 @@ export class WireAuth {
     const sender = getU16(bytes, OFF_SENDER);
     let k = this.sendKeys.get(sender);
     if (!k) this.sendKeys.set(sender, (k = this.gmac.key(gmacKey(key.hmac, sender, this.epoch))));
-    const nonce = counterNonce(this.counter++);
     bytes.set(this.epoch, end);
-    bytes.set(nonce.subarray(4), end + 8);
-    bytes.set(k.tag(nonce, bytes.subarray(0, end)), end + 16);
+    writeCounterNonce(this.nonce, this.counter++);
+    bytes.set(this.nonce.subarray(4), end + 8);
+    k.tag(this.nonce, bytes.subarray(0, end), bytes.subarray(end + 16));
     return bytes;
   }
 
@@ -138,22 +144,47 @@ export class WireAuth {
   }
 
   private hmacMatches(k: Key, bytes: Uint8Array, end: number): boolean {
-    return timingSafeEqual(k.hmac(bytes.subarray(0, end)).subarray(0, TAG_BYTES), bytes.subarray(end));
+    return equalTags(k.hmac(bytes.subarray(0, end)), bytes, end);
   }
 
   private gmacMatches(k: Key, bytes: Uint8Array, end: number): boolean {
-    const sender = getU16(bytes, OFF_SENDER);
-    const epoch = bytes.subarray(end, end + 8);
-    const cacheKey = `${k.id}:${sender}:${getU32(epoch, 0)}:${getU32(epoch, 4)}`;
+    const key = this.peerKey(k, getU16(bytes, OFF_SENDER), bytes.subarray(end, end + 8));
+    this.nonce.fill(0, 0, 4);
+    this.nonce.set(bytes.subarray(end + 8, end + 16), 4);
+    return equalTags(key.tag(this.nonce, bytes.subarray(0, end), this.tag), bytes, end + 16);
+  }
+
+  /** The GMAC key of a sender's incarnation: the last one seen for (key, sender), else the bounded cache, else derived. */
+  private peerKey(k: Key, sender: number, epoch: Uint8Array): GmacKey {
+    const e0 = getU32(epoch, 0);
+    const e1 = getU32(epoch, 4);
+    const slot = (k.id << 16) | sender;
+    const last = this.lastPeerKey.get(slot);
+    if (last && last.e0 === e0 && last.e1 === e1) return last.key;
+    const cacheKey = `${k.id}:${sender}:${e0}:${e1}`;
     let key = this.peerKeys.get(cacheKey);
     if (!key) {
       key = this.gmac.key(gmacKey(k.hmac, sender, epoch));
       this.peerKeys.set(cacheKey, key);
     }
-    const nonce = new Uint8Array(12);
-    nonce.set(bytes.subarray(end + 8, end + 16), 4);
-    return timingSafeEqual(key.tag(nonce, bytes.subarray(0, end)), bytes.subarray(end + 16));
+    // Bounded: one entry per (key id, sender id), 256 · 65,536 at most, and a configuration names far fewer.
+    this.lastPeerKey.set(slot, { e0, e1, key });
+    return key;
   }
+
+  /** A key the cache evicts is freed, and forgotten as any sender's last (rare: past MAX_PEER_KEYS incarnations). */
+  private dropPeerKey(key: GmacKey): void {
+    for (const [slot, last] of this.lastPeerKey) if (last.key === key) this.lastPeerKey.delete(slot);
+    key.free();
+  }
+}
+
+/** Whether the first TAG_BYTES of `tag` equal bytes[at, at + TAG_BYTES), in time independent of where they differ. */
+function equalTags(tag: Uint8Array, bytes: Uint8Array, at: number): boolean {
+  if (bytes.byteLength - at !== TAG_BYTES) return false;
+  let diff = 0;
+  for (let i = 0; i < TAG_BYTES; i++) diff |= (tag[i] as number) ^ (bytes[at + i] as number);
+  return diff === 0;
 }
 
 /** A sender incarnation's GMAC key: HMAC-SHA-256(cluster key, "paxos-gmac" || sender u16 || epoch). */
@@ -161,13 +192,12 @@ function gmacKey(hmac: HmacSha256, sender: number, epoch: Uint8Array): Uint8Arra
   return new Uint8Array(hmac(GMAC_LABEL, new Uint8Array([sender >> 8, sender & 0xff]), epoch));
 }
 
-/** The 96-bit nonce of message number `n` (n < 2^53): 4 zero bytes, then n as a big-endian u64. */
-function counterNonce(n: number): Uint8Array {
-  const b = new Uint8Array(12);
+/** Writes the 96-bit nonce of message number `n` (n < 2^53) into `nonce`: 4 zero bytes, then n as a big-endian u64. */
+function writeCounterNonce(nonce: Uint8Array, n: number): void {
+  nonce.fill(0, 0, 4);
   let x = n;
   for (let i = 11; i >= 4; i--) {
-    b[i] = x % 256;
+    nonce[i] = x % 256;
     x = Math.floor(x / 256);
   }
-  return b;
 }

@@ -75,9 +75,9 @@ function openKey(lib: Symbols, cipher: Pointer, key: Uint8Array): GmacKey {
   const none = new Uint8Array(TAG_BYTES);
   let live = true;
   const gmacKey: GmacKey = {
-    tag(nonce, data) {
+    tag(nonce, data, tag = new Uint8Array(TAG_BYTES)) {
       if (!live) throw new Error("GMAC key used after free");
-      const tag = new Uint8Array(TAG_BYTES);
+      if (tag.byteLength !== TAG_BYTES) throw new RangeError(`a GMAC tag has ${TAG_BYTES} bytes, got room for ${tag.byteLength}`);
       // Each call returns 1 on success; AES-GCM with a 12-byte nonce fails only on misuse.
       const ok =
         lib.EVP_EncryptInit_ex(ctx, null, null, null, nonce) === 1 &&

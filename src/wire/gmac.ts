@@ -16,8 +16,11 @@ import process from "node:process";
 import { openSslGmac } from "./gmac-openssl.ts";
 
 export interface GmacKey {
-  /** The 16-byte tag of `data` under this key and the 12-byte `nonce` (never repeat one under a key). */
-  tag(nonce: Uint8Array, data: Uint8Array): Uint8Array;
+  /**
+   * The 16-byte tag of `data` under this key and the 12-byte `nonce` (never repeat one under a
+   * key), written into `out` (16 bytes) when given (no allocation per message), else a new array.
+   */
+  tag(nonce: Uint8Array, data: Uint8Array, out?: Uint8Array): Uint8Array;
   /** Releases what the key holds outside the JS heap; the key is not used afterwards. */
   free(): void;
 }
@@ -41,11 +44,12 @@ export const portableGmac: Gmac = {
   key(key) {
     const k = new Uint8Array(key);
     return {
-      tag(nonce, data) {
+      tag(nonce, data, out = new Uint8Array(16)) {
         const c = createCipheriv("aes-256-gcm", k, nonce);
         c.setAAD(data);
         c.final();
-        return new Uint8Array(c.getAuthTag());
+        out.set(c.getAuthTag());
+        return out;
       },
       free() {},
     };

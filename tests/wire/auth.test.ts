@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { decode, encode, OFF_RING, OFF_SPARE, TAG_BYTES, WireAuth } from "../../src/wire/index.ts";
-import { GMAC_TRAILER_BYTES } from "../../src/wire/auth.ts";
+import { GMAC_TRAILER_BYTES, MAX_PEER_KEYS } from "../../src/wire/auth.ts";
 import { portableGmac } from "../../src/wire/gmac.ts";
 import type { Msg } from "../../src/core/types.ts";
 import { reason } from "./helpers.ts";
@@ -101,6 +101,20 @@ describe("wire authentication (HMAC-SHA-256-128 or per-sender GMAC over header a
     const rx = new WireAuth([A]);
     expect(decode(rx.open(sealed(one, big)), 7).msg).toEqual(big);
     expect(decode(rx.open(sealed(other, big)), 7).msg).toEqual(big);
+  });
+
+  test("a receiver keeps opening a sender's incarnations as they alternate, and past MAX_PEER_KEYS of them (the key cache evicts, derives again)", () => {
+    const rx = new WireAuth([A]);
+    const first = new WireAuth([A]);
+    const second = new WireAuth([A]);
+    for (let i = 0; i < 3; i++)
+      for (const tx of [first, second]) expect(decode(rx.open(sealed(tx, big)), 7).msg).toEqual(big);
+    for (let i = 0; i < MAX_PEER_KEYS + 5; i++) expect(decode(rx.open(sealed(new WireAuth([A]), big)), 7).msg).toEqual(big);
+    // The first incarnation's key was evicted long ago: derived again, its messages still open, and forgeries still fail.
+    expect(decode(rx.open(sealed(first, big)), 7).msg).toEqual(big);
+    const forged = sealed(first, big);
+    forged[forged.byteLength - 1] = (forged[forged.byteLength - 1] as number) ^ 1;
+    expect(reason(() => rx.open(forged))).toBe("mac-bad");
   });
 
   test("rotation with GMAC: [B, A] opens what [A, B] sealed, and seals with B", () => {
