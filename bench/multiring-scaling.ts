@@ -10,7 +10,7 @@
  *
  *   ./node_modules/.bin/bun bench/multiring-scaling.ts [--rings 1,2,3,4] [--repeats 3]
  *       [--cap-mbit 100] [--duration 10] [--warmup 3] [--out bench/results/multiring-scaling]
- *       [--value-size 8192] [--window N] [--retransmit-ms N] [--catchup-ms N] [--lambda N] [--delta-ms N] [--m N]
+ *       [--value-size 8192] [--window N] [--retransmit-ms N] [--catchup-ms N] [--tick-ms N] [--lambda N] [--delta-ms N] [--m N]
  *       [--burst-bytes 32768] [--limit-bytes 2000000]
  *       [--quiet-pct 15] [--max-wait-s 900] [--max-foreign-pct 10] [--retries 3]
  *   ./node_modules/.bin/bun bench/multiring-scaling.ts --replot [--out DIR]   (summary.md and
@@ -97,6 +97,7 @@ function parse() {
       "limit-bytes": { type: "string", default: "2000000" },
       "retransmit-ms": { type: "string" },
       "catchup-ms": { type: "string" },
+      "tick-ms": { type: "string" },
       "quiet-pct": { type: "string", default: "15" },
       "max-wait-s": { type: "string", default: "900" },
       "max-foreign-pct": { type: "string", default: "10" },
@@ -141,6 +142,7 @@ const opts = {
   retries: num("retries", a.retries, 0, 20),
   retransmitMs: a["retransmit-ms"] !== undefined ? num("retransmit-ms", a["retransmit-ms"], 1, 60_000) : null,
   catchupMs: a["catchup-ms"] !== undefined ? num("catchup-ms", a["catchup-ms"], 0, 60_000) : null,
+  tickMs: a["tick-ms"] !== undefined ? num("tick-ms", a["tick-ms"], 1, 1000) : null,
 };
 if (new Set(opts.rings).size !== opts.rings.length) usage("--rings: each K once");
 
@@ -174,13 +176,16 @@ const capBytesPerSec = (opts.capMbit * 1e6) / 8;
  */
 const WINDOW_WIRE_BYTES = 32 * 8500;
 /**
- * The client's window (values in flight): ~35 ms of the cap (52 values at 100 Mbit/s, at least 8).
- * Its values queue at the client's capped link and then at the coordinator's, and a value not
- * delivered within the proposer's timeout (80 ms, adapting up to 320 ms) is sent again: a fixed 64
- * at 10 Mbit/s queued 420 ms and re-sent 93 % of the values (first trials). A ring of idle links
- * needs only ~10 ms of values in flight to stay full.
+ * The client's window (values in flight): ~100 ms of the cap (15 values at 10 Mbit/s, 151 at 100,
+ * at least 12). Its values queue at the client's capped link and then at the coordinator's, and a
+ * value not delivered within the proposer's timeout (80 ms, adapting up to 320 ms) is sent again:
+ * a fixed 64 at 10 Mbit/s queued 420 ms and re-sent 93 % of the values (first trials). Too few
+ * leave the coordinator's link idle while the next values cross the client's: ~35 ms of the cap
+ * (8 values at 10 Mbit/s, the first choice) kept the leaders' egress at 97.5-99 % of the cap and
+ * the lowest learner at 88.6-90.0 %; 16 values kept every leader at 100 % and every learner at
+ * 91.2 % or more, re-sending 1.3-1.8 % of the values (4 rings, two runs each).
  */
-const clientWindow = opts.window ?? Math.min(256, Math.max(8, Math.round((0.035 * capBytesPerSec) / (opts.valueSize + 100))));
+const clientWindow = opts.window ?? Math.min(256, Math.max(12, Math.round((0.1 * capBytesPerSec) / (opts.valueSize + 100))));
 const retransmitMs = opts.retransmitMs ?? Math.max(20, Math.ceil((4 * WINDOW_WIRE_BYTES * 1000) / capBytesPerSec / 10) * 10);
 /**
  * The learner's catch-up timer (protocol.catchupMs): the same story. A learner that holds a later
@@ -499,7 +504,7 @@ async function runOnce(k: number, repeat: number): Promise<RunRecord> {
       rings: plan.rings.map((r) => ({ ...r, multicast: { group: `239.78.${r.id}.1`, port: MCAST_PORT + r.id, ttl: 1 } })),
       groups: plan.rings.map((r) => ({ id: r.id, ring: r.id })),
       multiRing: { lambdaPerSecond: opts.lambdaPerSecond, deltaMs: opts.deltaMs, m: opts.m },
-      protocol: { retransmitMs, catchupMs },
+      protocol: { retransmitMs, catchupMs, ...(opts.tickMs !== null ? { tickMs: opts.tickMs } : {}) },
     };
     const configFile = join(dir, "cluster.json");
     writeFileSync(configFile, JSON.stringify(config, null, 2));
@@ -844,13 +849,13 @@ function summaryMd(rows: readonly Row[], runs: readonly RunRecord[], host: Recor
     "",
     `\`./node_modules/.bin/bun bench/multiring-scaling.ts --rings ${opts.rings.join(",")} --repeats ${opts.repeats} --cap-mbit ${opts.capMbit} --duration ${opts.durationS} --warmup ${opts.warmupS}` +
       `${opts.lambdaPerSecond !== mrDefaults.lambdaPerSecond ? ` --lambda ${opts.lambdaPerSecond}` : ""}${opts.deltaMs !== mrDefaults.deltaMs ? ` --delta-ms ${opts.deltaMs}` : ""}${opts.m !== mrDefaults.m ? ` --m ${opts.m}` : ""}` +
-      `${opts.window !== null ? ` --window ${opts.window}` : ""}${opts.valueSize !== 8192 ? ` --value-size ${opts.valueSize}` : ""} --out ${opts.out}\`` +
+      `${opts.window !== null ? ` --window ${opts.window}` : ""}${opts.tickMs !== null ? ` --tick-ms ${opts.tickMs}` : ""}${opts.valueSize !== 8192 ? ` --value-size ${opts.valueSize}` : ""} --out ${opts.out}\`` +
       ` (${Math.round(wallS)} s in all)`,
     "",
     `Each ring: 3 acceptors, 1 learner subscribed to the ring's group, 1 closed-loop client (window ${clientWindow}, ${opts.valueSize} B values); ` +
       `every process in its own network namespace on one bridge (IGMP snooping with a querier), egress of each capped by tbf at ${opts.capMbit} Mbit/s ` +
       `(= ${round(capBytesPerSec / 1e6, 3)} MB/s; burst ${opts.burstBytes} B, queue ${opts.limitBytes} B), MTU 1500. ` +
-      `Configuration defaults (8 KB batches, 32 instances in flight, maxDatagram ${DEFAULT_DATAGRAM} B; λ ${opts.lambdaPerSecond}/s, Δ ${opts.deltaMs} ms, M ${opts.m}) but protocol.retransmitMs ${retransmitMs} and catchupMs ${catchupMs} (defaults 20 and 15, too short behind a capped link: see bench/multiring-scaling.ts). ` +
+      `Configuration defaults (8 KB batches, 32 instances in flight, maxDatagram ${DEFAULT_DATAGRAM} B; λ ${opts.lambdaPerSecond}/s, Δ ${opts.deltaMs} ms, M ${opts.m}) but protocol.retransmitMs ${retransmitMs} and catchupMs ${catchupMs} (defaults 20 and 15, too short behind a capped link: see bench/multiring-scaling.ts)${opts.tickMs !== null ? ` and tickMs ${opts.tickMs}` : ""}. ` +
       `${opts.repeats} repeat(s), K interleaved (order rotated per repeat); ${opts.durationS} s measured after ${opts.warmupS} s warm-up. MB = 10^6 bytes. ` +
       `Efficiency: a learner's delivered payload / its ring's cap. Host: ${String(host["cores"])} cores (${String(host["cpuModel"])}), kernel ${String(host["kernel"])}; ` +
       `CPU steal since boot ${String(host["stealSinceBootPct"])} %.`,
@@ -976,9 +981,10 @@ async function main(): Promise<number> {
     bridge: "IGMP snooping on, bridge is the querier",
     tbf: { rateMbit: opts.capMbit, burstBytes: opts.burstBytes, limitBytes: opts.limitBytes, on: "egress of every namespace's eth0" },
     statsMs: STATS_MS,
-    clientWindow: `${clientWindow}${opts.window === null ? " (derived from the cap: ~35 ms of it)" : ""}`,
+    clientWindow: `${clientWindow}${opts.window === null ? " (derived from the cap: ~100 ms of it)" : ""}`,
     retransmitMs: `${retransmitMs}${opts.retransmitMs === null ? " (derived from the cap: 4 x the serialization of 32 in-flight 8.5 KB 2As)" : ""}`,
     catchupMs: `${catchupMs}${opts.catchupMs === null ? " (derived: the retransmission timeout)" : ""}`,
+    tickMs: opts.tickMs === null ? "the default" : String(opts.tickMs),
   };
   const save = (done: boolean) => {
     const rows = summarize(runs);
