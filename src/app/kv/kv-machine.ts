@@ -1,0 +1,101 @@
+/**
+ * The key-value state machine: applies the log's commands, in log order, to a KvStore. Given the
+ * same log, every replica computes the same state and the same replies (nothing here reads a
+ * clock, a random number or anything but the store and the commands).
+ *
+ * Revisions: the host gives each log item a revision, increasing along the log (revisionOf); a
+ * write stamps the key with it (etcd's mod_revision), so `cas` can name the state it expects.
+ */
+import { invariant } from "../../core/assert.ts";
+import type { KvStore } from "../store/kv-store.ts";
+import { ClientTable } from "./client-table.ts";
+import { type Command, CommandError, decodeRequest } from "./command.ts";
+import { decodeReply, encodeReply, failure, type Reply } from "./reply.ts";
+
+/** One value of the log, as the host hands it over. */
+export interface LogItem {
+  readonly revision: number;
+  readonly bytes: Uint8Array;
+}
+
+/** Values per batch a revision leaves room for: the value's index in its batch is the low part. */
+export const MAX_VALUES_PER_BATCH = 1 << 20;
+
+/** The revision of the `index`-th value of instance `instance`: unique and increasing along one ring's log, >= 1. */
+export function revisionOf(instance: number, index: number): number {
+  invariant(Number.isSafeInteger(instance) && instance >= 0 && instance < 2 ** 32, `instance ${instance} fits a revision`);
+  invariant(Number.isSafeInteger(index) && index >= 0 && index < MAX_VALUES_PER_BATCH, `value index ${index} fits a revision`);
+  return instance * MAX_VALUES_PER_BATCH + index + 1;
+}
+
+export class KvMachine {
+  private readonly clients: ClientTable;
+  private lastRevision = 0;
+
+  constructor(
+    private readonly store: KvStore,
+    maxClients?: number,
+  ) {
+    this.clients = new ClientTable(store, maxClients);
+  }
+
+  /**
+   * Applies one delivered batch (its values in order) and saves the host's cursor with it, in one
+   * atomic step of the store: after a crash the state, the client table and the cursor agree.
+   */
+  applyBatch(items: readonly LogItem[], cursor: Uint8Array): Reply[] {
+    let last = this.lastRevision;
+    for (const item of items) {
+      invariant(item.revision > last, `revisions increase along the log (${item.revision} after ${last})`);
+      last = item.revision;
+    }
+    const replies = this.store.atomically(() => {
+      const out = items.map((item) => this.applyOne(item));
+      this.store.setCursor(cursor);
+      return out;
+    });
+    this.lastRevision = last;
+    return replies;
+  }
+
+  private applyOne(item: LogItem): Reply {
+    const req = decodeRequest(item.bytes);
+    if (req instanceof CommandError) return failure("BAD_COMMAND", req.message);
+    const c = req.command;
+    // Reads are not kept: a retried read runs again, later in the log, within the client's wait.
+    if (c.op === "get" || c.op === "range") return this.execute(c, item.revision);
+    const seen = this.clients.lookup(req.client, req.seq);
+    if (seen.kind === "done") return decodeReply(seen.reply);
+    if (seen.kind === "stale") return failure("STALE", `command ${req.seq} of client ${req.client} is older than the replies kept for it`);
+    const reply = this.execute(c, item.revision);
+    this.clients.record(req.client, req.seq, encodeReply(reply), item.revision);
+    return reply;
+  }
+
+  private execute(c: Command, revision: number): Reply {
+    const s = this.store;
+    switch (c.op) {
+      case "get": {
+        const v = s.get(c.key);
+        return v ? { ok: true, op: "get", value: v.value, revision: v.revision } : failure("NOT_FOUND", "no such key");
+      }
+      case "range": {
+        const entries = s.range(c.from, c.to, c.limit + 1);
+        return { ok: true, op: "range", entries: entries.slice(0, c.limit), more: entries.length > c.limit };
+      }
+      case "delete":
+        return { ok: true, op: "delete", revision, deleted: s.delete(c.key) };
+      default:
+        return this.write(c, revision);
+    }
+  }
+
+  private write(c: Extract<Command, { op: "put" | "insert" | "update" | "cas" }>, revision: number): Reply {
+    const prev = this.store.get(c.key)?.revision ?? 0;
+    if (c.op === "insert" && prev !== 0) return failure("EXISTS", "the key exists", prev);
+    if (c.op === "update" && prev === 0) return failure("NOT_FOUND", "no such key");
+    if (c.op === "cas" && prev !== c.expected) return failure("REVISION_MISMATCH", `the key's revision is ${prev}, not ${c.expected}`, prev);
+    this.store.put(c.key, c.value, revision);
+    return { ok: true, op: "write", revision, prev };
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Where a key-value replica keeps its state: the keys, the client table and the apply cursor, all
+ * changed together in one atomic step per applied batch (`atomically`), so that a replica that
+ * restarts finds a state, a cursor and a client table that agree. Two implementations: in memory
+ * (the simulator, tests) and SQLite (sqlite-store.ts: durable).
+ */
+import type { Entry } from "../kv/reply.ts";
+
+export interface StoredValue {
+  readonly value: Uint8Array;
+  readonly revision: number;
+}
+
+export interface KvStore {
+  /**
+   * Runs `fn`; its writes take effect together, and are durable when `atomically` returns (for a
+   * durable store). If `fn` throws, none of them does, and the error propagates.
+   */
+  atomically<T>(fn: () => T): T;
+  get(key: Uint8Array): StoredValue | null;
+  put(key: Uint8Array, value: Uint8Array, revision: number): void;
+  /** Whether the key was there. */
+  delete(key: Uint8Array): boolean;
+  /** Keys in [from, to) in byte order (`to` null: to the end), at most `limit` of them. */
+  range(from: Uint8Array, to: Uint8Array | null, limit: number): Entry[];
+  /** The number of keys. */
+  size(): number;
+
+  /** The client table (see ClientTable): the reply to (client, seq), if kept. */
+  reply(client: number, seq: number): Uint8Array | null;
+  /** Sequence numbers of `client` at or below this were forgotten (0: none). */
+  forgottenUpTo(client: number): number;
+  keepReply(client: number, seq: number, reply: Uint8Array, revision: number): void;
+  /** Drops the replies of `client` at or below `seq`, which are forgotten from now on. */
+  forgetUpTo(client: number, seq: number): void;
+  /** Clients in the table. */
+  clients(): number;
+  /** Drops the client whose last command is the oldest (ties: the lowest id), with its replies. */
+  dropOldestClient(): void;
+
+  /** The host's apply cursor as saved by the last batch (opaque bytes; null: none yet). */
+  cursor(): Uint8Array | null;
+  setCursor(cursor: Uint8Array): void;
+
+  close(): void;
+}

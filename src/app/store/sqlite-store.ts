@@ -1,0 +1,182 @@
+/**
+ * The durable KvStore: one SQLite database file per replica, in WAL mode with synchronous=FULL,
+ * so a batch's transaction is on disk when `atomically` returns (one fsync of the WAL per batch,
+ * SQLite's group of the batch's writes). Keys are BLOBs, which SQLite orders as memcmp does: a
+ * range is an index scan.
+ */
+import { invariant } from "../../core/assert.ts";
+import type { Entry } from "../kv/reply.ts";
+import type { KvStore, StoredValue } from "./kv-store.ts";
+import { openSql, type SqlDatabase, type SqlRow, type SqlStatement } from "./sql.ts";
+
+/** The layout of the tables below; a file of another layout is refused, not guessed at. */
+export const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL, revision INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS replies (client INTEGER NOT NULL, seq INTEGER NOT NULL, reply BLOB NOT NULL, PRIMARY KEY (client, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS clients (client INTEGER PRIMARY KEY, forgotten INTEGER NOT NULL, last_revision INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS clients_by_age ON clients (last_revision, client);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+`;
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StoreError";
+  }
+}
+
+export class SqliteKvStore implements KvStore {
+  private readonly db: SqlDatabase;
+  private readonly q: Record<string, SqlStatement>;
+  private inTransaction = false;
+
+  /** Opens or creates the replica's database at `path`; throws StoreError naming the file when it cannot. */
+  constructor(readonly path: string) {
+    try {
+      this.db = openSql(path);
+      this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+      this.db.exec(SCHEMA);
+    } catch (e) {
+      throw new StoreError(`cannot open the replica store ${path}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    this.q = this.statements();
+    this.checkSchema();
+  }
+
+  get binding(): string {
+    return this.db.binding;
+  }
+
+  atomically<T>(fn: () => T): T {
+    invariant(!this.inTransaction, "atomically does not nest");
+    this.inTransaction = true;
+    this.db.exec("BEGIN IMMEDIATE");
+    try {
+      const out = fn();
+      this.db.exec("COMMIT");
+      return out;
+    } catch (e) {
+      this.db.exec("ROLLBACK");
+      throw e;
+    } finally {
+      this.inTransaction = false;
+    }
+  }
+
+  get(key: Uint8Array): StoredValue | null {
+    const row = this.s("get").get(key);
+    return row ? { value: bytes(row["value"]), revision: Number(row["revision"]) } : null;
+  }
+
+  put(key: Uint8Array, value: Uint8Array, revision: number): void {
+    this.s("put").run(key, value, revision);
+  }
+
+  delete(key: Uint8Array): boolean {
+    const had = this.s("get").get(key) !== null;
+    if (had) this.s("delete").run(key);
+    return had;
+  }
+
+  range(from: Uint8Array, to: Uint8Array | null, limit: number): Entry[] {
+    const rows = to === null ? this.s("rangeOpen").all(from, limit) : this.s("range").all(from, to, limit);
+    return rows.map((r) => ({ key: bytes(r["key"]), value: bytes(r["value"]), revision: Number(r["revision"]) }));
+  }
+
+  size(): number {
+    return Number((this.s("size").get() as SqlRow)["n"]);
+  }
+
+  reply(client: number, seq: number): Uint8Array | null {
+    const row = this.s("reply").get(client, seq);
+    return row ? bytes(row["reply"]) : null;
+  }
+
+  forgottenUpTo(client: number): number {
+    const row = this.s("client").get(client);
+    return row ? Number(row["forgotten"]) : 0;
+  }
+
+  keepReply(client: number, seq: number, reply: Uint8Array, revision: number): void {
+    this.s("keepReply").run(client, seq, reply);
+    this.s("touchClient").run(client, revision);
+  }
+
+  forgetUpTo(client: number, seq: number): void {
+    this.s("forgetReplies").run(client, seq);
+    this.s("forgetClient").run(client, seq);
+  }
+
+  clients(): number {
+    return Number((this.s("clients").get() as SqlRow)["n"]);
+  }
+
+  dropOldestClient(): void {
+    const row = this.s("oldestClient").get();
+    if (!row) return;
+    this.s("dropReplies").run(row["client"] ?? null);
+    this.s("dropClient").run(row["client"] ?? null);
+  }
+
+  cursor(): Uint8Array | null {
+    const row = this.s("meta").get("cursor");
+    return row ? bytes(row["value"]) : null;
+  }
+
+  setCursor(cursor: Uint8Array): void {
+    this.s("setMeta").run("cursor", cursor);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private s(name: string): SqlStatement {
+    return this.q[name] as SqlStatement;
+  }
+
+  private statements(): Record<string, SqlStatement> {
+    const p = (sql: string) => this.db.prepare(sql);
+    return {
+      get: p("SELECT value, revision FROM kv WHERE key = ?"),
+      put: p("INSERT INTO kv (key, value, revision) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, revision = excluded.revision"),
+      delete: p("DELETE FROM kv WHERE key = ?"),
+      range: p("SELECT key, value, revision FROM kv WHERE key >= ? AND key < ? ORDER BY key LIMIT ?"),
+      rangeOpen: p("SELECT key, value, revision FROM kv WHERE key >= ? ORDER BY key LIMIT ?"),
+      size: p("SELECT count(*) AS n FROM kv"),
+      reply: p("SELECT reply FROM replies WHERE client = ? AND seq = ?"),
+      client: p("SELECT forgotten FROM clients WHERE client = ?"),
+      keepReply: p("INSERT OR REPLACE INTO replies (client, seq, reply) VALUES (?, ?, ?)"),
+      touchClient: p("INSERT INTO clients (client, forgotten, last_revision) VALUES (?1, 0, ?2) ON CONFLICT (client) DO UPDATE SET last_revision = ?2"),
+      forgetReplies: p("DELETE FROM replies WHERE client = ? AND seq <= ?"),
+      forgetClient: p("INSERT INTO clients (client, forgotten, last_revision) VALUES (?1, ?2, 0) ON CONFLICT (client) DO UPDATE SET forgotten = max(forgotten, ?2)"),
+      clients: p("SELECT count(*) AS n FROM clients"),
+      oldestClient: p("SELECT client FROM clients ORDER BY last_revision, client LIMIT 1"),
+      dropReplies: p("DELETE FROM replies WHERE client = ?"),
+      dropClient: p("DELETE FROM clients WHERE client = ?"),
+      meta: p("SELECT value FROM meta WHERE name = ?"),
+      setMeta: p("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)"),
+    };
+  }
+
+  /** A new file gets this build's schema version; an existing one must have it. */
+  private checkSchema(): void {
+    const row = this.s("meta").get("schema");
+    if (row === null) {
+      this.s("setMeta").run("schema", new Uint8Array([SCHEMA_VERSION]));
+      return;
+    }
+    const v = bytes(row["value"])[0];
+    if (v !== SCHEMA_VERSION) {
+      this.db.close();
+      throw new StoreError(`the replica store ${this.path} has schema version ${String(v)}, this build reads ${SCHEMA_VERSION}`);
+    }
+  }
+}
+
+function bytes(v: unknown): Uint8Array {
+  invariant(v instanceof Uint8Array, "a BLOB column reads as bytes");
+  return v;
+}
