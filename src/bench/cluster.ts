@@ -39,6 +39,8 @@ export interface ClusterSpec {
   readonly auth?: boolean;
   /** Multi-Ring Paxos: this layout's rings, acceptors, learners and clients (`acceptors`, `learners` and `clients` are then unused). */
   readonly multiRing?: MultiRingLayout;
+  /** The learners host key-value replicas (roles learner and proposer, an HTTP port, a store under the cluster's directory). */
+  readonly kv?: boolean;
 }
 
 export interface NodeSpec {
@@ -51,6 +53,8 @@ export interface NodeSpec {
   readonly subscribe?: number[];
   /** Multi-Ring: the group a client proposes to (not part of the configuration). */
   readonly group?: number;
+  /** A key-value replica's store directory. */
+  readonly kv?: { readonly dir: string };
 }
 
 export interface StatsLine {
@@ -130,7 +134,7 @@ async function multiRingConfig(spec: ClusterSpec, layout: MultiRingLayout): Prom
 
 export async function clusterConfig(spec: ClusterSpec): Promise<{ nodes: NodeSpec[]; config: Record<string, unknown> }> {
   if (spec.multiRing) return multiRingConfig(spec, spec.multiRing);
-  const ports = await freePorts(spec.acceptors + spec.learners + spec.clients + 1 + (spec.http ? spec.acceptors + spec.learners : 0));
+  const ports = await freePorts(spec.acceptors + spec.learners + spec.clients + 1 + (spec.http ? spec.acceptors : 0) + (spec.http || spec.kv ? spec.learners : 0));
   const freePort = async (): Promise<number> => ports.pop() as number;
   const nodes: NodeSpec[] = [];
   let id = 0;
@@ -143,7 +147,8 @@ export async function clusterConfig(spec: ClusterSpec): Promise<{ nodes: NodeSpe
       roles: [...(a === 0 ? (["coordinator"] as const) : []), "acceptor", ...(spec.variant === "uring" ? (["learner"] as const) : [])],
       ...(await http()),
     });
-  for (let l = 0; l < spec.learners; l++) nodes.push({ id: id++, host: "127.0.0.1", port: await freePort(), roles: ["learner"], ...(await http()) });
+  for (let l = 0; l < spec.learners; l++)
+    nodes.push({ id: id++, host: "127.0.0.1", port: await freePort(), roles: spec.kv ? ["learner", "proposer"] : ["learner"], ...(spec.kv ? { http: await freePort() } : await http()) });
   const clientRole = spec.clientsLearn === false ? "proposer" : "client";
   for (let c = 0; c < spec.clients; c++) nodes.push({ id: id++, host: "127.0.0.1", port: await freePort(), roles: [clientRole] });
   const mport = await freePort();
@@ -188,7 +193,10 @@ export class LocalCluster {
   /** Writes the configuration and starts every node but the clients; resolves once all are up. */
   static async start(spec: ClusterSpec, opts: { statsMs?: number; outputs?: boolean } = {}): Promise<LocalCluster> {
     const dir = mkdtempSync(join(tmpdir(), "paxos-cluster-"));
-    const { nodes, config } = await clusterConfig(spec);
+    const made = await clusterConfig(spec);
+    const { config } = made;
+    const nodes = spec.kv ? made.nodes.map((n) => (n.roles.includes("learner") && n.roles.includes("proposer") ? { ...n, kv: { dir: join(dir, `kv-${n.id}`) } } : n)) : made.nodes;
+    if (spec.kv) config["nodes"] = nodes;
     if (spec.ledger) config["ledger"] = { ...spec.ledger, dir: join(dir, "wal") };
     if (spec.auth) {
       const keyFile = join(dir, "cluster.key");

@@ -16,16 +16,17 @@ import { DeliveryWriter } from "../node/output.ts";
 import type { LearnFrom } from "../core/learner.ts";
 import { sdNotify } from "../node/notify.ts";
 import { readiness } from "../node/readiness.ts";
-import { stage } from "../node/startup-error.ts";
+import { stage, StartupError } from "../node/startup-error.ts";
 import { planLearnerStart, type LearnerStart } from "./learner-start.ts";
 import { NodeRuntime, type RuntimeEvents } from "../node/runtime.ts";
+import { KvHost, KvHostError } from "../app/kv/host.ts";
 import { createSocketNetwork, type SocketNetwork } from "../node/socket-network.ts";
 import { nodeIdentity, type NodeStatus, type StatusSource } from "../node/status.ts";
 import { roleStatus } from "../node/role-status.ts";
 import { createLogger, type NodeLogger } from "../obs/log.ts";
 import { OncePer } from "../obs/once-per.ts";
 import { openLedger, type OpenedLedger } from "../ledger/open.ts";
-import { startStatusServer, type StatusServer } from "../obs/http.ts";
+import { type AppRoutes, startStatusServer, type StatusServer } from "../obs/http.ts";
 
 export interface NodeCliOptions {
   readonly config?: string;
@@ -43,6 +44,8 @@ export interface NodeCliOptions {
   readonly fromInstance?: number;
   /** Learners: where to start and why (from --output's file or --from-instance); default: the beginning. */
   readonly learnerStart?: { readonly learnFrom: LearnFrom; readonly report: NonNullable<NodeStatus["learnerStart"]> };
+  /** An application above the learner (the key-value replica): its HTTP routes and its /status section. */
+  readonly app?: { routes(runtime: NodeRuntime): AppRoutes; status(): NonNullable<NodeStatus["kv"]> };
 }
 
 /** Multi-Ring Paxos runs under `paxos node` and `paxos propose --group`; the other commands run one ring. */
@@ -169,7 +172,9 @@ export async function startNode(
   const status = (): NodeStatus => ({
     ...statusOf(entry, config, runtime, network, ledger, performance.now() - startedAt, highestDecided),
     learnerStart: runtime.proc.learner ? (o.learnerStart?.report ?? { instance: 0, source: "beginning", file: null, cutBytes: null }) : null,
+    ...(o.app ? { kv: o.app.status() } : {}),
   });
+  const app = o.app?.routes(runtime);
   const source: StatusSource = {
     status,
     events: () => log.events(),
@@ -183,7 +188,7 @@ export async function startNode(
   if (entry.http !== undefined && !o.noHttp) {
     const port = entry.http;
     try {
-      http = await stage("http", entry, config, () => startStatusServer({ host: entry.host, port, source }));
+      http = await stage("http", entry, config, () => startStatusServer({ host: entry.host, port, source, ...(app ? { app } : {}) }));
     } catch (e) {
       await runtime.close();
       await ledger.close();
@@ -275,7 +280,8 @@ export async function runNodeCommand(o: NodeCliOptions, err: (s: string) => void
   if (loadConfig(configPath(o.config)).rings !== undefined) return runMultiRingNode(o, err);
   // --output and --from-instance are checked, and the output file opened, before any socket.
   const resolved = resolveNode(o);
-  const start = planLearnerStart(resolved.entry, o);
+  const kv = openKvHost(resolved, o);
+  const start = kv ? kvLearnerStart(kv) : planLearnerStart(resolved.entry, o);
   // Listen before starting: a signal that arrives while the node starts stops it cleanly once up.
   let signalled: () => void = () => {};
   const stopped = new Promise<void>((resolve) => (signalled = resolve));
@@ -289,11 +295,14 @@ export async function runNodeCommand(o: NodeCliOptions, err: (s: string) => void
   });
   let node: StartedNode;
   try {
-    node = await startNode({ ...o, ...(start ? { learnerStart: start } : {}) }, output ? { deliver: (d) => output.write(d) } : {}, {}, resolved);
+    const events: RuntimeEvents = kv ? kv.events : output ? { deliver: (d) => output.write(d) } : {};
+    const app = kv ? { routes: (rt: NodeRuntime) => kv.routes(rt), status: () => kv.status() } : undefined;
+    node = await startNode({ ...o, ...(start ? { learnerStart: start } : {}), ...(app ? { app } : {}) }, events, {}, resolved);
   } catch (e) {
     process.removeListener("SIGINT", signalled);
     process.removeListener("SIGTERM", signalled);
     await output?.close();
+    kv?.close();
     throw e;
   }
   if (start !== null) node.log.info("learner starts", { instance: start.report.instance, from: start.report.source, file: start.report.file, cutBytes: start.report.cutBytes, remembered: start.remembered });
@@ -304,8 +313,29 @@ export async function runNodeCommand(o: NodeCliOptions, err: (s: string) => void
   clearInterval(stats);
   await node.close();
   await output?.close();
+  kv?.close();
   node.log.info("node stopped", { id: node.entry.id });
   return code;
+}
+
+/** The key-value replica of a node with a `kv` section (null: none); --output and --from-instance do not go with it. */
+function openKvHost(resolved: ReturnType<typeof resolveNode>, o: NodeCliOptions): KvHost | null {
+  const { config, entry } = resolved;
+  if (entry.kv === undefined) return null;
+  if (o.output !== undefined || o.fromInstance !== undefined) {
+    throw new UsageError(`${o.output !== undefined ? "--output" : "--from-instance"}: node ${entry.id} hosts a key-value replica, which applies the log itself and starts where its store ends`);
+  }
+  try {
+    return new KvHost(entry, config.nodes.indexOf(entry));
+  } catch (e) {
+    if (e instanceof KvHostError) throw new StartupError(e.message, undefined);
+    throw e;
+  }
+}
+
+function kvLearnerStart(kv: KvHost): LearnerStart {
+  const instance = kv.resumeFrom;
+  return { learnFrom: { instance }, report: { instance, source: "kv", file: kv.status().store, cutBytes: null }, remembered: 0, fd: null };
 }
 
 /**

@@ -37,6 +37,7 @@ export interface NodeView {
   readonly multicastInterface?: string;
   readonly roles?: readonly Role[];
   readonly subscribe?: readonly number[];
+  readonly kv?: { readonly dir: string };
   /** The node has a `subscribe` key (well-formed or not). */
   readonly subscribeGiven: boolean;
 }
@@ -213,6 +214,9 @@ function checkNodeRoles(v: ConfigView): string[] {
     if (new Set(n.roles).size !== n.roles.length) problems.push(`nodes[${n.index}].roles: a role is listed twice`);
     if (n.roles.includes("coordinator") && !n.roles.includes("acceptor"))
       problems.push(`nodes[${n.index}].roles: the coordinator must also be an acceptor (it votes on its own ring)`);
+    if (n.kv !== undefined && !(n.roles.includes("learner") && n.roles.includes("proposer")))
+      problems.push(`nodes[${n.index}].kv: a key-value replica needs the roles learner (it applies the log) and proposer (it submits commands); node has ${n.roles.join(", ")}`);
+    if (n.kv !== undefined && n.http === undefined) problems.push(`nodes[${n.index}].kv: a key-value replica serves its API on the node's http port: set nodes[${n.index}].http`);
   }
   return problems;
 }
@@ -313,9 +317,11 @@ function checkRings(v: ConfigView): string[] {
     return problems;
   }
   const rings = v.rings;
+  const kvProblems = v.nodes.filter((n) => n.kv !== undefined).map((n) => `nodes[${n.index}].kv: not with rings yet (a key-value replica serves one ring)`);
   // Rules that refer to the list of rings wait for a well-formed one (an empty list is the schema's problem).
-  if (v.ringsMalformed) return [...checkGroups(v, null), ...checkSubscriptions(v)];
+  if (v.ringsMalformed) return [...kvProblems, ...checkGroups(v, null), ...checkSubscriptions(v)];
   return [
+    ...kvProblems,
     ...duplicateIds(rings, "rings"),
     ...checkRingMembers(v, rings),
     ...checkGroups(v, rings),

@@ -12,6 +12,12 @@ const ringId = z.number().int().min(0).max(65535);
 const groupId = z.number().int().min(0).max(65535);
 
 /** One process of the cluster. */
+/** A key-value replica on a node (learner and proposer, with an `http` port for its API). */
+export const KvNodeSchema = z.strictObject({
+  /** The replica's directory: its SQLite store (state, client table, cursor) lives there. */
+  dir: z.string().min(1),
+});
+
 export const NodeSchema = z.strictObject({
   id: nodeId,
   host: z.string().min(1),
@@ -24,6 +30,8 @@ export const NodeSchema = z.strictObject({
   roles: z.array(z.enum(ROLES)).min(1),
   /** Multi-Ring Paxos (with `rings` only): the groups a learner or client learns (a client without it: every group). */
   subscribe: z.array(groupId).optional(),
+  /** This node hosts a key-value replica (paxos kv): see KvNodeSchema. */
+  kv: KvNodeSchema.optional(),
 });
 
 /** multicast.maxDatagram: largest accepted (UDP allows ~64 KB) and default. */

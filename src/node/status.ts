@@ -67,9 +67,19 @@ export interface NodeStatus {
   /**
    * Learner: where it started delivering and why: resumed after the last instance of its --output
    * file ("output"; `cutBytes`: a torn last write cut off, null: none), --from-instance ("flag"),
-   * or the first instance ("beginning").
+   * the key-value replica's store ("kv": the instance after what it holds), or the first instance
+   * ("beginning").
    */
-  readonly learnerStart?: { readonly instance: number; readonly source: "output" | "flag" | "beginning"; readonly file: string | null; readonly cutBytes: number | null } | null;
+  readonly learnerStart?: { readonly instance: number; readonly source: "output" | "flag" | "kv" | "beginning"; readonly file: string | null; readonly cutBytes: number | null } | null;
+  /** A key-value replica on this node (its `kv` section): its store and how far it applied. */
+  readonly kv?: {
+    readonly store: string;
+    readonly sqlite: string;
+    readonly keys: number;
+    readonly appliedUpTo: number;
+    readonly commandsApplied: number;
+    readonly badCommands: number;
+  };
   /** Monotonic counters, by name (messages in/out, dropped packets by reason, ...). */
   readonly counters: Readonly<Record<string, number>>;
   /** UDP socket buffer sizes actually obtained, when the node uses multicast. */

@@ -30,11 +30,20 @@ export interface StatusServerOptions {
    * server creates one for `source` (with default process metrics).
    */
   registry?: Registry;
+  /** An application's routes beside the node's pages (the key-value API): tried first. */
+  app?: AppRoutes;
   /** Seconds between reloads of the HTML page; default 2. */
   refreshSeconds?: number;
   /** How often the page's rates are sampled, and over how long they are measured (ms); default 1000 and 5000. */
   rateSampleMs?: number;
   rateWindowMs?: number;
+}
+
+/** Routes an application serves on the node's HTTP port (its paths must not be the node's pages). */
+export interface AppRoutes {
+  handles(path: string): boolean;
+  /** Answers the request (its body unread); a throw answers 500. */
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void>;
 }
 
 export interface StatusServer {
@@ -81,7 +90,7 @@ export function startStatusServer(opts: StatusServerOptions): Promise<StatusServ
       if (closing && active === 0) server.closeAllConnections();
     });
     if (closing) res.setHeader("Connection", "close");
-    handle(req, res, { source: opts.source, registry, refresh, meter }).catch((e: unknown) => fail(res, e));
+    handle(req, res, { source: opts.source, registry, refresh, meter, app: opts.app ?? null }).catch((e: unknown) => fail(res, e));
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
@@ -134,13 +143,15 @@ interface Handler {
   readonly registry: Registry;
   readonly refresh: number;
   readonly meter: RateMeter;
+  readonly app: AppRoutes | null;
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, h: Handler): Promise<void> {
   const { source, registry, refresh } = h;
-  req.resume(); // a body, if any, is not read: drain it
   const method = req.method ?? "";
   const path = pathOf(req.url ?? "");
+  if (path !== null && h.app?.handles(path)) return h.app.handle(req, res, new URL(req.url ?? "/", "http://node"));
+  req.resume(); // a body, if any, is not read: drain it
   if (path === null) return send(res, method, 400, "text/plain; charset=utf-8", "bad request target\n");
   if (!PAGES.has(path)) return send(res, method, 404, "text/plain; charset=utf-8", "not found\n");
   if (method !== "GET" && method !== "HEAD") {

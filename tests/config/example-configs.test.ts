@@ -10,8 +10,15 @@ import { parseConfig } from "../../src/config/load.ts";
 
 const configsDir = new URL("../../configs/", import.meta.url);
 const examples = readdirSync(configsDir).filter((f) => f.endsWith(".json"));
-/** Multi-Ring configurations are configuration only so far: no command runs them (see tests/config/rings.test.ts). */
-const runnable = examples.filter((f) => (JSON.parse(readFileSync(new URL(f, configsDir), "utf8")) as { rings?: unknown }).rings === undefined);
+/**
+ * The examples `paxos propose` runs with: not Multi-Ring ones (no command of these tests runs them,
+ * see tests/config/rings.test.ts), nor key-value ones (their clients speak HTTP to the replicas:
+ * tests/e2e/kv.test.ts).
+ */
+const runnable = examples.filter((f) => {
+  const c = JSON.parse(readFileSync(new URL(f, configsDir), "utf8")) as { rings?: unknown; nodes: { kv?: unknown }[] };
+  return c.rings === undefined && !c.nodes.some((n) => n.kv !== undefined);
+});
 
 describe("shipped example configurations", () => {
   test.each(runnable)("%s has the one client node `paxos propose` runs as", (file) => {

@@ -74,6 +74,8 @@ describe("configuration", () => {
     ["an even number of acceptors", (c: ReturnType<typeof base>) => void (c.nodes[3] as { roles: string[] }).roles.push("acceptor"), "4 acceptors: an even number"],
     ["no coordinator", (c: ReturnType<typeof base>) => void ((c.nodes[0] as { roles: string[] }).roles = ["acceptor"]), "exactly one node must have the role coordinator (found 0)"],
     ["a coordinator that is no acceptor", (c: ReturnType<typeof base>) => void ((c.nodes[0] as { roles: string[] }).roles = ["coordinator"]), "the coordinator must also be an acceptor"],
+    ["a key-value replica without the proposer role", (c: ReturnType<typeof base>) => void Object.assign(c.nodes[3] as object, { kv: { dir: "d" }, http: 8003 }), "nodes[3].kv: a key-value replica needs the roles learner"],
+    ["a key-value replica without an http port", (c: ReturnType<typeof base>) => void Object.assign(c.nodes[3] as object, { kv: { dir: "d" }, roles: ["learner", "proposer"] }), "nodes[3].kv: a key-value replica serves its API on the node's http port"],
     ["M-Ring without multicast", (c: ReturnType<typeof base>) => void delete (c as { multicast?: unknown }).multicast, "multicast: required for variant mring"],
   ])("refuses %s", (_what, mutate, message) => {
     const c = base();

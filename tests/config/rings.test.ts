@@ -283,6 +283,15 @@ describe("rules across keys, with rings: one line per problem naming its key pat
     ]);
   });
 
+  test("with rings, a key-value replica is refused (it serves one ring so far)", () => {
+    const c = twoRings();
+    const learner = c.nodes.find((n) => n.roles.includes("learner")) as RawConfig["nodes"][number] & { kv?: unknown; http?: number };
+    learner.roles = [...learner.roles, "proposer"];
+    learner.kv = { dir: "d" };
+    learner.http = 9999;
+    expect(problems(c)).toEqual([`nodes[${c.nodes.indexOf(learner)}].kv: not with rings yet (a key-value replica serves one ring)`]);
+  });
+
   test("with rings, several nodes have the role coordinator and no top-level multicast is needed; a U-Ring ring needs no group", () => {
     const c = twoRings();
     ring(c, 1).variant = "uring";

@@ -12,6 +12,13 @@ import { ClientTable } from "./client-table.ts";
 import { type Command, CommandError, decodeRequest } from "./command.ts";
 import { decodeReply, encodeReply, failure, type Reply } from "./reply.ts";
 
+/** What applying one log item gave: the reply, and whose command it answers (null: a malformed value). */
+export interface Applied {
+  readonly client: number | null;
+  readonly seq: number;
+  readonly reply: Reply;
+}
+
 /** One value of the log, as the host hands it over. */
 export interface LogItem {
   readonly revision: number;
@@ -43,7 +50,7 @@ export class KvMachine {
    * Applies one delivered batch (its values in order) and saves the host's cursor with it, in one
    * atomic step of the store: after a crash the state, the client table and the cursor agree.
    */
-  applyBatch(items: readonly LogItem[], cursor: Uint8Array): Reply[] {
+  applyBatch(items: readonly LogItem[], cursor: Uint8Array): Applied[] {
     let last = this.lastRevision;
     for (const item of items) {
       invariant(item.revision > last, `revisions increase along the log (${item.revision} after ${last})`);
@@ -58,17 +65,20 @@ export class KvMachine {
     return replies;
   }
 
-  private applyOne(item: LogItem): Reply {
+  private applyOne(item: LogItem): Applied {
     const req = decodeRequest(item.bytes);
-    if (req instanceof CommandError) return failure("BAD_COMMAND", req.message);
-    const c = req.command;
+    if (req instanceof CommandError) return { client: null, seq: 0, reply: failure("BAD_COMMAND", req.message) };
+    return { client: req.client, seq: req.seq, reply: this.replyTo(req.client, req.seq, req.command, item.revision) };
+  }
+
+  private replyTo(client: number, seq: number, c: Command, revision: number): Reply {
     // Reads are not kept: a retried read runs again, later in the log, within the client's wait.
-    if (c.op === "get" || c.op === "range") return this.execute(c, item.revision);
-    const seen = this.clients.lookup(req.client, req.seq);
+    if (c.op === "get" || c.op === "range") return this.execute(c, revision);
+    const seen = this.clients.lookup(client, seq);
     if (seen.kind === "done") return decodeReply(seen.reply);
-    if (seen.kind === "stale") return failure("STALE", `command ${req.seq} of client ${req.client} is older than the replies kept for it`);
-    const reply = this.execute(c, item.revision);
-    this.clients.record(req.client, req.seq, encodeReply(reply), item.revision);
+    if (seen.kind === "stale") return failure("STALE", `command ${seq} of client ${client} is older than the replies kept for it`);
+    const reply = this.execute(c, revision);
+    this.clients.record(client, seq, encodeReply(reply), revision);
     return reply;
   }
 

@@ -20,7 +20,7 @@ class Log {
 }
 
 function run(m: KvMachine, items: readonly LogItem[]): Reply[] {
-  return items.flatMap((i) => m.applyBatch([i], new Uint8Array([1])));
+  return items.flatMap((i) => m.applyBatch([i], new Uint8Array([1])).map((a) => a.reply));
 }
 
 describe("the key-value state machine", () => {
@@ -108,7 +108,7 @@ describe("the key-value state machine", () => {
   test("a malformed value is answered BAD_COMMAND and changes nothing; revisions must increase", () => {
     const s = new MemoryKvStore();
     const m = new KvMachine(s);
-    expect(m.applyBatch([{ revision: 1, bytes: new Uint8Array([0xff]) }], new Uint8Array([9]))[0]).toMatchObject({ ok: false, code: "BAD_COMMAND" });
+    expect(m.applyBatch([{ revision: 1, bytes: new Uint8Array([0xff]) }], new Uint8Array([9]))[0]).toMatchObject({ client: null, reply: { ok: false, code: "BAD_COMMAND" } });
     expect(s.size()).toBe(0);
     expect([...(s.cursor() ?? [])]).toEqual([9]);
     expect(() => m.applyBatch([{ revision: 1, bytes: new Uint8Array([0xff]) }], new Uint8Array([9]))).toThrow("revisions increase");

@@ -1,0 +1,92 @@
+/**
+ * What `paxos node` adds for a node with a `kv` section: the replica's durable store in `kv.dir`,
+ * the replica above the learner (it starts the learner at its saved cursor, applies each turn's
+ * deliveries in one durable step, then tells the learner how far it applied, which is what the
+ * garbage-collection reports carry), and the HTTP API beside /status.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { NodeEntry } from "../../config/schema.ts";
+import type { NodeRuntime, RuntimeEvents } from "../../node/runtime.ts";
+import type { AppRoutes } from "../../obs/http.ts";
+import { SqliteKvStore, StoreError } from "../store/sqlite-store.ts";
+import { KvApi } from "./http-api.ts";
+import { KvReplica } from "./replica.ts";
+
+export const STORE_FILE = "kv.sqlite";
+
+export interface KvStatus {
+  readonly store: string;
+  readonly sqlite: string;
+  readonly keys: number;
+  /** The next instance to apply (everything below is applied and durable). */
+  readonly appliedUpTo: number;
+  readonly commandsApplied: number;
+  readonly badCommands: number;
+}
+
+export class KvHostError extends Error {}
+
+export class KvHost {
+  readonly replica: KvReplica;
+  private readonly store: SqliteKvStore;
+  private runtime: NodeRuntime | null = null;
+  private scheduled = false;
+
+  /** Opens the store; a KvHostError naming `nodes[i].kv.dir` when it cannot. */
+  constructor(entry: NodeEntry, index: number) {
+    const dir = entry.kv?.dir;
+    if (dir === undefined) throw new KvHostError(`node ${entry.id} has no kv section`);
+    try {
+      mkdirSync(dir, { recursive: true });
+      this.store = new SqliteKvStore(join(dir, STORE_FILE));
+    } catch (e) {
+      const why = e instanceof StoreError ? e.message : `${(e as NodeJS.ErrnoException).code ?? ""} ${(e as Error).message}`.trim();
+      throw new KvHostError(`nodes[${index}].kv.dir: ${why}`);
+    }
+    this.replica = new KvReplica(this.store);
+  }
+
+  /** Where the learner starts: the instance after the last one the store holds. */
+  get resumeFrom(): number {
+    return this.replica.resumeFrom;
+  }
+
+  /** The runtime's delivery event: queue, and apply once this turn's deliveries are in. */
+  readonly events: RuntimeEvents = {
+    deliver: (d) => {
+      this.replica.deliver(d);
+      if (this.scheduled) return;
+      this.scheduled = true;
+      queueMicrotask(() => this.applyPending());
+    },
+  };
+
+  /** The HTTP routes, proposing through `runtime`; also binds the applied reports to it. */
+  routes(runtime: NodeRuntime): AppRoutes {
+    this.bind(runtime);
+    return new KvApi({ replica: this.replica, propose: (bytes) => runtime.propose(bytes) !== null });
+  }
+
+  /** From now on the learner's applied reports say what the store holds, not what was delivered. */
+  bind(runtime: NodeRuntime): void {
+    if (this.runtime === runtime) return;
+    this.runtime = runtime;
+    runtime.input({ k: "applied", upTo: this.replica.resumeFrom });
+  }
+
+  status(): KvStatus {
+    const c = this.replica.counters;
+    return { store: this.store.path, sqlite: this.store.binding, keys: this.replica.keys, appliedUpTo: this.replica.resumeFrom, commandsApplied: c.applied, badCommands: c.badCommands };
+  }
+
+  close(): void {
+    this.replica.close();
+  }
+
+  private applyPending(): void {
+    this.scheduled = false;
+    const upTo = this.replica.applyPending();
+    if (upTo !== null) this.runtime?.input({ k: "applied", upTo });
+  }
+}

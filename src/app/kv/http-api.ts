@@ -1,0 +1,215 @@
+/**
+ * The key-value service's HTTP/JSON API on a replica (served beside /status on the node's `http`
+ * port). Every command goes through the log: the replica proposes it, waits until it applied it,
+ * and answers with the reply every replica computed. Reads go through the log too (linearizable;
+ * the lease-based read index is still to come).
+ *
+ *   PUT    /v1/kv/{key}                 body: the value   (?op=insert: only if absent; ?op=update: only if present)
+ *   GET    /v1/kv/{key}
+ *   DELETE /v1/kv/{key}
+ *   POST   /v1/kv/{key}/cas?expected=R  body: the value   (R: the key's revision, 0: absent)
+ *   GET    /v1/kv?from=&to=&limit=      keys in [from, to), in byte order
+ *
+ * Keys are the path segment, percent-decoded UTF-8. Answers are JSON; a value is a UTF-8 string,
+ * or base64 with "encoding": "base64" when it is not UTF-8. Errors are JSON {code, message}:
+ * 400 BAD_COMMAND, 404 NOT_FOUND, 409 EXISTS / REVISION_MISMATCH / STALE, 413 VALUE_TOO_LARGE,
+ * 503 UNAVAILABLE (not proposed, or not applied within ?timeoutMs, default 5000).
+ *
+ * Exactly-once across retries: a client that sends X-Paxos-Client and X-Paxos-Seq (the client
+ * library does) gets its first reply again for a retried command, from any replica. Without them
+ * the replica numbers the command itself (a retry is then a new command).
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { randomInt } from "node:crypto";
+import { type Command, CommandError, encodeRequest, MAX_KEY_BYTES, MAX_RANGE_LIMIT, MAX_VALUE_BYTES } from "./command.ts";
+import type { Entry, Reply } from "./reply.ts";
+import { type KvReplica, WaitError } from "./replica.ts";
+
+export const KV_PREFIX = "/v1/kv";
+export const DEFAULT_TIMEOUT_MS = 5000;
+const MAX_TIMEOUT_MS = 60_000;
+const JSON_TYPE = "application/json; charset=utf-8";
+
+export interface KvApiOptions {
+  readonly replica: KvReplica;
+  /** Proposes a command's bytes through this node's proposer; false: refused (queue full, no proposer). */
+  readonly propose: (bytes: Uint8Array) => boolean;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class KvApi {
+  /** The replica's own client id for requests that bring none (random per process). */
+  private readonly sessionClient = randomInt(2 ** 47, 2 ** 48);
+  private sessionSeq = 0;
+
+  constructor(private readonly o: KvApiOptions) {}
+
+  handles(path: string): boolean {
+    return path === KV_PREFIX || path.startsWith(`${KV_PREFIX}/`);
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    try {
+      const command = await this.commandOf(req, url);
+      const [client, seq] = this.identity(req);
+      const reply = await this.submit(client, seq, command, timeoutOf(url));
+      const [status, body] = answer(reply);
+      send(res, status, body);
+    } catch (e) {
+      if (!(e instanceof HttpError)) throw e;
+      send(res, e.status, { code: e.code, message: e.message });
+    }
+  }
+
+  private async submit(client: number, seq: number, command: Command, timeoutMs: number): Promise<Reply> {
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeRequest({ client, seq, command });
+    } catch (e) {
+      if (e instanceof CommandError) throw new HttpError(400, "BAD_COMMAND", e.message);
+      throw e;
+    }
+    const reply = this.o.replica.waitFor(client, seq, timeoutMs);
+    if (!this.o.propose(bytes)) {
+      reply.catch(() => {});
+      throw new HttpError(503, "UNAVAILABLE", "the command was not proposed (this node's proposer queue is full, or it has none)");
+    }
+    try {
+      return await reply;
+    } catch (e) {
+      if (e instanceof WaitError) throw new HttpError(503, "UNAVAILABLE", e.message);
+      throw e;
+    }
+  }
+
+  private identity(req: IncomingMessage): [number, number] {
+    const c = req.headers["x-paxos-client"];
+    const s = req.headers["x-paxos-seq"];
+    if (c === undefined && s === undefined) return [this.sessionClient, ++this.sessionSeq];
+    const client = Number(c);
+    const seq = Number(s);
+    if (typeof c !== "string" || typeof s !== "string" || !Number.isSafeInteger(client) || client < 0 || !Number.isSafeInteger(seq) || seq < 1) {
+      throw new HttpError(400, "BAD_COMMAND", "X-Paxos-Client (an integer >= 0) and X-Paxos-Seq (an integer >= 1) go together");
+    }
+    return [client, seq];
+  }
+
+  private async commandOf(req: IncomingMessage, url: URL): Promise<Command> {
+    const method = req.method ?? "";
+    const path = url.pathname;
+    if (path === KV_PREFIX || path === `${KV_PREFIX}/`) {
+      if (method !== "GET") throw new HttpError(405, "METHOD_NOT_ALLOWED", "the key range takes GET");
+      const from = url.searchParams.get("from") ?? "";
+      const to = url.searchParams.get("to");
+      return { op: "range", from: keyBytes(from, true), to: to === null ? null : keyBytes(to, true), limit: intParam(url, "limit", 1, MAX_RANGE_LIMIT, 100) };
+    }
+    const rest = path.slice(KV_PREFIX.length + 1);
+    const cas = rest.endsWith("/cas");
+    const key = keyBytes(decodeSegment(cas ? rest.slice(0, -4) : rest), false);
+    if (cas) {
+      if (method !== "POST") throw new HttpError(405, "METHOD_NOT_ALLOWED", "cas takes POST");
+      return { op: "cas", key, expected: intParam(url, "expected", 0, Number.MAX_SAFE_INTEGER, null), value: await body(req) };
+    }
+    if (method === "GET") return { op: "get", key };
+    if (method === "DELETE") return { op: "delete", key };
+    if (method !== "PUT") throw new HttpError(405, "METHOD_NOT_ALLOWED", "a key takes GET, PUT or DELETE");
+    const op = url.searchParams.get("op") ?? "put";
+    if (op !== "put" && op !== "insert" && op !== "update") throw new HttpError(400, "BAD_COMMAND", `op: put, insert or update, not ${JSON.stringify(op)}`);
+    return { op, key, value: await body(req) };
+  }
+}
+
+function decodeSegment(s: string): string {
+  if (s.includes("/")) throw new HttpError(400, "BAD_COMMAND", "a key is one path segment (percent-encode '/' as %2F)");
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new HttpError(400, "BAD_COMMAND", "the key is not valid percent-encoded UTF-8");
+  }
+}
+
+function keyBytes(s: string, emptyOk: boolean): Uint8Array {
+  const b = new TextEncoder().encode(s);
+  if ((!emptyOk && b.byteLength === 0) || b.byteLength > MAX_KEY_BYTES) throw new HttpError(400, "BAD_COMMAND", `a key has 1..${MAX_KEY_BYTES} bytes`);
+  return b;
+}
+
+function intParam(url: URL, name: string, min: number, max: number, dflt: number | null): number {
+  const v = url.searchParams.get(name);
+  if (v === null) {
+    if (dflt === null) throw new HttpError(400, "BAD_COMMAND", `?${name}= is required`);
+    return dflt;
+  }
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isSafeInteger(n) || n < min || n > max) throw new HttpError(400, "BAD_COMMAND", `?${name}= takes an integer in ${min}..${max}`);
+  return n;
+}
+
+function timeoutOf(url: URL): number {
+  return intParam(url, "timeoutMs", 1, MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS);
+}
+
+/** The request body, at most MAX_VALUE_BYTES. */
+async function body(req: IncomingMessage): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > MAX_VALUE_BYTES) throw new HttpError(413, "VALUE_TOO_LARGE", `a value has at most ${MAX_VALUE_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+const STATUS: Record<string, number> = { NOT_FOUND: 404, EXISTS: 409, REVISION_MISMATCH: 409, STALE: 409, BAD_COMMAND: 400 };
+
+function answer(r: Reply): [number, unknown] {
+  if (!r.ok) return [STATUS[r.code] ?? 500, r.revision === undefined ? { code: r.code, message: r.message } : { code: r.code, message: r.message, revision: r.revision }];
+  switch (r.op) {
+    case "write":
+      return [200, { revision: r.revision, prev: r.prev }];
+    case "delete":
+      return [200, { revision: r.revision, deleted: r.deleted }];
+    case "get":
+      return [200, { revision: r.revision, ...valueJson(r.value) }];
+    case "range":
+      return [200, { entries: r.entries.map(entryJson), more: r.more }];
+  }
+}
+
+function entryJson(e: Entry): unknown {
+  const k = valueJson(e.key);
+  const v = valueJson(e.value);
+  return { key: k.value, ...(k.encoding ? { keyEncoding: k.encoding } : {}), ...v, revision: e.revision };
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+function valueJson(b: Uint8Array): { value: string; encoding?: "base64" } {
+  try {
+    return { value: strictUtf8.decode(b) };
+  } catch {
+    return { value: Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64"), encoding: "base64" };
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { "Content-Type": JSON_TYPE, "Content-Length": Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,134 @@
+/**
+ * A key-value replica above one ring's learner: it applies the deliveries, in order, to its store
+ * (several deliveries of one event-loop turn in one atomic, durable step), answers the commands it
+ * proposed itself (waiters), and says up to where it applied, durably: only that goes into the
+ * learner's applied reports, so acceptors never trim what a crash could still need.
+ *
+ * The cursor saved with the state is the next instance to apply (u64, big-endian); a restarted
+ * replica's learner starts there (not at instance 0).
+ */
+import { invariant } from "../../core/assert.ts";
+import type { Delivery, Instance } from "../../core/types.ts";
+import type { KvStore } from "../store/kv-store.ts";
+import { type Applied, KvMachine, type LogItem, revisionOf } from "./kv-machine.ts";
+import type { Reply } from "./reply.ts";
+
+/** Bound: commands this replica waits for at once (more are refused: the caller answers 503). */
+export const MAX_WAITERS = 10_000;
+/** Bound: deliveries queued for the next apply step (a turn delivers far fewer; more is a bug). */
+export const MAX_PENDING_DELIVERIES = 100_000;
+
+export class WaitError extends Error {
+  constructor(
+    readonly reason: "timeout" | "busy" | "closed",
+    message: string,
+  ) {
+    super(message);
+    this.name = "WaitError";
+  }
+}
+
+interface Waiter {
+  resolve(r: Reply): void;
+  reject(e: WaitError): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class KvReplica {
+  private readonly machine: KvMachine;
+  private pending: Delivery[] = [];
+  private readonly waiters = new Map<string, Waiter>();
+  private next: Instance;
+  /** Commands applied, and values the log carried that were no command. */
+  readonly counters = { applied: 0, badCommands: 0, steps: 0 };
+
+  constructor(private readonly store: KvStore) {
+    this.machine = new KvMachine(store);
+    this.next = cursorInstance(store.cursor());
+  }
+
+  /** The next instance to apply: where this replica's learner starts. */
+  get resumeFrom(): Instance {
+    return this.next;
+  }
+
+  get keys(): number {
+    return this.store.size();
+  }
+
+  /** A delivery of the learner, in instance order; applied by the next `applyPending`. */
+  deliver(d: Delivery): void {
+    const expected = this.pending.at(-1)?.instance ?? this.next - 1;
+    invariant(d.instance === expected + 1, `deliveries come in instance order (${d.instance} after ${expected})`);
+    invariant(this.pending.length < MAX_PENDING_DELIVERIES, "the apply queue is drained every turn");
+    this.pending.push(d);
+  }
+
+  /**
+   * Applies the queued deliveries in one atomic, durable step and answers their waiters. Returns
+   * the instance below which everything is applied and durable, or null when nothing was queued.
+   */
+  applyPending(): Instance | null {
+    if (this.pending.length === 0) return null;
+    const batch = this.pending;
+    this.pending = [];
+    const items: LogItem[] = [];
+    for (const d of batch) d.values.forEach((v, i) => items.push({ revision: revisionOf(d.instance, i), bytes: v.payload }));
+    const upTo = (batch.at(-1) as Delivery).instance + 1;
+    const applied = this.machine.applyBatch(items, cursorBytes(upTo));
+    this.next = upTo;
+    this.counters.steps++;
+    for (const a of applied) this.answer(a);
+    return upTo;
+  }
+
+  /** The reply to command (client, seq) once applied here; a WaitError after `timeoutMs`, or at once past MAX_WAITERS. */
+  waitFor(client: number, seq: number, timeoutMs: number): Promise<Reply> {
+    const key = `${client}:${seq}`;
+    return new Promise<Reply>((resolve, reject) => {
+      if (this.waiters.has(key)) return reject(new WaitError("busy", `command ${seq} of client ${client} is already awaited here`));
+      if (this.waiters.size >= MAX_WAITERS) return reject(new WaitError("busy", `${MAX_WAITERS} commands are awaited here already`));
+      const timer = setTimeout(() => {
+        this.waiters.delete(key);
+        reject(new WaitError("timeout", `command ${seq} of client ${client} was not applied within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.set(key, { resolve, reject, timer });
+    });
+  }
+
+  /** Rejects every waiter and closes the store. */
+  close(): void {
+    for (const w of this.waiters.values()) {
+      clearTimeout(w.timer);
+      w.reject(new WaitError("closed", "the replica is shutting down"));
+    }
+    this.waiters.clear();
+    this.store.close();
+  }
+
+  private answer(a: Applied): void {
+    if (a.client === null) {
+      this.counters.badCommands++;
+      return;
+    }
+    this.counters.applied++;
+    const key = `${a.client}:${a.seq}`;
+    const w = this.waiters.get(key);
+    if (!w) return;
+    this.waiters.delete(key);
+    clearTimeout(w.timer);
+    w.resolve(a.reply);
+  }
+}
+
+function cursorBytes(next: Instance): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(next));
+  return b;
+}
+
+function cursorInstance(c: Uint8Array | null): Instance {
+  if (c === null) return 0;
+  invariant(c.byteLength === 8, "a single-ring cursor is 8 bytes");
+  return Number(new DataView(c.buffer, c.byteOffset, 8).getBigUint64(0));
+}

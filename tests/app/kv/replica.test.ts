@@ -1,0 +1,65 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Command, encodeRequest } from "../../../src/app/kv/command.ts";
+import { KvReplica, MAX_WAITERS, WaitError } from "../../../src/app/kv/replica.ts";
+import { MemoryKvStore } from "../../../src/app/store/memory-store.ts";
+import { SqliteKvStore } from "../../../src/app/store/sqlite-store.ts";
+import type { Delivery } from "../../../src/core/types.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "kv-replica-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const b = (s: string) => new TextEncoder().encode(s);
+
+function delivery(instance: number, cmds: [number, number, Command][]): Delivery {
+  return { instance, vid: `v${instance}`, values: cmds.map(([client, seq, command], i) => ({ client: 99, seq: instance * 100 + i, payload: encodeRequest({ client, seq, command }) })) };
+}
+
+describe("KvReplica", () => {
+  test("applies a turn's deliveries in one step, answers its waiters, and reports the next instance", async () => {
+    const r = new KvReplica(new MemoryKvStore());
+    const put = r.waitFor(5, 1, 1000);
+    const get = r.waitFor(5, 2, 1000);
+    r.deliver(delivery(0, [[5, 1, { op: "put", key: b("a"), value: b("1") }]]));
+    r.deliver({ instance: 1, vid: "skip", values: [] });
+    r.deliver(delivery(2, [[5, 2, { op: "get", key: b("a") }]]));
+    expect(r.applyPending()).toBe(3);
+    expect(r.applyPending()).toBeNull();
+    expect(await put).toMatchObject({ ok: true, op: "write" });
+    expect(await get).toMatchObject({ ok: true, op: "get" });
+    expect(r.counters.steps).toBe(1);
+    expect(r.resumeFrom).toBe(3);
+    expect(() => r.deliver(delivery(4, []))).toThrow("instance order");
+  });
+
+  test("a restarted replica resumes after its durable cursor, with its state", () => {
+    const path = join(dir, "resume.sqlite");
+    const first = new KvReplica(new SqliteKvStore(path));
+    expect(first.resumeFrom).toBe(0);
+    for (let i = 0; i < 5; i++) first.deliver(delivery(i, [[1, i + 1, { op: "put", key: b(`k${i}`), value: b("v") }]]));
+    first.applyPending();
+    first.close();
+    const again = new KvReplica(new SqliteKvStore(path));
+    expect(again.resumeFrom).toBe(5);
+    expect(again.keys).toBe(5);
+    expect(() => again.deliver(delivery(0, []))).toThrow("instance order");
+    again.deliver(delivery(5, [[1, 6, { op: "delete", key: b("k0") }]]));
+    expect(again.applyPending()).toBe(6);
+    expect(again.keys).toBe(4);
+    again.close();
+  });
+
+  test("waiters: a timeout, a second wait for one command, the bound, and shutdown are WaitErrors", async () => {
+    const r = new KvReplica(new MemoryKvStore());
+    const reason = (p: Promise<unknown>) => p.then(() => "resolved", (e: unknown) => (e instanceof WaitError ? e.reason : String(e)));
+    expect(await reason(r.waitFor(1, 1, 5))).toBe("timeout");
+    const held = reason(r.waitFor(1, 2, 10_000));
+    expect(await reason(r.waitFor(1, 2, 10_000))).toBe("busy");
+    const many = Array.from({ length: MAX_WAITERS - 1 }, (_, i) => reason(r.waitFor(2, i + 1, 10_000)));
+    expect(await reason(r.waitFor(3, 1, 10_000))).toBe("busy");
+    r.close();
+    expect(await held).toBe("closed");
+    expect(new Set(await Promise.all(many))).toEqual(new Set(["closed"]));
+  });
+});

@@ -1,0 +1,64 @@
+import { describe, expect, test } from "bun:test";
+import { LocalCluster } from "../../src/bench/cluster.ts";
+
+/**
+ * The key-value service on real processes: 3 acceptors, 2 replicas with durable stores, the HTTP
+ * API. Writes through one replica are read through the other (every command goes through the
+ * log); a command retried with the same (client, seq) through the other replica gets its first
+ * reply and is not applied twice; a replica killed with SIGKILL restarts from its store's cursor,
+ * catches up, and then holds the same state as the other.
+ */
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function call(port: number, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+  const r = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers, ...(body !== undefined ? { body } : {}), signal: AbortSignal.timeout(8000) });
+  return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+}
+
+describe("paxos kv on real processes", () => {
+  test(
+    "put/get/cas/range across replicas, exactly-once retries, and a replica restarted from its store",
+    async () => {
+      const c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 2, clients: 0, kv: true, http: true });
+      const [r1, r2] = c.nodes.filter((n) => n.kv !== undefined) as [(typeof c.nodes)[number], (typeof c.nodes)[number]];
+      const p1 = r1.http as number;
+      const p2 = r2.http as number;
+      try {
+        const put = await call(p1, "PUT", "/v1/kv/greeting", "hello");
+        expect(put.status).toBe(200);
+        const rev = put.json["revision"] as number;
+        expect(await call(p2, "GET", "/v1/kv/greeting")).toEqual({ status: 200, json: { revision: rev, value: "hello" } });
+        expect((await call(p2, "PUT", "/v1/kv/greeting?op=insert", "again")).json["code"]).toBe("EXISTS");
+        expect((await call(p2, "GET", "/v1/kv/missing")).status).toBe(404);
+        expect((await call(p1, "POST", "/v1/kv/greeting/cas?expected=1234", "no")).status).toBe(409);
+
+        // Exactly once: the same (client, seq) through the other replica answers as the first time.
+        const id = { "X-Paxos-Client": "77", "X-Paxos-Seq": "1" };
+        const first = await call(p1, "POST", `/v1/kv/greeting/cas?expected=${rev}`, "mine", id);
+        expect(first.status).toBe(200);
+        expect(await call(p2, "POST", `/v1/kv/greeting/cas?expected=${rev}`, "mine", id)).toEqual(first);
+        expect((await call(p2, "GET", "/v1/kv/greeting")).json["value"]).toBe("mine");
+        expect((await call(p1, "PUT", "/v1/kv/bad%2", "x")).json["code"]).toBe("BAD_COMMAND");
+
+        await c.kill(r2.id, "SIGKILL");
+        for (let i = 0; i < 20; i++) expect((await call(p1, "PUT", `/v1/kv/k${String(i).padStart(2, "0")}`, `v${i}`)).status).toBe(200);
+        await c.restart(r2.id);
+        const st = await c.status(r2.id);
+        expect(st?.learnerStart?.source).toBe("kv");
+        expect(st?.learnerStart?.instance).toBeGreaterThan(0);
+        expect((await call(p2, "GET", "/v1/kv/k19")).json["value"]).toBe("v19");
+        const all = async (port: number) => (await call(port, "GET", "/v1/kv?from=&limit=100")).json;
+        for (let t = 0; t < 3000 && JSON.stringify(await all(p1)) !== JSON.stringify(await all(p2)); t += 100) await sleep(100);
+        const state = await all(p2);
+        expect(state).toEqual(await all(p1));
+        expect((state["entries"] as unknown[]).length).toBe(21);
+        const kv2 = (await c.status(r2.id))?.kv;
+        expect(kv2?.keys).toBe(21);
+        expect(kv2?.sqlite).toBe("bun:sqlite");
+      } finally {
+        await c.stop();
+      }
+    },
+    { timeout: 60_000 },
+  );
+});
