@@ -46,7 +46,7 @@ export function childEnv(): NodeJS.ProcessEnv {
 }
 
 /** Environment variables of the runtime (no flag's) that the children of a bench or test cluster inherit. */
-const CHILD_KNOBS = new Set(["PAXOS_TRACE", "PAXOS_UDP_SEND", "PAXOS_HMAC", "PAXOS_GMAC"]);
+const CHILD_KNOBS = new Set(["PAXOS_TRACE", "PAXOS_UDP_SEND", "PAXOS_HMAC", "PAXOS_GMAC", "PAXOS_KV_PLANTED_BUG"]);
 
 /** The heap growth factor recommended for nodes; see childEnv. */
 export const NODE_HEAP_GROWTH = "1.25";

@@ -19,7 +19,7 @@ import { readiness } from "../node/readiness.ts";
 import { stage, StartupError } from "../node/startup-error.ts";
 import { planLearnerStart, type LearnerStart } from "./learner-start.ts";
 import { NodeRuntime, type RuntimeEvents } from "../node/runtime.ts";
-import { KvHost, KvHostError } from "../app/kv/host.ts";
+import { KvHost, KvHostError, PLANTED_BUG_ENV, plantedLocalReads } from "../app/kv/host.ts";
 import { createSocketNetwork, type SocketNetwork } from "../node/socket-network.ts";
 import { nodeIdentity, type NodeStatus, type StatusSource } from "../node/status.ts";
 import { roleStatus } from "../node/role-status.ts";
@@ -305,6 +305,7 @@ export async function runNodeCommand(o: NodeCliOptions, err: (s: string) => void
     kv?.close();
     throw e;
   }
+  if (kv && plantedLocalReads()) node.log.warn(`${PLANTED_BUG_ENV}=local-reads: this replica answers reads from its own state without the log (a planted bug for tests; reads are not linearizable)`);
   if (start !== null) node.log.info("learner starts", { instance: start.report.instance, from: start.report.source, file: start.report.file, cutBytes: start.report.cutBytes, remembered: start.remembered });
   await notifySystemd("READY=1", node.log);
   const stats = o.statsMs ? setInterval(() => err(`${JSON.stringify(statsLine(node))}\n`), o.statsMs) : undefined;

@@ -5,6 +5,7 @@
  * garbage-collection reports carry), and the HTTP API beside /status.
  */
 import { mkdirSync } from "node:fs";
+import process from "node:process";
 import { join } from "node:path";
 import type { NodeEntry } from "../../config/schema.ts";
 import type { NodeRuntime, RuntimeEvents } from "../../node/runtime.ts";
@@ -26,6 +27,12 @@ export interface KvStatus {
 }
 
 export class KvHostError extends Error {}
+
+/** The planted stale-read bug (tests only: it proves the linearizability test can fail). */
+export const PLANTED_BUG_ENV = "PAXOS_KV_PLANTED_BUG";
+export function plantedLocalReads(): boolean {
+  return process.env[PLANTED_BUG_ENV] === "local-reads";
+}
 
 export class KvHost {
   readonly replica: KvReplica;
@@ -65,7 +72,7 @@ export class KvHost {
   /** The HTTP routes, proposing through `runtime`; also binds the applied reports to it. */
   routes(runtime: NodeRuntime): AppRoutes {
     this.bind(runtime);
-    return new KvApi({ replica: this.replica, propose: (bytes) => runtime.propose(bytes) !== null });
+    return new KvApi({ replica: this.replica, propose: (bytes) => runtime.propose(bytes) !== null, plantedLocalReads: plantedLocalReads() });
   }
 
   /** From now on the learner's applied reports say what the store holds, not what was delivered. */

@@ -34,6 +34,12 @@ export interface KvApiOptions {
   readonly replica: KvReplica;
   /** Proposes a command's bytes through this node's proposer; false: refused (queue full, no proposer). */
   readonly propose: (bytes: Uint8Array) => boolean;
+  /**
+   * A planted bug (tests only, PAXOS_KV_PLANTED_BUG=local-reads): gets are answered from this
+   * replica's state at once, without the log or a read index, so a lagging replica answers stale
+   * values; the linearizability test must catch it.
+   */
+  readonly plantedLocalReads?: boolean;
 }
 
 class HttpError extends Error {
@@ -61,7 +67,7 @@ export class KvApi {
     try {
       const command = await this.commandOf(req, url);
       const [client, seq] = this.identity(req);
-      const reply = await this.submit(client, seq, command, timeoutOf(url));
+      const reply = this.o.plantedLocalReads && command.op === "get" ? this.o.replica.readNow(command.key) : await this.submit(client, seq, command, timeoutOf(url));
       const [status, body] = answer(reply);
       send(res, status, body);
     } catch (e) {

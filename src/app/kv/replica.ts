@@ -96,6 +96,16 @@ export class KvReplica {
     });
   }
 
+  /**
+   * The reply a get of `key` has from this replica's state now, without the log. Linearizable
+   * only once this replica applied everything decided before the read began (the read index);
+   * without that wait it is a stale read (the planted bug of KvApiOptions.plantedLocalReads).
+   */
+  readNow(key: Uint8Array): Reply {
+    const v = this.store.get(key);
+    return v ? { ok: true, op: "get", value: v.value, revision: v.revision } : { ok: false, code: "NOT_FOUND", message: "no such key" };
+  }
+
   /** Rejects every waiter and closes the store. */
   close(): void {
     for (const w of this.waiters.values()) {
