@@ -6,6 +6,7 @@ import { runSimCommand } from "./sim.ts";
 import { runNodeCommand } from "./node.ts";
 import { runProposeCommand } from "./propose.ts";
 import { runClientCommand } from "./client.ts";
+import { type KvVerb, runKvCommand } from "./kv.ts";
 import { BENCH_DEFAULTS, BenchInterrupted, benchJson, checkJsonTarget, formatBench, runBench, writeBenchJson, type BenchOptions } from "../bench/run.ts";
 import { MAX_BENCH_RINGS } from "../bench/multiring-layout.ts";
 import { preparePlotDir, writePlots } from "../bench/plots.ts";
@@ -203,6 +204,34 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       );
     });
 
+  const kvCmd = program.command("kv").description("the key-value service: one command against its replicas (from --endpoints, or the configuration's nodes with a kv section)");
+  const kvVerbs: [KvVerb, string, string][] = [
+    ["put", "<key> <value>", "write a value (prints its revision)"],
+    ["insert", "<key> <value>", "write only if the key is absent (else exit 1, EXISTS)"],
+    ["update", "<key> <value>", "write only if the key is present (else exit 1, NOT_FOUND)"],
+    ["get", "<key>", "print the value (exit 1 when the key is absent); linearizable, through the log"],
+    ["delete", "<key>", "delete the key"],
+    ["cas", "<key> <expected-revision> <value>", "write only if the key's revision is the expected one (0: absent); else exit 1 naming the current revision"],
+    ["range", "", "list keys in [--from, --to) in byte order, at most --limit"],
+  ];
+  for (const [verb, args, description] of kvVerbs) {
+    const c = kvCmd.command(`${verb}${args ? ` ${args}` : ""}`).description(description);
+    c.option("--endpoints <urls>", "replica base URLs, comma-separated (default: every node with a kv section in the configuration)")
+      .option("--config <file>", configHelp)
+      .option("--json", "print the result as JSON", false)
+      .addOption(new Option("--timeout-ms <ms>", "per attempt; a replica that does not answer in time is retried, the next one with the same command id").argParser(parseIntArg("--timeout-ms", 1, 60_000)).default(5000));
+    if (verb === "range") {
+      c.option("--from <key>", "first key (default: the first)")
+        .option("--to <key>", "end, excluded (default: none)")
+        .addOption(new Option("--limit <n>", "at most this many keys").argParser(parseIntArg("--limit", 1, 10_000)).default(100));
+    }
+    c.action(async (...xs: unknown[]) => {
+      const o = xs[xs.length - 2] as { endpoints?: string; config?: string; json: boolean; timeoutMs: number; from?: string; to?: string; limit?: number };
+      const positional = xs.slice(0, -2).map(String);
+      code = await runKvCommand({ verb, args: positional, json: o.json, timeoutMs: o.timeoutMs, ...pickDefined(o, ["endpoints", "config", "from", "to", "limit"]) }, io.out, io.err);
+    });
+  }
+
   program
     .command("ledger")
     .description("write-ahead-log tools")
@@ -325,6 +354,8 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   // A command that reads the cluster configuration checks all of it first, host names included:
   // every problem at once, before any socket opens.
   program.hook("preAction", async (_program, command) => {
+    // paxos kv with --endpoints needs no configuration.
+    if (command.getOptionValue("endpoints") !== undefined) return;
     if (command.options.some((op) => op.attributeName() === "config")) await checkConfigFile(findConfigFile(command.getOptionValue("config") as string | undefined));
   });
   try {
@@ -354,4 +385,11 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     io.err(`paxos: ${formatSystemError(err)}\n`);
     return 1;
   }
+}
+
+/** The keys of `o` that are set, for options typed with exactOptionalPropertyTypes. */
+function pickDefined<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
 }

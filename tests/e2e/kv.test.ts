@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { LocalCluster } from "../../src/bench/cluster.ts";
+import { KvClient, KvError } from "../../src/index.ts";
+import { runKvCommand } from "../../src/cli/kv.ts";
 
 /**
  * The key-value service on real processes: 3 acceptors, 2 replicas with durable stores, the HTTP
@@ -55,6 +57,46 @@ describe("paxos kv on real processes", () => {
         const kv2 = (await c.status(r2.id))?.kv;
         expect(kv2?.keys).toBe(21);
         expect(kv2?.sqlite).toBe("bun:sqlite");
+      } finally {
+        await c.stop();
+      }
+    },
+    { timeout: 60_000 },
+  );
+
+  test(
+    "the client library and paxos kv: typed results, failover past a dead endpoint with the same command id, exit codes",
+    async () => {
+      const c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 2, clients: 0, kv: true, http: true });
+      const urls = c.nodes.filter((n) => n.kv !== undefined).map((n) => `http://127.0.0.1:${n.http as number}`);
+      try {
+        // The first endpoint refuses connections: every command goes on to a live replica.
+        const kv = new KvClient({ endpoints: ["http://127.0.0.1:9", ...urls], timeoutMs: 3000 });
+        const w = await kv.put("k", "v1");
+        expect(w.prev).toBe(0);
+        expect(new TextDecoder().decode((await kv.get("k"))?.value)).toBe("v1");
+        expect(await kv.get("absent")).toBeNull();
+        expect(await kv.cas("k", w.revision + 1, "no")).toEqual({ ok: false, revision: w.revision });
+        expect((await kv.cas("k", w.revision, "v2")).ok).toBe(true);
+        const inserted = await kv.insert("bin", new Uint8Array([0xff, 0x00, 0x80]));
+        expect([...((await kv.get("bin"))?.value ?? [])]).toEqual([0xff, 0x00, 0x80]);
+        expect(await kv.insert("bin", "x").catch((e: unknown) => (e instanceof KvError ? [e.code, e.revision] : e))).toEqual(["EXISTS", inserted.revision]);
+        expect((await kv.range({ from: "a", limit: 10 })).entries.map((e) => e.key)).toEqual(["bin", "k"]);
+        expect(await kv.delete("k")).toMatchObject({ deleted: true });
+
+        const out: string[] = [];
+        const err: string[] = [];
+        const cli = (verb: Parameters<typeof runKvCommand>[0]["verb"], ...args: string[]) => runKvCommand({ verb, args, endpoints: urls.join(","), json: false, timeoutMs: 3000 }, (s) => out.push(s), (s) => err.push(s));
+        expect(await cli("put", "c", "hello")).toBe(0);
+        expect(await cli("get", "c")).toBe(0);
+        expect(out.at(-1)).toBe("hello\n");
+        expect(await cli("get", "nope")).toBe(1);
+        expect(err.at(-1)).toBe("paxos kv: no such key: nope\n");
+        expect(await cli("cas", "c", "0", "x")).toBe(1);
+        expect(err.at(-1)).toMatch(/^paxos kv: REVISION_MISMATCH: c is at revision \d+, not 0\n$/);
+        const dead = await runKvCommand({ verb: "get", args: ["c"], endpoints: "http://127.0.0.1:9", json: false, timeoutMs: 500 }, () => {}, (s) => err.push(s));
+        expect(dead).toBe(1);
+        expect(err.at(-1)).toContain("UNAVAILABLE");
       } finally {
         await c.stop();
       }

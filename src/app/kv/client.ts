@@ -1,0 +1,150 @@
+/**
+ * The key-value service's client library (`import { KvClient } from "paxos"`): typed calls over
+ * the replicas' HTTP API. Each command carries this client's id (random per KvClient) and a
+ * sequence number; a command that failed in transit, timed out or met an unavailable replica is
+ * retried with the same (client, seq) on the next replica, so it is applied at most once and its
+ * reply is the one of its first application. Keys are strings (UTF-8); values strings or bytes.
+ */
+import { randomInt } from "node:crypto";
+
+export type KvErrorCode = "NOT_FOUND" | "EXISTS" | "REVISION_MISMATCH" | "BAD_COMMAND" | "STALE" | "VALUE_TOO_LARGE" | "UNAVAILABLE";
+
+export class KvError extends Error {
+  constructor(
+    readonly code: KvErrorCode,
+    message: string,
+    /** REVISION_MISMATCH and EXISTS: the key's current revision (0: absent). */
+    readonly revision?: number,
+  ) {
+    super(message);
+    this.name = "KvError";
+  }
+}
+
+export interface KvClientOptions {
+  /** Replica base URLs, e.g. http://10.0.0.3:8303; tried in turn from a random one. */
+  readonly endpoints: readonly string[];
+  /** Per attempt (the replica's own wait is the same); default 5000. */
+  readonly timeoutMs?: number;
+  /** Attempts per command over the endpoints; default 2 × endpoints. */
+  readonly attempts?: number;
+}
+
+export interface KvEntry {
+  readonly key: string;
+  readonly value: Uint8Array;
+  readonly revision: number;
+}
+
+export type CasResult = { readonly ok: true; readonly revision: number } | { readonly ok: false; readonly revision: number };
+
+interface Answer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+export class KvClient {
+  private readonly endpoints: readonly string[];
+  private readonly timeoutMs: number;
+  private readonly attempts: number;
+  /** This client's id in every replica's client table. */
+  readonly clientId = randomInt(2 ** 47, 2 ** 48);
+  private seq = 0;
+  private next: number;
+
+  constructor(o: KvClientOptions) {
+    if (o.endpoints.length === 0) throw new RangeError("KvClient: no endpoints");
+    this.endpoints = o.endpoints.map((e) => e.replace(/\/+$/, ""));
+    this.timeoutMs = o.timeoutMs ?? 5000;
+    this.attempts = o.attempts ?? 2 * this.endpoints.length;
+    this.next = randomInt(0, this.endpoints.length);
+  }
+
+  /** Writes `value`; the revision it gave the key and the one it replaced (0: absent). */
+  async put(key: string, value: string | Uint8Array): Promise<{ revision: number; prev: number }> {
+    const a = ok(await this.call("PUT", keyPath(key), value));
+    return { revision: a.body["revision"] as number, prev: a.body["prev"] as number };
+  }
+
+  /** Writes only if the key is absent; else KvError EXISTS. */
+  async insert(key: string, value: string | Uint8Array): Promise<{ revision: number }> {
+    return { revision: ok(await this.call("PUT", `${keyPath(key)}?op=insert`, value)).body["revision"] as number };
+  }
+
+  /** Writes only if the key is present; else KvError NOT_FOUND. */
+  async update(key: string, value: string | Uint8Array): Promise<{ revision: number; prev: number }> {
+    const a = ok(await this.call("PUT", `${keyPath(key)}?op=update`, value));
+    return { revision: a.body["revision"] as number, prev: a.body["prev"] as number };
+  }
+
+  /** The key's value and revision, or null when absent (linearizable: it goes through the log). */
+  async get(key: string): Promise<{ value: Uint8Array; revision: number } | null> {
+    const a = await this.call("GET", keyPath(key));
+    if (a.status === 404) return null;
+    const b = ok(a).body;
+    return { value: bytesOf(b["value"], b["encoding"]), revision: b["revision"] as number };
+  }
+
+  async delete(key: string): Promise<{ revision: number; deleted: boolean }> {
+    const b = ok(await this.call("DELETE", keyPath(key))).body;
+    return { revision: b["revision"] as number, deleted: b["deleted"] as boolean };
+  }
+
+  /** Writes only if the key's revision is `expected` (0: absent); otherwise says the current revision. */
+  async cas(key: string, expected: number, value: string | Uint8Array): Promise<CasResult> {
+    const a = await this.call("POST", `${keyPath(key)}/cas?expected=${expected}`, value);
+    if (a.status === 409 && a.body["code"] === "REVISION_MISMATCH") return { ok: false, revision: a.body["revision"] as number };
+    return { ok: true, revision: ok(a).body["revision"] as number };
+  }
+
+  /** Keys in [from, to) in byte order (to omitted: to the end), at most `limit` (default 100). */
+  async range(o: { from?: string; to?: string; limit?: number } = {}): Promise<{ entries: KvEntry[]; more: boolean }> {
+    const q = new URLSearchParams({ from: o.from ?? "", limit: String(o.limit ?? 100) });
+    if (o.to !== undefined) q.set("to", o.to);
+    const b = ok(await this.call("GET", `/v1/kv?${q.toString()}`)).body;
+    const entries = (b["entries"] as Record<string, unknown>[]).map((e) => ({
+      key: e["keyEncoding"] === "base64" ? new TextDecoder().decode(Buffer.from(e["key"] as string, "base64")) : (e["key"] as string),
+      value: bytesOf(e["value"], e["encoding"]),
+      revision: e["revision"] as number,
+    }));
+    return { entries, more: b["more"] as boolean };
+  }
+
+  /** One command: its (client, seq), tried on the endpoints in turn until a replica answers it. */
+  private async call(method: string, path: string, body?: string | Uint8Array): Promise<Answer> {
+    const seq = ++this.seq;
+    let last = "no replica answered";
+    for (let attempt = 0; attempt < this.attempts; attempt++) {
+      const base = this.endpoints[this.next % this.endpoints.length] as string;
+      try {
+        const r = await fetch(`${base}${path}${path.includes("?") ? "&" : "?"}timeoutMs=${this.timeoutMs}`, {
+          method,
+          headers: { "X-Paxos-Client": String(this.clientId), "X-Paxos-Seq": String(seq) },
+          ...(body !== undefined ? { body: typeof body === "string" ? body : new Uint8Array(body) } : {}),
+          signal: AbortSignal.timeout(this.timeoutMs + 1000),
+        });
+        const answer = { status: r.status, body: (await r.json()) as Record<string, unknown> };
+        if (r.status !== 503) return answer;
+        last = `${base}: ${String(answer.body["message"] ?? "unavailable")}`;
+      } catch (e) {
+        last = `${base}: ${e instanceof Error ? e.message : String(e)}`;
+      }
+      this.next++;
+    }
+    throw new KvError("UNAVAILABLE", `no replica applied the command after ${this.attempts} attempts (last: ${last})`);
+  }
+}
+
+function keyPath(key: string): string {
+  return `/v1/kv/${encodeURIComponent(key)}`;
+}
+
+function ok(a: Answer): Answer {
+  if (a.status === 200) return a;
+  const code = (a.body["code"] as KvErrorCode | undefined) ?? "UNAVAILABLE";
+  throw new KvError(code, String(a.body["message"] ?? `HTTP ${a.status}`), typeof a.body["revision"] === "number" ? a.body["revision"] : undefined);
+}
+
+function bytesOf(value: unknown, encoding: unknown): Uint8Array {
+  return encoding === "base64" ? new Uint8Array(Buffer.from(value as string, "base64")) : new TextEncoder().encode(value as string);
+}

@@ -1,0 +1,5 @@
+/**
+ * The package's library entry (`import { KvClient } from "paxos"`): the key-value service's
+ * client. The command-line program is main.ts.
+ */
+export { type CasResult, KvClient, type KvClientOptions, type KvEntry, KvError, type KvErrorCode } from "./app/kv/client.ts";
