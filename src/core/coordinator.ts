@@ -169,6 +169,15 @@ export class Coordinator {
     return this.active && this.state.k === "phase2" && this.lease.holds(now);
   }
 
+  /**
+   * A read index: the instance after the highest this coordinator proposed (every write that
+   * completed before now is below it), while it holds its lease, so that no other coordinator can
+   * have decided anything it does not know; null otherwise (no lease, not leading, Phase 1).
+   */
+  readIndex(now: Tick): Instance | null {
+    return this.hasLease(now) ? this.nextInstance : null;
+  }
+
   /** Stands down. The flow window and the GC bound stay: they measure learners and replicas, not who leads. */
   deactivate(): void {
     this.active = false;

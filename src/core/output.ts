@@ -1,5 +1,5 @@
 import type { LeadershipChange } from "./election.ts";
-import type { Ack, Conflict, DecisionId, Delivery, Destination, Envelope, LeadingState, LedgerRecord, LostRange, Msg, NodeId, Output } from "./types.ts";
+import type { Ack, Conflict, DecisionId, Delivery, Destination, Envelope, LeadingState, LedgerRecord, LostRange, Msg, NodeId, Output, ReadIndex } from "./types.ts";
 
 /** Collects what a step persists, sends and delivers. */
 export class OutputBuilder implements Output {
@@ -10,6 +10,7 @@ export class OutputBuilder implements Output {
   readonly acked: Ack[] = [];
   readonly conflicts: Conflict[] = [];
   readonly lost: LostRange[] = [];
+  readonly readIndex: ReadIndex[] = [];
   sendsAfterPersist = false;
   leading: LeadingState | null = null;
   leaderChange: LeadershipChange | null = null;
@@ -54,6 +55,7 @@ export function isEmpty(o: Output): boolean {
     o.acked.length === 0 &&
     o.conflicts.length === 0 &&
     o.lost.length === 0 &&
+    o.readIndex.length === 0 &&
     o.leading === null &&
     o.leaderChange === null &&
     o.proposed === null &&

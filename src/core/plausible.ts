@@ -16,6 +16,10 @@ export function plausible(m: Msg): boolean {
       return true;
     case "lagging":
       return inst(m.at) && m.slots >= 1 && m.slots <= MAX_SKIP_SLOTS;
+    case "read-index":
+      return true;
+    case "read-index-reply":
+      return m.index === null || inst(m.index);
     case "nack":
       return m.rnd <= MAX_ROUND && m.promised <= MAX_ROUND;
     case "2a":

@@ -146,6 +146,9 @@ export class RingProcess implements ProcessContext {
       case "applied":
         this.learner?.onHostApplied(input.upTo);
         break;
+      case "read-index":
+        this.askReadIndex(input.id, now, out);
+        break;
       case "msg":
         out.source = input.from;
         this.onMsg(input.from, input.msg, now, out);
@@ -215,6 +218,8 @@ export class RingProcess implements ProcessContext {
         if (this.coordinator?.isActive) this.coordinator.onLagging(msg.at, msg.slots);
         else if (msg.hops < 2 && this.leaderHint() !== this.id) out.to(this.leaderHint(), { ...msg, hops: msg.hops + 1 });
       },
+      "read-index": (from, msg, now, out) => out.to(from, { t: "read-index-reply", id: msg.id, index: this.coordinator?.readIndex(now) ?? null }),
+      "read-index-reply": (_from, msg, _now, out) => void out.readIndex.push({ id: msg.id, index: msg.index }),
       nack: (from, msg, now, out) => this.onNack(from, msg.rnd, msg.promised, now, out),
       heartbeat: (from, msg, now, out) => this.onHeartbeat(from, msg.rnd, msg.seq, now, out),
       "heartbeat-ack": (from, msg, now) => this.coordinator?.onHeartbeatAck(from, msg.rnd, msg.seq, now),
@@ -233,6 +238,17 @@ export class RingProcess implements ProcessContext {
       "state-ask": (from, _msg, now, out) => this.learner?.onStateAsk(from, now, out),
       state: (from, msg, now, out) => this.learner?.onState(from, msg.next, msg.exact, msg.clients, now, out),
     };
+  }
+
+  /** The host's read index: from this process' own coordinator when it leads, else asked of the leader it knows. */
+  private askReadIndex(id: number, now: Tick, out: OutputBuilder): void {
+    if (this.coordinator?.isActive) {
+      out.readIndex.push({ id, index: this.coordinator.readIndex(now) });
+      return;
+    }
+    const leader = this.leaderHint();
+    if (leader === this.id) out.readIndex.push({ id, index: null });
+    else out.to(leader, { t: "read-index", id });
   }
 
   private onPhase1A(from: NodeId, msg: Extract<Msg, { t: "1a" }>, now: Tick, out: OutputBuilder): void {

@@ -158,6 +158,10 @@ export type Msg =
    * the ring's coordinator (hops bounds forwarding), which skips them at once (see SkipPacer).
    */
   | { readonly t: "lagging"; readonly at: Instance; readonly slots: number; readonly hops: number }
+  /** Read index (a replica's linearizable read without the log): asks the leader for the instance after the highest it proposed. */
+  | { readonly t: "read-index"; readonly id: number }
+  /** The leader's answer while it holds its lease (no other coordinator can decide anything it does not know): `index`; null: no answer (no lease, not leading). */
+  | { readonly t: "read-index-reply"; readonly id: number; readonly index: Instance | null }
   /** U-Ring: a process left out of the current ring asks the coordinator to be laid back in. */
   | { readonly t: "hello" }
   /** U-Ring: the coordinator's answer to a ring member whose view of the ring is out of date. */
@@ -259,6 +263,8 @@ export interface Output {
   readonly conflicts: Conflict[];
   /** Instances [from, to) this learner gave up as lost: no process holds them any more (see Learner). */
   readonly lost: LostRange[];
+  /** Read indexes the host asked for (Input "read-index") that came back in this step. */
+  readonly readIndex: ReadIndex[];
   /** This process' coordinator as the step left it, when the step changed it (null: unchanged, or no coordinator). */
   readonly leading: LeadingState | null;
   /** A change of leadership this step made as this process sees it, with its cause (for the log; null: none). */
@@ -285,6 +291,12 @@ export interface LeadingState {
  * learner whose state (duplicate filter) it took, so that it filters as the others from `to` on;
  * null: none answered, and a value re-sent across the gap may be delivered again by this learner.
  */
+/** A read index for the host (Input "read-index"): every write that completed before it was asked is below `index` (a read may answer once the host applied up to it); null: no leader answered with one. */
+export interface ReadIndex {
+  readonly id: number;
+  readonly index: Instance | null;
+}
+
 export interface LostRange {
   readonly from: Instance;
   readonly to: Instance;
@@ -316,4 +328,6 @@ export type Input =
    * application made them durable). From the first such input on, a replica reports that, not
    * what it delivered, as applied: acceptors keep what the host may still need.
    */
-  | { readonly k: "applied"; readonly upTo: Instance };
+  | { readonly k: "applied"; readonly upTo: Instance }
+  /** The host wants a read index (see the read-index message): the answer comes in Output.readIndex with this id. */
+  | { readonly k: "read-index"; readonly id: number };

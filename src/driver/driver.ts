@@ -1,6 +1,6 @@
 import { invariant } from "../core/assert.ts";
 import type { LeadershipChange } from "../core/election.ts";
-import type { Ack, Conflict, Delivery, DecisionId, Envelope, Input, LeadingState, LostRange, NodeId, Output, Tick } from "../core/types.ts";
+import type { Ack, Conflict, Delivery, DecisionId, Envelope, Input, LeadingState, LostRange, NodeId, Output, Tick, ReadIndex } from "../core/types.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 
 /** Something that can take one input at a time: a RingProcess. */
@@ -19,6 +19,8 @@ export interface Sink {
   lost?(node: NodeId, range: LostRange): void;
   /** Conflicting network input the core dropped (see Conflict). */
   conflict?(node: NodeId, c: Conflict): void;
+  /** A read index the host asked for came back (after the step's deliveries). */
+  readIndex?(node: NodeId, r: ReadIndex): void;
   /**
    * The step changed leadership: this process' coordinator's state (null: unchanged), and the
    * change as this process sees it (null: none to tell). Told at once: it is state, not a message.
@@ -94,6 +96,7 @@ export class Driver {
     if (this.sink.lost) for (const r of out.lost) this.sink.lost(id, r);
     for (const d of out.deliver) this.sink.deliver(id, d);
     if (this.sink.acked) for (const a of out.acked) this.sink.acked(id, a);
+    if (this.sink.readIndex) for (const r of out.readIndex) this.sink.readIndex(id, r);
     for (const e of out.send) this.sink.send(id, e);
   }
 }

@@ -3,7 +3,7 @@ import { describeCause, STALL_TICKS, type LeadershipChange } from "../core/elect
 import { createProcess } from "../core/factory.ts";
 import type { RingProcess } from "../core/process.ts";
 import type { LearnFrom } from "../core/learner.ts";
-import type { Ack, Conflict, DecisionId, Delivery, Envelope, Input, LeadingState, LostRange, Msg, NodeId } from "../core/types.ts";
+import type { Ack, Conflict, DecisionId, Delivery, Envelope, Input, LeadingState, LostRange, Msg, NodeId, ReadIndex } from "../core/types.ts";
 import { Driver } from "../driver/driver.ts";
 import { RamLedger, type Ledger } from "../ledger/ledger.ts";
 
@@ -36,6 +36,8 @@ export interface RuntimeEvents {
   lost?(range: LostRange): void;
   /** The core dropped network input that conflicts with what it knows (forged, or a broken peer). */
   conflict?(c: Conflict): void;
+  /** A read index this process asked for (input "read-index") came back. */
+  readIndex?(r: ReadIndex): void;
 }
 
 export interface RuntimeOptions {
@@ -126,6 +128,7 @@ export class NodeRuntime {
       },
       decided: (_n, d) => o.events?.decided?.(d),
       acked: (_n, a) => o.events?.acked?.(a),
+      readIndex: (_n, r) => o.events?.readIndex?.(r),
       lost: (_n, r) => {
         this.counters.lost_instances += r.to - r.from;
         o.events?.lost?.(r);

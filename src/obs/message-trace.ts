@@ -50,6 +50,10 @@ export function formatTrace(m: Msg): string {
       return `slow-down backlog=${m.backlog} hops=${m.hops}`;
     case "lagging":
       return `lagging at=${m.at} slots=${m.slots} hops=${m.hops}`;
+    case "read-index":
+      return `read-index id=${m.id}`;
+    case "read-index-reply":
+      return `read-index-reply id=${m.id} index=${m.index ?? "none"}`;
     case "subscribe":
       return `subscribe c=${m.client} seqs=[${m.seqs}]`;
     case "delivered":

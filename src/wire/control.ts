@@ -23,6 +23,8 @@
  * | applied       | u53 upTo                                                                      |
  * | slow-down     | u32 backlog, u32 hops                                                         |
  * | lagging       | u53 at, u32 slots, u32 hops                                                   |
+ * | read-index    | u32 id                                                                        |
+ * | read-index-reply | u32 id, u8 has (0/1), u53 index (0 when has is 0)                         |
  * | subscribe     | u32 client, u32 count (<= MAX_LIST), count x u53 seq                          |
  * | delivered     | u32 client, u32 count (<= MAX_LIST), count x (u53 seq, u53 instance),         |
  * |               |   u32 count (<= MAX_LIST), count x u53 unplaced seq                             |
@@ -35,7 +37,7 @@
 import type { CatchupEntry, ClientFilter, VoteReport } from "../core/types.ts";
 import type { BodyCodec, MsgOf } from "./body.ts";
 import { checkBool, checkList, checkU32, checkU53 } from "./check.ts";
-import { EncodeError } from "./errors.ts";
+import { DecodeError, EncodeError } from "./errors.ts";
 import {
   MIN_BATCH_BYTES,
   measureBatch,
@@ -288,6 +290,33 @@ export const laggingCodec: BodyCodec<MsgOf<"lagging">> = {
     const at = r.u53("lagging.at");
     const slots = r.u32("lagging.slots");
     return { t: "lagging", at, slots, hops: r.u32("lagging.hops") };
+  },
+};
+
+export const readIndexCodec: BodyCodec<MsgOf<"read-index">> = {
+  measure: (m) => checkU32(m.id, "read-index.id"),
+  write(w, m) {
+    w.u32(m.id);
+  },
+  read(r) {
+    return { t: "read-index", id: r.u32("read-index.id") };
+  },
+};
+
+export const readIndexReplyCodec: BodyCodec<MsgOf<"read-index-reply">> = {
+  measure: (m) => checkU32(m.id, "read-index-reply.id") + checkBool(m.index !== null, "read-index-reply.has") + checkU53(m.index ?? 0, "read-index-reply.index"),
+  write(w, m) {
+    w.u32(m.id);
+    w.bool(m.index !== null);
+    w.u53(m.index ?? 0);
+  },
+  read(r) {
+    const id = r.u32("read-index-reply.id");
+    const has = r.bool("read-index-reply.has");
+    const index = r.u53("read-index-reply.index");
+    // One encoding per message: without an index the field is 0.
+    if (!has && index !== 0) throw new DecodeError("body", `read-index-reply.index: ${index} without an index (has = 0)`);
+    return { t: "read-index-reply", id, index: has ? index : null };
   },
 };
 

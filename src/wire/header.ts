@@ -62,6 +62,8 @@ export const TYPE_CODES = {
   "state-ask": 21,
   state: 22,
   lagging: 23,
+  "read-index": 24,
+  "read-index-reply": 25,
 } as const satisfies Record<MsgType, number>;
 
 export type TypeCode = (typeof TYPE_CODES)[MsgType];

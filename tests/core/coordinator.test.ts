@@ -441,6 +441,27 @@ describe("coordinator Phase 2 (Task 3)", () => {
     expect(c.hasLease(2)).toBe(false);
   });
 
+  test("read index: none without the lease (Phase 1, no quorum of acks, stood down); with it, the instance after the highest proposed", () => {
+    const { c, cfg } = setup();
+    expect(c.readIndex(0)).toBeNull();
+    toPhase2(c, new Map(), 0);
+    expect(c.readIndex(1)).toBeNull(); // established, but no lease yet
+    const out = new OutputBuilder();
+    c.tick(1, out);
+    const seq = (sent(out, "heartbeat")[0] as { msg: { seq: number } }).msg.seq;
+    for (const a of ACCEPTORS.slice(0, 3)) c.onHeartbeatAck(a, R17, seq, 1);
+    expect(c.readIndex(2)).toBe(0);
+    const proposals = new OutputBuilder();
+    c.onValue(cv(1, 0), 2, proposals);
+    c.onValue(cv(1, 1), 2, proposals);
+    c.tick(2, proposals);
+    const highest = Math.max(...sent(proposals, "2a").map((e) => (e.msg as { instance: number }).instance));
+    expect(c.readIndex(3)).toBe(highest + 1);
+    expect(c.readIndex(1 + coordinatorLeaseTicks(cfg.leaseTicks))).toBeNull(); // the lease ran out
+    c.deactivate();
+    expect(c.readIndex(3)).toBeNull();
+  });
+
   test("a quorum of lease refusals (nacks below our round) tells the caller to stand down; refusals from fewer do not", () => {
     const { c } = setup();
     const out = new OutputBuilder();

@@ -58,7 +58,7 @@ function recorder(): { sink: Sink; events: string[] } {
 /** A scripted step's output; as the acceptor marks them, promises and votes make its sends wait. */
 function output(parts: Partial<Output>): Output {
   const sendsAfterPersist = (parts.persist ?? []).some((r) => r.k === "promise" || r.k === "vote");
-  return { persist: [], sendsAfterPersist, send: [], deliver: [], decided: [], acked: [], conflicts: [], lost: [], leading: null, leaderChange: null, proposed: null, refused: false, ...parts };
+  return { persist: [], sendsAfterPersist, send: [], deliver: [], decided: [], acked: [], conflicts: [], lost: [], readIndex: [], leading: null, leaderChange: null, proposed: null, refused: false, ...parts };
 }
 const nack = (rnd: number): Envelope => ({ dest: { to: 9 }, msg: { t: "nack", rnd, promised: rnd + 1 } });
 const promise = (rnd: number): LedgerRecord => ({ k: "promise", rnd });

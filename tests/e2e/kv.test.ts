@@ -32,6 +32,15 @@ describe("paxos kv on real processes", () => {
         expect(await call(p2, "GET", "/v1/kv/greeting")).toEqual({ status: 200, json: { revision: rev, value: "hello" } });
         expect((await call(p2, "PUT", "/v1/kv/greeting?op=insert", "again")).json["code"]).toBe("EXISTS");
         expect((await call(p2, "GET", "/v1/kv/missing")).status).toBe(404);
+        // Gets take the leader's read index, not the log; ?consistency=log goes through it; stale reads the state as it is.
+        const applied = async () => (await c.status(r2.id))?.kv?.commandsApplied ?? -1;
+        const before = await applied();
+        for (let i = 0; i < 5; i++) expect((await call(p2, "GET", "/v1/kv/greeting")).json["value"]).toBe("hello");
+        expect(await applied()).toBe(before);
+        expect((await call(p2, "GET", "/v1/kv/greeting?consistency=log")).json["value"]).toBe("hello");
+        expect(await applied()).toBe(before + 1);
+        expect((await call(p2, "GET", "/v1/kv/greeting?consistency=stale")).json["value"]).toBe("hello");
+        expect((await call(p2, "GET", "/v1/kv/greeting?consistency=maybe")).status).toBe(400);
         expect((await call(p1, "POST", "/v1/kv/greeting/cas?expected=1234", "no")).status).toBe(409);
 
         // Exactly once: the same (client, seq) through the other replica answers as the first time.

@@ -76,7 +76,7 @@ function decisions(r: Prng): DecisionId[] {
 
 /** A random well-formed message of a random type. */
 export function randomMsg(r: Prng): Msg {
-  switch (r.int(0, 22)) {
+  switch (r.int(0, 24)) {
     case 0: {
       const hops = r.chance(0.5) ? r.int(0, 20) : u32(r);
       return r.chance(0.5) ? { t: "value", v: clientValue(r), hops } : { t: "value", v: clientValue(r), hops, origin: nodeId(r) };
@@ -141,6 +141,10 @@ export function randomMsg(r: Prng): Msg {
     }
     case 20:
       return { t: "state-ask" };
+    case 23:
+      return { t: "read-index", id: u32(r) };
+    case 24:
+      return { t: "read-index-reply", id: u32(r), index: r.chance(0.3) ? null : u53(r) };
     case 22:
       return { t: "lagging", at: u53(r), slots: r.chance(0.5) ? r.int(1, 100) : u32(r), hops: r.chance(0.5) ? r.int(0, 2) : u32(r) };
     case 21:

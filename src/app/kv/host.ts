@@ -15,6 +15,8 @@ import { KvApi } from "./http-api.ts";
 import { KvReplica } from "./replica.ts";
 
 export const STORE_FILE = "kv.sqlite";
+/** Bound: read indexes asked of the leader at once (more: those reads go through the log). */
+export const MAX_READ_INDEX_ASKS = 10_000;
 
 export interface KvStatus {
   readonly store: string;
@@ -39,6 +41,9 @@ export class KvHost {
   private readonly store: SqliteKvStore;
   private runtime: NodeRuntime | null = null;
   private scheduled = false;
+  /** Read indexes asked of the leader and not answered yet, by id (bounded: MAX_READ_INDEX_ASKS). */
+  private readonly asks = new Map<number, (index: number | null) => void>();
+  private nextAsk = 0;
 
   /** Opens the store; a KvHostError naming `nodes[i].kv.dir` when it cannot. */
   constructor(entry: NodeEntry, index: number) {
@@ -59,7 +64,7 @@ export class KvHost {
     return this.replica.resumeFrom;
   }
 
-  /** The runtime's delivery event: queue, and apply once this turn's deliveries are in. */
+  /** The runtime's events: deliveries (queued, applied once this turn's are in) and read indexes. */
   readonly events: RuntimeEvents = {
     deliver: (d) => {
       this.replica.deliver(d);
@@ -67,12 +72,39 @@ export class KvHost {
       this.scheduled = true;
       queueMicrotask(() => this.applyPending());
     },
+    readIndex: (r) => {
+      const done = this.asks.get(r.id);
+      this.asks.delete(r.id);
+      done?.(r.index);
+    },
   };
+
+  /**
+   * A read index from the leader (the instance below which every write completed before now
+   * lies), or null: no leader answered within `timeoutMs` with one (no lease, an election, too
+   * many asks at once): the caller reads through the log instead.
+   */
+  readIndex(timeoutMs: number): Promise<number | null> {
+    const runtime = this.runtime;
+    if (runtime === null || this.asks.size >= MAX_READ_INDEX_ASKS) return Promise.resolve(null);
+    const id = (this.nextAsk = (this.nextAsk + 1) >>> 0);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.asks.delete(id);
+        resolve(null);
+      }, timeoutMs);
+      this.asks.set(id, (index) => {
+        clearTimeout(timer);
+        resolve(index);
+      });
+      runtime.input({ k: "read-index", id });
+    });
+  }
 
   /** The HTTP routes, proposing through `runtime`; also binds the applied reports to it. */
   routes(runtime: NodeRuntime): AppRoutes {
     this.bind(runtime);
-    return new KvApi({ replica: this.replica, propose: (bytes) => runtime.propose(bytes) !== null, plantedLocalReads: plantedLocalReads() });
+    return new KvApi({ replica: this.replica, propose: (bytes) => runtime.propose(bytes) !== null, readIndex: (ms) => this.readIndex(ms), plantedLocalReads: plantedLocalReads() });
   }
 
   /** From now on the learner's applied reports say what the store holds, not what was delivered. */

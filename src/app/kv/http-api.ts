@@ -1,11 +1,15 @@
 /**
  * The key-value service's HTTP/JSON API on a replica (served beside /status on the node's `http`
- * port). Every command goes through the log: the replica proposes it, waits until it applied it,
- * and answers with the reply every replica computed. Reads go through the log too (linearizable;
- * the lease-based read index is still to come).
+ * port). Every write, and every range, goes through the log: the replica proposes it, waits until
+ * it applied it, and answers with the reply every replica computed. A get is linearizable without
+ * the log (?consistency=linearizable, the default: the read index, as etcd and Raft read: the
+ * leader, while it holds its lease, names the instance below which every completed write lies;
+ * the replica answers from its state once it applied that far; without an answer within 500 ms
+ * the get goes through the log), through the log (?consistency=log), or from this replica's state
+ * as it is (?consistency=stale: fast, possibly old).
  *
  *   PUT    /v1/kv/{key}                 body: the value   (?op=insert: only if absent; ?op=update: only if present)
- *   GET    /v1/kv/{key}
+ *   GET    /v1/kv/{key}                 ?consistency=linearizable|log|stale
  *   DELETE /v1/kv/{key}
  *   POST   /v1/kv/{key}/cas?expected=R  body: the value   (R: the key's revision, 0: absent)
  *   GET    /v1/kv?from=&to=&limit=      keys in [from, to), in byte order
@@ -27,6 +31,8 @@ import { type KvReplica, WaitError } from "./replica.ts";
 
 export const KV_PREFIX = "/v1/kv";
 export const DEFAULT_TIMEOUT_MS = 5000;
+/** How long a get waits for the leader's read index before it goes through the log. */
+const READ_INDEX_WAIT_MS = 500;
 const MAX_TIMEOUT_MS = 60_000;
 const JSON_TYPE = "application/json; charset=utf-8";
 
@@ -40,7 +46,12 @@ export interface KvApiOptions {
    * values; the linearizability test must catch it.
    */
   readonly plantedLocalReads?: boolean;
+  /** The leader's read index (see KvHost.readIndex); absent: reads go through the log. */
+  readonly readIndex?: (timeoutMs: number) => Promise<number | null>;
 }
+
+/** How a get is answered: see the file comment. */
+export type Consistency = "linearizable" | "log" | "stale";
 
 class HttpError extends Error {
   constructor(
@@ -67,13 +78,30 @@ export class KvApi {
     try {
       const command = await this.commandOf(req, url);
       const [client, seq] = this.identity(req);
-      const reply = this.o.plantedLocalReads && command.op === "get" ? this.o.replica.readNow(command.key) : await this.submit(client, seq, command, timeoutOf(url));
+      const reply = command.op === "get" ? await this.get(client, seq, command, url) : await this.submit(client, seq, command, timeoutOf(url));
       const [status, body] = answer(reply);
       send(res, status, body);
     } catch (e) {
       if (!(e instanceof HttpError)) throw e;
       send(res, e.status, { code: e.code, message: e.message });
     }
+  }
+
+  /** A get: by the read index (default), through the log, or from this replica's state as it is (stale). */
+  private async get(client: number, seq: number, command: Extract<Command, { op: "get" }>, url: URL): Promise<Reply> {
+    const consistency = consistencyOf(url);
+    const timeoutMs = timeoutOf(url);
+    if (consistency === "stale" || this.o.plantedLocalReads) return this.o.replica.readNow(command.key);
+    if (consistency === "log" || !this.o.readIndex) return this.submit(client, seq, command, timeoutMs);
+    const index = await this.o.readIndex(Math.min(timeoutMs, READ_INDEX_WAIT_MS));
+    if (index === null) return this.submit(client, seq, command, timeoutMs);
+    try {
+      await this.o.replica.whenApplied(index, timeoutMs);
+    } catch (e) {
+      if (e instanceof WaitError) throw new HttpError(503, "UNAVAILABLE", e.message);
+      throw e;
+    }
+    return this.o.replica.readNow(command.key);
   }
 
   private async submit(client: number, seq: number, command: Command, timeoutMs: number): Promise<Reply> {
@@ -158,6 +186,12 @@ function intParam(url: URL, name: string, min: number, max: number, dflt: number
   const n = Number(v);
   if (v.trim() === "" || !Number.isSafeInteger(n) || n < min || n > max) throw new HttpError(400, "BAD_COMMAND", `?${name}= takes an integer in ${min}..${max}`);
   return n;
+}
+
+function consistencyOf(url: URL): Consistency {
+  const c = url.searchParams.get("consistency") ?? "linearizable";
+  if (c !== "linearizable" && c !== "log" && c !== "stale") throw new HttpError(400, "BAD_COMMAND", `consistency: linearizable, log or stale, not ${JSON.stringify(c)}`);
+  return c;
 }
 
 function timeoutOf(url: URL): number {

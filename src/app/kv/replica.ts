@@ -38,6 +38,8 @@ export class KvReplica {
   private readonly machine: KvMachine;
   private pending: Delivery[] = [];
   private readonly waiters = new Map<string, Waiter>();
+  /** Reads waiting until this replica applied below an index (see whenApplied). */
+  private readonly indexWaiters = new Set<{ readonly index: Instance; resolve(): void; reject(e: WaitError): void; timer: ReturnType<typeof setTimeout> }>();
   private next: Instance;
   /** Commands applied, and values the log carried that were no command. */
   readonly counters = { applied: 0, badCommands: 0, steps: 0 };
@@ -79,7 +81,31 @@ export class KvReplica {
     this.next = upTo;
     this.counters.steps++;
     for (const a of applied) this.answer(a);
+    for (const w of this.indexWaiters) {
+      if (w.index > upTo) continue;
+      this.indexWaiters.delete(w);
+      clearTimeout(w.timer);
+      w.resolve();
+    }
     return upTo;
+  }
+
+  /** Resolves once this replica applied everything below `index` (a read index); a WaitError after `timeoutMs`. */
+  whenApplied(index: Instance, timeoutMs: number): Promise<void> {
+    if (index <= this.next) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      if (this.indexWaiters.size + this.waiters.size >= MAX_WAITERS) return reject(new WaitError("busy", `${MAX_WAITERS} commands and reads are awaited here already`));
+      const w = {
+        index,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.indexWaiters.delete(w);
+          reject(new WaitError("timeout", `this replica did not apply up to instance ${index} within ${timeoutMs} ms`));
+        }, timeoutMs),
+      };
+      this.indexWaiters.add(w);
+    });
   }
 
   /** The reply to command (client, seq) once applied here; a WaitError after `timeoutMs`, or at once past MAX_WAITERS. */
@@ -113,6 +139,11 @@ export class KvReplica {
       w.reject(new WaitError("closed", "the replica is shutting down"));
     }
     this.waiters.clear();
+    for (const w of this.indexWaiters) {
+      clearTimeout(w.timer);
+      w.reject(new WaitError("closed", "the replica is shutting down"));
+    }
+    this.indexWaiters.clear();
     this.store.close();
   }
 
