@@ -15,8 +15,17 @@ import { KvApi } from "./http-api.ts";
 import { KvReplica } from "./replica.ts";
 
 export const STORE_FILE = "kv.sqlite";
-/** Bound: read indexes asked of the leader at once (more: those reads go through the log). */
-export const MAX_READ_INDEX_ASKS = 10_000;
+/** How long applied batches wait for their group's fsync (the applied report follows it). */
+export const SYNC_MS = 10;
+/** Bound: reads waiting for a read index at once (more: those reads go through the log). */
+export const MAX_READS_WAITING = 10_000;
+/** An ask the leader does not answer within this is given up (its reads go through the log). */
+const ASK_TIMEOUT_MS = 500;
+
+interface PendingRead {
+  resolve(index: number | null): void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
 
 export interface KvStatus {
   readonly store: string;
@@ -41,8 +50,11 @@ export class KvHost {
   private readonly store: SqliteKvStore;
   private runtime: NodeRuntime | null = null;
   private scheduled = false;
-  /** Read indexes asked of the leader and not answered yet, by id (bounded: MAX_READ_INDEX_ASKS). */
-  private readonly asks = new Map<number, (index: number | null) => void>();
+  private syncTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Reads waiting for the next ask, and those the ask in flight serves (bounded together: MAX_READS_WAITING). */
+  private waitingReads: PendingRead[] = [];
+  private askedReads: PendingRead[] = [];
+  private inFlight: { readonly id: number; readonly timer: ReturnType<typeof setTimeout> } | null = null;
   private nextAsk = 0;
 
   /** Opens the store; a KvHostError naming `nodes[i].kv.dir` when it cannot. */
@@ -72,33 +84,52 @@ export class KvHost {
       this.scheduled = true;
       queueMicrotask(() => this.applyPending());
     },
-    readIndex: (r) => {
-      const done = this.asks.get(r.id);
-      this.asks.delete(r.id);
-      done?.(r.index);
-    },
+    readIndex: (r) => this.answered(r.id, r.index),
   };
 
   /**
    * A read index from the leader (the instance below which every write completed before now
    * lies), or null: no leader answered within `timeoutMs` with one (no lease, an election, too
-   * many asks at once): the caller reads through the log instead.
+   * many reads at once): the caller reads through the log instead. Reads share asks, as etcd's
+   * do: one ask is in flight at a time, and the reads that arrive meanwhile wait for the next one
+   * (not the one in flight: it may have left before they began).
    */
   readIndex(timeoutMs: number): Promise<number | null> {
-    const runtime = this.runtime;
-    if (runtime === null || this.asks.size >= MAX_READ_INDEX_ASKS) return Promise.resolve(null);
-    const id = (this.nextAsk = (this.nextAsk + 1) >>> 0);
+    if (this.runtime === null || this.waitingReads.length + this.askedReads.length >= MAX_READS_WAITING) return Promise.resolve(null);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.asks.delete(id);
-        resolve(null);
-      }, timeoutMs);
-      this.asks.set(id, (index) => {
-        clearTimeout(timer);
-        resolve(index);
-      });
-      runtime.input({ k: "read-index", id });
+      const read = { resolve, timer: setTimeout(() => this.dropRead(read), timeoutMs) };
+      this.waitingReads.push(read);
+      if (this.inFlight === null) this.ask();
     });
+  }
+
+  /** Sends one ask for every read waiting. */
+  private ask(): void {
+    if (this.waitingReads.length === 0 || this.runtime === null) return;
+    this.askedReads = this.waitingReads;
+    this.waitingReads = [];
+    const id = (this.nextAsk = (this.nextAsk + 1) >>> 0);
+    this.inFlight = { id, timer: setTimeout(() => this.answered(id, null), ASK_TIMEOUT_MS) };
+    this.runtime.input({ k: "read-index", id });
+  }
+
+  private answered(id: number, index: number | null): void {
+    if (this.inFlight?.id !== id) return;
+    clearTimeout(this.inFlight.timer);
+    this.inFlight = null;
+    const reads = this.askedReads;
+    this.askedReads = [];
+    for (const r of reads) {
+      clearTimeout(r.timer);
+      r.resolve(index);
+    }
+    this.ask();
+  }
+
+  private dropRead(read: PendingRead): void {
+    this.waitingReads = this.waitingReads.filter((r) => r !== read);
+    this.askedReads = this.askedReads.filter((r) => r !== read);
+    read.resolve(null);
   }
 
   /** The HTTP routes, proposing through `runtime`; also binds the applied reports to it. */
@@ -120,12 +151,27 @@ export class KvHost {
   }
 
   close(): void {
+    if (this.syncTimer !== null) clearTimeout(this.syncTimer);
+    this.syncTimer = null;
+    if (this.inFlight !== null) clearTimeout(this.inFlight.timer);
+    this.inFlight = null;
+    for (const r of [...this.askedReads, ...this.waitingReads]) {
+      clearTimeout(r.timer);
+      r.resolve(null);
+    }
+    this.askedReads = [];
+    this.waitingReads = [];
     this.replica.close();
   }
 
   private applyPending(): void {
     this.scheduled = false;
-    const upTo = this.replica.applyPending();
-    if (upTo !== null) this.runtime?.input({ k: "applied", upTo });
+    if (this.replica.applyPending() === null || this.syncTimer !== null) return;
+    // Group commit: one fsync for what the next SYNC_MS apply, then the applied report.
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = null;
+      const upTo = this.replica.sync();
+      this.runtime?.input({ k: "applied", upTo });
+    }, SYNC_MS);
   }
 }

@@ -1,8 +1,10 @@
 /**
  * A key-value replica above one ring's learner: it applies the deliveries, in order, to its store
- * (several deliveries of one event-loop turn in one atomic, durable step), answers the commands it
- * proposed itself (waiters), and says up to where it applied, durably: only that goes into the
- * learner's applied reports, so acceptors never trim what a crash could still need.
+ * (several deliveries of one event-loop turn in one atomic step), answers the commands it proposed
+ * itself (waiters: the log is durable, so a reply need not wait for the replica's own disk), and
+ * makes what it applied durable in groups (`sync`): only that point goes into the learner's applied
+ * reports, so acceptors never trim what a crash could still need; after a crash the replica
+ * applies again from its durable cursor, to the same state and the same replies.
  *
  * The cursor saved with the state is the next instance to apply (u64, big-endian); a restarted
  * replica's learner starts there (not at instance 0).
@@ -106,6 +108,12 @@ export class KvReplica {
       };
       this.indexWaiters.add(w);
     });
+  }
+
+  /** Makes everything applied so far durable; returns the instance below which that is (the applied report). */
+  sync(): Instance {
+    this.store.sync();
+    return this.next;
   }
 
   /** The reply to command (client, seq) once applied here; a WaitError after `timeoutMs`, or at once past MAX_WAITERS. */

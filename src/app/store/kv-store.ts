@@ -13,10 +13,12 @@ export interface StoredValue {
 
 export interface KvStore {
   /**
-   * Runs `fn`; its writes take effect together, and are durable when `atomically` returns (for a
-   * durable store). If `fn` throws, none of them does, and the error propagates.
+   * Runs `fn`; its writes take effect together (after a crash: all of them or none). If `fn`
+   * throws, none of them does, and the error propagates. Durable only after the next `sync`.
    */
   atomically<T>(fn: () => T): T;
+  /** Makes every `atomically` that returned durable (one fsync for all of them). */
+  sync(): void;
   get(key: Uint8Array): StoredValue | null;
   put(key: Uint8Array, value: Uint8Array, revision: number): void;
   /** Whether the key was there. */

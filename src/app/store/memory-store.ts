@@ -35,6 +35,8 @@ export class MemoryKvStore implements KvStore {
     }
   }
 
+  sync(): void {}
+
   get(key: Uint8Array): StoredValue | null {
     const e = this.keys.get(hex(key));
     return e ? { value: e.value, revision: e.revision } : null;

@@ -1,9 +1,13 @@
 /**
- * The durable KvStore: one SQLite database file per replica, in WAL mode with synchronous=FULL,
- * so a batch's transaction is on disk when `atomically` returns (one fsync of the WAL per batch,
- * SQLite's group of the batch's writes). Keys are BLOBs, which SQLite orders as memcmp does: a
- * range is an index scan.
+ * The durable KvStore: one SQLite database file per replica, in WAL mode with synchronous=NORMAL:
+ * a transaction appends its pages to the write-ahead file without an fsync (after a crash the
+ * database holds a prefix of the transactions, each whole: the WAL's frames are checksummed, and
+ * checkpoints sync before they reset it), and `sync` makes every transaction so far durable with
+ * one fsync of that file: group commit, instead of an fsync per transaction (measured: the
+ * replica's fsync per applied batch halved the service's throughput). Keys are BLOBs, which
+ * SQLite orders as memcmp does: a range is an index scan.
  */
+import { closeSync, existsSync, fsyncSync, openSync } from "node:fs";
 import { invariant } from "../../core/assert.ts";
 import type { Entry } from "../kv/reply.ts";
 import type { KvStore, StoredValue } from "./kv-store.ts";
@@ -31,12 +35,14 @@ export class SqliteKvStore implements KvStore {
   private readonly db: SqlDatabase;
   private readonly q: Record<string, SqlStatement>;
   private inTransaction = false;
+  /** The write-ahead file, opened for fsync (null: not written yet). */
+  private walFd: number | null = null;
 
   /** Opens or creates the replica's database at `path`; throws StoreError naming the file when it cannot. */
   constructor(readonly path: string) {
     try {
       this.db = openSql(path);
-      this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+      this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
       this.db.exec(SCHEMA);
     } catch (e) {
       throw new StoreError(`cannot open the replica store ${path}: ${e instanceof Error ? e.message : String(e)}`);
@@ -63,6 +69,13 @@ export class SqliteKvStore implements KvStore {
     } finally {
       this.inTransaction = false;
     }
+  }
+
+  sync(): void {
+    invariant(!this.inTransaction, "sync between transactions");
+    // The write-ahead file exists once something was written (a checkpoint keeps the file).
+    if (this.walFd === null && existsSync(`${this.path}-wal`)) this.walFd = openSync(`${this.path}-wal`, "r+");
+    if (this.walFd !== null) fsyncSync(this.walFd);
   }
 
   get(key: Uint8Array): StoredValue | null {
@@ -130,6 +143,8 @@ export class SqliteKvStore implements KvStore {
   }
 
   close(): void {
+    if (this.walFd !== null) closeSync(this.walFd);
+    this.walFd = null;
     this.db.close();
   }
 

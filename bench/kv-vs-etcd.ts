@@ -1,0 +1,234 @@
+/**
+ * The key-value service against etcd, side by side on this host: YCSB-style workloads (a: 50 %
+ * reads / 50 % updates, b: 95 / 5, c: read-only), 1 KB values, uniform or Zipfian keys, one load
+ * generator (this process: closed loop, `--concurrency` requests in flight, spread over the
+ * replicas) driving both over HTTP/JSON: our replicas' /v1/kv API and etcd's JSON gateway
+ * (/v3/kv/put, /v3/kv/range: linearizable reads, etcd's default). Durability is equal: a write
+ * is acknowledged once it is on disk in a majority's log (our acceptors' write-ahead logs
+ * fdatasync before they vote; etcd's members fsync their raft WAL), and both keep their applied
+ * state with group commits (our replicas' SQLite every 10 ms, etcd's bbolt backend in batches). Runs are interleaved
+ * (ours, etcd, ours, …) per workload; medians of the repeats; ratios in the summary.
+ *
+ *   ./node_modules/.bin/bun bench/kv-vs-etcd.ts [--workloads a,b,c] [--keys uniform|zipf]
+ *       [--repeats 3] [--duration 8] [--warmup 2] [--concurrency 32] [--records 1000]
+ *       [--out bench/results/kv-vs-etcd]
+ *
+ * etcd: Debian's `etcd-server` (apt-get install etcd-server); without an `etcd` binary on the
+ * PATH the script says so and measures ours alone.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { freePorts, LocalCluster } from "../src/bench/cluster.ts";
+
+const { values: a } = parseArgs({
+  options: {
+    workloads: { type: "string", default: "a,b,c" },
+    keys: { type: "string", default: "zipf" },
+    repeats: { type: "string", default: "3" },
+    duration: { type: "string", default: "8" },
+    warmup: { type: "string", default: "2" },
+    concurrency: { type: "string", default: "32" },
+    records: { type: "string", default: "1000" },
+    out: { type: "string", default: "bench/results/kv-vs-etcd" },
+  },
+});
+const workloads = (a.workloads as string).split(",") as ("a" | "b" | "c")[];
+const READ_SHARE = { a: 0.5, b: 0.95, c: 1 };
+for (const w of workloads) if (!(w in READ_SHARE)) fail(`--workloads: a, b or c, not ${w}`);
+const zipf = a.keys === "zipf";
+const repeats = Number(a.repeats);
+const durationMs = Number(a.duration) * 1000;
+const warmupMs = Number(a.warmup) * 1000;
+const concurrency = Number(a.concurrency);
+const records = Number(a.records);
+const VALUE = "x".repeat(1024);
+
+function fail(msg: string): never {
+  process.stderr.write(`kv-vs-etcd: ${msg}\n`);
+  process.exit(2);
+}
+
+/** One system under test: a write and a linearizable read of a key through endpoint `i`. */
+interface Target {
+  readonly name: string;
+  readonly endpoints: number;
+  put(i: number, key: string): Promise<boolean>;
+  get(i: number, key: string): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+const b64 = (s: string) => Buffer.from(s).toString("base64");
+
+async function ours(): Promise<Target> {
+  const c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 3, clients: 0, kv: true, http: true, ledger: { kind: "wal", sync: "fsync" } });
+  const urls = c.nodes.filter((n) => n.kv !== undefined).map((n) => `http://127.0.0.1:${n.http as number}/v1/kv/`);
+  const url = (i: number) => urls[i % urls.length] as string;
+  return {
+    name: "paxos kv",
+    endpoints: urls.length,
+    put: async (i, key) => (await fetch(url(i) + key, { method: "PUT", body: VALUE })).status === 200,
+    get: async (i, key) => {
+      const r = await fetch(url(i) + key);
+      await r.arrayBuffer();
+      return r.status === 200;
+    },
+    stop: () => c.stop(),
+  };
+}
+
+async function etcd(): Promise<Target | null> {
+  if (spawnSync("etcd", ["--version"]).status !== 0) {
+    process.stderr.write("kv-vs-etcd: no etcd on the PATH (apt-get install etcd-server): measuring paxos kv alone\n");
+    return null;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "etcd-bench-"));
+  const ports = await freePorts(6);
+  const members = [0, 1, 2].map((i) => ({ name: `m${i}`, client: ports[2 * i] as number, peer: ports[2 * i + 1] as number }));
+  const initial = members.map((m) => `${m.name}=http://127.0.0.1:${m.peer}`).join(",");
+  const procs: ChildProcess[] = members.map((m) =>
+    spawn("etcd", ["--name", m.name, "--data-dir", join(dir, m.name), "--listen-client-urls", `http://127.0.0.1:${m.client}`, "--advertise-client-urls", `http://127.0.0.1:${m.client}`,
+      "--listen-peer-urls", `http://127.0.0.1:${m.peer}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${m.peer}`, "--initial-cluster", initial, "--initial-cluster-state", "new", "--log-level", "error"],
+      { stdio: "ignore" }),
+  );
+  const url = (i: number) => `http://127.0.0.1:${(members[i % 3] as { client: number }).client}/v3/kv/`;
+  for (let t = 0; ; t += 100) {
+    try {
+      if ((await fetch(url(0) + "put", { method: "POST", body: JSON.stringify({ key: b64("ready"), value: b64("1") }) })).ok) break;
+    } catch {
+      // not up yet
+    }
+    if (t > 20_000) fail("etcd did not start within 20 s");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    name: "etcd",
+    endpoints: 3,
+    put: async (i, key) => (await fetch(url(i) + "put", { method: "POST", body: JSON.stringify({ key: b64(key), value: b64(VALUE) }) })).ok,
+    get: async (i, key) => {
+      const r = await fetch(url(i) + "range", { method: "POST", body: JSON.stringify({ key: b64(key) }) });
+      await r.arrayBuffer();
+      return r.ok;
+    },
+    stop: async () => {
+      for (const p of procs) p.kill("SIGKILL");
+      await new Promise((r) => setTimeout(r, 200));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** YCSB's Zipfian generator (theta 0.99) over [0, n), or uniform. */
+function keyChooser(n: number): () => number {
+  if (!zipf) return () => Math.floor(Math.random() * n);
+  const theta = 0.99;
+  let zetan = 0;
+  for (let i = 1; i <= n; i++) zetan += 1 / i ** theta;
+  const zeta2 = 1 + 1 / 2 ** theta;
+  const alpha = 1 / (1 - theta);
+  const eta = (1 - (2 / n) ** (1 - theta)) / (1 - zeta2 / zetan);
+  return () => {
+    const u = Math.random();
+    const uz = u * zetan;
+    if (uz < 1) return 0;
+    if (uz < 1 + 0.5 ** theta) return 1;
+    return Math.floor(n * (eta * u - eta + 1) ** alpha);
+  };
+}
+
+interface RunResult {
+  readonly opsPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly errors: number;
+}
+
+async function load(t: Target, w: "a" | "b" | "c"): Promise<RunResult> {
+  const next = keyChooser(records);
+  const lat: number[] = [];
+  let errors = 0;
+  const start = performance.now();
+  const measureFrom = start + warmupMs;
+  const end = measureFrom + durationMs;
+  const worker = async (id: number) => {
+    for (let i = id; performance.now() < end; i += concurrency) {
+      const key = `user${next()}`;
+      const t0 = performance.now();
+      let ok = false;
+      try {
+        ok = Math.random() < READ_SHARE[w] ? await t.get(i, key) : await t.put(i, key);
+      } catch {
+        ok = false;
+      }
+      const t1 = performance.now();
+      if (t0 >= measureFrom && t1 <= end) {
+        if (ok) lat.push(t1 - t0);
+        else errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, (_, id) => worker(id)));
+  lat.sort((x, y) => x - y);
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] ?? NaN;
+  return { opsPerSec: lat.length / (durationMs / 1000), p50Ms: q(0.5), p99Ms: q(0.99), errors };
+}
+
+async function preload(t: Target): Promise<void> {
+  const batch = 64;
+  for (let k = 0; k < records; k += batch) await Promise.all(Array.from({ length: Math.min(batch, records - k) }, (_, j) => t.put(k + j, `user${k + j}`)));
+}
+
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
+
+async function main(): Promise<void> {
+  const results: Record<string, Record<string, RunResult[]>> = {};
+  const targets: Target[] = [];
+  const mine = await ours();
+  targets.push(mine);
+  const theirs = await etcd();
+  if (theirs) targets.push(theirs);
+  try {
+    for (const t of targets) await preload(t);
+    for (const w of workloads)
+      for (let r = 0; r < repeats; r++)
+        for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
+          const res = await load(t, w);
+          ((results[w] ??= {})[t.name] ??= []).push(res);
+          process.stderr.write(`workload ${w} repeat ${r + 1}/${repeats} ${t.name}: ${res.opsPerSec.toFixed(0)} ops/s, p50 ${res.p50Ms.toFixed(2)} ms, p99 ${res.p99Ms.toFixed(2)} ms, errors ${res.errors}\n`);
+        }
+  } finally {
+    for (const t of targets) await t.stop();
+  }
+  summarize(results, targets.map((t) => t.name));
+}
+
+function summarize(results: Record<string, Record<string, RunResult[]>>, names: string[]): void {
+  const out = a.out as string;
+  mkdirSync(out, { recursive: true });
+  const lines = [
+    "# paxos kv against etcd",
+    "",
+    `\`./node_modules/.bin/bun bench/kv-vs-etcd.ts --workloads ${workloads.join(",")} --keys ${a.keys} --repeats ${repeats} --duration ${a.duration} --warmup ${a.warmup} --concurrency ${concurrency} --records ${records}\``,
+    "",
+    `Host: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}). ${records} records of 1 KB, ${zipf ? "Zipfian (θ 0.99)" : "uniform"} keys; ${concurrency} requests in flight from one load generator over HTTP/JSON, spread over 3 replicas (paxos kv: 3 acceptors with fdatasync'd WALs, 3 replicas whose SQLite state is fsync'd in groups every 10 ms: a write is acknowledged once the log holds it) or 3 members (etcd ${spawnSync("etcd", ["--version"]).stdout?.toString().split("\n")[0]?.replace("etcd Version: ", "") ?? "?"}, defaults); medians of ${repeats} interleaved runs of ${a.duration} s after ${a.warmup} s.`,
+    "",
+    `| workload | ${names.map((n) => `${n} ops/s | p50 ms | p99 ms`).join(" | ")} | ${names.length === 2 ? "throughput ratio | p99 ratio |" : ""}`,
+    `|---|${names.map(() => "---:|---:|---:").join("|")}|${names.length === 2 ? "---:|---:|" : ""}`,
+  ];
+  for (const w of workloads) {
+    const cells = names.map((n) => {
+      const rs = results[w]?.[n] ?? [];
+      return [median(rs.map((r) => r.opsPerSec)), median(rs.map((r) => r.p50Ms)), median(rs.map((r) => r.p99Ms))];
+    });
+    const ratio = names.length === 2 ? ` ${((cells[0]?.[0] ?? 0) / (cells[1]?.[0] ?? 1)).toFixed(2)}× | ${((cells[0]?.[2] ?? 0) / (cells[1]?.[2] ?? 1)).toFixed(2)}× |` : "";
+    lines.push(`| ${w} (${Math.round(READ_SHARE[w] * 100)} % reads) | ${cells.map((c) => `${(c[0] ?? 0).toFixed(0)} | ${(c[1] ?? 0).toFixed(2)} | ${(c[2] ?? 0).toFixed(2)}`).join(" | ")} |${ratio}`);
+  }
+  writeFileSync(join(out, "summary.md"), `${lines.join("\n")}\n`);
+  writeFileSync(join(out, "results.json"), JSON.stringify({ options: a, results }, null, 2));
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+await main();
