@@ -10,7 +10,7 @@
  * (ours, etcd, ours, …) per workload; medians of the repeats; ratios in the summary.
  *
  *   ./node_modules/.bin/bun bench/kv-vs-etcd.ts [--workloads a,b,c] [--keys uniform|zipf]
- *       [--repeats 3] [--duration 8] [--warmup 2] [--concurrency 32] [--records 1000]
+ *       [--repeats 3] [--duration 8] [--warmup 2] [--concurrency 32] [--records 1000] [--batch-delay-ms 1]
  *       [--out bench/results/kv-vs-etcd]
  *
  * etcd: Debian's `etcd-server` (apt-get install etcd-server); without an `etcd` binary on the
@@ -33,6 +33,7 @@ const { values: a } = parseArgs({
     warmup: { type: "string", default: "2" },
     concurrency: { type: "string", default: "32" },
     records: { type: "string", default: "1000" },
+    "batch-delay-ms": { type: "string", default: "1" },
     out: { type: "string", default: "bench/results/kv-vs-etcd" },
   },
 });
@@ -46,6 +47,13 @@ const warmupMs = Number(a.warmup) * 1000;
 const concurrency = Number(a.concurrency);
 const records = Number(a.records);
 const VALUE = "x".repeat(1024);
+/**
+ * protocol.batchDelayMs of our cluster: the coordinator holds a batch this long for more values.
+ * Each replica proposes each write alone, so without a delay every write is an instance of its
+ * own (~900 instances/s here, each with its fsyncs and messages); 1 ms put ~4 writes in an
+ * instance and raised writes from ~900/s to ~1,350/s (32 in flight), 2 ms lowered them again.
+ */
+const batchDelayMs = Number(a["batch-delay-ms"]);
 
 function fail(msg: string): never {
   process.stderr.write(`kv-vs-etcd: ${msg}\n`);
@@ -64,7 +72,7 @@ interface Target {
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
 async function ours(): Promise<Target> {
-  const c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 3, clients: 0, kv: true, http: true, ledger: { kind: "wal", sync: "fsync" } });
+  const c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 3, clients: 0, kv: true, http: true, ledger: { kind: "wal", sync: "fsync" }, protocol: { batchDelayMs } });
   const urls = c.nodes.filter((n) => n.kv !== undefined).map((n) => `http://127.0.0.1:${n.http as number}/v1/kv/`);
   const url = (i: number) => urls[i % urls.length] as string;
   return {
@@ -211,9 +219,9 @@ function summarize(results: Record<string, Record<string, RunResult[]>>, names: 
   const lines = [
     "# paxos kv against etcd",
     "",
-    `\`./node_modules/.bin/bun bench/kv-vs-etcd.ts --workloads ${workloads.join(",")} --keys ${a.keys} --repeats ${repeats} --duration ${a.duration} --warmup ${a.warmup} --concurrency ${concurrency} --records ${records}\``,
+    `\`./node_modules/.bin/bun bench/kv-vs-etcd.ts --workloads ${workloads.join(",")} --keys ${a.keys} --repeats ${repeats} --duration ${a.duration} --warmup ${a.warmup} --concurrency ${concurrency} --records ${records} --batch-delay-ms ${batchDelayMs}\``,
     "",
-    `Host: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}). ${records} records of 1 KB, ${zipf ? "Zipfian (θ 0.99)" : "uniform"} keys; ${concurrency} requests in flight from one load generator over HTTP/JSON, spread over 3 replicas (paxos kv: 3 acceptors with fdatasync'd WALs, 3 replicas whose SQLite state is fsync'd in groups every 10 ms: a write is acknowledged once the log holds it) or 3 members (etcd ${spawnSync("etcd", ["--version"]).stdout?.toString().split("\n")[0]?.replace("etcd Version: ", "") ?? "?"}, defaults); medians of ${repeats} interleaved runs of ${a.duration} s after ${a.warmup} s.`,
+    `Host: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}). ${records} records of 1 KB, ${zipf ? "Zipfian (θ 0.99)" : "uniform"} keys; ${concurrency} requests in flight from one load generator over HTTP/JSON, spread over 3 replicas (paxos kv: 3 acceptors with fdatasync'd WALs, protocol.batchDelayMs ${batchDelayMs}, 3 replicas whose SQLite state is fsync'd in groups every 10 ms: a write is acknowledged once the log holds it) or 3 members (etcd ${spawnSync("etcd", ["--version"]).stdout?.toString().split("\n")[0]?.replace("etcd Version: ", "") ?? "?"}, defaults); medians of ${repeats} interleaved runs of ${a.duration} s after ${a.warmup} s.`,
     "",
     `| workload | ${names.map((n) => `${n} ops/s | p50 ms | p99 ms`).join(" | ")} | ${names.length === 2 ? "throughput ratio | p99 ratio |" : ""}`,
     `|---|${names.map(() => "---:|---:|---:").join("|")}|${names.length === 2 ? "---:|---:|" : ""}`,
