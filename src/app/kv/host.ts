@@ -9,6 +9,7 @@ import process from "node:process";
 import { join } from "node:path";
 import type { NodeEntry } from "../../config/schema.ts";
 import type { NodeRuntime, RuntimeEvents } from "../../node/runtime.ts";
+import type { NodeStatus } from "../../node/status.ts";
 import type { AppRoutes } from "../../obs/http.ts";
 import { SqliteKvStore, StoreError } from "../store/sqlite-store.ts";
 import { KvApi } from "./http-api.ts";
@@ -27,15 +28,8 @@ interface PendingRead {
   readonly timer: ReturnType<typeof setTimeout>;
 }
 
-export interface KvStatus {
-  readonly store: string;
-  readonly sqlite: string;
-  readonly keys: number;
-  /** The next instance to apply (everything below is applied and durable). */
-  readonly appliedUpTo: number;
-  readonly commandsApplied: number;
-  readonly badCommands: number;
-}
+/** The replica's section of the node's /status (its shape is the node's: NodeStatus.kv). */
+export type KvStatus = NonNullable<NodeStatus["kv"]>;
 
 export class KvHostError extends Error {}
 
