@@ -293,6 +293,12 @@ export async function runNodeCommand(o: NodeCliOptions, err: (s: string) => void
     if (line !== null) err(`paxos: ${line}\n`);
     signalled();
   });
+  if (kv)
+    kv.onStranded = (line) => {
+      code = 1;
+      err(`paxos: ${line}\n`);
+      signalled();
+    };
   let node: StartedNode;
   try {
     const events: RuntimeEvents = kv ? kv.events : output ? { deliver: (d) => output.write(d) } : {};

@@ -112,4 +112,30 @@ describe("paxos kv on real processes", () => {
     },
     { timeout: 60_000 },
   );
+
+  test(
+    "a replica back after every acceptor trimmed what it missed stops with one line saying what to do (no state transfer yet), instead of applying a gap",
+    async () => {
+      const protocol = { gcSuspectMs: 400, catchupGiveUpMs: 500, maxUnappliedInstances: 128, retainInstances: 16, learnerRetainInstances: 16, appliedMs: 20 };
+      const c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 2, clients: 0, kv: true, http: true, protocol });
+      const [r1, r2] = c.nodes.filter((n) => n.kv !== undefined) as [(typeof c.nodes)[number], (typeof c.nodes)[number]];
+      try {
+        expect((await call(r1.http as number, "PUT", "/v1/kv/before", "1")).status).toBe(200);
+        await c.kill(r2.id, "SIGKILL");
+        await sleep(600); // r2 leaves the garbage-collection quorum
+        for (let i = 0; i < 200; i++) expect((await call(r1.http as number, "PUT", `/v1/kv/k${i}`, "v")).status).toBe(200);
+        await sleep(300);
+        await c.restart(r2.id);
+        const proc = c.procs.get(r2.id);
+        for (let t = 0; t < 10_000 && proc?.exitCode === null; t += 50) await sleep(50);
+        expect(proc?.exitCode).toBe(1);
+        const lines = c.logs.get(r2.id) ?? [];
+        expect(lines.some((l) => l.includes("cannot rebuild its state from the log") && l.includes(".kv: this replica is behind"))).toBe(true);
+        expect(lines.some((l) => l.includes("invariant"))).toBe(false);
+      } finally {
+        await c.stop();
+      }
+    },
+    { timeout: 60_000 },
+  );
 });

@@ -52,7 +52,10 @@ export class KvHost {
   private nextAsk = 0;
 
   /** Opens the store; a KvHostError naming `nodes[i].kv.dir` when it cannot. */
+  private readonly key: string;
+
   constructor(entry: NodeEntry, index: number) {
+    this.key = `nodes[${index}].kv`;
     const dir = entry.kv?.dir;
     if (dir === undefined) throw new KvHostError(`node ${entry.id} has no kv section`);
     try {
@@ -70,9 +73,27 @@ export class KvHost {
     return this.replica.resumeFrom;
   }
 
-  /** The runtime's events: deliveries (queued, applied once this turn's are in) and read indexes. */
+  /**
+   * Told once when this replica's learner gave instances up as lost (every acceptor trimmed them
+   * while the replica was away): its state cannot be rebuilt from the log, and it applies nothing
+   * more (the node should stop, saying what to do). State transfer would fetch another replica's
+   * snapshot instead; it is not built yet.
+   */
+  onStranded: (line: string) => void = () => {};
+  private stranded = false;
+
+  /** The runtime's events: deliveries (queued, applied once this turn's are in), read indexes, lost instances. */
   readonly events: RuntimeEvents = {
+    lost: (r) => {
+      if (this.stranded) return;
+      this.stranded = true;
+      this.onStranded(
+        `${this.key}: this replica is behind what every acceptor retains (instances ${r.from}..${r.to - 1} were trimmed while it was away) and cannot rebuild its state from the log; ` +
+          `state transfer from another replica is not built yet: stop this node, copy a stopped replica's kv.dir over this one's, and start it again`,
+      );
+    },
     deliver: (d) => {
+      if (this.stranded) return;
       this.replica.deliver(d);
       if (this.scheduled) return;
       this.scheduled = true;
