@@ -3,7 +3,7 @@ import { loadConfig } from "../config/load.ts";
 import { configPath } from "./node.ts";
 import { UsageError } from "./errors.ts";
 
-export type KvVerb = "put" | "get" | "delete" | "insert" | "update" | "cas" | "range";
+export type KvVerb = "put" | "get" | "delete" | "insert" | "update" | "cas" | "range" | "watch";
 
 export interface KvCliOptions {
   readonly verb: KvVerb;
@@ -15,6 +15,7 @@ export interface KvCliOptions {
   readonly from?: string;
   readonly to?: string;
   readonly limit?: number;
+  readonly fromRevision?: number;
 }
 
 const ARITY: Record<KvVerb, [number, string]> = {
@@ -25,6 +26,7 @@ const ARITY: Record<KvVerb, [number, string]> = {
   delete: [1, "KEY"],
   cas: [3, "KEY EXPECTED-REVISION VALUE"],
   range: [0, "(--from, --to, --limit)"],
+  watch: [1, "PREFIX"],
 };
 
 /** The replicas to talk to: --endpoints, else every node with a `kv` section in the configuration. */
@@ -76,6 +78,12 @@ export async function runKvCommand(o: KvCliOptions, out: (s: string) => void, er
       }
       case "cas":
         return await cas(kv, { key, expected: a1, value: a2, json: o.json }, print, err);
+      case "watch":
+        for await (const e of kv.watch(key, o.fromRevision !== undefined ? { fromRevision: o.fromRevision } : {})) {
+          const value = e.value === null ? null : new TextDecoder().decode(e.value);
+          print(`${e.type}\t${e.key}${value === null ? "" : `\t${value}`}\t${e.revision}`, { type: e.type, key: e.key, ...(value === null ? {} : { value }), revision: e.revision });
+        }
+        return 0;
       case "range": {
         const r = await kv.range({ ...(o.from !== undefined ? { from: o.from } : {}), ...(o.to !== undefined ? { to: o.to } : {}), ...(o.limit !== undefined ? { limit: o.limit } : {}) });
         const rows = r.entries.map((e) => ({ key: e.key, value: new TextDecoder().decode(e.value), revision: e.revision }));

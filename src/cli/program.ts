@@ -213,6 +213,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     ["delete", "<key>", "delete the key"],
     ["cas", "<key> <expected-revision> <value>", "write only if the key's revision is the expected one (0: absent); else exit 1 naming the current revision"],
     ["range", "", "list keys in [--from, --to) in byte order, at most --limit"],
+    ["watch", "<prefix>", "print each change of a key starting with <prefix> as one replica applies it (type, key, value, revision), until interrupted; --from-revision R starts in the past"],
   ];
   for (const [verb, args, description] of kvVerbs) {
     const c = kvCmd.command(`${verb}${args ? ` ${args}` : ""}`).description(description);
@@ -220,15 +221,16 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       .option("--config <file>", configHelp)
       .option("--json", "print the result as JSON", false)
       .addOption(new Option("--timeout-ms <ms>", "per attempt; a replica that does not answer in time is retried, the next one with the same command id").argParser(parseIntArg("--timeout-ms", 1, 60_000)).default(5000));
+    if (verb === "watch") c.addOption(new Option("--from-revision <r>", "replay the changes from this revision on, if the replica still holds them (else exit 1, COMPACTED)").argParser(parseIntArg("--from-revision", 0, Number.MAX_SAFE_INTEGER)));
     if (verb === "range") {
       c.option("--from <key>", "first key (default: the first)")
         .option("--to <key>", "end, excluded (default: none)")
         .addOption(new Option("--limit <n>", "at most this many keys").argParser(parseIntArg("--limit", 1, 10_000)).default(100));
     }
     c.action(async (...xs: unknown[]) => {
-      const o = xs[xs.length - 2] as { endpoints?: string; config?: string; json: boolean; timeoutMs: number; from?: string; to?: string; limit?: number };
+      const o = xs[xs.length - 2] as { endpoints?: string; config?: string; json: boolean; timeoutMs: number; from?: string; to?: string; limit?: number; fromRevision?: number };
       const positional = xs.slice(0, -2).map(String);
-      code = await runKvCommand({ verb, args: positional, json: o.json, timeoutMs: o.timeoutMs, ...pickDefined(o, ["endpoints", "config", "from", "to", "limit"]) }, io.out, io.err);
+      code = await runKvCommand({ verb, args: positional, json: o.json, timeoutMs: o.timeoutMs, ...pickDefined(o, ["endpoints", "config", "from", "to", "limit", "fromRevision"]) }, io.out, io.err);
     });
   }
 

@@ -43,7 +43,9 @@ export interface StatusServerOptions {
 export interface AppRoutes {
   handles(path: string): boolean;
   /** Answers the request (its body unread); a throw answers 500. */
-  handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void>;
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): void | Promise<void>;
+  /** Ends long-lived responses (streams) before the server closes, which waits for them. */
+  close?(): void;
 }
 
 export interface StatusServer {
@@ -126,6 +128,7 @@ export function startStatusServer(opts: StatusServerOptions): Promise<StatusServ
         close(): Promise<void> {
           closed ??= new Promise<void>((done) => {
             closing = true;
+            opts.app?.close?.();
             clearInterval(sampler);
             server.close(() => done());
             server.closeIdleConnections();
@@ -150,7 +153,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: Handler): Pr
   const { source, registry, refresh } = h;
   const method = req.method ?? "";
   const path = pathOf(req.url ?? "");
-  if (path !== null && h.app?.handles(path)) return h.app.handle(req, res, new URL(req.url ?? "/", "http://node"));
+  if (path !== null && h.app?.handles(path)) return await h.app.handle(req, res, new URL(req.url ?? "/", "http://node"));
   req.resume(); // a body, if any, is not read: drain it
   if (path === null) return send(res, method, 400, "text/plain; charset=utf-8", "bad request target\n");
   if (!PAGES.has(path)) return send(res, method, 404, "text/plain; charset=utf-8", "not found\n");

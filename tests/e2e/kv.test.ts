@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { LocalCluster } from "../../src/bench/cluster.ts";
-import { KvClient, KvError } from "../../src/index.ts";
+import { KvClient, KvError, type WatchEvent } from "../../src/index.ts";
 import { runKvCommand } from "../../src/cli/kv.ts";
 
 /**
@@ -132,6 +132,47 @@ describe("paxos kv on real processes", () => {
         const lines = c.logs.get(r2.id) ?? [];
         expect(lines.some((l) => l.includes("cannot rebuild its state from the log") && l.includes(".kv: this replica is behind"))).toBe(true);
         expect(lines.some((l) => l.includes("invariant"))).toBe(false);
+      } finally {
+        await c.stop();
+      }
+    },
+    { timeout: 60_000 },
+  );
+
+  test(
+    "watches: a prefix's changes in log order with revisions, from now or from a past revision this replica holds; COMPACTED below what it holds",
+    async () => {
+      const c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 2, clients: 0, kv: true, http: true });
+      const [r1, r2] = c.nodes.filter((n) => n.kv !== undefined) as [(typeof c.nodes)[number], (typeof c.nodes)[number]];
+      const writer = new KvClient({ endpoints: [`http://127.0.0.1:${r1.http as number}`] });
+      const watcher = new KvClient({ endpoints: [`http://127.0.0.1:${r2.http as number}`] });
+      const take = async (it: AsyncGenerator<WatchEvent>, n: number) => {
+        const got: string[] = [];
+        for await (const e of it) {
+          got.push(`${e.type} ${e.key}${e.value ? `=${new TextDecoder().decode(e.value)}` : ""} @${e.revision}`);
+          if (got.length === n) break;
+        }
+        return got;
+      };
+      try {
+        const live = watcher.watch("w/");
+        const first = take(live, 3);
+        await sleep(200); // the watch is open before the writes
+        const a = await writer.put("w/a", "1");
+        await writer.put("other", "x"); // not under the prefix
+        const b = await writer.put("w/b", "2");
+        const d = await writer.delete("w/a");
+        const expected = [`put w/a=1 @${a.revision}`, `put w/b=2 @${b.revision}`, `delete w/a @${d.revision}`];
+        expect(await first).toEqual(expected);
+        // From a past revision: the held changes again, then live ones.
+        expect(await take(watcher.watch("w/", { fromRevision: b.revision }), 2)).toEqual(expected.slice(1));
+        // A restarted replica holds no changes from before its restart.
+        await c.kill(r2.id, "SIGKILL");
+        await c.restart(r2.id);
+        const err = await take(watcher.watch("w/", { fromRevision: a.revision }), 1).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(KvError);
+        expect((err as KvError).code).toBe("COMPACTED");
+        expect((err as KvError).revision).toBeGreaterThan(a.revision);
       } finally {
         await c.stop();
       }

@@ -7,13 +7,13 @@
  */
 import { randomInt } from "node:crypto";
 
-export type KvErrorCode = "NOT_FOUND" | "EXISTS" | "REVISION_MISMATCH" | "BAD_COMMAND" | "STALE" | "VALUE_TOO_LARGE" | "UNAVAILABLE";
+export type KvErrorCode = "NOT_FOUND" | "EXISTS" | "REVISION_MISMATCH" | "BAD_COMMAND" | "STALE" | "VALUE_TOO_LARGE" | "UNAVAILABLE" | "COMPACTED";
 
 export class KvError extends Error {
   constructor(
     readonly code: KvErrorCode,
     message: string,
-    /** REVISION_MISMATCH and EXISTS: the key's current revision (0: absent). */
+    /** REVISION_MISMATCH and EXISTS: the key's current revision (0: absent); COMPACTED: the oldest a watch can start from there. */
     readonly revision?: number,
   ) {
     super(message);
@@ -33,6 +33,14 @@ export interface KvClientOptions {
 export interface KvEntry {
   readonly key: string;
   readonly value: Uint8Array;
+  readonly revision: number;
+}
+
+/** A change a watch reports: a key written (its new value) or deleted, at a revision. */
+export interface WatchEvent {
+  readonly type: "put" | "delete";
+  readonly key: string;
+  readonly value: Uint8Array | null;
   readonly revision: number;
 }
 
@@ -110,6 +118,36 @@ export class KvClient {
     return { entries, more: b["more"] as boolean };
   }
 
+  /**
+   * The changes of keys starting with `prefix`, in log order, as one replica applies them (from
+   * `fromRevision` on when that replica still holds them: else KvError COMPACTED with the oldest
+   * revision it can start from). Ends with a KvError UNAVAILABLE when the replica drops the watch
+   * (it stopped, or this reader fell behind): watch again from the last revision seen + 1.
+   */
+  async *watch(prefix = "", o: { readonly fromRevision?: number; readonly signal?: AbortSignal } = {}): AsyncGenerator<WatchEvent> {
+    const base = this.endpoints[this.next % this.endpoints.length] as string;
+    const q = new URLSearchParams({ prefix, fromRevision: String(o.fromRevision ?? 0) });
+    const r = await fetch(`${base}/v1/watch?${q.toString()}`, o.signal ? { signal: o.signal } : {});
+    if (r.status !== 200 || r.body === null) ok({ status: r.status, body: (await r.json()) as Record<string, unknown> });
+    const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+    const text = new TextDecoder();
+    let buffered = "";
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) throw new KvError("UNAVAILABLE", `the watch on ${base} ended`);
+      buffered += text.decode(value, { stream: true });
+      let nl: number;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        const e = JSON.parse(buffered.slice(0, nl)) as Record<string, unknown>;
+        buffered = buffered.slice(nl + 1);
+        if (typeof e["code"] === "string") throw new KvError("UNAVAILABLE", `the watch on ${base} ended: ${e["code"]}`);
+        if (e["type"] !== "put" && e["type"] !== "delete") continue;
+        const key = e["keyEncoding"] === "base64" ? new TextDecoder().decode(Buffer.from(e["key"] as string, "base64")) : (e["key"] as string);
+        yield { type: e["type"], key, value: e["type"] === "put" ? bytesOf(e["value"], e["encoding"]) : null, revision: e["revision"] as number };
+      }
+    }
+  }
+
   /** One command: its (client, seq), tried on the endpoints in turn until a replica answers it. */
   private async call(method: string, path: string, body?: string | Uint8Array): Promise<Answer> {
     const seq = ++this.seq;
@@ -142,7 +180,8 @@ function keyPath(key: string): string {
 function ok(a: Answer): Answer {
   if (a.status === 200) return a;
   const code = (a.body["code"] as KvErrorCode | undefined) ?? "UNAVAILABLE";
-  throw new KvError(code, String(a.body["message"] ?? `HTTP ${a.status}`), typeof a.body["revision"] === "number" ? a.body["revision"] : undefined);
+  const revision = a.body["revision"] ?? a.body["oldest"];
+  throw new KvError(code, String(a.body["message"] ?? `HTTP ${a.status}`), typeof revision === "number" ? revision : undefined);
 }
 
 function bytesOf(value: unknown, encoding: unknown): Uint8Array {

@@ -30,6 +30,9 @@ import type { Entry, Reply } from "./reply.ts";
 import { type KvReplica, WaitError } from "./replica.ts";
 
 export const KV_PREFIX = "/v1/kv";
+export const WATCH_PATH = "/v1/watch";
+/** Bound: bytes a watch's response may hold unread before the watcher is dropped as too slow. */
+const MAX_WATCH_BUFFER_BYTES = 8 << 20;
 export const DEFAULT_TIMEOUT_MS = 5000;
 /** How long a get waits for the leader's read index before it goes through the log. */
 const READ_INDEX_WAIT_MS = 500;
@@ -71,10 +74,16 @@ export class KvApi {
   constructor(private readonly o: KvApiOptions) {}
 
   handles(path: string): boolean {
-    return path === KV_PREFIX || path.startsWith(`${KV_PREFIX}/`);
+    return path === KV_PREFIX || path.startsWith(`${KV_PREFIX}/`) || path === WATCH_PATH;
+  }
+
+  /** Ends every watch (the server closes only once its responses end). */
+  close(): void {
+    this.o.replica.watches.close();
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (url.pathname === WATCH_PATH) return this.watch(req, res, url);
     try {
       const command = await this.commandOf(req, url);
       const [client, seq] = this.identity(req);
@@ -102,6 +111,53 @@ export class KvApi {
       throw e;
     }
     return this.o.replica.readNow(command.key);
+  }
+
+  /**
+   * GET /v1/watch?prefix=P&fromRevision=R: a stream of JSON lines, first {"type":"watching",
+   * "from":R}, then one {"type":"put"|"delete","key","value"?,"revision"} per change of a key
+   * starting with P as this replica applies it (from R on when R > 0 and this replica still holds
+   * those changes: else 410 COMPACTED with the oldest revision it can start from). A watcher that
+   * does not read gets a last line {"code":"TOO_SLOW"} and the stream ends.
+   */
+  private watch(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    req.resume();
+    let from: number;
+    try {
+      if ((req.method ?? "") !== "GET") throw new HttpError(405, "METHOD_NOT_ALLOWED", "a watch takes GET");
+      from = intParam(url, "fromRevision", 0, Number.MAX_SAFE_INTEGER, 0);
+    } catch (e) {
+      if (!(e instanceof HttpError)) throw e;
+      return send(res, e.status, { code: e.code, message: e.message });
+    }
+    const prefix = new TextEncoder().encode(url.searchParams.get("prefix") ?? "");
+    let open = false;
+    const begin = (): void => {
+      if (open) return;
+      open = true;
+      res.writeHead(200, { "Content-Type": "application/x-ndjson", "Cache-Control": "no-cache" });
+      res.write(`${JSON.stringify({ type: "watching", from })}\n`);
+    };
+    const line = (x: unknown): boolean => {
+      begin();
+      res.write(`${JSON.stringify(x)}\n`);
+      return res.writableLength <= MAX_WATCH_BUFFER_BYTES;
+    };
+    const started = this.o.replica.watches.watch(
+      {
+        prefix,
+        send: (c) => line({ type: c.type, ...keyJson(c.key), ...(c.value ? valueJson(c.value) : {}), revision: c.revision }),
+        end: (reason) => res.end(`${JSON.stringify({ code: reason === "slow" ? "TOO_SLOW" : "CLOSED" })}\n`),
+      },
+      from,
+    );
+    if (!started.ok) {
+      if (open) return; // dropped while replaying: its last line said so
+      const message = started.code === "COMPACTED" ? `changes below revision ${started.oldest} are not held here: read the state, then watch from its revision` : "too many watches here";
+      return send(res, started.code === "COMPACTED" ? 410 : 503, { code: started.code, message, oldest: started.oldest });
+    }
+    begin();
+    res.on("close", started.cancel);
   }
 
   private async submit(client: number, seq: number, command: Command, timeoutMs: number): Promise<Reply> {
@@ -233,9 +289,12 @@ function answer(r: Reply): [number, unknown] {
 }
 
 function entryJson(e: Entry): unknown {
-  const k = valueJson(e.key);
-  const v = valueJson(e.value);
-  return { key: k.value, ...(k.encoding ? { keyEncoding: k.encoding } : {}), ...v, revision: e.revision };
+  return { ...keyJson(e.key), ...valueJson(e.value), revision: e.revision };
+}
+
+function keyJson(b: Uint8Array): { key: string; keyEncoding?: "base64" } {
+  const k = valueJson(b);
+  return k.encoding ? { key: k.value, keyEncoding: k.encoding } : { key: k.value };
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });

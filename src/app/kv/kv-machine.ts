@@ -12,11 +12,20 @@ import { ClientTable } from "./client-table.ts";
 import { type Command, CommandError, decodeRequest } from "./command.ts";
 import { decodeReply, encodeReply, failure, type Reply } from "./reply.ts";
 
-/** What applying one log item gave: the reply, and whose command it answers (null: a malformed value). */
+/** A change of the state, for watchers: a key written (its new value) or deleted, at a revision. */
+export interface Change {
+  readonly type: "put" | "delete";
+  readonly key: Uint8Array;
+  readonly value: Uint8Array | null;
+  readonly revision: number;
+}
+
+/** What applying one log item gave: the reply, whose command it answers (null: a malformed value), and the change it made, if any. */
 export interface Applied {
   readonly client: number | null;
   readonly seq: number;
   readonly reply: Reply;
+  readonly change: Change | null;
 }
 
 /** One value of the log, as the host hands it over. */
@@ -33,6 +42,14 @@ export function revisionOf(instance: number, index: number): number {
   invariant(Number.isSafeInteger(instance) && instance >= 0 && instance < 2 ** 32, `instance ${instance} fits a revision`);
   invariant(Number.isSafeInteger(index) && index >= 0 && index < MAX_VALUES_PER_BATCH, `value index ${index} fits a revision`);
   return instance * MAX_VALUES_PER_BATCH + index + 1;
+}
+
+/** The change a fresh write made (null: it failed, or deleted nothing). */
+function changeOf(c: Command, r: Reply): Change | null {
+  if (!r.ok) return null;
+  if (r.op === "write" && "value" in c) return { type: "put", key: c.key, value: c.value, revision: r.revision };
+  if (r.op === "delete" && r.deleted && c.op === "delete") return { type: "delete", key: c.key, value: null, revision: r.revision };
+  return null;
 }
 
 export class KvMachine {
@@ -67,19 +84,19 @@ export class KvMachine {
 
   private applyOne(item: LogItem): Applied {
     const req = decodeRequest(item.bytes);
-    if (req instanceof CommandError) return { client: null, seq: 0, reply: failure("BAD_COMMAND", req.message) };
-    return { client: req.client, seq: req.seq, reply: this.replyTo(req.client, req.seq, req.command, item.revision) };
+    if (req instanceof CommandError) return { client: null, seq: 0, reply: failure("BAD_COMMAND", req.message), change: null };
+    return { client: req.client, seq: req.seq, ...this.replyTo(req.client, req.seq, req.command, item.revision) };
   }
 
-  private replyTo(client: number, seq: number, c: Command, revision: number): Reply {
+  private replyTo(client: number, seq: number, c: Command, revision: number): { reply: Reply; change: Change | null } {
     // Reads are not kept: a retried read runs again, later in the log, within the client's wait.
-    if (c.op === "get" || c.op === "range") return this.execute(c, revision);
+    if (c.op === "get" || c.op === "range") return { reply: this.execute(c, revision), change: null };
     const seen = this.clients.lookup(client, seq);
-    if (seen.kind === "done") return decodeReply(seen.reply);
-    if (seen.kind === "stale") return failure("STALE", `command ${seq} of client ${client} is older than the replies kept for it`);
+    if (seen.kind === "done") return { reply: decodeReply(seen.reply), change: null };
+    if (seen.kind === "stale") return { reply: failure("STALE", `command ${seq} of client ${client} is older than the replies kept for it`), change: null };
     const reply = this.execute(c, revision);
     this.clients.record(client, seq, encodeReply(reply), revision);
-    return reply;
+    return { reply, change: changeOf(c, reply) };
   }
 
   private execute(c: Command, revision: number): Reply {

@@ -13,6 +13,7 @@ import { invariant } from "../../core/assert.ts";
 import type { Delivery, Instance } from "../../core/types.ts";
 import type { KvStore } from "../store/kv-store.ts";
 import { type Applied, KvMachine, type LogItem, revisionOf } from "./kv-machine.ts";
+import { WatchHub } from "./watch.ts";
 import type { Reply } from "./reply.ts";
 
 /** Bound: commands this replica waits for at once (more are refused: the caller answers 503). */
@@ -38,6 +39,8 @@ interface Waiter {
 
 export class KvReplica {
   private readonly machine: KvMachine;
+  /** Watches of this replica's changes (see watch.ts). */
+  readonly watches: WatchHub;
   private pending: Delivery[] = [];
   private readonly waiters = new Map<string, Waiter>();
   /** Reads waiting until this replica applied below an index (see whenApplied). */
@@ -49,6 +52,7 @@ export class KvReplica {
   constructor(private readonly store: KvStore) {
     this.machine = new KvMachine(store);
     this.next = cursorInstance(store.cursor());
+    this.watches = new WatchHub(revisionOf(this.next, 0));
   }
 
   /** The next instance to apply: where this replica's learner starts. */
@@ -83,6 +87,7 @@ export class KvReplica {
     this.next = upTo;
     this.counters.steps++;
     for (const a of applied) this.answer(a);
+    this.watches.publish(applied.flatMap((a) => (a.change ? [a.change] : [])));
     for (const w of this.indexWaiters) {
       if (w.index > upTo) continue;
       this.indexWaiters.delete(w);
@@ -152,6 +157,7 @@ export class KvReplica {
       w.reject(new WaitError("closed", "the replica is shutting down"));
     }
     this.indexWaiters.clear();
+    this.watches.close();
     this.store.close();
   }
 
