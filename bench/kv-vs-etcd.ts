@@ -22,7 +22,8 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { freePorts, LocalCluster } from "../src/bench/cluster.ts";
+import { freePorts } from "../src/bench/cluster.ts";
+import { type KvLoadResult, type KvTarget, preload, READ_SHARE, runKvLoad, startKvService, type Workload } from "../src/bench/kv-bench.ts";
 
 const { values: a } = parseArgs({
   options: {
@@ -37,8 +38,7 @@ const { values: a } = parseArgs({
     out: { type: "string", default: "bench/results/kv-vs-etcd" },
   },
 });
-const workloads = (a.workloads as string).split(",") as ("a" | "b" | "c")[];
-const READ_SHARE = { a: 0.5, b: 0.95, c: 1 };
+const workloads = (a.workloads as string).split(",") as Workload[];
 for (const w of workloads) if (!(w in READ_SHARE)) fail(`--workloads: a, b or c, not ${w}`);
 const zipf = a.keys === "zipf";
 const repeats = Number(a.repeats);
@@ -46,7 +46,6 @@ const durationMs = Number(a.duration) * 1000;
 const warmupMs = Number(a.warmup) * 1000;
 const concurrency = Number(a.concurrency);
 const records = Number(a.records);
-const VALUE = "x".repeat(1024);
 /**
  * protocol.batchDelayMs of our cluster: the coordinator holds a batch this long for more values.
  * Each replica proposes each write alone, so without a delay every write is an instance of its
@@ -60,35 +59,9 @@ function fail(msg: string): never {
   process.exit(2);
 }
 
-/** One system under test: a write and a linearizable read of a key through endpoint `i`. */
-interface Target {
-  readonly name: string;
-  readonly endpoints: number;
-  put(i: number, key: string): Promise<boolean>;
-  get(i: number, key: string): Promise<boolean>;
-  stop(): Promise<void>;
-}
-
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
-async function ours(): Promise<Target> {
-  const c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 3, clients: 0, kv: true, http: true, ledger: { kind: "wal", sync: "fsync" }, protocol: { batchDelayMs } });
-  const urls = c.nodes.filter((n) => n.kv !== undefined).map((n) => `http://127.0.0.1:${n.http as number}/v1/kv/`);
-  const url = (i: number) => urls[i % urls.length] as string;
-  return {
-    name: "paxos kv",
-    endpoints: urls.length,
-    put: async (i, key) => (await fetch(url(i) + key, { method: "PUT", body: VALUE })).status === 200,
-    get: async (i, key) => {
-      const r = await fetch(url(i) + key);
-      await r.arrayBuffer();
-      return r.status === 200;
-    },
-    stop: () => c.stop(),
-  };
-}
-
-async function etcd(): Promise<Target | null> {
+async function etcd(): Promise<KvTarget | null> {
   if (spawnSync("etcd", ["--version"]).status !== 0) {
     process.stderr.write("kv-vs-etcd: no etcd on the PATH (apt-get install etcd-server): measuring paxos kv alone\n");
     return null;
@@ -114,8 +87,7 @@ async function etcd(): Promise<Target | null> {
   }
   return {
     name: "etcd",
-    endpoints: 3,
-    put: async (i, key) => (await fetch(url(i) + "put", { method: "POST", body: JSON.stringify({ key: b64(key), value: b64(VALUE) }) })).ok,
+    put: async (i, key, value) => (await fetch(url(i) + "put", { method: "POST", body: JSON.stringify({ key: b64(key), value: b64(value) }) })).ok,
     get: async (i, key) => {
       const r = await fetch(url(i) + "range", { method: "POST", body: JSON.stringify({ key: b64(key) }) });
       await r.arrayBuffer();
@@ -129,81 +101,21 @@ async function etcd(): Promise<Target | null> {
   };
 }
 
-/** YCSB's Zipfian generator (theta 0.99) over [0, n), or uniform. */
-function keyChooser(n: number): () => number {
-  if (!zipf) return () => Math.floor(Math.random() * n);
-  const theta = 0.99;
-  let zetan = 0;
-  for (let i = 1; i <= n; i++) zetan += 1 / i ** theta;
-  const zeta2 = 1 + 1 / 2 ** theta;
-  const alpha = 1 / (1 - theta);
-  const eta = (1 - (2 / n) ** (1 - theta)) / (1 - zeta2 / zetan);
-  return () => {
-    const u = Math.random();
-    const uz = u * zetan;
-    if (uz < 1) return 0;
-    if (uz < 1 + 0.5 ** theta) return 1;
-    return Math.floor(n * (eta * u - eta + 1) ** alpha);
-  };
-}
-
-interface RunResult {
-  readonly opsPerSec: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly errors: number;
-}
-
-async function load(t: Target, w: "a" | "b" | "c"): Promise<RunResult> {
-  const next = keyChooser(records);
-  const lat: number[] = [];
-  let errors = 0;
-  const start = performance.now();
-  const measureFrom = start + warmupMs;
-  const end = measureFrom + durationMs;
-  const worker = async (id: number) => {
-    for (let i = id; performance.now() < end; i += concurrency) {
-      const key = `user${next()}`;
-      const t0 = performance.now();
-      let ok = false;
-      try {
-        ok = Math.random() < READ_SHARE[w] ? await t.get(i, key) : await t.put(i, key);
-      } catch {
-        ok = false;
-      }
-      const t1 = performance.now();
-      if (t0 >= measureFrom && t1 <= end) {
-        if (ok) lat.push(t1 - t0);
-        else errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, (_, id) => worker(id)));
-  lat.sort((x, y) => x - y);
-  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] ?? NaN;
-  return { opsPerSec: lat.length / (durationMs / 1000), p50Ms: q(0.5), p99Ms: q(0.99), errors };
-}
-
-async function preload(t: Target): Promise<void> {
-  const batch = 64;
-  for (let k = 0; k < records; k += batch) await Promise.all(Array.from({ length: Math.min(batch, records - k) }, (_, j) => t.put(k + j, `user${k + j}`)));
-}
-
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
 
 async function main(): Promise<void> {
-  const results: Record<string, Record<string, RunResult[]>> = {};
-  const targets: Target[] = [];
-  const mine = await ours();
+  const results: Record<string, Record<string, KvLoadResult[]>> = {};
+  const targets: KvTarget[] = [];
+  const mine = await startKvService(batchDelayMs);
   targets.push(mine);
   const theirs = await etcd();
   if (theirs) targets.push(theirs);
   try {
-    for (const t of targets) await preload(t);
+    for (const t of targets) await preload(t, records);
     for (const w of workloads)
       for (let r = 0; r < repeats; r++)
         for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
-          const res = await load(t, w);
+          const res = await runKvLoad(t, { workload: w, zipf, records, concurrency, warmupMs, durationMs });
           ((results[w] ??= {})[t.name] ??= []).push(res);
           process.stderr.write(`workload ${w} repeat ${r + 1}/${repeats} ${t.name}: ${res.opsPerSec.toFixed(0)} ops/s, p50 ${res.p50Ms.toFixed(2)} ms, p99 ${res.p99Ms.toFixed(2)} ms, errors ${res.errors}\n`);
         }
@@ -213,7 +125,7 @@ async function main(): Promise<void> {
   summarize(results, targets.map((t) => t.name));
 }
 
-function summarize(results: Record<string, Record<string, RunResult[]>>, names: string[]): void {
+function summarize(results: Record<string, Record<string, KvLoadResult[]>>, names: string[]): void {
   const out = a.out as string;
   mkdirSync(out, { recursive: true });
   const lines = [

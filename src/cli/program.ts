@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import process from "node:process";
 import { Command, CommanderError, Option } from "commander";
 import { formatSystemError, parseChoice, parseFraction, parseIntArg, UsageError } from "./errors.ts";
@@ -10,6 +11,7 @@ import { type KvVerb, runKvCommand } from "./kv.ts";
 import { BENCH_DEFAULTS, BenchInterrupted, benchJson, checkJsonTarget, formatBench, runBench, writeBenchJson, type BenchOptions } from "../bench/run.ts";
 import { MAX_BENCH_RINGS } from "../bench/multiring-layout.ts";
 import { preparePlotDir, writePlots } from "../bench/plots.ts";
+import { formatKvBench, runKvBench, type Workload } from "../bench/kv-bench.ts";
 import { benchProgress } from "../bench/progress.ts";
 import { checkConfigFile, ConfigError, findConfigFile } from "../config/load.ts";
 import { IdentityError } from "../config/identity.ts";
@@ -272,6 +274,11 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .addOption(new Option("--lambda <instances/s>", "with --rings: λ, the rate each ring's coordinator makes up with skip instances").argParser(parseIntArg("--lambda", 0, 10_000_000)))
     .addOption(new Option("--delta-ms <ms>", "with --rings: Δ, the skip interval").argParser(parseIntArg("--delta-ms", 1, 60_000)))
     .addOption(new Option("--m <n>", "with --rings: M, instances the merge takes from each ring per turn").argParser(parseIntArg("--m", 1, 1_000_000)))
+    .addOption(new Option("--app <app>", "kv: benchmark the key-value service instead of the log (3 acceptors with WAL + fdatasync, 3 replicas; YCSB-style load over HTTP; --variant, --ring, --value-size, --window, --instances, --batch-bytes, --clients, --learners, --ledger, --rate and --rings do not apply)").argParser(parseChoice("--app", ["kv"] as const)))
+    .addOption(new Option("--workload <w>", "with --app kv: a (50 % reads, 50 % updates), b (95 % reads) or c (read-only)").argParser(parseChoice("--workload", ["a", "b", "c"] as const)).default("a"))
+    .addOption(new Option("--keys <dist>", "with --app kv: key popularity, zipf (YCSB's, θ 0.99) or uniform").argParser(parseChoice("--keys", ["zipf", "uniform"] as const)).default("zipf"))
+    .addOption(new Option("--records <n>", "with --app kv: keys, written once before the run (1 KB values)").argParser(parseIntArg("--records", 1, 1_000_000)).default(1000))
+    .addOption(new Option("--concurrency <n>", "with --app kv: requests in flight").argParser(parseIntArg("--concurrency", 1, 4096)).default(32))
     .option("--json <file|->", "also write every figure as JSON to FILE, or to standard output with - (the table then goes to standard error)")
     .option("--plots <dir>", "also draw SVG plots into DIR (created if missing): latency-cdf.svg (latency CDF at the clients) and throughput.svg (learner values/s and MB/s over time)")
     .action(
@@ -299,7 +306,16 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
         lambda?: number;
         deltaMs?: number;
         m?: number;
+        app?: "kv";
+        workload: "a" | "b" | "c";
+        keys: "zipf" | "uniform";
+        records: number;
+        concurrency: number;
       }) => {
+        if (o.app === "kv") {
+          code = await runKvBenchCommand(o);
+          return;
+        }
         const multiRing = benchMultiRing(o);
         if (o.ring % 2 === 0) throw new UsageError(`--ring: ${o.ring} acceptors: use an odd number`);
         if (o.variant === "mring" && o.learners === 0) throw new UsageError("--learners: M-Ring needs at least one learner process");
@@ -394,4 +410,20 @@ function pickDefined<T extends object, K extends keyof T>(o: T, keys: readonly K
   const out: Partial<Pick<T, K>> = {};
   for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
   return out;
+}
+
+/** `paxos bench --app kv`: one run of the key-value service alone (bench/kv-vs-etcd.ts compares it with etcd). */
+async function runKvBenchCommand(o: { workload: Workload; keys: "zipf" | "uniform"; records: number; concurrency: number; duration: number; warmup: number; json?: string; rings?: number; rate?: number }): Promise<number> {
+  if (o.rings !== undefined || o.rate !== undefined) throw new UsageError("--app kv: --rings and --rate do not apply (its load is a closed loop of --concurrency requests on one ring)");
+  if (o.json !== undefined) checkJsonTarget(o.json);
+  const r = await runKvBench({ workload: o.workload, zipf: o.keys === "zipf", records: o.records, concurrency: o.concurrency, warmupMs: o.warmup * 1000, durationMs: o.duration * 1000 });
+  const table = formatKvBench(r);
+  if (o.json === "-") {
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    process.stderr.write(table);
+  } else {
+    process.stdout.write(table);
+    if (o.json !== undefined) writeFileSync(o.json, `${JSON.stringify(r, null, 2)}\n`);
+  }
+  return r.opsPerSec > 0 ? 0 : 1;
 }
