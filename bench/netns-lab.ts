@@ -71,8 +71,11 @@ export function labUnavailable(): string | null {
   }
 }
 
-/** Deletes the namespaces (and kills the processes in them) of runs of ours whose process is gone. */
-export function deleteStaleNamespaces(): string[] {
+/**
+ * Deletes the namespaces (and kills the processes in them) of runs of ours whose process is gone:
+ * those named `<prefix><pid>-…` (the lab's prefix by default; tests/e2e/netns.test.ts has its own).
+ */
+export function deleteStaleNamespaces(prefix = PREFIX): string[] {
   const deleted: string[] = [];
   let list = "";
   try {
@@ -82,7 +85,7 @@ export function deleteStaleNamespaces(): string[] {
   }
   for (const line of list.split("\n")) {
     const name = line.split(" ")[0] ?? "";
-    const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(name);
+    const m = new RegExp(`^${prefix}(\\d+)-`).exec(name);
     if (!m || Number(m[1]) === process.pid) continue;
     try {
       process.kill(Number(m[1]), 0);
@@ -91,6 +94,7 @@ export function deleteStaleNamespaces(): string[] {
       /* dead: its namespaces are ours to delete */
     }
     try {
+      // Nodes of that run left running (they run until SIGTERM): only processes inside its namespace.
       for (const pid of ip("netns", "pids", name).split("\n").filter(Boolean)) process.kill(Number(pid), "SIGKILL");
     } catch {
       /* none, or gone meanwhile */

@@ -342,7 +342,7 @@ function openKvHost(resolved: ReturnType<typeof resolveNode>, o: NodeCliOptions)
 
 function kvLearnerStart(kv: KvHost): LearnerStart {
   const instance = kv.resumeFrom;
-  return { learnFrom: { instance }, report: { instance, source: "kv", file: kv.status().store, cutBytes: null }, remembered: 0, fd: null };
+  return { learnFrom: { instance }, report: { instance, source: "kv", file: kv.storePath, cutBytes: null }, remembered: 0, fd: null };
 }
 
 /**

@@ -11,13 +11,13 @@ const nodeId = z.number().int().min(0).max(255);
 const ringId = z.number().int().min(0).max(65535);
 const groupId = z.number().int().min(0).max(65535);
 
-/** One process of the cluster. */
 /** A key-value replica on a node (learner and proposer, with an `http` port for its API). */
 export const KvNodeSchema = z.strictObject({
   /** The replica's directory: its SQLite store (state, client table, cursor) lives there. */
   dir: z.string().min(1),
 });
 
+/** One process of the cluster. */
 export const NodeSchema = z.strictObject({
   id: nodeId,
   host: z.string().min(1),

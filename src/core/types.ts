@@ -286,17 +286,17 @@ export interface LeadingState {
   readonly ring: Ring | null;
 }
 
-/**
- * Instances [from, to) a learner gave up as lost: no process holds them any more. `stateFrom`: the
- * learner whose state (duplicate filter) it took, so that it filters as the others from `to` on;
- * null: none answered, and a value re-sent across the gap may be delivered again by this learner.
- */
 /** A read index for the host (Input "read-index"): every write that completed before it was asked is below `index` (a read may answer once the host applied up to it); null: no leader answered with one. */
 export interface ReadIndex {
   readonly id: number;
   readonly index: Instance | null;
 }
 
+/**
+ * Instances [from, to) a learner gave up as lost: no process holds them any more. `stateFrom`: the
+ * learner whose state (duplicate filter) it took, so that it filters as the others from `to` on;
+ * null: none answered, and a value re-sent across the gap may be delivered again by this learner.
+ */
 export interface LostRange {
   readonly from: Instance;
   readonly to: Instance;

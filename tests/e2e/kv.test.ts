@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { LocalCluster } from "../../src/bench/cluster.ts";
+import { LocalCluster, type NodeSpec } from "../../src/bench/cluster.ts";
 import { KvClient, KvError, type WatchEvent } from "../../src/index.ts";
 import { runKvCommand } from "../../src/cli/kv.ts";
 
@@ -12,6 +12,13 @@ import { runKvCommand } from "../../src/cli/kv.ts";
  */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** 3 acceptors and 2 key-value replicas on loopback, with `protocol` settings; the replicas' node entries. */
+async function kvCluster(protocol?: Readonly<Record<string, number>>): Promise<{ c: LocalCluster; r1: NodeSpec; r2: NodeSpec }> {
+  const c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 2, clients: 0, kv: true, http: true, ...(protocol ? { protocol } : {}) });
+  const [r1, r2] = c.nodes.filter((n) => n.kv !== undefined) as [NodeSpec, NodeSpec];
+  return { c, r1, r2 };
+}
+
 async function call(port: number, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
   const r = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers, ...(body !== undefined ? { body } : {}), signal: AbortSignal.timeout(8000) });
   return { status: r.status, json: (await r.json()) as Record<string, unknown> };
@@ -21,8 +28,7 @@ describe("paxos kv on real processes", () => {
   test(
     "put/get/cas/range across replicas, exactly-once retries, and a replica restarted from its store",
     async () => {
-      const c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 2, clients: 0, kv: true, http: true });
-      const [r1, r2] = c.nodes.filter((n) => n.kv !== undefined) as [(typeof c.nodes)[number], (typeof c.nodes)[number]];
+      const { c, r1, r2 } = await kvCluster();
       const p1 = r1.http as number;
       const p2 = r2.http as number;
       try {
@@ -76,8 +82,8 @@ describe("paxos kv on real processes", () => {
   test(
     "the client library and paxos kv: typed results, failover past a dead endpoint with the same command id, exit codes",
     async () => {
-      const c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 2, clients: 0, kv: true, http: true });
-      const urls = c.nodes.filter((n) => n.kv !== undefined).map((n) => `http://127.0.0.1:${n.http as number}`);
+      const { c, r1, r2 } = await kvCluster();
+      const urls = [r1, r2].map((n) => `http://127.0.0.1:${n.http as number}`);
       try {
         // The first endpoint refuses connections: every command goes on to a live replica.
         const kv = new KvClient({ endpoints: ["http://127.0.0.1:9", ...urls], timeoutMs: 3000 });
@@ -117,8 +123,7 @@ describe("paxos kv on real processes", () => {
     "a replica back after every acceptor trimmed what it missed stops with one line saying what to do (no state transfer yet), instead of applying a gap",
     async () => {
       const protocol = { gcSuspectMs: 400, catchupGiveUpMs: 500, maxUnappliedInstances: 128, retainInstances: 16, learnerRetainInstances: 16, appliedMs: 20 };
-      const c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 2, clients: 0, kv: true, http: true, protocol });
-      const [r1, r2] = c.nodes.filter((n) => n.kv !== undefined) as [(typeof c.nodes)[number], (typeof c.nodes)[number]];
+      const { c, r1, r2 } = await kvCluster(protocol);
       try {
         expect((await call(r1.http as number, "PUT", "/v1/kv/before", "1")).status).toBe(200);
         await c.kill(r2.id, "SIGKILL");
@@ -142,8 +147,7 @@ describe("paxos kv on real processes", () => {
   test(
     "watches: a prefix's changes in log order with revisions, from now or from a past revision this replica holds; COMPACTED below what it holds",
     async () => {
-      const c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 2, clients: 0, kv: true, http: true });
-      const [r1, r2] = c.nodes.filter((n) => n.kv !== undefined) as [(typeof c.nodes)[number], (typeof c.nodes)[number]];
+      const { c, r1, r2 } = await kvCluster();
       const writer = new KvClient({ endpoints: [`http://127.0.0.1:${r1.http as number}`] });
       const watcher = new KvClient({ endpoints: [`http://127.0.0.1:${r2.http as number}`] });
       const take = async (it: AsyncGenerator<WatchEvent>, n: number) => {

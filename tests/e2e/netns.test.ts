@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { selfCommand } from "../../src/bench/self.ts";
+import { deleteStaleNamespaces, errText, ip } from "../../bench/netns-lab.ts";
 
 /**
  * Real processes on several "hosts": every `paxos node` and every `paxos propose` client runs in
@@ -23,24 +24,13 @@ import { selfCommand } from "../../src/bench/self.ts";
  * Needs root and iproute2; skipped otherwise (with the reason printed).
  */
 
-const TAG = `pxn${process.pid}`;
+/** Namespaces of this test are named pxn<pid>-…; the lab's (bench/netns-lab.ts) pxs<pid>-…. */
+const NS_PREFIX = "pxn";
+const TAG = `${NS_PREFIX}${process.pid}`;
 const HUB = `${TAG}-hub`;
 const BRIDGE = `br-${process.pid}`.slice(0, 15);
 const NODE_PORT = 7000;
 const MCAST_PORT = 7100;
-
-function ip(...args: string[]): string {
-  return execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 10_000 });
-}
-
-function errText(e: unknown): string {
-  if (e instanceof Error) {
-    const stderr = (e as { stderr?: unknown }).stderr;
-    const s = typeof stderr === "string" ? stderr : Buffer.isBuffer(stderr) ? stderr.toString() : "";
-    return (s.trim() || e.message).split("\n")[0] ?? e.message;
-  }
-  return String(e);
-}
 
 /** Why network namespaces cannot be used here, or null when they can. */
 function namespacesUnavailable(): string | null {
@@ -73,41 +63,9 @@ function namespacesUnavailable(): string | null {
   }
 }
 
-/** Namespaces named after a process of ours that no longer exists (a run killed with SIGKILL). */
-function deleteStaleNamespaces(): void {
-  let list = "";
-  try {
-    list = ip("netns", "list");
-  } catch {
-    return;
-  }
-  for (const line of list.split("\n")) {
-    const name = line.split(" ")[0] ?? "";
-    const m = /^pxn(\d+)-/.exec(name);
-    if (!m || Number(m[1]) === process.pid) continue;
-    try {
-      process.kill(Number(m[1]), 0);
-      continue; // its test run is alive
-    } catch {
-      /* dead: its namespaces are ours to delete */
-    }
-    try {
-      // Nodes of that run left running (they run until SIGTERM): only processes inside its namespace.
-      for (const pid of ip("netns", "pids", name).split("\n").filter(Boolean)) process.kill(Number(pid), "SIGKILL");
-    } catch {
-      /* none, or gone meanwhile */
-    }
-    try {
-      ip("netns", "del", name);
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-}
-
 const unavailable = namespacesUnavailable();
 if (unavailable !== null) console.warn(`netns.test.ts: skipping the multi-host tests: network namespaces unavailable (${unavailable})`);
-else deleteStaleNamespaces();
+else deleteStaleNamespaces(NS_PREFIX);
 
 /** Everything this file created and has not deleted yet: reaped in afterAll and on exit. */
 const LIVE_NS = new Set<string>();

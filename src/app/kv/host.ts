@@ -160,6 +160,11 @@ export class KvHost {
     runtime.input({ k: "applied", upTo: this.replica.resumeFrom });
   }
 
+  /** The replica's SQLite file. */
+  get storePath(): string {
+    return this.store.path;
+  }
+
   status(): KvStatus {
     const c = this.replica.counters;
     return { store: this.store.path, sqlite: this.store.binding, keys: this.replica.keys, appliedUpTo: this.replica.resumeFrom, commandsApplied: c.applied, badCommands: c.badCommands };
