@@ -23,7 +23,7 @@ import { KvHost, KvHostError, PLANTED_BUG_ENV, plantedLocalReads } from "../app/
 import { createSocketNetwork, type SocketNetwork } from "../node/socket-network.ts";
 import { nodeIdentity, type NodeStatus, type StatusSource } from "../node/status.ts";
 import { roleStatus } from "../node/role-status.ts";
-import { createLogger, type NodeLogger } from "../obs/log.ts";
+import { createLogger, type Logger, type NodeLogger } from "../obs/log.ts";
 import { OncePer } from "../obs/once-per.ts";
 import { openLedger, type OpenedLedger } from "../ledger/open.ts";
 import { type AppRoutes, startStatusServer, type StatusServer } from "../obs/http.ts";
@@ -45,7 +45,7 @@ export interface NodeCliOptions {
   /** Learners: where to start and why (from --output's file or --from-instance); default: the beginning. */
   readonly learnerStart?: { readonly learnFrom: LearnFrom; readonly report: NonNullable<NodeStatus["learnerStart"]> };
   /** An application above the learner (the key-value replica): its HTTP routes and its /status section. */
-  readonly app?: { routes(runtime: NodeRuntime): AppRoutes; status(): NonNullable<NodeStatus["kv"]> };
+  readonly app?: { routes(runtime: NodeRuntime, log: Logger): AppRoutes; status(): NonNullable<NodeStatus["kv"]> };
 }
 
 /** Multi-Ring Paxos runs under `paxos node` and `paxos propose --group`; the other commands run one ring. */
@@ -174,7 +174,7 @@ export async function startNode(
     learnerStart: runtime.proc.learner ? (o.learnerStart?.report ?? { instance: 0, source: "beginning", file: null, cutBytes: null }) : null,
     ...(o.app ? { kv: o.app.status() } : {}),
   });
-  const app = o.app?.routes(runtime);
+  const app = o.app?.routes(runtime, log);
   const source: StatusSource = {
     status,
     events: () => log.events(),
@@ -302,7 +302,7 @@ export async function runNodeCommand(o: NodeCliOptions, err: (s: string) => void
   let node: StartedNode;
   try {
     const events: RuntimeEvents = kv ? kv.events : output ? { deliver: (d) => output.write(d) } : {};
-    const app = kv ? { routes: (rt: NodeRuntime) => kv.routes(rt), status: () => kv.status() } : undefined;
+    const app = kv ? { routes: (rt: NodeRuntime, log: Logger) => kv.routes(rt, log), status: () => kv.status() } : undefined;
     node = await startNode({ ...o, ...(start ? { learnerStart: start } : {}), ...(app ? { app } : {}) }, events, {}, resolved);
   } catch (e) {
     process.removeListener("SIGINT", signalled);
@@ -333,11 +333,16 @@ function openKvHost(resolved: ReturnType<typeof resolveNode>, o: NodeCliOptions)
     throw new UsageError(`${o.output !== undefined ? "--output" : "--from-instance"}: node ${entry.id} hosts a key-value replica, which applies the log itself and starts where its store ends`);
   }
   try {
-    return new KvHost(entry, config.nodes.indexOf(entry));
+    return new KvHost(entry, config.nodes.indexOf(entry), kvPeers(config, entry));
   } catch (e) {
     if (e instanceof KvHostError) throw new StartupError(e.message, undefined);
     throw e;
   }
+}
+
+/** The other key-value replicas' HTTP base URLs: where this one fetches snapshots. */
+function kvPeers(config: ReturnType<typeof resolveNode>["config"], self: NodeEntry): string[] {
+  return config.nodes.filter((n) => n !== self && n.kv !== undefined && n.http !== undefined).map((n) => `http://${n.host.includes(":") ? `[${n.host}]` : n.host}:${n.http}`);
 }
 
 function kvLearnerStart(kv: KvHost): LearnerStart {

@@ -79,6 +79,13 @@ export interface NodeStatus {
     readonly appliedUpTo: number;
     readonly commandsApplied: number;
     readonly badCommands: number;
+    /** Whether it is fetching another replica's snapshot now (state transfer). */
+    readonly transferring: boolean;
+    /** Snapshots it installed since it started, and the last one: where from, how large, how long after the loss. */
+    readonly transfers: number;
+    readonly lastTransfer: { readonly instance: number; readonly from: string; readonly bytes: number; readonly rows: number; readonly ms: number; readonly downloadMs: number } | null;
+    /** Snapshots it wrote for other replicas. */
+    readonly snapshotsTaken: number;
   };
   /** Monotonic counters, by name (messages in/out, dropped packets by reason, ...). */
   readonly counters: Readonly<Record<string, number>>;

@@ -8,12 +8,18 @@ import { mkdirSync } from "node:fs";
 import process from "node:process";
 import { join } from "node:path";
 import type { NodeEntry } from "../../config/schema.ts";
+import type { Delivery, Instance } from "../../core/types.ts";
+import type { Logger } from "../../obs/log.ts";
 import type { NodeRuntime, RuntimeEvents } from "../../node/runtime.ts";
 import type { NodeStatus } from "../../node/status.ts";
 import type { AppRoutes } from "../../obs/http.ts";
 import { SqliteKvStore, StoreError } from "../store/sqlite-store.ts";
 import { KvApi } from "./http-api.ts";
 import { KvReplica } from "./replica.ts";
+import { writeSnapshot } from "./snapshot.ts";
+import { SnapshotFetcher } from "./snapshot-fetch.ts";
+import { SnapshotServer } from "./snapshot-server.ts";
+import { StateTransfer, type TransferReport } from "./state-transfer.ts";
 
 export const STORE_FILE = "kv.sqlite";
 /** How long applied batches wait for their group's fsync (the applied report follows it). */
@@ -54,7 +60,25 @@ export class KvHost {
   /** Opens the store; a KvHostError naming `nodes[i].kv.dir` when it cannot. */
   private readonly key: string;
 
-  constructor(entry: NodeEntry, index: number) {
+  /** Serves this replica's snapshots to the others. */
+  private readonly snapshots: SnapshotServer;
+  /** The transfer under way (null: none: this replica applies its learner's deliveries). */
+  private transfer: StateTransfer | null = null;
+  private lastTransfer: TransferReport | null = null;
+  private transfers = 0;
+  /** The instance after the last one the learner delivered (or gave up as lost): applied reports never pass it. */
+  private deliveredUpTo: Instance;
+  private log: Logger | null = null;
+
+  /**
+   * @param peers base URLs (http://host:port) of the other replicas, whose snapshots this one
+   *   fetches when its learner loses instances.
+   */
+  constructor(
+    entry: NodeEntry,
+    index: number,
+    private readonly peers: readonly string[] = [],
+  ) {
     this.key = `nodes[${index}].kv`;
     const dir = entry.kv?.dir;
     if (dir === undefined) throw new KvHostError(`node ${entry.id} has no kv section`);
@@ -66,7 +90,12 @@ export class KvHost {
       throw new KvHostError(`nodes[${index}].kv.dir: ${why}`);
     }
     this.replica = new KvReplica(this.store);
+    this.deliveredUpTo = this.replica.resumeFrom;
+    this.snapshots = new SnapshotServer(join(dir, "snapshots"), { take: (path) => (this.transfer === null ? writeSnapshot(this.store, path) : null) });
+    this.transferDir = join(dir, "transfer");
   }
+
+  private readonly transferDir: string;
 
   /** Where the learner starts: the instance after the last one the store holds. */
   get resumeFrom(): number {
@@ -74,33 +103,61 @@ export class KvHost {
   }
 
   /**
-   * Told once when this replica's learner gave instances up as lost (every acceptor trimmed them
-   * while the replica was away): its state cannot be rebuilt from the log, and it applies nothing
-   * more (the node should stop, saying what to do). State transfer would fetch another replica's
-   * snapshot instead; it is not built yet.
+   * Told when this replica cannot go on: its learner lost instances and no other replica is
+   * configured to take a snapshot from (the node should stop, saying what to do).
    */
   onStranded: (line: string) => void = () => {};
-  private stranded = false;
 
   /** The runtime's events: deliveries (queued, applied once this turn's are in), read indexes, lost instances. */
   readonly events: RuntimeEvents = {
-    lost: (r) => {
-      if (this.stranded) return;
-      this.stranded = true;
-      this.onStranded(
-        `${this.key}: this replica is behind what every acceptor retains (instances ${r.from}..${r.to - 1} were trimmed while it was away) and cannot rebuild its state from the log; ` +
-          `state transfer from another replica is not built yet: stop this node, copy a stopped replica's kv.dir over this one's, and start it again`,
-      );
-    },
-    deliver: (d) => {
-      if (this.stranded) return;
-      this.replica.deliver(d);
-      if (this.scheduled) return;
-      this.scheduled = true;
-      queueMicrotask(() => this.applyPending());
-    },
+    lost: (r) => this.lost(r.from, r.to),
+    deliver: (d) => this.delivered(d),
     readIndex: (r) => this.answered(r.id, r.index),
   };
+
+  private delivered(d: Delivery): void {
+    this.deliveredUpTo = d.instance + 1;
+    if (this.transfer !== null) return this.transfer.buffer.push(d);
+    // Below an installed snapshot's cursor: already in the state.
+    if (d.instance < this.replica.resumeFrom) return;
+    this.replica.deliver(d);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => this.applyPending());
+  }
+
+  /** Instances [from, to) were trimmed everywhere while this replica was away: it takes another replica's state. */
+  private lost(from: Instance, to: Instance): void {
+    this.deliveredUpTo = to;
+    if (this.transfer !== null) return this.transfer.buffer.restartAt(to);
+    if (this.peers.length === 0) {
+      return this.onStranded(
+        `${this.key}: this replica is behind what every acceptor retains (instances ${from}..${to - 1} were trimmed while it was away) and no other replica is configured to take a snapshot from: ` +
+          `stop this node, copy a stopped replica's kv.dir over this one's, and start it again`,
+      );
+    }
+    this.log?.warn("this replica lost instances every acceptor trimmed: fetching another replica's snapshot (state transfer)", { from, to, peers: this.peers });
+    const t = (this.transfer = new StateTransfer(this.replica, new SnapshotFetcher(this.peers, this.transferDir, this.log ?? silentLog), this.log ?? silentLog, to));
+    t.run().then(
+      (report) => this.transferred(t, report),
+      (e: unknown) => {
+        const why = e instanceof Error ? `${(e as NodeJS.ErrnoException).code ?? ""} ${e.message}`.trim() : String(e);
+        this.onStranded(`${this.key}.dir: the state transfer failed: ${why}`);
+      },
+    );
+  }
+
+  private transferred(t: StateTransfer, report: TransferReport | null): void {
+    if (this.transfer !== t) return;
+    this.transfer = null;
+    if (report === null) return;
+    this.transfers++;
+    this.lastTransfer = report;
+    this.log?.info(`state transfer: installed a snapshot at instance ${report.instance} from ${report.from} (${report.rows} rows, ${report.bytes} bytes) ${Math.round(report.ms)} ms after the loss`, { ...report });
+    for (const d of t.buffer.heldFrom(Math.max(report.instance, t.buffer.from))) this.replica.deliver(d);
+    this.applyPending();
+    this.reportApplied(this.replica.sync());
+  }
 
   /**
    * A read index from the leader (the instance below which every write completed before now
@@ -147,17 +204,24 @@ export class KvHost {
     read.resolve(null);
   }
 
-  /** The HTTP routes, proposing through `runtime`; also binds the applied reports to it. */
-  routes(runtime: NodeRuntime): AppRoutes {
+  /** The HTTP routes (the API, snapshots), proposing through `runtime`; also binds the applied reports to it. */
+  routes(runtime: NodeRuntime, log: Logger): AppRoutes {
+    this.log = log;
     this.bind(runtime);
-    return new KvApi({ replica: this.replica, propose: (bytes) => runtime.propose(bytes) !== null, readIndex: (ms) => this.readIndex(ms), plantedLocalReads: plantedLocalReads() });
+    const api = new KvApi({ replica: this.replica, propose: (bytes) => runtime.propose(bytes) !== null, readIndex: (ms) => this.readIndex(ms), plantedLocalReads: plantedLocalReads() });
+    return routesOf([api, this.snapshots]);
   }
 
   /** From now on the learner's applied reports say what the store holds, not what was delivered. */
   bind(runtime: NodeRuntime): void {
     if (this.runtime === runtime) return;
     this.runtime = runtime;
-    runtime.input({ k: "applied", upTo: this.replica.resumeFrom });
+    this.reportApplied(this.replica.resumeFrom);
+  }
+
+  /** The learner's applied reports say `upTo`, never beyond what it delivered (an installed snapshot may stand beyond it). */
+  private reportApplied(upTo: Instance): void {
+    this.runtime?.input({ k: "applied", upTo: Math.min(upTo, this.deliveredUpTo) });
   }
 
   /** The replica's SQLite file. */
@@ -167,10 +231,23 @@ export class KvHost {
 
   status(): KvStatus {
     const c = this.replica.counters;
-    return { store: this.store.path, sqlite: this.store.binding, keys: this.replica.keys, appliedUpTo: this.replica.resumeFrom, commandsApplied: c.applied, badCommands: c.badCommands };
+    return {
+      store: this.store.path,
+      sqlite: this.store.binding,
+      keys: this.replica.keys,
+      appliedUpTo: this.replica.resumeFrom,
+      commandsApplied: c.applied,
+      badCommands: c.badCommands,
+      transferring: this.transfer !== null,
+      transfers: this.transfers,
+      lastTransfer: this.lastTransfer,
+      snapshotsTaken: this.snapshots.counters.taken,
+    };
   }
 
   close(): void {
+    this.transfer?.close();
+    this.transfer = null;
     if (this.syncTimer !== null) clearTimeout(this.syncTimer);
     this.syncTimer = null;
     if (this.inFlight !== null) clearTimeout(this.inFlight.timer);
@@ -190,8 +267,27 @@ export class KvHost {
     // Group commit: one fsync for what the next SYNC_MS apply, then the applied report.
     this.syncTimer = setTimeout(() => {
       this.syncTimer = null;
-      const upTo = this.replica.sync();
-      this.runtime?.input({ k: "applied", upTo });
+      this.reportApplied(this.replica.sync());
     }, SYNC_MS);
   }
 }
+
+/** One AppRoutes of several (the first that handles a path answers it). */
+function routesOf(all: readonly AppRoutes[]): AppRoutes {
+  return {
+    handles: (path) => all.some((r) => r.handles(path)),
+    handle: (req, res, url) => all.find((r) => r.handles(url.pathname))?.handle(req, res, url),
+    close: () => {
+      for (const r of all) r.close?.();
+    },
+  };
+}
+
+const silentLog: Logger = {
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  child: () => silentLog,
+  isLevelEnabled: () => false,
+};

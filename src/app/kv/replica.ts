@@ -11,7 +11,7 @@
  */
 import { invariant } from "../../core/assert.ts";
 import type { Delivery, Instance } from "../../core/types.ts";
-import type { KvStore } from "../store/kv-store.ts";
+import type { KvStore, StoreRow } from "../store/kv-store.ts";
 import { type Applied, KvMachine, type LogItem, revisionOf } from "./kv-machine.ts";
 import { WatchHub } from "./watch.ts";
 import type { Reply } from "./reply.ts";
@@ -38,7 +38,7 @@ interface Waiter {
 }
 
 export class KvReplica {
-  private readonly machine: KvMachine;
+  private machine: KvMachine;
   /** Watches of this replica's changes (see watch.ts). */
   readonly watches: WatchHub;
   private pending: Delivery[] = [];
@@ -88,13 +88,34 @@ export class KvReplica {
     this.counters.steps++;
     for (const a of applied) this.answer(a);
     this.watches.publish(applied.flatMap((a) => (a.change ? [a.change] : [])));
+    this.releaseIndexWaiters();
+    return upTo;
+  }
+
+  private releaseIndexWaiters(): void {
     for (const w of this.indexWaiters) {
-      if (w.index > upTo) continue;
+      if (w.index > this.next) continue;
       this.indexWaiters.delete(w);
       clearTimeout(w.timer);
       w.resolve();
     }
-    return upTo;
+  }
+
+  /**
+   * Replaces this replica's whole state with a snapshot's (state transfer: `rows` at `cursor`, in
+   * one atomic, synced step). Deliveries not applied yet are dropped (the host feeds those from the
+   * new cursor on); watches end (their changes between the old and the new state are not known
+   * here: a watcher resumes and is told COMPACTED); waiting commands stay (a later delivery may
+   * answer them; otherwise they time out and the client retries, answered from the client table).
+   */
+  replaceState(rows: Iterable<StoreRow>, cursor: Uint8Array): void {
+    this.store.replaceAll(rows, cursor);
+    this.store.sync();
+    this.machine = new KvMachine(this.store);
+    this.pending = [];
+    this.next = cursorInstance(cursor);
+    this.watches.reset(revisionOf(this.next, 0));
+    this.releaseIndexWaiters();
   }
 
   /** Resolves once this replica applied everything below `index` (a read index); a WaitError after `timeoutMs`. */

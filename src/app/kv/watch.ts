@@ -61,6 +61,13 @@ export class WatchHub {
     this.watchers.clear();
   }
 
+  /** The state was replaced (a snapshot installed): every watch ends, and none may start below `floor`. */
+  reset(floor: number): void {
+    this.close();
+    this.history.length = 0;
+    this.floor = floor;
+  }
+
   /** The lowest revision a watch may start from (changes below it may be missing here). */
   private oldest(): number {
     return this.floor;

@@ -11,6 +11,12 @@ export interface StoredValue {
   readonly revision: number;
 }
 
+/** One row of a replica's state, as a snapshot carries it (see KvStore.rows). */
+export type StoreRow =
+  | { readonly t: "kv"; readonly key: Uint8Array; readonly value: Uint8Array; readonly revision: number }
+  | { readonly t: "reply"; readonly client: number; readonly seq: number; readonly reply: Uint8Array }
+  | { readonly t: "client"; readonly client: number; readonly forgotten: number; readonly lastRevision: number };
+
 export interface KvStore {
   /**
    * Runs `fn`; its writes take effect together (after a crash: all of them or none). If `fn`
@@ -43,6 +49,15 @@ export interface KvStore {
   /** The host's apply cursor as saved by the last batch (opaque bytes; null: none yet). */
   cursor(): Uint8Array | null;
   setCursor(cursor: Uint8Array): void;
+
+  /**
+   * Every row of the state: keys in byte order, then replies by (client, seq), then clients by id
+   * (a snapshot's content: the same state gives the same rows in the same order). Read it whole
+   * before the next write.
+   */
+  rows(): Iterable<StoreRow>;
+  /** Replaces the whole state (keys, client table) with `rows` and the cursor with `cursor`, atomically. */
+  replaceAll(rows: Iterable<StoreRow>, cursor: Uint8Array): void;
 
   close(): void;
 }

@@ -5,7 +5,7 @@
  */
 import { invariant } from "../../core/assert.ts";
 import type { Entry } from "../kv/reply.ts";
-import type { KvStore, StoredValue } from "./kv-store.ts";
+import type { KvStore, StoredValue, StoreRow } from "./kv-store.ts";
 
 interface ClientRow {
   forgotten: number;
@@ -118,6 +118,32 @@ export class MemoryKvStore implements KvStore {
   setCursor(cursor: Uint8Array): void {
     const before = this.saved;
     this.journal?.push(() => (this.saved = before));
+    this.saved = cursor.slice();
+  }
+
+  *rows(): Iterable<StoreRow> {
+    const byKey = [...this.keys.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [, e] of byKey) yield { t: "kv", key: e.key, value: e.value, revision: e.revision };
+    const clients = [...this.table.entries()].sort(([a], [b]) => a - b);
+    for (const [client, row] of clients) for (const [seq, reply] of [...row.replies].sort(([a], [b]) => a - b)) yield { t: "reply", client, seq, reply };
+    for (const [client, row] of clients) yield { t: "client", client, forgotten: row.forgotten, lastRevision: row.lastRevision };
+  }
+
+  replaceAll(rows: Iterable<StoreRow>, cursor: Uint8Array): void {
+    invariant(this.journal === null, "replaceAll runs between transactions");
+    const keys = new Map<string, Entry>();
+    const table = new Map<number, ClientRow>();
+    const rowOf = (client: number): ClientRow => table.get(client) ?? (table.set(client, { forgotten: 0, lastRevision: 0, replies: new Map() }).get(client) as ClientRow);
+    for (const r of rows) {
+      if (r.t === "kv") keys.set(hex(r.key), { key: r.key.slice(), value: r.value.slice(), revision: r.revision });
+      else if (r.t === "reply") rowOf(r.client).replies.set(r.seq, r.reply.slice());
+      else Object.assign(rowOf(r.client), { forgotten: r.forgotten, lastRevision: r.lastRevision });
+    }
+    // Built aside first: a row source that throws leaves the state as it was.
+    this.keys.clear();
+    for (const [k, e] of keys) this.keys.set(k, e);
+    this.table.clear();
+    for (const [c, row] of table) this.table.set(c, row);
     this.saved = cursor.slice();
   }
 

@@ -10,8 +10,11 @@
 import { closeSync, existsSync, fsyncSync, openSync } from "node:fs";
 import { invariant } from "../../core/assert.ts";
 import type { Entry } from "../kv/reply.ts";
-import type { KvStore, StoredValue } from "./kv-store.ts";
+import type { KvStore, StoredValue, StoreRow } from "./kv-store.ts";
 import { openSql, type SqlDatabase, type SqlRow, type SqlStatement } from "./sql.ts";
+
+/** Rows `rows()` reads per query (keyset pages: memory stays bounded however large the state). */
+const ROWS_PAGE = 1000;
 
 /** The layout of the tables below; a file of another layout is refused, not guessed at. */
 export const SCHEMA_VERSION = 1;
@@ -142,6 +145,31 @@ export class SqliteKvStore implements KvStore {
     this.s("setMeta").run("cursor", cursor);
   }
 
+  *rows(): Iterable<StoreRow> {
+    for (let page = this.s("kvFirst").all(ROWS_PAGE); page.length > 0; ) {
+      for (const r of page) yield { t: "kv", key: bytes(r["key"]), value: bytes(r["value"]), revision: Number(r["revision"]) };
+      page = page.length < ROWS_PAGE ? [] : this.s("kvAfter").all((page.at(-1) as SqlRow)["key"] ?? null, ROWS_PAGE);
+    }
+    for (let page = this.s("repliesFirst").all(ROWS_PAGE); page.length > 0; ) {
+      for (const r of page) yield { t: "reply", client: Number(r["client"]), seq: Number(r["seq"]), reply: bytes(r["reply"]) };
+      const last = page.at(-1) as SqlRow;
+      page = page.length < ROWS_PAGE ? [] : this.s("repliesAfter").all(last["client"] ?? null, last["seq"] ?? null, ROWS_PAGE);
+    }
+    for (const r of this.s("allClients").all()) yield { t: "client", client: Number(r["client"]), forgotten: Number(r["forgotten"]), lastRevision: Number(r["last_revision"]) };
+  }
+
+  replaceAll(rows: Iterable<StoreRow>, cursor: Uint8Array): void {
+    this.atomically(() => {
+      this.db.exec("DELETE FROM kv; DELETE FROM replies; DELETE FROM clients;");
+      for (const r of rows) {
+        if (r.t === "kv") this.s("put").run(r.key, r.value, r.revision);
+        else if (r.t === "reply") this.s("keepReply").run(r.client, r.seq, r.reply);
+        else this.s("setClient").run(r.client, r.forgotten, r.lastRevision);
+      }
+      this.setCursor(cursor);
+    });
+  }
+
   close(): void {
     if (this.walFd !== null) closeSync(this.walFd);
     this.walFd = null;
@@ -171,6 +199,12 @@ export class SqliteKvStore implements KvStore {
       oldestClient: p("SELECT client FROM clients ORDER BY last_revision, client LIMIT 1"),
       dropReplies: p("DELETE FROM replies WHERE client = ?"),
       dropClient: p("DELETE FROM clients WHERE client = ?"),
+      kvFirst: p("SELECT key, value, revision FROM kv ORDER BY key LIMIT ?"),
+      kvAfter: p("SELECT key, value, revision FROM kv WHERE key > ? ORDER BY key LIMIT ?"),
+      repliesFirst: p("SELECT client, seq, reply FROM replies ORDER BY client, seq LIMIT ?"),
+      repliesAfter: p("SELECT client, seq, reply FROM replies WHERE (client, seq) > (?, ?) ORDER BY client, seq LIMIT ?"),
+      allClients: p("SELECT client, forgotten, last_revision FROM clients ORDER BY client"),
+      setClient: p("INSERT OR REPLACE INTO clients (client, forgotten, last_revision) VALUES (?, ?, ?)"),
       meta: p("SELECT value FROM meta WHERE name = ?"),
       setMeta: p("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)"),
     };

@@ -1,0 +1,149 @@
+/**
+ * State transfer: a replica whose learner gave instances up as lost (every acceptor trimmed them
+ * while it was away) cannot rebuild its state from the log. It fetches another replica's snapshot
+ * (snapshot-fetch.ts) standing at or beyond the lost range, installs it in one atomic step, and
+ * follows the log from the snapshot's cursor. Meanwhile its learner goes on delivering from the
+ * end of the lost range: those deliveries are held (DeliveryBuffer, bounded) and the ones from the
+ * snapshot's cursor on are applied after it, so nothing between the snapshot and the live log is
+ * missed.
+ */
+import { rmSync } from "node:fs";
+import { invariant } from "../../core/assert.ts";
+import type { Delivery, Instance } from "../../core/types.ts";
+import type { Logger } from "../../obs/log.ts";
+import type { KvReplica } from "./replica.ts";
+import { readSnapshot, SnapshotError } from "./snapshot.ts";
+import type { SnapshotFetcher } from "./snapshot-fetch.ts";
+import type { SnapshotMeta } from "./snapshot-server.ts";
+
+/** Bound: payload bytes of deliveries held while a snapshot is fetched (beyond it the oldest go, and the snapshot must be newer). */
+export const MAX_BUFFERED_BYTES = 64 << 20;
+
+/** A contiguous run of deliveries [from, end), bounded by MAX_BUFFERED_BYTES. */
+export class DeliveryBuffer {
+  private items: Delivery[] = [];
+  private bytes = 0;
+
+  constructor(private start: Instance) {}
+
+  /** The first instance held (or the next expected, when none is). */
+  get from(): Instance {
+    return this.start;
+  }
+
+  get end(): Instance {
+    return this.start + this.items.length;
+  }
+
+  /** Holds `d`; a delivery after a gap (another lost range) starts the run again at it. */
+  push(d: Delivery): void {
+    if (d.instance !== this.end) this.restartAt(d.instance);
+    this.items.push(d);
+    this.bytes += sizeOf(d);
+    while (this.bytes > MAX_BUFFERED_BYTES && this.items.length > 0) {
+      this.bytes -= sizeOf(this.items.shift() as Delivery);
+      this.start++;
+    }
+  }
+
+  /** Drops everything held; the run starts at `at`. */
+  restartAt(at: Instance): void {
+    this.items = [];
+    this.bytes = 0;
+    this.start = at;
+  }
+
+  /** The held deliveries from `at` on (at must not be below `from`). */
+  heldFrom(at: Instance): Delivery[] {
+    invariant(at >= this.start, "a snapshot is installed only if the held deliveries reach it");
+    return this.items.slice(Math.min(at - this.start, this.items.length));
+  }
+}
+
+function sizeOf(d: Delivery): number {
+  let n = 64;
+  for (const v of d.values) n += v.payload.byteLength;
+  return n;
+}
+
+/** What one transfer did (for the log and /status). */
+export interface TransferReport {
+  readonly instance: Instance;
+  readonly from: string;
+  readonly bytes: number;
+  readonly rows: number;
+  /** From the lost range to the installed state. */
+  readonly ms: number;
+  readonly downloadMs: number;
+}
+
+/** The instance a snapshot's cursor names; null for a cursor that is not one ring's (8 bytes). */
+export function instanceOfCursor(hex: string): Instance | null {
+  if (!/^[0-9a-f]{16}$/.test(hex)) return null;
+  const n = Number(BigInt(`0x${hex}`));
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+export class StateTransfer {
+  readonly buffer: DeliveryBuffer;
+  private readonly startedAt = performance.now();
+
+  constructor(
+    private readonly replica: KvReplica,
+    private readonly fetcher: SnapshotFetcher,
+    private readonly log: Logger,
+    lostTo: Instance,
+  ) {
+    this.buffer = new DeliveryBuffer(lostTo);
+  }
+
+  /** Fetches and installs a snapshot the held deliveries reach; null once closed. */
+  async run(): Promise<TransferReport | null> {
+    for (;;) {
+      const enough = (m: SnapshotMeta) => (instanceOfCursor(m.cursor) ?? -1) >= this.buffer.from;
+      const got = await this.fetcher.fetch(enough);
+      if (got === null) return null;
+      try {
+        if (!enough(got.meta)) {
+          this.log.warn("the fetched snapshot is older than the deliveries held (they moved on while it downloaded): fetching a newer one", { instance: got.meta.cursor, heldFrom: this.buffer.from });
+          continue;
+        }
+        const rows = this.install(got.path, got.meta.cursor);
+        if (rows === null) continue;
+        return { instance: this.replica.resumeFrom, from: got.from, bytes: got.meta.bytes, rows, ms: Math.round(performance.now() - this.startedAt), downloadMs: Math.round(got.ms) };
+      } finally {
+        rmSync(got.path, { force: true });
+      }
+    }
+  }
+
+  close(): void {
+    this.fetcher.close();
+  }
+
+  /** Installs the checked file; the rows installed, or null when the file is malformed (logged). */
+  private install(path: string, cursorHex: string): number | null {
+    let rows = 0;
+    try {
+      const snap = readSnapshot(path);
+      try {
+        if (Buffer.from(snap.cursor).toString("hex") !== cursorHex) throw new SnapshotError(`${path}: its cursor is not the one its server named`);
+        this.replica.replaceState(countRows(snap.rows, () => rows++), snap.cursor);
+      } finally {
+        snap.close();
+      }
+      return rows;
+    } catch (e) {
+      if (!(e instanceof SnapshotError)) throw e;
+      this.log.warn(`a fetched snapshot is malformed: ${e.message}`);
+      return null;
+    }
+  }
+}
+
+function* countRows<T>(rows: Iterable<T>, each: () => void): Iterable<T> {
+  for (const r of rows) {
+    each();
+    yield r;
+  }
+}
