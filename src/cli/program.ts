@@ -103,6 +103,11 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .addOption(new Option("--max-dup <p>", "upper bound of the per-seed duplication rate (0..0.9)").argParser(parseFraction("--max-dup", 0.9)))
     .option("--no-faults", "a fault-free network: no loss, duplication, partitions, crashes or usurpers")
     .addOption(new Option("--liveness-ticks <n>", "ticks (1 ms) after healing within which every value must be delivered").argParser(parseIntArg("--liveness-ticks", 100, 10_000_000)))
+    .addOption(
+      new Option("--app <app>", "kv: every replica hosts the key-value service (durable state, restarts from it, state transfer); checks that replicas answer alike and end in the same state").argParser(
+        parseChoice("--app", ["kv"] as const),
+      ),
+    )
     .option("--json", "print the summary as JSON", false)
     .option("--verbose", "with --seed, also print the scenario", false)
     .action((o) => {
@@ -120,6 +125,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
           ...(o.maxLoss !== undefined ? { maxLoss: o.maxLoss } : {}),
           ...(o.maxDup !== undefined ? { maxDup: o.maxDup } : {}),
           ...(o.livenessTicks !== undefined ? { livenessTicks: o.livenessTicks } : {}),
+          ...(o.app !== undefined ? { app: o.app } : {}),
         },
         io.out,
       );

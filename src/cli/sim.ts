@@ -16,6 +16,7 @@ export interface SimCliOptions {
   readonly maxDup?: number;
   readonly faults: boolean;
   readonly livenessTicks?: number;
+  readonly app?: "kv";
   readonly json: boolean;
   readonly verbose: boolean;
 }
@@ -34,6 +35,7 @@ export function runSimCommand(o: SimCliOptions, write: (s: string) => void): num
       ...(o.maxDup !== undefined ? { maxDup: o.maxDup } : {}),
       ...(o.faults ? {} : { faults: false }),
       ...(o.livenessTicks !== undefined ? { livenessTicks: o.livenessTicks } : {}),
+      ...(o.app ? { app: o.app } : {}),
     };
     const single = o.seed !== undefined;
     const summary = sweep({
@@ -71,7 +73,8 @@ export function runSimCommand(o: SimCliOptions, write: (s: string) => void): num
     for (const { summary: s, base } of summaries) {
       write(
         `sim ${s.variant}: ${s.seeds} seed${s.seeds === 1 ? "" : "s"}, ${s.violations} violations, ${s.deliveredValues.toLocaleString("en-US")} deliveries ` +
-          `of ${s.proposed.toLocaleString("en-US")} proposed values, ${s.messages.toLocaleString("en-US")} simulated messages, ${(s.wallMs / 1000).toFixed(1)} s\n`,
+          `of ${s.proposed.toLocaleString("en-US")} proposed values, ${s.messages.toLocaleString("en-US")} simulated messages` +
+          `${s.kv ? `, ${s.kv.applied.toLocaleString("en-US")} key-value commands applied, ${s.kv.transfers.toLocaleString("en-US")} state transfers` : ""}, ${(s.wallMs / 1000).toFixed(1)} s\n`,
       );
       for (const f of s.failures) {
         write(`\nseed ${f.seed} FAILED:\n`);

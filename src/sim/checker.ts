@@ -1,7 +1,7 @@
 import type { Ack, DecisionId, Delivery, Instance, NodeId, Vid } from "../core/types.ts";
 
 export interface Violation {
-  readonly kind: "agreement" | "integrity" | "total-order" | "decision-changed" | "undecided-delivery" | "liveness" | "invariant" | "lease" | "rsvp" | "conflict";
+  readonly kind: "agreement" | "integrity" | "total-order" | "decision-changed" | "undecided-delivery" | "liveness" | "invariant" | "lease" | "rsvp" | "conflict" | "kv-agreement" | "kv-liveness";
   readonly detail: string;
 }
 
@@ -54,6 +54,8 @@ export class Checker {
   private readonly pidInstance = new Map<number, Instance>();
   /** "client:seq" -> instances where a loose learner (see LearnerLog.loose) delivered a copy. */
   private readonly looseAt = new Map<string, Set<Instance>>();
+  /** Instances where loose learners delivered each value (by pid). */
+  private readonly pidLoose = new Map<number, Set<Instance>>();
   deliveredValues = 0;
 
   propose(p: Proposal): void {
@@ -103,6 +105,7 @@ export class Checker {
       log.seen.add(pid);
       if (log.loose) {
         this.noteLoose(`${v.client}:${v.seq}`, d.instance);
+        this.loosePid(pid, d.instance);
         continue;
       }
       const first = this.pidInstance.get(pid);
@@ -136,9 +139,18 @@ export class Checker {
 
   /** Whether the value `pid` was delivered (by anyone) at an instance this learner incarnation gave up as lost. */
   lostTo(node: NodeId, incarnation: number, pid: number): boolean {
-    const i = this.pidInstance.get(pid);
     const log = this.logs.get(`${node}/${incarnation}`);
-    return i !== undefined && log !== undefined && log.lost.some(([a, b]) => i >= a && i < b);
+    if (log === undefined) return false;
+    const i = this.pidInstance.get(pid);
+    const within = (x: Instance) => log.lost.some(([a, b]) => x >= a && x < b);
+    // Where only loose learners delivered it (a resumed or restarted replica's), any of their instances counts.
+    return (i !== undefined && within(i)) || [...(this.pidLoose.get(pid) ?? [])].some(within);
+  }
+
+  private loosePid(pid: number, instance: Instance): void {
+    let at = this.pidLoose.get(pid);
+    if (!at) this.pidLoose.set(pid, (at = new Set()));
+    at.add(instance);
   }
 
   /** A proposer at `node` was told (client, seq) is decided at `instance`. */

@@ -19,6 +19,8 @@ export interface SweepSummary {
   readonly proposed: number;
   readonly deliveredValues: number;
   readonly messages: number;
+  /** With --app kv: commands the replicas applied, and state transfers, over every seed. */
+  readonly kv: { readonly applied: number; readonly transfers: number } | null;
   readonly wallMs: number;
 }
 
@@ -33,6 +35,7 @@ export function sweep(o: SweepOptions): SweepSummary {
   let delivered = 0;
   let messages = 0;
   let ran = 0;
+  let kv = null as { applied: number; transfers: number } | null;
   for (let s = o.from; s < o.from + o.seeds; s++) {
     const { from: _f, seeds: _s, stopOnFailure: _x, onSeed: _o, ...rest } = o;
     const r = new Simulation({ ...rest, seed: s }).run();
@@ -40,6 +43,7 @@ export function sweep(o: SweepOptions): SweepSummary {
     proposed += r.proposed;
     delivered += r.deliveredValues;
     messages += r.messages;
+    if (r.kv) kv = { applied: (kv?.applied ?? 0) + r.kv.applied, transfers: (kv?.transfers ?? 0) + r.kv.transfers };
     o.onSeed?.(r);
     if (r.violations.length > 0) {
       violations += r.violations.length;
@@ -55,6 +59,7 @@ export function sweep(o: SweepOptions): SweepSummary {
     proposed,
     deliveredValues: delivered,
     messages,
+    kv,
     wallMs: Math.round(performance.now() - t0),
   };
 }
@@ -68,5 +73,6 @@ export function replayCommand(o: Omit<SimOptions, "seed" | "bugs">, seed: number
   if (o.maxDup !== undefined) parts.push(`--max-dup ${o.maxDup}`);
   if (o.faults === false) parts.push("--no-faults");
   if (o.livenessTicks !== undefined) parts.push(`--liveness-ticks ${o.livenessTicks}`);
+  if (o.app !== undefined) parts.push(`--app ${o.app}`);
   return parts.join(" ");
 }

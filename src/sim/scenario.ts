@@ -1,6 +1,7 @@
 import { CLOCK_DRIFT_BOUND, DEFAULT_TIMING, type PlantedBugs, type ProtocolConfig, type Variant } from "../core/config.ts";
 import { faults } from "../core/quorum.ts";
 import type { MsgType, NodeId } from "../core/types.ts";
+import type { KvBugs } from "./kv-layer.ts";
 import { Prng } from "./prng.ts";
 
 /** Virtual time is in microseconds; cores see ticks of TICK_US. */
@@ -28,6 +29,10 @@ export interface SimOptions {
   readonly election?: ElectionTiming;
   /** Test-only planted bugs. */
   readonly bugs?: PlantedBugs;
+  /** kv: every replica hosts the key-value service above its learner (see kv-layer.ts). */
+  readonly app?: "kv";
+  /** Test-only planted bugs of the key-value layer. */
+  readonly kvBugs?: KvBugs;
 }
 
 export interface Crash {
@@ -278,7 +283,25 @@ export function drawScenario(o: SimOptions): Scenario {
   const spare = replicas.filter((l) => !base.cfg.acceptors.includes(l) && !crashes.some((c) => c.node === l));
   if (faulty && replicas.length >= 2 && spare.length > 0 && d.chance(0.3))
     crashes.push({ node: d.pick(spare), at: d.int(10_000, healAt - 50_000), restartAt: null });
-  return { ...base, cfg: { ...base.cfg, ...timing, ...gc, ...losses }, tornWrites, writeCrashes, coordinatorDiesAt, clockRates };
+  const kv = faulty && o.app === "kv" ? kvOutage(o.seed, base.cfg, crashes, healAt) : {};
+  return { ...base, cfg: { ...base.cfg, ...timing, ...gc, ...losses, ...kv }, tornWrites, writeCrashes, coordinatorDiesAt, clockRates };
+}
+
+/**
+ * With the key-value service (from a stream of its own): half the seeds take one replica down
+ * for most of the run while another stays up, with garbage collection on, so that it comes back
+ * behind what every acceptor and learner trimmed and must take another replica's
+ * state (state transfer).
+ */
+function kvOutage(seed: number, cfg: ProtocolConfig, crashes: Crash[], healAt: number): Partial<ProtocolConfig> {
+  const k = new Prng(seed ^ 0x6b76);
+  const replicas = (cfg.replicas ?? cfg.learners).filter((l) => !cfg.acceptors.includes(l));
+  const calm = replicas.filter((l) => !crashes.some((c) => c.node === l));
+  const node = calm.length > 0 ? k.pick(calm) : null;
+  const survivor = replicas.some((l) => l !== node && !crashes.some((c) => c.node === l && c.restartAt === null));
+  if (node === null || !survivor || !k.chance(0.5)) return {};
+  crashes.push({ node, at: k.int(10_000, 100_000), restartAt: healAt - k.int(0, 100_000) });
+  return { appliedTicks: k.pick([5, 20]), retainInstances: k.pick([0, 2, 8]), learnerRetainInstances: k.pick([1, 4]) };
 }
 
 export type ElectionTiming = "default" | "hasty" | "no-leases";

@@ -10,6 +10,8 @@ import { Prng } from "./prng.ts";
 import { drawScenario, TICK_US, type Partition, type Scenario, type SimOptions } from "./scenario.ts";
 import { formatTrace } from "../obs/message-trace.ts";
 import { TraceBuffer } from "./trace.ts";
+import { SimKvLayer } from "./kv-layer.ts";
+import { gcQuorum } from "../core/gc.ts";
 
 type Ev = { readonly time: number; readonly seq: number } & (
   | { readonly k: "msg"; readonly from: NodeId; readonly to: NodeId; readonly msg: Msg }
@@ -36,6 +38,8 @@ export interface SimResult {
   /** The last events before the end, for a failing seed. */
   readonly trace: readonly string[];
   readonly scenario: string;
+  /** With --app kv: log items the replicas applied, and state transfers. */
+  readonly kv: { readonly applied: number; readonly transfers: number } | null;
 }
 
 /**
@@ -117,6 +121,8 @@ export class Simulation {
   private readonly sendCounts = new Map<string, number>();
   private proposed = 0;
   readonly checker = new Checker();
+  /** The key-value service above the replicas' learners (sim --app kv), or null. */
+  private readonly kv: SimKvLayer | null;
   private readonly trace = new TraceBuffer(Number(process.env["PAXOS_SIM_TRACE"] ?? 80));
 
   constructor(opts: SimOptions) {
@@ -126,11 +132,15 @@ export class Simulation {
     this.loss = this.sc.loss;
     this.mcastLoss = this.sc.mcastLoss;
     this.dup = this.sc.dup;
+    this.kv = opts.app === "kv" ? new SimKvLayer(this.kvHost(), gcQuorum(this.sc.cfg).replicas, opts.kvBugs) : null;
   }
 
   run(): SimResult {
     const sc = this.sc;
-    for (const id of sc.cfg.processes) this.nodes.set(id, this.boot(id, 0, null));
+    for (const id of sc.cfg.processes) {
+      this.nodes.set(id, this.boot(id, 0, null));
+      this.kv?.started(id);
+    }
     this.at(0, { k: "lead", node: sc.cfg.coordinator });
     for (const id of sc.cfg.processes) this.at(this.rng.int(0, TICK_US - 1), { k: "tick", node: id, inc: 0 });
     for (const p of sc.cfg.proposers)
@@ -183,6 +193,7 @@ export class Simulation {
       virtualMs: Math.round(this.now / 1000),
       trace: failed ? this.trace.lines() : [],
       scenario: describe(sc),
+      kv: this.kv ? { ...this.kv.counters } : null,
     };
   }
 
@@ -203,6 +214,25 @@ export class Simulation {
     this.at(this.now + this.sc.syncUs, { k: "sync", node, inc: n.inc, fn });
   }
 
+  /** What the key-value layer may do in the simulation: its syncs and timers die with its node's incarnation. */
+  private kvHost(): ConstructorParameters<typeof SimKvLayer>[0] {
+    const later = (node: NodeId, us: number, fn: () => void) => {
+      const n = this.nodes.get(node);
+      if (n) this.at(this.now + us, { k: "sync", node, inc: n.inc, fn });
+    };
+    return {
+      sync: (node, fn) => later(node, this.sc.syncUs, fn),
+      later,
+      applied: (node, upTo) => {
+        const n = this.nodes.get(node);
+        if (n?.alive) this.input(n, { k: "applied", upTo });
+      },
+      alive: (node) => this.nodes.get(node)?.alive === true,
+      fail: (kind, detail) => this.checker.fail(kind, detail),
+      note: (node, text) => this.trace.note(this.now, node, text),
+    };
+  }
+
   private at(time: number, body: EvBody): void {
     this.events.push({ ...body, time, seq: this.seq++ } as Ev);
   }
@@ -211,7 +241,10 @@ export class Simulation {
     const sc = this.sc;
     const durable = sc.ledger === "durable" && sc.cfg.acceptors.includes(id);
     const ledger: Ledger = durable ? (previous?.ledger ?? new SimLedger(this, id)) : new RamLedger();
-    const proc = createProcess(id, sc.cfg, { recovered: ledger.recover(), clientId: id * 1000 + inc });
+    const kvFrom = this.kv?.isReplica(id) ? this.kv.boot(id) : null;
+    const proc = createProcess(id, sc.cfg, { recovered: ledger.recover(), clientId: id * 1000 + inc, ...(kvFrom !== null ? { learnFrom: { instance: kvFrom } } : {}) });
+    // A replica resumed from its durable state: what its earlier incarnations applied is not delivered again (nor filtered against).
+    if (kvFrom !== null && kvFrom > 0) this.checker.onLost(id, inc, 0, kvFrom, false);
     const node: SimNode = { id, inc, alive: true, proc, ledger, driver: undefined as unknown as Driver, leading: false };
     node.driver = new Driver(proc, ledger, this.sink(node));
     return node;
@@ -221,8 +254,14 @@ export class Simulation {
     const inc = node.inc;
     return {
       send: (from, env) => this.send(from, env),
-      deliver: (id, d) => this.checker.onDeliver(id, inc, d),
-      lost: (id, r) => this.checker.onLost(id, inc, r.from, r.to, r.exact),
+      deliver: (id, d) => {
+        this.checker.onDeliver(id, inc, d);
+        this.kv?.deliver(id, d);
+      },
+      lost: (id, r) => {
+        this.checker.onLost(id, inc, r.from, r.to, r.exact);
+        this.kv?.lost(id, r.to);
+      },
       decided: (id, d) => this.checker.onDecided(id, d),
       acked: (id, a) => this.checker.onAcked(id, a),
       // Nothing in the simulator forges messages: conflicting input is a bug in some core.
@@ -278,6 +317,7 @@ export class Simulation {
         if (!n?.alive) return;
         n.alive = false;
         n.inc++;
+        this.kv?.crash(n.id);
         const torn = n.ledger instanceof SimLedger ? n.ledger.crash((w) => (this.sc.tornWrites ? this.storageRng.int(0, w) : 0)) : 0;
         this.tornRecords += torn;
         this.trace.note(this.now, n.id, torn > 0 ? `crash (${torn} unsynced records reached the disk)` : "crash");
@@ -290,6 +330,7 @@ export class Simulation {
         if (!n.alive) return;
         n.alive = false;
         n.inc++;
+        this.kv?.crash(n.id);
         this.trace.note(this.now, n.id, "dies (for good)");
         return;
       }
@@ -298,6 +339,7 @@ export class Simulation {
         if (!n || n.alive || this.dead.has(n.id)) return;
         const fresh = this.boot(n.id, n.inc, n);
         this.nodes.set(n.id, fresh);
+        this.kv?.started(n.id);
         // A decision record that reached the disk is a claim this node acts on (its learner may
         // deliver from it) even when the crash kept the step's outputs from leaving: it counts as
         // this node's decision, checked against every other one.
@@ -413,6 +455,11 @@ export class Simulation {
    * limit of the protocol, not of garbage collection. Instances every live acceptor trimmed are
    * no excuse: the learner must give them up as lost (reported) and go on.
    */
+  private isStranded(id: NodeId): boolean {
+    const n = this.nodes.get(id);
+    return n !== undefined && this.stranded(n);
+  }
+
   private stranded(l: SimNode): boolean {
     const next = l.proc.status(this.localNow(l)).learner?.nextInstance ?? 0;
     let value = false;
@@ -427,7 +474,23 @@ export class Simulation {
       value ||= c.entries.length + c.votes.length > 0;
       decision ||= c.entries.length + c.decisions.length > 0;
     }
-    return !trimmedEverywhere && !(value && decision);
+    return !trimmedEverywhere && value && !decision;
+  }
+
+  /**
+   * A learner that waits at the end of the log (no live process knows of its next instance), or is
+   * stranded: the notices a proposer waits for may never come from it when the instance that held
+   * its value is one it gave up as lost (its earlier incarnation delivered it).
+   */
+  private quiet(l: SimNode): boolean {
+    if (this.stranded(l)) return true;
+    const next = l.proc.status(this.localNow(l)).learner?.nextInstance ?? 0;
+    for (const p of this.nodes.values()) {
+      if (!p.alive) continue;
+      if (p.proc.learner?.retains(next)) return false;
+      if (p.proc.acceptor && p.proc.acceptor.trimmedBelow <= next && p.proc.acceptor.catchup(next, 1).votes.length + p.proc.acceptor.catchup(next, 1).entries.length > 0) return false;
+    }
+    return true;
   }
 
   /**
@@ -436,6 +499,8 @@ export class Simulation {
    */
   private checkLiveness(final: boolean): boolean {
     const learners = this.sc.cfg.learners.map((l) => this.nodes.get(l)).filter((n): n is SimNode => !!n?.alive && !this.stranded(n));
+    // Every live replica applied the same log to the same state (state transfer included).
+    if (this.kv && !this.kv.converged((id) => this.isStranded(id), final)) return false;
     for (const p of this.checker.allProposals()) {
       const owner = this.nodes.get(p.node);
       if (!owner?.alive || owner.inc !== p.incarnation) continue;
@@ -457,7 +522,7 @@ export class Simulation {
       }
     // Every live proposer was told of each of its values, by its own learner or by the notices of
     // a learner (unless every learner it can follow is down or stranded, see above).
-    const healthy = (id: NodeId): boolean => learners.some((x) => x.id === id);
+    const healthy = (id: NodeId): boolean => learners.some((x) => x.id === id && !this.quiet(x));
     const canFollow = (n: SimNode): boolean => (n.proc.learner !== null ? healthy(n.id) : this.sc.cfg.learners.some((l) => l !== n.id && healthy(l)));
     for (const n of this.nodes.values()) {
       const waiting = proposerOf(n)?.inFlight ?? 0;

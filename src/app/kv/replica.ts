@@ -49,7 +49,14 @@ export class KvReplica {
   /** Commands applied, and values the log carried that were no command. */
   readonly counters = { applied: 0, badCommands: 0, steps: 0 };
 
-  constructor(private readonly store: KvStore) {
+  /**
+   * @param observe told each log item's reply as it is applied, with the item's revision (the
+   *   simulator compares replies across replicas).
+   */
+  constructor(
+    private readonly store: KvStore,
+    private readonly observe: ((revision: number, reply: Reply) => void) | null = null,
+  ) {
     this.machine = new KvMachine(store);
     this.next = cursorInstance(store.cursor());
     this.watches = new WatchHub(revisionOf(this.next, 0));
@@ -86,7 +93,10 @@ export class KvReplica {
     const applied = this.machine.applyBatch(items, cursorBytes(upTo));
     this.next = upTo;
     this.counters.steps++;
-    for (const a of applied) this.answer(a);
+    applied.forEach((a, i) => {
+      this.answer(a);
+      this.observe?.((items[i] as LogItem).revision, a.reply);
+    });
     this.watches.publish(applied.flatMap((a) => (a.change ? [a.change] : [])));
     this.releaseIndexWaiters();
     return upTo;
