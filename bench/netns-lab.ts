@@ -1,16 +1,18 @@
 /**
  * A lab of Linux network namespaces for benchmarks that need a real network between processes:
  * one namespace per process ("host"), each with a veth into a bridge that lives in a namespace of
- * its own (the hub), and the egress of every host's interface shaped by `tc ... tbf`. Nothing is
- * added to the host's own namespace (no interface, route or qdisc); deleting the namespaces
- * deletes the veth pairs, the qdiscs and the bridge with them.
+ * its own (the hub), and the egress of every host's interface shaped by `tc ... tbf` if asked.
+ * Nothing is added to the host's own namespace (no interface, route or qdisc) unless a test asks
+ * for a port of its own on the bridge (attachHere); deleting the namespaces deletes the veth
+ * pairs, the qdiscs and the bridge with them. Partitions (isolate, heal) are nftables rules on
+ * the bridge, in the hub.
  *
  *   host ns [eth0 10.78.0.(10+id), tbf on egress] ── veth ── [p<id>] hub ns: bridge br0
  *
- * Namespaces are named `pxs<pid>-...` after the process that made them, so that a later run can
- * delete those of a run that was killed (SIGKILL leaves them behind) and no others. Everything
- * made is registered before it is made, and `reapSync` (also on exit) kills every process started
- * in a namespace and deletes every namespace, the hub last.
+ * Namespaces are named `pxs<pid>-...` (or another prefix) after the process that made them, so
+ * that a later run can delete those of a run that was killed (SIGKILL leaves them behind) and no
+ * others. Everything made is registered before it is made, and `reapSync` (also on exit) kills
+ * every process started in a namespace and deletes every namespace, the hub last.
  *
  * Same approach as tests/e2e/netns.test.ts (which keeps the bridge's IGMP snooping off); here the
  * bridge snoops with a querier of its own (see Lab.build).
@@ -26,6 +28,11 @@ export function ip(...args: string[]): string {
 
 export function tc(...args: string[]): string {
   return execFileSync("tc", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 10_000 });
+}
+
+/** Runs an nft script in namespace `ns` (nft has no netns flag of its own). */
+export function nft(ns: string, script: string): string {
+  return execFileSync("ip", ["netns", "exec", ns, "nft", "-f", "-"], { input: script, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"], timeout: 10_000 });
 }
 
 export function errText(e: unknown): string {
@@ -62,6 +69,30 @@ export function labUnavailable(): string | null {
     return null;
   } catch (e) {
     return `cannot create a bridge / veth pair / tbf qdisc / run in a namespace: ${errText(e)}`;
+  } finally {
+    try {
+      ip("netns", "del", probe);
+    } catch {
+      /* nothing to do */
+    }
+  }
+}
+
+/** Why nft cannot filter a lab bridge's frames (Lab.isolate), or null when it can; ask labUnavailable() first. */
+export function nftUnavailable(): string | null {
+  const r = spawnSync("nft", ["--version"], { stdio: "ignore" });
+  if (r.error || r.status !== 0) return `\`nft\` (nftables) is not usable${r.error ? `: ${r.error.message}` : ""}`;
+  const probe = `${PREFIX}${process.pid}-nftprobe`;
+  try {
+    ip("netns", "add", probe);
+  } catch (e) {
+    return `\`ip netns add\` failed: ${errText(e)}`;
+  }
+  try {
+    nft(probe, "add table bridge probe\nadd chain bridge probe cut { type filter hook forward priority 0; policy accept; }");
+    return null;
+  } catch (e) {
+    return `nft cannot filter a bridge's frames: ${errText(e)}`;
   } finally {
     try {
       ip("netns", "del", probe);
@@ -126,6 +157,16 @@ export interface Shaping {
   readonly limitBytes: number;
 }
 
+/** The root namespace's port on a lab's bridge (Lab.attachHere): its interface there, its address, the bridge's end. */
+export interface LabPort {
+  readonly ifname: string;
+  readonly addr: string;
+  readonly port: string;
+}
+
+/** The hub's nftables table of partitions (Lab.isolate). */
+const CUT_TABLE = "lab_cut";
+
 /** A process started in a host's namespace: its stderr lines (the last ones) and, if kept, stdout. */
 export interface LabProc {
   readonly id: number;
@@ -171,12 +212,19 @@ export class Lab {
   /** When the bridge's querier was turned on (ms since the epoch): it floods multicast for QUERIER_DELAY_MS after. */
   querierSince = 0;
 
-  /** `name`: a short tag of this lab (several labs of one process need distinct ones). */
+  /** The root namespace's own port on the bridge, once attachHere made it. */
+  here: LabPort | null = null;
+
+  /**
+   * `name`: a short tag of this lab (several labs of one process need distinct ones); `prefix`:
+   * of its namespaces' names (a test keeps its own, to clean up only its stale runs).
+   */
   constructor(
     readonly name: string,
     readonly subnet = "10.78.0",
+    readonly prefix = PREFIX,
   ) {
-    this.hub = `${PREFIX}${process.pid}-${name}-hub`;
+    this.hub = `${prefix}${process.pid}-${name}-hub`;
     LABS.add(this);
   }
 
@@ -207,7 +255,7 @@ export class Lab {
     ip("-n", this.hub, "link", "set", this.bridge, "up");
     const out: LabHost[] = [];
     for (const id of ids) {
-      const ns = `${PREFIX}${process.pid}-${this.name}-${id}`;
+      const ns = `${this.prefix}${process.pid}-${this.name}-${id}`;
       const addr = `${this.subnet}.${10 + id}`;
       const port = `p${id}`;
       this.liveNs.add(ns);
@@ -241,6 +289,52 @@ export class Lab {
       out.push(h);
     }
     return out;
+  }
+
+  /**
+   * Joins the calling process' own (root) namespace to the bridge, as address `<subnet>.1`, so that
+   * it reaches every host directly (a test's clients over HTTP). The one thing a lab adds outside
+   * its namespaces: an interface and its subnet's route. Its veth peer is a port of the bridge in
+   * the hub, and deleting a namespace deletes its veths with their peers, so the hub's deletion
+   * (deleteStaleNamespaces after a killed run) takes the interface away too; reapSync deletes it
+   * itself, at once.
+   */
+  attachHere(): LabPort {
+    const ifname = `${this.prefix}${process.pid}-${this.name}`;
+    if (ifname.length > 15) throw new Error(`lab ${this.name}: interface name ${ifname} is longer than 15 bytes`);
+    const here = { ifname, addr: `${this.subnet}.1`, port: "ph" };
+    this.here = here;
+    ip("link", "add", ifname, "type", "veth", "peer", "name", here.port, "netns", this.hub);
+    ip("-n", this.hub, "link", "set", here.port, "master", this.bridge);
+    ip("-n", this.hub, "link", "set", here.port, "up");
+    ip("addr", "add", `${here.addr}/24`, "dev", ifname);
+    ip("link", "set", ifname, "up");
+    return here;
+  }
+
+  /**
+   * A partition: the bridge drops every frame between host `id` and any port but `keep` (bridge
+   * port names: a host's `port`, `here.port`), as a switch that lost a link would: senders see no
+   * error, their packets vanish. Several hosts may be cut at once; heal() mends them all.
+   */
+  isolate(id: number, keep: readonly string[] = []): void {
+    const port = this.host(id).port;
+    const others = `!= { ${keep.map((k) => JSON.stringify(k)).join(", ")} }`;
+    const [from, to] = keep.length === 0 ? ["", ""] : [` oifname ${others}`, ` iifname ${others}`];
+    nft(
+      this.hub,
+      [
+        `add table bridge ${CUT_TABLE}`,
+        `add chain bridge ${CUT_TABLE} cut { type filter hook forward priority 0; policy accept; }`,
+        `add rule bridge ${CUT_TABLE} cut iifname "${port}"${from} drop`,
+        `add rule bridge ${CUT_TABLE} cut oifname "${port}"${to} drop`,
+      ].join("\n"),
+    );
+  }
+
+  /** Ends every partition isolate() made. */
+  heal(): void {
+    nft(this.hub, `add table bridge ${CUT_TABLE}\ndelete table bridge ${CUT_TABLE}`);
   }
 
   host(id: number): LabHost {
@@ -349,9 +443,19 @@ export class Lab {
   /** Kills every process still running in the lab and deletes every namespace, the hub last. Synchronous: safe in an exit handler. */
   reapSync(): void {
     for (const p of this.procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
+    // The kernel dismantles a deleted namespace later (a work queue), its veths with it: the root
+    // namespace's interface is deleted here, so that it is gone when this returns.
+    if (this.here) {
+      try {
+        ip("link", "del", this.here.ifname);
+      } catch {
+        /* gone already */
+      }
+    }
     for (const ns of [...this.liveNs].filter((n) => n !== this.hub)) this.deleteNs(ns);
     if (this.liveNs.has(this.hub)) this.deleteNs(this.hub);
     this.hosts.clear();
+    this.here = null;
   }
 
   /** Stops the lab's processes (SIGTERM, then SIGKILL), then deletes its namespaces. */
