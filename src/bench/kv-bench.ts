@@ -44,8 +44,8 @@ export interface KvLoadResult {
  * replicas, `batchDelayMs` (1: each replica proposes each write alone, and 1 ms lets writes of
  * several replicas share an instance; see the README's results).
  */
-export async function startKvService(batchDelayMs = 1): Promise<KvTarget> {
-  const c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 3, clients: 0, kv: true, http: true, ledger: { kind: "wal", sync: "fsync" }, protocol: { batchDelayMs } });
+export async function startKvService(protocol: Readonly<Record<string, number>> = { batchDelayMs: 1 }): Promise<KvTarget> {
+  const c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 3, clients: 0, kv: true, http: true, ledger: { kind: "wal", sync: "fsync" }, protocol });
   const urls = c.nodes.filter((n) => n.kv !== undefined).map((n) => `http://127.0.0.1:${n.http as number}/v1/kv/`);
   const url = (i: number) => urls[i % urls.length] as string;
   return {
@@ -119,8 +119,8 @@ export async function runKvLoad(t: KvTarget, o: KvLoadOptions): Promise<KvLoadRe
 }
 
 /** `paxos bench --app kv`: our service alone, one run. */
-export async function runKvBench(o: KvLoadOptions & { readonly batchDelayMs?: number }): Promise<KvLoadResult & { readonly options: KvLoadOptions }> {
-  const t = await startKvService(o.batchDelayMs);
+export async function runKvBench(o: KvLoadOptions & { readonly protocol?: Readonly<Record<string, number>> }): Promise<KvLoadResult & { readonly options: KvLoadOptions }> {
+  const t = await startKvService(o.protocol);
   try {
     await preload(t, o.records);
     return { ...(await runKvLoad(t, o)), options: o };

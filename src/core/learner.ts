@@ -254,7 +254,9 @@ export class Learner {
       const upTo = this.hostApplied ?? this.next;
       for (const a of this.cfg.acceptors) out.to(a, { t: "applied", upTo });
     }
-    if (this.backlog > this.cfg.flowBacklogInstances && now - this.lastSlowDown >= this.cfg.flowNoticeTicks) {
+    // Behind what every process trimmed, it waits for a state, not for the ring: slowing the
+    // coordinator down would only slow every other replica too.
+    if (!this.behindGc && this.backlog > this.cfg.flowBacklogInstances && now - this.lastSlowDown >= this.cfg.flowNoticeTicks) {
       this.lastSlowDown = now;
       this.slowDowns++;
       out.to(this.cfg.acceptors[this.preferred % this.cfg.acceptors.length] as NodeId, { t: "slow-down", backlog: this.backlog, hops: 0 });

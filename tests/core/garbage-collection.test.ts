@@ -217,6 +217,21 @@ describe("flow control", () => {
     ]);
   });
 
+  test("a learner behind what every process trimmed sends no slow-down: a slower coordinator cannot bring the instances back", () => {
+    const cfg = makeCfg({ processes: [0, 1, 2, 3], acceptors: [0, 1, 2], learners: [3], coordinator: 0, timing: { flowBacklogInstances: 2, flowNoticeTicks: 10 } });
+    const l = new Learner(3, cfg);
+    l.onDecision(50, "x.50", 0, new OutputBuilder());
+    l.onFloor(40, 0); // every acceptor trimmed below 40: instances 0..39 are gone
+    expect(l.behindGc).toBe(true);
+    let notices = 0;
+    for (let t = 1; t <= 30; t++) {
+      const out = new OutputBuilder();
+      l.tick(t, out);
+      notices += sent(out, "slow-down").length;
+    }
+    expect(notices).toBe(0);
+  });
+
   test("an acceptor that does not coordinate passes the notice to the leader; the coordinator halves its window, then grows it back", () => {
     const net = gcNet({ window: 16, flowNoticeTicks: 10 });
     const fwd = msg(net.proc(1), 3, { t: "slow-down", backlog: 300, hops: 0 }, net.now);
