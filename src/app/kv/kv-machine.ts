@@ -11,6 +11,7 @@ import type { KvStore } from "../store/kv-store.ts";
 import { ClientTable } from "./client-table.ts";
 import { type Command, CommandError, decodeRequest } from "./command.ts";
 import { decodeReply, encodeReply, failure, type Reply } from "./reply.ts";
+import { MAX_HISTORY } from "./watch.ts";
 
 /** A change of the state, for watchers: a key written (its new value) or deleted, at a revision. */
 export interface Change {
@@ -75,6 +76,9 @@ export class KvMachine {
     }
     const replies = this.store.atomically(() => {
       const out = items.map((item) => this.applyOne(item));
+      // Watches' history, with the state it made (it survives restarts with it).
+      for (const a of out) if (a.change) this.store.appendChange(a.change);
+      if (out.some((a) => a.change)) this.store.trimChanges(MAX_HISTORY);
       this.store.setCursor(cursor);
       return out;
     });

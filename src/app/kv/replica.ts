@@ -13,7 +13,7 @@ import { invariant } from "../../core/assert.ts";
 import type { Delivery, Instance } from "../../core/types.ts";
 import type { KvStore, StoreRow } from "../store/kv-store.ts";
 import { type Applied, KvMachine, type LogItem, revisionOf } from "./kv-machine.ts";
-import { WatchHub } from "./watch.ts";
+import { StoreHistory, WatchHub } from "./watch.ts";
 import type { Reply } from "./reply.ts";
 
 /** Bound: commands this replica waits for at once (more are refused: the caller answers 503). */
@@ -59,7 +59,9 @@ export class KvReplica {
   ) {
     this.machine = new KvMachine(store);
     this.next = cursorInstance(store.cursor());
-    this.watches = new WatchHub(revisionOf(this.next, 0));
+    // A store from before watches were kept holds no changes: none below its cursor.
+    if (store.changesFloor() === null) store.atomically(() => store.setChangesFloor(revisionOf(this.next, 0)));
+    this.watches = new WatchHub(new StoreHistory(store));
   }
 
   /** The next instance to apply: where this replica's learner starts. */
@@ -119,11 +121,13 @@ export class KvReplica {
    * answer them; otherwise they time out and the client retries, answered from the client table).
    */
   replaceState(rows: Iterable<StoreRow>, cursor: Uint8Array): void {
+    const next = cursorInstance(cursor);
     this.store.replaceAll(rows, cursor);
+    this.store.atomically(() => this.store.setChangesFloor(revisionOf(next, 0)));
     this.store.sync();
     this.machine = new KvMachine(this.store);
     this.pending = [];
-    this.next = cursorInstance(cursor);
+    this.next = next;
     this.watches.reset(revisionOf(this.next, 0));
     this.releaseIndexWaiters();
   }

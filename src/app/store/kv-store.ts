@@ -4,6 +4,7 @@
  * restarts finds a state, a cursor and a client table that agree. Two implementations: in memory
  * (the simulator, tests) and SQLite (sqlite-store.ts: durable).
  */
+import type { Change } from "../kv/kv-machine.ts";
 import type { Entry } from "../kv/reply.ts";
 
 export interface StoredValue {
@@ -50,13 +51,23 @@ export interface KvStore {
   cursor(): Uint8Array | null;
   setCursor(cursor: Uint8Array): void;
 
+  /** Watches' history, kept with the state that made it: a change just applied. */
+  appendChange(c: Change): void;
+  /** The held changes with revision >= `from`, in revision order, at most `limit`. */
+  changesFrom(from: number, limit: number): Change[];
+  /** Keeps the newest `keep` changes; the floor rises above what is dropped. */
+  trimChanges(keep: number): void;
+  /** The lowest revision from which every change is held (null: not set since the store began or its state was replaced). */
+  changesFloor(): number | null;
+  setChangesFloor(revision: number): void;
+
   /**
    * Every row of the state: keys in byte order, then replies by (client, seq), then clients by id
    * (a snapshot's content: the same state gives the same rows in the same order). Read it whole
    * before the next write.
    */
   rows(): Iterable<StoreRow>;
-  /** Replaces the whole state (keys, client table) with `rows` and the cursor with `cursor`, atomically. */
+  /** Replaces the whole state (keys, client table) with `rows` and the cursor with `cursor`, atomically; the changes held and their floor are dropped. */
   replaceAll(rows: Iterable<StoreRow>, cursor: Uint8Array): void;
 
   close(): void;

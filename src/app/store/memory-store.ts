@@ -5,6 +5,7 @@
  */
 import { invariant } from "../../core/assert.ts";
 import type { Entry } from "../kv/reply.ts";
+import type { Change } from "../kv/kv-machine.ts";
 import type { KvStore, StoredValue, StoreRow } from "./kv-store.ts";
 
 interface ClientRow {
@@ -17,6 +18,8 @@ export class MemoryKvStore implements KvStore {
   private readonly keys = new Map<string, Entry>();
   private readonly table = new Map<number, ClientRow>();
   private saved: Uint8Array | null = null;
+  private changes: Change[] = [];
+  private floor: number | null = null;
   /** Undo actions of the running `atomically`, newest last (null: none running). */
   private journal: (() => void)[] | null = null;
 
@@ -121,6 +124,37 @@ export class MemoryKvStore implements KvStore {
     this.saved = cursor.slice();
   }
 
+  appendChange(c: Change): void {
+    this.journal?.push(() => this.changes.pop());
+    this.changes.push(c);
+  }
+
+  changesFrom(from: number, limit: number): Change[] {
+    return this.changes.filter((c) => c.revision >= from).slice(0, limit);
+  }
+
+  trimChanges(keep: number): void {
+    if (this.changes.length <= keep) return;
+    const before = { changes: this.changes, floor: this.floor };
+    this.journal?.push(() => {
+      this.changes = before.changes;
+      this.floor = before.floor;
+    });
+    const dropped = this.changes.slice(0, this.changes.length - keep);
+    this.changes = this.changes.slice(this.changes.length - keep);
+    this.floor = (dropped.at(-1) as Change).revision + 1;
+  }
+
+  changesFloor(): number | null {
+    return this.floor;
+  }
+
+  setChangesFloor(revision: number): void {
+    const before = this.floor;
+    this.journal?.push(() => (this.floor = before));
+    this.floor = revision;
+  }
+
   *rows(): Iterable<StoreRow> {
     const byKey = [...this.keys.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [, e] of byKey) yield { t: "kv", key: e.key, value: e.value, revision: e.revision };
@@ -145,6 +179,8 @@ export class MemoryKvStore implements KvStore {
     this.table.clear();
     for (const [c, row] of table) this.table.set(c, row);
     this.saved = cursor.slice();
+    this.changes = [];
+    this.floor = null;
   }
 
   close(): void {}

@@ -10,6 +10,7 @@
 import { closeSync, existsSync, fsyncSync, openSync } from "node:fs";
 import { invariant } from "../../core/assert.ts";
 import type { Entry } from "../kv/reply.ts";
+import type { Change } from "../kv/kv-machine.ts";
 import type { KvStore, StoredValue, StoreRow } from "./kv-store.ts";
 import { openSql, type SqlDatabase, type SqlRow, type SqlStatement } from "./sql.ts";
 
@@ -25,6 +26,7 @@ CREATE TABLE IF NOT EXISTS replies (client INTEGER NOT NULL, seq INTEGER NOT NUL
 CREATE TABLE IF NOT EXISTS clients (client INTEGER PRIMARY KEY, forgotten INTEGER NOT NULL, last_revision INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS clients_by_age ON clients (last_revision, client);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS changes (revision INTEGER PRIMARY KEY, deleted INTEGER NOT NULL, key BLOB NOT NULL, value BLOB);
 `;
 
 export class StoreError extends Error {
@@ -145,6 +147,34 @@ export class SqliteKvStore implements KvStore {
     this.s("setMeta").run("cursor", cursor);
   }
 
+  appendChange(c: Change): void {
+    this.s("addChange").run(c.revision, c.type === "delete" ? 1 : 0, c.key, c.value);
+  }
+
+  changesFrom(from: number, limit: number): Change[] {
+    return this.s("changesFrom")
+      .all(from, limit)
+      .map((r) => ({ type: r["deleted"] === 1 ? "delete" : "put", key: bytes(r["key"]), value: r["value"] === null ? null : bytes(r["value"]), revision: Number(r["revision"]) }));
+  }
+
+  trimChanges(keep: number): void {
+    const cut = this.s("nthNewestChange").get(keep);
+    if (cut === null) return;
+    this.s("dropChangesBelow").run(cut["revision"] ?? null);
+    this.setChangesFloor(Number(cut["revision"]) + 1);
+  }
+
+  changesFloor(): number | null {
+    const row = this.s("meta").get("changesFloor");
+    return row ? Number(new DataView(bytes(row["value"]).buffer).getFloat64(0)) : null;
+  }
+
+  setChangesFloor(revision: number): void {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setFloat64(0, revision);
+    this.s("setMeta").run("changesFloor", b);
+  }
+
   *rows(): Iterable<StoreRow> {
     for (let page = this.s("kvFirst").all(ROWS_PAGE); page.length > 0; ) {
       for (const r of page) yield { t: "kv", key: bytes(r["key"]), value: bytes(r["value"]), revision: Number(r["revision"]) };
@@ -160,7 +190,7 @@ export class SqliteKvStore implements KvStore {
 
   replaceAll(rows: Iterable<StoreRow>, cursor: Uint8Array): void {
     this.atomically(() => {
-      this.db.exec("DELETE FROM kv; DELETE FROM replies; DELETE FROM clients;");
+      this.db.exec("DELETE FROM kv; DELETE FROM replies; DELETE FROM clients; DELETE FROM changes; DELETE FROM meta WHERE name = 'changesFloor';");
       for (const r of rows) {
         if (r.t === "kv") this.s("put").run(r.key, r.value, r.revision);
         else if (r.t === "reply") this.s("keepReply").run(r.client, r.seq, r.reply);
@@ -205,6 +235,10 @@ export class SqliteKvStore implements KvStore {
       repliesAfter: p("SELECT client, seq, reply FROM replies WHERE (client, seq) > (?, ?) ORDER BY client, seq LIMIT ?"),
       allClients: p("SELECT client, forgotten, last_revision FROM clients ORDER BY client"),
       setClient: p("INSERT OR REPLACE INTO clients (client, forgotten, last_revision) VALUES (?, ?, ?)"),
+      addChange: p("INSERT OR REPLACE INTO changes (revision, deleted, key, value) VALUES (?, ?, ?, ?)"),
+      changesFrom: p("SELECT revision, deleted, key, value FROM changes WHERE revision >= ? ORDER BY revision LIMIT ?"),
+      nthNewestChange: p("SELECT revision FROM changes ORDER BY revision DESC LIMIT 1 OFFSET ?"),
+      dropChangesBelow: p("DELETE FROM changes WHERE revision <= ?"),
       meta: p("SELECT value FROM meta WHERE name = ?"),
       setMeta: p("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)"),
     };

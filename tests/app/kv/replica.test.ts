@@ -50,6 +50,26 @@ describe("KvReplica", () => {
     again.close();
   });
 
+  test("watches resume across a restart: the changes are kept in the store with the state, and a watch from a past revision replays them", () => {
+    const path = join(dir, "watch.sqlite");
+    const first = new KvReplica(new SqliteKvStore(path));
+    for (let i = 0; i < 4; i++) first.deliver(delivery(i, [[1, i + 1, { op: "put", key: b(`w/${i}`), value: b("v") }]]));
+    first.deliver(delivery(4, [[1, 5, { op: "delete", key: b("w/0") }]]));
+    first.applyPending();
+    first.sync();
+    first.close();
+    const again = new KvReplica(new SqliteKvStore(path));
+    const got: [string, number][] = [];
+    const start = again.watches.watch({ prefix: b("w/"), send: (c) => got.push([c.type, c.revision]) > 0, end: () => {} }, 2 * 2 ** 20 + 1);
+    expect(start.ok).toBe(true);
+    expect(got).toEqual([
+      ["put", 2 * 2 ** 20 + 1],
+      ["put", 3 * 2 ** 20 + 1],
+      ["delete", 4 * 2 ** 20 + 1],
+    ]);
+    again.close();
+  });
+
   test("waiters: a timeout, a second wait for one command, the bound, and shutdown are WaitErrors", async () => {
     const r = new KvReplica(new MemoryKvStore());
     const reason = (p: Promise<unknown>) => p.then(() => "resolved", (e: unknown) => (e instanceof WaitError ? e.reason : String(e)));

@@ -64,6 +64,35 @@ for (const [name, make] of stores) {
       s.close();
     });
 
+    test("watch history: changes in revision order from a revision, trimmed to the newest with a rising floor, rolled back with their transaction, dropped with a replaced state", () => {
+      const s = make();
+      const ch = (revision: number, type: "put" | "delete" = "put") => ({ type, key: u(revision), value: type === "put" ? u(1, revision) : null, revision });
+      expect(s.changesFloor()).toBeNull();
+      s.atomically(() => {
+        for (const r of [3, 5, 8, 9]) s.appendChange(ch(r, r === 8 ? "delete" : "put"));
+        s.setChangesFloor(1);
+      });
+      expect(s.changesFrom(4, 10).map((c) => [c.revision, c.type])).toEqual([[5, "put"], [8, "delete"], [9, "put"]]);
+      expect(s.changesFrom(4, 1)).toHaveLength(1);
+      expect(s.changesFrom(8, 10)[0]?.value).toBeNull();
+      s.atomically(() => s.trimChanges(2));
+      expect(s.changesFrom(0, 10).map((c) => c.revision)).toEqual([8, 9]);
+      expect(s.changesFloor()).toBe(6);
+      expect(() =>
+        s.atomically(() => {
+          s.appendChange(ch(12));
+          s.trimChanges(1);
+          throw new Error("rolled back");
+        }),
+      ).toThrow("rolled back");
+      expect(s.changesFrom(0, 10).map((c) => c.revision)).toEqual([8, 9]);
+      expect(s.changesFloor()).toBe(6);
+      s.replaceAll([], u(0, 0, 0, 0, 0, 0, 0, 7));
+      expect(s.changesFrom(0, 10)).toEqual([]);
+      expect(s.changesFloor()).toBeNull();
+      s.close();
+    });
+
     test("client table: replies kept and forgotten per client; the oldest client (ties: lowest id) dropped first", () => {
       const s = make();
       s.keepReply(9, 1, u(1), 10);
