@@ -53,9 +53,13 @@ function changeOf(c: Command, r: Reply): Change | null {
   return null;
 }
 
+/** Changes appended between two trims of the watch history (it holds up to MAX_HISTORY + TRIM_STEP). */
+export const TRIM_STEP = 1024;
+
 export class KvMachine {
   private readonly clients: ClientTable;
   private lastRevision = 0;
+  private untrimmed = 0;
 
   constructor(
     private readonly store: KvStore,
@@ -78,7 +82,12 @@ export class KvMachine {
       const out = items.map((item) => this.applyOne(item));
       // Watches' history, with the state it made (it survives restarts with it).
       for (const a of out) if (a.change) this.store.appendChange(a.change);
-      if (out.some((a) => a.change)) this.store.trimChanges(MAX_HISTORY);
+      this.untrimmed += out.filter((a) => a.change).length;
+      // Trimmed in steps: finding the cut costs a scan of the history, not worth paying per batch.
+      if (this.untrimmed >= TRIM_STEP) {
+        this.store.trimChanges(MAX_HISTORY);
+        this.untrimmed = 0;
+      }
       this.store.setCursor(cursor);
       return out;
     });
