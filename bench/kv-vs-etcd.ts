@@ -10,7 +10,7 @@
  * (ours, etcd, ours, …) per workload; medians of the repeats; ratios in the summary.
  *
  *   ./node_modules/.bin/bun bench/kv-vs-etcd.ts [--workloads a,b,c] [--keys uniform|zipf]
- *       [--repeats 3] [--duration 8] [--warmup 2] [--concurrency 32] [--records 1000] [--batch-delay-ms 1] [--batch-hold 0]
+ *       [--repeats 3] [--duration 8] [--warmup 2] [--concurrency 32] [--records 1000] [--batch-delay-ms 1]
  *       [--out bench/results/kv-vs-etcd]
  *
  * etcd: Debian's `etcd-server` (apt-get install etcd-server); without an `etcd` binary on the
@@ -35,7 +35,6 @@ const { values: a } = parseArgs({
     concurrency: { type: "string", default: "32" },
     records: { type: "string", default: "1000" },
     "batch-delay-ms": { type: "string", default: "1" },
-    "batch-hold": { type: "string", default: "0" },
     out: { type: "string", default: "bench/results/kv-vs-etcd" },
   },
 });
@@ -54,8 +53,6 @@ const records = Number(a.records);
  * instance and raised writes from ~900/s to ~1,350/s (32 in flight), 2 ms lowered them again.
  */
 const batchDelayMs = Number(a["batch-delay-ms"]);
-/** protocol.batchHoldInstances: with a delay, a partial batch goes at once while fewer instances are in flight (0: off). */
-const batchHoldInstances = Number(a["batch-hold"]);
 
 function fail(msg: string): never {
   process.stderr.write(`kv-vs-etcd: ${msg}\n`);
@@ -109,7 +106,7 @@ const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.len
 async function main(): Promise<void> {
   const results: Record<string, Record<string, KvLoadResult[]>> = {};
   const targets: KvTarget[] = [];
-  const mine = await startKvService({ batchDelayMs, batchHoldInstances });
+  const mine = await startKvService({ batchDelayMs });
   targets.push(mine);
   const theirs = await etcd();
   if (theirs) targets.push(theirs);
@@ -134,9 +131,9 @@ function summarize(results: Record<string, Record<string, KvLoadResult[]>>, name
   const lines = [
     "# paxos kv against etcd",
     "",
-    `\`./node_modules/.bin/bun bench/kv-vs-etcd.ts --workloads ${workloads.join(",")} --keys ${a.keys} --repeats ${repeats} --duration ${a.duration} --warmup ${a.warmup} --concurrency ${concurrency} --records ${records} --batch-delay-ms ${batchDelayMs} --batch-hold ${batchHoldInstances}\``,
+    `\`./node_modules/.bin/bun bench/kv-vs-etcd.ts --workloads ${workloads.join(",")} --keys ${a.keys} --repeats ${repeats} --duration ${a.duration} --warmup ${a.warmup} --concurrency ${concurrency} --records ${records} --batch-delay-ms ${batchDelayMs}\``,
     "",
-    `Host: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}). ${records} records of 1 KB, ${zipf ? "Zipfian (θ 0.99)" : "uniform"} keys; ${concurrency} requests in flight from one load generator over HTTP/JSON, spread over 3 replicas (paxos kv: 3 acceptors with fdatasync'd WALs, protocol.batchDelayMs ${batchDelayMs}, batchHoldInstances ${batchHoldInstances}, 3 replicas whose SQLite state is fsync'd in groups every 10 ms: a write is acknowledged once the log holds it) or 3 members (etcd ${spawnSync("etcd", ["--version"]).stdout?.toString().split("\n")[0]?.replace("etcd Version: ", "") ?? "?"}, defaults); medians of ${repeats} interleaved runs of ${a.duration} s after ${a.warmup} s.`,
+    `Host: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}). ${records} records of 1 KB, ${zipf ? "Zipfian (θ 0.99)" : "uniform"} keys; ${concurrency} requests in flight from one load generator over HTTP/JSON, spread over 3 replicas (paxos kv: 3 acceptors with fdatasync'd WALs, protocol.batchDelayMs ${batchDelayMs}, 3 replicas whose SQLite state is fsync'd in groups every 10 ms: a write is acknowledged once the log holds it) or 3 members (etcd ${spawnSync("etcd", ["--version"]).stdout?.toString().split("\n")[0]?.replace("etcd Version: ", "") ?? "?"}, defaults); medians of ${repeats} interleaved runs of ${a.duration} s after ${a.warmup} s.`,
     "",
     `| workload | ${names.map((n) => `${n} ops/s | p50 ms | p99 ms`).join(" | ")} | ${names.length === 2 ? "throughput ratio | p99 ratio |" : ""}`,
     `|---|${names.map(() => "---:|---:|---:").join("|")}|${names.length === 2 ? "---:|---:|" : ""}`,

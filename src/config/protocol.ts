@@ -45,7 +45,6 @@ export function buildProtocolConfig(variant: Variant, p: ProtocolSettings, m: Ri
     window: p.window,
     batchBytes: p.batchBytes ?? defaultBatchBytes(variant),
     batchDelayTicks: ticks(p.batchDelayMs, p.tickMs),
-    batchHoldInstances: p.batchHoldInstances,
     maxPendingValues: p.maxPendingValues,
     retransmitTicks: ticks(p.retransmitMs, p.tickMs),
     retriesBeforeNewRound: p.retriesBeforeNewRound,

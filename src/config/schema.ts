@@ -58,8 +58,6 @@ export const ProtocolSchema = z.strictObject({
   window: z.number().int().min(1).max(1_000_000).default(32),
   batchBytes: z.number().int().min(1).max(60 * 1024 * 1024).optional(),
   batchDelayMs: ms.default(0),
-  /** With batchDelayMs: a partial batch goes at once while fewer than this many instances are in flight (0: off). */
-  batchHoldInstances: z.number().int().min(0).max(1_000_000).default(0),
   tickMs: z.number().int().min(1).max(1000).default(1),
   retransmitMs: ms.default(20),
   retriesBeforeNewRound: z.number().int().min(1).max(1000).default(3),

@@ -42,12 +42,6 @@ export interface ProtocolConfig {
   readonly batchBytes: number;
   /** ...or once its oldest value waited this long (0: propose as soon as the window allows). */
   readonly batchDelayTicks: number;
-  /**
-   * ...or at once while fewer than this many instances are in flight (0: off). With a delay, a
-   * partial batch then waits only while the pipeline is busy: no added latency when it is idle,
-   * larger batches (fewer instances, fsyncs and messages per value) under load.
-   */
-  readonly batchHoldInstances: number;
   /** Bound: client values queued at the coordinator; beyond it values are dropped (their proposer retries). */
   readonly maxPendingValues: number;
   /** Coordinator re-sends 1A/2A after this long without an answer. */
@@ -158,7 +152,6 @@ export const DEFAULT_TIMING = {
   window: 32,
   batchBytes: 8 * 1024,
   batchDelayTicks: 0,
-  batchHoldInstances: 0,
   maxPendingValues: 4096,
   retransmitTicks: 20,
   retriesBeforeNewRound: 3,

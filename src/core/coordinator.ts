@@ -521,7 +521,7 @@ export class Coordinator {
     if (this.recovery) return; // holes and recovered values first, in instance order
     if (this.pendingSkip > 0 && this.canPropose(this.nextInstance)) this.proposeSkip(now, ring, out);
     while (this.batcher.size > 0 && this.canPropose(this.nextInstance)) {
-      const values = this.batcher.close(now, this.inflight.size);
+      const values = this.batcher.close(now);
       if (values === null) return;
       const batch: Batch = { vid: this.mintVid(), values };
       while (this.decidedAbove.has(this.nextInstance)) this.nextInstance++;

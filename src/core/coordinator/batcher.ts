@@ -3,12 +3,12 @@ import type { ClientValue, Tick } from "../types.ts";
 import { valueKey } from "./value-dedup.ts";
 
 /** What batching reads of the configuration. */
-export type BatcherConfig = Pick<ProtocolConfig, "batchBytes" | "batchDelayTicks" | "batchHoldInstances" | "maxPendingValues">;
+export type BatcherConfig = Pick<ProtocolConfig, "batchBytes" | "batchDelayTicks" | "maxPendingValues">;
 
 /**
  * The client values waiting at the coordinator for a batch, and when a batch closes: a full one
  * (batchBytes, or more values than fit) at once, a partial one batchDelayTicks after it began
- * to fill, or at once while fewer than batchHoldInstances instances are in flight. Bound: maxPendingValues values wait; more are dropped, and their proposers retry.
+ * to fill. Bound: maxPendingValues values wait; more are dropped, and their proposers retry.
  */
 export class Batcher {
   private readonly pending: ClientValue[] = [];
@@ -41,10 +41,9 @@ export class Batcher {
 
   /**
    * The values of the next batch if it closes now, else null: as many as fit in batchBytes (the
-   * first one however large), taken once the batch is full, batchDelayTicks passed, or fewer
-   * than batchHoldInstances instances are in flight (`inFlight`).
+   * first one however large), taken once the batch is full or batchDelayTicks passed.
    */
-  close(now: Tick, inFlight = 0): ClientValue[] | null {
+  close(now: Tick): ClientValue[] | null {
     if (this.pending.length === 0) return null;
     let bytes = 0;
     let n = 0;
@@ -55,8 +54,7 @@ export class Batcher {
       n++;
     }
     const full = n < this.pending.length || bytes >= this.cfg.batchBytes;
-    const idle = this.cfg.batchHoldInstances > 0 && inFlight < this.cfg.batchHoldInstances;
-    if (!full && !idle && now - this.pendingSince < this.cfg.batchDelayTicks) return null;
+    if (!full && now - this.pendingSince < this.cfg.batchDelayTicks) return null;
     const values = this.pending.splice(0, n);
     this.pendingSince = now;
     return values;

@@ -9,7 +9,7 @@ import { cv } from "../helpers.ts";
 const SIZE = 16 + VALUE_OVERHEAD_BYTES;
 
 function batcher(cfg: Partial<BatcherConfig> = {}): Batcher {
-  return new Batcher({ batchBytes: 3 * SIZE, batchDelayTicks: 5, batchHoldInstances: 0, maxPendingValues: 100, ...cfg });
+  return new Batcher({ batchBytes: 3 * SIZE, batchDelayTicks: 5, maxPendingValues: 100, ...cfg });
 }
 
 const seqs = (vs: readonly ClientValue[] | null): number[] | null => vs && vs.map((v) => v.seq);
@@ -31,23 +31,6 @@ describe("Batcher", () => {
     expect(seqs(b.close(0))).toEqual([0, 1, 2]);
     expect(b.size).toBe(1);
     expect(b.close(0)).toBeNull(); // one value, just closed: it waits for the delay
-  });
-
-  test("batchHoldInstances: a partial batch goes at once while the pipeline is nearly idle, and waits for the delay while it is busy", () => {
-    const b = batcher({ batchHoldInstances: 2 });
-    b.add(cv(1, 0, 16), 0);
-    expect(seqs(b.close(0, 1))).toEqual([0]); // one instance in flight: no wait
-    b.add(cv(1, 1, 16), 1);
-    b.add(cv(1, 2, 16), 1);
-    expect(b.close(2, 2)).toBeNull(); // two in flight: it fills on
-    expect(b.close(3, 5)).toBeNull();
-    expect(seqs(b.close(3, 1))).toEqual([1, 2]); // a decision emptied the pipeline
-    b.add(cv(1, 3, 16), 4);
-    expect(b.close(8, 9)).toBeNull();
-    expect(seqs(b.close(9, 9))).toEqual([3]); // busy to the end: the delay bounds the wait
-    const off = batcher();
-    off.add(cv(1, 0, 16), 0);
-    expect(off.close(0, 0)).toBeNull(); // 0: off, the delay alone decides
   });
 
   test("a value larger than batchBytes makes a batch of its own", () => {
