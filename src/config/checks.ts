@@ -12,6 +12,7 @@ import { isIPv4 } from "node:net";
 import type { z } from "zod";
 import { defaultBatchBytes, PHASE2A_HEADROOM_BYTES } from "../core/config.ts";
 import { isMulticastGroup } from "../net/udp.ts";
+import { MAX_RING } from "../wire/limits.ts";
 import {
   ConfigSchema,
   DEFAULT_DATAGRAM,
@@ -232,7 +233,19 @@ function checkRoleCounts(v: ConfigView): string[] {
     problems.push(`nodes: ${acceptors} acceptors: an even number tolerates no more failures than ${acceptors - 1} and has no tie rule; use an odd number`);
   if (coordinators !== 1) problems.push(`nodes: exactly one node must have the role coordinator (found ${coordinators})`);
   if (count((r) => r.includes("learner") || r.includes("client")) === 0) problems.push("nodes: no node has the role learner (or client)");
+  const onRing = v.variant === "uring" ? count((r) => r.length > 0) : Math.floor(acceptors / 2) + 1;
+  if (onRing > MAX_RING) problems.push(`nodes: ${ringTooLong(v.variant ?? "mring", onRing)}`);
   return problems;
+}
+
+/**
+ * A ring's member list travels in messages with at most MAX_RING entries: U-Ring's ring holds
+ * every process of the ring, M-Ring's a majority of its acceptors.
+ */
+function ringTooLong(variant: "mring" | "uring", members: number): string {
+  return variant === "uring"
+    ? `${members} processes on a U-Ring ring: at most ${MAX_RING} (the ring's member list on the wire)`
+    : `a ring of ${members} acceptors (a majority): at most ${MAX_RING} on the wire, so at most ${2 * MAX_RING - 1} acceptors`;
 }
 
 function checkMulticast(v: ConfigView): string[] {
@@ -369,6 +382,9 @@ function checkRingMembers(v: ConfigView, rings: readonly RingView[]): string[] {
       });
       if (seen.size % 2 === 0)
         problems.push(`${at}.acceptors: ${seen.size} acceptors: an even number tolerates no more failures than ${seen.size - 1} and has no tie rule; use an odd number`);
+      const variant = r.variant ?? v.variant ?? "mring";
+      const members = variant === "uring" ? seen.size : Math.floor(seen.size / 2) + 1;
+      if (members > MAX_RING) problems.push(`${at}.acceptors: ${ringTooLong(variant, members)}`);
     }
     const c = r.coordinator;
     if (c === undefined) continue;

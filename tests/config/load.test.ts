@@ -63,6 +63,22 @@ describe("configuration", () => {
     ]);
   });
 
+  test("a ring longer than its member list can carry on the wire is refused (U-Ring: processes; M-Ring: a majority of acceptors)", () => {
+    const many = (variant: string, acceptors: number, clients: number) => ({
+      ...base(),
+      variant,
+      nodes: [
+        ...Array.from({ length: acceptors }, (_, i) => ({ id: i, host: "127.0.0.1", port: 7200 + i, roles: i === 0 ? ["coordinator", "acceptor"] : ["acceptor"] })),
+        ...Array.from({ length: clients }, (_, i) => ({ id: 200 + i, host: "127.0.0.1", port: 9000 + i, roles: ["client"] })),
+      ],
+    });
+    expect(problems(many("uring", 15, 1))).toEqual([]);
+    expect(problems(many("uring", 63, 1))).toEqual([]);
+    expect(problems(many("uring", 63, 2))).toEqual(["nodes: 65 processes on a U-Ring ring: at most 64 (the ring's member list on the wire)"]);
+    expect(problems(many("mring", 127, 1))).toEqual([]);
+    expect(problems(many("mring", 129, 1))).toEqual(["nodes: a ring of 65 acceptors (a majority): at most 64 on the wire, so at most 127 acceptors"]);
+  });
+
   test("unknown keys are refused (a typo must not silently fall back to a default)", () => {
     expect(problems({ ...base(), protocl: {} })).toEqual([expect.stringContaining("protocl")]);
   });

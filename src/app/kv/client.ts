@@ -85,7 +85,7 @@ export class KvClient {
     return { revision: a.body["revision"] as number, prev: a.body["prev"] as number };
   }
 
-  /** The key's value and revision, or null when absent (linearizable: it goes through the log). */
+  /** The key's value and revision, or null when absent (linearizable: by the leader's read index, or through the log when no leader answers in time). */
   async get(key: string): Promise<{ value: Uint8Array; revision: number } | null> {
     const a = await this.call("GET", keyPath(key));
     if (a.status === 404) return null;
