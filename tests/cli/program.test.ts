@@ -243,6 +243,17 @@ describe("paxos command line", () => {
   });
 });
 
+describe("a reader that goes away", () => {
+  test("output piped into a reader that is gone (| head, | true) ends the command quietly, without a stack trace", () => {
+    const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
+    for (const args of ["--help", "sim --variant mring --seeds 5"]) {
+      const r = spawnSync("bash", ["-c", `"${process.execPath}" "${main}" ${args} | true; echo "rc=\${PIPESTATUS[0]}"`], { encoding: "utf8" });
+      expect(r.stdout.trim()).toBe("rc=0");
+      expect(r.stderr).toBe("");
+    }
+  }, 60_000);
+});
+
 describe("environment variables", () => {
   test("every option of every command has one, PAXOS_ + the flag in upper snake case, shown in --help", async () => {
     for (const cmd of [["sim"], ["node"], ["propose"], ["client"], ["bench"], ["ledger", "inspect"]]) {
