@@ -16,7 +16,7 @@ import type { AppRoutes } from "../../obs/http.ts";
 import { SqliteKvStore, StoreError } from "../store/sqlite-store.ts";
 import { KvApi } from "./http-api.ts";
 import { KvReplica } from "./replica.ts";
-import { writeSnapshot } from "./snapshot.ts";
+import { type SnapshotInfo, writeSnapshot } from "./snapshot.ts";
 import { SnapshotFetcher } from "./snapshot-fetch.ts";
 import { SnapshotServer } from "./snapshot-server.ts";
 import { StateTransfer, type TransferReport } from "./state-transfer.ts";
@@ -91,11 +91,22 @@ export class KvHost {
     }
     this.replica = new KvReplica(this.store);
     this.deliveredUpTo = this.replica.resumeFrom;
-    this.snapshots = new SnapshotServer(join(dir, "snapshots"), { take: (path) => (this.transfer === null ? writeSnapshot(this.store, path) : null) });
+    this.snapshots = new SnapshotServer(join(dir, "snapshots"), { take: (path) => this.snapshot(path) });
     this.transferDir = join(dir, "transfer");
   }
 
   private readonly transferDir: string;
+
+  /** A snapshot of the state now, read on a connection of its own while this replica goes on applying; null while it receives one itself. */
+  private async snapshot(path: string): Promise<SnapshotInfo | null> {
+    if (this.transfer !== null) return null;
+    const reader = this.store.reader();
+    try {
+      return await writeSnapshot(reader, path);
+    } finally {
+      reader.close();
+    }
+  }
 
   /** Where the learner starts: the instance after the last one the store holds. */
   get resumeFrom(): number {

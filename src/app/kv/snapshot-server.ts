@@ -37,13 +37,15 @@ export interface SnapshotMeta {
 
 export interface SnapshotSource {
   /** Writes a snapshot of the state now to `path`; null: no state to give now. */
-  take(path: string): SnapshotInfo | null;
+  take(path: string): Promise<SnapshotInfo | null>;
 }
 
 export class SnapshotServer implements AppRoutes {
   /** Newest first; at most KEEP_SNAPSHOTS. */
   private kept: { readonly meta: SnapshotMeta; readonly path: string; readonly atMs: number }[] = [];
   private made = 0;
+  /** The snapshot being written, which requests arriving meanwhile share. */
+  private making: Promise<void> | null = null;
   readonly counters = { taken: 0, served: 0 };
 
   constructor(
@@ -60,33 +62,47 @@ export class SnapshotServer implements AppRoutes {
     return path === SNAPSHOT_PATH || path.startsWith(`${SNAPSHOT_PATH}/`);
   }
 
-  handle(req: IncomingMessage, res: ServerResponse, url: URL): void {
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     req.resume();
     if ((req.method ?? "") !== "GET") return send(res, 405, { code: "METHOD_NOT_ALLOWED", message: "snapshots take GET" });
-    if (url.pathname === SNAPSHOT_PATH) return this.meta(res);
+    if (url.pathname === SNAPSHOT_PATH) return await this.meta(res);
     this.bytes(res, decodeURIComponent(url.pathname.slice(SNAPSHOT_PATH.length + 1)), url.searchParams.get("offset"));
   }
 
-  /** The newest snapshot, made now unless one is younger than REUSE_MS. */
-  private meta(res: ServerResponse): void {
+  /** The newest snapshot, made now unless one is younger than REUSE_MS (or being made). */
+  private async meta(res: ServerResponse): Promise<void> {
+    if (this.making === null && !this.fresh()) this.making = this.make().finally(() => (this.making = null));
+    try {
+      await this.making;
+    } catch (e) {
+      if (e instanceof SnapshotError) return send(res, 503, { code: "UNAVAILABLE", message: e.message });
+      throw e;
+    }
     const newest = this.kept[0];
-    if (newest && this.nowMs() - newest.atMs < REUSE_MS) return send(res, 200, newest.meta);
+    if (!newest || !this.fresh()) return send(res, 503, { code: "UNAVAILABLE", message: "this replica has no state to give now (it is receiving one itself)" });
+    send(res, 200, newest.meta);
+  }
+
+  private fresh(): boolean {
+    const newest = this.kept[0];
+    return newest !== undefined && this.nowMs() - newest.atMs < REUSE_MS;
+  }
+
+  private async make(): Promise<void> {
     const id = `${this.nowMs()}-${++this.made}`;
     const path = join(this.dir, `${id}${FILE_SUFFIX}`);
     let info: SnapshotInfo | null;
     try {
-      info = this.source.take(path);
+      info = await this.source.take(path);
     } catch (e) {
       rmSync(path, { force: true });
-      if (e instanceof SnapshotError) return send(res, 503, { code: "UNAVAILABLE", message: e.message });
       throw e;
     }
-    if (info === null) return send(res, 503, { code: "UNAVAILABLE", message: "this replica has no state to give now (it is receiving one itself)" });
+    if (info === null) return;
     this.counters.taken++;
     const meta: SnapshotMeta = { id, cursor: Buffer.from(info.cursor).toString("hex"), bytes: info.bytes, rows: info.rows, sha256: info.sha256, stateSha256: info.stateSha256 };
     this.kept.unshift({ meta, path, atMs: this.nowMs() });
     for (const old of this.kept.splice(KEEP_SNAPSHOTS)) rmSync(old.path, { force: true });
-    send(res, 200, meta);
   }
 
   private bytes(res: ServerResponse, id: string, offsetParam: string | null): void {

@@ -13,7 +13,7 @@
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import { createHash, type Hash } from "node:crypto";
 import { Decoder, Encoder } from "cbor-x";
-import type { KvStore, StoreRow } from "../store/kv-store.ts";
+import type { StoreReader, StoreRow } from "../store/kv-store.ts";
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from "./command.ts";
 
 export const SNAPSHOT_MAGIC = "PXKVSNAP";
@@ -23,6 +23,8 @@ const HEAD_BYTES = SNAPSHOT_MAGIC.length + 1;
 const MAX_FRAME_BYTES = MAX_KEY_BYTES + MAX_VALUE_BYTES + 1024;
 /** Bytes gathered before one write (and read at once when installing). */
 const IO_CHUNK_BYTES = 1 << 20;
+/** Rows written between two yields to the event loop (the replica goes on applying meanwhile). */
+export const ROWS_PER_TURN = 2000;
 
 const encoder = new Encoder({ useRecords: false, tagUint8Array: false });
 const decoder = new Decoder({ useRecords: false });
@@ -45,9 +47,13 @@ export interface SnapshotInfo {
   readonly stateSha256: string;
 }
 
-/** Writes `store`'s state to a new file at `path` (synchronously: no write can come between its rows). */
-export function writeSnapshot(store: KvStore, path: string): SnapshotInfo {
-  const cursor = store.cursor();
+/**
+ * Writes the state `source` holds (a StoreReader: it does not change while this runs) to a new
+ * file at `path`, ROWS_PER_TURN rows per event-loop turn, so that the replica serving it goes on
+ * applying and answering meanwhile.
+ */
+export async function writeSnapshot(source: Pick<StoreReader, "cursor" | "rows">, path: string): Promise<SnapshotInfo> {
+  const cursor = source.cursor();
   if (cursor === null) throw new SnapshotError("the store has applied nothing yet: no snapshot to take");
   const fd = openSync(path, "wx");
   try {
@@ -56,11 +62,11 @@ export function writeSnapshot(store: KvStore, path: string): SnapshotInfo {
     out.write(Buffer.concat([Buffer.from(SNAPSHOT_MAGIC, "latin1"), Buffer.from([SNAPSHOT_VERSION])]));
     out.write(frame(["cursor", cursor]));
     let rows = 0;
-    for (const r of store.rows()) {
+    for (const r of source.rows()) {
       const f = frame(rowArray(r));
       state.update(f);
       out.write(f);
-      rows++;
+      if (++rows % ROWS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     out.write(frame(["end", rows]));
     const bytes = out.close();

@@ -18,6 +18,14 @@ export type StoreRow =
   | { readonly t: "reply"; readonly client: number; readonly seq: number; readonly reply: Uint8Array }
   | { readonly t: "client"; readonly client: number; readonly forgotten: number; readonly lastRevision: number };
 
+/** The state as it stood when it was opened, readable while the store goes on changing (a snapshot's source). */
+export interface StoreReader {
+  cursor(): Uint8Array | null;
+  rows(): Iterable<StoreRow>;
+  /** Ends the read (a durable store holds its version until then). */
+  close(): void;
+}
+
 export interface KvStore {
   /**
    * Runs `fn`; its writes take effect together (after a crash: all of them or none). If `fn`
@@ -67,6 +75,8 @@ export interface KvStore {
    * before the next write.
    */
   rows(): Iterable<StoreRow>;
+  /** A reader of the state as it stands now, which later writes do not change (see StoreReader). */
+  reader(): StoreReader;
   /** Replaces the whole state (keys, client table) with `rows` and the cursor with `cursor`, atomically; the changes held and their floor are dropped. */
   replaceAll(rows: Iterable<StoreRow>, cursor: Uint8Array): void;
 

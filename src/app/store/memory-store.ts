@@ -6,7 +6,7 @@
 import { invariant } from "../../core/assert.ts";
 import type { Entry } from "../kv/reply.ts";
 import type { Change } from "../kv/kv-machine.ts";
-import type { KvStore, StoredValue, StoreRow } from "./kv-store.ts";
+import type { KvStore, StoredValue, StoreReader, StoreRow } from "./kv-store.ts";
 
 interface ClientRow {
   forgotten: number;
@@ -161,6 +161,13 @@ export class MemoryKvStore implements KvStore {
     const clients = [...this.table.entries()].sort(([a], [b]) => a - b);
     for (const [client, row] of clients) for (const [seq, reply] of [...row.replies].sort(([a], [b]) => a - b)) yield { t: "reply", client, seq, reply };
     for (const [client, row] of clients) yield { t: "client", client, forgotten: row.forgotten, lastRevision: row.lastRevision };
+  }
+
+  reader(): StoreReader {
+    // A copy: the tests' and the simulator's states are small.
+    const rows = [...this.rows()];
+    const cursor = this.saved;
+    return { cursor: () => cursor, rows: () => rows, close: () => {} };
   }
 
   replaceAll(rows: Iterable<StoreRow>, cursor: Uint8Array): void {

@@ -11,7 +11,7 @@ import { closeSync, existsSync, fsyncSync, openSync } from "node:fs";
 import { invariant } from "../../core/assert.ts";
 import type { Entry } from "../kv/reply.ts";
 import type { Change } from "../kv/kv-machine.ts";
-import type { KvStore, StoredValue, StoreRow } from "./kv-store.ts";
+import type { KvStore, StoredValue, StoreReader, StoreRow } from "./kv-store.ts";
 import { openSql, type SqlDatabase, type SqlRow, type SqlStatement } from "./sql.ts";
 
 /** Rows `rows()` reads per query (keyset pages: memory stays bounded however large the state). */
@@ -173,6 +173,26 @@ export class SqliteKvStore implements KvStore {
     const b = new Uint8Array(8);
     new DataView(b.buffer).setFloat64(0, revision);
     this.s("setMeta").run("changesFloor", b);
+  }
+
+  /**
+   * A second connection in a read transaction: in WAL mode it keeps reading the database as it
+   * was at its first read while this one goes on committing (a snapshot written from it does not
+   * stop the replica applying).
+   */
+  reader(): StoreReader {
+    invariant(!this.inTransaction, "a reader opens between transactions");
+    const other = new SqliteKvStore(this.path);
+    other.db.exec("BEGIN");
+    const cursor = other.cursor(); // the first read: the transaction's version is this one
+    return {
+      cursor: () => cursor,
+      rows: () => other.rows(),
+      close: () => {
+        other.db.exec("COMMIT");
+        other.close();
+      },
+    };
   }
 
   *rows(): Iterable<StoreRow> {

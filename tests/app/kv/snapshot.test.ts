@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { KvStore } from "../../../src/app/store/kv-store.ts";
 import { MemoryKvStore } from "../../../src/app/store/memory-store.ts";
 import { SqliteKvStore } from "../../../src/app/store/sqlite-store.ts";
-import { fileSha256, readSnapshot, SnapshotError, writeSnapshot } from "../../../src/app/kv/snapshot.ts";
+import { fileSha256, readSnapshot, ROWS_PER_TURN, SnapshotError, writeSnapshot } from "../../../src/app/kv/snapshot.ts";
 import { KEEP_SNAPSHOTS, SnapshotServer } from "../../../src/app/kv/snapshot-server.ts";
 import { SnapshotFetcher } from "../../../src/app/kv/snapshot-fetch.ts";
 import { DeliveryBuffer, instanceOfCursor, MAX_BUFFERED_BYTES, StateTransfer } from "../../../src/app/kv/state-transfer.ts";
@@ -43,11 +43,11 @@ const stores: [string, () => KvStore][] = [
 
 for (const [name, make] of stores) {
   describe(`snapshots of a ${name} store`, () => {
-    test("a snapshot installed into another store gives the same rows, cursor and state digest", () => {
+    test("a snapshot installed into another store gives the same rows, cursor and state digest", async () => {
       const a = make();
       replicaWith(a, 30);
       const path = fresh("snap");
-      const info = writeSnapshot(a, path);
+      const info = await writeSnapshot(a.reader(), path);
       expect(info.rows).toBe(30 + 30 + 1); // keys, replies, the one client
       expect(fileSha256(path)).toBe(info.sha256);
       for (const [, other] of stores) {
@@ -57,15 +57,15 @@ for (const [name, make] of stores) {
         snap.close();
         expect([...b.rows()]).toEqual([...a.rows()]);
         expect(b.cursor()).toEqual(a.cursor());
-        expect(writeSnapshot(b, fresh("snap")).stateSha256).toBe(info.stateSha256);
+        expect((await writeSnapshot(b.reader(), fresh("snap"))).stateSha256).toBe(info.stateSha256);
       }
     });
 
-    test("a cut, foreign or corrupted file is refused, and installing it changes nothing", () => {
+    test("a cut, foreign or corrupted file is refused, and installing it changes nothing", async () => {
       const a = make();
       replicaWith(a, 10);
       const path = fresh("snap");
-      writeSnapshot(a, path);
+      await writeSnapshot(a.reader(), path);
       const b = make();
       replicaWith(b, 3);
       const before = [...b.rows()];
@@ -98,6 +98,32 @@ for (const [name, make] of stores) {
   });
 }
 
+describe("a snapshot written while the replica goes on applying", () => {
+  test("holds the state at its reader's start (a read transaction on a connection of its own), whatever is applied meanwhile", async () => {
+    const a = new SqliteKvStore(fresh("live"));
+    const ra = replicaWith(a, 3 * ROWS_PER_TURN); // several turns' worth of rows
+    const before = [...a.rows()];
+    const cursorBefore = a.cursor();
+    const path = fresh("snap");
+    const reader = a.reader();
+    const writing = writeSnapshot(reader, path);
+    // Applied while the snapshot is written: it yields between turns, and this runs in between.
+    await new Promise((r) => setImmediate(r));
+    for (let i = 3 * ROWS_PER_TURN; i < 3 * ROWS_PER_TURN + 50; i++) ra.deliver(delivery(i, i + 1, [`k${i}`]));
+    ra.applyPending();
+    const info = await writing;
+    reader.close();
+    expect(ra.resumeFrom).toBe(3 * ROWS_PER_TURN + 50);
+    const b = new MemoryKvStore();
+    const snap = readSnapshot(path);
+    b.replaceAll(snap.rows, snap.cursor);
+    snap.close();
+    expect(info.rows).toBe(before.length);
+    expect(b.cursor()).toEqual(cursorBefore);
+    expect([...b.rows()]).toEqual(before);
+  });
+});
+
 describe("DeliveryBuffer", () => {
   test("holds a contiguous run, starts again after a gap, and drops the oldest beyond its byte bound", () => {
     const b = new DeliveryBuffer(5);
@@ -129,7 +155,7 @@ describe("state transfer over HTTP", () => {
     for (const s of servers) s.close();
   });
   async function serve(store: KvStore, available = () => true): Promise<{ url: string; server: SnapshotServer }> {
-    const snaps = new SnapshotServer(fresh("snaps"), { take: (p) => (available() ? writeSnapshot(store, p) : null) });
+    const snaps = new SnapshotServer(fresh("snaps"), { take: async (p) => (available() ? await writeSnapshot(store.reader(), p) : null) });
     const http = createServer((req, res) => void snaps.handle(req, res, new URL(req.url ?? "/", "http://x")));
     servers.push(http);
     await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
@@ -185,7 +211,7 @@ describe("state transfer over HTTP", () => {
     let now = 0;
     const a = new MemoryKvStore();
     replicaWith(a, 3);
-    const snaps = new SnapshotServer(fresh("snaps"), { take: (p) => writeSnapshot(a, p) }, () => now);
+    const snaps = new SnapshotServer(fresh("snaps"), { take: (p) => writeSnapshot(a.reader(), p) }, () => now);
     const http = createServer((req, res) => void snaps.handle(req, res, new URL(req.url ?? "/", "http://x")));
     servers.push(http);
     await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
