@@ -10,6 +10,7 @@ import { multicastGroup, type MulticastGroup } from "./multicast-group.ts";
 import { buildProtocolConfig, ticks } from "./protocol.ts";
 import { groupsOfRing, mergedRings, multiRingParams, ringDefinitions, ringMembers, ringProtocol, type GroupId, type RingDefinition, type RingId } from "./ring-topology.ts";
 import type { ClusterConfig } from "./schema.ts";
+import { MAX_RING } from "../wire/limits.ts";
 
 export { ringOfGroup, subscriptions, SINGLE_GROUP, SINGLE_RING, type GroupId, type RingId, type Subscription } from "./ring-topology.ts";
 
@@ -60,6 +61,9 @@ export function ringPlans(c: ClusterConfig): RingPlan[] {
 /** What the cores refuse of each ring, one line each naming the ring (`rings[i].protocol: …`); none for a valid configuration. */
 export function ringPlanProblems(c: ClusterConfig): string[] {
   return ringDefinitions(c).flatMap((r) => {
+    // A U-Ring ring holds every process of the ring; its member list travels on the wire (MAX_RING).
+    const onRing = r.variant === "uring" && r.index !== null && r.coordinator !== null ? ringMembers(c, r).processes.length : 0;
+    if (onRing > MAX_RING) return [`rings[${r.index}]: ${onRing} processes on this U-Ring ring (its acceptors, and the learners and proposers of its groups): at most ${MAX_RING} (the ring's member list on the wire)`];
     try {
       ringPlan(c, r, new Set());
       return [];

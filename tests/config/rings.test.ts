@@ -283,6 +283,18 @@ describe("rules across keys, with rings: one line per problem naming its key pat
     ]);
   });
 
+  test("a U-Ring ring with more processes than its member list carries on the wire (64) is refused, naming the ring", () => {
+    const withLearners = (n: number): RawConfig => {
+      const c = twoRings();
+      ring(c, 1).variant = "uring";
+      for (let i = 0; i < n; i++) c.nodes.push({ id: 100 + i, host: "127.0.0.1", port: 7200 + i, roles: ["learner"], subscribe: [2] });
+      return c;
+    };
+    // Ring 2: acceptors 1, 2, 3, learners 4 and 5, the two clients (they propose to any group), and the new learners.
+    expect(problems(withLearners(57))).toEqual([]);
+    expect(problems(withLearners(58))).toEqual(["rings[1]: 65 processes on this U-Ring ring (its acceptors, and the learners and proposers of its groups): at most 64 (the ring's member list on the wire)"]);
+  });
+
   test("with rings, a key-value replica is refused (it serves one ring so far)", () => {
     const c = twoRings();
     const learner = c.nodes.find((n) => n.roles.includes("learner")) as RawConfig["nodes"][number] & { kv?: unknown; http?: number };
