@@ -9,7 +9,7 @@ import process from "node:process";
 import { join } from "node:path";
 import type { NodeEntry } from "../../config/schema.ts";
 import type { Delivery, Instance } from "../../core/types.ts";
-import type { Logger } from "../../obs/log.ts";
+import { type Logger, nullLogger } from "../../obs/log.ts";
 import type { NodeRuntime, RuntimeEvents } from "../../node/runtime.ts";
 import type { NodeStatus } from "../../node/status.ts";
 import type { AppRoutes } from "../../obs/http.ts";
@@ -148,7 +148,7 @@ export class KvHost {
       );
     }
     this.log?.warn("this replica lost instances every acceptor trimmed: fetching another replica's snapshot (state transfer)", { from, to, peers: this.peers });
-    const t = (this.transfer = new StateTransfer(this.replica, new SnapshotFetcher(this.peers, this.transferDir, this.log ?? silentLog), this.log ?? silentLog, to));
+    const t = (this.transfer = new StateTransfer(this.replica, new SnapshotFetcher(this.peers, this.transferDir, this.log ?? nullLogger), this.log ?? nullLogger, to));
     t.run().then(
       (report) => this.transferred(t, report),
       (e: unknown) => {
@@ -293,12 +293,3 @@ function routesOf(all: readonly AppRoutes[]): AppRoutes {
     },
   };
 }
-
-const silentLog: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  child: () => silentLog,
-  isLevelEnabled: () => false,
-};

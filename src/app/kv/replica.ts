@@ -217,7 +217,8 @@ function cursorBytes(next: Instance): Uint8Array {
   return b;
 }
 
-function cursorInstance(c: Uint8Array | null): Instance {
+/** The instance a single-ring cursor names (the store's own cursor: asserted, never network input). */
+export function cursorInstance(c: Uint8Array | null): Instance {
   if (c === null) return 0;
   invariant(c.byteLength === 8, "a single-ring cursor is 8 bytes");
   return Number(new DataView(c.buffer, c.byteOffset, 8).getBigUint64(0));

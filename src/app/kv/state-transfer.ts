@@ -11,7 +11,7 @@ import { rmSync } from "node:fs";
 import { invariant } from "../../core/assert.ts";
 import type { Delivery, Instance } from "../../core/types.ts";
 import type { Logger } from "../../obs/log.ts";
-import type { KvReplica } from "./replica.ts";
+import { cursorInstance, type KvReplica } from "./replica.ts";
 import { readSnapshot, SnapshotError } from "./snapshot.ts";
 import type { SnapshotFetcher } from "./snapshot-fetch.ts";
 import type { SnapshotMeta } from "./snapshot-server.ts";
@@ -77,10 +77,10 @@ export interface TransferReport {
   readonly downloadMs: number;
 }
 
-/** The instance a snapshot's cursor names; null for a cursor that is not one ring's (8 bytes). */
+/** The instance a snapshot's cursor names (hex, from a peer: checked); null for a cursor that is not one ring's 8 bytes. */
 export function instanceOfCursor(hex: string): Instance | null {
   if (!/^[0-9a-f]{16}$/.test(hex)) return null;
-  const n = Number(BigInt(`0x${hex}`));
+  const n = cursorInstance(Buffer.from(hex, "hex"));
   return Number.isSafeInteger(n) ? n : null;
 }
 

@@ -166,7 +166,9 @@ export class SqliteKvStore implements KvStore {
 
   changesFloor(): number | null {
     const row = this.s("meta").get("changesFloor");
-    return row ? Number(new DataView(bytes(row["value"]).buffer).getFloat64(0)) : null;
+    if (!row) return null;
+    const v = bytes(row["value"]);
+    return new DataView(v.buffer, v.byteOffset, v.byteLength).getFloat64(0);
   }
 
   setChangesFloor(revision: number): void {
