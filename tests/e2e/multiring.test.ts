@@ -116,7 +116,9 @@ describe("Multi-Ring Paxos with real processes", () => {
       const status = (await (await fetch(`http://${LO}:${httpPort}/status`)).json()) as { rings: Record<string, { learner: { delivered: number } | null; leadership: { leader: number | null }; mergeBacklog: number | null }> };
       expect(Object.keys(status.rings).sort()).toEqual(["1", "2"]);
       expect(status.rings["1"]?.learner?.delivered).toBeGreaterThanOrEqual(20);
-      expect(status.rings["2"]?.leadership.leader).toBe(1);
+      // Ring 2's leader: its configured coordinator, node 1, unless a busy host made one of its other
+      // acceptors take over meanwhile (a legal leadership change; one CI run saw node 3).
+      expect([1, 2, 3]).toContain(status.rings["2"]?.leadership.leader as number);
       expect(typeof status.rings["1"]?.mergeBacklog).toBe("number");
       expect((await fetch(`http://${LO}:${httpPort}/ready`)).status).toBe(200);
     } finally {
