@@ -19,6 +19,7 @@ import {
   GroupSchema,
   MAX_GROUPS,
   MAX_RINGS,
+  KvPartitionsSchema,
   MulticastSchema,
   NodeSchema,
   ProtocolSchema,
@@ -86,6 +87,8 @@ export interface ConfigView {
   readonly ringsMalformed: boolean;
   readonly groupsMalformed: boolean;
   readonly multiRingGiven: boolean;
+  /** The top-level `kv` section (partitions), as far as it is well-formed; null: absent. */
+  readonly kv: { readonly partitions?: readonly number[]; readonly global?: number } | null;
 }
 
 /** The value if it is valid by itself (with the schema's default when absent), else undefined. */
@@ -140,6 +143,7 @@ export function viewOf(raw: unknown): ConfigView {
     ringsMalformed: listMalformed("rings", MAX_RINGS),
     groupsMalformed: listMalformed("groups", MAX_GROUPS),
     multiRingGiven: top["multiRing"] !== undefined,
+    kv: top["kv"] === undefined ? null : fields(KvPartitionsSchema.shape, record(top["kv"]) ?? {}),
   };
 }
 
@@ -327,10 +331,11 @@ function checkRings(v: ConfigView): string[] {
     if (v.groups !== null) problems.push("groups: only with rings (without rings the configuration is one ring)");
     if (v.multiRingGiven) problems.push("multiRing: only with rings (one ring is merged with nothing)");
     for (const n of v.nodes) if (n.subscribeGiven) problems.push(`nodes[${n.index}].subscribe: only with rings (without rings every learner learns the one ring)`);
+    if (v.kv !== null) problems.push("kv: only with rings (partitions are groups; without rings the key-value service is one partition)");
     return problems;
   }
   const rings = v.rings;
-  const kvProblems = v.nodes.filter((n) => n.kv !== undefined).map((n) => `nodes[${n.index}].kv: not with rings yet (a key-value replica serves one ring)`);
+  const kvProblems = checkKvPartitions(v);
   // Rules that refer to the list of rings wait for a well-formed one (an empty list is the schema's problem).
   if (v.ringsMalformed) return [...kvProblems, ...checkGroups(v, null), ...checkSubscriptions(v)];
   return [
@@ -344,6 +349,44 @@ function checkRings(v: ConfigView): string[] {
     ...checkRingBatch(v, rings),
     ...checkRingTiming(v, rings),
   ];
+}
+
+/**
+ * `kv` (partitions) and the replicas of a rings configuration: partitions and the global group are
+ * distinct groups of the configuration; each replica subscribes to the global group and to at
+ * least one partition, and to nothing else; each partition has a replica.
+ */
+function checkKvPartitions(v: ConfigView): string[] {
+  const replicas = v.nodes.filter((n) => n.kv !== undefined);
+  if (v.kv === null) return replicas.map((n) => `nodes[${n.index}].kv: with rings, the configuration needs a top-level kv section naming the partitions' groups (kv.partitions, kv.global)`);
+  const { partitions, global } = v.kv;
+  if (partitions === undefined || global === undefined) return [];
+  const problems: string[] = [];
+  const groups = v.groups !== null && !v.groupsMalformed ? new Set(v.groups.map((g) => g.id)) : null;
+  const seen = new Set<number>();
+  const bad = new Set<number>();
+  partitions.forEach((g, i) => {
+    if (seen.has(g) || g === global) problems.push(`kv.partitions[${i}]: group ${g} is ${g === global ? "the global group" : "listed twice"} (each partition is a group of its own)`);
+    else if (groups && !groups.has(g)) {
+      problems.push(`kv.partitions[${i}]: no group has id ${g}`);
+      bad.add(g);
+    }
+    seen.add(g);
+  });
+  if (groups && !groups.has(global)) problems.push(`kv.global: no group has id ${global}`);
+  const served = new Set<number>();
+  for (const n of replicas) {
+    const subs = n.subscribe ?? [];
+    for (const g of subs) if (seen.has(g)) served.add(g);
+    if (!subs.includes(global)) problems.push(`nodes[${n.index}].subscribe: a key-value replica subscribes to the global group ${global} (commands on several partitions go through it)`);
+    if (!subs.some((g) => seen.has(g))) problems.push(`nodes[${n.index}].subscribe: a key-value replica subscribes to at least one partition's group (kv.partitions)`);
+    const other = subs.filter((g) => g !== global && !seen.has(g));
+    if (other.length > 0) problems.push(`nodes[${n.index}].subscribe: a key-value replica applies every value it learns as a command: group${other.length > 1 ? "s" : ""} ${other.join(", ")} ${other.length > 1 ? "are" : "is"} no partition and not the global group`);
+  }
+  partitions.forEach((g, i) => {
+    if (!served.has(g) && !bad.has(g) && partitions.indexOf(g) === i) problems.push(`kv.partitions[${i}]: no key-value replica subscribes to group ${g}: its keys would have no replica`);
+  });
+  return problems;
 }
 
 function duplicateIds(entries: readonly { index: number; id?: number }[], key: string): string[] {

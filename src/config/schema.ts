@@ -157,6 +157,16 @@ export const MultiRingSchema = z.strictObject({
   m: z.number().int().min(1).max(1_000_000).default(1),
 });
 
+/**
+ * The key-value service over Multi-Ring Paxos (with `rings` only): keys hash to the partitions
+ * (one group each, in order: partition i is `partitions[i]`); a command on several partitions goes
+ * through `global`, a group every replica subscribes to (thesis §4.2.2: one order for them all).
+ */
+export const KvPartitionsSchema = z.strictObject({
+  partitions: z.array(groupId).min(1).max(1024),
+  global: groupId,
+});
+
 export const LedgerSchema = z.discriminatedUnion("kind", [
   /** RAM "ink": safe only while a majority of acceptors stays up. */
   z.strictObject({ kind: z.literal("ram") }),
@@ -199,9 +209,12 @@ export const ConfigSchema = z.strictObject({
   rings: z.array(RingSchema).min(1).max(MAX_RINGS).optional(),
   groups: z.array(GroupSchema).min(1).max(MAX_GROUPS).optional(),
   multiRing: MultiRingSchema.optional(),
+  /** The key-value service's partitions (with `rings` only; see KvPartitionsSchema). */
+  kv: KvPartitionsSchema.optional(),
 });
 
 export type NodeEntry = z.infer<typeof NodeSchema>;
 export type RingEntry = z.infer<typeof RingSchema>;
 export type GroupEntry = z.infer<typeof GroupSchema>;
 export type ClusterConfig = z.infer<typeof ConfigSchema>;
+export type KvPartitionsEntry = z.infer<typeof KvPartitionsSchema>;

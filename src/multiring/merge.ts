@@ -20,6 +20,12 @@ export interface Merged<V> {
   readonly ring: RingId;
   readonly instance: Instance;
   readonly values: readonly V[];
+  /**
+   * The ring's slot of this instance: the slots of every instance of the ring before it (a skip(n)
+   * counting n). The same at every learner of the ring: with the ring's place among all rings it
+   * places the instance in the merge of every ring (see kv's mergedRevision).
+   */
+  readonly slot: number;
 }
 
 /**
@@ -31,6 +37,8 @@ export interface Merged<V> {
 export interface MergeCursor {
   readonly next: ReadonlyMap<RingId, Instance>;
   readonly carry: ReadonlyMap<RingId, number>;
+  /** Per ring, the slot of its next instance (see Merged.slot); absent: 0. */
+  readonly slots?: ReadonlyMap<RingId, number>;
   readonly turn: RingId;
   readonly takenInTurn: number;
 }
@@ -51,6 +59,8 @@ interface RingState<V> {
   next: Instance;
   /** Slots of the last taken skip instance still to count in later turns. */
   carry: number;
+  /** The slot of the ring's next instance (Merged.slot). */
+  slot: number;
   readonly buffer: RingEntry<V>[];
   /** The slots of the buffered entries. */
   held: number;
@@ -84,7 +94,7 @@ export class DeterministicMerge<V> {
     invariant(rings.length > 0 && new Set(rings).size === rings.length, "a merge takes distinct rings");
     invariant(Number.isInteger(m) && m >= 1, "M is at least 1");
     const sorted = [...rings].sort((a, b) => (bugs?.descendingRings ? b - a : a - b));
-    this.rings = sorted.map((id) => ({ id, next: from?.next.get(id) ?? 0, carry: from?.carry.get(id) ?? 0, buffer: [], held: 0 }));
+    this.rings = sorted.map((id) => ({ id, next: from?.next.get(id) ?? 0, carry: from?.carry.get(id) ?? 0, slot: from?.slots?.get(id) ?? 0, buffer: [], held: 0 }));
     if (from) {
       const i = sorted.indexOf(from.turn);
       invariant(i >= 0 && from.takenInTurn >= 0 && from.takenInTurn < m, "a cursor of these rings");
@@ -143,6 +153,7 @@ export class DeterministicMerge<V> {
     return {
       next: new Map(this.rings.map((r) => [r.id, r.next])),
       carry: new Map(this.rings.map((r) => [r.id, r.carry])),
+      slots: new Map(this.rings.map((r) => [r.id, r.slot])),
       turn: (this.rings[this.turnIndex] as RingState<V>).id,
       takenInTurn: this.takenInTurn,
     };
@@ -163,7 +174,8 @@ export class DeterministicMerge<V> {
       if (!e) return out;
       r.held -= e.slots;
       r.next = e.instance + 1;
-      if (e.values.length > 0) out.push({ ring: r.id, instance: e.instance, values: e.values });
+      if (e.values.length > 0) out.push({ ring: r.id, instance: e.instance, values: e.values, slot: r.slot });
+      r.slot += e.slots;
       const n = Math.min(e.slots, this.m - this.takenInTurn);
       r.carry = e.slots - n;
       this.take(n);

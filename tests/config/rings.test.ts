@@ -295,13 +295,35 @@ describe("rules across keys, with rings: one line per problem naming its key pat
     expect(problems(withLearners(58))).toEqual(["rings[1]: 65 processes on this U-Ring ring (its acceptors, and the learners and proposers of its groups): at most 64 (the ring's member list on the wire)"]);
   });
 
-  test("with rings, a key-value replica is refused (it serves one ring so far)", () => {
-    const c = twoRings();
-    const learner = c.nodes.find((n) => n.roles.includes("learner")) as RawConfig["nodes"][number] & { kv?: unknown; http?: number };
-    learner.roles = [...learner.roles, "proposer"];
-    learner.kv = { dir: "d" };
-    learner.http = 9999;
-    expect(problems(c)).toEqual([`nodes[${c.nodes.indexOf(learner)}].kv: not with rings yet (a key-value replica serves one ring)`]);
+  test("with rings, key-value replicas need the kv section: partitions and a global group every replica learns", () => {
+    const c = twoRings() as RawConfig & { kv?: unknown };
+    const replica = (i: number) => {
+      const n = c.nodes[i] as RawConfig["nodes"][number] & { kv?: unknown; http?: number };
+      n.roles = ["learner", "proposer"];
+      n.kv = { dir: `d${i}` };
+      n.http = 9000 + i;
+      return n;
+    };
+    const a = replica(4); // subscribes to 1, 2
+    const b = replica(5); // subscribes to 2, 3
+    expect(problems(c)).toEqual([4, 5].map((i) => `nodes[${i}].kv: with rings, the configuration needs a top-level kv section naming the partitions' groups (kv.partitions, kv.global)`));
+    c.kv = { partitions: [1, 3], global: 2 };
+    expect(problems(c)).toEqual([]);
+    a.subscribe = [1];
+    b.subscribe = [2];
+    c.kv = { partitions: [1, 3, 1, 9], global: 2 };
+    expect(problems(c)).toEqual([
+      "kv.partitions[2]: group 1 is listed twice (each partition is a group of its own)",
+      "kv.partitions[3]: no group has id 9",
+      "nodes[4].subscribe: a key-value replica subscribes to the global group 2 (commands on several partitions go through it)",
+      "nodes[5].subscribe: a key-value replica subscribes to at least one partition's group (kv.partitions)",
+      "kv.partitions[1]: no key-value replica subscribes to group 3: its keys would have no replica",
+    ]);
+    delete c.kv;
+    delete c.rings;
+    delete c.groups;
+    (c as { kv?: unknown }).kv = { partitions: [1], global: 2 };
+    expect(problems(c)).toContain("kv: only with rings (partitions are groups; without rings the key-value service is one partition)");
   });
 
   test("with rings, several nodes have the role coordinator and no top-level multicast is needed; a U-Ring ring needs no group", () => {

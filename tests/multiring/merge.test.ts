@@ -61,7 +61,7 @@ describe("DeterministicMerge (thesis §5.2.2)", () => {
     for (let i = 0; i < 6; i++) out.push(...m.push(1, v(i, `a${i}`)));
     // Turns: 1: a0 a1 | 2: 2 of the 5 | 1: a2 a3 | 2: 2 more | 1: a4 a5 | 2: the last one, then it waits for instance 1.
     expect(names(out)).toEqual(["a0", "a1", "a2", "a3", "a4", "a5"]);
-    expect(m.cursor()).toEqual({ next: new Map([[1, 6], [2, 1]]), carry: new Map([[1, 0], [2, 0]]), turn: 2, takenInTurn: 1 });
+    expect(m.cursor()).toEqual({ next: new Map([[1, 6], [2, 1]]), carry: new Map([[1, 0], [2, 0]]), slots: new Map([[1, 6], [2, 5]]), turn: 2, takenInTurn: 1 });
   });
 
   test("two learners fed the same rings in different interleavings release the very same sequence", () => {

@@ -186,6 +186,14 @@ export class KvHost {
     });
   }
 
+  /** True once this replica applied up to the leader's read index; false: no read index within `askMs`. */
+  private async readBarrier(askMs: number, timeoutMs: number): Promise<boolean> {
+    const index = await this.readIndex(askMs);
+    if (index === null) return false;
+    await this.replica.whenApplied(index, timeoutMs);
+    return true;
+  }
+
   /** Sends one ask for every read waiting. */
   private ask(): void {
     if (this.waitingReads.length === 0 || this.runtime === null) return;
@@ -219,7 +227,7 @@ export class KvHost {
   routes(runtime: NodeRuntime, log: Logger): AppRoutes {
     this.log = log;
     this.bind(runtime);
-    const api = new KvApi({ replica: this.replica, propose: (bytes) => runtime.propose(bytes) !== null, readIndex: (ms) => this.readIndex(ms), plantedLocalReads: plantedLocalReads() });
+    const api = new KvApi({ replica: this.replica, propose: (bytes) => runtime.propose(bytes) !== null, readBarrier: (_key, askMs, timeoutMs) => this.readBarrier(askMs, timeoutMs), plantedLocalReads: plantedLocalReads() });
     return routesOf([api, this.snapshots]);
   }
 

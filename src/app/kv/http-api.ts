@@ -12,7 +12,13 @@
  *   GET    /v1/kv/{key}                 ?consistency=linearizable|log|stale
  *   DELETE /v1/kv/{key}
  *   POST   /v1/kv/{key}/cas?expected=R  body: the value   (R: the key's revision, 0: absent)
- *   GET    /v1/kv?from=&to=&limit=      keys in [from, to), in byte order
+ *   GET    /v1/kv?from=&to=&limit=      keys in [from, to), in byte order (partitioned: &partition=i)
+ *   POST   /v1/batch                    body: {"ops":[{"op":"put","key":K,"value":V},{"op":"delete","key":K}]}
+ *   GET    /v1/partitions               the partitions and their replicas (404 NOT_PARTITIONED: one partition)
+ *
+ * Partitioned (Multi-Ring): a replica answers for the keys of its partitions only: another key's
+ * command gets 421 MISDIRECTED with the replicas that hold it (the client library routes by key
+ * and splits ranges by partition); a batch goes through the global group every replica learns.
  *
  * Keys are the path segment, percent-decoded UTF-8. Answers are JSON; a value is a UTF-8 string,
  * or base64 with "encoding": "base64" when it is not UTF-8. Errors are JSON {code, message}:
@@ -25,12 +31,15 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { randomInt } from "node:crypto";
-import { type Command, CommandError, encodeRequest, MAX_KEY_BYTES, MAX_RANGE_LIMIT, MAX_VALUE_BYTES } from "./command.ts";
+import { type Command, CommandError, encodeRequest, MAX_KEY_BYTES, MAX_PARTITIONS, MAX_RANGE_LIMIT, MAX_VALUE_BYTES } from "./command.ts";
+import { batchOps } from "./batch-json.ts";
 import type { Entry, Reply } from "./reply.ts";
 import { type KvReplica, WaitError } from "./replica.ts";
 
 export const KV_PREFIX = "/v1/kv";
 export const WATCH_PATH = "/v1/watch";
+export const BATCH_PATH = "/v1/batch";
+export const PARTITIONS_PATH = "/v1/partitions";
 /** Bound: bytes a watch's response may hold unread before the watcher is dropped as too slow. */
 const MAX_WATCH_BUFFER_BYTES = 8 << 20;
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -39,18 +48,34 @@ const READ_INDEX_WAIT_MS = 500;
 const MAX_TIMEOUT_MS = 60_000;
 const JSON_TYPE = "application/json; charset=utf-8";
 
+/** A partitioned replica's view of the partitions (absent: the service is one partition). */
+export interface KvRouting {
+  partitionOf(key: Uint8Array): number;
+  holds(partition: number): boolean;
+  /** Base URLs of the replicas that hold `partition`. */
+  replicasOf(partition: number): readonly string[];
+  /** The body of GET /v1/partitions. */
+  describe(): unknown;
+}
+
 export interface KvApiOptions {
   readonly replica: KvReplica;
-  /** Proposes a command's bytes through this node's proposer; false: refused (queue full, no proposer). */
-  readonly propose: (bytes: Uint8Array) => boolean;
+  /** Proposes a command's bytes through this node's proposer (to the command's partition); false: refused (queue full, no proposer). */
+  readonly propose: (bytes: Uint8Array, command: Command) => boolean;
+  readonly routing?: KvRouting;
   /**
    * A planted bug (tests only, PAXOS_KV_PLANTED_BUG=local-reads): gets are answered from this
    * replica's state at once, without the log or a read index, so a lagging replica answers stale
    * values; the linearizability test must catch it.
    */
   readonly plantedLocalReads?: boolean;
-  /** The leader's read index (see KvHost.readIndex); absent: reads go through the log. */
-  readonly readIndex?: (timeoutMs: number) => Promise<number | null>;
+  /**
+   * Waits until this replica applied every write of `key` completed before the call (the leader's
+   * read index, see KvHost.readIndex): true once it did; false: no read index came within
+   * `askMs` (the get goes through the log); a WaitError when applying it took over `timeoutMs`.
+   * Absent: reads go through the log.
+   */
+  readonly readBarrier?: (key: Uint8Array, askMs: number, timeoutMs: number) => Promise<boolean>;
 }
 
 /** How a get is answered: see the file comment. */
@@ -61,6 +86,8 @@ class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** More fields of the error's JSON (MISDIRECTED: the partition and its replicas). */
+    readonly extra: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -74,7 +101,7 @@ export class KvApi {
   constructor(private readonly o: KvApiOptions) {}
 
   handles(path: string): boolean {
-    return path === KV_PREFIX || path.startsWith(`${KV_PREFIX}/`) || path === WATCH_PATH;
+    return path === KV_PREFIX || path.startsWith(`${KV_PREFIX}/`) || path === WATCH_PATH || path === BATCH_PATH || path === PARTITIONS_PATH;
   }
 
   /** Ends every watch (the server closes only once its responses end). */
@@ -84,16 +111,34 @@ export class KvApi {
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (url.pathname === WATCH_PATH) return this.watch(req, res, url);
+    if (url.pathname === PARTITIONS_PATH) return this.partitions(req, res);
     try {
       const command = await this.commandOf(req, url);
+      this.checkPartition(command);
       const [client, seq] = this.identity(req);
       const reply = command.op === "get" ? await this.get(client, seq, command, url) : await this.submit(client, seq, command, timeoutOf(url));
       const [status, body] = answer(reply);
       send(res, status, body);
     } catch (e) {
       if (!(e instanceof HttpError)) throw e;
-      send(res, e.status, { code: e.code, message: e.message });
+      send(res, e.status, { code: e.code, message: e.message, ...e.extra });
     }
+  }
+
+  private partitions(req: IncomingMessage, res: ServerResponse): void {
+    req.resume();
+    if (!this.o.routing) return send(res, 404, { code: "NOT_PARTITIONED", message: "this service is one partition: every replica holds every key" });
+    send(res, 200, this.o.routing.describe());
+  }
+
+  /** A command for a partition this replica does not hold: 421, naming the replicas that do. */
+  private checkPartition(c: Command): void {
+    const r = this.o.routing;
+    if (!r || c.op === "batch") return;
+    if (c.op === "range" && c.partition === undefined) throw new HttpError(400, "BAD_COMMAND", "this service is partitioned: a range names its partition (?partition=i, see GET /v1/partitions); the client library splits a range by partition");
+    const p = c.op === "range" ? (c.partition as number) : r.partitionOf(c.key);
+    if (r.holds(p)) return;
+    throw new HttpError(421, "MISDIRECTED", `partition ${p} is not held here; its replicas: ${r.replicasOf(p).join(", ") || "none"}`, { partition: p, replicas: r.replicasOf(p) });
   }
 
   /** A get: by the read index (default), through the log, or from this replica's state as it is (stale). */
@@ -101,11 +146,9 @@ export class KvApi {
     const consistency = consistencyOf(url);
     const timeoutMs = timeoutOf(url);
     if (consistency === "stale" || this.o.plantedLocalReads) return this.o.replica.readNow(command.key);
-    if (consistency === "log" || !this.o.readIndex) return this.submit(client, seq, command, timeoutMs);
-    const index = await this.o.readIndex(Math.min(timeoutMs, READ_INDEX_WAIT_MS));
-    if (index === null) return this.submit(client, seq, command, timeoutMs);
+    if (consistency === "log" || !this.o.readBarrier) return this.submit(client, seq, command, timeoutMs);
     try {
-      await this.o.replica.whenApplied(index, timeoutMs);
+      if (!(await this.o.readBarrier(command.key, Math.min(timeoutMs, READ_INDEX_WAIT_MS), timeoutMs))) return this.submit(client, seq, command, timeoutMs);
     } catch (e) {
       if (e instanceof WaitError) throw new HttpError(503, "UNAVAILABLE", e.message);
       throw e;
@@ -169,7 +212,7 @@ export class KvApi {
       throw e;
     }
     const reply = this.o.replica.waitFor(client, seq, timeoutMs);
-    if (!this.o.propose(bytes)) {
+    if (!this.o.propose(bytes, command)) {
       reply.catch(() => {});
       throw new HttpError(503, "UNAVAILABLE", "the command was not proposed (this node's proposer queue is full, or it has none)");
     }
@@ -196,11 +239,18 @@ export class KvApi {
   private async commandOf(req: IncomingMessage, url: URL): Promise<Command> {
     const method = req.method ?? "";
     const path = url.pathname;
+    if (path === BATCH_PATH) {
+      if (method !== "POST") throw new HttpError(405, "METHOD_NOT_ALLOWED", "a batch takes POST");
+      const ops = batchOps(await body(req));
+      if (typeof ops === "string") throw new HttpError(400, "BAD_COMMAND", ops);
+      return { op: "batch", ops };
+    }
     if (path === KV_PREFIX || path === `${KV_PREFIX}/`) {
       if (method !== "GET") throw new HttpError(405, "METHOD_NOT_ALLOWED", "the key range takes GET");
       const from = url.searchParams.get("from") ?? "";
       const to = url.searchParams.get("to");
-      return { op: "range", from: keyBytes(from, true), to: to === null ? null : keyBytes(to, true), limit: intParam(url, "limit", 1, MAX_RANGE_LIMIT, 100) };
+      const partition = url.searchParams.has("partition") ? { partition: intParam(url, "partition", 0, MAX_PARTITIONS - 1, null) } : {};
+      return { op: "range", from: keyBytes(from, true), to: to === null ? null : keyBytes(to, true), limit: intParam(url, "limit", 1, MAX_RANGE_LIMIT, 100), ...partition };
     }
     const rest = path.slice(KV_PREFIX.length + 1);
     const cas = rest.endsWith("/cas");
@@ -285,6 +335,8 @@ function answer(r: Reply): [number, unknown] {
       return [200, { revision: r.revision, ...valueJson(r.value) }];
     case "range":
       return [200, { entries: r.entries.map(entryJson), more: r.more }];
+    case "batch":
+      return [200, { revision: r.revision, writes: r.writes }];
   }
 }
 

@@ -9,8 +9,9 @@
 import { invariant } from "../../core/assert.ts";
 import type { KvStore } from "../store/kv-store.ts";
 import { ClientTable } from "./client-table.ts";
-import { type Command, CommandError, decodeRequest } from "./command.ts";
-import { decodeReply, encodeReply, failure, type Reply } from "./reply.ts";
+import { type BatchOp, type Command, CommandError, decodeRequest } from "./command.ts";
+import { partitionOf } from "./partitions.ts";
+import { decodeReply, encodeReply, type Entry, failure, type Reply } from "./reply.ts";
 import { MAX_HISTORY } from "./watch.ts";
 
 /** A change of the state, for watchers: a key written (its new value) or deleted, at a revision. */
@@ -21,12 +22,22 @@ export interface Change {
   readonly revision: number;
 }
 
-/** What applying one log item gave: the reply, whose command it answers (null: a malformed value), and the change it made, if any. */
+/** What applying one log item gave: the reply, whose command it answers (null: a malformed value), and the changes it made. */
 export interface Applied {
   readonly client: number | null;
   readonly seq: number;
   readonly reply: Reply;
-  readonly change: Change | null;
+  readonly changes: readonly Change[];
+}
+
+/**
+ * With partitions: how many there are, and which of them this replica holds. A batch writes only
+ * the keys of held partitions; a range lists only the keys of the partition it names. Every
+ * replica holding a partition computes the same for it.
+ */
+export interface KvScope {
+  readonly partitions: number;
+  readonly held: ReadonlySet<number>;
 }
 
 /** One value of the log, as the host hands it over. */
@@ -45,12 +56,22 @@ export function revisionOf(instance: number, index: number): number {
   return instance * MAX_VALUES_PER_BATCH + index + 1;
 }
 
-/** The change a fresh write made (null: it failed, or deleted nothing). */
-function changeOf(c: Command, r: Reply): Change | null {
-  if (!r.ok) return null;
-  if (r.op === "write" && "value" in c) return { type: "put", key: c.key, value: c.value, revision: r.revision };
-  if (r.op === "delete" && r.deleted && c.op === "delete") return { type: "delete", key: c.key, value: null, revision: r.revision };
-  return null;
+/** The changes a fresh single-key write made (none: it failed, or deleted nothing). */
+function changesOf(c: Command, r: Reply): Change[] {
+  if (!r.ok) return [];
+  if (r.op === "write" && "value" in c) return [{ type: "put", key: c.key, value: c.value, revision: r.revision }];
+  if (r.op === "delete" && r.deleted && c.op === "delete") return [{ type: "delete", key: c.key, value: null, revision: r.revision }];
+  return [];
+}
+
+/** Keys a partition's range reads from the store at a time. */
+const RANGE_SCAN_STEP = 512;
+
+/** The least key after `key` in byte order. */
+function successor(key: Uint8Array): Uint8Array {
+  const next = new Uint8Array(key.byteLength + 1);
+  next.set(key);
+  return next;
 }
 
 /** Changes appended between two trims of the watch history (it holds up to MAX_HISTORY + TRIM_STEP). */
@@ -64,6 +85,7 @@ export class KvMachine {
   constructor(
     private readonly store: KvStore,
     maxClients?: number,
+    private readonly scope: KvScope | null = null,
   ) {
     this.clients = new ClientTable(store, maxClients);
   }
@@ -81,8 +103,8 @@ export class KvMachine {
     const replies = this.store.atomically(() => {
       const out = items.map((item) => this.applyOne(item));
       // Watches' history, with the state it made (it survives restarts with it).
-      for (const a of out) if (a.change) this.store.appendChange(a.change);
-      this.untrimmed += out.filter((a) => a.change).length;
+      for (const a of out) a.changes.forEach((c, i) => this.store.appendChange(c, i));
+      for (const a of out) this.untrimmed += a.changes.length;
       // Trimmed in steps: finding the cut costs a scan of the history, not worth paying per batch.
       if (this.untrimmed >= TRIM_STEP) {
         this.store.trimChanges(MAX_HISTORY);
@@ -97,32 +119,77 @@ export class KvMachine {
 
   private applyOne(item: LogItem): Applied {
     const req = decodeRequest(item.bytes);
-    if (req instanceof CommandError) return { client: null, seq: 0, reply: failure("BAD_COMMAND", req.message), change: null };
+    if (req instanceof CommandError) return { client: null, seq: 0, reply: failure("BAD_COMMAND", req.message), changes: [] };
     return { client: req.client, seq: req.seq, ...this.replyTo(req.client, req.seq, req.command, item.revision) };
   }
 
-  private replyTo(client: number, seq: number, c: Command, revision: number): { reply: Reply; change: Change | null } {
+  private replyTo(client: number, seq: number, c: Command, revision: number): { reply: Reply; changes: readonly Change[] } {
     // Reads are not kept: a retried read runs again, later in the log, within the client's wait.
-    if (c.op === "get" || c.op === "range") return { reply: this.execute(c, revision), change: null };
+    if (c.op === "get" || c.op === "range") return { reply: this.execute(c, revision), changes: [] };
     const seen = this.clients.lookup(client, seq);
-    if (seen.kind === "done") return { reply: decodeReply(seen.reply), change: null };
-    if (seen.kind === "stale") return { reply: failure("STALE", `command ${seq} of client ${client} is older than the replies kept for it`), change: null };
+    if (seen.kind === "done") return { reply: decodeReply(seen.reply), changes: [] };
+    if (seen.kind === "stale") return { reply: failure("STALE", `command ${seq} of client ${client} is older than the replies kept for it`), changes: [] };
+    if (c.op === "batch") {
+      const done = this.batch(c.ops, revision);
+      this.clients.record(client, seq, encodeReply(done.reply), revision);
+      return done;
+    }
     const reply = this.execute(c, revision);
     this.clients.record(client, seq, encodeReply(reply), revision);
-    return { reply, change: changeOf(c, reply) };
+    return { reply, changes: changesOf(c, reply) };
   }
 
-  private execute(c: Command, revision: number): Reply {
+  /** A batch's writes of the keys this replica holds, all at `revision` (a key written twice: its last write counts). */
+  private batch(ops: readonly BatchOp[], revision: number): { reply: Reply; changes: Change[] } {
+    const changes: Change[] = [];
+    for (const w of ops) {
+      if (!this.holds(w.key)) continue;
+      if (w.op === "put") {
+        this.store.put(w.key, w.value, revision);
+        changes.push({ type: "put", key: w.key, value: w.value, revision });
+      } else if (this.store.delete(w.key)) {
+        changes.push({ type: "delete", key: w.key, value: null, revision });
+      }
+    }
+    return { reply: { ok: true, op: "batch", revision, writes: ops.length }, changes };
+  }
+
+  private holds(key: Uint8Array): boolean {
+    return this.scope === null || this.scope.held.has(partitionOf(key, this.scope.partitions));
+  }
+
+  /** Keys of [from, to) of `partition` only (with partitions), at most `limit`: scanned in steps past other partitions' keys. */
+  private range(c: Extract<Command, { op: "range" }>): Reply {
+    const scope = this.scope;
+    const p = c.partition;
+    if (scope === null || p === undefined) {
+      const entries = this.store.range(c.from, c.to, c.limit + 1);
+      return { ok: true, op: "range", entries: entries.slice(0, c.limit), more: entries.length > c.limit };
+    }
+    const out: Entry[] = [];
+    let from = c.from;
+    for (;;) {
+      const step = this.store.range(from, c.to, RANGE_SCAN_STEP);
+      for (const e of step) {
+        if (partitionOf(e.key, scope.partitions) !== p) continue;
+        if (out.length === c.limit) return { ok: true, op: "range", entries: out, more: true };
+        out.push(e);
+      }
+      const last = step.at(-1);
+      if (step.length < RANGE_SCAN_STEP || last === undefined) return { ok: true, op: "range", entries: out, more: false };
+      from = successor(last.key);
+    }
+  }
+
+  private execute(c: Exclude<Command, { op: "batch" }>, revision: number): Reply {
     const s = this.store;
     switch (c.op) {
       case "get": {
         const v = s.get(c.key);
         return v ? { ok: true, op: "get", value: v.value, revision: v.revision } : failure("NOT_FOUND", "no such key");
       }
-      case "range": {
-        const entries = s.range(c.from, c.to, c.limit + 1);
-        return { ok: true, op: "range", entries: entries.slice(0, c.limit), more: entries.length > c.limit };
-      }
+      case "range":
+        return this.range(c);
       case "delete":
         return { ok: true, op: "delete", revision, deleted: s.delete(c.key) };
       default:

@@ -99,7 +99,7 @@ export class KvReplica {
       this.answer(a);
       this.observe?.((items[i] as LogItem).revision, a.reply);
     });
-    this.watches.publish(applied.flatMap((a) => (a.change ? [a.change] : [])));
+    this.watches.publish(applied.flatMap((a) => a.changes));
     this.releaseIndexWaiters();
     return upTo;
   }

@@ -29,6 +29,8 @@ export type Reply =
   /** delete: the revision of the delete, and whether the key was there. */
   | { readonly ok: true; readonly op: "delete"; readonly revision: number; readonly deleted: boolean }
   | { readonly ok: true; readonly op: "get"; readonly value: Uint8Array; readonly revision: number }
+  /** batch: the revision of its writes (the keys' revisions before are not in it: a replica knows only its partitions'). */
+  | { readonly ok: true; readonly op: "batch"; readonly revision: number; readonly writes: number }
   /** range: the entries in key order; `more`: the limit cut the range short. */
   | { readonly ok: true; readonly op: "range"; readonly entries: readonly Entry[]; readonly more: boolean }
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string; readonly revision?: number };

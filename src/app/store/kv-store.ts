@@ -59,8 +59,8 @@ export interface KvStore {
   cursor(): Uint8Array | null;
   setCursor(cursor: Uint8Array): void;
 
-  /** Watches' history, kept with the state that made it: a change just applied. */
-  appendChange(c: Change): void;
+  /** Watches' history, kept with the state that made it: a change just applied; `seq`: its place among its revision's (a batch writes several keys at one revision). */
+  appendChange(c: Change, seq?: number): void;
   /** The held changes with revision >= `from`, in revision order, at most `limit`. */
   changesFrom(from: number, limit: number): Change[];
   /** Keeps the newest `keep` changes; the floor rises above what is dropped. */

@@ -18,7 +18,7 @@ import { openSql, type SqlDatabase, type SqlRow, type SqlStatement } from "./sql
 const ROWS_PAGE = 1000;
 
 /** The layout of the tables below; a file of another layout is refused, not guessed at. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL, revision INTEGER NOT NULL) WITHOUT ROWID;
@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS replies (client INTEGER NOT NULL, seq INTEGER NOT NUL
 CREATE TABLE IF NOT EXISTS clients (client INTEGER PRIMARY KEY, forgotten INTEGER NOT NULL, last_revision INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS clients_by_age ON clients (last_revision, client);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS changes (revision INTEGER PRIMARY KEY, deleted INTEGER NOT NULL, key BLOB NOT NULL, value BLOB);
+CREATE TABLE IF NOT EXISTS changes (revision INTEGER NOT NULL, seq INTEGER NOT NULL, deleted INTEGER NOT NULL, key BLOB NOT NULL, value BLOB, PRIMARY KEY (revision, seq)) WITHOUT ROWID;
 `;
 
 export class StoreError extends Error {
@@ -38,7 +38,7 @@ export class StoreError extends Error {
 
 export class SqliteKvStore implements KvStore {
   private readonly db: SqlDatabase;
-  private readonly q: Record<string, SqlStatement>;
+  private q: Record<string, SqlStatement>;
   private inTransaction = false;
   /** The write-ahead file, opened for fsync (null: not written yet). */
   private walFd: number | null = null;
@@ -147,8 +147,8 @@ export class SqliteKvStore implements KvStore {
     this.s("setMeta").run("cursor", cursor);
   }
 
-  appendChange(c: Change): void {
-    this.s("addChange").run(c.revision, c.type === "delete" ? 1 : 0, c.key, c.value);
+  appendChange(c: Change, seq = 0): void {
+    this.s("addChange").run(c.revision, seq, c.type === "delete" ? 1 : 0, c.key, c.value);
   }
 
   changesFrom(from: number, limit: number): Change[] {
@@ -257,9 +257,9 @@ export class SqliteKvStore implements KvStore {
       repliesAfter: p("SELECT client, seq, reply FROM replies WHERE (client, seq) > (?, ?) ORDER BY client, seq LIMIT ?"),
       allClients: p("SELECT client, forgotten, last_revision FROM clients ORDER BY client"),
       setClient: p("INSERT OR REPLACE INTO clients (client, forgotten, last_revision) VALUES (?, ?, ?)"),
-      addChange: p("INSERT OR REPLACE INTO changes (revision, deleted, key, value) VALUES (?, ?, ?, ?)"),
-      changesFrom: p("SELECT revision, deleted, key, value FROM changes WHERE revision >= ? ORDER BY revision LIMIT ?"),
-      nthNewestChange: p("SELECT revision FROM changes ORDER BY revision DESC LIMIT 1 OFFSET ?"),
+      addChange: p("INSERT OR REPLACE INTO changes (revision, seq, deleted, key, value) VALUES (?, ?, ?, ?, ?)"),
+      changesFrom: p("SELECT revision, deleted, key, value FROM changes WHERE revision >= ? ORDER BY revision, seq LIMIT ?"),
+      nthNewestChange: p("SELECT revision FROM changes ORDER BY revision DESC, seq DESC LIMIT 1 OFFSET ?"),
       dropChangesBelow: p("DELETE FROM changes WHERE revision <= ?"),
       meta: p("SELECT value FROM meta WHERE name = ?"),
       setMeta: p("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)"),
@@ -267,6 +267,12 @@ export class SqliteKvStore implements KvStore {
   }
 
   /** A new file gets this build's schema version; an existing one must have it. */
+  /** Version 1 kept one watch change per revision; a command on several keys (batch) makes several. */
+  private migrateFrom1(): void {
+    this.db.exec(MIGRATE_FROM_1);
+    this.q = this.statements(); // the old table's statements are gone with it
+  }
+
   private checkSchema(): void {
     const row = this.s("meta").get("schema");
     if (row === null) {
@@ -274,12 +280,23 @@ export class SqliteKvStore implements KvStore {
       return;
     }
     const v = bytes(row["value"])[0];
+    if (v === 1) return this.migrateFrom1();
     if (v !== SCHEMA_VERSION) {
       this.db.close();
       throw new StoreError(`the replica store ${this.path} has schema version ${String(v)}, this build reads ${SCHEMA_VERSION}`);
     }
   }
 }
+
+const MIGRATE_FROM_1 = `
+BEGIN IMMEDIATE;
+CREATE TABLE changes_v2 (revision INTEGER NOT NULL, seq INTEGER NOT NULL, deleted INTEGER NOT NULL, key BLOB NOT NULL, value BLOB, PRIMARY KEY (revision, seq)) WITHOUT ROWID;
+INSERT INTO changes_v2 SELECT revision, 0, deleted, key, value FROM changes;
+DROP TABLE changes;
+ALTER TABLE changes_v2 RENAME TO changes;
+UPDATE meta SET value = X'02' WHERE name = 'schema';
+COMMIT;
+`;
 
 function bytes(v: unknown): Uint8Array {
   invariant(v instanceof Uint8Array, "a BLOB column reads as bytes");
