@@ -1,9 +1,9 @@
-import { KvClient, KvError } from "../app/kv/client.ts";
+import { type BatchWrite, KvClient, KvError } from "../app/kv/client.ts";
 import { loadConfig } from "../config/load.ts";
 import { configPath } from "./node.ts";
 import { UsageError } from "./errors.ts";
 
-export type KvVerb = "put" | "get" | "delete" | "insert" | "update" | "cas" | "range" | "watch";
+export type KvVerb = "put" | "get" | "delete" | "insert" | "update" | "cas" | "range" | "watch" | "batch";
 
 export interface KvCliOptions {
   readonly verb: KvVerb;
@@ -27,6 +27,7 @@ const ARITY: Record<KvVerb, [number, string]> = {
   cas: [3, "KEY EXPECTED-REVISION VALUE"],
   range: [0, "(--from, --to, --limit)"],
   watch: [1, "PREFIX"],
+  batch: [-1, "WRITE... (put:KEY=VALUE or delete:KEY)"],
 };
 
 /** The replicas to talk to: --endpoints, else every node with a `kv` section in the configuration. */
@@ -47,7 +48,8 @@ export function kvEndpoints(o: Pick<KvCliOptions, "endpoints" | "config">): stri
 /** `paxos kv VERB …`: one command against the replicas; exit 0, or 1 with one line (not found, exists, a revision mismatch, unavailable). */
 export async function runKvCommand(o: KvCliOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const [arity, usage] = ARITY[o.verb];
-  if (o.args.length !== arity) throw new UsageError(`kv ${o.verb}: expected ${usage}, got ${o.args.length} argument(s)`);
+  if (arity >= 0 ? o.args.length !== arity : o.args.length === 0) throw new UsageError(`kv ${o.verb}: expected ${usage}, got ${o.args.length} argument(s)`);
+  const writes = o.verb === "batch" ? o.args.map(batchWrite) : [];
   const kv = new KvClient({ endpoints: kvEndpoints(o), timeoutMs: o.timeoutMs });
   const print = (human: string, json: unknown) => out(o.json ? `${JSON.stringify(json)}\n` : `${human}\n`);
   const [key = "", a1 = "", a2 = ""] = o.args;
@@ -76,6 +78,11 @@ export async function runKvCommand(o: KvCliOptions, out: (s: string) => void, er
         print(r.deleted ? `deleted at revision ${r.revision}` : "no such key", r);
         return 0;
       }
+      case "batch": {
+        const r = await kv.batch(writes);
+        print(`${writes.length} writes at revision ${r.revision}`, r);
+        return 0;
+      }
       case "cas":
         return await cas(kv, { key, expected: a1, value: a2, json: o.json }, print, err);
       case "watch":
@@ -96,6 +103,14 @@ export async function runKvCommand(o: KvCliOptions, out: (s: string) => void, er
     err(`paxos kv: ${e.code}: ${e.message}\n`);
     return 1;
   }
+}
+
+/** One write of `paxos kv batch`: put:KEY=VALUE or delete:KEY. */
+function batchWrite(arg: string): BatchWrite {
+  if (arg.startsWith("delete:") && arg.length > "delete:".length) return { op: "delete", key: arg.slice("delete:".length) };
+  const eq = arg.indexOf("=");
+  if (arg.startsWith("put:") && eq > "put:".length) return { op: "put", key: arg.slice("put:".length, eq), value: arg.slice(eq + 1) };
+  throw new UsageError(`kv batch: ${JSON.stringify(arg)}: a write is put:KEY=VALUE or delete:KEY`);
 }
 
 async function cas(

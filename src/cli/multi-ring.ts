@@ -10,7 +10,7 @@ import type { ClusterConfig, NodeEntry } from "../config/schema.ts";
 import type { ProtocolConfig } from "../core/config.ts";
 import type { ClientValue } from "../core/types.ts";
 import { openLedger, type OpenedLedger } from "../ledger/open.ts";
-import type { Merged, RingId } from "../multiring/merge.ts";
+import type { Merged, MergeCursor, RingId } from "../multiring/merge.ts";
 import { MultiRingNode } from "../node/multi-ring-node.ts";
 import type { DeliveryWriter } from "../node/output.ts";
 import { createSocketNetwork, type SocketNetwork } from "../node/socket-network.ts";
@@ -54,7 +54,15 @@ export async function startMultiRing(
   entry: NodeEntry,
   secrets: readonly Uint8Array[],
   log: NodeLogger,
-  o: { readonly merged?: (d: Merged<ClientValue>) => void; readonly acked?: (ring: RingId, a: { client: number; seq: number; instance: number | null }) => void; readonly clientId?: number; readonly local?: Partial<ProtocolConfig> } = {},
+  o: {
+    readonly merged?: (d: Merged<ClientValue>) => void;
+    readonly acked?: (ring: RingId, a: { client: number; seq: number; instance: number | null }) => void;
+    readonly clientId?: number;
+    readonly local?: Partial<ProtocolConfig>;
+    /** A replica resuming from its saved merge cursor (see MultiRingNodeOptions.resume), and its rings' events. */
+    readonly resume?: { readonly cursor: MergeCursor | null };
+    readonly ring?: (ring: RingId) => RuntimeEvents;
+  } = {},
 ): Promise<StartedMultiRing> {
   const plans = ringPlans(config).filter((p) => p.protocol.processes.includes(entry.id));
   if (plans.length === 0) throw new UsageError(`node ${entry.id} takes part in no ring of this configuration`);
@@ -76,17 +84,25 @@ export async function startMultiRing(
     for (const l of ledgers.values()) await l.close();
     throw e;
   }
-  const ringEvents = (ring: RingId): RuntimeEvents => ({
-    leaderChange: (c) => log.info(c.message, { ring, leader: c.leader, round: c.round, reason: c.reason }),
-    conflict: (c) => log.warn("dropped conflicting input (forged, or a broken peer)", { ring, from: c.from, what: c.what }),
-    lost: (r) => log.error(`ring ${ring}: instances ${r.from}..${r.to - 1} are lost to this learner; its merge cannot go on`, { ring, from: r.from, to: r.to }),
-  });
+  const ringEvents = (ring: RingId): RuntimeEvents => {
+    const app = o.ring?.(ring) ?? {};
+    return {
+      ...app,
+      leaderChange: (c) => log.info(c.message, { ring, leader: c.leader, round: c.round, reason: c.reason }),
+      conflict: (c) => log.warn("dropped conflicting input (forged, or a broken peer)", { ring, from: c.from, what: c.what }),
+      lost: (r) => {
+        log.error(`ring ${ring}: instances ${r.from}..${r.to - 1} are lost to this learner; its merge cannot go on`, { ring, from: r.from, to: r.to });
+        app.lost?.(r);
+      },
+    };
+  };
   const node = new MultiRingNode({
     id: entry.id,
     m: multiRingParams(config).m,
     tickMs: config.protocol.tickMs,
     ...(o.clientId !== undefined ? { clientId: o.clientId } : {}),
     learnFrom: entry.roles.includes("learner") ? "beginning" : "first-seen",
+    ...(o.resume ? { resume: o.resume } : {}),
     rings: plans.map((p) => ({ id: p.id, cfg: ringProtocol(p, o.local), network: network.ring(p.id), ledger: (ledgers.get(p.id) as OpenedLedger).ledger, merged: learned.has(p.id), groups: groupsOn(p.id) })),
     events: { ring: ringEvents, ...(o.merged ? { merged: o.merged } : {}), ...(o.acked ? { acked: o.acked } : {}) },
   });

@@ -19,7 +19,8 @@ import { readiness } from "../node/readiness.ts";
 import { stage, StartupError } from "../node/startup-error.ts";
 import { planLearnerStart, type LearnerStart } from "./learner-start.ts";
 import { NodeRuntime, type RuntimeEvents } from "../node/runtime.ts";
-import { KvHost, KvHostError, PLANTED_BUG_ENV, plantedLocalReads } from "../app/kv/host.ts";
+import { PartitionedKvHost } from "../app/kv/partitioned-host.ts";
+import { httpBase, KvHost, KvHostError, PLANTED_BUG_ENV, plantedLocalReads } from "../app/kv/host.ts";
 import { createSocketNetwork, type SocketNetwork } from "../node/socket-network.ts";
 import { nodeIdentity, type NodeStatus, type StatusSource } from "../node/status.ts";
 import { roleStatus } from "../node/role-status.ts";
@@ -340,9 +341,21 @@ function openKvHost(resolved: ReturnType<typeof resolveNode>, o: NodeCliOptions)
   }
 }
 
+/** The partitioned key-value replica of a `kv` node of a rings configuration (null: none); --output does not go with it. */
+function openPartitionedKvHost(config: ClusterConfig, entry: NodeEntry, o: NodeCliOptions): PartitionedKvHost | null {
+  if (entry.kv === undefined) return null;
+  if (o.output !== undefined) throw new UsageError(`--output: node ${entry.id} hosts a key-value replica, which applies the log itself and starts where its store ends`);
+  try {
+    return new PartitionedKvHost(config, entry, config.nodes.indexOf(entry));
+  } catch (e) {
+    if (e instanceof KvHostError) throw new StartupError(e.message, undefined);
+    throw e;
+  }
+}
+
 /** The other key-value replicas' HTTP base URLs: where this one fetches snapshots. */
 function kvPeers(config: ReturnType<typeof resolveNode>["config"], self: NodeEntry): string[] {
-  return config.nodes.filter((n) => n !== self && n.kv !== undefined && n.http !== undefined).map((n) => `http://${n.host.includes(":") ? `[${n.host}]` : n.host}:${n.http}`);
+  return config.nodes.filter((n) => n !== self && n.kv !== undefined && n.http !== undefined).map(httpBase);
 }
 
 function kvLearnerStart(kv: KvHost): LearnerStart {
@@ -373,6 +386,7 @@ async function runMultiRingNode(o: NodeCliOptions, err: (s: string) => void): Pr
   const { file, config, entry } = resolveNode(o, true);
   if (o.output !== undefined && o.output !== "-" && existsSync(o.output) && statSync(o.output).size > 0)
     throw new UsageError(`--output ${o.output}: a multi-ring learner cannot resume an output file yet (its merge cursor is not kept): give a new file`);
+  const kv = openPartitionedKvHost(config, entry, o);
   let signalled: () => void = () => {};
   const stopped = new Promise<void>((resolve) => (signalled = resolve));
   process.once("SIGINT", signalled);
@@ -383,21 +397,32 @@ async function runMultiRingNode(o: NodeCliOptions, err: (s: string) => void): Pr
     if (line !== null) err(`paxos: ${line}\n`);
     signalled();
   });
+  if (kv)
+    kv.onStranded = (line) => {
+      code = 1;
+      err(`paxos: ${line}\n`);
+      signalled();
+    };
   const log = o.log ?? createLogger({ level: "info", bindings: { node: entry.id } });
-  const started = await startMultiRing(config, entry, clusterKeys(config, file).secrets, log, { ...(output ? { merged: mergedWriter(output) } : {}), clientId: freshClientId() }).catch(async (e: unknown) => {
+  const app = kv ? { merged: kv.merged, resume: kv.resume, ring: (r: number) => kv.ringEvents(r) } : output ? { merged: mergedWriter(output) } : {};
+  const started = await startMultiRing(config, entry, clusterKeys(config, file).secrets, log, { ...app, clientId: freshClientId() }).catch(async (e: unknown) => {
     process.removeListener("SIGINT", signalled);
     process.removeListener("SIGTERM", signalled);
     await output?.close();
+    kv?.close();
     throw e;
   });
+  kv?.bind(started.node);
   let http: StatusServer | null = null;
   if (entry.http !== undefined && !o.noHttp) {
     const port = entry.http;
+    const source = kv ? { ...started.source, status: () => ({ ...started.source.status(), kvPartitions: kv.status() }) } : started.source;
     try {
-      http = await stage("http", entry, config, () => startStatusServer({ host: entry.host, port, source: started.source }));
+      http = await stage("http", entry, config, () => startStatusServer({ host: entry.host, port, source, ...(kv ? { app: kv.routes(log) } : {}) }));
     } catch (e) {
       await started.close();
       await output?.close();
+      kv?.close();
       throw e;
     }
     log.info("status served", { http: http.url });
@@ -410,6 +435,7 @@ async function runMultiRingNode(o: NodeCliOptions, err: (s: string) => void): Pr
   await http?.close();
   await started.close();
   await output?.close();
+  kv?.close();
   log.info("node stopped", { id: entry.id });
   return code;
 }

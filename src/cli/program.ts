@@ -221,6 +221,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     ["delete", "<key>", "delete the key"],
     ["cas", "<key> <expected-revision> <value>", "write only if the key's revision is the expected one (0: absent); else exit 1 naming the current revision"],
     ["range", "", "list keys in [--from, --to) in byte order, at most --limit"],
+    ["batch", "<writes...>", "write several keys at one revision, all or none: each write is put:KEY=VALUE or delete:KEY (on a partitioned service, through the group every replica learns)"],
     ["watch", "<prefix>", "print each change of a key starting with <prefix> as one replica applies it (type, key, value, revision), until interrupted; --from-revision R starts in the past"],
   ];
   for (const [verb, args, description] of kvVerbs) {
@@ -237,7 +238,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     }
     c.action(async (...xs: unknown[]) => {
       const o = xs[xs.length - 2] as { endpoints?: string; config?: string; json: boolean; timeoutMs: number; from?: string; to?: string; limit?: number; fromRevision?: number };
-      const positional = xs.slice(0, -2).map(String);
+      const positional = xs.slice(0, -2).flatMap((x) => (Array.isArray(x) ? x.map(String) : [String(x)]));
       code = await runKvCommand({ verb, args: positional, json: o.json, timeoutMs: o.timeoutMs, ...pickDefined(o, ["endpoints", "config", "from", "to", "limit", "fromRevision"]) }, io.out, io.err);
     });
   }

@@ -2,7 +2,7 @@ import type { ProtocolConfig } from "../core/config.ts";
 import type { LearnFrom } from "../core/learner.ts";
 import type { Ack, ClientValue, Delivery, NodeId } from "../core/types.ts";
 import type { Ledger } from "../ledger/ledger.ts";
-import { DeterministicMerge, type Merged, type RingId } from "../multiring/merge.ts";
+import { DeterministicMerge, type Merged, type MergeCursor, type RingId } from "../multiring/merge.ts";
 import { MergeWaitClock, type MergeWaitFigures } from "../multiring/merge-wait.ts";
 import { LagWatch } from "../multiring/lag-watch.ts";
 import { NodeRuntime, type Network, type RuntimeEvents } from "./runtime.ts";
@@ -27,6 +27,12 @@ export interface MultiRingNodeOptions {
   readonly tickMs: number;
   readonly clientId?: number;
   readonly learnFrom?: LearnFrom;
+  /**
+   * A replica resuming from its durable state: the merge starts at this cursor, each merged
+   * ring's learner at the cursor's next instance of it, and the applied reports (what acceptors
+   * may trim) come from the host (reportApplied) once it made its state durable, not from the merge.
+   */
+  readonly resume?: { readonly cursor: MergeCursor | null };
   /** Per-ring events (the ring's id first), and the merge's deliveries in the merged order. */
   readonly events?: {
     readonly merged?: (d: Merged<ClientValue>) => void;
@@ -70,7 +76,8 @@ export class MultiRingNode {
     const mergedRings = o.rings.filter((r) => r.merged).map((r) => r.id);
     this.groupsOf = new Map(o.rings.map((r) => [r.id, r.groups]));
     this.hosted = new Map(o.rings.map((r) => [r.id, r]));
-    this.merge = mergedRings.length > 0 ? new DeterministicMerge<ClientValue>(mergedRings, o.m, MAX_MERGED_BACKLOG) : null;
+    const from = o.resume?.cursor ?? undefined;
+    this.merge = mergedRings.length > 0 ? new DeterministicMerge<ClientValue>(mergedRings, o.m, MAX_MERGED_BACKLOG, from) : null;
     this.waits = mergedRings.length > 0 ? new MergeWaitClock(mergedRings, MAX_MERGED_BACKLOG + 1) : null;
     this.clock = o.clock ?? (() => performance.now());
     const merged = o.rings.filter((r) => r.merged);
@@ -83,6 +90,9 @@ export class MultiRingNode {
 
   private host(r: HostedRing): NodeRuntime {
     const events = this.o.events?.ring?.(r.id) ?? {};
+    const cursor = r.merged ? this.o.resume?.cursor : null;
+    const resumeAt = cursor ? (cursor.next.get(r.id) ?? 0) : null;
+    const learnFrom: LearnFrom | undefined = resumeAt !== null ? { instance: resumeAt } : this.o.learnFrom;
     return new NodeRuntime({
       id: this.o.id,
       cfg: r.cfg,
@@ -90,7 +100,7 @@ export class MultiRingNode {
       network: r.network,
       ...(r.ledger ? { ledger: r.ledger } : {}),
       ...(this.o.clientId !== undefined ? { clientId: this.o.clientId } : {}),
-      ...(this.o.learnFrom ? { learnFrom: this.o.learnFrom } : {}),
+      ...(learnFrom ? { learnFrom } : {}),
       ...(this.o.clock ? { clock: this.o.clock } : {}),
       events: {
         ...events,
@@ -109,6 +119,18 @@ export class MultiRingNode {
   /** Proposes `payload` to `group` on `ring` through this process' proposer there: the (client, seq) it took, or null (refused, or no such ring here). */
   propose(ring: RingId, payload: Uint8Array, group?: number): { readonly client: number; readonly seq: number } | null {
     return this.runtimes.get(ring)?.propose(payload, group) ?? null;
+  }
+
+  /** Where the merge stands (null: this process merges nothing): what a replica saves with the state it applied. */
+  mergeCursor(): MergeCursor | null {
+    return this.merge?.cursor() ?? null;
+  }
+
+  /** A resuming replica's applied report for `ring` (see MultiRingNodeOptions.resume): everything below `upTo` is durable. */
+  reportApplied(ring: RingId, upTo: number): void {
+    if (upTo <= (this.reportedApplied.get(ring) ?? 0)) return;
+    this.reportedApplied.set(ring, upTo);
+    this.runtimes.get(ring)?.input({ k: "applied", upTo });
   }
 
   /** Whether this process merges rings (it learns at least one). */
@@ -163,12 +185,7 @@ export class MultiRingNode {
       for (const r of this.hosted.values()) {
         if (!r.merged) continue;
         const id = r.id;
-        const rt = this.runtimes.get(id) as NodeRuntime;
-        const next = merge.nextOf(id);
-        if (next > (this.reportedApplied.get(id) ?? 0)) {
-          this.reportedApplied.set(id, next);
-          rt.input({ k: "applied", upTo: next });
-        }
+        if (!this.o.resume) this.reportApplied(id, merge.nextOf(id));
         if (merge.backlog(id) > r.cfg.flowBacklogInstances) this.slowDown(r);
       }
       const someRing = this.runtimes.values().next().value as NodeRuntime;

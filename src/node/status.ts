@@ -87,6 +87,20 @@ export interface NodeStatus {
     /** Snapshots it wrote for other replicas. */
     readonly snapshotsTaken: number;
   };
+  /** A partitioned key-value replica (a `kv` node of a rings configuration; see src/app/kv/partitioned-host.ts). */
+  readonly kvPartitions?: {
+    readonly store: string;
+    readonly keys: number;
+    readonly partitions: number;
+    /** The partitions this replica holds. */
+    readonly held: readonly number[];
+    /** Per ring, the next instance of it this replica's saved state has not applied. */
+    readonly appliedUpTo: Readonly<Record<string, number>>;
+    readonly commandsApplied: number;
+    readonly badCommands: number;
+    /** Values of instances with more values than a merged revision has room for, left unapplied (the same at every replica). */
+    readonly valuesBeyondRevisions: number;
+  };
   /** Monotonic counters, by name (messages in/out, dropped packets by reason, ...). */
   readonly counters: Readonly<Record<string, number>>;
   /** UDP socket buffer sizes actually obtained, when the node uses multicast. */

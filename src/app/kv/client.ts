@@ -6,8 +6,9 @@
  * reply is the one of its first application. Keys are strings (UTF-8); values strings or bytes.
  */
 import { randomInt } from "node:crypto";
+import { partitionOf } from "./partitions.ts";
 
-export type KvErrorCode = "NOT_FOUND" | "EXISTS" | "REVISION_MISMATCH" | "BAD_COMMAND" | "STALE" | "VALUE_TOO_LARGE" | "UNAVAILABLE" | "COMPACTED";
+export type KvErrorCode = "NOT_FOUND" | "EXISTS" | "REVISION_MISMATCH" | "BAD_COMMAND" | "STALE" | "VALUE_TOO_LARGE" | "UNAVAILABLE" | "COMPACTED" | "MISDIRECTED";
 
 export class KvError extends Error {
   constructor(
@@ -44,6 +45,15 @@ export interface WatchEvent {
   readonly revision: number;
 }
 
+/** One write of a batch (KvClient.batch). */
+export type BatchWrite = { readonly op: "put"; readonly key: string; readonly value: string | Uint8Array } | { readonly op: "delete"; readonly key: string };
+
+/** A partitioned service's layout (GET /v1/partitions): partition i's replicas are replicas[i]. */
+interface Layout {
+  readonly partitions: number;
+  readonly replicas: readonly (readonly string[])[];
+}
+
 export type CasResult = { readonly ok: true; readonly revision: number } | { readonly ok: false; readonly revision: number };
 
 interface Answer {
@@ -59,6 +69,8 @@ export class KvClient {
   readonly clientId = randomInt(2 ** 47, 2 ** 48);
   private seq = 0;
   private next: number;
+  /** The service's partitions, asked once (null: one partition; undefined: not asked yet). */
+  private layout: Layout | null | undefined;
 
   constructor(o: KvClientOptions) {
     if (o.endpoints.length === 0) throw new RangeError("KvClient: no endpoints");
@@ -70,52 +82,89 @@ export class KvClient {
 
   /** Writes `value`; the revision it gave the key and the one it replaced (0: absent). */
   async put(key: string, value: string | Uint8Array): Promise<{ revision: number; prev: number }> {
-    const a = ok(await this.call("PUT", keyPath(key), value));
+    const a = ok(await this.call("PUT", keyPath(key), value, key));
     return { revision: a.body["revision"] as number, prev: a.body["prev"] as number };
   }
 
   /** Writes only if the key is absent; else KvError EXISTS. */
   async insert(key: string, value: string | Uint8Array): Promise<{ revision: number }> {
-    return { revision: ok(await this.call("PUT", `${keyPath(key)}?op=insert`, value)).body["revision"] as number };
+    return { revision: ok(await this.call("PUT", `${keyPath(key)}?op=insert`, value, key)).body["revision"] as number };
   }
 
   /** Writes only if the key is present; else KvError NOT_FOUND. */
   async update(key: string, value: string | Uint8Array): Promise<{ revision: number; prev: number }> {
-    const a = ok(await this.call("PUT", `${keyPath(key)}?op=update`, value));
+    const a = ok(await this.call("PUT", `${keyPath(key)}?op=update`, value, key));
     return { revision: a.body["revision"] as number, prev: a.body["prev"] as number };
   }
 
   /** The key's value and revision, or null when absent (linearizable: by the leader's read index, or through the log when no leader answers in time). */
   async get(key: string): Promise<{ value: Uint8Array; revision: number } | null> {
-    const a = await this.call("GET", keyPath(key));
+    const a = await this.call("GET", keyPath(key), undefined, key);
     if (a.status === 404) return null;
     const b = ok(a).body;
     return { value: bytesOf(b["value"], b["encoding"]), revision: b["revision"] as number };
   }
 
   async delete(key: string): Promise<{ revision: number; deleted: boolean }> {
-    const b = ok(await this.call("DELETE", keyPath(key))).body;
+    const b = ok(await this.call("DELETE", keyPath(key), undefined, key)).body;
     return { revision: b["revision"] as number, deleted: b["deleted"] as boolean };
   }
 
   /** Writes only if the key's revision is `expected` (0: absent); otherwise says the current revision. */
   async cas(key: string, expected: number, value: string | Uint8Array): Promise<CasResult> {
-    const a = await this.call("POST", `${keyPath(key)}/cas?expected=${expected}`, value);
+    const a = await this.call("POST", `${keyPath(key)}/cas?expected=${expected}`, value, key);
     if (a.status === 409 && a.body["code"] === "REVISION_MISMATCH") return { ok: false, revision: a.body["revision"] as number };
     return { ok: true, revision: ok(a).body["revision"] as number };
   }
 
-  /** Keys in [from, to) in byte order (to omitted: to the end), at most `limit` (default 100). */
+  /**
+   * Keys in [from, to) in byte order (to omitted: to the end), at most `limit` (default 100). On a
+   * partitioned service, each partition's range comes from one of its replicas (each through its
+   * partition's log), and the client merges them: together they are not one atomic read.
+   */
   async range(o: { from?: string; to?: string; limit?: number } = {}): Promise<{ entries: KvEntry[]; more: boolean }> {
-    const q = new URLSearchParams({ from: o.from ?? "", limit: String(o.limit ?? 100) });
+    const limit = o.limit ?? 100;
+    const q = new URLSearchParams({ from: o.from ?? "", limit: String(limit) });
     if (o.to !== undefined) q.set("to", o.to);
-    const b = ok(await this.call("GET", `/v1/kv?${q.toString()}`)).body;
-    const entries = (b["entries"] as Record<string, unknown>[]).map((e) => ({
-      key: e["keyEncoding"] === "base64" ? new TextDecoder().decode(Buffer.from(e["key"] as string, "base64")) : (e["key"] as string),
-      value: bytesOf(e["value"], e["encoding"]),
-      revision: e["revision"] as number,
-    }));
-    return { entries, more: b["more"] as boolean };
+    const layout = await this.partitioning();
+    if (layout === null) return rangeOf(ok(await this.call("GET", `/v1/kv?${q.toString()}`)).body);
+    const parts = await Promise.all(
+      layout.replicas.map(async (replicas, p) => rangeOf(ok(await this.call("GET", `/v1/kv?${q.toString()}&partition=${p}`, undefined, undefined, replicas)).body)),
+    );
+    const all = parts.flatMap((r) => r.entries).sort((a, b) => compareBytes(new TextEncoder().encode(a.key), new TextEncoder().encode(b.key)));
+    return { entries: all.slice(0, limit), more: all.length > limit || parts.some((r) => r.more) };
+  }
+
+  /** Writes and deletes of several keys at once, at one revision (on a partitioned service: through the group every replica learns). */
+  async batch(writes: readonly BatchWrite[]): Promise<{ revision: number }> {
+    const ops = writes.map((w) => (w.op === "delete" ? w : { op: "put", key: w.key, ...(typeof w.value === "string" ? { value: w.value } : { value: Buffer.from(w.value).toString("base64"), encoding: "base64" }) }));
+    return { revision: ok(await this.call("POST", "/v1/batch", JSON.stringify({ ops }))).body["revision"] as number };
+  }
+
+  /** The service's partitions (GET /v1/partitions on a replica, asked once); null: one partition. */
+  private async partitioning(): Promise<Layout | null> {
+    if (this.layout !== undefined) return this.layout;
+    for (let i = 0; i < this.endpoints.length; i++) {
+      const base = this.endpoints[(this.next + i) % this.endpoints.length] as string;
+      try {
+        const r = await fetch(`${base}/v1/partitions`, { signal: AbortSignal.timeout(this.timeoutMs) });
+        const body = (await r.json()) as Record<string, unknown>;
+        if (r.status === 404) return (this.layout = null);
+        if (r.status === 200) return (this.layout = { partitions: body["partitions"] as number, replicas: body["replicas"] as string[][] });
+      } catch {
+        // this replica is down: ask the next
+      }
+    }
+    return null; // none answered: asked again next time
+  }
+
+  /** The replicas to send a command on `key` to (the configured endpoints on a service of one partition). */
+  private async targetsOf(key: string | undefined): Promise<readonly string[]> {
+    if (key === undefined) return this.endpoints;
+    const layout = await this.partitioning();
+    if (layout === null) return this.endpoints;
+    const replicas = layout.replicas[partitionOf(new TextEncoder().encode(key), layout.partitions)] ?? [];
+    return replicas.length > 0 ? replicas : this.endpoints;
   }
 
   /**
@@ -148,12 +197,17 @@ export class KvClient {
     }
   }
 
-  /** One command: its (client, seq), tried on the endpoints in turn until a replica answers it. */
-  private async call(method: string, path: string, body?: string | Uint8Array): Promise<Answer> {
+  /**
+   * One command: its (client, seq), tried on the replicas that hold `key` (or `targets`; else the
+   * endpoints) in turn until one answers it; a replica that does not hold the key's partition
+   * (421) names those that do, tried next.
+   */
+  private async call(method: string, path: string, body?: string | Uint8Array, key?: string, targets?: readonly string[]): Promise<Answer> {
     const seq = ++this.seq;
+    let replicas = targets ?? (await this.targetsOf(key));
     let last = "no replica answered";
     for (let attempt = 0; attempt < this.attempts; attempt++) {
-      const base = this.endpoints[this.next % this.endpoints.length] as string;
+      const base = (replicas[this.next % replicas.length] as string).replace(/\/+$/, "");
       try {
         const r = await fetch(`${base}${path}${path.includes("?") ? "&" : "?"}timeoutMs=${this.timeoutMs}`, {
           method,
@@ -162,6 +216,12 @@ export class KvClient {
           signal: AbortSignal.timeout(this.timeoutMs + 1000),
         });
         const answer = { status: r.status, body: (await r.json()) as Record<string, unknown> };
+        if (r.status === 421 && Array.isArray(answer.body["replicas"]) && answer.body["replicas"].length > 0) {
+          this.layout = undefined; // the layout changed, or was never asked: ask again next time
+          replicas = answer.body["replicas"] as string[];
+          last = `${base}: ${String(answer.body["message"])}`;
+          continue;
+        }
         if (r.status !== 503) return answer;
         last = `${base}: ${String(answer.body["message"] ?? "unavailable")}`;
       } catch (e) {
@@ -171,6 +231,21 @@ export class KvClient {
     }
     throw new KvError("UNAVAILABLE", `no replica applied the command after ${this.attempts} attempts (last: ${last})`);
   }
+}
+
+function rangeOf(b: Record<string, unknown>): { entries: KvEntry[]; more: boolean } {
+  const entries = (b["entries"] as Record<string, unknown>[]).map((e) => ({
+    key: e["keyEncoding"] === "base64" ? new TextDecoder().decode(Buffer.from(e["key"] as string, "base64")) : (e["key"] as string),
+    value: bytesOf(e["value"], e["encoding"]),
+    revision: e["revision"] as number,
+  }));
+  return { entries, more: b["more"] as boolean };
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.byteLength, b.byteLength);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
+  return a.byteLength - b.byteLength;
 }
 
 function keyPath(key: string): string {

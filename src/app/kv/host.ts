@@ -20,19 +20,11 @@ import { type SnapshotInfo, writeSnapshot } from "./snapshot.ts";
 import { SnapshotFetcher } from "./snapshot-fetch.ts";
 import { SnapshotServer } from "./snapshot-server.ts";
 import { StateTransfer, type TransferReport } from "./state-transfer.ts";
+import { ReadIndexAsker } from "./read-index.ts";
 
 export const STORE_FILE = "kv.sqlite";
 /** How long applied batches wait for their group's fsync (the applied report follows it). */
 export const SYNC_MS = 10;
-/** Bound: reads waiting for a read index at once (more: those reads go through the log). */
-export const MAX_READS_WAITING = 10_000;
-/** An ask the leader does not answer within this is given up (its reads go through the log). */
-const ASK_TIMEOUT_MS = 500;
-
-interface PendingRead {
-  resolve(index: number | null): void;
-  readonly timer: ReturnType<typeof setTimeout>;
-}
 
 /** The replica's section of the node's /status (its shape is the node's: NodeStatus.kv). */
 export type KvStatus = NonNullable<NodeStatus["kv"]>;
@@ -51,11 +43,11 @@ export class KvHost {
   private runtime: NodeRuntime | null = null;
   private scheduled = false;
   private syncTimer: ReturnType<typeof setTimeout> | null = null;
-  /** Reads waiting for the next ask, and those the ask in flight serves (bounded together: MAX_READS_WAITING). */
-  private waitingReads: PendingRead[] = [];
-  private askedReads: PendingRead[] = [];
-  private inFlight: { readonly id: number; readonly timer: ReturnType<typeof setTimeout> } | null = null;
-  private nextAsk = 0;
+  /** The leader's read indexes, asked through this node's core. */
+  private readonly reads = new ReadIndexAsker((id) => {
+    this.runtime?.input({ k: "read-index", id });
+    return this.runtime !== null;
+  });
 
   /** Opens the store; a KvHostError naming `nodes[i].kv.dir` when it cannot. */
   private readonly key: string;
@@ -80,15 +72,8 @@ export class KvHost {
     private readonly peers: readonly string[] = [],
   ) {
     this.key = `nodes[${index}].kv`;
-    const dir = entry.kv?.dir;
-    if (dir === undefined) throw new KvHostError(`node ${entry.id} has no kv section`);
-    try {
-      mkdirSync(dir, { recursive: true });
-      this.store = new SqliteKvStore(join(dir, STORE_FILE));
-    } catch (e) {
-      const why = e instanceof StoreError ? e.message : `${(e as NodeJS.ErrnoException).code ?? ""} ${(e as Error).message}`.trim();
-      throw new KvHostError(`nodes[${index}].kv.dir: ${why}`);
-    }
+    const { store, dir } = openReplicaStore(entry, index);
+    this.store = store;
     this.replica = new KvReplica(this.store);
     this.deliveredUpTo = this.replica.resumeFrom;
     this.snapshots = new SnapshotServer(join(dir, "snapshots"), { take: (path) => this.snapshot(path) });
@@ -123,7 +108,7 @@ export class KvHost {
   readonly events: RuntimeEvents = {
     lost: (r) => this.lost(r.from, r.to),
     deliver: (d) => this.delivered(d),
-    readIndex: (r) => this.answered(r.id, r.index),
+    readIndex: (r) => this.reads.answered(r.id, r.index),
   };
 
   private delivered(d: Delivery): void {
@@ -170,57 +155,12 @@ export class KvHost {
     this.reportApplied(this.replica.sync());
   }
 
-  /**
-   * A read index from the leader (the instance below which every write completed before now
-   * lies), or null: no leader answered within `timeoutMs` with one (no lease, an election, too
-   * many reads at once): the caller reads through the log instead. Reads share asks, as etcd's
-   * do: one ask is in flight at a time, and the reads that arrive meanwhile wait for the next one
-   * (not the one in flight: it may have left before they began).
-   */
-  readIndex(timeoutMs: number): Promise<number | null> {
-    if (this.runtime === null || this.waitingReads.length + this.askedReads.length >= MAX_READS_WAITING) return Promise.resolve(null);
-    return new Promise((resolve) => {
-      const read = { resolve, timer: setTimeout(() => this.dropRead(read), timeoutMs) };
-      this.waitingReads.push(read);
-      if (this.inFlight === null) this.ask();
-    });
-  }
-
   /** True once this replica applied up to the leader's read index; false: no read index within `askMs`. */
   private async readBarrier(askMs: number, timeoutMs: number): Promise<boolean> {
-    const index = await this.readIndex(askMs);
+    const index = await this.reads.readIndex(askMs);
     if (index === null) return false;
     await this.replica.whenApplied(index, timeoutMs);
     return true;
-  }
-
-  /** Sends one ask for every read waiting. */
-  private ask(): void {
-    if (this.waitingReads.length === 0 || this.runtime === null) return;
-    this.askedReads = this.waitingReads;
-    this.waitingReads = [];
-    const id = (this.nextAsk = (this.nextAsk + 1) >>> 0);
-    this.inFlight = { id, timer: setTimeout(() => this.answered(id, null), ASK_TIMEOUT_MS) };
-    this.runtime.input({ k: "read-index", id });
-  }
-
-  private answered(id: number, index: number | null): void {
-    if (this.inFlight?.id !== id) return;
-    clearTimeout(this.inFlight.timer);
-    this.inFlight = null;
-    const reads = this.askedReads;
-    this.askedReads = [];
-    for (const r of reads) {
-      clearTimeout(r.timer);
-      r.resolve(index);
-    }
-    this.ask();
-  }
-
-  private dropRead(read: PendingRead): void {
-    this.waitingReads = this.waitingReads.filter((r) => r !== read);
-    this.askedReads = this.askedReads.filter((r) => r !== read);
-    read.resolve(null);
   }
 
   /** The HTTP routes (the API, snapshots), proposing through `runtime`; also binds the applied reports to it. */
@@ -269,14 +209,7 @@ export class KvHost {
     this.transfer = null;
     if (this.syncTimer !== null) clearTimeout(this.syncTimer);
     this.syncTimer = null;
-    if (this.inFlight !== null) clearTimeout(this.inFlight.timer);
-    this.inFlight = null;
-    for (const r of [...this.askedReads, ...this.waitingReads]) {
-      clearTimeout(r.timer);
-      r.resolve(null);
-    }
-    this.askedReads = [];
-    this.waitingReads = [];
+    this.reads.close();
     this.replica.close();
   }
 
@@ -291,8 +224,26 @@ export class KvHost {
   }
 }
 
+/** The replica store in `nodes[index].kv.dir` (made if absent); a KvHostError naming the key when it cannot be opened. */
+export function openReplicaStore(entry: NodeEntry, index: number): { store: SqliteKvStore; dir: string } {
+  const dir = entry.kv?.dir;
+  if (dir === undefined) throw new KvHostError(`node ${entry.id} has no kv section`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    return { store: new SqliteKvStore(join(dir, STORE_FILE)), dir };
+  } catch (e) {
+    const why = e instanceof StoreError ? e.message : `${(e as NodeJS.ErrnoException).code ?? ""} ${(e as Error).message}`.trim();
+    throw new KvHostError(`nodes[${index}].kv.dir: ${why}`);
+  }
+}
+
+/** A node's HTTP base URL (its `http` port on its host). */
+export function httpBase(n: Pick<NodeEntry, "host" | "http">): string {
+  return `http://${n.host.includes(":") ? `[${n.host}]` : n.host}:${n.http}`;
+}
+
 /** One AppRoutes of several (the first that handles a path answers it). */
-function routesOf(all: readonly AppRoutes[]): AppRoutes {
+export function routesOf(all: readonly AppRoutes[]): AppRoutes {
   return {
     handles: (path) => all.some((r) => r.handles(path)),
     handle: (req, res, url) => all.find((r) => r.handles(url.pathname))?.handle(req, res, url),

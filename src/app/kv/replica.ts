@@ -12,7 +12,7 @@
 import { invariant } from "../../core/assert.ts";
 import type { Delivery, Instance } from "../../core/types.ts";
 import type { KvStore, StoreRow } from "../store/kv-store.ts";
-import { type Applied, KvMachine, type LogItem, revisionOf } from "./kv-machine.ts";
+import { type Applied, KvMachine, type KvScope, type LogItem, revisionOf } from "./kv-machine.ts";
 import { StoreHistory, WatchHub } from "./watch.ts";
 import type { Reply } from "./reply.ts";
 
@@ -43,8 +43,8 @@ export class KvReplica {
   readonly watches: WatchHub;
   private pending: Delivery[] = [];
   private readonly waiters = new Map<string, Waiter>();
-  /** Reads waiting until this replica applied below an index (see whenApplied). */
-  private readonly indexWaiters = new Set<{ readonly index: Instance; resolve(): void; reject(e: WaitError): void; timer: ReturnType<typeof setTimeout> }>();
+  /** Reads waiting until this replica applied far enough (see whenApplied, whenTrue). */
+  private readonly indexWaiters = new Set<{ readonly done: () => boolean; resolve(): void; reject(e: WaitError): void; timer: ReturnType<typeof setTimeout> }>();
   private next: Instance;
   /** Commands applied, and values the log carried that were no command. */
   readonly counters = { applied: 0, badCommands: 0, steps: 0 };
@@ -53,12 +53,17 @@ export class KvReplica {
    * @param observe told each log item's reply as it is applied, with the item's revision (the
    *   simulator compares replies across replicas).
    */
+  /**
+   * @param o.scope with partitions: the partitions this replica holds (see KvScope).
+   * @param o.merged the host applies a merge of rings (applyItems, its own cursor bytes), not one ring's deliveries.
+   */
   constructor(
     private readonly store: KvStore,
     private readonly observe: ((revision: number, reply: Reply) => void) | null = null,
+    private readonly o: { readonly scope?: KvScope; readonly merged?: boolean } = {},
   ) {
-    this.machine = new KvMachine(store);
-    this.next = cursorInstance(store.cursor());
+    this.machine = new KvMachine(store, undefined, o.scope ?? null);
+    this.next = o.merged ? 0 : cursorInstance(store.cursor());
     // A store from before watches were kept holds no changes: none below its cursor.
     if (store.changesFloor() === null) store.atomically(() => store.setChangesFloor(revisionOf(this.next, 0)));
     this.watches = new WatchHub(new StoreHistory(store));
@@ -92,8 +97,17 @@ export class KvReplica {
     const items: LogItem[] = [];
     for (const d of batch) d.values.forEach((v, i) => items.push({ revision: revisionOf(d.instance, i), bytes: v.payload }));
     const upTo = (batch.at(-1) as Delivery).instance + 1;
-    const applied = this.machine.applyBatch(items, cursorBytes(upTo));
     this.next = upTo;
+    this.applyItems(items, cursorBytes(upTo));
+    return upTo;
+  }
+
+  /**
+   * Applies log items in one atomic, durable step with the host's `cursor` (what it saves to resume
+   * after them), answers their waiters and watchers, and releases the reads waiting for it.
+   */
+  applyItems(items: readonly LogItem[], cursor: Uint8Array): void {
+    const applied = this.machine.applyBatch(items, cursor);
     this.counters.steps++;
     applied.forEach((a, i) => {
       this.answer(a);
@@ -101,12 +115,11 @@ export class KvReplica {
     });
     this.watches.publish(applied.flatMap((a) => a.changes));
     this.releaseIndexWaiters();
-    return upTo;
   }
 
   private releaseIndexWaiters(): void {
     for (const w of this.indexWaiters) {
-      if (w.index > this.next) continue;
+      if (!w.done()) continue;
       this.indexWaiters.delete(w);
       clearTimeout(w.timer);
       w.resolve();
@@ -125,7 +138,7 @@ export class KvReplica {
     this.store.replaceAll(rows, cursor);
     this.store.atomically(() => this.store.setChangesFloor(revisionOf(next, 0)));
     this.store.sync();
-    this.machine = new KvMachine(this.store);
+    this.machine = new KvMachine(this.store, undefined, this.o.scope ?? null);
     this.pending = [];
     this.next = next;
     this.watches.reset(revisionOf(this.next, 0));
@@ -134,16 +147,21 @@ export class KvReplica {
 
   /** Resolves once this replica applied everything below `index` (a read index); a WaitError after `timeoutMs`. */
   whenApplied(index: Instance, timeoutMs: number): Promise<void> {
-    if (index <= this.next) return Promise.resolve();
+    return this.whenTrue(() => index <= this.next, timeoutMs, `up to instance ${index}`);
+  }
+
+  /** Resolves once `done()` holds, checked after every apply step; a WaitError naming `what` after `timeoutMs`. */
+  whenTrue(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (done()) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       if (this.indexWaiters.size + this.waiters.size >= MAX_WAITERS) return reject(new WaitError("busy", `${MAX_WAITERS} commands and reads are awaited here already`));
       const w = {
-        index,
+        done,
         resolve,
         reject,
         timer: setTimeout(() => {
           this.indexWaiters.delete(w);
-          reject(new WaitError("timeout", `this replica did not apply up to instance ${index} within ${timeoutMs} ms`));
+          reject(new WaitError("timeout", `this replica did not apply ${what} within ${timeoutMs} ms`));
         }, timeoutMs),
       };
       this.indexWaiters.add(w);
