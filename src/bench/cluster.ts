@@ -41,6 +41,12 @@ export interface ClusterSpec {
   readonly multiRing?: MultiRingLayout;
   /** The learners host key-value replicas (roles learner and proposer, an HTTP port, a store under the cluster's directory). */
   readonly kv?: boolean;
+  /**
+   * A partitioned key-value service (with `kv`): 3 acceptors serving one ring per partition (ids
+   * 1..P) and the global ring (P + 1), each its own group; replica i holds the partitions
+   * `replicas[i]` (and learns the global group). `acceptors`, `learners` and `clients` are unused.
+   */
+  readonly kvPartitions?: { readonly partitions: number; readonly replicas: readonly (readonly number[])[] };
 }
 
 export interface NodeSpec {
@@ -132,8 +138,31 @@ async function multiRingConfig(spec: ClusterSpec, layout: MultiRingLayout): Prom
   };
 }
 
+/** The configuration of a partitioned key-value service on loopback (ClusterSpec.kvPartitions). */
+async function kvPartitionedConfig(spec: ClusterSpec, layout: NonNullable<ClusterSpec["kvPartitions"]>): Promise<{ nodes: NodeSpec[]; config: Record<string, unknown> }> {
+  const rings = Array.from({ length: layout.partitions + 1 }, (_, i) => i + 1);
+  const ports = await freePorts(3 * 2 + layout.replicas.length * 2 + rings.length);
+  const take = (): number => ports.pop() as number;
+  const nodes: NodeSpec[] = [0, 1, 2].map((id) => ({ id, host: "127.0.0.1", port: take(), http: take(), roles: [...(rings.some((r) => (r - 1) % 3 === id) ? (["coordinator"] as const) : []), "acceptor"] }));
+  layout.replicas.forEach((held, i) => nodes.push({ id: 3 + i, host: "127.0.0.1", port: take(), http: take(), roles: ["learner", "proposer"], subscribe: [...held.map((p) => p + 1), rings.length] }));
+  return {
+    nodes,
+    config: {
+      cluster: 4242,
+      variant: "mring",
+      nodes,
+      rings: rings.map((id) => ({ id, acceptors: [0, 1, 2], coordinator: (id - 1) % 3, multicast: { group: groupOf(ports[ports.length - 1] as number), port: take(), interface: "127.0.0.1", ttl: 1 } })),
+      groups: rings.map((id) => ({ id, ring: id })),
+      kv: { partitions: rings.slice(0, -1), global: rings.length },
+      multiRing: { lambdaPerSecond: 1000, deltaMs: 5, m: 1 },
+      protocol: { window: spec.window ?? 32, batchDelayMs: 1, ...spec.protocol },
+    },
+  };
+}
+
 export async function clusterConfig(spec: ClusterSpec): Promise<{ nodes: NodeSpec[]; config: Record<string, unknown> }> {
   if (spec.multiRing) return multiRingConfig(spec, spec.multiRing);
+  if (spec.kvPartitions) return kvPartitionedConfig(spec, spec.kvPartitions);
   const ports = await freePorts(spec.acceptors + spec.learners + spec.clients + 1 + (spec.http ? spec.acceptors : 0) + (spec.http || spec.kv ? spec.learners : 0));
   const freePort = async (): Promise<number> => ports.pop() as number;
   const nodes: NodeSpec[] = [];

@@ -69,23 +69,32 @@ function pick(j: Record<string, unknown>): { prev?: number; value?: string; dele
 
 /**
  * One client: random operations on `keys` (40 % get, 30 % put, 30 % cas against the last revision
- * it saw) through a random replica of `endpoints` until `until` (performance.now()); a replica
+ * it saw) through a random replica of `endpoints` (or of `endpoints(key)`: the replicas that hold
+ * the key, on a partitioned service) until `until` (performance.now()); a replica
  * that failed it rests 500 ms (with all of them resting, the client waits: a client bound to one
  * replica that is down would otherwise pile up operations of unknown outcome, which the checker
  * may place anywhere after their call). `pauseMs` between operations bounds the history's length,
  * which the checker's work grows with faster than linearly.
  */
-export async function randomClient(id: number, rec: Recorder, endpoints: readonly string[], keys: readonly string[], until: number, pauseMs = 0): Promise<void> {
+export async function randomClient(
+  id: number,
+  rec: Recorder,
+  endpoints: readonly string[] | ((key: string) => readonly string[]),
+  keys: readonly string[],
+  until: number,
+  pauseMs = 0,
+): Promise<void> {
   const seen = new Map<string, number>();
   const restUntil = new Map<string, number>();
   let seq = 0;
   while (performance.now() < until) {
-    const up = endpoints.filter((e) => (restUntil.get(e) ?? 0) <= performance.now());
+    const key = keys[Math.floor(Math.random() * keys.length)] as string;
+    const holders = typeof endpoints === "function" ? endpoints(key) : endpoints;
+    const up = holders.filter((e) => (restUntil.get(e) ?? 0) <= performance.now());
     if (up.length === 0) {
-      await sleep(Math.max(0, Math.min(...endpoints.map((e) => restUntil.get(e) ?? 0)) - performance.now()));
+      await sleep(Math.max(0, Math.min(...holders.map((e) => restUntil.get(e) ?? 0)) - performance.now()));
       continue;
     }
-    const key = keys[Math.floor(Math.random() * keys.length)] as string;
     const endpoint = up[Math.floor(Math.random() * up.length)] as string;
     const roll = Math.random();
     const value = `${id}-${seq + 1}`;

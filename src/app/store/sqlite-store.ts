@@ -38,7 +38,7 @@ export class StoreError extends Error {
 
 export class SqliteKvStore implements KvStore {
   private readonly db: SqlDatabase;
-  private q: Record<string, SqlStatement>;
+  private readonly q: Record<string, SqlStatement>;
   private inTransaction = false;
   /** The write-ahead file, opened for fsync (null: not written yet). */
   private walFd: number | null = null;
@@ -52,6 +52,7 @@ export class SqliteKvStore implements KvStore {
     } catch (e) {
       throw new StoreError(`cannot open the replica store ${path}: ${e instanceof Error ? e.message : String(e)}`);
     }
+    this.migrate();
     this.q = this.statements();
     this.checkSchema();
   }
@@ -267,10 +268,10 @@ export class SqliteKvStore implements KvStore {
   }
 
   /** A new file gets this build's schema version; an existing one must have it. */
-  /** Version 1 kept one watch change per revision; a command on several keys (batch) makes several. */
-  private migrateFrom1(): void {
-    this.db.exec(MIGRATE_FROM_1);
-    this.q = this.statements(); // the old table's statements are gone with it
+  /** Before any statement is prepared: version 1 kept one watch change per revision; a command on several keys (batch) makes several. */
+  private migrate(): void {
+    const row = this.db.prepare("SELECT value FROM meta WHERE name = 'schema'").get();
+    if (row !== null && bytes(row["value"])[0] === 1) this.db.exec(MIGRATE_FROM_1);
   }
 
   private checkSchema(): void {
@@ -280,7 +281,6 @@ export class SqliteKvStore implements KvStore {
       return;
     }
     const v = bytes(row["value"])[0];
-    if (v === 1) return this.migrateFrom1();
     if (v !== SCHEMA_VERSION) {
       this.db.close();
       throw new StoreError(`the replica store ${this.path} has schema version ${String(v)}, this build reads ${SCHEMA_VERSION}`);

@@ -144,4 +144,30 @@ describe("SqliteKvStore on disk", () => {
     const bad = join(dir, "no-such-dir", "x.db");
     expect(() => new SqliteKvStore(bad)).toThrow(bad);
   });
+
+  test("a store of schema 1 (one watch change per revision) is migrated to 2, its changes kept; a batch's several changes at one revision are kept in order", () => {
+    const path = join(dir, "v1.db");
+    const db = openSql(path);
+    db.exec("CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)");
+    db.exec("CREATE TABLE changes (revision INTEGER PRIMARY KEY, deleted INTEGER NOT NULL, key BLOB NOT NULL, value BLOB)");
+    db.prepare("INSERT INTO meta VALUES ('schema', ?)").run(u(1));
+    db.prepare("INSERT INTO changes VALUES (?, ?, ?, ?)").run(7, 0, u(1), u(2));
+    db.prepare("INSERT INTO changes VALUES (?, ?, ?, ?)").run(9, 1, u(3), null);
+    db.close();
+    const s = new SqliteKvStore(path);
+    expect(s.changesFrom(0, 10)).toEqual([
+      { type: "put", key: u(1), value: u(2), revision: 7 },
+      { type: "delete", key: u(3), value: null, revision: 9 },
+    ]);
+    s.atomically(() => {
+      s.appendChange({ type: "put", key: u(5), value: u(5), revision: 11 }, 0);
+      s.appendChange({ type: "put", key: u(4), value: u(4), revision: 11 }, 1);
+    });
+    expect(s.changesFrom(10, 10).map((c) => [...c.key])).toEqual([[5], [4]]);
+    s.close();
+    const again = new SqliteKvStore(path);
+    expect(again.changesFrom(0, 10)).toHaveLength(4);
+    again.close();
+    expect(SCHEMA_VERSION).toBe(2);
+  });
 });

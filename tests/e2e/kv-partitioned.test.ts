@@ -1,0 +1,122 @@
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { LocalCluster, type NodeSpec } from "../../src/bench/cluster.ts";
+import { KvClient } from "../../src/app/kv/client.ts";
+import { partitionOf } from "../../src/app/kv/partitions.ts";
+import { checkHistory } from "../support/linearizability.ts";
+import { historyJson, randomClient, recorder } from "../support/kv-history.ts";
+
+/**
+ * The partitioned key-value service on real processes (Multi-Ring Paxos): 3 acceptors serving a
+ * ring per partition and the global ring; replica 3 holds partition 0, replica 4 partition 1,
+ * replica 5 both.
+ */
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const url = (n: NodeSpec): string => `http://127.0.0.1:${n.http as number}`;
+const enc = (s: string) => new TextEncoder().encode(s);
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+const LAYOUT = { partitions: 2, replicas: [[0], [1], [0, 1]] };
+
+async function start(): Promise<{ c: LocalCluster; replicas: NodeSpec[]; holders: (key: string) => string[] }> {
+  const c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 0, clients: 0, kv: true, kvPartitions: LAYOUT, ledger: { kind: "wal", sync: "none" } });
+  const replicas = c.nodes.filter((n) => n.kv !== undefined);
+  const holders = (key: string) => replicas.filter((_, i) => (LAYOUT.replicas[i] as number[]).includes(partitionOf(enc(key), LAYOUT.partitions))).map(url);
+  return { c, replicas, holders };
+}
+
+/** A replica's keys of partition `p` (values and revisions), through its log. */
+async function partitionRows(replica: NodeSpec, p: number): Promise<unknown> {
+  const r = await fetch(`${url(replica)}/v1/kv?from=&limit=1000&partition=${p}`);
+  return r.status === 200 ? ((await r.json()) as { entries: unknown }).entries : `HTTP ${r.status}`;
+}
+
+describe("paxos kv, partitioned (real processes)", () => {
+  test(
+    "keys go to their partition's replicas (421 elsewhere), batches write both partitions at one revision, ranges are split and merged, a killed replica resumes from its saved cursor, acceptors trim",
+    async () => {
+      const { c, replicas } = await start();
+      const [r3, r4, r5] = replicas as [NodeSpec, NodeSpec, NodeSpec];
+      try {
+        const kv = new KvClient({ endpoints: replicas.map(url), timeoutMs: 3000 });
+        const keys = Array.from({ length: 20 }, (_, i) => `k${String(i).padStart(2, "0")}`);
+        expect(new Set(keys.map((k) => partitionOf(enc(k), 2))).size).toBe(2);
+        for (const k of keys) await kv.put(k, `v-${k}`);
+        for (const k of keys) expect(text((await kv.get(k))?.value ?? enc("absent"))).toBe(`v-${k}`);
+        // A replica answers for its partitions only, naming those that hold the others.
+        const k1 = keys.find((k) => partitionOf(enc(k), 2) === 1) as string;
+        const misdirected = await fetch(`${url(r3)}/v1/kv/${k1}`);
+        expect(misdirected.status).toBe(421);
+        expect(((await misdirected.json()) as { replicas: string[] }).replicas).toEqual([url(r4), url(r5)]);
+        // A batch over both partitions: one revision everywhere.
+        const { revision } = await kv.batch([...keys.slice(0, 4).map((k) => ({ op: "put" as const, key: k, value: "B" })), { op: "delete", key: "k05" }]);
+        for (const k of keys.slice(0, 4)) expect(await kv.get(k)).toEqual({ value: enc("B"), revision });
+        expect(await kv.get("k05")).toBeNull();
+        const all = await kv.range({ limit: 100 });
+        expect(all.entries.map((e) => e.key)).toEqual(keys.filter((k) => k !== "k05"));
+        expect(all.more).toBe(false);
+        const some = await kv.range({ from: "k03", limit: 5 });
+        expect(some.entries.map((e) => e.key)).toEqual(["k03", "k04", "k06", "k07", "k08"]);
+        expect(some.more).toBe(true);
+        // Replica 5 killed, writes go on through the others, then it comes back from its store.
+        await c.kill(r5.id, "SIGKILL");
+        for (const k of keys) await kv.put(k, `w-${k}`);
+        await c.restart(r5.id);
+        let same = false;
+        for (let t = 0; t < 8000 && !same; t += 200) {
+          same =
+            JSON.stringify(await partitionRows(r5, 0)) === JSON.stringify(await partitionRows(r3, 0)) &&
+            JSON.stringify(await partitionRows(r5, 1)) === JSON.stringify(await partitionRows(r4, 1));
+          if (!same) await sleep(200);
+        }
+        expect(same).toBe(true);
+        expect(text((await kv.get("k07"))?.value ?? enc(""))).toBe("w-k07");
+        const status = (await (await fetch(`${url(r5)}/status`)).json()) as { kvPartitions: { held: number[]; appliedUpTo: Record<string, number> } };
+        expect(status.kvPartitions.held).toEqual([0, 1]);
+        expect(Object.keys(status.kvPartitions.appliedUpTo)).toEqual(["1", "2", "3"]);
+        // Acceptors trim every ring below what the replicas saved, idle partitions included.
+        const acceptor = (await (await fetch(`http://127.0.0.1:${c.nodes[0]?.http as number}/status`)).json()) as { rings: Record<string, { acceptor?: { trimmedBelow: number } }> };
+        for (const ring of ["1", "2", "3"]) expect(acceptor.rings[ring]?.acceptor?.trimmedBelow ?? 0).toBeGreaterThan(0);
+      } finally {
+        await c.stop();
+      }
+    },
+    { timeout: 60_000 },
+  );
+
+  test(
+    "concurrent get/put/cas on hot keys of both partitions, each through a replica that holds it, a replica and a ring's coordinator killed and restarted: linearizable",
+    async () => {
+      const { c, replicas, holders } = await start();
+      const rec = recorder({ serverTimeoutMs: 1500 });
+      try {
+        const end = performance.now() + 6000;
+        const clients = [1, 2, 3, 4].map((id) => randomClient(id, rec, holders, ["x", "y", "z", "w"], end, 5));
+        await sleep(1500);
+        await c.kill((replicas[2] as NodeSpec).id, "SIGKILL");
+        await sleep(1000);
+        await c.restart((replicas[2] as NodeSpec).id);
+        await sleep(800);
+        await c.kill(0, "SIGKILL");
+        await sleep(800);
+        await c.restart(0);
+        await Promise.all(clients);
+        const done = rec.history.filter((o) => o.output !== null);
+        console.log(`kv partitioned linearizability: ${rec.history.length} operations (${done.length} with a known outcome)`);
+        expect(done.length).toBeGreaterThan(100);
+        expect(done.some((o) => o.output && !o.output.ok && o.output.code === "MISDIRECTED")).toBe(false);
+        const result = checkHistory(rec.history);
+        if (!result.ok) {
+          const file = join(tmpdir(), `kv-partitioned-history-${process.pid}.json`);
+          writeFileSync(file, historyJson(rec.history));
+          console.log(`kv partitioned linearizability: not linearizable on ${result.failedKeys.join(", ")}; history in ${file}`);
+        }
+        expect(result.failedKeys).toEqual([]);
+      } finally {
+        await c.stop();
+      }
+    },
+    { timeout: 90_000 },
+  );
+});
