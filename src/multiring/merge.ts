@@ -149,6 +149,16 @@ export class DeterministicMerge<V> {
     return slots > 0 ? { ring: r.id, at: r.next, slots } : null;
   }
 
+  /** Takes every ring's buffered (not yet released) instances out of the merge, in instance order: it is being replaced. */
+  drain(): Map<RingId, RingEntry<V>[]> {
+    const out = new Map<RingId, RingEntry<V>[]>();
+    for (const r of this.rings) {
+      out.set(r.id, r.buffer.splice(0));
+      r.held = 0;
+    }
+    return out;
+  }
+
   cursor(): MergeCursor {
     return {
       next: new Map(this.rings.map((r) => [r.id, r.next])),

@@ -2,7 +2,9 @@ import type { ProtocolConfig } from "../core/config.ts";
 import type { LearnFrom } from "../core/learner.ts";
 import type { Ack, ClientValue, Delivery, NodeId } from "../core/types.ts";
 import type { Ledger } from "../ledger/ledger.ts";
-import { DeterministicMerge, type Merged, type MergeCursor, type RingId } from "../multiring/merge.ts";
+import { invariant } from "../core/assert.ts";
+import { DeterministicMerge, type Merged, type MergeCursor, type RingEntry, type RingId } from "../multiring/merge.ts";
+import { HeldRun } from "../multiring/held-run.ts";
 import { MergeWaitClock, type MergeWaitFigures } from "../multiring/merge-wait.ts";
 import { LagWatch } from "../multiring/lag-watch.ts";
 import { NodeRuntime, type Network, type RuntimeEvents } from "./runtime.ts";
@@ -56,7 +58,10 @@ export const MAX_MERGED_BACKLOG = 65_536;
  */
 export class MultiRingNode {
   readonly runtimes: ReadonlyMap<RingId, NodeRuntime>;
-  private readonly merge: DeterministicMerge<ClientValue> | null;
+  private merge: DeterministicMerge<ClientValue> | null;
+  /** While the merge is held (a ring lost instances: see hold), each merged ring's deliveries since. */
+  private held: Map<RingId, HeldRun<ClientValue>> | null = null;
+  private readonly mergedRings: readonly RingId[];
   private readonly waits: MergeWaitClock | null;
   private readonly lags: LagWatch | null;
   private readonly clock: () => number;
@@ -74,6 +79,7 @@ export class MultiRingNode {
 
   constructor(private readonly o: MultiRingNodeOptions) {
     const mergedRings = o.rings.filter((r) => r.merged).map((r) => r.id);
+    this.mergedRings = mergedRings;
     this.groupsOf = new Map(o.rings.map((r) => [r.id, r.groups]));
     this.hosted = new Map(o.rings.map((r) => [r.id, r]));
     const from = o.resume?.cursor ?? undefined;
@@ -104,6 +110,10 @@ export class MultiRingNode {
       ...(this.o.clock ? { clock: this.o.clock } : {}),
       events: {
         ...events,
+        lost: (x) => {
+          if (r.merged) this.hold({ ring: r.id, to: x.to });
+          events.lost?.(x);
+        },
         deliver: (d) => {
           events.deliver?.(d);
           if (r.merged) this.onDeliver(r, d);
@@ -131,6 +141,48 @@ export class MultiRingNode {
     if (upTo <= (this.reportedApplied.get(ring) ?? 0)) return;
     this.reportedApplied.set(ring, upTo);
     this.runtimes.get(ring)?.input({ k: "applied", upTo });
+  }
+
+  /**
+   * Stops the merge: what it buffered and every merged ring's later deliveries are held (bounded,
+   * HeldRun) until resumeAt. A ring that lost instances [.., lost.to) restarts its run at lost.to.
+   * Called by the node itself when a ring reports lost instances (its merge cannot go on), and by
+   * a replica that installs another's state.
+   */
+  hold(lost?: { readonly ring: RingId; readonly to: number }): void {
+    const merge = this.merge;
+    if (merge === null) return;
+    if (this.held === null) {
+      const buffered = merge.drain();
+      this.held = new Map(this.mergedRings.map((r) => [r, new HeldRun<ClientValue>(merge.nextOf(r), buffered.get(r) ?? [])]));
+    }
+    if (lost) this.held.get(lost.ring)?.restartAt(lost.to);
+  }
+
+  /** Whether the merge is held. */
+  get holding(): boolean {
+    return this.held !== null;
+  }
+
+  /** Whether the merge can resume at `cursor`: for every merged ring, what is held reaches its next instance. */
+  reaches(cursor: MergeCursor): boolean {
+    if (this.held === null) return false;
+    for (const [r, run] of this.held) {
+      const at = cursor.next.get(r);
+      if (at === undefined || at < run.from || at > run.end) return false;
+    }
+    return cursor.next.size === this.held.size;
+  }
+
+  /** A new merge at `cursor` (a state installed there), fed what is held from it on; reaches(cursor) must hold. */
+  resumeAt(cursor: MergeCursor): void {
+    invariant(this.held !== null && this.reaches(cursor), "the held deliveries reach the cursor resumed at");
+    const held = this.held;
+    this.held = null;
+    const merge = new DeterministicMerge<ClientValue>(this.mergedRings, this.o.m, MAX_MERGED_BACKLOG, cursor);
+    this.merge = merge;
+    for (const [r, run] of held) for (const e of run.heldFrom(cursor.next.get(r) as number)) for (const m of merge.push(r, e)) this.release(m);
+    this.afterDeliveries();
   }
 
   /** Whether this process merges rings (it learns at least one). */
@@ -162,10 +214,12 @@ export class MultiRingNode {
   }
 
   private onDeliver(r: HostedRing, d: Delivery): void {
+    const entry: RingEntry<ClientValue> = { instance: d.instance, slots: d.skip ?? 1, values: d.values };
+    if (this.held !== null) return this.held.get(r.id)?.push(entry);
     const merge = this.merge as DeterministicMerge<ClientValue>;
     if (d.values.length > 0) this.waits?.arrived(r.id, d.instance, this.clock());
     if (d.skip !== undefined) this.skipped.set(r.id, this.skippedSlots(r.id) + d.skip);
-    for (const m of merge.push(r.id, { instance: d.instance, slots: d.skip ?? 1, values: d.values })) this.release(m);
+    for (const m of merge.push(r.id, entry)) this.release(m);
     this.afterDeliveries();
   }
 

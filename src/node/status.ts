@@ -100,6 +100,11 @@ export interface NodeStatus {
     readonly badCommands: number;
     /** Values of instances with more values than a merged revision has room for, left unapplied (the same at every replica). */
     readonly valuesBeyondRevisions: number;
+    /** State transfer, as for one ring (`kv`); `lastTransfer.instance` is the global ring's next instance at the installed state. */
+    readonly transferring: boolean;
+    readonly transfers: number;
+    readonly lastTransfer: NonNullable<NodeStatus["kv"]>["lastTransfer"];
+    readonly snapshotsTaken: number;
   };
   /** Monotonic counters, by name (messages in/out, dropped packets by reason, ...). */
   readonly counters: Readonly<Record<string, number>>;

@@ -19,10 +19,10 @@ const enc = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const LAYOUT = { partitions: 2, replicas: [[0], [1], [0, 1]] };
 
-async function start(): Promise<{ c: LocalCluster; replicas: NodeSpec[]; holders: (key: string) => string[] }> {
-  const c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 0, clients: 0, kv: true, kvPartitions: LAYOUT, ledger: { kind: "wal", sync: "none" } });
+async function start(layout: typeof LAYOUT = LAYOUT, protocol: Readonly<Record<string, number>> = {}): Promise<{ c: LocalCluster; replicas: NodeSpec[]; holders: (key: string) => string[] }> {
+  const c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 0, clients: 0, kv: true, kvPartitions: layout, ledger: { kind: "wal", sync: "none" }, protocol });
   const replicas = c.nodes.filter((n) => n.kv !== undefined);
-  const holders = (key: string) => replicas.filter((_, i) => (LAYOUT.replicas[i] as number[]).includes(partitionOf(enc(key), LAYOUT.partitions))).map(url);
+  const holders = (key: string) => replicas.filter((_, i) => (layout.replicas[i] as number[]).includes(partitionOf(enc(key), layout.partitions))).map(url);
   return { c, replicas, holders };
 }
 
@@ -118,5 +118,52 @@ describe("paxos kv, partitioned (real processes)", () => {
       }
     },
     { timeout: 90_000 },
+  );
+
+  test(
+    "a replica back after its rings trimmed what it missed takes the state of a replica with its subscriptions (state transfer) while writes go on, then holds the same state",
+    async () => {
+      const protocol = { gcSuspectMs: 400, catchupGiveUpMs: 500, maxUnappliedInstances: 1024, retainInstances: 16, learnerRetainInstances: 16, appliedMs: 20 };
+      const { c, replicas } = await start({ partitions: 2, replicas: [[0, 1], [0, 1], [0]] }, protocol);
+      const [r3, r4] = replicas as [NodeSpec, NodeSpec, NodeSpec];
+      try {
+        const kv = new KvClient({ endpoints: replicas.map(url), timeoutMs: 2000 });
+        await kv.put("before", "1");
+        await c.kill(r4.id, "SIGKILL");
+        await sleep(600); // r4 leaves the garbage-collection quorums
+        for (let i = 0; i < 100; i++) await kv.put(`k${i}`, "v");
+        await sleep(500); // skip instances carry every ring past what acceptors retain
+        await c.restart(r4.id);
+        const writer = (async () => {
+          for (let i = 0; i < 50; i++) await kv.put(`during${i}`, "w");
+        })();
+        let status: Awaited<ReturnType<LocalCluster["status"]>> = null;
+        for (let t = 0; t < 15_000 && (status?.kvPartitions?.transfers ?? 0) === 0; t += 100) {
+          await sleep(100);
+          status = await c.status(r4.id);
+        }
+        await writer;
+        expect(status?.kvPartitions?.transfers).toBe(1);
+        expect(status?.kvPartitions?.lastTransfer?.from).toBe(url(r3));
+        expect(status?.kvPartitions?.lastTransfer?.rows).toBeGreaterThan(100);
+        expect(c.procs.get(r4.id)?.exitCode).toBeNull();
+        let same = false;
+        for (let t = 0; t < 8000 && !same; t += 200) {
+          same =
+            JSON.stringify(await partitionRows(r4, 0)) === JSON.stringify(await partitionRows(r3, 0)) &&
+            JSON.stringify(await partitionRows(r4, 1)) === JSON.stringify(await partitionRows(r3, 1));
+          if (!same) await sleep(200);
+        }
+        expect(same).toBe(true);
+        const rows = (await partitionRows(r4, partitionOf(enc("during49"), 2))) as { key: string }[];
+        expect(rows.some((e) => e.key === "during49")).toBe(true);
+        const lines = c.logs.get(r4.id) ?? [];
+        expect(lines.some((l) => l.includes("state transfer: installed a snapshot"))).toBe(true);
+        expect(lines.some((l) => l.includes("invariant"))).toBe(false);
+      } finally {
+        await c.stop();
+      }
+    },
+    { timeout: 60_000 },
   );
 });

@@ -19,7 +19,7 @@ import { KvReplica } from "./replica.ts";
 import { type SnapshotInfo, writeSnapshot } from "./snapshot.ts";
 import { SnapshotFetcher } from "./snapshot-fetch.ts";
 import { SnapshotServer } from "./snapshot-server.ts";
-import { StateTransfer, type TransferReport } from "./state-transfer.ts";
+import { RingTransferTarget, StateTransfer, type TransferReport } from "./state-transfer.ts";
 import { ReadIndexAsker } from "./read-index.ts";
 
 export const STORE_FILE = "kv.sqlite";
@@ -55,7 +55,7 @@ export class KvHost {
   /** Serves this replica's snapshots to the others. */
   private readonly snapshots: SnapshotServer;
   /** The transfer under way (null: none: this replica applies its learner's deliveries). */
-  private transfer: StateTransfer | null = null;
+  private transfer: { readonly run: StateTransfer; readonly target: RingTransferTarget } | null = null;
   private lastTransfer: TransferReport | null = null;
   private transfers = 0;
   /** The instance after the last one the learner delivered (or gave up as lost): applied reports never pass it. */
@@ -113,7 +113,7 @@ export class KvHost {
 
   private delivered(d: Delivery): void {
     this.deliveredUpTo = d.instance + 1;
-    if (this.transfer !== null) return this.transfer.buffer.push(d);
+    if (this.transfer !== null) return this.transfer.target.buffer.push(d);
     // Below an installed snapshot's cursor: already in the state.
     if (d.instance < this.replica.resumeFrom) return;
     this.replica.deliver(d);
@@ -125,7 +125,7 @@ export class KvHost {
   /** Instances [from, to) were trimmed everywhere while this replica was away: it takes another replica's state. */
   private lost(from: Instance, to: Instance): void {
     this.deliveredUpTo = to;
-    if (this.transfer !== null) return this.transfer.buffer.restartAt(to);
+    if (this.transfer !== null) return this.transfer.target.buffer.restartAt(to);
     if (this.peers.length === 0) {
       return this.onStranded(
         `${this.key}: this replica is behind what every acceptor retains (instances ${from}..${to - 1} were trimmed while it was away) and no other replica is configured to take a snapshot from: ` +
@@ -133,8 +133,10 @@ export class KvHost {
       );
     }
     this.log?.warn("this replica lost instances every acceptor trimmed: fetching another replica's snapshot (state transfer)", { from, to, peers: this.peers });
-    const t = (this.transfer = new StateTransfer(this.replica, new SnapshotFetcher(this.peers, this.transferDir, this.log ?? nullLogger), this.log ?? nullLogger, to));
-    t.run().then(
+    const log = this.log ?? nullLogger;
+    const target = new RingTransferTarget(this.replica, to);
+    const t = (this.transfer = { run: new StateTransfer(new SnapshotFetcher(this.peers, this.transferDir, log), log, target), target });
+    t.run.run().then(
       (report) => this.transferred(t, report),
       (e: unknown) => {
         const why = e instanceof Error ? `${(e as NodeJS.ErrnoException).code ?? ""} ${e.message}`.trim() : String(e);
@@ -143,14 +145,15 @@ export class KvHost {
     );
   }
 
-  private transferred(t: StateTransfer, report: TransferReport | null): void {
+  private transferred(t: { readonly target: RingTransferTarget }, report: TransferReport | null): void {
     if (this.transfer !== t) return;
     this.transfer = null;
     if (report === null) return;
     this.transfers++;
     this.lastTransfer = report;
     this.log?.info(`state transfer: installed a snapshot at instance ${report.instance} from ${report.from} (${report.rows} rows, ${report.bytes} bytes) ${Math.round(report.ms)} ms after the loss`, { ...report });
-    for (const d of t.buffer.heldFrom(Math.max(report.instance, t.buffer.from))) this.replica.deliver(d);
+    const held = t.target.buffer;
+    for (const d of held.heldFrom(Math.max(report.instance, held.from))) this.replica.deliver(d);
     this.applyPending();
     this.reportApplied(this.replica.sync());
   }
@@ -205,7 +208,7 @@ export class KvHost {
   }
 
   close(): void {
-    this.transfer?.close();
+    this.transfer?.run.close();
     this.transfer = null;
     if (this.syncTimer !== null) clearTimeout(this.syncTimer);
     this.syncTimer = null;

@@ -4,11 +4,16 @@
  * global group's ring. It saves the merge cursor with the state it applied; restarted, its rings'
  * learners and its merge start at that cursor. Acceptors trim a ring only below what the replica
  * made durable (MultiRingNode's resume: the host reports applied), also while its partitions are
- * idle: the merge moving over skip instances is saved too (every CHECKPOINT_MS).
+ * idle: the merge moving over skip instances is saved too (every CHECKPOINT_MS, well within the
+ * maxUnappliedInstances a ring's coordinator lets its skips run ahead).
  *
- * Not yet: state transfer between partitioned replicas (a replica whose rings trimmed what it
- * missed stops, saying what to do), watches across replicas of different partitions (a watch sees
- * the keys of this replica's partitions).
+ * A replica whose ring trimmed instances it missed takes the state of a replica with the same
+ * subscriptions (the same rings and partitions: their snapshots, rows and merge cursor, are
+ * interchangeable): its node holds the merge (MultiRingNode.hold) while the snapshot downloads,
+ * installs it, and resumes the merge at its cursor with what its rings delivered meanwhile.
+ *
+ * Not yet: watches across replicas of different partitions (a watch sees the keys of this
+ * replica's partitions).
  */
 import type { ClusterConfig, NodeEntry } from "../../config/schema.ts";
 import { ringOfGroup, subscriptions } from "../../config/rings.ts";
@@ -24,14 +29,22 @@ import type { Logger } from "../../obs/log.ts";
 import type { SqliteKvStore } from "../store/sqlite-store.ts";
 import type { Command } from "./command.ts";
 import { httpBase, KvHostError, openReplicaStore, SYNC_MS } from "./host.ts";
+import { join } from "node:path";
 import { KvApi, type KvRouting } from "./http-api.ts";
+import { routesOf } from "./host.ts";
+import { type SnapshotInfo, writeSnapshot } from "./snapshot.ts";
+import { SnapshotFetcher } from "./snapshot-fetch.ts";
+import { SnapshotServer } from "./snapshot-server.ts";
+import { StateTransfer, type TransferReport, type TransferTarget } from "./state-transfer.ts";
+import type { StoreRow } from "../store/kv-store.ts";
+import { nullLogger } from "../../obs/log.ts";
 import type { LogItem } from "./kv-machine.ts";
-import { decodeMergeCursor, encodeMergeCursor, KvPartitions, MAX_MERGED_VALUES, mergedRevision, type RevisionPlan } from "./partitions.ts";
+import { decodeMergeCursor, encodeMergeCursor, KvPartitions, MAX_MERGED_VALUES, mergedRevision, parseMergeCursor, type RevisionPlan, revisionFloor } from "./partitions.ts";
 import { ReadIndexAsker } from "./read-index.ts";
 import { KvReplica } from "./replica.ts";
 
 /** How often an idle replica saves how far its merge moved (skip instances), so acceptors can trim. */
-export const CHECKPOINT_MS = 200;
+export const CHECKPOINT_MS = 50;
 
 /** The replica's section of the node's /status (NodeStatus.kvPartitions). */
 export type PartitionedKvStatus = NonNullable<NodeStatus["kvPartitions"]>;
@@ -56,6 +69,14 @@ export class PartitionedKvHost {
   private valuesBeyondRevisions = 0;
   private readonly routing: KvRouting;
   private readonly key: string;
+  /** Replicas with this one's subscriptions (base URLs): where it takes a snapshot from. */
+  private readonly peers: readonly string[];
+  private readonly snapshots: SnapshotServer;
+  private readonly transferDir: string;
+  private transfer: StateTransfer | null = null;
+  private transfers = 0;
+  private lastTransfer: TransferReport | null = null;
+  private log: Logger = nullLogger;
 
   constructor(config: ClusterConfig, entry: NodeEntry, index: number) {
     this.key = `nodes[${index}].kv`;
@@ -68,8 +89,12 @@ export class PartitionedKvHost {
     this.rings = [...new Set(subs.map((s) => s.ring))].sort((a, b) => a - b);
     const all = [...new Set((config.rings ?? []).map((r) => r.id))].sort((a, b) => a - b);
     this.plan = { rings: all.length, rankOf: new Map(all.map((r, i) => [r, i])), m: multiRingParams(config).m };
-    const { store } = openReplicaStore(entry, index);
+    const { store, dir } = openReplicaStore(entry, index);
     this.store = store;
+    const mine = (entry.subscribe ?? []).toSorted((a, b) => a - b).join(",");
+    this.peers = config.nodes.filter((n) => n !== entry && n.kv !== undefined && n.http !== undefined && (n.subscribe ?? []).toSorted((a, b) => a - b).join(",") === mine).map(httpBase);
+    this.snapshots = new SnapshotServer(join(dir, "snapshots"), { take: (path) => this.snapshot(path) });
+    this.transferDir = join(dir, "transfer");
     this.resumeCursor = this.savedCursor();
     this.applied = this.resumeCursor;
     this.appliedBytes = store.cursor();
@@ -106,12 +131,72 @@ export class PartitionedKvHost {
   ringEvents(ring: RingId): RuntimeEvents {
     return {
       readIndex: (r) => this.asks.get(ring)?.answered(r.id, r.index),
-      lost: (r) =>
-        this.onStranded(
-          `${this.key}: ring ${ring} trimmed instances ${r.from}..${r.to - 1} while this replica was away, and partitioned replicas do not transfer state yet: ` +
-            `stop this node, copy a stopped replica's kv.dir with the same subscriptions over this one's, and start it again`,
-        ),
+      lost: (r) => this.lost(ring, r.from, r.to),
     };
+  }
+
+  /** A ring trimmed what this replica missed (its node holds the merge): it takes another replica's state. */
+  private lost(ring: RingId, from: number, to: number): void {
+    if (this.transfer !== null) return; // the node's held run of that ring starts again at `to`
+    if (this.peers.length === 0) {
+      return this.onStranded(
+        `${this.key}: ring ${ring} trimmed instances ${from}..${to - 1} while this replica was away, and no other replica has its subscriptions to take a snapshot from: ` +
+          `stop this node, copy a stopped replica's kv.dir with the same subscriptions over this one's, and start it again`,
+      );
+    }
+    this.log.warn("this replica lost instances its ring trimmed: fetching the state of a replica with its subscriptions (state transfer)", { ring, from, to, peers: this.peers });
+    const t = (this.transfer = new StateTransfer(new SnapshotFetcher(this.peers, this.transferDir, this.log), this.log, this.transferTarget()));
+    t.run().then(
+      (report) => this.transferred(t, report),
+      (e: unknown) => {
+        const why = e instanceof Error ? `${(e as NodeJS.ErrnoException).code ?? ""} ${e.message}`.trim() : String(e);
+        this.onStranded(`${this.key}.dir: the state transfer failed: ${why}`);
+      },
+    );
+  }
+
+  /** Installs a peer's snapshot whose cursor the held deliveries reach, and resumes the merge there. */
+  private transferTarget(): TransferTarget {
+    const node = this.node as MultiRingNode;
+    const parse = (hex: string) => (/^([0-9a-f]{2})+$/.test(hex) ? parseMergeCursor(Buffer.from(hex, "hex"), this.rings, this.plan.m) : null);
+    return {
+      reaches: (hex) => {
+        const c = parse(hex);
+        return c !== null && node.reaches(c);
+      },
+      install: (rows: Iterable<StoreRow>, cursor: Uint8Array) => {
+        const c = parse(Buffer.from(cursor).toString("hex")) as MergeCursor; // reaches() checked the same bytes
+        this.pending = [];
+        this.replica.replaceState(rows, cursor, revisionFloor(this.plan, c));
+        this.applied = c;
+        this.appliedBytes = cursor;
+        node.resumeAt(c);
+      },
+      installedAt: () => this.applied?.next.get(this.partitions.route(null).ring) ?? 0,
+    };
+  }
+
+  private transferred(t: StateTransfer, report: TransferReport | null): void {
+    if (this.transfer !== t) return;
+    this.transfer = null;
+    if (report === null) return;
+    this.transfers++;
+    this.lastTransfer = report;
+    this.log.info(`state transfer: installed a snapshot from ${report.from} (${report.rows} rows, ${report.bytes} bytes) ${report.ms} ms after the loss`, { ...report });
+    // What the merge released from the held deliveries waited for the transfer to end.
+    if (this.pending.length > 0) this.apply();
+    else if (this.syncTimer === null) this.syncTimer = setTimeout(() => this.sync(), SYNC_MS);
+  }
+
+  /** A snapshot of the state now (another replica's transfer), from a connection of its own; null while this one receives one itself. */
+  private async snapshot(path: string): Promise<SnapshotInfo | null> {
+    if (this.transfer !== null) return null;
+    const reader = this.store.reader();
+    try {
+      return await writeSnapshot(reader, path);
+    } finally {
+      reader.close();
+    }
   }
 
   /** The merge's deliveries: queued, applied together once this turn's are in. */
@@ -133,9 +218,14 @@ export class PartitionedKvHost {
     this.checkpoint = setInterval(() => this.saveProgress(), CHECKPOINT_MS);
   }
 
-  /** The HTTP routes: the API, proposing each command to its partition's group (a batch: the global group). */
+  /** The HTTP routes: the API, proposing each command to its partition's group (a batch: the global group), and snapshots for other replicas. */
   routes(log: Logger): AppRoutes {
-    log.info("key-value partitions", { partitions: this.partitions.count, held: [...this.held], rings: this.rings });
+    this.log = log;
+    log.info("key-value partitions", { partitions: this.partitions.count, held: [...this.held], rings: this.rings, snapshotPeers: this.peers });
+    return routesOf([this.api(), this.snapshots]);
+  }
+
+  private api(): KvApi {
     return new KvApi({ replica: this.replica, propose: (bytes, c) => this.propose(bytes, c), readBarrier: (key, askMs, timeoutMs) => this.readBarrier(key, askMs, timeoutMs), routing: this.routing });
   }
 
@@ -161,7 +251,7 @@ export class PartitionedKvHost {
 
   private apply(): void {
     this.scheduled = false;
-    if (this.pending.length === 0 || this.node === null) return;
+    if (this.pending.length === 0 || this.node === null || this.transfer !== null) return;
     const items = this.pending;
     this.pending = [];
     this.save(items);
@@ -189,6 +279,7 @@ export class PartitionedKvHost {
 
   /** The merge moved over instances without values of this replica's groups: saves the cursor, so acceptors may trim them. */
   private saveProgress(): void {
+    if (this.transfer !== null || this.node?.holding) return;
     const cursor = this.node?.mergeCursor();
     if (!cursor || this.pending.length > 0) return;
     const bytes = encodeMergeCursor(cursor);
@@ -207,10 +298,16 @@ export class PartitionedKvHost {
       commandsApplied: c.applied,
       badCommands: c.badCommands,
       valuesBeyondRevisions: this.valuesBeyondRevisions,
+      transferring: this.transfer !== null,
+      transfers: this.transfers,
+      lastTransfer: this.lastTransfer,
+      snapshotsTaken: this.snapshots.counters.taken,
     };
   }
 
   close(): void {
+    this.transfer?.close();
+    this.transfer = null;
     if (this.checkpoint !== null) clearInterval(this.checkpoint);
     if (this.syncTimer !== null) clearTimeout(this.syncTimer);
     this.syncTimer = null;

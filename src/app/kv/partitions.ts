@@ -88,6 +88,26 @@ export function encodeMergeCursor(c: MergeCursor): Uint8Array {
   return encoder.encode({ r: rings, n: rings.map((r) => c.next.get(r)), c: rings.map((r) => c.carry.get(r) ?? 0), s: rings.map((r) => c.slots?.get(r) ?? 0), t: c.turn, k: c.takenInTurn });
 }
 
+/** A cursor from a peer (a snapshot's): null unless well-formed, over exactly `rings` (ascending), for a merge of M = `m`. */
+export function parseMergeCursor(bytes: Uint8Array, rings: readonly RingId[], m: number): MergeCursor | null {
+  let raw: unknown;
+  try {
+    raw = decoder.decode(bytes);
+  } catch {
+    return null;
+  }
+  const x = raw as { r?: unknown; n?: unknown; c?: unknown; s?: unknown; t?: unknown; k?: unknown } | null;
+  const counts = (v: unknown): v is number[] => Array.isArray(v) && v.length === rings.length && v.every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
+  if (x === null || typeof x !== "object" || !counts(x.r) || !counts(x.n) || !counts(x.c) || !counts(x.s)) return null;
+  if (x.r.some((r, i) => r !== rings[i]) || !rings.includes(x.t as number) || !Number.isSafeInteger(x.k) || (x.k as number) < 0 || (x.k as number) >= m) return null;
+  return decodeMergeCursor(bytes);
+}
+
+/** The least revision a state at `cursor` goes on with (its rings' next slots): the watch history's floor after installing it. */
+export function revisionFloor(plan: RevisionPlan, cursor: MergeCursor): number {
+  return Math.min(...[...cursor.next.keys()].map((r) => mergedRevision(plan, r, cursor.slots?.get(r) ?? 0, 0)));
+}
+
 /** The cursor a replica's store holds (its own bytes: a malformed one is a broken store, asserted). */
 export function decodeMergeCursor(bytes: Uint8Array): MergeCursor {
   const m = decoder.decode(bytes) as { r: number[]; n: number[]; c: number[]; s: number[]; t: number; k: number };

@@ -132,16 +132,18 @@ export class KvReplica {
    * new cursor on); watches end (their changes between the old and the new state are not known
    * here: a watcher resumes and is told COMPACTED); waiting commands stay (a later delivery may
    * answer them; otherwise they time out and the client retries, answered from the client table).
+   * `floor`: the revision from which the state goes on (default: the single-ring cursor's).
    */
-  replaceState(rows: Iterable<StoreRow>, cursor: Uint8Array): void {
-    const next = cursorInstance(cursor);
+  replaceState(rows: Iterable<StoreRow>, cursor: Uint8Array, floor?: number): void {
+    const next = this.o.merged ? 0 : cursorInstance(cursor);
+    const from = floor ?? revisionOf(next, 0);
     this.store.replaceAll(rows, cursor);
-    this.store.atomically(() => this.store.setChangesFloor(revisionOf(next, 0)));
+    this.store.atomically(() => this.store.setChangesFloor(from));
     this.store.sync();
     this.machine = new KvMachine(this.store, undefined, this.o.scope ?? null);
     this.pending = [];
     this.next = next;
-    this.watches.reset(revisionOf(this.next, 0));
+    this.watches.reset(from);
     this.releaseIndexWaiters();
   }
 

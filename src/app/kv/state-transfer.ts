@@ -15,6 +15,7 @@ import { cursorInstance, type KvReplica } from "./replica.ts";
 import { readSnapshot, SnapshotError } from "./snapshot.ts";
 import type { SnapshotFetcher } from "./snapshot-fetch.ts";
 import type { SnapshotMeta } from "./snapshot-server.ts";
+import type { StoreRow } from "../store/kv-store.ts";
 
 /** Bound: payload bytes of deliveries held while a snapshot is fetched (beyond it the oldest go, and the snapshot must be newer). */
 export const MAX_BUFFERED_BYTES = 64 << 20;
@@ -84,33 +85,63 @@ export function instanceOfCursor(hex: string): Instance | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
-export class StateTransfer {
+/** Where a transfer installs a snapshot: whether one can be installed now, and how. */
+export interface TransferTarget {
+  /** Whether a snapshot at `cursorHex` (a peer's word: checked here) can be installed now: what the replica holds of the log since reaches it. */
+  reaches(cursorHex: string): boolean;
+  /** Installs the rows at `cursor` (the snapshot's own, equal to the one its server named) in one atomic step, and goes on from it. */
+  install(rows: Iterable<StoreRow>, cursor: Uint8Array): void;
+  /** Where the installed state stands, for the report (one ring: the next instance; partitioned: the global ring's). */
+  installedAt(): Instance;
+}
+
+/** One ring's replica: the learner's deliveries held meanwhile (DeliveryBuffer) and installed after the snapshot by the host. */
+export class RingTransferTarget implements TransferTarget {
   readonly buffer: DeliveryBuffer;
-  private readonly startedAt = performance.now();
 
   constructor(
     private readonly replica: KvReplica,
-    private readonly fetcher: SnapshotFetcher,
-    private readonly log: Logger,
     lostTo: Instance,
   ) {
     this.buffer = new DeliveryBuffer(lostTo);
   }
 
-  /** Fetches and installs a snapshot the held deliveries reach; null once closed. */
+  reaches(cursorHex: string): boolean {
+    return (instanceOfCursor(cursorHex) ?? -1) >= this.buffer.from;
+  }
+
+  install(rows: Iterable<StoreRow>, cursor: Uint8Array): void {
+    this.replica.replaceState(rows, cursor);
+  }
+
+  installedAt(): Instance {
+    return this.replica.resumeFrom;
+  }
+}
+
+export class StateTransfer {
+  private readonly startedAt = performance.now();
+
+  constructor(
+    private readonly fetcher: SnapshotFetcher,
+    private readonly log: Logger,
+    private readonly target: TransferTarget,
+  ) {}
+
+  /** Fetches and installs a snapshot the target can take; null once closed. */
   async run(): Promise<TransferReport | null> {
     for (;;) {
-      const enough = (m: SnapshotMeta) => (instanceOfCursor(m.cursor) ?? -1) >= this.buffer.from;
+      const enough = (m: SnapshotMeta) => this.target.reaches(m.cursor);
       const got = await this.fetcher.fetch(enough);
       if (got === null) return null;
       try {
         if (!enough(got.meta)) {
-          this.log.warn("the fetched snapshot is older than the deliveries held (they moved on while it downloaded): fetching a newer one", { instance: got.meta.cursor, heldFrom: this.buffer.from });
+          this.log.warn("the fetched snapshot is older than the log held since (it moved on while the snapshot downloaded): fetching a newer one", { cursor: got.meta.cursor });
           continue;
         }
         const rows = this.install(got.path, got.meta.cursor);
         if (rows === null) continue;
-        return { instance: this.replica.resumeFrom, from: got.from, bytes: got.meta.bytes, rows, ms: Math.round(performance.now() - this.startedAt), downloadMs: Math.round(got.ms) };
+        return { instance: this.target.installedAt(), from: got.from, bytes: got.meta.bytes, rows, ms: Math.round(performance.now() - this.startedAt), downloadMs: Math.round(got.ms) };
       } finally {
         rmSync(got.path, { force: true });
       }
@@ -128,7 +159,7 @@ export class StateTransfer {
       const snap = readSnapshot(path);
       try {
         if (Buffer.from(snap.cursor).toString("hex") !== cursorHex) throw new SnapshotError(`${path}: its cursor is not the one its server named`);
-        this.replica.replaceState(countRows(snap.rows, () => rows++), snap.cursor);
+        this.target.install(countRows(snap.rows, () => rows++), snap.cursor);
       } finally {
         snap.close();
       }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { decodeMergeCursor, encodeMergeCursor, KvPartitions, MAX_MERGED_VALUES, mergedRevision, partitionOf, type RevisionPlan } from "../../../src/app/kv/partitions.ts";
+import { encode } from "cbor-x";
+import { decodeMergeCursor, encodeMergeCursor, KvPartitions, MAX_MERGED_VALUES, mergedRevision, parseMergeCursor, partitionOf, type RevisionPlan, revisionFloor } from "../../../src/app/kv/partitions.ts";
 import { DeterministicMerge, type Merged, type RingEntry } from "../../../src/multiring/merge.ts";
 import { InvariantError } from "../../../src/core/assert.ts";
 
@@ -98,5 +99,25 @@ describe("key-value partitions", () => {
     expect(p.route(null)).toEqual({ group: 20, ring: 3 });
     expect([...p.served([11, 20, 12])]).toEqual([1, 2]);
     expect(p.partitionOf(b("a"))).toBe(partitionOf(b("a"), 3));
+  });
+});
+
+describe("a peer's merge cursor (network input)", () => {
+  test("parseMergeCursor takes a well-formed cursor over exactly this replica's rings, and answers null for anything else", () => {
+    const good = { next: new Map([[1, 5], [3, 7]]), carry: new Map([[1, 0], [3, 2]]), slots: new Map([[1, 9], [3, 12]]), turn: 3, takenInTurn: 1 };
+    expect(parseMergeCursor(encodeMergeCursor(good), [1, 3], 2)).toEqual(good);
+    expect(parseMergeCursor(encodeMergeCursor(good), [1, 2], 2)).toBeNull(); // other rings
+    expect(parseMergeCursor(encodeMergeCursor(good), [1, 3], 1)).toBeNull(); // takenInTurn beyond M
+    expect(parseMergeCursor(encodeMergeCursor({ ...good, turn: 2 }), [1, 3], 2)).toBeNull();
+    expect(parseMergeCursor(encodeMergeCursor({ ...good, next: new Map([[1, -1], [3, 7]]) }), [1, 3], 2)).toBeNull();
+    for (const junk of [new Uint8Array([0xff, 0x01]), new Uint8Array(0), encode([1, 2]), encode({ r: [1, 3], n: [1], c: [0, 0], s: [0, 0], t: 1, k: 0 }), encode({ r: [1, 3], n: ["a", 1], c: [0, 0], s: [0, 0], t: 1, k: 0 })])
+      expect(parseMergeCursor(junk, [1, 3], 2)).toBeNull();
+  });
+
+  test("revisionFloor: the least revision a state at a cursor goes on with", () => {
+    const plan: RevisionPlan = { rings: 2, rankOf: new Map([[1, 0], [3, 1]]), m: 1 };
+    const c = { next: new Map([[1, 5], [3, 7]]), carry: new Map([[1, 0], [3, 0]]), slots: new Map([[1, 9], [3, 4]]), turn: 1, takenInTurn: 0 };
+    expect(revisionFloor(plan, c)).toBe(Math.min(mergedRevision(plan, 1, 9, 0), mergedRevision(plan, 3, 4, 0)));
+    expect(revisionFloor(plan, c)).toBe(mergedRevision(plan, 3, 4, 0));
   });
 });

@@ -9,7 +9,7 @@ import { SqliteKvStore } from "../../../src/app/store/sqlite-store.ts";
 import { fileSha256, readSnapshot, ROWS_PER_TURN, SnapshotError, writeSnapshot } from "../../../src/app/kv/snapshot.ts";
 import { KEEP_SNAPSHOTS, SnapshotServer } from "../../../src/app/kv/snapshot-server.ts";
 import { SnapshotFetcher } from "../../../src/app/kv/snapshot-fetch.ts";
-import { DeliveryBuffer, instanceOfCursor, MAX_BUFFERED_BYTES, StateTransfer } from "../../../src/app/kv/state-transfer.ts";
+import { DeliveryBuffer, instanceOfCursor, MAX_BUFFERED_BYTES, RingTransferTarget, StateTransfer } from "../../../src/app/kv/state-transfer.ts";
 import { KvReplica } from "../../../src/app/kv/replica.ts";
 import { encodeRequest } from "../../../src/app/kv/command.ts";
 import type { Delivery } from "../../../src/core/types.ts";
@@ -169,12 +169,13 @@ describe("state transfer over HTTP", () => {
     const peer = await serve(a);
     const b = new SqliteKvStore(fresh("b"));
     const rb = replicaWith(b, 2);
-    const t = new StateTransfer(rb, new SnapshotFetcher([busy.url, peer.url], fresh("t"), log), log, 35);
-    for (let i = 35; i < 45; i++) t.buffer.push(delivery(i, i + 1, [`k${i}`])); // the learner goes on meanwhile
+    const target = new RingTransferTarget(rb, 35);
+    const t = new StateTransfer(new SnapshotFetcher([busy.url, peer.url], fresh("t"), log), log, target);
+    for (let i = 35; i < 45; i++) target.buffer.push(delivery(i, i + 1, [`k${i}`])); // the learner goes on meanwhile
     const report = await t.run();
     expect(report?.instance).toBe(40);
     expect(report?.from).toBe(peer.url);
-    for (const d of t.buffer.heldFrom(40)) rb.deliver(d);
+    for (const d of target.buffer.heldFrom(40)) rb.deliver(d);
     rb.applyPending();
     for (let i = 40; i < 45; i++) ra.deliver(delivery(i, i + 1, [`k${i}`]));
     ra.applyPending();
