@@ -16,7 +16,7 @@ import type { AppRoutes } from "../../obs/http.ts";
 import { SqliteKvStore, StoreError } from "../store/sqlite-store.ts";
 import { KvApi } from "./http-api.ts";
 import { KvReplica } from "./replica.ts";
-import { type SnapshotInfo, writeSnapshot } from "./snapshot.ts";
+import { type SnapshotInfo, snapshotNow } from "./snapshot.ts";
 import { SnapshotFetcher } from "./snapshot-fetch.ts";
 import { SnapshotServer } from "./snapshot-server.ts";
 import { RingTransferTarget, StateTransfer, type TransferReport } from "./state-transfer.ts";
@@ -83,14 +83,8 @@ export class KvHost {
   private readonly transferDir: string;
 
   /** A snapshot of the state now, read on a connection of its own while this replica goes on applying; null while it receives one itself. */
-  private async snapshot(path: string): Promise<SnapshotInfo | null> {
-    if (this.transfer !== null) return null;
-    const reader = this.store.reader();
-    try {
-      return await writeSnapshot(reader, path);
-    } finally {
-      reader.close();
-    }
+  private snapshot(path: string): Promise<SnapshotInfo | null> {
+    return this.transfer !== null ? Promise.resolve(null) : snapshotNow(this.store, path);
   }
 
   /** Where the learner starts: the instance after the last one the store holds. */

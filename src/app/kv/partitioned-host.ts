@@ -32,7 +32,7 @@ import { httpBase, KvHostError, openReplicaStore, SYNC_MS } from "./host.ts";
 import { join } from "node:path";
 import { KvApi, type KvRouting } from "./http-api.ts";
 import { routesOf } from "./host.ts";
-import { type SnapshotInfo, writeSnapshot } from "./snapshot.ts";
+import { type SnapshotInfo, snapshotNow } from "./snapshot.ts";
 import { SnapshotFetcher } from "./snapshot-fetch.ts";
 import { SnapshotServer } from "./snapshot-server.ts";
 import { StateTransfer, type TransferReport, type TransferTarget } from "./state-transfer.ts";
@@ -188,15 +188,9 @@ export class PartitionedKvHost {
     else if (this.syncTimer === null) this.syncTimer = setTimeout(() => this.sync(), SYNC_MS);
   }
 
-  /** A snapshot of the state now (another replica's transfer), from a connection of its own; null while this one receives one itself. */
-  private async snapshot(path: string): Promise<SnapshotInfo | null> {
-    if (this.transfer !== null) return null;
-    const reader = this.store.reader();
-    try {
-      return await writeSnapshot(reader, path);
-    } finally {
-      reader.close();
-    }
+  /** A snapshot of the state now, read on a connection of its own while this replica goes on applying; null while it receives one itself. */
+  private snapshot(path: string): Promise<SnapshotInfo | null> {
+    return this.transfer !== null ? Promise.resolve(null) : snapshotNow(this.store, path);
   }
 
   /** The merge's deliveries: queued, applied together once this turn's are in. */
