@@ -26,10 +26,14 @@ async function start(layout: typeof LAYOUT = LAYOUT, protocol: Readonly<Record<s
   return { c, replicas, holders };
 }
 
-/** A replica's keys of partition `p` (values and revisions), through its log. */
+/** A replica's keys of partition `p` (values and revisions), through its log; what failed instead (a restarted replica may not serve yet). */
 async function partitionRows(replica: NodeSpec, p: number): Promise<unknown> {
-  const r = await fetch(`${url(replica)}/v1/kv?from=&limit=1000&partition=${p}`);
-  return r.status === 200 ? ((await r.json()) as { entries: unknown }).entries : `HTTP ${r.status}`;
+  try {
+    const r = await fetch(`${url(replica)}/v1/kv?from=&limit=1000&partition=${p}`, { signal: AbortSignal.timeout(3000) });
+    return r.status === 200 ? ((await r.json()) as { entries: unknown }).entries : `HTTP ${r.status}`;
+  } catch (e) {
+    return `failed: ${e instanceof Error ? e.message : String(e)}`;
+  }
 }
 
 /** Whether `replica` comes to hold, within 8 s, partition p's rows as `others[p]` does, for each p. */
