@@ -17,9 +17,8 @@ import { SqliteKvStore, StoreError } from "../store/sqlite-store.ts";
 import { KvApi } from "./http-api.ts";
 import { KvReplica } from "./replica.ts";
 import { type SnapshotInfo, snapshotNow } from "./snapshot.ts";
-import { SnapshotFetcher } from "./snapshot-fetch.ts";
 import { SnapshotServer } from "./snapshot-server.ts";
-import { RingTransferTarget, StateTransfer, type TransferReport } from "./state-transfer.ts";
+import { RingTransferTarget, type TransferReport, TransferRunner } from "./state-transfer.ts";
 import { ReadIndexAsker } from "./read-index.ts";
 
 export const STORE_FILE = "kv.sqlite";
@@ -54,10 +53,8 @@ export class KvHost {
 
   /** Serves this replica's snapshots to the others. */
   private readonly snapshots: SnapshotServer;
-  /** The transfer under way (null: none: this replica applies its learner's deliveries). */
-  private transfer: { readonly run: StateTransfer; readonly target: RingTransferTarget } | null = null;
-  private lastTransfer: TransferReport | null = null;
-  private transfers = 0;
+  /** State transfers (one under way: this replica holds its learner's deliveries instead of applying them). */
+  private readonly transfers: TransferRunner<RingTransferTarget>;
   /** The instance after the last one the learner delivered (or gave up as lost): applied reports never pass it. */
   private deliveredUpTo: Instance;
   private log: Logger | null = null;
@@ -77,14 +74,18 @@ export class KvHost {
     this.replica = new KvReplica(this.store);
     this.deliveredUpTo = this.replica.resumeFrom;
     this.snapshots = new SnapshotServer(join(dir, "snapshots"), { take: (path) => this.snapshot(path) });
-    this.transferDir = join(dir, "transfer");
+    this.transfers = new TransferRunner({
+      peers,
+      dir: join(dir, "transfer"),
+      log: () => this.log ?? nullLogger,
+      installed: (target, report) => this.transferred(target, report),
+      failed: (why) => this.onStranded(`${this.key}.dir: the state transfer failed: ${why}`),
+    });
   }
-
-  private readonly transferDir: string;
 
   /** A snapshot of the state now, read on a connection of its own while this replica goes on applying; null while it receives one itself. */
   private snapshot(path: string): Promise<SnapshotInfo | null> {
-    return this.transfer !== null ? Promise.resolve(null) : snapshotNow(this.store, path);
+    return this.transfers.target !== null ? Promise.resolve(null) : snapshotNow(this.store, path);
   }
 
   /** Where the learner starts: the instance after the last one the store holds. */
@@ -107,7 +108,8 @@ export class KvHost {
 
   private delivered(d: Delivery): void {
     this.deliveredUpTo = d.instance + 1;
-    if (this.transfer !== null) return this.transfer.target.buffer.push(d);
+    const transfer = this.transfers.target;
+    if (transfer !== null) return transfer.buffer.push(d);
     // Below an installed snapshot's cursor: already in the state.
     if (d.instance < this.replica.resumeFrom) return;
     this.replica.deliver(d);
@@ -119,7 +121,8 @@ export class KvHost {
   /** Instances [from, to) were trimmed everywhere while this replica was away: it takes another replica's state. */
   private lost(from: Instance, to: Instance): void {
     this.deliveredUpTo = to;
-    if (this.transfer !== null) return this.transfer.target.buffer.restartAt(to);
+    const transfer = this.transfers.target;
+    if (transfer !== null) return transfer.buffer.restartAt(to);
     if (this.peers.length === 0) {
       return this.onStranded(
         `${this.key}: this replica is behind what every acceptor retains (instances ${from}..${to - 1} were trimmed while it was away) and no other replica is configured to take a snapshot from: ` +
@@ -127,26 +130,12 @@ export class KvHost {
       );
     }
     this.log?.warn("this replica lost instances every acceptor trimmed: fetching another replica's snapshot (state transfer)", { from, to, peers: this.peers });
-    const log = this.log ?? nullLogger;
-    const target = new RingTransferTarget(this.replica, to);
-    const t = (this.transfer = { run: new StateTransfer(new SnapshotFetcher(this.peers, this.transferDir, log), log, target), target });
-    t.run.run().then(
-      (report) => this.transferred(t, report),
-      (e: unknown) => {
-        const why = e instanceof Error ? `${(e as NodeJS.ErrnoException).code ?? ""} ${e.message}`.trim() : String(e);
-        this.onStranded(`${this.key}.dir: the state transfer failed: ${why}`);
-      },
-    );
+    this.transfers.start(new RingTransferTarget(this.replica, to));
   }
 
-  private transferred(t: { readonly target: RingTransferTarget }, report: TransferReport | null): void {
-    if (this.transfer !== t) return;
-    this.transfer = null;
-    if (report === null) return;
-    this.transfers++;
-    this.lastTransfer = report;
-    this.log?.info(`state transfer: installed a snapshot at instance ${report.instance} from ${report.from} (${report.rows} rows, ${report.bytes} bytes) ${Math.round(report.ms)} ms after the loss`, { ...report });
-    const held = t.target.buffer;
+  /** The deliveries held during the transfer from the snapshot's cursor on are applied after it. */
+  private transferred(target: RingTransferTarget, report: TransferReport): void {
+    const held = target.buffer;
     for (const d of held.heldFrom(Math.max(report.instance, held.from))) this.replica.deliver(d);
     this.applyPending();
     this.reportApplied(this.replica.sync());
@@ -194,16 +183,15 @@ export class KvHost {
       appliedUpTo: this.replica.resumeFrom,
       commandsApplied: c.applied,
       badCommands: c.badCommands,
-      transferring: this.transfer !== null,
-      transfers: this.transfers,
-      lastTransfer: this.lastTransfer,
+      transferring: this.transfers.target !== null,
+      transfers: this.transfers.count,
+      lastTransfer: this.transfers.last,
       snapshotsTaken: this.snapshots.counters.taken,
     };
   }
 
   close(): void {
-    this.transfer?.run.close();
-    this.transfer = null;
+    this.transfers.close();
     if (this.syncTimer !== null) clearTimeout(this.syncTimer);
     this.syncTimer = null;
     this.reads.close();

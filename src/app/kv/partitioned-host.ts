@@ -15,6 +15,7 @@
  * Not yet: watches across replicas of different partitions (a watch sees the keys of this
  * replica's partitions).
  */
+import { join } from "node:path";
 import type { ClusterConfig, NodeEntry } from "../../config/schema.ts";
 import { ringOfGroup, subscriptions } from "../../config/rings.ts";
 import { multiRingParams } from "../../config/ring-topology.ts";
@@ -25,23 +26,19 @@ import type { MultiRingNode } from "../../node/multi-ring-node.ts";
 import type { RuntimeEvents } from "../../node/runtime.ts";
 import type { NodeStatus } from "../../node/status.ts";
 import type { AppRoutes } from "../../obs/http.ts";
-import type { Logger } from "../../obs/log.ts";
+import { type Logger, nullLogger } from "../../obs/log.ts";
+import type { StoreRow } from "../store/kv-store.ts";
 import type { SqliteKvStore } from "../store/sqlite-store.ts";
 import type { Command } from "./command.ts";
-import { httpBase, KvHostError, openReplicaStore, SYNC_MS } from "./host.ts";
-import { join } from "node:path";
+import { httpBase, KvHostError, openReplicaStore, routesOf, SYNC_MS } from "./host.ts";
 import { KvApi, type KvRouting } from "./http-api.ts";
-import { routesOf } from "./host.ts";
-import { type SnapshotInfo, snapshotNow } from "./snapshot.ts";
-import { SnapshotFetcher } from "./snapshot-fetch.ts";
-import { SnapshotServer } from "./snapshot-server.ts";
-import { StateTransfer, type TransferReport, type TransferTarget } from "./state-transfer.ts";
-import type { StoreRow } from "../store/kv-store.ts";
-import { nullLogger } from "../../obs/log.ts";
 import type { LogItem } from "./kv-machine.ts";
 import { decodeMergeCursor, encodeMergeCursor, KvPartitions, MAX_MERGED_VALUES, mergedRevision, parseMergeCursor, type RevisionPlan, revisionFloor } from "./partitions.ts";
 import { ReadIndexAsker } from "./read-index.ts";
 import { KvReplica } from "./replica.ts";
+import { type SnapshotInfo, snapshotNow } from "./snapshot.ts";
+import { SnapshotServer } from "./snapshot-server.ts";
+import { type TransferTarget, TransferRunner } from "./state-transfer.ts";
 
 /** How often an idle replica saves how far its merge moved (skip instances), so acceptors can trim. */
 export const CHECKPOINT_MS = 50;
@@ -72,10 +69,8 @@ export class PartitionedKvHost {
   /** Replicas with this one's subscriptions (base URLs): where it takes a snapshot from. */
   private readonly peers: readonly string[];
   private readonly snapshots: SnapshotServer;
-  private readonly transferDir: string;
-  private transfer: StateTransfer | null = null;
-  private transfers = 0;
-  private lastTransfer: TransferReport | null = null;
+  /** State transfers (one under way: the node holds the merge). */
+  private readonly transfers: TransferRunner<TransferTarget>;
   private log: Logger = nullLogger;
 
   constructor(config: ClusterConfig, entry: NodeEntry, index: number) {
@@ -94,7 +89,13 @@ export class PartitionedKvHost {
     const mine = (entry.subscribe ?? []).toSorted((a, b) => a - b).join(",");
     this.peers = config.nodes.filter((n) => n !== entry && n.kv !== undefined && n.http !== undefined && (n.subscribe ?? []).toSorted((a, b) => a - b).join(",") === mine).map(httpBase);
     this.snapshots = new SnapshotServer(join(dir, "snapshots"), { take: (path) => this.snapshot(path) });
-    this.transferDir = join(dir, "transfer");
+    this.transfers = new TransferRunner({
+      peers: this.peers,
+      dir: join(dir, "transfer"),
+      log: () => this.log,
+      installed: () => this.transferred(),
+      failed: (why) => this.onStranded(`${this.key}.dir: the state transfer failed: ${why}`),
+    });
     this.resumeCursor = this.savedCursor();
     this.applied = this.resumeCursor;
     this.appliedBytes = store.cursor();
@@ -137,7 +138,7 @@ export class PartitionedKvHost {
 
   /** A ring trimmed what this replica missed (its node holds the merge): it takes another replica's state. */
   private lost(ring: RingId, from: number, to: number): void {
-    if (this.transfer !== null) return; // the node's held run of that ring starts again at `to`
+    if (this.transfers.target !== null) return; // the node's held run of that ring starts again at `to`
     if (this.peers.length === 0) {
       return this.onStranded(
         `${this.key}: ring ${ring} trimmed instances ${from}..${to - 1} while this replica was away, and no other replica has its subscriptions to take a snapshot from: ` +
@@ -145,14 +146,7 @@ export class PartitionedKvHost {
       );
     }
     this.log.warn("this replica lost instances its ring trimmed: fetching the state of a replica with its subscriptions (state transfer)", { ring, from, to, peers: this.peers });
-    const t = (this.transfer = new StateTransfer(new SnapshotFetcher(this.peers, this.transferDir, this.log), this.log, this.transferTarget()));
-    t.run().then(
-      (report) => this.transferred(t, report),
-      (e: unknown) => {
-        const why = e instanceof Error ? `${(e as NodeJS.ErrnoException).code ?? ""} ${e.message}`.trim() : String(e);
-        this.onStranded(`${this.key}.dir: the state transfer failed: ${why}`);
-      },
-    );
+    this.transfers.start(this.transferTarget());
   }
 
   /** Installs a peer's snapshot whose cursor the held deliveries reach, and resumes the merge there. */
@@ -176,13 +170,7 @@ export class PartitionedKvHost {
     };
   }
 
-  private transferred(t: StateTransfer, report: TransferReport | null): void {
-    if (this.transfer !== t) return;
-    this.transfer = null;
-    if (report === null) return;
-    this.transfers++;
-    this.lastTransfer = report;
-    this.log.info(`state transfer: installed a snapshot from ${report.from} (${report.rows} rows, ${report.bytes} bytes) ${report.ms} ms after the loss`, { ...report });
+  private transferred(): void {
     // What the merge released from the held deliveries waited for the transfer to end.
     if (this.pending.length > 0) this.apply();
     else if (this.syncTimer === null) this.syncTimer = setTimeout(() => this.sync(), SYNC_MS);
@@ -190,7 +178,7 @@ export class PartitionedKvHost {
 
   /** A snapshot of the state now, read on a connection of its own while this replica goes on applying; null while it receives one itself. */
   private snapshot(path: string): Promise<SnapshotInfo | null> {
-    return this.transfer !== null ? Promise.resolve(null) : snapshotNow(this.store, path);
+    return this.transfers.target !== null ? Promise.resolve(null) : snapshotNow(this.store, path);
   }
 
   /** The merge's deliveries: queued, applied together once this turn's are in. */
@@ -245,7 +233,7 @@ export class PartitionedKvHost {
 
   private apply(): void {
     this.scheduled = false;
-    if (this.pending.length === 0 || this.node === null || this.transfer !== null) return;
+    if (this.pending.length === 0 || this.node === null || this.transfers.target !== null) return;
     const items = this.pending;
     this.pending = [];
     this.save(items);
@@ -273,7 +261,7 @@ export class PartitionedKvHost {
 
   /** The merge moved over instances without values of this replica's groups: saves the cursor, so acceptors may trim them. */
   private saveProgress(): void {
-    if (this.transfer !== null || this.node?.holding) return;
+    if (this.transfers.target !== null || this.node?.holding) return;
     const cursor = this.node?.mergeCursor();
     if (!cursor || this.pending.length > 0) return;
     const bytes = encodeMergeCursor(cursor);
@@ -292,16 +280,15 @@ export class PartitionedKvHost {
       commandsApplied: c.applied,
       badCommands: c.badCommands,
       valuesBeyondRevisions: this.valuesBeyondRevisions,
-      transferring: this.transfer !== null,
-      transfers: this.transfers,
-      lastTransfer: this.lastTransfer,
+      transferring: this.transfers.target !== null,
+      transfers: this.transfers.count,
+      lastTransfer: this.transfers.last,
       snapshotsTaken: this.snapshots.counters.taken,
     };
   }
 
   close(): void {
-    this.transfer?.close();
-    this.transfer = null;
+    this.transfers.close();
     if (this.checkpoint !== null) clearInterval(this.checkpoint);
     if (this.syncTimer !== null) clearTimeout(this.syncTimer);
     this.syncTimer = null;

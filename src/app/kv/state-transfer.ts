@@ -13,7 +13,7 @@ import type { Delivery, Instance } from "../../core/types.ts";
 import type { Logger } from "../../obs/log.ts";
 import { cursorInstance, type KvReplica } from "./replica.ts";
 import { readSnapshot, SnapshotError } from "./snapshot.ts";
-import type { SnapshotFetcher } from "./snapshot-fetch.ts";
+import { SnapshotFetcher } from "./snapshot-fetch.ts";
 import type { SnapshotMeta } from "./snapshot-server.ts";
 import type { StoreRow } from "../store/kv-store.ts";
 
@@ -169,6 +169,57 @@ export class StateTransfer {
       this.log.warn(`a fetched snapshot is malformed: ${e.message}`);
       return null;
     }
+  }
+}
+
+/**
+ * The transfers of one replica, one at a time: starts one on a target, logs and counts what it
+ * installed, and tells the host (`installed`) or, when it cannot go on, why (`failed`).
+ */
+export class TransferRunner<T extends TransferTarget> {
+  private current: { readonly run: StateTransfer; readonly target: T } | null = null;
+  /** Snapshots installed since the replica started, and the last one. */
+  count = 0;
+  last: TransferReport | null = null;
+
+  constructor(
+    private readonly o: {
+      readonly peers: readonly string[];
+      readonly dir: string;
+      readonly log: () => Logger;
+      readonly installed: (target: T, report: TransferReport) => void;
+      readonly failed: (why: string) => void;
+    },
+  ) {}
+
+  /** The target of the transfer under way (null: none). */
+  get target(): T | null {
+    return this.current?.target ?? null;
+  }
+
+  start(target: T): void {
+    invariant(this.current === null, "one transfer at a time");
+    const log = this.o.log();
+    const t = (this.current = { run: new StateTransfer(new SnapshotFetcher(this.o.peers, this.o.dir, log), log, target), target });
+    t.run.run().then(
+      (report) => this.finished(t, report),
+      (e: unknown) => this.o.failed(e instanceof Error ? `${(e as NodeJS.ErrnoException).code ?? ""} ${e.message}`.trim() : String(e)),
+    );
+  }
+
+  close(): void {
+    this.current?.run.close();
+    this.current = null;
+  }
+
+  private finished(t: { readonly target: T }, report: TransferReport | null): void {
+    if (this.current !== t) return;
+    this.current = null;
+    if (report === null) return;
+    this.count++;
+    this.last = report;
+    this.o.log().info(`state transfer: installed a snapshot at instance ${report.instance} from ${report.from} (${report.rows} rows, ${report.bytes} bytes) ${Math.round(report.ms)} ms after the loss`, { ...report });
+    this.o.installed(t.target, report);
   }
 }
 
