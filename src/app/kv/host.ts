@@ -183,9 +183,7 @@ export class KvHost {
       appliedUpTo: this.replica.resumeFrom,
       commandsApplied: c.applied,
       badCommands: c.badCommands,
-      transferring: this.transfers.target !== null,
-      transfers: this.transfers.count,
-      lastTransfer: this.transfers.last,
+      ...this.transfers.status(),
       snapshotsTaken: this.snapshots.counters.taken,
     };
   }

@@ -280,9 +280,7 @@ export class PartitionedKvHost {
       commandsApplied: c.applied,
       badCommands: c.badCommands,
       valuesBeyondRevisions: this.valuesBeyondRevisions,
-      transferring: this.transfers.target !== null,
-      transfers: this.transfers.count,
-      lastTransfer: this.transfers.last,
+      ...this.transfers.status(),
       snapshotsTaken: this.snapshots.counters.taken,
     };
   }

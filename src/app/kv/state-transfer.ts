@@ -192,6 +192,11 @@ export class TransferRunner<T extends TransferTarget> {
     },
   ) {}
 
+  /** The /status fields: whether a transfer is under way, how many installed, the last. */
+  status(): { readonly transferring: boolean; readonly transfers: number; readonly lastTransfer: TransferReport | null } {
+    return { transferring: this.current !== null, transfers: this.count, lastTransfer: this.last };
+  }
+
   /** The target of the transfer under way (null: none). */
   get target(): T | null {
     return this.current?.target ?? null;
