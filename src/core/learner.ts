@@ -33,8 +33,6 @@ export class Learner {
   /** False until a "first-seen" learner saw its first decision (it delivers from there on). */
   private anchored: boolean;
   private highestKnown: Instance = -1;
-  /** When the learner last came to know of an instance at or after `next` while it knew of none: a value or decision it waits for since. */
-  private gapSince: Tick = -Infinity;
   private readonly decisions = new Map<Instance, Vid>();
   private readonly batches = new Map<Instance, Map<Vid, Batch>>();
   private readonly filter: DuplicateFilter;
@@ -174,11 +172,6 @@ export class Learner {
     this.deliverReady(now, out);
   }
 
-  private knows(instance: Instance, now: Tick): void {
-    if (this.highestKnown < this.next && instance >= this.next) this.gapSince = now;
-    this.highestKnown = Math.max(this.highestKnown, instance);
-  }
-
   private progressed(now: Tick): void {
     this.lastProgress = now;
     this.stuckSince = null;
@@ -198,7 +191,7 @@ export class Learner {
   /** A batch proposed for `instance` (Phase 2A, a circulating decision, or a retransmission). */
   onBatch(instance: Instance, batch: Batch, now: Tick, out: OutputBuilder): void {
     if (!this.inWindow(instance)) return;
-    this.knows(instance, now);
+    this.highestKnown = Math.max(this.highestKnown, instance);
     let m = this.batches.get(instance);
     if (!m) this.batches.set(instance, (m = new Map()));
     if (!m.has(batch.vid)) {
@@ -216,7 +209,7 @@ export class Learner {
       for (const i of this.batches.keys()) if (!this.inWindow(i)) this.batches.delete(i);
     }
     if (!this.inWindow(instance)) return;
-    this.knows(instance, now);
+    this.highestKnown = Math.max(this.highestKnown, instance);
     const known = this.decisions.get(instance);
     if (known === vid) return;
     if (known !== undefined) {
@@ -269,9 +262,7 @@ export class Learner {
       out.to(this.cfg.acceptors[this.preferred % this.cfg.acceptors.length] as NodeId, { t: "slow-down", backlog: this.backlog, hops: 0 });
     }
     this.whenStuck(now, out);
-    // Waiting counts from the last progress, or from the first sign of the next instances after an
-    // idle spell (their decision is on its way: asking at once would be a request per instance).
-    if (now - Math.max(this.lastProgress, this.gapSince) < this.cfg.catchupTicks || now - this.lastAsked < this.cfg.catchupTicks) return;
+    if (now - this.lastProgress < this.cfg.catchupTicks || now - this.lastAsked < this.cfg.catchupTicks) return;
     // Without evidence of a gap, poll rarely: the last decisions may have been lost without trace.
     const gap = this.highestKnown >= this.next || this.behindGc;
     if (!gap && now - this.lastAsked < 4 * this.cfg.catchupTicks) return;

@@ -191,21 +191,6 @@ describe("learner recovery of lost messages (thesis 3.3.4)", () => {
     expect(sent(out, "catchup").map((s) => s.msg.from)).toEqual([1]);
   });
 
-  test("after an idle spell, a value that just arrived is given catchupTicks for its decision before the learner asks (not at the next tick)", () => {
-    const l = new Learner(4, cfg);
-    const out = new OutputBuilder();
-    l.onCatchup([{ instance: 0, batch: b0 }], 0, out); // delivered 0 at tick 0, then nothing for long
-    const idle = new OutputBuilder();
-    l.tick(T, idle); // polls once (no evidence of a gap)
-    l.onBatch(1, b1, 10 * T, out); // the next 2A, long after the last progress
-    const soon = new OutputBuilder();
-    l.tick(10 * T + 1, soon);
-    l.tick(11 * T - 1, soon);
-    expect(sent(soon, "catchup")).toEqual([]);
-    l.tick(11 * T, soon);
-    expect(sent(soon, "catchup").map((s) => s.msg.from)).toEqual([1]);
-  });
-
   test("without evidence of a gap the learner polls only every 4 x catchupTicks", () => {
     const l = new Learner(4, cfg);
     const first = new OutputBuilder();
