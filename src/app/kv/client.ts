@@ -129,7 +129,7 @@ export class KvClient {
     const layout = await this.partitioning();
     if (layout === null) return rangeOf(ok(await this.call("GET", `/v1/kv?${q.toString()}`)).body);
     const parts = await Promise.all(
-      layout.replicas.map(async (replicas, p) => rangeOf(ok(await this.call("GET", `/v1/kv?${q.toString()}&partition=${p}`, undefined, undefined, replicas)).body)),
+      layout.replicas.map(async (replicas, p) => rangeOf(ok(await this.call("GET", `/v1/kv?${q.toString()}&partition=${p}`, undefined, undefined, replicas.length > 0 ? replicas : this.endpoints)).body)),
     );
     const all = parts.flatMap((r) => r.entries).sort((a, b) => compareBytes(new TextEncoder().encode(a.key), new TextEncoder().encode(b.key)));
     return { entries: all.slice(0, limit), more: all.length > limit || parts.some((r) => r.more) };
