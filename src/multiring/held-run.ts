@@ -1,13 +1,14 @@
 /**
  * One ring's instances held while a merge is stopped (a ring lost instances; a replica installs
- * another's state): a contiguous run [from, end), bounded by MAX_HELD_BYTES (beyond it the oldest
- * go and `from` rises: the state installed must then stand further on).
+ * another's state): a contiguous run [from, end), bounded by MAX_HELD_BYTES and MAX_HELD_INSTANCES
+ * (beyond them the oldest go and `from` rises: the state installed must then stand further on).
  */
 import type { Instance } from "../core/types.ts";
 import type { RingEntry } from "./merge.ts";
 
-/** Bound: payload bytes held per ring. */
+/** Bounds per ring: payload bytes held, and instances (skips carry no payload); under the merge's own buffer bound, so a resumed merge takes them all. */
 export const MAX_HELD_BYTES = 64 << 20;
+export const MAX_HELD_INSTANCES = 32_768;
 
 export class HeldRun<V extends { readonly payload: Uint8Array }> {
   private entries: RingEntry<V>[];
@@ -35,7 +36,7 @@ export class HeldRun<V extends { readonly payload: Uint8Array }> {
     if (e.instance !== this.end) this.restartAt(e.instance);
     this.entries.push(e);
     this.bytes += sizeOf(e);
-    while (this.bytes > MAX_HELD_BYTES && this.entries.length > 0) {
+    while ((this.bytes > MAX_HELD_BYTES || this.entries.length > MAX_HELD_INSTANCES) && this.entries.length > 0) {
       this.bytes -= sizeOf(this.entries.shift() as RingEntry<V>);
       this.start++;
     }

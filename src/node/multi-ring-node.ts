@@ -4,7 +4,7 @@ import type { Ack, ClientValue, Delivery, NodeId } from "../core/types.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import { invariant } from "../core/assert.ts";
 import { DeterministicMerge, type Merged, type MergeCursor, type RingEntry, type RingId } from "../multiring/merge.ts";
-import { HeldRun } from "../multiring/held-run.ts";
+import { HeldRun, MAX_HELD_INSTANCES } from "../multiring/held-run.ts";
 import { MergeWaitClock, type MergeWaitFigures } from "../multiring/merge-wait.ts";
 import { LagWatch } from "../multiring/lag-watch.ts";
 import { NodeRuntime, type Network, type RuntimeEvents } from "./runtime.ts";
@@ -46,6 +46,7 @@ export interface MultiRingNodeOptions {
 
 /** Bound: instances the merge holds per ring while it waits for another ring (flow control acts long before). */
 export const MAX_MERGED_BACKLOG = 65_536;
+invariant(MAX_HELD_INSTANCES < MAX_MERGED_BACKLOG, "a resumed merge takes every instance held for a ring");
 
 /**
  * One process of a Multi-Ring Paxos deployment (thesis ch. 5): a NodeRuntime (core and driver)

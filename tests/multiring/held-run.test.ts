@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { HeldRun, MAX_HELD_BYTES } from "../../src/multiring/held-run.ts";
+import { HeldRun, MAX_HELD_BYTES, MAX_HELD_INSTANCES } from "../../src/multiring/held-run.ts";
 
 describe("HeldRun (a ring's deliveries while its merge is held)", () => {
   const e = (instance: number, bytes = 10) => ({ instance, slots: 1, values: [{ payload: new Uint8Array(bytes) }] });
@@ -16,5 +16,12 @@ describe("HeldRun (a ring's deliveries while its merge is held)", () => {
     expect(big.end).toBe(70);
     expect(big.from).toBeGreaterThan(0);
     expect((big.end - big.from) * each).toBeLessThanOrEqual(MAX_HELD_BYTES);
+  });
+
+  test("skip instances (no payload) are bounded by count: MAX_HELD_INSTANCES, the oldest dropped", () => {
+    const run = new HeldRun<{ payload: Uint8Array }>(0);
+    for (let i = 0; i < MAX_HELD_INSTANCES + 10; i++) run.push({ instance: i, slots: 5, values: [] });
+    expect(run.end - run.from).toBe(MAX_HELD_INSTANCES);
+    expect(run.from).toBe(10);
   });
 });
