@@ -73,11 +73,13 @@ describe("mring acceptor failover", () => {
         await c.kill(1, "SIGKILL");
         const lastInstance = (JSON.parse(c.outputOf(learner).at(-1) as string) as { instance: number }).instance;
         let resumedMs = -1;
+        let coordinatorLinesAtRecovery = 0;
         while (performance.now() - killedAt < 10_000) {
           const last = c.outputOf(learner).at(-1);
           // Past what was in flight at the kill (window 16): instances the new ring decided.
           if (last && (JSON.parse(last) as { instance: number }).instance > lastInstance + 16) {
             resumedMs = performance.now() - killedAt;
+            coordinatorLinesAtRecovery = (c.logs.get(0) ?? []).length;
             break;
           }
           await new Promise((r) => setTimeout(r, 5));
@@ -87,8 +89,9 @@ describe("mring acceptor failover", () => {
         expect(resumedMs).toBeLessThan(3000);
         const r = await load;
         expect(r.code).toBe(0);
-        // The coordinator never changed: it routed around the dead acceptor with a new round.
-        expect((c.logs.get(0) ?? []).some((l) => l.includes("stood down"))).toBe(false);
+        // The coordinator did not change to get there: it routed around the dead acceptor with a new
+        // round. (Later, under a loaded host, an election may still happen; it is not the recovery.)
+        expect((c.logs.get(0) ?? []).slice(0, coordinatorLinesAtRecovery).some((l) => l.includes("stood down"))).toBe(false);
       } finally {
         await c.stop();
       }
