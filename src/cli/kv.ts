@@ -1,4 +1,5 @@
 import { type BatchWrite, KvClient, KvError } from "../app/kv/client.ts";
+import { httpBase } from "../app/kv/host.ts";
 import { loadConfig } from "../config/load.ts";
 import { configPath } from "./node.ts";
 import { UsageError } from "./errors.ts";
@@ -42,7 +43,7 @@ export function kvEndpoints(o: Pick<KvCliOptions, "endpoints" | "config">): stri
   const config = loadConfig(file);
   const replicas = config.nodes.filter((n) => n.kv !== undefined && n.http !== undefined);
   if (replicas.length === 0) throw new UsageError(`${file}: no node has a kv section (a key-value replica); pass --endpoints URL,…`);
-  return replicas.map((n) => `http://${n.host.includes(":") ? `[${n.host}]` : n.host}:${n.http as number}`);
+  return replicas.map(httpBase);
 }
 
 /** `paxos kv VERB …`: one command against the replicas; exit 0, or 1 with one line (not found, exists, a revision mismatch, unavailable). */

@@ -329,24 +329,22 @@ export async function runNodeCommand(o: NodeCliOptions, err: (s: string) => void
 /** The key-value replica of a node with a `kv` section (null: none); --output and --from-instance do not go with it. */
 function openKvHost(resolved: ReturnType<typeof resolveNode>, o: NodeCliOptions): KvHost | null {
   const { config, entry } = resolved;
+  return openReplica(entry, o, () => new KvHost(entry, config.nodes.indexOf(entry), kvPeers(config, entry)));
+}
+
+/** The partitioned key-value replica of a `kv` node of a rings configuration (null: none). */
+function openPartitionedKvHost(config: ClusterConfig, entry: NodeEntry, o: NodeCliOptions): PartitionedKvHost | null {
+  return openReplica(entry, o, () => new PartitionedKvHost(config, entry, config.nodes.indexOf(entry)));
+}
+
+/** `open()`s the replica of a node with a `kv` section (null: none): refuses the flags a replica does not take, and a store it cannot open is a start-up error. */
+function openReplica<T>(entry: NodeEntry, o: NodeCliOptions, open: () => T): T | null {
   if (entry.kv === undefined) return null;
   if (o.output !== undefined || o.fromInstance !== undefined) {
     throw new UsageError(`${o.output !== undefined ? "--output" : "--from-instance"}: node ${entry.id} hosts a key-value replica, which applies the log itself and starts where its store ends`);
   }
   try {
-    return new KvHost(entry, config.nodes.indexOf(entry), kvPeers(config, entry));
-  } catch (e) {
-    if (e instanceof KvHostError) throw new StartupError(e.message, undefined);
-    throw e;
-  }
-}
-
-/** The partitioned key-value replica of a `kv` node of a rings configuration (null: none); --output does not go with it. */
-function openPartitionedKvHost(config: ClusterConfig, entry: NodeEntry, o: NodeCliOptions): PartitionedKvHost | null {
-  if (entry.kv === undefined) return null;
-  if (o.output !== undefined) throw new UsageError(`--output: node ${entry.id} hosts a key-value replica, which applies the log itself and starts where its store ends`);
-  try {
-    return new PartitionedKvHost(config, entry, config.nodes.indexOf(entry));
+    return open();
   } catch (e) {
     if (e instanceof KvHostError) throw new StartupError(e.message, undefined);
     throw e;

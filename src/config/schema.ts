@@ -217,4 +217,3 @@ export type NodeEntry = z.infer<typeof NodeSchema>;
 export type RingEntry = z.infer<typeof RingSchema>;
 export type GroupEntry = z.infer<typeof GroupSchema>;
 export type ClusterConfig = z.infer<typeof ConfigSchema>;
-export type KvPartitionsEntry = z.infer<typeof KvPartitionsSchema>;

@@ -1,4 +1,5 @@
 import type { Ack, DecisionId, Delivery, Instance, NodeId, Vid } from "../core/types.ts";
+import { sameBytes } from "../wire/bytes.ts";
 
 export interface Violation {
   readonly kind: "agreement" | "integrity" | "total-order" | "decision-changed" | "undecided-delivery" | "liveness" | "invariant" | "lease" | "rsvp" | "conflict" | "kv-agreement" | "kv-liveness";
@@ -200,9 +201,3 @@ export function payloadId(p: Uint8Array): number | null {
   return new DataView(p.buffer, p.byteOffset, PID_BYTES).getFloat64(0);
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a === b) return true;
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

@@ -24,3 +24,11 @@ export function setU32(b: Uint8Array, at: number, x: number): void {
   b[at + 2] = x >>> 8;
   b[at + 3] = x;
 }
+
+/** Whether `a` and `b` hold the same bytes. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -26,9 +26,7 @@ export function bytes(n: number, seed: number): Uint8Array {
   return b;
 }
 
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
-}
+export { sameBytes } from "../../src/wire/bytes.ts";
 
 /** A payload carrying its sequence number in its first 4 bytes, `size` >= 4. */
 export function numbered(seq: number, size: number): Uint8Array {

@@ -131,8 +131,10 @@ export class KvClient {
     const parts = await Promise.all(
       layout.replicas.map(async (replicas, p) => rangeOf(ok(await this.call("GET", `/v1/kv?${q.toString()}&partition=${p}`, undefined, undefined, replicas.length > 0 ? replicas : this.endpoints)).body)),
     );
-    const all = parts.flatMap((r) => r.entries).sort((a, b) => compareBytes(new TextEncoder().encode(a.key), new TextEncoder().encode(b.key)));
-    return { entries: all.slice(0, limit), more: all.length > limit || parts.some((r) => r.more) };
+    // In the keys' byte order, each key encoded once.
+    const enc = new TextEncoder();
+    const all = parts.flatMap((r) => r.entries.map((e) => ({ e, bytes: enc.encode(e.key) }))).sort((a, b) => compareBytes(a.bytes, b.bytes));
+    return { entries: all.slice(0, limit).map((x) => x.e), more: all.length > limit || parts.some((r) => r.more) };
   }
 
   /** Writes and deletes of several keys at once, at one revision (on a partitioned service: through the group every replica learns). */
@@ -191,7 +193,7 @@ export class KvClient {
         buffered = buffered.slice(nl + 1);
         if (typeof e["code"] === "string") throw new KvError("UNAVAILABLE", `the watch on ${base} ended: ${e["code"]}`);
         if (e["type"] !== "put" && e["type"] !== "delete") continue;
-        const key = e["keyEncoding"] === "base64" ? new TextDecoder().decode(Buffer.from(e["key"] as string, "base64")) : (e["key"] as string);
+        const key = keyOf(e);
         yield { type: e["type"], key, value: e["type"] === "put" ? bytesOf(e["value"], e["encoding"]) : null, revision: e["revision"] as number };
       }
     }
@@ -235,11 +237,16 @@ export class KvClient {
 
 function rangeOf(b: Record<string, unknown>): { entries: KvEntry[]; more: boolean } {
   const entries = (b["entries"] as Record<string, unknown>[]).map((e) => ({
-    key: e["keyEncoding"] === "base64" ? new TextDecoder().decode(Buffer.from(e["key"] as string, "base64")) : (e["key"] as string),
+    key: keyOf(e),
     value: bytesOf(e["value"], e["encoding"]),
     revision: e["revision"] as number,
   }));
   return { entries, more: b["more"] as boolean };
+}
+
+/** An answer's key: a UTF-8 string, or base64 with "keyEncoding": "base64". */
+function keyOf(e: Record<string, unknown>): string {
+  return e["keyEncoding"] === "base64" ? new TextDecoder().decode(Buffer.from(e["key"] as string, "base64")) : (e["key"] as string);
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {

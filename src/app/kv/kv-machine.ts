@@ -103,8 +103,10 @@ export class KvMachine {
     const replies = this.store.atomically(() => {
       const out = items.map((item) => this.applyOne(item));
       // Watches' history, with the state it made (it survives restarts with it).
-      for (const a of out) a.changes.forEach((c, i) => this.store.appendChange(c, i));
-      for (const a of out) this.untrimmed += a.changes.length;
+      for (const a of out) {
+        a.changes.forEach((c, i) => this.store.appendChange(c, i));
+        this.untrimmed += a.changes.length;
+      }
       // Trimmed in steps: finding the cut costs a scan of the history, not worth paying per batch.
       if (this.untrimmed >= TRIM_STEP) {
         this.store.trimChanges(MAX_HISTORY);

@@ -28,6 +28,7 @@ import type { NodeStatus } from "../../node/status.ts";
 import type { AppRoutes } from "../../obs/http.ts";
 import { type Logger, nullLogger } from "../../obs/log.ts";
 import type { StoreRow } from "../store/kv-store.ts";
+import { sameBytes } from "../../wire/bytes.ts";
 import type { SqliteKvStore } from "../store/sqlite-store.ts";
 import type { Command } from "./command.ts";
 import { httpBase, KvHostError, openReplicaStore, routesOf, SYNC_MS } from "./host.ts";
@@ -121,10 +122,6 @@ export class PartitionedKvHost {
     return { cursor: this.resumeCursor };
   }
 
-  get storePath(): string {
-    return this.store.path;
-  }
-
   /** Told when this replica cannot go on (a ring lost instances it needs): the node should stop, saying what to do. */
   onStranded: (line: string) => void = () => {};
 
@@ -152,14 +149,14 @@ export class PartitionedKvHost {
   /** Installs a peer's snapshot whose cursor the held deliveries reach, and resumes the merge there. */
   private transferTarget(): TransferTarget {
     const node = this.node as MultiRingNode;
-    const parse = (hex: string) => (/^([0-9a-f]{2})+$/.test(hex) ? parseMergeCursor(Buffer.from(hex, "hex"), this.rings, this.plan.m) : null);
+    const parse = (bytes: Uint8Array) => parseMergeCursor(bytes, this.rings, this.plan.m);
     return {
       reaches: (hex) => {
-        const c = parse(hex);
+        const c = /^([0-9a-f]{2})+$/.test(hex) ? parse(Buffer.from(hex, "hex")) : null;
         return c !== null && node.reaches(c);
       },
       install: (rows: Iterable<StoreRow>, cursor: Uint8Array) => {
-        const c = parse(Buffer.from(cursor).toString("hex")) as MergeCursor; // reaches() checked the same bytes
+        const c = parse(cursor) as MergeCursor; // reaches() checked the same bytes, as hex
         this.pending = [];
         this.replica.replaceState(rows, cursor, revisionFloor(this.plan, c));
         this.applied = c;
@@ -301,10 +298,6 @@ function askReadIndex(node: MultiRingNode, ring: RingId, id: number): boolean {
   const rt = node.runtimes.get(ring);
   rt?.input({ k: "read-index", id });
   return rt !== undefined;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);
 }
 
 /** The routing a replica's API answers with: which partitions it holds, who holds the others. */

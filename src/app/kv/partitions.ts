@@ -100,7 +100,7 @@ export function parseMergeCursor(bytes: Uint8Array, rings: readonly RingId[], m:
   const counts = (v: unknown): v is number[] => Array.isArray(v) && v.length === rings.length && v.every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
   if (x === null || typeof x !== "object" || !counts(x.r) || !counts(x.n) || !counts(x.c) || !counts(x.s)) return null;
   if (x.r.some((r, i) => r !== rings[i]) || !rings.includes(x.t as number) || !Number.isSafeInteger(x.k) || (x.k as number) < 0 || (x.k as number) >= m) return null;
-  return decodeMergeCursor(bytes);
+  return cursorOf(x as CursorMap);
 }
 
 /** The least revision a state at `cursor` goes on with (its rings' next slots): the watch history's floor after installing it. */
@@ -110,8 +110,22 @@ export function revisionFloor(plan: RevisionPlan, cursor: MergeCursor): number {
 
 /** The cursor a replica's store holds (its own bytes: a malformed one is a broken store, asserted). */
 export function decodeMergeCursor(bytes: Uint8Array): MergeCursor {
-  const m = decoder.decode(bytes) as { r: number[]; n: number[]; c: number[]; s: number[]; t: number; k: number };
+  const m = decoder.decode(bytes) as CursorMap;
   invariant(Array.isArray(m.r) && m.r.length === m.n.length && m.r.length === m.c.length && m.r.length === m.s.length, "a merge cursor's rings");
+  return cursorOf(m);
+}
+
+/** A merge cursor's bytes as decoded: per ring (r), its next instance (n), carry (c) and slot (s); the turn (t) and slots taken in it (k). */
+interface CursorMap {
+  readonly r: number[];
+  readonly n: number[];
+  readonly c: number[];
+  readonly s: number[];
+  readonly t: number;
+  readonly k: number;
+}
+
+function cursorOf(m: CursorMap): MergeCursor {
   const at = (xs: number[]) => new Map(m.r.map((r, i) => [r, xs[i] as number]));
   return { next: at(m.n), carry: at(m.c), slots: at(m.s), turn: m.t, takenInTurn: m.k };
 }

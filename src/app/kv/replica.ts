@@ -52,8 +52,6 @@ export class KvReplica {
   /**
    * @param observe told each log item's reply as it is applied, with the item's revision (the
    *   simulator compares replies across replicas).
-   */
-  /**
    * @param o.scope with partitions: the partitions this replica holds (see KvScope).
    * @param o.merged the host applies a merge of rings (applyItems, its own cursor bytes), not one ring's deliveries.
    */

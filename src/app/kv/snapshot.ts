@@ -76,7 +76,6 @@ export async function writeSnapshot(source: Pick<StoreReader, "cursor" | "rows">
   }
 }
 
-/** SHA-256 of a file, hex (read in chunks). */
 /** A snapshot of `store` as it is now, read in a transaction of its own while the store goes on being written (see SqliteKvStore.reader). */
 export async function snapshotNow(store: { reader(): StoreReader }, path: string): Promise<SnapshotInfo> {
   const reader = store.reader();
@@ -87,6 +86,7 @@ export async function snapshotNow(store: { reader(): StoreReader }, path: string
   }
 }
 
+/** SHA-256 of a file, hex (read in chunks). */
 export function fileSha256(path: string): string {
   const h = createHash("sha256");
   const fd = openSync(path, "r");

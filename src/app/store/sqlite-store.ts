@@ -20,13 +20,16 @@ const ROWS_PAGE = 1000;
 /** The layout of the tables below; a file of another layout is refused, not guessed at. */
 export const SCHEMA_VERSION = 2;
 
+/** Watches' history: several changes per revision (a batch), in `seq` order. */
+const CHANGES_TABLE = "(revision INTEGER NOT NULL, seq INTEGER NOT NULL, deleted INTEGER NOT NULL, key BLOB NOT NULL, value BLOB, PRIMARY KEY (revision, seq)) WITHOUT ROWID";
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL, revision INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS replies (client INTEGER NOT NULL, seq INTEGER NOT NULL, reply BLOB NOT NULL, PRIMARY KEY (client, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS clients (client INTEGER PRIMARY KEY, forgotten INTEGER NOT NULL, last_revision INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS clients_by_age ON clients (last_revision, client);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS changes (revision INTEGER NOT NULL, seq INTEGER NOT NULL, deleted INTEGER NOT NULL, key BLOB NOT NULL, value BLOB, PRIMARY KEY (revision, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS changes ${CHANGES_TABLE};
 `;
 
 export class StoreError extends Error {
@@ -290,7 +293,7 @@ export class SqliteKvStore implements KvStore {
 
 const MIGRATE_FROM_1 = `
 BEGIN IMMEDIATE;
-CREATE TABLE changes_v2 (revision INTEGER NOT NULL, seq INTEGER NOT NULL, deleted INTEGER NOT NULL, key BLOB NOT NULL, value BLOB, PRIMARY KEY (revision, seq)) WITHOUT ROWID;
+CREATE TABLE changes_v2 ${CHANGES_TABLE};
 INSERT INTO changes_v2 SELECT revision, 0, deleted, key, value FROM changes;
 DROP TABLE changes;
 ALTER TABLE changes_v2 RENAME TO changes;
