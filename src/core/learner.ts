@@ -3,7 +3,8 @@ import { invariant } from "./assert.ts";
 import { gcQuorum } from "./gc.ts";
 import type { OutputBuilder } from "./output.ts";
 import { DuplicateFilter } from "./duplicate-filter.ts";
-import type { Batch, ClientFilter, Instance, NodeId, Tick, Vid } from "./types.ts";
+import { unpack } from "./pack.ts";
+import type { Batch, ClientFilter, ClientValue, Instance, NodeId, Tick, Vid } from "./types.ts";
 
 export { MAX_OUT_OF_ORDER_SEQS } from "./duplicate-filter.ts";
 
@@ -61,6 +62,8 @@ export class Learner {
   private lastSlowDown: Tick = -Infinity;
   /** Values delivered (after duplicates were removed). */
   delivered = 0;
+  /** Packs refused for not holding the values they claim (a broken or hostile client; every learner refuses the same). */
+  malformedPacks = 0;
   /** Flow-control notices sent. */
   slowDowns = 0;
 
@@ -293,7 +296,7 @@ export class Learner {
       if (vid === undefined) return;
       const batch = this.batches.get(this.next)?.get(vid);
       if (!batch) return;
-      const values = batch.values.filter((v) => this.filter.firstTime(v.client, v.seq, out));
+      const values = this.firstTimeValues(batch.values, out);
       out.deliver.push(batch.skip === undefined ? { instance: this.next, vid, values } : { instance: this.next, vid, values, skip: batch.skip });
       this.delivered += values.length;
       this.decisions.delete(this.next);
@@ -305,6 +308,24 @@ export class Learner {
       this.next++;
       this.progressed(now);
     }
+  }
+
+  /** The values of a batch not delivered before, packs split into their values (see pack.ts). */
+  private firstTimeValues(values: readonly ClientValue[], out: OutputBuilder): ClientValue[] {
+    const fresh: ClientValue[] = [];
+    for (const v of values) {
+      if (v.packed === undefined) {
+        if (this.filter.firstTime(v.client, v.seq, out)) fresh.push(v);
+        continue;
+      }
+      const inner = unpack(v);
+      if (inner === null) {
+        this.malformedPacks++;
+        continue;
+      }
+      for (const u of inner) if (this.filter.firstTime(u.client, u.seq, out)) fresh.push(u);
+    }
+    return fresh;
   }
 
   /** Whether this learner delivered (client, seq) (as far as its duplicate filter remembers). */

@@ -30,7 +30,7 @@ export interface ProcessStatus {
   /** Its acceptor's election: the leader followed, its silence, whether suspected, the suspicion timeout now. */
   readonly election: { readonly leader: NodeId; readonly silence: Tick; readonly suspecting: boolean; readonly suspectAfter: Tick } | null;
   /** Its learner: the next instance to deliver, values delivered, instances waiting, flow-control notices sent, whether behind what acceptors retain. */
-  readonly learner: { readonly nextInstance: Instance; readonly delivered: number; readonly backlog: number; readonly slowDowns: number; readonly behindGc: boolean } | null;
+  readonly learner: { readonly nextInstance: Instance; readonly delivered: number; readonly backlog: number; readonly slowDowns: number; readonly behindGc: boolean; readonly malformedPacks: number } | null;
   /** Its proposer: its client id, values not yet known delivered, values refused (queue full), re-sends. */
   readonly proposer: { readonly clientId: number; readonly inFlight: number; readonly refused: number; readonly resent: number } | null;
   /**

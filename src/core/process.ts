@@ -135,7 +135,10 @@ export class RingProcess implements ProcessContext {
         this.dissemination.tick(now, out);
         break;
       case "propose":
-        this.proposer?.propose(input.payload, now, out, input.group);
+        this.proposer?.propose(input.payload, now, out, input.group, input.hold);
+        break;
+      case "flush":
+        this.proposer?.flush(now, out);
         break;
       case "lead":
         this.coordinator?.activate(now, out);
@@ -183,7 +186,7 @@ export class RingProcess implements ProcessContext {
         : null,
       acceptor: a ? { promised: a.rnd, applied: this.gc.watermark, trimmedBelow: a.trimmedBelow, heldInstances: a.heldInstances, gcExcludedReplicas: this.gc.excluded(now) } : null,
       election: e ? { leader: e.leader, silence: e.silence(now), suspecting: e.suspecting(now), suspectAfter: e.suspectAfter() } : null,
-      learner: l ? { nextInstance: l.nextInstance, delivered: l.delivered, backlog: l.backlog, slowDowns: l.slowDowns, behindGc: l.behindGc } : null,
+      learner: l ? { nextInstance: l.nextInstance, delivered: l.delivered, backlog: l.backlog, slowDowns: l.slowDowns, behindGc: l.behindGc, malformedPacks: l.malformedPacks } : null,
       proposer: p ? { clientId: p.clientId, inFlight: p.inFlight, refused: p.refused, resent: p.resent } : null,
       leadership: leading ? { leader: this.id, ring: c.ring, silence: 0 } : this.leadership.view(now),
     };
@@ -362,9 +365,10 @@ export class RingProcess implements ProcessContext {
   private ackDeliveries(now: Tick, out: OutputBuilder): void {
     const p = this.proposer;
     if (!p) return;
-    // onDelivered may append sends but never deliveries, so iterating while it runs is safe.
-    for (const d of out.deliver)
-      for (const v of d.values) if (v.client === p.clientId) p.onDelivered(v.client, v.seq, d.instance, now, out);
+    let settled = false;
+    for (const d of out.deliver) for (const v of d.values) if (v.client === p.clientId && p.settle(v.client, v.seq, d.instance, now, out)) settled = true;
+    // The freed window is filled once, after every delivery of the step: the queued values go packed.
+    if (settled) p.flush(now, out);
   }
 }
 

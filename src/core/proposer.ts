@@ -1,10 +1,16 @@
-import type { ProtocolConfig } from "./config.ts";
+import { VALUE_OVERHEAD_BYTES, type ProtocolConfig } from "./config.ts";
+import { MAX_PACK_VALUES, PACK_VALUE_OVERHEAD_BYTES, packPayload } from "./pack.ts";
 import { MAX_NOTICE_SEQS, noticeSpan, SUBSCRIPTION_PERIODS, subscribeTicks } from "./notifier.ts";
 import type { OutputBuilder } from "./output.ts";
 import type { ClientValue, Instance, Msg, NodeId, Tick } from "./types.ts";
 
+/** A value, or a pack of values (pack.ts), sent and not yet delivered. */
 interface Outstanding {
   readonly v: ClientValue;
+  /** Its values not yet delivered (a pack's are delivered together, but told one by one). */
+  pending: number;
+  /** Its delivery time was measured (once per value or pack). */
+  measured: boolean;
   /** When it was first sent, and last sent. */
   readonly firstSentAt: Tick;
   sentAt: Tick;
@@ -43,7 +49,10 @@ export const MAX_TIMEOUT_FACTOR = 4;
  */
 export class Proposer {
   private nextSeq = 0;
+  /** Every seq in flight, to what carries it (a pack's seqs share one entry). */
   private readonly outstanding = new Map<number, Outstanding>();
+  /** The same entries once each, by their first seq: what re-sends walk. */
+  private readonly sent = new Map<number, Outstanding>();
   private readonly queue: ClientValue[] = [];
   /** Values refused because the queue was full. */
   refused = 0;
@@ -91,8 +100,13 @@ export class Proposer {
     return this.outstanding.size + this.queue.length;
   }
 
-  /** Takes the value with its (client, seq), or refuses it when the proposer is saturated (both told in the output). */
-  propose(payload: Uint8Array, now: Tick, out: OutputBuilder, group?: number): void {
+  /**
+   * Takes the value with its (client, seq), or refuses it when the proposer is saturated (both
+   * told in the output). `hold`: queue it without sending; a later `flush` (or tick) sends what
+   * is queued, packed (pack.ts): a host that proposes several values in one turn of its event
+   * loop holds them and flushes at the turn's end.
+   */
+  propose(payload: Uint8Array, now: Tick, out: OutputBuilder, group?: number, hold = false): void {
     if (this.queue.length >= this.cfg.proposerQueue) {
       this.refused++;
       out.refused = true;
@@ -101,17 +115,35 @@ export class Proposer {
     const v: ClientValue = group ? { client: this.clientId, seq: this.nextSeq++, payload, group } : { client: this.clientId, seq: this.nextSeq++, payload };
     out.proposed = { client: v.client, seq: v.seq };
     this.queue.push(v);
+    if (!hold) this.sendQueued(now, out);
+  }
+
+  /** Sends the values held (see propose). */
+  flush(now: Tick, out: OutputBuilder): void {
     this.sendQueued(now, out);
   }
 
   /** The co-located learner delivered (client, seq) at `instance`. */
   onDelivered(client: number, seq: number, instance: Instance | null, now: Tick, out: OutputBuilder): void {
+    if (this.settle(client, seq, instance, now, out)) this.sendQueued(now, out);
+  }
+
+  /** Marks (client, seq) delivered without sending more yet (the caller flushes); whether it was in flight here. */
+  settle(client: number, seq: number, instance: Instance | null, now: Tick, out: OutputBuilder): boolean {
     const o = client === this.clientId ? this.outstanding.get(seq) : undefined;
-    if (!o) return;
+    if (!o) return false;
     this.outstanding.delete(seq);
-    if (o.tries === 0) this.measure(now - o.sentAt);
+    if (--o.pending === 0) this.sent.delete(o.v.seq);
+    if (o.tries === 0 && !o.measured) this.measure(now - o.sentAt);
+    o.measured = true;
     out.acked.push({ client, seq, instance });
-    this.sendQueued(now, out);
+    return true;
+  }
+
+  /** Every value of `o` not yet reported is delivered at `instance`. */
+  private settleAll(o: Outstanding, instance: Instance | null, now: Tick, out: OutputBuilder): void {
+    const n = o.v.packed ?? 1;
+    for (let q = o.v.seq; q < o.v.seq + n; q++) if (this.outstanding.get(q) === o) this.settle(o.v.client, q, instance, now, out);
   }
 
   /**
@@ -121,13 +153,14 @@ export class Proposer {
   onNotice(client: number, seqs: readonly number[], instances: readonly Instance[], unplaced: readonly number[], now: Tick, out: OutputBuilder): void {
     if (client !== this.clientId) return;
     this.lastNotice = now;
-    for (let k = 0; k < seqs.length && k < instances.length; k++) this.onDelivered(client, seqs[k] as number, instances[k] as Instance, now, out);
+    for (let k = 0; k < seqs.length && k < instances.length; k++) this.settle(client, seqs[k] as number, instances[k] as Instance, now, out);
     for (const q of unplaced) {
       const o = this.outstanding.get(q);
       if (o?.toldAt === undefined) continue;
       this.tookCoordinatorsWord++;
-      this.onDelivered(client, q, o.toldAt, now, out);
+      this.settle(client, q, o.toldAt, now, out);
     }
+    this.sendQueued(now, out);
   }
 
   /**
@@ -147,7 +180,10 @@ export class Proposer {
     }
     const next = this.delivering();
     if (next !== null && next <= instance) o.toldAt = Math.min(o.toldAt ?? instance, instance);
-    else this.onDelivered(client, seq, this.coordinatorsWord(instance), now, out);
+    else {
+      this.settleAll(o, this.coordinatorsWord(instance), now, out);
+      this.sendQueued(now, out);
+    }
   }
 
   /**
@@ -166,12 +202,12 @@ export class Proposer {
     const followsNotices = this.followsNotices;
     if (followsNotices) this.keepSubscribed(now, out);
     let timedOut = false;
-    for (const o of this.outstanding.values()) {
+    for (const o of this.sent.values()) {
       if (o.toldAt !== undefined) {
         // Decided: no re-send. The learner passed the instance without delivering it here (the
         // coordinator's instance was not where learners deliver it): take the coordinator's word.
         // Without a learner here, the subscribed learner is asked at each renewal (see onNotice).
-        if (!followsNotices && (next === null || next > o.toldAt)) this.onDelivered(o.v.client, o.v.seq, this.coordinatorsWord(o.toldAt), now, out);
+        if (!followsNotices && (next === null || next > o.toldAt)) this.settleAll(o, this.coordinatorsWord(o.toldAt), now, out);
         continue;
       }
       if (now - o.sentAt < this.backedOff(base, o.tries)) continue;
@@ -183,6 +219,8 @@ export class Proposer {
     }
     // Each tick with a timeout doubles the wait of every value (capped) until a measurement comes.
     if (timedOut) this.backoff = Math.min(this.backoff + 1, MAX_BACKOFF_DOUBLINGS);
+    // Values held (propose's `hold`) and not flushed go now at the latest; so do those settled above.
+    this.sendQueued(now, out);
   }
 
   /** Ticks to wait for a value sent `tries` times already (0: the first send). */
@@ -218,12 +256,37 @@ export class Proposer {
     // Without a learner here, the values in flight stay within the span learners remember.
     const span = this.followsNotices ? noticeSpan(this.cfg) : Infinity;
     while (this.queue.length > 0 && this.outstanding.size < this.cfg.proposerWindow) {
-      const oldest = this.outstanding.keys().next().value;
-      if (oldest !== undefined && (this.queue[0] as ClientValue).seq - oldest >= span) break;
-      const v = this.queue.shift() as ClientValue;
-      this.outstanding.set(v.seq, { v, firstSentAt: now, sentAt: now, tries: 0 });
+      const oldest = this.outstanding.keys().next().value ?? (this.queue[0] as ClientValue).seq;
+      const n = this.packable(oldest + span);
+      if (n === 0) break;
+      const taken = this.queue.splice(0, n);
+      const first = taken[0] as ClientValue;
+      const v: ClientValue = n === 1 ? first : { ...first, payload: packPayload(taken.map((t) => t.payload)), packed: n };
+      const o: Outstanding = { v, pending: n, measured: false, firstSentAt: now, sentAt: now, tries: 0 };
+      for (const t of taken) this.outstanding.set(t.seq, o);
+      this.sent.set(v.seq, o);
       out.to(this.route(0), this.valueMsg(v));
     }
+  }
+
+  /**
+   * How many queued values go next as one (a pack when more than one): of one group, within the
+   * window and below seq `spanEnd`, at most MAX_PACK_VALUES, and, packed, no larger than a batch
+   * (so that the coordinator's batches close as they would for the values one by one).
+   */
+  private packable(spanEnd: number): number {
+    const room = Math.min(this.cfg.proposerWindow - this.outstanding.size, MAX_PACK_VALUES);
+    const maxBytes = this.cfg.batchBytes - VALUE_OVERHEAD_BYTES;
+    const first = this.queue[0] as ClientValue;
+    if (first.seq >= spanEnd) return 0;
+    let n = 1;
+    let bytes = PACK_VALUE_OVERHEAD_BYTES + first.payload.byteLength;
+    for (; n < room && n < this.queue.length; n++) {
+      const v = this.queue[n] as ClientValue;
+      bytes += PACK_VALUE_OVERHEAD_BYTES + v.payload.byteLength;
+      if (v.group !== first.group || v.seq >= spanEnd || bytes > maxBytes) break;
+    }
+    return n;
   }
 
   /**
@@ -232,7 +295,7 @@ export class Proposer {
    * periods while a value waited as long (the learner is down, or cut off from this proposer).
    */
   private keepSubscribed(now: Tick, out: OutputBuilder): void {
-    const oldest = this.outstanding.values().next().value;
+    const oldest = this.sent.values().next().value;
     if (oldest === undefined) return;
     const period = subscribeTicks(this.cfg);
     const silent = SUBSCRIPTION_PERIODS * period;
@@ -252,9 +315,9 @@ export class Proposer {
     if (to === null) return;
     this.lastSubscribed = now;
     const seqs: number[] = [];
-    for (const o of this.outstanding.values()) {
+    for (const [q, o] of this.outstanding) {
       if (seqs.length >= MAX_NOTICE_SEQS) break;
-      if (o.toldAt !== undefined) seqs.push(o.v.seq);
+      if (o.toldAt !== undefined) seqs.push(q);
     }
     out.to(to, { t: "subscribe", client: this.clientId, seqs });
   }

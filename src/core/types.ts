@@ -24,6 +24,8 @@ export interface ClientValue {
   readonly payload: Uint8Array;
   /** Multi-Ring: the group the value was multicast to (absent: group 0, the only group of a configuration without rings). */
   readonly group?: number;
+  /** A pack of this many values (2..MAX_PACK_VALUES, seqs seq..seq+packed-1; see pack.ts); absent: one value. */
+  readonly packed?: number;
 }
 
 /** The value consensus decides on: a batch of client values under a unique id. An empty batch is a no-op. */
@@ -315,7 +317,9 @@ export interface Ack {
 export type Input =
   | { readonly k: "msg"; readonly from: NodeId; readonly msg: Msg }
   | { readonly k: "tick" }
-  | { readonly k: "propose"; readonly payload: Uint8Array; readonly group?: number }
+  /** hold: queued, not sent before a "flush" input (or the next tick), so that a turn's values go packed (proposer.ts). */
+  | { readonly k: "propose"; readonly payload: Uint8Array; readonly group?: number; readonly hold?: boolean }
+  | { readonly k: "flush" }
   /**
    * Leadership forced from outside: the configured coordinator of a fresh cluster starts Phase 1
    * at once (paxos node), the simulator plants duelling leaders. The election (election.ts)

@@ -13,7 +13,8 @@
  * a record that passes its checksum but has the wrong shape is corruption too, never trusted.
  *
  * A vote's body keeps its payloads out of the CBOR: u32 length of a CBOR array
- * [instance, vrnd, vid, [[client, seq, payload length(, group)], ...]] (and a fifth element, n, for a
+ * [instance, vrnd, vid, [[client, seq, payload length(, group(, packed))], ...]] (group 0 before a
+ * pack's count when the value has none; and a fifth element, n, for a
  * Multi-Ring skip(n) batch), the array, then the payloads one after the other — copied once,
  * straight into the record.
  */
@@ -117,7 +118,7 @@ export function encodeRecord(r: DiskRecord): Uint8Array {
   let type: RecordType;
   if (r.k === "vote") {
     type = RecordType.Vote;
-    const head: unknown[] = [r.instance, r.vrnd, r.batch.vid, r.batch.values.map((v) => (v.group === undefined ? [v.client, v.seq, v.payload.byteLength] : [v.client, v.seq, v.payload.byteLength, v.group]))];
+    const head: unknown[] = [r.instance, r.vrnd, r.batch.vid, r.batch.values.map(voteValueHead)];
     if (r.batch.skip !== undefined) head.push(r.batch.skip);
     const meta = cbor.encode(head) as Uint8Array;
     let payloads = 0;
@@ -188,6 +189,12 @@ function decodeCbor(bytes: Uint8Array): unknown {
   }
 }
 
+/** A vote value's CBOR head: [client, seq, payload length(, group(, packed))]. */
+function voteValueHead(v: ClientValue): number[] {
+  if (v.packed !== undefined) return [v.client, v.seq, v.payload.byteLength, v.group ?? 0, v.packed];
+  return v.group === undefined ? [v.client, v.seq, v.payload.byteLength] : [v.client, v.seq, v.payload.byteLength, v.group];
+}
+
 /** A vote: its CBOR part, then payloads whose lengths must add up to exactly what is left. */
 function decodeVote(bytes: Uint8Array): WalRecord {
   if (bytes.length < 4) throw new RecordError("vote: body shorter than its length field");
@@ -199,14 +206,19 @@ function decodeVote(bytes: Uint8Array): WalRecord {
   let at = 4 + metaLength;
   const decoded: ClientValue[] = arr(values, null, "vote.values").map((x, i) => {
     const v = arr(x, null, `vote value ${i}`);
-    if (v.length !== 3 && v.length !== 4) throw new RecordError(`vote value ${i}: expected an array of 3 (or 4 with a group)`);
-    const [client, seq, length, group] = v;
+    if (v.length < 3 || v.length > 5) throw new RecordError(`vote value ${i}: expected an array of 3 (4 with a group, 5 with a pack's count)`);
+    const [client, seq, length, group, packed] = v;
     const n = nat(length, "payload length");
     if (at + n > bytes.length) throw new RecordError(`vote value ${i}: payload of ${n} bytes runs past the body`);
     const payload = bytes.subarray(at, at + n);
     at += n;
-    const value = { client: nat(client, "client"), seq: nat(seq, "seq"), payload };
-    return group === undefined ? value : { ...value, group: nat(group, "group") };
+    const value: ClientValue = { client: nat(client, "client"), seq: nat(seq, "seq"), payload };
+    const g = group === undefined ? 0 : nat(group, "group");
+    const grouped = g === 0 ? value : { ...value, group: g };
+    if (packed === undefined) return grouped;
+    const count = nat(packed, "packed");
+    if (count < 2) throw new RecordError(`vote value ${i}: a pack holds at least 2 values, not ${count}`);
+    return { ...grouped, packed: count };
   });
   if (at !== bytes.length) throw new RecordError(`vote: ${bytes.length - at} bytes after the last payload`);
   if (skip !== undefined && (decoded.length > 0 || nat(skip, "vote.skip") < 1)) throw new RecordError("vote: a skip batch has no values and skips at least one instance");

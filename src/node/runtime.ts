@@ -89,6 +89,8 @@ export class NodeRuntime {
   private established = false;
   /** Whether this process' coordinator was active at the last change the core told. */
   private active = false;
+  /** A "flush" input is due at the end of this turn (see propose). */
+  private flushScheduled = false;
   /** What the last proposal's step told (see propose). */
   private proposal: { readonly client: number; readonly seq: number } | null = null;
   /** Clock reading at the last timer callback, and whether a tick waits for queued input (see onTimer). */
@@ -214,7 +216,15 @@ export class NodeRuntime {
   /** Proposes `payload` (Multi-Ring: to `group`) through this process' proposer: the (client, seq) it took, or null (refused, full; or closed). */
   propose(payload: Uint8Array, group?: number): { readonly client: number; readonly seq: number } | null {
     this.proposal = null;
-    this.input(group ? { k: "propose", payload, group } : { k: "propose", payload });
+    // Held until the end of this turn of the event loop: the values proposed in one turn go as one pack.
+    this.input(group ? { k: "propose", payload, group, hold: true } : { k: "propose", payload, hold: true });
+    if (this.proposal !== null && !this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => {
+        this.flushScheduled = false;
+        if (!this.closed) this.input({ k: "flush" });
+      });
+    }
     return this.proposal;
   }
 

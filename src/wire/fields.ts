@@ -6,7 +6,8 @@
  * Layouts (big-endian; u53 = a safe integer >= 0 as two u32 words, high word first):
  * - node set (ring, voters): u8 count (<= MAX_RING), count x u16 node id, all distinct
  * - vid: u8 length (1..MAX_VID), printable ASCII bytes
- * - client value: u32 client, u53 seq, u16 group (Multi-Ring; 0: none), u32 length, payload bytes
+ * - client value: u32 client, u53 seq, u16 group (Multi-Ring; 0: none), u16 packed (0: one value;
+ *   2..MAX_PACK_VALUES: a pack, core/pack.ts), u32 length, payload bytes
  * - batch: vid, u32 skip (0: an ordinary batch; 1..MAX_SKIP: a Multi-Ring skip batch, whose count
  *   is 0), u32 count (<= MAX_BATCH_VALUES), count x client value
  * - decision ids: u32 count (<= MAX_LIST), count x (u53 instance, vid)
@@ -17,6 +18,7 @@ import type { Batch, ClientValue, DecisionId, NodeId } from "../core/types.ts";
 import { checkList, checkNodeId, checkU32, checkU53, checkVid } from "./check.ts";
 import { DecodeError, EncodeError } from "./errors.ts";
 import { MAX_BATCH_VALUES, MAX_LIST, MAX_RING, MAX_SKIP } from "./limits.ts";
+import { MAX_PACK_VALUES } from "../core/pack.ts";
 import type { Reader } from "./reader.ts";
 import type { Writer } from "./writer.ts";
 
@@ -54,12 +56,13 @@ export function readNodes(r: Reader, what: string): NodeId[] {
 /* ---- client values and batches ---- */
 
 /** The least bytes one client value takes (an empty payload). */
-export const MIN_VALUE_BYTES = 4 + 8 + 2 + 4;
+export const MIN_VALUE_BYTES = 4 + 8 + 2 + 2 + 4;
 
 export function measureValue(v: ClientValue, what: string): number {
   checkU32(v.client, what, "client");
   checkU53(v.seq, what, "seq");
   if (v.group !== undefined && (!Number.isInteger(v.group) || v.group < 1 || v.group > 0xffff)) throw new EncodeError(`${what}.group: expected 1..65535 (absent: 0), got ${v.group}`);
+  if (v.packed !== undefined && (!Number.isInteger(v.packed) || v.packed < 2 || v.packed > MAX_PACK_VALUES)) throw new EncodeError(`${what}.packed: expected 2..${MAX_PACK_VALUES} (absent: one value), got ${v.packed}`);
   if (!(v.payload instanceof Uint8Array)) throw new EncodeError(`${what}.payload: not a Uint8Array`);
   return MIN_VALUE_BYTES + v.payload.byteLength;
 }
@@ -68,6 +71,7 @@ export function writeValue(w: Writer, v: ClientValue): void {
   w.u32(v.client);
   w.u53(v.seq);
   w.u16(v.group ?? 0);
+  w.u16(v.packed ?? 0);
   w.u32(v.payload.byteLength);
   w.raw(v.payload);
 }
@@ -76,9 +80,12 @@ export function readValue(r: Reader, what: string): ClientValue {
   const client = r.u32(what, "client");
   const seq = r.u53(what, "seq");
   const group = r.u16(what, "group");
+  const packed = r.u16(what, "packed");
+  if (packed === 1 || packed > MAX_PACK_VALUES) throw new DecodeError("body", `${what}.packed: ${packed} is not 0 or 2..${MAX_PACK_VALUES}`);
   const len = r.u32(what, "length");
   const payload = r.bytes(len, what, "payload");
-  return group === 0 ? { client, seq, payload } : { client, seq, payload, group };
+  const v: ClientValue = group === 0 ? { client, seq, payload } : { client, seq, payload, group };
+  return packed === 0 ? v : { ...v, packed };
 }
 
 export function measureBatch(b: Batch, what: string): number {

@@ -24,7 +24,7 @@ import { getU16, getU32, setU16, setU32 } from "./bytes.ts";
 
 export const HEADER_SIZE = 20;
 export const MAGIC = 0x5250;
-export const VERSION = 3;
+export const VERSION = 4;
 
 /** Byte offsets of the header fields. */
 export const OFF_MAGIC = 0;

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Learner, MAX_OUT_OF_ORDER_SEQS } from "../../src/core/learner.ts";
 import { OutputBuilder } from "../../src/core/output.ts";
+import { packPayload } from "../../src/core/pack.ts";
 import { batch, cv, makeCfg, sent, type CfgParts } from "./helpers.ts";
 
 // Acceptors 1,2,3; learners 4,5,6 (learner 5 is the second, so its preferred acceptor is the second).
@@ -64,6 +65,21 @@ describe("learner delivery", () => {
     l.onDecision(1, "17.1", 0, out);
     expect(out.deliver.map((d) => d.values)).toEqual([[cv(1, 0), cv(1, 1)], [cv(3, 0)]]);
     expect(l.delivered).toBe(3);
+  });
+
+  test("a pack is delivered as its values, each once: a re-sent copy decided later delivers nothing, a malformed pack nothing at all", () => {
+    const l = new Learner(4, cfg);
+    const out = new OutputBuilder();
+    const pack = { client: 1, seq: 2, payload: packPayload([cv(1, 2).payload, cv(1, 3).payload, cv(1, 4).payload]), packed: 3 };
+    const malformed = { client: 5, seq: 0, payload: packPayload([cv(5, 0).payload]), packed: 2 };
+    l.onBatch(0, batch("17.0", cv(1, 0), pack, malformed), 0, out);
+    l.onDecision(0, "17.0", 0, out);
+    l.onBatch(1, batch("17.1", pack, cv(1, 5)), 0, out);
+    l.onDecision(1, "17.1", 0, out);
+    expect(out.deliver.map((d) => d.values)).toEqual([[cv(1, 0), cv(1, 2), cv(1, 3), cv(1, 4)], [cv(1, 5)]]);
+    expect(l.delivered).toBe(5);
+    expect(l.malformedPacks).toBe(1);
+    expect(l.hasDelivered(1, 3)).toBe(true);
   });
 
   test("duplicate filtering also holds for seqs delivered out of order", () => {

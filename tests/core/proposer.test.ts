@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { OutputBuilder } from "../../src/core/output.ts";
 import { MAX_TIMEOUT_FACTOR, Proposer } from "../../src/core/proposer.ts";
+import { PACK_VALUE_OVERHEAD_BYTES, packPayload } from "../../src/core/pack.ts";
+import { VALUE_OVERHEAD_BYTES } from "../../src/core/config.ts";
 import { makeCfg, sent, type CfgParts } from "./helpers.ts";
 
 function cfgWith(timing: CfgParts["timing"] = {}) {
@@ -193,5 +195,83 @@ describe("proposer", () => {
     p.onToldDecided(300, 0, 8, 1, out);
     p.onToldDecided(301, 0, 8, 1, out); // another client's value
     expect(out.acked).toEqual([{ client: 300, seq: 0, instance: 8 }]);
+  });
+});
+
+describe("proposer packs (values proposed together travel as one)", () => {
+  test("held values are not sent until a flush, which sends them as one pack with consecutive seqs", () => {
+    const p = new Proposer(300, cfgWith(), byTry);
+    const held = new OutputBuilder();
+    for (let i = 0; i < 3; i++) p.propose(bytes(i), 0, held, undefined, true);
+    expect(held.proposed).toEqual({ client: 300, seq: 2 });
+    expect(held.send).toEqual([]);
+    const out = new OutputBuilder();
+    p.flush(0, out);
+    expect(sent(out, "value")).toEqual([{ to: 10, msg: { t: "value", v: { client: 300, seq: 0, payload: packPayload([bytes(0), bytes(1), bytes(2)]), packed: 3 }, hops: 0 } }]);
+    expect(p.inFlight).toBe(3);
+  });
+
+  test("a tick sends what was held and never flushed", () => {
+    const p = new Proposer(300, cfgWith(), byTry);
+    for (let i = 0; i < 2; i++) p.propose(bytes(i), 0, new OutputBuilder(), undefined, true);
+    const out = new OutputBuilder();
+    p.tick(1, out);
+    expect(sent(out, "value").map((s) => [s.msg.v.seq, s.msg.v.packed])).toEqual([[0, 2]]);
+  });
+
+  test("a pack stays within the window, within one group, and within a batch's bytes", () => {
+    const windowed = new Proposer(300, cfgWith({ proposerWindow: 5 }), byTry);
+    for (let i = 0; i < 8; i++) windowed.propose(bytes(i), 0, new OutputBuilder(), undefined, true);
+    const w = new OutputBuilder();
+    windowed.flush(0, w);
+    expect(sent(w, "value").map((s) => [s.msg.v.seq, s.msg.v.packed])).toEqual([[0, 5]]);
+
+    const grouped = new Proposer(300, cfgWith(), byTry);
+    for (const g of [1, 1, 2, 1]) grouped.propose(bytes(g), 0, new OutputBuilder(), g, true);
+    const g = new OutputBuilder();
+    grouped.flush(0, g);
+    expect(sent(g, "value").map((s) => [s.msg.v.seq, s.msg.v.packed, s.msg.v.group])).toEqual([
+      [0, 2, 1],
+      [2, undefined, 2],
+      [3, undefined, 1],
+    ]);
+
+    // Room for two 4-byte values and their lengths, not three.
+    const small = new Proposer(300, cfgWith({ batchBytes: VALUE_OVERHEAD_BYTES + 2 * (PACK_VALUE_OVERHEAD_BYTES + 4) }), byTry);
+    for (let i = 0; i < 3; i++) small.propose(new Uint8Array(4), 0, new OutputBuilder(), undefined, true);
+    const s = new OutputBuilder();
+    small.flush(0, s);
+    expect(sent(s, "value").map((x) => [x.msg.v.seq, x.msg.v.packed])).toEqual([
+      [0, 2],
+      [2, undefined],
+    ]);
+  });
+
+  test("a pack's values are acknowledged one by one; it is re-sent whole until they are delivered, and the freed window leaves packed", () => {
+    const cfg = cfgWith({ proposerWindow: 3 });
+    const p = new Proposer(300, cfg, byTry);
+    for (let i = 0; i < 5; i++) p.propose(bytes(i), 0, new OutputBuilder(), undefined, true);
+    p.flush(0, new OutputBuilder());
+    const retry = new OutputBuilder();
+    p.tick(cfg.proposerTimeoutTicks, retry);
+    expect(sent(retry, "value").map((s) => [s.to, s.msg.v.seq, s.msg.v.packed])).toEqual([[11, 0, 3]]);
+    const out = new OutputBuilder();
+    p.onNotice(300, [0, 1, 2], [4, 4, 4], [], cfg.proposerTimeoutTicks + 1, out);
+    expect(out.acked).toEqual([0, 1, 2].map((seq) => ({ client: 300, seq, instance: 4 })));
+    expect(sent(out, "value").map((s) => [s.msg.v.seq, s.msg.v.packed])).toEqual([[3, 2]]);
+    const later = new OutputBuilder();
+    p.tick(100 * cfg.proposerTimeoutTicks, later);
+    expect(sent(later, "value").map((s) => s.msg.v.seq)).toEqual([3]);
+    expect(p.inFlight).toBe(2);
+  });
+
+  test("told that a pack is decided (no co-located learner): every value of it is acknowledged", () => {
+    const p = new Proposer(300, cfgWith(), byTry, 3, () => null);
+    for (let i = 0; i < 3; i++) p.propose(bytes(i), 0, new OutputBuilder(), undefined, true);
+    p.flush(0, new OutputBuilder());
+    const out = new OutputBuilder();
+    p.onToldDecided(300, 0, 8, 1, out);
+    expect(out.acked).toEqual([0, 1, 2].map((seq) => ({ client: 300, seq, instance: 8 })));
+    expect(p.inFlight).toBe(0);
   });
 });

@@ -14,6 +14,8 @@ describe("write-ahead-log records", () => {
       { k: "vote", instance: 8, vrnd: 33, batch: { vid: "33.8", values: [] } },
       { k: "vote", instance: 10, vrnd: 33, batch: { vid: "33.10", values: [], skip: 250 } },
       { k: "vote", instance: 11, vrnd: 33, batch: { vid: "33.11", values: [{ client: 4, seq: 9, payload: new Uint8Array([7]), group: 3 }] } },
+      // Packs (core/pack.ts), with a group and without one.
+      { k: "vote", instance: 12, vrnd: 33, batch: { vid: "33.12", values: [{ client: 4, seq: 10, payload: new Uint8Array([0, 0, 0, 1, 7, 0, 0, 0, 0]), packed: 2 }, { client: 5, seq: 1, payload: new Uint8Array(8), group: 2, packed: 2 }] } },
       { k: "vote", instance: 9, vrnd: 33, batch: { vid: "33.9", values: [{ client: 1, seq: 0, payload: new Uint8Array(0) }, { client: 2 ** 32 - 1, seq: 2 ** 53 - 1, payload: new Uint8Array([1, 2, 3]) }] } },
       { k: "decision", instance: 7, vid: "33.7" },
       { k: "trim", below: 5 },

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { Batch, Msg } from "../../src/core/types.ts";
+import { MAX_PACK_VALUES } from "../../src/core/pack.ts";
 import {
   decode,
   DecodeError,
@@ -228,14 +229,14 @@ describe("header layout", () => {
   test("20 bytes at fixed offsets, big-endian: magic, version, type, cluster, sender, reserved, ring, spare, length", () => {
     const buf = encode({ t: "1a", rnd: 0x0102030405, from: 7 }, H);
     expect(HEADER_SIZE).toBe(20);
-    expect(VERSION).toBe(3);
+    expect(VERSION).toBe(4);
     expect([OFF_RESERVED, OFF_RING, OFF_SPARE, OFF_LENGTH]).toEqual([10, 12, 14, 16]);
     expect(hex(buf)).toBe(
-      "52 50 03 02 a1 b2 c3 d4 01 02 00 00 00 00 00 00 00 00 00 10 " + "00 00 00 01 02 03 04 05 " + "00 00 00 00 00 00 00 07",
+      "52 50 04 02 a1 b2 c3 d4 01 02 00 00 00 00 00 00 00 00 00 10 " + "00 00 00 01 02 03 04 05 " + "00 00 00 00 00 00 00 07",
     );
     // The ring id (u16) at offset 12, nothing else changed.
     const ringed = encode({ t: "1a", rnd: 0x0102030405, from: 7 }, { ...H, ring: 0xbeef });
-    expect(hex(ringed.subarray(0, HEADER_SIZE))).toBe("52 50 03 02 a1 b2 c3 d4 01 02 00 00 be ef 00 00 00 00 00 10");
+    expect(hex(ringed.subarray(0, HEADER_SIZE))).toBe("52 50 04 02 a1 b2 c3 d4 01 02 00 00 be ef 00 00 00 00 00 10");
     expect(sameBytes(ringed.subarray(HEADER_SIZE), buf.subarray(HEADER_SIZE))).toBe(true);
   });
 
@@ -261,17 +262,17 @@ describe("header layout", () => {
     }
   });
 
-  test("exact body layout of a batch: vid, u32 skip, u32 count, values (u32 client, u53 seq, u16 group, u32 length, bytes)", () => {
+  test("exact body layout of a batch: vid, u32 skip, u32 count, values (u32 client, u53 seq, u16 group, u16 packed, u32 length, bytes)", () => {
     const v = { client: 0x0a0b0c0d, seq: 2, payload: new Uint8Array([0xde, 0xad]) };
     const frame = encode({ t: "decision", decisions: [] }, H);
     expect(frame.byteLength).toBe(HEADER_SIZE + 4);
     const ordinary = encode({ t: "2ab", rnd: 1, instance: 2, batch: { vid: "1.2", values: [v] }, ring: [], voters: [] }, H);
     expect(hex(ordinary.subarray(HEADER_SIZE + 16 + 2))).toBe(
-      "03 31 2e 32 00 00 00 00 00 00 00 01 0a 0b 0c 0d 00 00 00 00 00 00 00 02 00 00 00 00 00 02 de ad",
+      "03 31 2e 32 00 00 00 00 00 00 00 01 0a 0b 0c 0d 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00 02 de ad",
     );
     const grouped = encode({ t: "2ab", rnd: 1, instance: 2, batch: { vid: "1.2", values: [{ ...v, group: 0x0102 }] }, ring: [], voters: [] }, H);
     expect(hex(grouped.subarray(HEADER_SIZE + 16 + 2))).toBe(
-      "03 31 2e 32 00 00 00 00 00 00 00 01 0a 0b 0c 0d 00 00 00 00 00 00 00 02 01 02 00 00 00 02 de ad",
+      "03 31 2e 32 00 00 00 00 00 00 00 01 0a 0b 0c 0d 00 00 00 00 00 00 00 02 01 02 00 00 00 00 00 02 de ad",
     );
     const skip = encode({ t: "2ab", rnd: 1, instance: 2, batch: { vid: "1.2", values: [], skip: 0x01020304 }, ring: [], voters: [] }, H);
     expect(hex(skip.subarray(HEADER_SIZE + 16 + 2))).toBe("03 31 2e 32 01 02 03 04 00 00 00 00");
@@ -284,12 +285,19 @@ describe("header layout", () => {
     for (const group of [0, 0x10000, 1.5]) expect(() => encode({ t: "value", v: { ...v, group }, hops: 0 }, H)).toThrow(EncodeError);
   });
 
+  test("a value's pack count: absent for one value, 2..MAX_PACK_VALUES round-trips (with a group too), anything else refused", () => {
+    const v = { client: 1, seq: 5, payload: new Uint8Array([1, 2]) };
+    for (const packed of [2, 77, MAX_PACK_VALUES])
+      for (const w of [{ ...v, packed }, { ...v, packed, group: 3 }]) expect(decode(encode({ t: "value", v: w, hops: 0 }, H), CLUSTER).msg).toEqual({ t: "value", v: w, hops: 0 });
+    for (const packed of [0, 1, MAX_PACK_VALUES + 1, 2.5]) expect(() => encode({ t: "value", v: { ...v, packed }, hops: 0 }, H)).toThrow(/packed/);
+  });
+
   test("exact body layouts of value and 2b", () => {
     const v = { client: 0x0a0b0c0d, seq: 2 ** 32 + 2, payload: new Uint8Array([0xde, 0xad]) };
     const value = encode({ t: "value", v, hops: 1 }, H);
-    expect(hex(value.subarray(HEADER_SIZE))).toBe("00 00 00 01 00 0a 0b 0c 0d 00 00 00 01 00 00 00 02 00 00 00 00 00 02 de ad");
+    expect(hex(value.subarray(HEADER_SIZE))).toBe("00 00 00 01 00 0a 0b 0c 0d 00 00 00 01 00 00 00 02 00 00 00 00 00 00 00 02 de ad");
     const withOrigin = encode({ t: "value", v, hops: 1, origin: 0x0304 }, H);
-    expect(hex(withOrigin.subarray(HEADER_SIZE))).toBe("00 00 00 01 01 03 04 0a 0b 0c 0d 00 00 00 01 00 00 00 02 00 00 00 00 00 02 de ad");
+    expect(hex(withOrigin.subarray(HEADER_SIZE))).toBe("00 00 00 01 01 03 04 0a 0b 0c 0d 00 00 00 01 00 00 00 02 00 00 00 00 00 00 00 02 de ad");
     const b2 = encode({ t: "2b", rnd: 33, instance: 7, vid: "33.5", ring: [1, 2, 0], voters: [1] }, H);
     expect(hex(b2.subarray(HEADER_SIZE))).toBe(
       "00 00 00 00 00 00 00 21 00 00 00 00 00 00 00 07 04 33 33 2e 35 03 00 01 00 02 00 00 01 00 01",
@@ -332,10 +340,10 @@ describe("every rejection reason, from crafted buffers", () => {
   });
 
   test("version", () => {
-    for (const v of [0, 1, 2, 4, 255]) {
+    for (const v of [0, 1, 2, 3, 5, 255]) {
       const b = good();
       b[2] = v;
-      rejects(b, "version", new RegExp(`version ${v}, expected 3`));
+      rejects(b, "version", new RegExp(`version ${v}, expected 4`));
     }
   });
 
@@ -345,7 +353,7 @@ describe("every rejection reason, from crafted buffers", () => {
       0x52, 0x50, 2, TYPE_CODES.nack, ...u32(CLUSTER), 0x01, 0x02, 0, 0, ...u32(16), ...u53(33), ...u53(65),
     ]);
     expect(v2.byteLength).toBe(16 + 16);
-    rejects(v2, "version", /format version 2, expected 3/);
+    rejects(v2, "version", /format version 2, expected 4/);
     // Even of another cluster, or cut short of a v3 header: the version is checked first.
     rejects(v2, "version", undefined, 7);
     // Shorter than a version-3 header: still refused as of its version, not as short.
@@ -445,9 +453,9 @@ describe("every rejection reason, from crafted buffers", () => {
   test("body: a forged batch count is refused before anything is allocated", () => {
     const pre = [...u53(1), ...u53(2), 0, ...u32(0), ...vidBytes("1.2"), ...u32(0)];
     rejects(craft("2a", [...pre, ...u32(0xffffffff)]), "body", new RegExp(`count 4294967295 > ${MAX_BATCH_VALUES}`));
-    rejects(craft("2a", [...pre, ...u32(MAX_BATCH_VALUES)]), "body", /1000000 items need at least 18000000 bytes, 0 left/);
+    rejects(craft("2a", [...pre, ...u32(MAX_BATCH_VALUES)]), "body", /1000000 items need at least 20000000 bytes, 0 left/);
     // Two values declared, one present.
-    rejects(craft("2a", [...pre, ...u32(2), ...u32(1), ...u53(1), 0, 0, ...u32(0), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]), "body");
+    rejects(craft("2a", [...pre, ...u32(2), ...u32(1), ...u53(1), 0, 0, 0, 0, ...u32(0), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]), "body");
   });
 
   test("body: forged counts of decisions, 1b votes and catch-up entries", () => {
@@ -458,8 +466,10 @@ describe("every rejection reason, from crafted buffers", () => {
   });
 
   test("body: a payload length beyond the body", () => {
-    rejects(craft("value", [...u32(0), 0, ...u32(1), ...u53(1), 0, 0, ...u32(0xffffffff), 1, 2, 3]), "body", /value\.v\.payload: needs 4294967295 bytes, 3 left/);
-    rejects(craft("value", [...u32(0), 1, 0, 7, ...u32(1), ...u53(1), 0, 0, ...u32(4), 1, 2, 3]), "body", /value\.v\.payload/);
+    rejects(craft("value", [...u32(0), 0, ...u32(1), ...u53(1), 0, 0, 0, 0, ...u32(0xffffffff), 1, 2, 3]), "body", /value\.v\.payload: needs 4294967295 bytes, 3 left/);
+    rejects(craft("value", [...u32(0), 1, 0, 7, ...u32(1), ...u53(1), 0, 0, 0, 0, ...u32(4), 1, 2, 3]), "body", /value\.v\.payload/);
+    rejects(craft("value", [...u32(0), 0, ...u32(1), ...u53(1), 0, 0, 0, 1, ...u32(0)]), "body", /value\.v\.packed: 1 is not 0 or 2\.\.1024/);
+    rejects(craft("value", [...u32(0), 0, ...u32(1), ...u53(1), 0, 0, 0x04, 0x01, ...u32(0)]), "body", /value\.v\.packed: 1025/);
   });
 
   test("body: trailing bytes inside a body of the right length", () => {
@@ -540,7 +550,7 @@ describe("skip batches (Multi-Ring Paxos: one instance standing for n empty ones
   test("decode refuses a skip batch with values, and a skip over MAX_SKIP", () => {
     // 2ab: rnd, instance, empty ring, no voters, then the batch: vid, skip, count, values.
     const pre = [...u53(1), ...u53(2), 0, 0, ...vidBytes("1.2")];
-    const value = [...u32(7), ...u53(1), 0, 0, ...u32(2), 0xab, 0xcd];
+    const value = [...u32(7), ...u53(1), 0, 0, 0, 0, ...u32(2), 0xab, 0xcd];
     expect(decode(craft("2ab", [...pre, ...u32(0), ...u32(1), ...value]), CLUSTER).msg).toEqual({
       t: "2ab",
       rnd: 1,
@@ -582,10 +592,10 @@ describe("zero-copy payloads", () => {
     const [a, b] = got.batch.values;
     expect(a?.payload.buffer).toBe(buf.buffer);
     expect(b?.payload.buffer).toBe(buf.buffer);
-    // header 20, rnd 8, instance 8, ring 1+6, decisions 4, vid 5, skip 4, count 4, then client, seq, group, length.
-    const first = HEADER_SIZE + 8 + 8 + 7 + 4 + 5 + 4 + 4 + 18;
+    // header 20, rnd 8, instance 8, ring 1+6, decisions 4, vid 5, skip 4, count 4, then client, seq, group, packed, length.
+    const first = HEADER_SIZE + 8 + 8 + 7 + 4 + 5 + 4 + 4 + 20;
     expect(a?.payload.byteOffset).toBe(first);
-    expect(b?.payload.byteOffset).toBe(first + 64 + 18);
+    expect(b?.payload.byteOffset).toBe(first + 64 + 20);
     // A write to the input shows through the payload: nothing was copied.
     buf[first] = (buf[first] as number) ^ 0xff;
     expect(a?.payload[0]).toBe(buf[first] as number);
