@@ -1,4 +1,6 @@
 import type { ClientValue } from "./types.ts";
+// A leaf of pure byte helpers: integers by hand, since a DataView would materialise the received buffer (README, hot-path choices).
+import { getU32, setU32 } from "../wire/bytes.ts";
 
 /**
  * Packs: a proposer sends the values it has queued as one client value (seed 000's batching, done
@@ -19,10 +21,9 @@ export function packPayload(payloads: readonly Uint8Array[]): Uint8Array {
   let size = 0;
   for (const p of payloads) size += PACK_VALUE_OVERHEAD_BYTES + p.byteLength;
   const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
   let at = 0;
   for (const p of payloads) {
-    view.setUint32(at, p.byteLength);
+    setU32(out, at, p.byteLength);
     out.set(p, at + PACK_VALUE_OVERHEAD_BYTES);
     at += PACK_VALUE_OVERHEAD_BYTES + p.byteLength;
   }
@@ -37,12 +38,11 @@ export function packPayload(payloads: readonly Uint8Array[]): Uint8Array {
 export function unpack(v: ClientValue): ClientValue[] | null {
   const n = v.packed ?? 1;
   const p = v.payload;
-  const view = new DataView(p.buffer, p.byteOffset, p.byteLength);
   const out: ClientValue[] = [];
   let at = 0;
   for (let i = 0; i < n; i++) {
     if (p.byteLength - at < PACK_VALUE_OVERHEAD_BYTES) return null;
-    const len = view.getUint32(at);
+    const len = getU32(p, at);
     at += PACK_VALUE_OVERHEAD_BYTES;
     if (p.byteLength - at < len) return null;
     const payload = p.subarray(at, at + len);

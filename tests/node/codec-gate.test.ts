@@ -4,7 +4,7 @@ import type { Msg, NodeId } from "../../src/core/types.ts";
 import { CodecGate } from "../../src/node/codec-gate.ts";
 import { NetCounters } from "../../src/node/net-counters.ts";
 import { isBundle } from "../../src/wire/bundle.ts";
-import { decode, encode, HEADER_SIZE, keyId, OFF_RING, OFF_VERSION, TYPE_CODES, WireAuth } from "../../src/wire/index.ts";
+import { decode, encode, HEADER_SIZE, keyId, OFF_RING, OFF_VERSION, TYPE_CODES, VERSION, WireAuth } from "../../src/wire/index.ts";
 import { framesOf, sealBundle } from "../wire/helpers.ts";
 
 const CLUSTER = 9;
@@ -72,23 +72,27 @@ describe("CodecGate without a cluster key", () => {
     expect(drops(counters)).toEqual({});
   });
 
-  test("a message of wire format version 2 is dropped and counted as dropped_version", () => {
+  test("messages of wire format versions 2 and 3 are dropped and counted as dropped_version", () => {
     const { gate, passed, counters } = gateOf();
-    // The crafted bytes are right: the same message as version 3 passes.
-    const v3 = heartbeatV2(1, 1);
-    const as3 = new Uint8Array(HEADER_SIZE + 16);
-    as3.set(v3.subarray(0, 12));
-    as3[OFF_VERSION] = 3;
-    as3.set(v3.subarray(12, 16), 16);
-    as3.set(v3.subarray(16), HEADER_SIZE);
-    gate.accept(as3);
+    // The crafted bytes are right: the same message in the current version passes (a heartbeat's
+    // body is the same in versions 3 and 4, which differ in client values only).
+    const v2 = heartbeatV2(1, 1);
+    const current = new Uint8Array(HEADER_SIZE + 16);
+    current.set(v2.subarray(0, 12));
+    current[OFF_VERSION] = VERSION;
+    current.set(v2.subarray(12, 16), 16);
+    current.set(v2.subarray(16), HEADER_SIZE);
+    gate.accept(current);
     expect(passed).toEqual(["1:1"]);
+    const v3 = current.slice();
+    v3[OFF_VERSION] = 3;
+    gate.accept(v3);
     gate.accept(heartbeatV2(1, 2));
     gate.accept(heartbeatV2(2, 3));
-    // A version-2 hello: 16 bytes, shorter than a version-3 header, still "version".
+    // A version-2 hello: 16 bytes, shorter than a current header, still "version".
     gate.accept(new Uint8Array([0x52, 0x50, 2, TYPE_CODES.hello, ...u32(CLUSTER), 0, 1, 0, 0, ...u32(0)]));
     expect(passed).toEqual(["1:1"]);
-    expect(drops(counters)).toEqual({ dropped_version: 3 });
+    expect(drops(counters)).toEqual({ dropped_version: 4 });
   });
 
   test("a bug behind the gate is no bad input: the handler's error propagates, uncounted", () => {
