@@ -30,6 +30,8 @@ export interface SimResult {
   readonly proposed: number;
   readonly deliveredValues: number;
   readonly messages: number;
+  /** Value messages that carried a pack (core/pack.ts): learners split those. */
+  readonly packsSent: number;
   /** Records that reached a disk though unsynced when their node crashed (torn writes). */
   readonly tornRecords: number;
   /** The live process whose coordinator leads in the highest round at the end (null: none). */
@@ -112,6 +114,7 @@ export class Simulation {
   private dup: number;
   private nextPid = 1;
   private messages = 0;
+  private packsSent = 0;
   private tornRecords = 0;
   /** Processes that died for good: no restart brings them back. */
   private readonly dead = new Set<NodeId>();
@@ -188,6 +191,7 @@ export class Simulation {
       proposed: this.proposed,
       deliveredValues: this.checker.deliveredValues,
       messages: this.messages,
+      packsSent: this.packsSent,
       tornRecords: this.tornRecords,
       leader: this.finalLeader(),
       virtualMs: Math.round(this.now / 1000),
@@ -378,6 +382,7 @@ export class Simulation {
 
   private send(from: NodeId, env: Envelope): void {
     this.messages++;
+    if (env.msg.t === "value" && env.msg.v.packed !== undefined) this.packsSent++;
     if (this.sc.sendCrashes.length > 0 && !this.healed) this.crashOnSend(from, env.msg.t);
     if ("to" in env.dest) this.transmit(from, env.dest.to, env.msg, this.loss);
     else for (const to of this.sc.group) this.transmit(from, to, env.msg, this.mcastLoss);

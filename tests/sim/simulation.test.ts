@@ -16,6 +16,16 @@ describe.each(VARIANTS)("%s simulation", (variant) => {
     }
   });
 
+  test("proposers whose window fills send packs, and the checker checks their values like any other", () => {
+    let packs = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      const r = new Simulation({ variant, seed }).run();
+      expect(r.violations).toEqual([]);
+      packs += r.packsSent;
+    }
+    expect(packs).toBeGreaterThan(0);
+  });
+
   test("different seeds draw different runs", () => {
     const runs = [1, 2, 3, 4].map((seed) => new Simulation({ variant, seed }).run());
     expect(new Set(runs.map((r) => r.messages)).size).toBeGreaterThan(1);
