@@ -64,6 +64,11 @@ export class DuplicateFilter {
   firstTime(client: number, seq: number, out: OutputBuilder | null): boolean {
     let s = this.seen.get(client);
     if (!s) this.seen.set(client, (s = { low: -1, above: new Set() }));
+    // The common case, a client's next seq in order: no set to touch (the same state as below).
+    if (seq === s.low + 1 && s.above.size === 0) {
+      s.low = seq;
+      return true;
+    }
     if (seq <= s.low || s.above.has(seq)) return false;
     s.above.add(seq);
     while (s.above.delete(s.low + 1)) s.low++;
