@@ -10,6 +10,7 @@ import type { BenchProgress } from "./progress.ts";
 import { errnoLine } from "./plots.ts";
 import { measuredLines, rssGrowthMb } from "./stats-window.ts";
 import { multiRingFigures, type MultiRingFigures } from "./multiring-figures.ts";
+import { formatLimits, type Limits } from "./limits.ts";
 import type { MultiRingLayout } from "./multiring-layout.ts";
 
 export { measuredLines, rssGrowthMb } from "./stats-window.ts";
@@ -74,6 +75,8 @@ export interface BenchResult {
   readonly timeline: readonly TimelinePoint[];
   /** With --rings: per ring and aggregate throughput, merge wait, CPU per MB, per-ring rates and merge backlog over time. */
   readonly multiRing?: MultiRingFigures;
+  /** With --limits: what the runtime moves on this host, measured just before the run (limits.ts). */
+  readonly limits?: Limits;
 }
 
 export interface TimelinePoint {
@@ -296,8 +299,23 @@ export function formatBench(r: BenchResult): string {
         `${String(p.id).padEnd(9)} ${p.roles.join(",").padEnd(28)} ${String(p.cpuPercent).padStart(6)} ${p.peakRssMb.toFixed(1).padStart(13)} ${p.rssGrowthMb.toFixed(1).padStart(13)}`,
     ),
     ...(r.multiRing ? multiRingLines(r.multiRing) : []),
+    ...(r.limits ? ["", formatLimits(r.limits), ...limitFractions(r, r.limits)] : []),
   ];
   return `${lines.join("\n")}\n`;
+}
+
+/** The run's figures as fractions of the matching limits (issue 14: ratios, not absolutes, on a shared host). */
+export function limitFractions(r: BenchResult, l: Limits): string[] {
+  const mb = r.learners[0]?.mbPerSec ?? 0;
+  const ring = Math.max(l.tcpRing.nodeNetMBps, l.tcpRing.bunNativeMBps ?? 0);
+  const p50 = r.clients[0]?.latencyUs.p50 ?? 0;
+  const frac = (x: number, of: number): string => (of > 0 ? (x / of).toFixed(2) : "n/a");
+  const lines = ["this run against them:"];
+  if (r.options.variant === "mring") lines.push(`  learner ${mb.toFixed(1)} MB/s = ${frac(mb, l.multicast.losslessMBps)} of the multicast fan-out limit`);
+  else lines.push(`  learner ${mb.toFixed(1)} MB/s = ${frac(mb, ring)} of the TCP ring limit (the faster of the two socket kinds)`);
+  // Latency against the floor of a hop means something with one value in flight only.
+  if (r.options.window === 1 && r.options.rate === undefined) lines.push(`  client p50 ${p50} µs = ${frac(p50, l.pingPong.oneHopUs)} one-hop floors (ping-pong)`);
+  return lines;
 }
 
 function multiRingLines(m: MultiRingFigures): string[] {

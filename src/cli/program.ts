@@ -13,6 +13,8 @@ import { MAX_BENCH_RINGS } from "../bench/multiring-layout.ts";
 import { preparePlotDir, writePlots } from "../bench/plots.ts";
 import { formatKvBench, runKvBench, type Workload } from "../bench/kv-bench.ts";
 import { benchProgress } from "../bench/progress.ts";
+import { LIMIT_DEFAULTS, measureLimits } from "../bench/limits.ts";
+import { runLimitRole } from "../bench/limit-roles.ts";
 import { checkConfigFile, ConfigError, findConfigFile } from "../config/load.ts";
 import { IdentityError } from "../config/identity.ts";
 import { MultiRingSchema, ROLES, type Role } from "../config/schema.ts";
@@ -256,6 +258,13 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       io.out(o.json ? `${JSON.stringify(s)}\n` : formatWalSummary(s));
     });
 
+  // The peers of `paxos bench --limits` (bench/limit-roles.ts): not for operators, hidden from help.
+  program
+    .command("_limit", { hidden: true })
+    .argument("<role>")
+    .argument("[args...]")
+    .action(async (role: string, args: string[]) => runLimitRole(role, args));
+
   const d = BENCH_DEFAULTS;
   program
     .command("bench")
@@ -286,6 +295,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .addOption(new Option("--keys <dist>", "with --app kv: key popularity, zipf (YCSB's, θ 0.99) or uniform").argParser(parseChoice("--keys", ["zipf", "uniform"] as const)).default("zipf"))
     .addOption(new Option("--records <n>", "with --app kv: keys, written once before the run (1 KB values)").argParser(parseIntArg("--records", 1, 1_000_000)).default(1000))
     .addOption(new Option("--concurrency <n>", "with --app kv: requests in flight").argParser(parseIntArg("--concurrency", 1, 4096)).default(32))
+    .option("--limits", "first measure what this runtime moves on this host (a 5-process TCP ring, a 1 → 3 multicast fan-out, a TCP ping-pong, fdatasync; ~20 s), then report the run's figures also as fractions of them")
     .option("--json <file|->", "also write every figure as JSON to FILE, or to standard output with - (the table then goes to standard error)")
     .option("--plots <dir>", "also draw SVG plots into DIR (created if missing): latency-cdf.svg (latency CDF at the clients) and throughput.svg (learner values/s and MB/s over time)")
     .action(
@@ -306,6 +316,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
         walSync: "fsync" | "none";
         json?: string;
         plots?: string;
+        limits?: boolean;
         rate?: number;
         rings?: number;
         groupsPerLearner: "all" | "one";
@@ -320,6 +331,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
         concurrency: number;
       }) => {
         if (o.app === "kv") {
+          if (o.limits === true) throw new UsageError("--limits: measured for the log's benchmark, not with --app kv");
           code = await runKvBenchCommand(o);
           return;
         }
@@ -329,8 +341,11 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
         // Output paths are checked before the cluster starts: a run must not be lost at its end.
         if (o.json !== undefined) checkJsonTarget(o.json);
         if (o.plots !== undefined) preparePlotDir(o.plots);
+        // The limits match the run's shape: a ring of as many processes as U-Ring's, as many multicast receivers as M-Ring's (all but the leader).
+        const limitShape = { ringProcesses: o.ring + o.learners + o.clients, receivers: o.ring - 1 + o.learners };
+        const limits = o.limits === true ? await measureLimits({ ...LIMIT_DEFAULTS, ...limitShape }, (l) => io.err(`paxos bench: ${l}\n`)) : null;
         const progress = benchProgress(o.duration, { write: io.err, ...(process.stderr.isTTY ? { tty: process.stderr } : {}) });
-        const result = await runBench(
+        const run = await runBench(
           {
             variant: o.variant,
             ring: o.ring,
@@ -352,6 +367,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
           },
           progress,
         ).finally(() => progress.stop());
+        const result = limits === null ? run : { ...run, limits };
         if (o.json === "-") {
           io.out(benchJson(result));
           io.err(formatBench(result));
