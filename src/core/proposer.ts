@@ -25,7 +25,7 @@ export type Route = (tries: number) => NodeId;
 /** Bound: a value's re-send timeout doubles per try up to this many times (4x). */
 export const MAX_BACKOFF_DOUBLINGS = 2;
 /** Bound: the measured timeout never exceeds this multiple of proposerTimeoutTicks. */
-export const MAX_TIMEOUT_FACTOR = 4;
+export const MAX_TIMEOUT_FACTOR = 8;
 
 /**
  * The proposer (client side): numbers its values (client, seq), keeps at most `proposerWindow`
@@ -37,8 +37,8 @@ export const MAX_TIMEOUT_FACTOR = 4;
  * learner when no notice came for SUBSCRIPTION_PERIODS of them while a value waited as long.
  *
  * "In time" adapts as TCP's retransmission timer does (RFC 6298): the smoothed time from send
- * to delivery plus four deviations, never below proposerTimeoutTicks nor above
- * MAX_TIMEOUT_FACTOR times it, doubled for each re-send of the same value (at most
+ * to delivery plus four deviations (at least plus itself), never below proposerTimeoutTicks nor
+ * above MAX_TIMEOUT_FACTOR times it (where it starts, before anything is measured), doubled for each re-send of the same value (at most
  * MAX_BACKOFF_DOUBLINGS times). As in TCP, only deliveries of values sent once are measured
  * (Karn: after a re-send, which copy was delivered is unknown), and each tick that re-sends
  * doubles the wait of every value, sent before or after, until such a measurement arrives;
@@ -231,7 +231,13 @@ export class Proposer {
   /** The measured timeout before backoff (computed once per tick, not per value). */
   private baseTimeout(): number {
     const floor = this.cfg.proposerTimeoutTicks;
-    const measured = this.srtt === null ? floor : Math.ceil(this.srtt + 4 * this.rttvar);
+    // Nothing measured yet: the ceiling, as TCP starts from a conservative timeout (RFC 6298: 1 s).
+    // A first window of values takes longer to get through a cold cluster than the floor, and
+    // with the floor every one of them was re-sent before the first delivery could be measured.
+    if (this.srtt === null) return MAX_TIMEOUT_FACTOR * floor;
+    // At least twice the smoothed time: in a closed loop values queue behind a window of others,
+    // and the deviation underestimates such a queue's tail (U-Ring at 32 KB re-sent its p99).
+    const measured = Math.ceil(this.srtt + Math.max(4 * this.rttvar, this.srtt));
     return Math.min(MAX_TIMEOUT_FACTOR * floor, Math.max(floor, measured));
   }
 

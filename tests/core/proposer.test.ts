@@ -32,28 +32,42 @@ describe("proposer", () => {
   test("proposer re-sends a value not delivered within the timeout, along the next route each time", () => {
     const cfg = cfgWith();
     const p = new Proposer(300, cfg, byTry);
+    // Nothing measured yet: the timeout starts at its ceiling.
+    const t = MAX_TIMEOUT_FACTOR * cfg.proposerTimeoutTicks;
     p.propose(bytes(1), 5, new OutputBuilder());
     const early = new OutputBuilder();
-    p.tick(5 + cfg.proposerTimeoutTicks - 1, early);
+    p.tick(5 + t - 1, early);
     expect(early.send).toEqual([]);
     const first = new OutputBuilder();
-    p.tick(5 + cfg.proposerTimeoutTicks, first);
+    p.tick(5 + t, first);
     expect(sent(first, "value").map((s) => [s.to, s.msg.v.seq, s.msg.hops])).toEqual([[11, 0, 0]]);
     // The timeout restarts from the re-send, twice as long.
     const quiet = new OutputBuilder();
-    p.tick(5 + 3 * cfg.proposerTimeoutTicks - 1, quiet);
+    p.tick(5 + 3 * t - 1, quiet);
     expect(quiet.send).toEqual([]);
     const second = new OutputBuilder();
-    p.tick(5 + 3 * cfg.proposerTimeoutTicks, second);
+    p.tick(5 + 3 * t, second);
     expect(sent(second, "value").map((s) => s.to)).toEqual([12]);
     expect(p.resent).toBe(2);
   });
 
-  test("re-send timeouts double per try up to 4x, then stay", () => {
+  test("before any delivery is measured the timeout is its ceiling (as TCP's initial one: a cold cluster's first window took longer than the floor, and all of it was re-sent); it doubles per try up to 4x, then stays", () => {
     const cfg = cfgWith();
     const p = new Proposer(300, cfg, byTry);
-    const t = cfg.proposerTimeoutTicks;
+    const t = MAX_TIMEOUT_FACTOR * cfg.proposerTimeoutTicks;
     expect([0, 1, 2, 3, 10].map((k) => p.timeout(k))).toEqual([t, 2 * t, 4 * t, 4 * t, 4 * t]);
+  });
+
+  test("the measured timeout is at least twice the smoothed delivery time: a closed loop's queue has a longer tail than its deviation says", () => {
+    const cfg = cfgWith();
+    const t = cfg.proposerTimeoutTicks;
+    const p = new Proposer(300, cfg, byTry);
+    // Every delivery takes exactly 2t: no deviation at all, and still no timeout below 4t.
+    for (let i = 0; i < 30; i++) {
+      p.propose(bytes(1), 10_000 * i, new OutputBuilder());
+      p.onDelivered(300, i, i, 10_000 * i + 2 * t, new OutputBuilder());
+    }
+    expect(p.timeout(0)).toBe(4 * t);
   });
 
   test("the timeout follows measured delivery times, within its floor and ceiling", () => {
@@ -158,7 +172,7 @@ describe("proposer", () => {
     expect(told.acked).toEqual([]);
     // Decided: no longer re-sent while waiting for the learner.
     const quiet = new OutputBuilder();
-    p.tick(cfg.proposerTimeoutTicks, quiet);
+    p.tick(MAX_TIMEOUT_FACTOR * cfg.proposerTimeoutTicks, quiet);
     expect(sent(quiet, "value").map((x) => x.msg.v.seq)).toEqual([1]);
     // The learner delivers it at 5, the first instance holding it.
     const delivered = new OutputBuilder();
@@ -168,7 +182,7 @@ describe("proposer", () => {
     p.onToldDecided(300, 1, 9, 3, new OutputBuilder());
     next = 10;
     const passed = new OutputBuilder();
-    p.tick(cfg.proposerTimeoutTicks + 1, passed);
+    p.tick(MAX_TIMEOUT_FACTOR * cfg.proposerTimeoutTicks + 1, passed);
     expect(passed.acked).toEqual([{ client: 300, seq: 1, instance: 9 }]);
     expect(p.inFlight).toBe(0);
   });
@@ -252,11 +266,12 @@ describe("proposer packs (values proposed together travel as one)", () => {
     const p = new Proposer(300, cfg, byTry);
     for (let i = 0; i < 5; i++) p.propose(bytes(i), 0, new OutputBuilder(), undefined, true);
     p.flush(0, new OutputBuilder());
+    const first = MAX_TIMEOUT_FACTOR * cfg.proposerTimeoutTicks;
     const retry = new OutputBuilder();
-    p.tick(cfg.proposerTimeoutTicks, retry);
+    p.tick(first, retry);
     expect(sent(retry, "value").map((s) => [s.to, s.msg.v.seq, s.msg.v.packed])).toEqual([[11, 0, 3]]);
     const out = new OutputBuilder();
-    p.onNotice(300, [0, 1, 2], [4, 4, 4], [], cfg.proposerTimeoutTicks + 1, out);
+    p.onNotice(300, [0, 1, 2], [4, 4, 4], [], first + 1, out);
     expect(out.acked).toEqual([0, 1, 2].map((seq) => ({ client: 300, seq, instance: 4 })));
     expect(sent(out, "value").map((s) => [s.msg.v.seq, s.msg.v.packed])).toEqual([[3, 2]]);
     const later = new OutputBuilder();
