@@ -26,6 +26,11 @@ export type Route = (tries: number) => NodeId;
 export const MAX_BACKOFF_DOUBLINGS = 2;
 /** Bound: the measured timeout never exceeds this multiple of proposerTimeoutTicks. */
 export const MAX_TIMEOUT_FACTOR = 8;
+/**
+ * Bound: no value waits longer than this multiple of proposerTimeoutTicks for its next send,
+ * backoff included: how long a value lost after a partition heals can stay lost.
+ */
+export const MAX_WAIT_FACTOR = 16;
 
 /**
  * The proposer (client side): numbers its values (client, seq), keeps at most `proposerWindow`
@@ -38,8 +43,9 @@ export const MAX_TIMEOUT_FACTOR = 8;
  *
  * "In time" adapts as TCP's retransmission timer does (RFC 6298): the smoothed time from send
  * to delivery plus four deviations (at least plus itself), never below proposerTimeoutTicks nor
- * above MAX_TIMEOUT_FACTOR times it (where it starts, before anything is measured), doubled for each re-send of the same value (at most
- * MAX_BACKOFF_DOUBLINGS times). As in TCP, only deliveries of values sent once are measured
+ * above MAX_TIMEOUT_FACTOR times it (where it starts, before anything is measured), doubled
+ * for each re-send of the same value (at most MAX_BACKOFF_DOUBLINGS times, and never past
+ * MAX_WAIT_FACTOR times the floor in all). As in TCP, only deliveries of values sent once are measured
  * (Karn: after a re-send, which copy was delivered is unknown), and each tick that re-sends
  * doubles the wait of every value, sent before or after, until such a measurement arrives;
  * otherwise a cluster slower than the timeout, where every value is re-sent, would never be
@@ -242,7 +248,7 @@ export class Proposer {
   }
 
   private backedOff(base: number, tries: number): number {
-    return base * 2 ** Math.min(Math.max(tries, this.backoff), MAX_BACKOFF_DOUBLINGS);
+    return Math.min(base * 2 ** Math.min(Math.max(tries, this.backoff), MAX_BACKOFF_DOUBLINGS), MAX_WAIT_FACTOR * this.cfg.proposerTimeoutTicks);
   }
 
   private measure(sample: number): void {

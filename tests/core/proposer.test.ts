@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { OutputBuilder } from "../../src/core/output.ts";
-import { MAX_TIMEOUT_FACTOR, Proposer } from "../../src/core/proposer.ts";
+import { MAX_TIMEOUT_FACTOR, MAX_WAIT_FACTOR, Proposer } from "../../src/core/proposer.ts";
 import { PACK_VALUE_OVERHEAD_BYTES, packPayload } from "../../src/core/pack.ts";
 import { VALUE_OVERHEAD_BYTES } from "../../src/core/config.ts";
 import { makeCfg, sent, type CfgParts } from "./helpers.ts";
@@ -51,23 +51,26 @@ describe("proposer", () => {
     expect(p.resent).toBe(2);
   });
 
-  test("before any delivery is measured the timeout is its ceiling (as TCP's initial one: a cold cluster's first window took longer than the floor, and all of it was re-sent); it doubles per try up to 4x, then stays", () => {
+  test("before any delivery is measured the timeout is its ceiling (as TCP's initial one: a cold cluster's first window took longer than the floor, and all of it was re-sent); it doubles per try, never past MAX_WAIT_FACTOR floors", () => {
     const cfg = cfgWith();
     const p = new Proposer(300, cfg, byTry);
-    const t = MAX_TIMEOUT_FACTOR * cfg.proposerTimeoutTicks;
-    expect([0, 1, 2, 3, 10].map((k) => p.timeout(k))).toEqual([t, 2 * t, 4 * t, 4 * t, 4 * t]);
+    const f = cfg.proposerTimeoutTicks;
+    const t = MAX_TIMEOUT_FACTOR * f;
+    expect([0, 1, 2, 3, 10].map((k) => p.timeout(k))).toEqual([t, 2 * t, MAX_WAIT_FACTOR * f, MAX_WAIT_FACTOR * f, MAX_WAIT_FACTOR * f]);
+    expect(2 * t).toBeLessThanOrEqual(MAX_WAIT_FACTOR * f);
+    expect(4 * t).toBeGreaterThan(MAX_WAIT_FACTOR * f);
   });
 
   test("the measured timeout is at least twice the smoothed delivery time: a closed loop's queue has a longer tail than its deviation says", () => {
     const cfg = cfgWith();
     const t = cfg.proposerTimeoutTicks;
     const p = new Proposer(300, cfg, byTry);
-    // Every delivery takes exactly 2t: no deviation at all, and still no timeout below 4t.
+    // Every delivery takes exactly 1.5t: no deviation left at all, and still no timeout below 3t.
     for (let i = 0; i < 30; i++) {
       p.propose(bytes(1), 10_000 * i, new OutputBuilder());
-      p.onDelivered(300, i, i, 10_000 * i + 2 * t, new OutputBuilder());
+      p.onDelivered(300, i, i, 10_000 * i + (3 * t) / 2, new OutputBuilder());
     }
-    expect(p.timeout(0)).toBe(4 * t);
+    expect(p.timeout(0)).toBe(3 * t);
   });
 
   test("the timeout follows measured delivery times, within its floor and ceiling", () => {
