@@ -76,6 +76,7 @@ export interface StatsLine {
   readonly arrayBuffers?: number;
   /** Coordinator: window in use and flow-control cuts; acceptor: garbage collection; learner: backlog, notices sent. */
   readonly window?: number;
+  readonly lowestWindow?: number;
   readonly windowCuts?: number;
   readonly ring?: readonly number[] | null;
   readonly slowRelayouts?: number;

@@ -150,7 +150,7 @@ export function multiRingStatsLine(started: StartedMultiRing): Record<string, un
       deliveredBytes: rt.counters.deliveredBytes,
       backlog: started.node.merges ? started.node.backlog(id) : null,
       skippedSlots: started.node.skippedSlots(id),
-      ...(s.coordinator?.active ? { window: s.coordinator.flowWindow, windowCuts: s.coordinator.windowCuts } : {}),
+      ...(s.coordinator?.active ? { window: s.coordinator.flowWindow, lowestWindow: s.coordinator.lowestFlowWindow, windowCuts: s.coordinator.windowCuts } : {}),
     };
   }
   return {

@@ -457,7 +457,7 @@ export function statsLine(node: StartedNode): Record<string, unknown> {
     net: node.network.counters,
     ledger: status.ledger,
     ...(status.coordinator
-      ? { window: status.coordinator.window, windowCuts: status.coordinator.windowCuts, ring: status.coordinator.ring, slowRelayouts: status.coordinator.slowRelayouts }
+      ? { window: status.coordinator.window, lowestWindow: status.coordinator.lowestWindow, windowCuts: status.coordinator.windowCuts, ring: status.coordinator.ring, slowRelayouts: status.coordinator.slowRelayouts }
       : {}),
     ...(status.acceptor ? { trimmedBelow: status.acceptor.trimmedBelow, heldInstances: status.acceptor.heldInstances } : {}),
     ...(status.learner ? { backlog: status.learner.backlog, slowDowns: status.learner.slowDowns } : {}),

@@ -107,6 +107,10 @@ export class Coordinator {
   get windowCuts(): number {
     return this.flow.cuts;
   }
+  /** The smallest the flow window has been. */
+  get lowestFlowWindow(): number {
+    return this.flow.lowest;
+  }
   /** Multi-Ring: catch-up notices of merging learners this coordinator honoured (see SkipPacer.lagging). */
   laggingHonoured = 0;
 

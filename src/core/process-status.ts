@@ -13,6 +13,8 @@ export interface ProcessStatus {
     readonly inFlight: number;
     readonly flowWindow: number;
     readonly windowCuts: number;
+    /** The smallest the flow window has been (flowWindow now). */
+    readonly lowestFlowWindow: number;
     readonly slowAcceptors: readonly NodeId[];
     readonly slowRelayouts: number;
     /** Multi-Ring: learners' "lagging" notices honoured with a catch-up skip. */

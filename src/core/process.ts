@@ -184,6 +184,7 @@ export class RingProcess implements ProcessContext {
             ring: c.ring,
             inFlight: c.inFlight,
             flowWindow: c.flowWindow,
+            lowestFlowWindow: c.lowestFlowWindow,
             windowCuts: c.windowCuts,
             slowAcceptors: [...c.slowAcceptors()],
             slowRelayouts: c.slowRelayouts,

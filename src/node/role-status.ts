@@ -12,6 +12,7 @@ export function roleStatus(s: ProcessStatus, tickMs: number, shortBy: (ring: rea
           ring: s.coordinator.ring,
           inFlight: s.coordinator.inFlight,
           window: s.coordinator.flowWindow,
+          lowestWindow: s.coordinator.lowestFlowWindow,
           windowCuts: s.coordinator.windowCuts,
           ringShortBy: shortBy(s.coordinator.ring),
           slowAcceptors: s.coordinator.slowAcceptors,

@@ -18,6 +18,8 @@ export interface NodeStatus {
     readonly ring: readonly number[] | null;
     readonly inFlight: number;
     readonly window: number;
+    /** The smallest the window has been since the node started. */
+    readonly lowestWindow: number;
     readonly windowCuts: number;
     readonly ringShortBy: number;
     /** Slow-acceptor avoidance: acceptors whose heartbeat acks are slow now, and new rounds started to lay them out. */

@@ -153,6 +153,8 @@ describe("paxos kv, partitioned (real processes)", () => {
           status = await c.status(r4.id);
         }
         await writer;
+        if (status?.kvPartitions?.transfers !== 1)
+          console.log(`state transfer not seen; replica ${r4.id} exit code ${String(c.procs.get(r4.id)?.exitCode)}, its last lines:\n${(c.logs.get(r4.id) ?? []).slice(-25).join("\n")}`);
         expect(status?.kvPartitions?.transfers).toBe(1);
         expect(status?.kvPartitions?.lastTransfer?.from).toBe(url(r3));
         expect(status?.kvPartitions?.lastTransfer?.rows).toBeGreaterThan(100);

@@ -9,7 +9,7 @@ export function baseStatus(over: Partial<NodeStatus> = {}): Mutable<NodeStatus> 
     variant: "mring",
     roles: ["coordinator", "acceptor", "learner"],
     uptimeMs: 61_500,
-    coordinator: { active: true, round: 49, ring: [1, 2, 3], inFlight: 7, window: 16, windowCuts: 3, ringShortBy: 1, slowAcceptors: [2], slowRelayouts: 4, catchUpSkips: 6 },
+    coordinator: { active: true, round: 49, ring: [1, 2, 3], inFlight: 7, window: 16, lowestWindow: 8, windowCuts: 3, ringShortBy: 1, slowAcceptors: [2], slowRelayouts: 4, catchUpSkips: 6 },
     acceptor: { promised: 49, applied: 118, trimmedBelow: 64, heldInstances: 62, gcExcludedReplicas: [5] },
     learner: { nextInstance: 120, delivered: 4321, backlog: 6, slowDowns: 2, behindGc: false },
     highestDecided: 126,

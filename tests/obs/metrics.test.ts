@@ -57,7 +57,7 @@ describe("node metrics", () => {
     expect(first.get("paxos_round")).toBe(49);
     src.current = baseStatus({
       variant: "uring",
-      coordinator: { active: false, round: 65, ring: [3, 1], inFlight: 0, window: 32, windowCuts: 0, ringShortBy: 0, slowAcceptors: [], slowRelayouts: 0, catchUpSkips: 0 },
+      coordinator: { active: false, round: 65, ring: [3, 1], inFlight: 0, window: 32, lowestWindow: 32, windowCuts: 0, ringShortBy: 0, slowAcceptors: [], slowRelayouts: 0, catchUpSkips: 0 },
       acceptor: { promised: 81, applied: 0, trimmedBelow: 0, heldInstances: 0, gcExcludedReplicas: [] },
       learner: { nextInstance: 200, delivered: 5000, backlog: 0, slowDowns: 0, behindGc: false },
       highestDecided: 210,
@@ -119,7 +119,7 @@ describe("node metrics", () => {
   });
 
   test("a coordinator without a ring yet reports no ring size; losing a role removes its samples", async () => {
-    const src = new FakeSource(baseStatus({ coordinator: { active: false, round: 0, ring: null, inFlight: 0, window: 32, windowCuts: 0, ringShortBy: 0, slowAcceptors: [], slowRelayouts: 0, catchUpSkips: 0 } }));
+    const src = new FakeSource(baseStatus({ coordinator: { active: false, round: 0, ring: null, inFlight: 0, window: 32, lowestWindow: 32, windowCuts: 0, ringShortBy: 0, slowAcceptors: [], slowRelayouts: 0, catchUpSkips: 0 } }));
     const reg = createNodeMetrics(src, { defaultMetrics: false });
     let s = parseExposition(await reg.metrics()).samples;
     expect(s.has("paxos_ring_size")).toBe(false);

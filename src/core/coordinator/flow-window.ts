@@ -15,6 +15,8 @@ export class FlowWindow {
   private window: number;
   private lastCut: Tick = -Infinity;
   private cutCount = 0;
+  /** The smallest the window has been (a cut lasts a few notice periods: a sampled status may miss it). */
+  private lowestSize: number;
   /** What min(f+1, replicas) replicas applied: every instance below it. */
   private appliedWatermark: Instance = 0;
   /** Whether replicas report what they applied at all (else nothing bounds proposals by it). */
@@ -22,12 +24,18 @@ export class FlowWindow {
 
   constructor(private readonly cfg: ProtocolConfig) {
     this.window = cfg.window;
+    this.lowestSize = cfg.window;
     this.gcOn = gcQuorum(cfg).k > 0;
   }
 
   /** The window of instances in flight in use now (at most cfg.window). */
   get size(): number {
     return this.window;
+  }
+
+  /** The smallest the window has been. */
+  get lowest(): number {
+    return this.lowestSize;
   }
 
   /** Flow-control notices that halved the window. */
@@ -48,6 +56,7 @@ export class FlowWindow {
     if (now - this.lastCut < this.cfg.flowNoticeTicks) return;
     this.lastCut = now;
     this.window = Math.max(1, Math.floor(this.window / 2));
+    this.lowestSize = Math.min(this.lowestSize, this.window);
     this.cutCount++;
   }
 

@@ -25,6 +25,16 @@ describe("FlowWindow: flow control (thesis §3.3.6)", () => {
     expect(f.cuts).toBe(2);
   });
 
+  test("it remembers the smallest the window has been, after the window grew back", () => {
+    const f = flow();
+    expect(f.lowest).toBe(16);
+    f.onSlowDown(100);
+    f.onSlowDown(100 + NOTICE);
+    for (let i = 0; i < 20; i++) f.onDecision(100 + 10 * NOTICE + i);
+    expect(f.size).toBe(16);
+    expect(f.lowest).toBe(4);
+  });
+
   test("the window never falls below one instance", () => {
     const f = flow({ window: 2 });
     for (let t = 0; t < 5 * NOTICE; t += NOTICE) f.onSlowDown(t);
