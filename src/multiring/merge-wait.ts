@@ -41,6 +41,17 @@ export class MergeWaitClock {
     }
   }
 
+  /**
+   * The merge starts again at another place (a state transfer installed a snapshot's cursor):
+   * what arrived before no longer comes out in order, so it is forgotten (and not measured).
+   */
+  restart(): void {
+    for (const r of this.arrivals.keys()) {
+      this.arrivals.set(r, []);
+      this.heads.set(r, 0);
+    }
+  }
+
   /** `ring` delivered `instance` (with values) to the merge at `atMs`. */
   arrived(ring: RingId, instance: Instance, atMs: number): void {
     const q = this.queue(ring);

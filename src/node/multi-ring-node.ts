@@ -182,7 +182,13 @@ export class MultiRingNode {
     this.held = null;
     const merge = new DeterministicMerge<ClientValue>(this.mergedRings, this.o.m, MAX_MERGED_BACKLOG, cursor);
     this.merge = merge;
-    for (const [r, run] of held) for (const e of run.heldFrom(cursor.next.get(r) as number)) for (const m of merge.push(r, e)) this.release(m);
+    // The wait clock's arrivals were the old merge's (some below the cursor): the held ones arrive now.
+    this.waits?.restart();
+    for (const [r, run] of held)
+      for (const e of run.heldFrom(cursor.next.get(r) as number)) {
+        if (e.values.length > 0) this.waits?.arrived(r, e.instance, this.clock());
+        for (const m of merge.push(r, e)) this.release(m);
+      }
     this.afterDeliveries();
   }
 

@@ -23,6 +23,21 @@ describe("MergeWaitClock: how long released instances waited in the merge", () =
     expect(() => c.arrived(3, 0, 0)).toThrow(/ring 3 is merged here/);
   });
 
+  test("a merge restarted elsewhere (a state transfer) forgets what arrived before: later arrivals are released in order again", () => {
+    const c = new MergeWaitClock([1, 2], 16);
+    c.arrived(1, 3, 0);
+    c.arrived(1, 4, 0);
+    c.arrived(2, 9, 0);
+    // Without the restart, instance 700 released first would break the arrival order.
+    expect(() => new MergeWaitClock([1], 16).released(1, 700, 1)).toThrow(/in the order they arrived/);
+    c.restart();
+    c.arrived(1, 700, 5);
+    c.arrived(2, 800, 5);
+    c.released(1, 700, 6);
+    c.released(2, 800, 7);
+    expect(c.take().count).toBe(2);
+  });
+
   test("the queue is bounded: more arrivals than the bound without releases is asserted", () => {
     const c = new MergeWaitClock([1], 3);
     for (let i = 0; i < 3; i++) c.arrived(1, i, 0);
