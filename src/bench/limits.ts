@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { MulticastSocket, randomMulticastPort } from "../net/udp.ts";
+import { median } from "./failure-trace.ts";
 import { selfCommand } from "./self.ts";
 
 export interface LimitOptions {
@@ -242,11 +243,6 @@ function fdatasyncLoop(ms: number): { perSec: number; p50Us: number } {
     closeSync(fd);
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? 0;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
