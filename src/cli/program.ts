@@ -15,6 +15,7 @@ import { formatKvBench, runKvBench, type Workload } from "../bench/kv-bench.ts";
 import { benchProgress } from "../bench/progress.ts";
 import { LIMIT_DEFAULTS, measureLimits } from "../bench/limits.ts";
 import { runLimitRole } from "../bench/limit-roles.ts";
+import { registerExperimentCommand } from "./experiment.ts";
 import { checkConfigFile, ConfigError, findConfigFile } from "../config/load.ts";
 import { IdentityError } from "../config/identity.ts";
 import { MultiRingSchema, ROLES, type Role } from "../config/schema.ts";
@@ -257,6 +258,8 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       const s = inspectWal(dir, o.verify);
       io.out(o.json ? `${JSON.stringify(s)}\n` : formatWalSummary(s));
     });
+
+  registerExperimentCommand(program, io);
 
   // The peers of `paxos bench --limits` (bench/limit-roles.ts): not for operators, hidden from help.
   program

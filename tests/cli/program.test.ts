@@ -323,3 +323,27 @@ describe("system errors", () => {
     expect(formatSystemError(sysError("ERR_SOCKET_BAD_PORT", "port out of range"))).toBe("ERR_SOCKET_BAD_PORT: port out of range");
   });
 });
+
+describe("paxos experiment", () => {
+  test("list names every experiment with its source and how long it takes", async () => {
+    const { EXPERIMENTS } = await import("../../src/experiment/catalog.ts");
+    const r = await run("experiment", "list");
+    expect(r.code).toBe(0);
+    for (const e of EXPERIMENTS) expect(r.out).toContain(e.name);
+    expect(r.out).toContain("--quick");
+  });
+
+  test("an unknown experiment, and a report of a directory without results, are usage errors naming what is wrong", async () => {
+    const bad = await run("experiment", "run", "no-such");
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('experiment "no-such": no such experiment; one of ring-value-size');
+    const empty = mkdtempSync(join(tmpdir(), "paxos-experiment-cli-"));
+    try {
+      const r = await run("experiment", "report", empty);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain("no experiment results");
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});

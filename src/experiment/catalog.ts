@@ -1,0 +1,185 @@
+/**
+ * The experiments `paxos experiment` knows, each a description (spec.ts) run by the one harness.
+ * Most measure steady state with `paxos bench` clusters (bench-point.ts); the time-driven ones of
+ * the seeds (failure traces, a proposer dying mid-run, Multi-Ring outages) still run as their own
+ * scripts under bench/ (README, Results) until they are described here too.
+ */
+import type { BenchOptions } from "../bench/run.ts";
+import { BENCH_OVERHEAD_S, benchOptions, runBenchPoint } from "./bench-point.ts";
+import type { Experiment, MetricSpec, Mode, Params, PlotSpec } from "./spec.ts";
+
+/** Measured seconds and warm-up of a bench run, per mode. */
+interface Timing {
+  readonly full: { readonly durationS: number; readonly warmupS: number };
+  readonly quick: { readonly durationS: number; readonly warmupS: number };
+}
+
+const STEADY: Timing = { full: { durationS: 10, warmupS: 2 }, quick: { durationS: 3, warmupS: 1 } };
+
+interface BenchExperiment<P extends Params> {
+  readonly name: string;
+  readonly title: string;
+  readonly source: string;
+  readonly description: string;
+  readonly params: readonly (keyof P & string)[];
+  readonly full: readonly P[];
+  readonly quick: readonly P[];
+  readonly repeat?: { readonly full: number; readonly quick: number };
+  readonly timing?: Timing;
+  readonly options: (p: P) => Partial<BenchOptions>;
+  readonly metrics: readonly MetricSpec[];
+  readonly plots: readonly PlotSpec[];
+}
+
+/**
+ * An experiment whose every run is one bench cluster with the point's options. Its points are
+ * typed here and plain parameters to the harness, which hands back only points it was given.
+ */
+function benchExperiment<P extends Params>(d: BenchExperiment<P>): Experiment {
+  const timing = d.timing ?? STEADY;
+  const repeat = d.repeat ?? { full: 3, quick: 1 };
+  const t = (m: Mode) => (m.quick ? timing.quick : timing.full);
+  return {
+    name: d.name,
+    title: d.title,
+    source: d.source,
+    description: d.description,
+    params: d.params,
+    points: (m) => (m.quick ? d.quick : d.full),
+    repeat: (m) => (m.quick ? repeat.quick : repeat.full),
+    metrics: d.metrics,
+    plots: d.plots,
+    estimateS: (_p, m) => t(m).durationS + t(m).warmupS + BENCH_OVERHEAD_S,
+    run: (p, m) => runBenchPoint(benchOptions({ ...d.options(p as P), durationS: t(m).durationS, warmupS: t(m).warmupS })),
+  };
+}
+
+const cross = <A, B, R>(as: readonly A[], bs: readonly B[], f: (a: A, b: B) => R): R[] => as.flatMap((a) => bs.map((b) => f(a, b)));
+
+const M = {
+  mbPerSec: { key: "mbPerSec", label: "throughput (MB/s)", digits: 1 },
+  valuesPerSec: { key: "valuesPerSec", label: "throughput (values/s)" },
+  p50Us: { key: "p50Us", label: "latency p50 (µs)" },
+  p99Us: { key: "p99Us", label: "latency p99 (µs)" },
+  cpuPercent: { key: "cpuPercent", label: "CPU, all processes (% of a core)" },
+  cpuPerMb: { key: "cpuPerMb", label: "CPU per MB delivered (core-s)", digits: 3 },
+  peakRssMb: { key: "peakRssMb", label: "peak RSS, largest process (MB)" },
+  resentPct: { key: "resentPct", label: "re-sent (% of delivered)", digits: 2 },
+} as const satisfies Record<string, MetricSpec>;
+
+type VariantSize = { readonly variant: string; readonly valueSize: number };
+
+const ringValueSize = benchExperiment<VariantSize>({
+  name: "ring-value-size",
+  title: "M-Ring and U-Ring Paxos against value size",
+  source: "thesis §3.5, Figs. 3.10–3.11",
+  description:
+    "Throughput and latency of M-Ring and U-Ring Paxos as the value size grows: 3 acceptors, RAM ledger, one closed-loop client keeping 256 values in flight, one learner. Small values cost per-value work; large ones cost bytes.",
+  params: ["variant", "valueSize"],
+  full: cross(["mring", "uring"], [256, 1024, 4096, 8192, 32768], (variant, valueSize) => ({ variant, valueSize })),
+  quick: cross(["mring", "uring"], [1024, 32768], (variant, valueSize) => ({ variant, valueSize })),
+  options: (p) => ({ variant: p.variant as BenchOptions["variant"], valueSize: p.valueSize }),
+  metrics: [M.mbPerSec, M.valuesPerSec, M.p50Us, M.p99Us, M.cpuPerMb, M.resentPct],
+  plots: [
+    { file: "throughput.svg", title: "Throughput against value size", x: { param: "valueSize", label: "value size (bytes)", log: true }, y: { metric: "mbPerSec", label: "MB/s" }, seriesBy: ["variant"] },
+    { file: "values.svg", title: "Values per second against value size", x: { param: "valueSize", label: "value size (bytes)", log: true }, y: { metric: "valuesPerSec", label: "values/s", log: true }, seriesBy: ["variant"] },
+    { file: "latency.svg", title: "Latency against value size", x: { param: "valueSize", label: "value size (bytes)", log: true }, y: { metric: "p50Us", label: "p50 latency (µs)", log: true }, seriesBy: ["variant"] },
+  ],
+});
+
+type VariantRing = { readonly variant: string; readonly ring: number };
+
+const ringSize = benchExperiment<VariantRing>({
+  name: "ring-size",
+  title: "Throughput against the number of acceptors",
+  source: "thesis §3.5, Fig. 3.8",
+  description:
+    "M-Ring keeps f+1 acceptors on its ring and the rest as spares; U-Ring puts every process on the ring. 8 KB values, RAM ledgers, one closed-loop client (256 in flight), one learner; acceptors 3 to 9.",
+  params: ["variant", "ring"],
+  full: cross(["mring", "uring"], [3, 5, 7, 9], (variant, ring) => ({ variant, ring })),
+  quick: cross(["mring", "uring"], [3, 5], (variant, ring) => ({ variant, ring })),
+  options: (p) => ({ variant: p.variant as BenchOptions["variant"], ring: p.ring, valueSize: 8192 }),
+  metrics: [M.mbPerSec, M.p50Us, M.p99Us, M.cpuPercent, M.cpuPerMb],
+  plots: [
+    { file: "throughput.svg", title: "Throughput against acceptors", x: { param: "ring", label: "acceptors" }, y: { metric: "mbPerSec", label: "MB/s" }, seriesBy: ["variant"] },
+    { file: "latency.svg", title: "Latency against acceptors", x: { param: "ring", label: "acceptors" }, y: { metric: "p50Us", label: "p50 latency (µs)" }, seriesBy: ["variant"] },
+  ],
+});
+
+const windowSweep = benchExperiment<{ readonly window: number }>({
+  name: "window",
+  title: "Latency and throughput against the client's window",
+  source: "seed 002 §6.2 (latency against window size)",
+  description:
+    "One closed-loop client keeps WINDOW values of 1 KB in flight on an M-Ring of 3 acceptors (RAM): a window of 1 is the latency floor of one value; larger windows fill batches and trade latency for throughput.",
+  params: ["window"],
+  full: [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024].map((window) => ({ window })),
+  quick: [1, 16, 256].map((window) => ({ window })),
+  options: (p) => ({ window: p.window, valueSize: 1024 }),
+  metrics: [M.valuesPerSec, M.p50Us, M.p99Us, M.cpuPercent],
+  plots: [
+    { file: "latency.svg", title: "Latency against window", x: { param: "window", label: "values in flight", log: true }, y: { metric: "p50Us", label: "p50 latency (µs)", log: true } },
+    { file: "p99.svg", title: "Tail latency against window", x: { param: "window", label: "values in flight", log: true }, y: { metric: "p99Us", label: "p99 latency (µs)", log: true } },
+    { file: "throughput.svg", title: "Throughput against window", x: { param: "window", label: "values in flight", log: true }, y: { metric: "valuesPerSec", label: "values/s", log: true } },
+  ],
+});
+
+const ROLES = ["coordinator", "acceptor", "learner", "client"] as const;
+
+const cpuPerRole = benchExperiment<{ readonly variant: string }>({
+  name: "cpu-per-role",
+  title: "CPU and memory per role at full load",
+  source: "thesis §3.5, Tables 3.3–3.4",
+  description:
+    "The default bench load (8 KB values for M-Ring, 32 KB for U-Ring; 3 acceptors, RAM; one client with 256 in flight, one learner): CPU (% of one core) and peak RSS of each role's processes (the coordinator is also an acceptor; an acceptor's figure is the mean of the others).",
+  params: ["variant"],
+  full: [{ variant: "mring" }, { variant: "uring" }],
+  quick: [{ variant: "mring" }, { variant: "uring" }],
+  options: (p) => ({ variant: p.variant as BenchOptions["variant"], valueSize: p.variant === "uring" ? 32768 : 8192 }),
+  metrics: [M.mbPerSec, ...ROLES.map((r) => ({ key: `cpu.${r}`, label: `${r} CPU (%)` })), ...ROLES.map((r) => ({ key: `rss.${r}`, label: `${r} peak RSS (MB)` }))],
+  plots: [],
+});
+
+type LedgerSize = { readonly ledger: string; readonly valueSize: number };
+
+const LEDGERS: Record<string, Partial<BenchOptions>> = { ram: { ledger: "ram" }, wal: { ledger: "wal", walSync: "fsync" }, "wal-nosync": { ledger: "wal", walSync: "none" } };
+
+const workloadA = benchExperiment<LedgerSize>({
+  name: "workload-a",
+  title: "Workload A: one proposer at one proposal a second, RAM against disk",
+  source: "seed 000 §3–4 (workload A)",
+  description:
+    "One client proposes one value a second (open loop) to an M-Ring of 3 acceptors whose ledger is RAM, a write-ahead log with fdatasync before every vote, or one without sync: the latency of a lone value, and what the ink adds to it.",
+  params: ["ledger", "valueSize"],
+  full: cross(["ram", "wal", "wal-nosync"], [64, 1024, 8192, 32768], (ledger, valueSize) => ({ ledger, valueSize })),
+  quick: cross(["ram", "wal"], [1024], (ledger, valueSize) => ({ ledger, valueSize })),
+  timing: { full: { durationS: 20, warmupS: 2 }, quick: { durationS: 6, warmupS: 1 } },
+  options: (p) => ({ ...LEDGERS[p.ledger], valueSize: p.valueSize, rate: 1 }),
+  metrics: [M.p50Us, M.p99Us, M.valuesPerSec],
+  plots: [{ file: "latency.svg", title: "Latency of a lone value against value size", x: { param: "valueSize", label: "value size (bytes)", log: true }, y: { metric: "p50Us", label: "p50 latency (µs)", log: true }, seriesBy: ["ledger"] }],
+});
+
+type LedgerClients = { readonly ledger: string; readonly clients: number };
+
+const workloadD = benchExperiment<LedgerClients>({
+  name: "workload-d",
+  title: "Workload D: NUM_PROPOSERS proposers at full speed, RAM against disk",
+  source: "seed 000 §3–4 (workload D)",
+  description:
+    "NUM_PROPOSERS closed-loop clients (32 values of 1 KB in flight each) on an M-Ring of 3 acceptors, RAM ledger against a write-ahead log with and without fdatasync: throughput and latency as proposers are added.",
+  params: ["ledger", "clients"],
+  full: cross(["ram", "wal", "wal-nosync"], [1, 2, 4, 8], (ledger, clients) => ({ ledger, clients })),
+  quick: cross(["ram", "wal"], [1, 4], (ledger, clients) => ({ ledger, clients })),
+  options: (p) => ({ ...LEDGERS[p.ledger], clients: p.clients, window: 32, valueSize: 1024 }),
+  metrics: [M.valuesPerSec, M.mbPerSec, M.p50Us, M.p99Us, M.cpuPerMb],
+  plots: [
+    { file: "throughput.svg", title: "Throughput against proposers", x: { param: "clients", label: "proposers" }, y: { metric: "valuesPerSec", label: "values/s" }, seriesBy: ["ledger"] },
+    { file: "latency.svg", title: "Latency against proposers", x: { param: "clients", label: "proposers" }, y: { metric: "p50Us", label: "p50 latency (µs)", log: true }, seriesBy: ["ledger"] },
+  ],
+});
+
+export const EXPERIMENTS: readonly Experiment[] = [ringValueSize, ringSize, windowSweep, cpuPerRole, workloadA, workloadD];
+
+export function findExperiment(name: string): Experiment | undefined {
+  return EXPERIMENTS.find((e) => e.name === name);
+}

@@ -1,0 +1,68 @@
+/**
+ * An experiment as a small declarative description: the points it measures (a full set and a
+ * quick one), how often each is repeated, what one run of a point measures, and what is tabulated
+ * and plotted. One harness (harness.ts) runs every description the same way.
+ */
+
+/** A point's parameters: each one a column of the table and a possible axis or series of a plot. */
+export type Params = Readonly<Record<string, string | number>>;
+
+/** What one run of a point measured, by metric key (a metric a run could not measure is left out). */
+export type Metrics = Readonly<Record<string, number>>;
+
+export interface MetricSpec {
+  readonly key: string;
+  /** Column heading and axis title, with its unit: "throughput (MB/s)". */
+  readonly label: string;
+  /** Digits after the point in tables (default 0). */
+  readonly digits?: number;
+}
+
+export interface PlotSpec {
+  /** File name inside the experiment's output directory: "throughput.svg". */
+  readonly file: string;
+  readonly title: string;
+  /** The parameter on the x axis (a numeric one). */
+  readonly x: { readonly param: string; readonly label: string; readonly log?: boolean };
+  /** The metric on the y axis (its median; the interval shows in the table). */
+  readonly y: { readonly metric: string; readonly label: string; readonly log?: boolean };
+  /** Parameters whose values name a series (one line per combination); none: one line. */
+  readonly seriesBy?: readonly string[];
+}
+
+export interface Mode {
+  readonly quick: boolean;
+}
+
+export interface Experiment {
+  /** What `paxos experiment run NAME` takes: lower case, words joined by "-". */
+  readonly name: string;
+  readonly title: string;
+  /** Where it comes from: seed and section ("thesis §3.5, Figs. 3.10–3.11"). */
+  readonly source: string;
+  /** What is measured and how, in a few sentences (shown in the report). */
+  readonly description: string;
+  /** The parameters of its points, in table order. */
+  readonly params: readonly string[];
+  points(mode: Mode): readonly Params[];
+  /** Runs of each point (medians and intervals need several). */
+  repeat(mode: Mode): number;
+  readonly metrics: readonly MetricSpec[];
+  readonly plots: readonly PlotSpec[];
+  /** A run's expected length in seconds, start-up included: the time left is estimated from it until runs are timed. */
+  estimateS(point: Params, mode: Mode): number;
+  /** One run of a point; it throws when the run failed (the harness records the failure and goes on). */
+  run(point: Params, mode: Mode): Promise<Metrics>;
+}
+
+/** Seconds a whole experiment is expected to take in a mode. */
+export function estimateTotalS(e: Experiment, mode: Mode): number {
+  return e.points(mode).reduce((s, p) => s + e.estimateS(p, mode), 0) * e.repeat(mode);
+}
+
+/** "valueSize=1024 variant=mring": a point in one line. */
+export function describePoint(p: Params): string {
+  return Object.entries(p)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
+}
