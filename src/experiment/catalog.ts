@@ -153,7 +153,8 @@ const workloadA = benchExperiment<LedgerSize>({
   params: ["ledger", "valueSize"],
   full: cross(["ram", "wal", "wal-nosync"], [64, 1024, 8192, 32768], (ledger, valueSize) => ({ ledger, valueSize })),
   quick: cross(["ram", "wal"], [1024], (ledger, valueSize) => ({ ledger, valueSize })),
-  timing: { full: { durationS: 20, warmupS: 2 }, quick: { durationS: 6, warmupS: 1 } },
+  // 15 values a run at one a second: a median and a tail of a few values, 3 runs a point.
+  timing: { full: { durationS: 15, warmupS: 2 }, quick: { durationS: 6, warmupS: 1 } },
   options: (p) => ({ ...LEDGERS[p.ledger], valueSize: p.valueSize, rate: 1 }),
   metrics: [M.p50Us, M.p99Us, M.valuesPerSec],
   plots: [{ file: "latency.svg", title: "Latency of a lone value against value size", x: { param: "valueSize", label: "value size (bytes)", log: true }, y: { metric: "p50Us", label: "p50 latency (µs)", log: true }, seriesBy: ["ledger"] }],
