@@ -347,11 +347,16 @@ export class LocalCluster {
   }
 
   /** Runs a CLI command of this program (e.g. a client) to completion. */
-  run(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
+  run(args: readonly string[], opts: { readonly killAfterMs?: number } = {}): Promise<{ code: number; out: string; err: string }> {
     const self = selfCommand();
     return new Promise((resolve) => {
       const p = spawn(self.cmd, [...self.args, ...args], { stdio: ["ignore", "pipe", "pipe"], env: childEnv() });
       CHILDREN.add(p);
+      // A process that is to die mid-run (seed 000's workload C): SIGKILL, no goodbye.
+      const killer = opts.killAfterMs === undefined ? null : setTimeout(() => p.kill("SIGKILL"), opts.killAfterMs);
+      p.once("exit", () => {
+        if (killer) clearTimeout(killer);
+      });
       let out = "";
       let err = "";
       p.stdout?.on("data", (b: Buffer) => (out += b.toString()));

@@ -45,10 +45,22 @@ export interface BenchOptions {
   /** Authenticated traffic: the cluster runs with a fresh cluster key (every message carries a MAC). */
   readonly auth?: boolean;
   /**
+   * When each client runs (seed 000's workloads B and C), by client in start order: it starts
+   * `startDelayS` after the first, and with `killAfterS` it is killed (SIGKILL) that long after its
+   * own start. A killed client reports nothing; the figures are the survivors'. Default: all
+   * start together and run to the end.
+   */
+  readonly clientSchedule?: readonly ClientSchedule[];
+  /**
    * Multi-Ring Paxos (`--rings K`): `ring` acceptors per ring, `learners` per ring (one group
    * each) or in all (every group), `clients` per ring, each proposing to its ring's group.
    */
   readonly multiRing?: Pick<MultiRingLayout, "rings" | "groupsPerLearner" | "shareAcceptors" | "lambdaPerSecond" | "deltaMs" | "m">;
+}
+
+export interface ClientSchedule {
+  readonly startDelayS?: number;
+  readonly killAfterS?: number;
 }
 
 export interface ProcessFigures {
@@ -182,43 +194,39 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
       // The measured run's time: the clients propose for the warm-up first (and take a moment to start).
       progress.update(Math.min(o.durationS, Math.max(0, (Date.now() - startedAt) / 1000 - o.warmupS)), vps);
     }, 1000);
+    const schedule = (i: number): ClientSchedule => o.clientSchedule?.[i] ?? {};
     const runs = await Promise.all(
-      cluster.clientIds().map((id) =>
-        cluster.run([
-          "client",
-          "--config",
-          cluster.configFile,
-          "--id",
-          String(id),
-          "--window",
-          String(o.window),
-          "--value-size",
-          String(o.valueSize),
-          "--duration",
-          String(o.durationS),
-          "--warmup",
-          String(o.warmupS),
-          ...(o.rate ? ["--rate", String(o.rate)] : []),
-          ...groupArgs(cluster, id),
-          "--json",
-        ]),
-      ),
+      cluster.clientIds().map(async (id, i) => {
+        const { startDelayS = 0, killAfterS } = schedule(i);
+        if (startDelayS > 0) await new Promise((r) => setTimeout(r, startDelayS * 1000));
+        if (interrupted) return { code: -1, out: "", err: "interrupted before it started" };
+        return cluster.run(clientArgs(cluster, o, id), killAfterS === undefined ? {} : { killAfterMs: killAfterS * 1000 });
+      }),
     );
     clearInterval(ticker);
     if (interrupted) throw new BenchInterrupted("interrupted: every process of the run was stopped");
     // One more stats period so that every process reported after the clients stopped.
     await new Promise((r) => setTimeout(r, statsMs * 2));
-    const clients: ClientReport[] = [];
-    for (const r of runs) {
-      if (r.code !== 0) throw new Error(`a client failed (exit ${r.code}): ${r.err.trim().split("\n").slice(-3).join(" | ")}`);
-      clients.push(JSON.parse(r.out.trim().split("\n").at(-1) ?? "{}") as ClientReport);
+    const clients: (ClientReport | null)[] = [];
+    for (const [i, r] of runs.entries()) {
+      const killed = schedule(i).killAfterS !== undefined && r.code !== 0;
+      if (r.code !== 0 && !killed) throw new Error(`a client failed (exit ${r.code}): ${r.err.trim().split("\n").slice(-3).join(" | ")}`);
+      clients.push(killed ? null : (JSON.parse(r.out.trim().split("\n").at(-1) ?? "{}") as ClientReport));
     }
+    if (clients.every((c) => c === null)) throw new Error("every client was killed: nothing measured");
     return figures(cluster, o, clients);
   } finally {
     process.removeListener("SIGINT", stop);
     process.removeListener("SIGTERM", stop);
     await cluster.stop();
   }
+}
+
+/** `paxos client` for client `id` of the run. */
+function clientArgs(c: LocalCluster, o: BenchOptions, id: number): string[] {
+  const rate = o.rate ? ["--rate", String(o.rate)] : [];
+  const shape = ["--window", String(o.window), "--value-size", String(o.valueSize), "--duration", String(o.durationS), "--warmup", String(o.warmupS)];
+  return ["client", "--config", c.configFile, "--id", String(id), ...shape, ...rate, ...groupArgs(c, id), "--json"];
 }
 
 /** Multi-Ring: `--group G` for a client of ring G's group. */
@@ -233,7 +241,9 @@ function learnerIds(c: LocalCluster, o: BenchOptions): number[] {
   return pure.length > 0 || o.variant === "mring" ? pure : c.ids("learner");
 }
 
-function figures(c: LocalCluster, o: BenchOptions, clients: ClientReport[]): BenchResult {
+/** The run's figures; `reports` by client in start order, null for a client killed on schedule. */
+function figures(c: LocalCluster, o: BenchOptions, reports: readonly (ClientReport | null)[]): BenchResult {
+  const clients = reports.filter((r): r is ClientReport => r !== null);
   const learners: LearnerFigures[] = [];
   const processes: ProcessFigures[] = [];
   let timeline: TimelinePoint[] = [];
@@ -265,7 +275,7 @@ function figures(c: LocalCluster, o: BenchOptions, clients: ClientReport[]): Ben
   }
   // Clients report their own CPU and memory (they print no stats lines), in the order they were started.
   c.clientIds().forEach((id, i) => {
-    const r = clients[i];
+    const r = reports[i];
     if (r?.cpuPercent !== undefined) processes.push({ id, roles: ["client"], cpuPercent: r.cpuPercent, peakRssMb: r.peakRssMb, rssGrowthMb: r.rssGrowthMb });
   });
   const cpu = processes.reduce((n, p) => n + p.cpuPercent, 0);

@@ -26,7 +26,8 @@ interface BenchExperiment<P extends Params> {
   readonly quick: readonly P[];
   readonly repeat?: { readonly full: number; readonly quick: number };
   readonly timing?: Timing;
-  readonly options: (p: P) => Partial<BenchOptions>;
+  /** The bench options of a point; `t`: the run's measured time and warm-up (a schedule may depend on them). */
+  readonly options: (p: P, t: Timing["full"]) => Partial<BenchOptions>;
   readonly metrics: readonly MetricSpec[];
   readonly plots: readonly PlotSpec[];
 }
@@ -50,7 +51,7 @@ function benchExperiment<P extends Params>(d: BenchExperiment<P>): Experiment {
     metrics: d.metrics,
     plots: d.plots,
     estimateS: (_p, m) => t(m).durationS + t(m).warmupS + BENCH_OVERHEAD_S,
-    run: (p, m) => runBenchPoint(benchOptions({ ...d.options(p as P), durationS: t(m).durationS, warmupS: t(m).warmupS })),
+    run: (p, m) => runBenchPoint(benchOptions({ ...d.options(p as P, t(m)), durationS: t(m).durationS, warmupS: t(m).warmupS })),
   };
 }
 
@@ -140,36 +141,93 @@ const cpuPerRole = benchExperiment<{ readonly variant: string }>({
   plots: [],
 });
 
-type LedgerSize = { readonly ledger: string; readonly valueSize: number };
-
 const LEDGERS: Record<string, Partial<BenchOptions>> = { ram: { ledger: "ram" }, wal: { ledger: "wal", walSync: "fsync" }, "wal-nosync": { ledger: "wal", walSync: "none" } };
 
-const workloadA = benchExperiment<LedgerSize>({
+/** Seed 000's runs: a value a second per proposer, so a run's figures rest on a few values each (15 s measured). */
+const ONE_A_SECOND: Timing = { full: { durationS: 15, warmupS: 2 }, quick: { durationS: 6, warmupS: 1 } };
+
+type LedgerRingSize = { readonly ledger: string; readonly ring: number; readonly valueSize: number };
+
+const workloadA = benchExperiment<LedgerRingSize>({
   name: "workload-a",
   title: "Workload A: one proposer at one proposal a second, RAM against disk",
   source: "seed 000 §3–4 (workload A)",
   description:
-    "One client proposes one value a second (open loop) to an M-Ring of 3 acceptors whose ledger is RAM, a write-ahead log with fdatasync before every vote, or one without sync: the latency of a lone value, and what the ink adds to it.",
-  params: ["ledger", "valueSize"],
-  full: cross(["ram", "wal", "wal-nosync"], [64, 1024, 8192, 32768], (ledger, valueSize) => ({ ledger, valueSize })),
-  quick: cross(["ram", "wal"], [1024], (ledger, valueSize) => ({ ledger, valueSize })),
-  // 15 values a run at one a second: a median and a tail of a few values, 3 runs a point.
-  timing: { full: { durationS: 15, warmupS: 2 }, quick: { durationS: 6, warmupS: 1 } },
-  options: (p) => ({ ...LEDGERS[p.ledger], valueSize: p.valueSize, rate: 1 }),
+    "One client proposes one value a second (open loop) to an M-Ring whose acceptors keep their ledger in RAM, in a write-ahead log with fdatasync before every vote, or in one without sync: the latency of a lone value and what the ink adds to it, against the value size (3 acceptors) and against the number of acceptors (1 KB values), the two sweeps of the seed.",
+  params: ["ledger", "ring", "valueSize"],
+  full: [
+    ...cross(["ram", "wal", "wal-nosync"], [64, 1024, 32768], (ledger, valueSize) => ({ ledger, ring: 3, valueSize })),
+    ...cross(["ram", "wal"], [5, 7], (ledger, ring) => ({ ledger, ring, valueSize: 1024 })),
+  ],
+  quick: cross(["ram", "wal"], [1024], (ledger, valueSize) => ({ ledger, ring: 3, valueSize })),
+  timing: ONE_A_SECOND,
+  options: (p) => ({ ...LEDGERS[p.ledger], ring: p.ring, valueSize: p.valueSize, rate: 1 }),
   metrics: [M.p50Us, M.p99Us, M.valuesPerSec],
-  plots: [{ file: "latency.svg", title: "Latency of a lone value against value size", x: { param: "valueSize", label: "value size (bytes)", log: true }, y: { metric: "p50Us", label: "p50 latency (µs)", log: true }, seriesBy: ["ledger"] }],
+  plots: [
+    { file: "latency-size.svg", title: "Latency of a lone value against value size (3 acceptors)", where: { ring: 3 }, x: { param: "valueSize", label: "value size (bytes)", log: true }, y: { metric: "p50Us", label: "p50 latency (µs)", log: true }, seriesBy: ["ledger"] },
+    { file: "latency-ring.svg", title: "Latency of a lone value against acceptors (1 KB)", where: { valueSize: 1024 }, x: { param: "ring", label: "acceptors" }, y: { metric: "p50Us", label: "p50 latency (µs)", log: true }, seriesBy: ["ledger"] },
+  ],
+});
+
+type Ring = { readonly ring: number };
+
+const workloadB = benchExperiment<Ring>({
+  name: "workload-b",
+  title: "Workload B: two proposers at one proposal a second, the second starting later",
+  source: "seed 000 §3–4 (workload B)",
+  description:
+    "Two clients (M0, then M1 half a second later) each propose one 1 KB value a second to an M-Ring with RAM ledgers; 3 to 9 acceptors. Both send to the one coordinator, so they do not duel: the figure is the latency of a value with another proposer at work.",
+  params: ["ring"],
+  full: [3, 5, 7, 9].map((ring) => ({ ring })),
+  quick: [3, 5].map((ring) => ({ ring })),
+  timing: ONE_A_SECOND,
+  options: (p) => ({ ring: p.ring, clients: 2, valueSize: 1024, rate: 1, clientSchedule: [{}, { startDelayS: 0.5 }] }),
+  metrics: [M.p50Us, M.p99Us, M.valuesPerSec],
+  plots: [{ file: "latency.svg", title: "Latency with two proposers against acceptors", x: { param: "ring", label: "acceptors" }, y: { metric: "p50Us", label: "p50 latency (µs)" } }],
+});
+
+type Ledger = { readonly ledger: string };
+
+const workloadC = benchExperiment<Ledger>({
+  name: "workload-c",
+  title: "Workload C: two proposers, the first dies",
+  source: "seed 000 §3 (workload C)",
+  description:
+    "As workload B on 3 acceptors (RAM or a write-ahead log with fdatasync), but M0 is killed (SIGKILL) half-way through the measured time: M1 goes on, and its values keep being decided. Figures are M1's; the learner's rate halves when M0 dies. Agreement and order under such crashes are checked by the simulator and the process tests.",
+  params: ["ledger"],
+  full: [{ ledger: "ram" }, { ledger: "wal" }],
+  quick: [{ ledger: "ram" }],
+  timing: ONE_A_SECOND,
+  // M0 dies half-way through the measured time.
+  options: (p, t) => ({ ...LEDGERS[p.ledger], clients: 2, valueSize: 1024, rate: 1, clientSchedule: [{ killAfterS: t.warmupS + t.durationS / 2 }, { startDelayS: 0.5 }] }),
+  metrics: [M.p50Us, M.p99Us, M.valuesPerSec],
+  plots: [],
 });
 
 type LedgerClients = { readonly ledger: string; readonly clients: number };
 
 const workloadD = benchExperiment<LedgerClients>({
   name: "workload-d",
-  title: "Workload D: NUM_PROPOSERS proposers at full speed, RAM against disk",
-  source: "seed 000 §3–4 (workload D)",
-  description:
-    "NUM_PROPOSERS closed-loop clients (32 values of 1 KB in flight each) on an M-Ring of 3 acceptors, RAM ledger against a write-ahead log with and without fdatasync: throughput and latency as proposers are added.",
+  title: "Workload D: NUM_PROPOSERS proposers at one proposal a second",
+  source: "seed 000 §3 (workload D)",
+  description: "NUM_PROPOSERS clients each propose one 1 KB value a second to an M-Ring of 3 acceptors, RAM ledger or a write-ahead log with fdatasync: latency as proposers are added.",
   params: ["ledger", "clients"],
-  full: cross(["ram", "wal", "wal-nosync"], [1, 2, 4, 8], (ledger, clients) => ({ ledger, clients })),
+  full: cross(["ram", "wal"], [1, 2, 4, 8], (ledger, clients) => ({ ledger, clients })),
+  quick: cross(["ram"], [1, 4], (ledger, clients) => ({ ledger, clients })),
+  timing: ONE_A_SECOND,
+  options: (p) => ({ ...LEDGERS[p.ledger], clients: p.clients, valueSize: 1024, rate: 1 }),
+  metrics: [M.p50Us, M.p99Us, M.valuesPerSec],
+  plots: [{ file: "latency.svg", title: "Latency against proposers (one value a second each)", x: { param: "clients", label: "proposers" }, y: { metric: "p50Us", label: "p50 latency (µs)" }, seriesBy: ["ledger"] }],
+});
+
+const proposers = benchExperiment<LedgerClients>({
+  name: "proposers",
+  title: "NUM_PROPOSERS proposers at full speed, RAM against disk",
+  source: "seed 000 §3 (workload D at full speed)",
+  description:
+    "NUM_PROPOSERS closed-loop clients (32 values of 1 KB in flight each) on an M-Ring of 3 acceptors, RAM ledger against a write-ahead log with fdatasync (group commit): throughput and latency as proposers are added.",
+  params: ["ledger", "clients"],
+  full: cross(["ram", "wal"], [1, 2, 4, 8], (ledger, clients) => ({ ledger, clients })),
   quick: cross(["ram", "wal"], [1, 4], (ledger, clients) => ({ ledger, clients })),
   options: (p) => ({ ...LEDGERS[p.ledger], clients: p.clients, window: 32, valueSize: 1024 }),
   metrics: [M.valuesPerSec, M.mbPerSec, M.p50Us, M.p99Us, M.cpuPerMb],
@@ -179,7 +237,7 @@ const workloadD = benchExperiment<LedgerClients>({
   ],
 });
 
-export const EXPERIMENTS: readonly Experiment[] = [ringValueSize, ringSize, windowSweep, cpuPerRole, workloadA, workloadD];
+export const EXPERIMENTS: readonly Experiment[] = [ringValueSize, ringSize, windowSweep, cpuPerRole, workloadA, workloadB, workloadC, workloadD, proposers];
 
 export function findExperiment(name: string): Experiment | undefined {
   return EXPERIMENTS.find((e) => e.name === name);

@@ -8,7 +8,9 @@ import type { PlotSpec } from "./spec.ts";
 /** The chart of one plot: a series per combination of `seriesBy`, points in x order, points without the metric left out. */
 export function plotChart(r: ExperimentResults, plot: PlotSpec): LineChart {
   const series = new Map<string, { x: number; y: number }[]>();
+  const where = Object.entries(plot.where ?? {});
   for (const s of r.summary) {
+    if (where.some(([k, v]) => s.point[k] !== v)) continue;
     const x = Number(s.point[plot.x.param]);
     const y = s.metrics[plot.y.metric]?.median;
     if (!Number.isFinite(x) || y === undefined || !Number.isFinite(y)) continue;

@@ -28,6 +28,8 @@ export interface PlotSpec {
   readonly y: { readonly metric: string; readonly label: string; readonly log?: boolean };
   /** Parameters whose values name a series (one line per combination); none: one line. */
   readonly seriesBy?: readonly string[];
+  /** Only the points with these values (an experiment that sweeps one parameter at a time). */
+  readonly where?: Params;
 }
 
 export interface Mode {
