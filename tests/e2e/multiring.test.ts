@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { freePorts } from "../../src/bench/cluster.ts";
 import { randomMulticastPort } from "../../src/net/udp.ts";
 import { acyclicOrderViolations } from "../../src/sim/multiring/order-checker.ts";
+import { tempDir } from "../support/temp-dir.ts";
 
 const MAIN = path.join(import.meta.dir, "../../main.ts");
 const BUN = process.execPath;
@@ -74,7 +74,7 @@ function lines(file: string): { ring: number; group: number; value: string }[] {
 
 describe("Multi-Ring Paxos with real processes", () => {
   test("two rings, two learners with overlapping subscriptions: each delivers its groups' values, both in one order", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "paxos-multiring-"));
+    const dir = tempDir("paxos-multiring-");
     const file = await config(dir);
     const nodes: ChildProcess[] = [];
     const out = (id: number) => path.join(dir, `out-${id}.jsonl`);
@@ -128,7 +128,7 @@ describe("Multi-Ring Paxos with real processes", () => {
   }, 60_000);
 
   test("kill -9 of one ring's coordinator under load: the ring elects another, the merges resume, nothing is lost or reordered", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "paxos-multiring-"));
+    const dir = tempDir("paxos-multiring-");
     const file = await config(dir);
     const nodes = new Map<number, ChildProcess>();
     const out = (id: number) => path.join(dir, `out-${id}.jsonl`);
@@ -164,7 +164,7 @@ describe("Multi-Ring Paxos with real processes", () => {
   }, 90_000);
 
   test("propose refuses a rings configuration without --group, and an unknown group, in one line each (exit 2)", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "paxos-multiring-"));
+    const dir = tempDir("paxos-multiring-");
     const file = await config(dir);
     const none = await run(["propose", "--config", file, "--id", "7", "x"]);
     expect(none.code).toBe(2);

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import dgram from "node:dgram";
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clusterConfig, LocalCluster } from "../../src/bench/cluster.ts";
 import { childEnv, selfCommand } from "../../src/bench/self.ts";
 import type { NodeStatus } from "../../src/node/status.ts";
+import { tempDir } from "../support/temp-dir.ts";
 
 /** A `paxos node` process of our own (the cluster's own copy of that node killed first). */
 interface Proc {
@@ -78,7 +78,7 @@ describe("a learner's --output across restarts, and its HTTP endpoints (real pro
 
   beforeAll(async () => {
     c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 2, clients: 1, window: 8, http: true });
-    dir = mkdtempSync(join(tmpdir(), "paxos-hardening-"));
+    dir = tempDir("paxos-hardening-");
     for (const id of c.ids("learner")) await c.kill(id);
   }, 30_000);
   afterAll(async () => {
@@ -201,7 +201,7 @@ describe("a learner's --output across restarts, and its HTTP endpoints (real pro
 });
 
 describe("start-up failures exit at once with one line naming the configuration key (real processes)", () => {
-  const dir = mkdtempSync(join(tmpdir(), "paxos-startup-"));
+  const dir = tempDir("paxos-startup-");
   const fresh = async (edit: (config: Record<string, unknown>) => void = () => {}): Promise<{ file: string; config: Record<string, unknown>; node0: { port: number; http?: number } }> => {
     const { config, nodes } = await clusterConfig({ variant: "mring", acceptors: 3, learners: 1, clients: 0, http: true });
     edit(config);

@@ -1,9 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sdNotify, sockaddrUn } from "../../src/node/notify.ts";
+import { tempDir } from "../support/temp-dir.ts";
 
 describe("sd_notify", () => {
   test("struct sockaddr_un: AF_UNIX, the path NUL-terminated; '@' is the abstract namespace (leading NUL, no terminator)", () => {
@@ -22,7 +21,7 @@ describe("sd_notify", () => {
 
   const python = spawnSync("python3", ["--version"]).status === 0;
   test.skipIf(!python)("the native path (bun:ffi) and the systemd-notify fallback both reach a unix datagram socket", async () => {
-    const sock = join(mkdtempSync(join(tmpdir(), "paxos-notify-")), "n.sock");
+    const sock = join(tempDir("paxos-notify-"), "n.sock");
     const listener = spawn("python3", ["-u", "-c", `import socket\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(${JSON.stringify(sock)})\nprint("bound")\nwhile True: print(s.recv(4096).decode())`], { stdio: ["ignore", "pipe", "inherit"] });
     let heard = "";
     listener.stdout?.on("data", (b: Buffer) => (heard += b.toString()));

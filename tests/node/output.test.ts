@@ -1,13 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import { Buffer as NodeBuffer } from "node:buffer";
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { PassThrough } from "node:stream";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DeliveryWriter, openOutputFile, OutputFileError, planResume, resumePointOf, RESUME_TAIL_LINES } from "../../src/node/output.ts";
+import { tempDir } from "../support/temp-dir.ts";
 
 test("one JSON line per delivered value, base64 payload, in delivery order; no-ops write nothing", async () => {
-  const file = join(mkdtempSync(join(tmpdir(), "paxos-out-")), "log.jsonl");
+  const file = join(tempDir("paxos-out-"), "log.jsonl");
   const w = new DeliveryWriter(file);
   const bytes = new Uint8Array([0, 1, 2, 250, 255]);
   w.write({ instance: 0, vid: "32.0", values: [{ client: 7, seq: 0, payload: bytes.subarray(1, 4) }, { client: 8, seq: 3, payload: new TextEncoder().encode("hi") }] });
@@ -25,7 +25,7 @@ test("one JSON line per delivered value, base64 payload, in delivery order; no-o
 
 const line = (instance: number, client: number, seq: number): string => `${JSON.stringify({ instance, client, seq, value: "aGk=" })}\n`;
 const tmpFile = (content: string): string => {
-  const f = join(mkdtempSync(join(tmpdir(), "paxos-resume-")), "out.jsonl");
+  const f = join(tempDir("paxos-resume-"), "out.jsonl");
   writeFileSync(f, content);
   return f;
 };
@@ -77,7 +77,7 @@ describe("resuming an --output file", () => {
 
   test("a file of other content, a missing directory, a directory: one-line errors naming the path", () => {
     expect(() => openOutputFile(tmpFile("hello\n"))).toThrow(/--output .*out\.jsonl: line at byte 0 is not a delivery line/);
-    const dir = mkdtempSync(join(tmpdir(), "paxos-resume-"));
+    const dir = tempDir("paxos-resume-");
     expect(() => openOutputFile(join(dir, "no", "such", "out.jsonl"))).toThrow(new OutputFileError(`--output ${join(dir, "no", "such", "out.jsonl")}: directory ${join(dir, "no", "such")} does not exist (ENOENT)`));
     mkdirSync(join(dir, "d"));
     expect(() => openOutputFile(join(dir, "d"))).toThrow(/is a directory \(EISDIR\)/);

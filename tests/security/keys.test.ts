@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateKeyText, KeyFileError, loadClusterKeys, readKeyFile } from "../../src/security/keys.ts";
+import { tempDir } from "../support/temp-dir.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "paxos-keys-"));
+const dir = tempDir("paxos-keys-");
 
 describe("cluster key files", () => {
   test("paxos keygen's text (64 hex digits) and 32 raw bytes both read as the same key", () => {
