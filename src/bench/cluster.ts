@@ -28,6 +28,8 @@ export interface ClusterSpec {
   readonly batchBytes?: number;
   /** M-Ring: the multicast datagram limit (default: the configuration's default). */
   readonly maxDatagram?: number;
+  /** M-Ring: the multicast sockets' receive and send buffers asked for (default: the configuration's, 16 MB; Linux caps at net.core.rmem_max). */
+  readonly socketBufferBytes?: number;
   readonly extraNodeArgs?: readonly string[];
   /** The acceptors' ledger (default RAM); a write-ahead log lives under the cluster's directory. */
   readonly ledger?: { readonly kind: "wal"; readonly sync: "fsync" | "none"; readonly segmentBytes?: number };
@@ -196,6 +198,7 @@ export async function clusterConfig(spec: ClusterSpec): Promise<{ nodes: NodeSpe
               interface: "127.0.0.1",
               ttl: 1,
               ...(spec.maxDatagram ? { maxDatagram: spec.maxDatagram } : {}),
+              ...(spec.socketBufferBytes ? { recvBufferBytes: spec.socketBufferBytes, sendBufferBytes: spec.socketBufferBytes } : {}),
             },
           }
         : {}),

@@ -51,6 +51,8 @@ export interface BenchOptions {
    * start together and run to the end.
    */
   readonly clientSchedule?: readonly ClientSchedule[];
+  /** M-Ring: the multicast sockets' buffers asked for, bytes (default: the configuration's). */
+  readonly socketBufferBytes?: number;
   /**
    * Multi-Ring Paxos (`--rings K`): `ring` acceptors per ring, `learners` per ring (one group
    * each) or in all (every group), `clients` per ring, each proposing to its ring's group.
@@ -168,6 +170,7 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
       window: o.instances,
       ...(batchBytes ? { batchBytes } : {}),
       ...(maxDatagram !== undefined ? { maxDatagram } : {}),
+      ...(o.socketBufferBytes ? { socketBufferBytes: o.socketBufferBytes } : {}),
       ...(batchBytes ? { protocol: { retainInstances: retainFor(batchBytes), learnerRetainInstances: retainFor(batchBytes) } } : {}),
       ...(o.ledger === "wal" ? { ledger: { kind: "wal" as const, sync: o.walSync } } : {}),
       ...(o.auth ? { auth: true } : {}),

@@ -5,6 +5,7 @@
  * scripts under bench/ (README, Results) until they are described here too.
  */
 import type { BenchOptions } from "../bench/run.ts";
+import { LIMIT_DEFAULTS, measureLimits } from "../bench/limits.ts";
 import { BENCH_OVERHEAD_S, benchOptions, runBenchPoint } from "./bench-point.ts";
 import type { Experiment, MetricSpec, Mode, Params, PlotSpec } from "./spec.ts";
 
@@ -85,6 +86,23 @@ const ringValueSize = benchExperiment<VariantSize>({
     { file: "throughput.svg", title: "Throughput against value size", x: { param: "valueSize", label: "value size (bytes)", log: true }, y: { metric: "mbPerSec", label: "MB/s" }, seriesBy: ["variant"] },
     { file: "values.svg", title: "Values per second against value size", x: { param: "valueSize", label: "value size (bytes)", log: true }, y: { metric: "valuesPerSec", label: "values/s", log: true }, seriesBy: ["variant"] },
     { file: "latency.svg", title: "Latency against value size", x: { param: "valueSize", label: "value size (bytes)", log: true }, y: { metric: "p50Us", label: "p50 latency (µs)", log: true }, seriesBy: ["variant"] },
+  ],
+});
+
+const socketBuffers = benchExperiment<{ readonly bufferKB: number }>({
+  name: "socket-buffers",
+  title: "M-Ring against the multicast socket buffers",
+  source: "thesis §3.5, Figs. 3.12–3.13",
+  description:
+    "The default M-Ring bench (3 acceptors, RAM, 8 KB values, 256 in flight) with the multicast sockets' receive and send buffers asked for from 64 KB to 4 MB (multicast.recvBufferBytes, sendBufferBytes; this host caps both at net.core.rmem_max = 4 MB, so the 16 MB default is 4 MB here). A small buffer drops datagrams while a receiver is busy, and every loss costs a retransmission. U-Ring's TCP links have no such option yet.",
+  params: ["bufferKB"],
+  full: [64, 256, 1024, 4096].map((bufferKB) => ({ bufferKB })),
+  quick: [64, 4096].map((bufferKB) => ({ bufferKB })),
+  options: (p) => ({ socketBufferBytes: p.bufferKB * 1024 }),
+  metrics: [M.mbPerSec, M.p50Us, M.p99Us, M.resentPct, M.cpuPerMb],
+  plots: [
+    { file: "throughput.svg", title: "Throughput against socket buffer size", x: { param: "bufferKB", label: "socket buffer (KB)", log: true }, y: { metric: "mbPerSec", label: "MB/s" } },
+    { file: "p99.svg", title: "Tail latency against socket buffer size", x: { param: "bufferKB", label: "socket buffer (KB)", log: true }, y: { metric: "p99Us", label: "p99 latency (µs)", log: true } },
   ],
 });
 
@@ -237,7 +255,38 @@ const proposers = benchExperiment<LedgerClients>({
   ],
 });
 
-export const EXPERIMENTS: readonly Experiment[] = [ringValueSize, ringSize, windowSweep, cpuPerRole, workloadA, workloadB, workloadC, workloadD, proposers];
+/**
+ * Thesis Fig. 3.2 with this runtime's own sockets: the limits' TCP ring (a pipeline: every
+ * process forwards each block to the next) and multicast fan-out (bench/limits.ts), each receiver
+ * getting the whole stream. Not a bench cluster: child processes that move bytes and decode nothing.
+ */
+const oneToMany: Experiment = {
+  name: "one-to-many",
+  title: "One-to-many: ip-multicast against a TCP pipeline, per receiver",
+  source: "thesis §3.1, Fig. 3.2",
+  description:
+    "What one sender can get to every one of N receivers on this host, with nothing decoded: ip-multicast of 8 KB datagrams (the highest rate of 5,000–130,000 a second at which every receiver takes 99.9 %) and a pipeline (a TCP ring of N + 1 processes forwarding 32 KB blocks, node:net and Bun's native sockets). Unicast to each receiver in turn is not measured yet.",
+  params: ["receivers"],
+  points: (m) => (m.quick ? [1, 3] : [1, 2, 3, 4, 6]).map((receivers) => ({ receivers })),
+  repeat: (m) => (m.quick ? 1 : 3),
+  metrics: [
+    { key: "multicastMBps", label: "ip-multicast, per receiver (MB/s)" },
+    { key: "pipelineMBps", label: "TCP pipeline node:net, per receiver (MB/s)" },
+    { key: "pipelineNativeMBps", label: "TCP pipeline Bun native, per receiver (MB/s)" },
+  ],
+  plots: [
+    { file: "multicast.svg", title: "ip-multicast: per-receiver throughput against receivers", x: { param: "receivers", label: "receivers" }, y: { metric: "multicastMBps", label: "MB/s" } },
+    { file: "pipeline.svg", title: "TCP pipeline: per-receiver throughput against receivers", x: { param: "receivers", label: "receivers" }, y: { metric: "pipelineMBps", label: "MB/s" } },
+  ],
+  estimateS: (p, m) => (m.quick ? 20 : 25) + 2 * Number(p["receivers"]),
+  run: async (p, m) => {
+    const receivers = Number(p["receivers"]);
+    const l = await measureLimits({ ...LIMIT_DEFAULTS, ringProcesses: receivers + 1, receivers, stepMs: m.quick ? 1000 : LIMIT_DEFAULTS.stepMs });
+    return { multicastMBps: l.multicast.losslessMBps, pipelineMBps: l.tcpRing.nodeNetMBps, ...(l.tcpRing.bunNativeMBps === null ? {} : { pipelineNativeMBps: l.tcpRing.bunNativeMBps }) };
+  },
+};
+
+export const EXPERIMENTS: readonly Experiment[] = [ringValueSize, ringSize, windowSweep, cpuPerRole, socketBuffers, oneToMany, workloadA, workloadB, workloadC, workloadD, proposers];
 
 export function findExperiment(name: string): Experiment | undefined {
   return EXPERIMENTS.find((e) => e.name === name);

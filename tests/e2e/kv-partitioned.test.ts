@@ -66,6 +66,10 @@ describe("paxos kv, partitioned (real processes)", () => {
         const misdirected = await fetch(`${url(r3)}/v1/kv/${k1}`);
         expect(misdirected.status).toBe(421);
         expect(((await misdirected.json()) as { replicas: string[] }).replicas).toEqual([url(r4), url(r5)]);
+        // A range of a partition the service does not have is a bad request, not a misdirected one.
+        const nowhere = await fetch(`${url(r3)}/v1/kv?partition=2`);
+        expect(nowhere.status).toBe(400);
+        expect(((await nowhere.json()) as { message: string }).message).toContain("partition 2 does not exist: this service has 2");
         // A batch over both partitions: one revision everywhere.
         const { revision } = await kv.batch([...keys.slice(0, 4).map((k) => ({ op: "put" as const, key: k, value: "B" })), { op: "delete", key: "k05" }]);
         for (const k of keys.slice(0, 4)) expect(await kv.get(k)).toEqual({ value: enc("B"), revision });

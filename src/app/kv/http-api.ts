@@ -50,6 +50,8 @@ const JSON_TYPE = "application/json; charset=utf-8";
 
 /** A partitioned replica's view of the partitions (absent: the service is one partition). */
 export interface KvRouting {
+  /** How many partitions the service has (0..partitions-1). */
+  readonly partitions: number;
   partitionOf(key: Uint8Array): number;
   holds(partition: number): boolean;
   /** Base URLs of the replicas that hold `partition`. */
@@ -137,6 +139,7 @@ export class KvApi {
     if (!r || c.op === "batch") return;
     if (c.op === "range" && c.partition === undefined) throw new HttpError(400, "BAD_COMMAND", "this service is partitioned: a range names its partition (?partition=i, see GET /v1/partitions); the client library splits a range by partition");
     const p = c.op === "range" ? (c.partition as number) : r.partitionOf(c.key);
+    if (p >= r.partitions) throw new HttpError(400, "BAD_COMMAND", `partition ${p} does not exist: this service has ${r.partitions} (0..${r.partitions - 1}, see GET /v1/partitions)`);
     if (r.holds(p)) return;
     throw new HttpError(421, "MISDIRECTED", `partition ${p} is not held here; its replicas: ${r.replicasOf(p).join(", ") || "none"}`, { partition: p, replicas: r.replicasOf(p) });
   }

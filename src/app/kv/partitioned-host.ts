@@ -304,6 +304,7 @@ function askReadIndex(node: MultiRingNode, ring: RingId, id: number): boolean {
 function routingOf(config: ClusterConfig, partitions: KvPartitions, held: ReadonlySet<number>): KvRouting {
   const replicas = partitions.groups.map((g) => config.nodes.filter((n) => n.kv !== undefined && n.http !== undefined && (n.subscribe ?? []).includes(g)).map(httpBase));
   return {
+    partitions: partitions.count,
     partitionOf: (key) => partitions.partitionOf(key),
     holds: (p) => held.has(p),
     replicasOf: (p) => replicas[p] ?? [],
