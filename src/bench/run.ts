@@ -11,6 +11,7 @@ import { errnoLine } from "./plots.ts";
 import { measuredLines, rssGrowthMb } from "./stats-window.ts";
 import { multiRingFigures, type MultiRingFigures } from "./multiring-figures.ts";
 import { formatLimits, type Limits } from "./limits.ts";
+import { checkSlowSpell, slowSpell, type SlowSpell } from "./slow-learner.ts";
 import type { MultiRingLayout } from "./multiring-layout.ts";
 
 export { measuredLines, rssGrowthMb } from "./stats-window.ts";
@@ -53,6 +54,8 @@ export interface BenchOptions {
   readonly clientSchedule?: readonly ClientSchedule[];
   /** M-Ring: the multicast sockets' buffers asked for, bytes (default: the configuration's). */
   readonly socketBufferBytes?: number;
+  /** The last learner slowed for a spell of the measured time (slow-learner.ts); the first learner, measured, stays fast. Needs 2 learners or more. */
+  readonly slowLearner?: SlowSpell;
   /**
    * Multi-Ring Paxos (`--rings K`): `ring` acceptors per ring, `learners` per ring (one group
    * each) or in all (every group), `clients` per ring, each proposing to its ring's group.
@@ -91,6 +94,17 @@ export interface BenchResult {
   readonly multiRing?: MultiRingFigures;
   /** With --limits: what the runtime moves on this host, measured just before the run (limits.ts). */
   readonly limits?: Limits;
+  /**
+   * Over the measured time (t = 0 where it starts, warm-up left out), per stats period: each
+   * learner's delivered values/s ("learner N values/s") and each coordinator's window of instances
+   * ("coordinator N window").
+   */
+  readonly timelines?: readonly NamedTimeline[];
+}
+
+export interface NamedTimeline {
+  readonly name: string;
+  readonly points: readonly { readonly t: number; readonly y: number }[];
 }
 
 export interface TimelinePoint {
@@ -153,6 +167,10 @@ function rate(a: StatsLine, b: StatsLine): { values: number; bytes: number; cpu:
 /** Starts a cluster, drives it with closed-loop clients, measures, and reaps every process. */
 export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "update">): Promise<BenchResult> {
   const statsMs = 250;
+  if (o.slowLearner) {
+    checkSlowSpell(o.slowLearner);
+    if (o.learners < 2) throw new UsageError("a slowed learner needs another, measured, learner: 2 learners or more");
+  }
   // M-Ring: a value rides in one multicast datagram; size the datagram to the values (UDP allows ~64 KB).
   if (o.variant === "mring" && o.valueSize > maxValueBytes(MAX_DATAGRAM))
     throw new UsageError(`--value-size: M-Ring multicasts each value in one datagram: at most ${maxValueBytes(MAX_DATAGRAM)} bytes`);
@@ -186,9 +204,12 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+  let stopSpell = () => {};
   try {
     const startedAt = Date.now();
     const watched = learnerIds(cluster, o)[0] ?? -1;
+    const slowed = learnerIds(cluster, o).at(-1) ?? -1;
+    stopSpell = o.slowLearner ? slowSpell((sig) => void cluster.signal(slowed, sig), o.slowLearner, o.warmupS * 1000) : () => {};
     const ticker = setInterval(() => {
       const l = cluster.stats.get(watched) ?? [];
       const last = l.at(-1);
@@ -219,6 +240,7 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
     if (clients.every((c) => c === null)) throw new Error("every client was killed: nothing measured");
     return figures(cluster, o, clients);
   } finally {
+    stopSpell();
     process.removeListener("SIGINT", stop);
     process.removeListener("SIGTERM", stop);
     await cluster.stop();
@@ -282,7 +304,20 @@ function figures(c: LocalCluster, o: BenchOptions, reports: readonly (ClientRepo
     if (r?.cpuPercent !== undefined) processes.push({ id, roles: ["client"], cpuPercent: r.cpuPercent, peakRssMb: r.peakRssMb, rssGrowthMb: r.rssGrowthMb });
   });
   const cpu = processes.reduce((n, p) => n + p.cpuPercent, 0);
-  return { options: o, learners, clients, processes, timeline, ...(o.multiRing ? { multiRing: multiRingFigures(c, window, learners, cpu) } : {}) };
+  const timelines = namedTimelines(c, measured, window.from);
+  return { options: o, learners, clients, processes, timeline, timelines, ...(o.multiRing ? { multiRing: multiRingFigures(c, window, learners, cpu) } : {}) };
+}
+
+/** Learners' rates and coordinators' windows per stats period from `fromMs` (the measured time's start) on. */
+function namedTimelines(c: LocalCluster, learners: readonly number[], fromMs: number): NamedTimeline[] {
+  const out: NamedTimeline[] = [];
+  const t = (x: StatsLine) => Math.round((x.t - fromMs) / 100) / 10;
+  for (const n of c.nodes) {
+    const s = (c.stats.get(n.id) ?? []).filter((x) => x.t >= fromMs);
+    if (learners.includes(n.id)) out.push({ name: `learner ${n.id} values/s`, points: s.slice(1).map((x, i) => ({ t: t(x), y: Math.round(rate(s[i] as StatsLine, x).values) })) });
+    if (n.roles.includes("coordinator") && s.some((x) => x.window !== undefined)) out.push({ name: `coordinator ${n.id} window`, points: s.filter((x) => x.window !== undefined).map((x) => ({ t: t(x), y: x.window as number })) });
+  }
+  return out;
 }
 
 export function formatBench(r: BenchResult): string {

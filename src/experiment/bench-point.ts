@@ -4,7 +4,7 @@
  */
 import { BENCH_DEFAULTS, runBench, type BenchOptions, type BenchResult } from "../bench/run.ts";
 import { median } from "./stats.ts";
-import type { Metrics } from "./spec.ts";
+import type { Metrics, RunOutput } from "./spec.ts";
 
 /** Start-up and shut-down of a bench cluster, on top of its warm-up and measured time (measured here: 3-5 s). */
 export const BENCH_OVERHEAD_S = 5;
@@ -14,8 +14,10 @@ export function benchOptions(over: Partial<BenchOptions>): BenchOptions {
   return { ...BENCH_DEFAULTS, ...over };
 }
 
-export async function runBenchPoint(o: BenchOptions): Promise<Metrics> {
-  return benchMetrics(await runBench(o, { update: () => {} }));
+/** One bench run: its metrics, and the learners' rates and coordinators' windows over time. */
+export async function runBenchPoint(o: BenchOptions): Promise<RunOutput> {
+  const r = await runBench(o, { update: () => {} });
+  return { metrics: benchMetrics(r), ...(r.timelines ? { series: r.timelines } : {}) };
 }
 
 /** The role a process is counted under in per-role figures (a coordinator is an acceptor too: it counts as coordinator). */

@@ -50,7 +50,7 @@ function benchExperiment<P extends Params>(d: BenchExperiment<P>): Experiment {
     points: (m) => (m.quick ? d.quick : d.full),
     repeat: (m) => (m.quick ? repeat.quick : repeat.full),
     metrics: d.metrics,
-    plots: d.plots,
+    plots: () => d.plots,
     estimateS: (_p, m) => t(m).durationS + t(m).warmupS + BENCH_OVERHEAD_S,
     run: (p, m) => runBenchPoint(benchOptions({ ...d.options(p as P, t(m)), durationS: t(m).durationS, warmupS: t(m).warmupS })),
   };
@@ -255,6 +255,38 @@ const proposers = benchExperiment<LedgerClients>({
   ],
 });
 
+/** Thesis Fig. 3.14's run: a minute, the learner slowed from 20 s to 40 s (a quarter of that in quick mode). */
+const FLOW: Timing = { full: { durationS: 60, warmupS: 2 }, quick: { durationS: 15, warmupS: 1 } };
+const spell = (t: Timing["full"]) => ({ fromS: t.durationS / 3, toS: (2 * t.durationS) / 3 });
+
+const flowControl: Experiment = {
+  ...benchExperiment<{ readonly runPercent: number }>({
+    name: "flow-control",
+    title: "Flow control over time: a learner slowed for a third of the run",
+    source: "thesis §3.5, Fig. 3.14",
+    description:
+      "The default M-Ring bench with two learners; the second is slowed from 20 s to 40 s of a 60 s run (stopped for 70 % of every 100 ms, as if it had 30 % of a CPU). It falls behind, tells the coordinator, which halves its window of instances until the learner catches up: every learner's rate follows the slow one's, then recovers. The first learner's rate and the coordinator's window over time.",
+    params: ["runPercent"],
+    full: [{ runPercent: 30 }],
+    quick: [{ runPercent: 30 }],
+    timing: FLOW,
+    options: (p, t) => ({ learners: 2, slowLearner: { ...spell(t), runPercent: p.runPercent } }),
+    metrics: [M.mbPerSec, M.p50Us, M.p99Us],
+    plots: [],
+  }),
+  plots: (m) => {
+    const { fromS, toS } = spell(m.quick ? FLOW.quick : FLOW.full);
+    const markers = [
+      { t: fromS, label: "slowed" },
+      { t: toS, label: "full speed" },
+    ];
+    return [
+      { kind: "timeline", file: "learners.svg", title: `Learners' delivery rate over time (second learner slowed ${fromS}–${toS} s)`, match: "values/s", y: { label: "values/s" }, markers },
+      { kind: "timeline", file: "window.svg", title: "Coordinator's window of instances over time", match: "window", y: { label: "instances in flight (window)" }, markers },
+    ];
+  },
+};
+
 /**
  * Thesis Fig. 3.2 with this runtime's own sockets: the limits' TCP ring (a pipeline: every
  * process forwards each block to the next) and multicast fan-out (bench/limits.ts), each receiver
@@ -274,7 +306,7 @@ const oneToMany: Experiment = {
     { key: "pipelineMBps", label: "TCP pipeline node:net, per receiver (MB/s)" },
     { key: "pipelineNativeMBps", label: "TCP pipeline Bun native, per receiver (MB/s)" },
   ],
-  plots: [
+  plots: () => [
     { file: "multicast.svg", title: "ip-multicast: per-receiver throughput against receivers", x: { param: "receivers", label: "receivers" }, y: { metric: "multicastMBps", label: "MB/s" } },
     { file: "pipeline.svg", title: "TCP pipeline: per-receiver throughput against receivers", x: { param: "receivers", label: "receivers" }, y: { metric: "pipelineMBps", label: "MB/s" } },
   ],
@@ -282,11 +314,11 @@ const oneToMany: Experiment = {
   run: async (p, m) => {
     const receivers = Number(p["receivers"]);
     const l = await measureLimits({ ...LIMIT_DEFAULTS, ringProcesses: receivers + 1, receivers, stepMs: m.quick ? 1000 : LIMIT_DEFAULTS.stepMs });
-    return { multicastMBps: l.multicast.losslessMBps, pipelineMBps: l.tcpRing.nodeNetMBps, ...(l.tcpRing.bunNativeMBps === null ? {} : { pipelineNativeMBps: l.tcpRing.bunNativeMBps }) };
+    return { metrics: { multicastMBps: l.multicast.losslessMBps, pipelineMBps: l.tcpRing.nodeNetMBps, ...(l.tcpRing.bunNativeMBps === null ? {} : { pipelineNativeMBps: l.tcpRing.bunNativeMBps }) } };
   },
 };
 
-export const EXPERIMENTS: readonly Experiment[] = [ringValueSize, ringSize, windowSweep, cpuPerRole, socketBuffers, oneToMany, workloadA, workloadB, workloadC, workloadD, proposers];
+export const EXPERIMENTS: readonly Experiment[] = [ringValueSize, ringSize, windowSweep, cpuPerRole, socketBuffers, flowControl, oneToMany, workloadA, workloadB, workloadC, workloadD, proposers];
 
 export function findExperiment(name: string): Experiment | undefined {
   return EXPERIMENTS.find((e) => e.name === name);

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { BenchInterrupted } from "../bench/run.ts";
 import { cpuBetween, hostInfo, readHostCpu, type CpuReading, type HostInfo } from "./host.ts";
 import { summarize, type Summary } from "./stats.ts";
-import { describePoint, type Experiment, type Metrics, type MetricSpec, type Mode, type Params, type PlotSpec } from "./spec.ts";
+import { describePoint, type Experiment, type Metrics, type MetricSpec, type Mode, type NamedSeries, type Params, type PlotSpec, type RunOutput } from "./spec.ts";
 import { formatTable } from "./table.ts";
 import { renderPlots } from "./plots.ts";
 
@@ -22,6 +22,7 @@ export interface RunRecord {
   readonly seconds: number;
   /** null when the run failed (see error). */
   readonly metrics: Metrics | null;
+  readonly series?: readonly NamedSeries[];
   readonly error?: string;
   /** The host during the run: CPU busy and stolen by the hypervisor, % of all cores; null off Linux. */
   readonly hostBusyPct: number | null;
@@ -72,7 +73,7 @@ export async function runExperiment(e: Experiment, mode: Mode, dir: string, deps
   const points = e.points(mode);
   const repeat = e.repeat(mode);
   const plan = Array.from({ length: repeat }, (_, pass) => points.map((point) => ({ point, pass }))).flat();
-  const base = { experiment: describe(e), mode: mode.quick ? ("quick" as const) : ("full" as const), repeat, host: deps.host ?? hostInfo(), startedAt: new Date(clock()).toISOString() };
+  const base = { experiment: describe(e, mode), mode: mode.quick ? ("quick" as const) : ("full" as const), repeat, host: deps.host ?? hostInfo(), startedAt: new Date(clock()).toISOString() };
   const runs: RunRecord[] = [];
   const eta = new Eta(plan.map(({ point }) => e.estimateS(point, mode)));
   try {
@@ -96,22 +97,23 @@ export async function runExperiment(e: Experiment, mode: Mode, dir: string, deps
 async function timedRun(e: Experiment, point: Params, pass: number, mode: Mode, clock: () => number, cpu: () => CpuReading): Promise<RunRecord> {
   const t0 = clock();
   const c0 = cpu();
-  let metrics: Metrics | null = null;
+  let output: RunOutput | null = null;
   let error: string | undefined;
   try {
-    metrics = await e.run(point, mode);
+    output = await e.run(point, mode);
   } catch (x) {
     // An interrupted run (Ctrl-C) stops the experiment; any other failure is recorded and the next run goes on.
     if (x instanceof BenchInterrupted) throw x;
     error = x instanceof Error ? x.message : String(x);
   }
   const host = cpuBetween(c0, cpu());
-  const record = { point, pass, startedAt: new Date(t0).toISOString(), seconds: (clock() - t0) / 1000, metrics, hostBusyPct: host?.busyPct ?? null, stealPct: host?.stealPct ?? null };
-  return error === undefined ? record : { ...record, error };
+  const record = { point, pass, startedAt: new Date(t0).toISOString(), seconds: (clock() - t0) / 1000, metrics: output?.metrics ?? null, hostBusyPct: host?.busyPct ?? null, stealPct: host?.stealPct ?? null };
+  if (error !== undefined) return { ...record, error };
+  return output?.series ? { ...record, series: output.series } : record;
 }
 
-function describe(e: Experiment): ExperimentResults["experiment"] {
-  return { name: e.name, title: e.title, source: e.source, description: e.description, params: e.params, metrics: e.metrics, plots: e.plots };
+function describe(e: Experiment, mode: Mode): ExperimentResults["experiment"] {
+  return { name: e.name, title: e.title, source: e.source, description: e.description, params: e.params, metrics: e.metrics, plots: e.plots(mode) };
 }
 
 /** Per point (in the description's order): the runs that measured something, summarized per metric. */

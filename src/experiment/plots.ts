@@ -1,12 +1,19 @@
-/** An experiment's plots: each PlotSpec as an SVG line chart of the points' medians (bench/chart.ts). */
+/**
+ * An experiment's plots as SVG line charts (bench/chart.ts): a metric's medians against a
+ * parameter (PointsPlot), or quantities over a run's measured time (TimelinePlot).
+ */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { lineChartSvg, type ChartSeries, type LineChart } from "../bench/chart.ts";
 import type { ExperimentResults } from "./harness.ts";
-import type { PlotSpec } from "./spec.ts";
+import { describePoint, type PlotSpec, type PointsPlot, type TimelinePlot } from "./spec.ts";
 
-/** The chart of one plot: a series per combination of `seriesBy`, points in x order, points without the metric left out. */
 export function plotChart(r: ExperimentResults, plot: PlotSpec): LineChart {
+  return plot.kind === "timeline" ? timelineChart(r, plot) : pointsChart(r, plot);
+}
+
+/** One series per combination of `seriesBy`, points in x order, points without the metric left out. */
+function pointsChart(r: ExperimentResults, plot: PointsPlot): LineChart {
   const series = new Map<string, { x: number; y: number }[]>();
   const where = Object.entries(plot.where ?? {});
   for (const s of r.summary) {
@@ -19,6 +26,19 @@ export function plotChart(r: ExperimentResults, plot: PlotSpec): LineChart {
   }
   const lines: ChartSeries[] = [...series].map(([name, points]) => ({ name, points: points.sort((a, b) => a.x - b.x) }));
   return { title: plot.title, x: { label: plot.x.label, ...(plot.x.log ? { log: true } : {}) }, y: { label: plot.y.label, ...(plot.y.log ? { log: true } : {}) }, series: lines };
+}
+
+/** The first successful run of each point: its series whose names contain `match` (named after the point when there are several). */
+function timelineChart(r: ExperimentResults, plot: TimelinePlot): LineChart {
+  const points = new Set(r.summary.map((s) => describePoint(s.point)));
+  const lines: ChartSeries[] = [];
+  for (const key of points) {
+    const run = r.runs.find((x) => x.metrics !== null && describePoint(x.point) === key && x.series);
+    for (const s of run?.series ?? [])
+      if (s.name.includes(plot.match)) lines.push({ name: points.size > 1 ? `${key}: ${s.name}` : s.name, points: s.points.map((p) => ({ x: p.t, y: p.y })) });
+  }
+  const markers = (plot.markers ?? []).map((m, i) => ({ x: m.t, label: m.label, row: i % 2 }));
+  return { title: plot.title, x: { label: "time (s, measured)" }, y: { label: plot.y.label, ...(plot.y.log ? { log: true } : {}) }, series: lines, ...(markers.length > 0 ? { markers } : {}) };
 }
 
 /** Writes every plot of `r` into `dir`; returns the files written. */

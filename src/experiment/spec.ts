@@ -18,7 +18,23 @@ export interface MetricSpec {
   readonly digits?: number;
 }
 
-export interface PlotSpec {
+/** A quantity over a run's measured time (t = 0 where measuring starts, seconds). */
+export interface NamedSeries {
+  readonly name: string;
+  readonly points: readonly { readonly t: number; readonly y: number }[];
+}
+
+/** What one run gives: its figures, and optionally quantities over time. */
+export interface RunOutput {
+  readonly metrics: Metrics;
+  readonly series?: readonly NamedSeries[];
+}
+
+export type PlotSpec = PointsPlot | TimelinePlot;
+
+/** A metric's medians against a parameter, a line per series. */
+export interface PointsPlot {
+  readonly kind?: "points";
   /** File name inside the experiment's output directory: "throughput.svg". */
   readonly file: string;
   readonly title: string;
@@ -30,6 +46,16 @@ export interface PlotSpec {
   readonly seriesBy?: readonly string[];
   /** Only the points with these values (an experiment that sweeps one parameter at a time). */
   readonly where?: Params;
+}
+
+/** Series over time of each point's first successful run whose names contain `match`, with labelled moments. */
+export interface TimelinePlot {
+  readonly kind: "timeline";
+  readonly file: string;
+  readonly title: string;
+  readonly match: string;
+  readonly y: { readonly label: string; readonly log?: boolean };
+  readonly markers?: readonly { readonly t: number; readonly label: string }[];
 }
 
 export interface Mode {
@@ -50,11 +76,12 @@ export interface Experiment {
   /** Runs of each point (medians and intervals need several). */
   repeat(mode: Mode): number;
   readonly metrics: readonly MetricSpec[];
-  readonly plots: readonly PlotSpec[];
+  /** The plots of a run in `mode` (a timeline's marked moments may depend on the mode's durations). */
+  plots(mode: Mode): readonly PlotSpec[];
   /** A run's expected length in seconds, start-up included: the time left is estimated from it until runs are timed. */
   estimateS(point: Params, mode: Mode): number;
   /** One run of a point; it throws when the run failed (the harness records the failure and goes on). */
-  run(point: Params, mode: Mode): Promise<Metrics>;
+  run(point: Params, mode: Mode): Promise<RunOutput>;
 }
 
 /** Seconds a whole experiment is expected to take in a mode. */

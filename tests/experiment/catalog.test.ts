@@ -26,13 +26,17 @@ describe("experiment catalog", () => {
     for (const e of EXPERIMENTS) {
       for (const quick of [false, true]) for (const p of e.points({ quick })) expect(Object.keys(p).sort()).toEqual([...e.params].sort());
       const metrics = new Set(e.metrics.map((m) => m.key));
-      for (const plot of e.plots) {
+      for (const plot of [...e.plots({ quick: false }), ...e.plots({ quick: true })]) {
+        expect(plot.file).toMatch(/^[a-z0-9-]+\.svg$/);
+        if (plot.kind === "timeline") {
+          expect(plot.match.length).toBeGreaterThan(0);
+          continue;
+        }
         expect(e.params).toContain(plot.x.param);
         expect(metrics.has(plot.y.metric)).toBe(true);
         for (const s of plot.seriesBy ?? []) expect(e.params).toContain(s);
-        expect(plot.file).toMatch(/^[a-z0-9-]+\.svg$/);
       }
-      const files = e.plots.map((p) => p.file);
+      const files = e.plots({ quick: false }).map((p) => p.file);
       expect(new Set(files).size).toBe(files.length);
     }
   });

@@ -1,4 +1,4 @@
-import type { Experiment, Metrics, Params } from "../../src/experiment/spec.ts";
+import type { Experiment, Params, RunOutput } from "../../src/experiment/spec.ts";
 
 /** An experiment whose runs measure nothing real: metrics from the point and a run counter, failures on demand. */
 export function fakeExperiment(o: { name?: string; fail?: (p: Params, run: number) => Error | null; log?: Params[] } = {}): Experiment {
@@ -15,14 +15,14 @@ export function fakeExperiment(o: { name?: string; fail?: (p: Params, run: numbe
       { key: "tput", label: "throughput (units/s)", digits: 1 },
       { key: "lat", label: "latency (µs)" },
     ],
-    plots: [{ file: "tput.svg", title: "Throughput", x: { param: "size", label: "size", log: true }, y: { metric: "tput", label: "units/s" }, seriesBy: ["variant"] }],
+    plots: () => [{ file: "tput.svg", title: "Throughput", x: { param: "size", label: "size", log: true }, y: { metric: "tput", label: "units/s" }, seriesBy: ["variant"] }],
     estimateS: () => 2,
-    run: async (p): Promise<Metrics> => {
+    run: async (p): Promise<RunOutput> => {
       const n = runs++;
       o.log?.push(p);
       const e = o.fail?.(p, n) ?? null;
       if (e) throw e;
-      return { tput: Number(p["size"]) * 10 + n, lat: p["variant"] === "a" ? 100 : 200 };
+      return { metrics: { tput: Number(p["size"]) * 10 + n, lat: p["variant"] === "a" ? 100 : 200 }, series: [{ name: `run ${n} units/s`, points: [0, 1, 2].map((t) => ({ t, y: n + t })) }] };
     },
   };
 }
