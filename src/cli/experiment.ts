@@ -38,7 +38,7 @@ export function registerExperimentCommand(program: Command, io: Io): void {
       const progress = experimentProgress(e.name, { write: io.err, ...(process.stderr.isTTY ? { tty: process.stderr } : {}) });
       const r = await runExperiment(e, mode, dir, { progress });
       io.out(formatTable(r));
-      const report = writeReport(o.out);
+      const report = await writeReport(o.out);
       io.err(`paxos experiment: ${join(dir, TABLE_FILE)}, report ${report.file}\n`);
       const failed = r.runs.filter((x) => x.metrics === null);
       if (failed.length > 0) {
@@ -48,10 +48,10 @@ export function registerExperimentCommand(program: Command, io: Io): void {
     });
   cmd
     .command("report")
-    .description("write DIR/index.html: every experiment under DIR with its table and plots, one page viewable offline")
+    .description("write DIR/index.html: every experiment under DIR with its table and plots, one page viewable offline (tables and plots made again from the runs)")
     .argument("<dir>", "a directory `paxos experiment run --out` wrote into (or one experiment's own)")
-    .action((dir: string) => {
-      const r = writeReport(dir);
+    .action(async (dir: string) => {
+      const r = await writeReport(dir);
       for (const p of r.problems) io.err(`paxos experiment: skipped ${p}\n`);
       if (r.experiments === 0) throw new UsageError(`${dir}: no experiment results (results.json) in it or in its directories`);
       io.out(`${r.file} (${r.experiments} experiment${r.experiments === 1 ? "" : "s"})\n`);

@@ -5,8 +5,9 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { RESULTS_FILE, type ExperimentResults } from "./harness.ts";
-import { tableHeader, tableRows } from "./table.ts";
+import { RESULTS_FILE, summarizeRuns, TABLE_FILE, type ExperimentResults } from "./harness.ts";
+import { renderPlots } from "./plots.ts";
+import { formatTable, tableHeader, tableRows } from "./table.ts";
 
 export const REPORT_FILE = "index.html";
 
@@ -26,7 +27,7 @@ export function findResults(dir: string): { found: FoundResults[]; problems: str
     if (!existsSync(file)) continue;
     try {
       const results = JSON.parse(readFileSync(file, "utf8")) as ExperimentResults;
-      if (typeof results?.experiment?.name !== "string" || !Array.isArray(results.summary)) throw new Error("not an experiment's results");
+      if (typeof results?.experiment?.name !== "string" || !Array.isArray(results.runs) || !Array.isArray(results.experiment.metrics)) throw new Error("not an experiment's results");
       found.push({ dir: d, results });
     } catch (e) {
       problems.push(`${file}: ${e instanceof Error ? e.message : String(e)}`);
@@ -35,12 +36,23 @@ export function findResults(dir: string): { found: FoundResults[]; problems: str
   return { found, problems };
 }
 
-/** Writes DIR/index.html; returns its path and the files it could not read. */
-export function writeReport(dir: string): { file: string; experiments: number; problems: string[] } {
+/**
+ * Writes DIR/index.html; returns its path and the files it could not read. Each experiment's
+ * summary, table and plots are made again from its runs first, so a report always shows the
+ * runs as this build reads them (an older run's results, or one an interruption left unsummarized).
+ */
+export async function writeReport(dir: string): Promise<{ file: string; experiments: number; problems: string[] }> {
   const { found, problems } = findResults(dir);
+  const fresh: FoundResults[] = [];
+  for (const f of found) {
+    const results = { ...f.results, summary: summarizeRuns(f.results.experiment, f.results.runs) };
+    writeFileSync(join(dir, f.dir, TABLE_FILE), formatTable(results));
+    await renderPlots(results, join(dir, f.dir));
+    fresh.push({ dir: f.dir, results });
+  }
   const file = join(dir, REPORT_FILE);
-  writeFileSync(file, reportHtml(found, (f) => readSvg(join(dir, f))));
-  return { file, experiments: found.length, problems };
+  writeFileSync(file, reportHtml(fresh, (f) => readSvg(join(dir, f))));
+  return { file, experiments: fresh.length, problems };
 }
 
 function readSvg(path: string): string | null {

@@ -2,7 +2,8 @@
  * Figures of a point measured several times: the median (what the tables and plots show) and a
  * 95 % confidence interval. The interval is Student's t interval of the mean (seed 003 asks for
  * intervals and for saying how they were made): mean ± t(0.975, n − 1) · s / √n, the usual
- * choice for a few repetitions of a roughly normal measurement. With one run there is none.
+ * choice for a few repetitions of a roughly normal measurement, its lower bound kept at 0 for
+ * quantities that cannot be negative. With one run there is none.
  */
 
 /** t(0.975, df) for df = 1..30; beyond that the normal quantile is close enough. */
@@ -36,5 +37,7 @@ export function summarize(xs: readonly number[]): Summary {
   if (n < 2) return { n, median: median(xs), mean, ci95: null };
   const variance = xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1);
   const half = tQuantile975(n - 1) * Math.sqrt(variance / n);
-  return { n, median: median(xs), mean, ci95: [mean - half, mean + half] };
+  // A quantity that cannot be negative (a rate, a latency) gets no negative bound: with 3 runs and an outlier the t interval reaches below 0.
+  const low = Math.min(...xs) >= 0 ? Math.max(0, mean - half) : mean - half;
+  return { n, median: median(xs), mean, ci95: [low, mean + half] };
 }

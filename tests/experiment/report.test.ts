@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runExperiment } from "../../src/experiment/harness.ts";
@@ -15,7 +15,7 @@ describe("experiment report", () => {
       await runExperiment(fakeExperiment({ name: "first" }), { quick: false }, join(dir, "first"), { host: HOST, hostCpu: () => null });
       await runExperiment(fakeExperiment({ name: "second" }), { quick: true }, join(dir, "second"), { host: HOST, hostCpu: () => null });
       mkdirSync(join(dir, "not-an-experiment"));
-      const r = writeReport(dir);
+      const r = await writeReport(dir);
       expect(r.experiments).toBe(2);
       expect(r.problems).toEqual([]);
       const html = readFileSync(join(dir, REPORT_FILE), "utf8");
@@ -44,7 +44,25 @@ describe("experiment report", () => {
       expect(found.map((f) => f.results.experiment.name)).toEqual(["good"]);
       expect(problems.length).toBe(1);
       expect(problems[0]).toContain(join("torn", "results.json"));
-      expect(writeReport(join(dir, "good")).experiments).toBe(1);
+      expect((await writeReport(join(dir, "good"))).experiments).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("tables and plots are made again from the runs: an interrupted experiment's, or an older build's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "paxos-report-"));
+    try {
+      await runExperiment(fakeExperiment({ name: "again" }), { quick: false }, join(dir, "again"), { host: HOST, hostCpu: () => null });
+      const file = join(dir, "again", "results.json");
+      const results = JSON.parse(readFileSync(file, "utf8")) as { summary: unknown[] };
+      writeFileSync(file, JSON.stringify({ ...results, summary: [] }));
+      unlinkSync(join(dir, "again", "table.md"));
+      unlinkSync(join(dir, "again", "tput.svg"));
+      await writeReport(dir);
+      expect(readFileSync(join(dir, "again", "table.md"), "utf8")).toMatch(/\| a \| 1 \| 16\.0 /);
+      expect(existsSync(join(dir, "again", "tput.svg"))).toBe(true);
+      expect(readFileSync(join(dir, REPORT_FILE), "utf8")).toContain("16.0");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

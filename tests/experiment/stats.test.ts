@@ -9,13 +9,18 @@ describe("experiment statistics", () => {
   });
 
   test("the 95 % interval is Student's t interval of the mean", () => {
-    const s = summarize([1, 2, 3]);
-    expect(s.mean).toBe(2);
-    expect(s.median).toBe(2);
+    const s = summarize([11, 12, 13]);
+    expect(s.mean).toBe(12);
+    expect(s.median).toBe(12);
     // s = 1, t(0.975, 2) = 4.303: half-width 4.303 / sqrt(3)
     const half = 4.303 / Math.sqrt(3);
-    expect(s.ci95?.[0]).toBeCloseTo(2 - half, 6);
-    expect(s.ci95?.[1]).toBeCloseTo(2 + half, 6);
+    expect(s.ci95?.[0]).toBeCloseTo(12 - half, 6);
+    expect(s.ci95?.[1]).toBeCloseTo(12 + half, 6);
+  });
+
+  test("a quantity that is never negative gets no negative lower bound; one that can be keeps it", () => {
+    expect(summarize([1, 1, 30]).ci95?.[0]).toBe(0);
+    expect(summarize([-1, 1, 30]).ci95?.[0]).toBeLessThan(0);
   });
 
   test("identical runs give a zero-width interval; one run gives none", () => {
