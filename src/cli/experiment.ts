@@ -2,9 +2,9 @@
 import { join } from "node:path";
 import process from "node:process";
 import type { Command } from "commander";
-import { UsageError } from "./errors.ts";
+import { parseFraction, UsageError } from "./errors.ts";
 import { EXPERIMENTS, findExperiment } from "../experiment/catalog.ts";
-import { runExperiment, TABLE_FILE } from "../experiment/harness.ts";
+import { DEFAULT_MAX_STEAL_PCT, runExperiment, TABLE_FILE } from "../experiment/harness.ts";
 import { experimentProgress, formatDuration } from "../experiment/progress.ts";
 import { writeReport } from "../experiment/report.ts";
 import { formatTable } from "../experiment/table.ts";
@@ -29,14 +29,15 @@ export function registerExperimentCommand(program: Command, io: Io): void {
     .argument("<name>", "an experiment of `paxos experiment list`")
     .option("--quick", "fewer points, shorter runs, one run each (a smoke test, not figures to quote)", false)
     .option("--out <dir>", "where results go (NAME's own directory inside it)", DEFAULT_EXPERIMENT_DIR)
-    .action(async (name: string, o: { quick: boolean; out: string }) => {
+    .option("--max-steal-pct <pct>", "a run during which the hypervisor took more of the host's CPU is kept but run again (twice at most; 100: never)", parseFraction("--max-steal-pct", 100), DEFAULT_MAX_STEAL_PCT)
+    .action(async (name: string, o: { quick: boolean; out: string; maxStealPct: number }) => {
       const e = findExperiment(name);
       if (!e) throw new UsageError(`experiment ${JSON.stringify(name)}: no such experiment; one of ${EXPERIMENTS.map((x) => x.name).join(", ")}`);
       const dir = join(o.out, e.name);
       const mode = { quick: o.quick };
       io.err(`paxos experiment: ${e.name} (${e.source}), ${o.quick ? "quick" : "full"} mode, about ${formatDuration(estimateTotalS(e, mode))}; results in ${dir}\n`);
       const progress = experimentProgress(e.name, { write: io.err, ...(process.stderr.isTTY ? { tty: process.stderr } : {}) });
-      const r = await runExperiment(e, mode, dir, { progress });
+      const r = await runExperiment(e, mode, dir, { progress, maxStealPct: o.maxStealPct });
       io.out(formatTable(r));
       const report = await writeReport(o.out);
       io.err(`paxos experiment: ${join(dir, TABLE_FILE)}, report ${report.file}\n`);

@@ -27,12 +27,16 @@ export interface RunRecord {
   /** The host during the run: CPU busy and stolen by the hypervisor, % of all cores; null off Linux. */
   readonly hostBusyPct: number | null;
   readonly stealPct: number | null;
+  /** Why the run does not count (it was run again), when it does not. */
+  readonly discarded?: string;
 }
 
 export interface PointSummary {
   readonly point: Params;
   readonly runs: number;
   readonly failed: number;
+  /** Runs left out and made again (too much steal). */
+  readonly discarded: number;
   readonly metrics: Readonly<Record<string, Summary>>;
   /** The highest steal of its runs (% of all cores). */
   readonly maxStealPct: number | null;
@@ -58,7 +62,17 @@ export interface ExperimentProgress {
   stop(): void;
 }
 
+/**
+ * A run during which the hypervisor took more than this share of the host's CPU (steal, % of all
+ * cores) measured a different machine: it is kept in results.json, marked discarded, left out of
+ * the summary, and run again (at most DEFAULT_STEAL_RETRIES times; the last attempt counts).
+ */
+export const DEFAULT_MAX_STEAL_PCT = 10;
+export const DEFAULT_STEAL_RETRIES = 2;
+
 export interface HarnessDeps {
+  readonly maxStealPct?: number;
+  readonly stealRetries?: number;
   readonly progress?: ExperimentProgress;
   readonly hostCpu?: () => CpuReading;
   readonly clockMs?: () => number;
@@ -69,6 +83,8 @@ export interface HarnessDeps {
 export async function runExperiment(e: Experiment, mode: Mode, dir: string, deps: HarnessDeps = {}): Promise<ExperimentResults> {
   const clock = deps.clockMs ?? (() => Date.now());
   const cpu = deps.hostCpu ?? readHostCpu;
+  const maxSteal = deps.maxStealPct ?? DEFAULT_MAX_STEAL_PCT;
+  const retries = deps.stealRetries ?? DEFAULT_STEAL_RETRIES;
   mkdirSync(dir, { recursive: true });
   const points = e.points(mode);
   const repeat = e.repeat(mode);
@@ -79,10 +95,16 @@ export async function runExperiment(e: Experiment, mode: Mode, dir: string, deps
   try {
     for (const [i, { point, pass }] of plan.entries()) {
       deps.progress?.run(i, plan.length, point, eta.leftS(i));
-      const record = await timedRun(e, point, pass, mode, clock, cpu);
-      eta.done(i, record.seconds);
-      runs.push(record);
-      writeResults(dir, { ...base, finishedAt: null, runs, summary: summarizeRuns(e, runs) });
+      for (let attempt = 0; ; attempt++) {
+        const record = await timedRun(e, point, pass, mode, clock, cpu);
+        const stolen = record.stealPct !== null && record.stealPct > maxSteal && attempt < retries;
+        runs.push(stolen ? { ...record, discarded: `the hypervisor took ${record.stealPct?.toFixed(1)} % of the host's CPU (more than ${maxSteal} %): run again` } : record);
+        writeResults(dir, { ...base, finishedAt: null, runs, summary: summarizeRuns(e, runs) });
+        if (!stolen) {
+          eta.done(i, record.seconds);
+          break;
+        }
+      }
     }
   } finally {
     deps.progress?.stop();
@@ -123,7 +145,8 @@ export function summarizeRuns(e: Pick<Experiment, "metrics">, runs: readonly Run
     const k = describePoint(r.point);
     byPoint.set(k, [...(byPoint.get(k) ?? []), r]);
   }
-  return [...byPoint.values()].map((rs) => {
+  return [...byPoint.values()].map((all) => {
+    const rs = all.filter((r) => r.discarded === undefined);
     const ok = rs.filter((r) => r.metrics !== null);
     const metrics: Record<string, Summary> = {};
     for (const m of e.metrics) {
@@ -131,7 +154,7 @@ export function summarizeRuns(e: Pick<Experiment, "metrics">, runs: readonly Run
       if (xs.length > 0) metrics[m.key] = summarize(xs);
     }
     const steals = rs.map((r) => r.stealPct).filter((x): x is number => x !== null);
-    return { point: (rs[0] as RunRecord).point, runs: ok.length, failed: rs.length - ok.length, metrics, maxStealPct: steals.length > 0 ? Math.max(...steals) : null };
+    return { point: (all[0] as RunRecord).point, runs: ok.length, failed: rs.length - ok.length, discarded: all.length - rs.length, metrics, maxStealPct: steals.length > 0 ? Math.max(...steals) : null };
   });
 }
 

@@ -22,7 +22,8 @@ export function tableRows(r: ExperimentResults): TableCell[][] {
 }
 
 function runsText(s: PointSummary): string {
-  return s.failed > 0 ? `${s.runs} (${s.failed} failed)` : String(s.runs);
+  const notes = [...(s.failed > 0 ? [`${s.failed} failed`] : []), ...((s.discarded ?? 0) > 0 ? [`${s.discarded} run again for steal`] : [])];
+  return notes.length > 0 ? `${s.runs} (${notes.join(", ")})` : String(s.runs);
 }
 
 export function metricCell(m: MetricSpec, s: Summary | undefined): TableCell {

@@ -100,3 +100,44 @@ describe("experiment harness", () => {
     expect(eta.leftS(2)).toBe(30);
   });
 });
+
+describe("experiment harness: steal", () => {
+  test("a run with too much steal is kept, marked discarded, left out of the summary, and run again; the last attempt counts", async () => {
+    const dir = tempDir();
+    try {
+      // Readings around each run: the first two runs see 50 % steal, then none.
+      let reading = 0;
+      let stealSoFar = 0;
+      const cpu = () => {
+        reading++;
+        if (reading % 2 === 0 && reading <= 4) stealSoFar += 50;
+        return { busy: reading * 50, steal: stealSoFar, total: reading * 100 };
+      };
+      const r = await runExperiment(fakeExperiment(), { quick: true }, dir, { host: HOST, hostCpu: cpu, maxStealPct: 10, stealRetries: 2 });
+      expect(r.runs.length).toBe(3);
+      expect(r.runs[0]?.discarded).toContain("50.0 %");
+      expect(r.runs[1]?.discarded).toBeDefined();
+      expect(r.runs[2]?.discarded).toBeUndefined();
+      expect(r.summary[0]?.runs).toBe(1);
+      expect(r.summary[0]?.discarded).toBe(2);
+      // run 2's throughput: size 1 x 10 + run number 2
+      expect(r.summary[0]?.metrics["tput"]?.median).toBe(12);
+      expect(readFileSync(join(dir, TABLE_FILE), "utf8")).toContain("1 (2 run again for steal)");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("after the retries the last attempt counts, steal or not", async () => {
+    const dir = tempDir();
+    try {
+      let reading = 0;
+      const cpu = () => ({ busy: ++reading * 50, steal: reading * 30, total: reading * 100 });
+      const r = await runExperiment(fakeExperiment(), { quick: true }, dir, { host: HOST, hostCpu: cpu, maxStealPct: 10, stealRetries: 1 });
+      expect(r.runs.map((x) => x.discarded === undefined)).toEqual([false, true]);
+      expect(r.summary[0]?.runs).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
