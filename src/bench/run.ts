@@ -311,9 +311,10 @@ function figures(c: LocalCluster, o: BenchOptions, reports: readonly (ClientRepo
 /** Learners' rates and coordinators' windows per stats period from `fromMs` (the measured time's start) on. */
 function namedTimelines(c: LocalCluster, learners: readonly number[], fromMs: number): NamedTimeline[] {
   const out: NamedTimeline[] = [];
-  const t = (x: StatsLine) => Math.round((x.t - fromMs) / 100) / 10;
+  const t = (x: StatsLine) => Math.round(((x.wall as number) - fromMs) / 100) / 10;
   for (const n of c.nodes) {
-    const s = (c.stats.get(n.id) ?? []).filter((x) => x.t >= fromMs);
+    // Stats lines carry the process' own clock (t) and the wall clock the clients' window is on.
+    const s = (c.stats.get(n.id) ?? []).filter((x) => x.wall !== undefined && x.wall >= fromMs);
     if (learners.includes(n.id)) out.push({ name: `learner ${n.id} values/s`, points: s.slice(1).map((x, i) => ({ t: t(x), y: Math.round(rate(s[i] as StatsLine, x).values) })) });
     if (n.roles.includes("coordinator") && s.some((x) => x.window !== undefined)) out.push({ name: `coordinator ${n.id} window`, points: s.filter((x) => x.window !== undefined).map((x) => ({ t: t(x), y: x.window as number })) });
   }

@@ -272,7 +272,8 @@ const flowControl: Experiment = {
     full: [{ runPercent: 30 }],
     quick: [{ runPercent: 30 }],
     timing: FLOW,
-    options: (p, t) => ({ learners: 2, slowLearner: { ...spell(t), runPercent: p.runPercent } }),
+    // The client learns from the multicast itself: a client told by the slowed learner would slow the loop by itself.
+    options: (p, t) => ({ learners: 2, clientsLearn: true, slowLearner: { ...spell(t), runPercent: p.runPercent } }),
     metrics: [M.mbPerSec, M.p50Us, M.p99Us],
     plots: [],
   }),
