@@ -237,11 +237,22 @@ export class Learner {
     this.hostApplied = Math.max(this.hostApplied ?? 0, upTo);
   }
 
-  /** Entries an acceptor retransmitted: decided batches. */
+  /**
+   * Entries an acceptor retransmitted: decided batches. A full reply that moved this learner on
+   * says more is waiting: the next ask goes at once. Waiting for catchupTicks without progress
+   * between asks paced a learner far behind at one batch of instances per period, slower than the
+   * ring proposes; and while it held the cluster back (garbage collection waits for it) the whole
+   * cluster stayed at that pace after the learner was well again.
+   */
   onCatchup(entries: readonly { instance: Instance; batch: Batch }[], now: Tick, out: OutputBuilder): void {
+    const before = this.next;
     for (const e of entries) {
       this.onBatch(e.instance, e.batch, now, out);
       this.onDecision(e.instance, e.batch.vid, now, out);
+    }
+    if (entries.length >= this.cfg.catchupBatch && this.next > before && !this.behindGc) {
+      this.lastAsked = now;
+      out.to(this.catchupSource(), { t: "catchup", from: this.next, count: this.cfg.catchupBatch });
     }
   }
 

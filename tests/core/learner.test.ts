@@ -207,6 +207,38 @@ describe("learner recovery of lost messages (thesis 3.3.4)", () => {
     expect(sent(out, "catchup").map((s) => s.msg.from)).toEqual([1]);
   });
 
+  test("a full catch-up reply that moved the learner on brings the next ask at once; a partial one does not", () => {
+    const small = cfgWith({ catchupBatch: 2 });
+    const l = new Learner(4, small);
+    const out = new OutputBuilder();
+    l.onCatchup(
+      [
+        { instance: 0, batch: b0 },
+        { instance: 1, batch: b1 },
+      ],
+      1,
+      out,
+    );
+    expect(l.nextInstance).toBe(2);
+    expect(sent(out, "catchup").map((s) => [s.msg.from, s.msg.count])).toEqual([[2, 2]]);
+    // The same reply again (a duplicate) moves nothing: no ask.
+    const dup = new OutputBuilder();
+    l.onCatchup(
+      [
+        { instance: 0, batch: b0 },
+        { instance: 1, batch: b1 },
+      ],
+      2,
+      dup,
+    );
+    expect(sent(dup, "catchup")).toEqual([]);
+    // A partial reply: the learner is near the head, the timer decides.
+    const partial = new OutputBuilder();
+    l.onCatchup([{ instance: 2, batch: b2 }], 3, partial);
+    expect(l.nextInstance).toBe(3);
+    expect(sent(partial, "catchup")).toEqual([]);
+  });
+
   test("without evidence of a gap the learner polls only every 4 x catchupTicks", () => {
     const l = new Learner(4, cfg);
     const first = new OutputBuilder();
