@@ -163,8 +163,8 @@ const cpuPerRole = benchExperiment<{ readonly variant: string }>({
 
 const LEDGERS: Record<string, Partial<BenchOptions>> = { ram: { ledger: "ram" }, wal: { ledger: "wal", walSync: "fsync" }, "wal-nosync": { ledger: "wal", walSync: "none" } };
 
-/** Seed 000's runs: a value a second per proposer, so a run's figures rest on a few values each (15 s measured). */
-const ONE_A_SECOND: Timing = { full: { durationS: 15, warmupS: 2 }, quick: { durationS: 6, warmupS: 1 } };
+/** Seed 000's runs: a value a second per proposer, so a run's figures rest on a dozen values each (12 s measured). */
+const ONE_A_SECOND: Timing = { full: { durationS: 12, warmupS: 2 }, quick: { durationS: 6, warmupS: 1 } };
 
 type LedgerRingSize = { readonly ledger: string; readonly ring: number; readonly valueSize: number };
 
