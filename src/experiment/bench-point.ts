@@ -17,7 +17,7 @@ export function benchOptions(over: Partial<BenchOptions>): BenchOptions {
 /** One bench run: its metrics, and the learners' rates and coordinators' windows over time. */
 export async function runBenchPoint(o: BenchOptions): Promise<RunOutput> {
   const r = await runBench(o, { update: () => {} });
-  return { metrics: benchMetrics(r), ...(r.timelines ? { series: r.timelines } : {}) };
+  return { metrics: benchMetrics(r), config: { ...o }, ...(r.timelines ? { series: r.timelines } : {}) };
 }
 
 /** The role a process is counted under in per-role figures (a coordinator is an acceptor too: it counts as coordinator). */

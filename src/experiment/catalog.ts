@@ -316,8 +316,9 @@ const oneToMany: Experiment = {
   estimateS: (p, m) => (m.quick ? 20 : 25) + 2 * Number(p["receivers"]),
   run: async (p, m) => {
     const receivers = Number(p["receivers"]);
-    const l = await measureLimits({ ...LIMIT_DEFAULTS, ringProcesses: receivers + 1, receivers, stepMs: m.quick ? 1000 : LIMIT_DEFAULTS.stepMs });
-    return { metrics: { multicastMBps: l.multicast.losslessMBps, pipelineMBps: l.tcpRing.nodeNetMBps, ...(l.tcpRing.bunNativeMBps === null ? {} : { pipelineNativeMBps: l.tcpRing.bunNativeMBps }) } };
+    const options = { ...LIMIT_DEFAULTS, ringProcesses: receivers + 1, receivers, stepMs: m.quick ? 1000 : LIMIT_DEFAULTS.stepMs };
+    const l = await measureLimits(options);
+    return { config: { ...options }, metrics: { multicastMBps: l.multicast.losslessMBps, pipelineMBps: l.tcpRing.nodeNetMBps, ...(l.tcpRing.bunNativeMBps === null ? {} : { pipelineNativeMBps: l.tcpRing.bunNativeMBps }) } };
   },
 };
 

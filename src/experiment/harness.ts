@@ -23,6 +23,8 @@ export interface RunRecord {
   /** null when the run failed (see error). */
   readonly metrics: Metrics | null;
   readonly series?: readonly NamedSeries[];
+  /** What the run was made with (RunOutput.config). */
+  readonly config?: Readonly<Record<string, unknown>>;
   readonly error?: string;
   /** The host during the run: CPU busy and stolen by the hypervisor, % of all cores; null off Linux. */
   readonly hostBusyPct: number | null;
@@ -131,7 +133,7 @@ async function timedRun(e: Experiment, point: Params, pass: number, mode: Mode, 
   const host = cpuBetween(c0, cpu());
   const record = { point, pass, startedAt: new Date(t0).toISOString(), seconds: (clock() - t0) / 1000, metrics: output?.metrics ?? null, hostBusyPct: host?.busyPct ?? null, stealPct: host?.stealPct ?? null };
   if (error !== undefined) return { ...record, error };
-  return output?.series ? { ...record, series: output.series } : record;
+  return { ...record, ...(output?.config ? { config: output.config } : {}), ...(output?.series ? { series: output.series } : {}) };
 }
 
 function describe(e: Experiment, mode: Mode): ExperimentResults["experiment"] {

@@ -28,6 +28,8 @@ export interface NamedSeries {
 export interface RunOutput {
   readonly metrics: Metrics;
   readonly series?: readonly NamedSeries[];
+  /** Everything the run was made with (a bench run's options), kept beside its figures. */
+  readonly config?: Readonly<Record<string, unknown>>;
 }
 
 export type PlotSpec = PointsPlot | TimelinePlot;

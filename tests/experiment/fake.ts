@@ -22,7 +22,7 @@ export function fakeExperiment(o: { name?: string; fail?: (p: Params, run: numbe
       o.log?.push(p);
       const e = o.fail?.(p, n) ?? null;
       if (e) throw e;
-      return { metrics: { tput: Number(p["size"]) * 10 + n, lat: p["variant"] === "a" ? 100 : 200 }, series: [{ name: `run ${n} units/s`, points: [0, 1, 2].map((t) => ({ t, y: n + t })) }] };
+      return { metrics: { tput: Number(p["size"]) * 10 + n, lat: p["variant"] === "a" ? 100 : 200 }, config: { size: p["size"], durationS: 1 }, series: [{ name: `run ${n} units/s`, points: [0, 1, 2].map((t) => ({ t, y: n + t })) }] };
     },
   };
 }

@@ -35,6 +35,8 @@ describe("experiment harness", () => {
       expect(onDisk.finishedAt).not.toBeNull();
       expect(onDisk.runs.length).toBe(18);
       expect(onDisk.host).toEqual(HOST);
+      // each run's configuration beside its figures
+      expect(onDisk.runs[0]?.config).toEqual({ size: onDisk.runs[0]?.point["size"], durationS: 1 });
       const table = readFileSync(join(dir, TABLE_FILE), "utf8");
       expect(table).toContain("| variant | size | throughput (units/s) | latency (µs) | runs |");
       expect(table).toMatch(/\| a \| 1 \| 16\.0 \[\d+\.\d, \d+\.\d\] \| 100 \[100, 100\] \| 3 \|/);
