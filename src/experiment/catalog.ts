@@ -165,6 +165,8 @@ const LEDGERS: Record<string, Partial<BenchOptions>> = { ram: { ledger: "ram" },
 
 /** Seed 000's runs: a value a second per proposer, so a run's figures rest on a dozen values each (12 s measured). */
 const ONE_A_SECOND: Timing = { full: { durationS: 12, warmupS: 2 }, quick: { durationS: 6, warmupS: 1 } };
+/** Two proposers at a value a second each: 15 s measured (the committed runs of workloads B and C). */
+const TWO_A_SECOND: Timing = { full: { durationS: 15, warmupS: 2 }, quick: { durationS: 6, warmupS: 1 } };
 
 type LedgerRingSize = { readonly ledger: string; readonly ring: number; readonly valueSize: number };
 
@@ -200,7 +202,7 @@ const workloadB = benchExperiment<Ring>({
   params: ["ring"],
   full: [3, 5, 7, 9].map((ring) => ({ ring })),
   quick: [3, 5].map((ring) => ({ ring })),
-  timing: ONE_A_SECOND,
+  timing: TWO_A_SECOND,
   options: (p) => ({ ring: p.ring, clients: 2, valueSize: 1024, rate: 1, clientSchedule: [{}, { startDelayS: 0.5 }] }),
   metrics: [M.p50Us, M.p99Us, M.slowRate],
   plots: [{ file: "latency.svg", title: "Latency with two proposers against acceptors", x: { param: "ring", label: "acceptors" }, y: { metric: "p50Us", label: "p50 latency (µs)" } }],
@@ -217,7 +219,7 @@ const workloadC = benchExperiment<Ledger>({
   params: ["ledger"],
   full: [{ ledger: "ram" }, { ledger: "wal" }],
   quick: [{ ledger: "ram" }],
-  timing: ONE_A_SECOND,
+  timing: TWO_A_SECOND,
   // M0 dies half-way through the measured time.
   options: (p, t) => ({ ...LEDGERS[p.ledger], clients: 2, valueSize: 1024, rate: 1, clientSchedule: [{ killAfterS: t.warmupS + t.durationS / 2 }, { startDelayS: 0.5 }] }),
   metrics: [M.p50Us, M.p99Us, M.slowRate],
