@@ -1,8 +1,8 @@
 /**
  * The experiments `paxos experiment` knows, each a description (spec.ts) run by the one harness.
- * Most measure steady state with `paxos bench` clusters (bench-point.ts); the time-driven ones of
- * the seeds (failure traces, a proposer dying mid-run, Multi-Ring outages) still run as their own
- * scripts under bench/ (README, Results) until they are described here too.
+ * Most are `paxos bench` clusters (bench-point.ts), one is the runtime's limits; the failure
+ * trace, the Multi-Ring and the key-value studies still run as their own scripts under bench/
+ * (README, Results) until they are described here too.
  */
 import type { BenchOptions } from "../bench/run.ts";
 import { LIMIT_DEFAULTS, measureLimits } from "../bench/limits.ts";
