@@ -25,7 +25,8 @@ function pointsChart(r: ExperimentResults, plot: PointsPlot): LineChart {
     series.set(name, [...(series.get(name) ?? []), { x, y }]);
   }
   const lines: ChartSeries[] = [...series].map(([name, points]) => ({ name, points: points.sort((a, b) => a.x - b.x) }));
-  return { title: plot.title, x: { label: plot.x.label, ...(plot.x.log ? { log: true } : {}) }, y: { label: plot.y.label, ...(plot.y.log ? { log: true } : {}) }, series: lines };
+  // A linear y axis starts at 0: a throughput drawn from its lowest point exaggerates differences.
+  return { title: plot.title, x: { label: plot.x.label, ...(plot.x.log ? { log: true } : {}) }, y: { label: plot.y.label, ...(plot.y.log ? { log: true } : { min: 0 }) }, series: lines };
 }
 
 /** The first successful run of each point: its series whose names contain `match` (named after the point when there are several). */
