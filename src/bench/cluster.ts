@@ -271,13 +271,13 @@ export class LocalCluster {
     }
   }
 
-  /** Kills one node with a signal (SIGKILL: a crash) and waits until it is gone. */
   /** Sends a signal to a running node without waiting for anything (SIGSTOP, SIGCONT); false when it is not running. */
   signal(id: number, signal: NodeJS.Signals): boolean {
     const p = this.procs.get(id);
     return p !== undefined && p.exitCode === null && p.signalCode === null && p.kill(signal);
   }
 
+  /** Kills one node with a signal (SIGKILL: a crash) and waits until it is gone. */
   async kill(id: number, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
     const p = this.procs.get(id);
     if (!p || p.exitCode !== null || p.signalCode !== null) return;
