@@ -207,8 +207,9 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
   let stopSpell = () => {};
   try {
     const startedAt = Date.now();
-    const watched = learnerIds(cluster, o)[0] ?? -1;
-    const slowed = learnerIds(cluster, o).at(-1) ?? -1;
+    const measured = learnerIds(cluster, o);
+    const watched = measured[0] ?? -1;
+    const slowed = measured.at(-1) ?? -1;
     stopSpell = o.slowLearner ? slowSpell((sig) => void cluster.signal(slowed, sig), o.slowLearner, o.warmupS * 1000) : () => {};
     const ticker = setInterval(() => {
       const l = cluster.stats.get(watched) ?? [];

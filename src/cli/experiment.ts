@@ -39,7 +39,8 @@ export function registerExperimentCommand(program: Command, io: Io): void {
       const progress = experimentProgress(e.name, { write: io.err, ...(process.stderr.isTTY ? { tty: process.stderr } : {}) });
       const r = await runExperiment(e, mode, dir, { progress, maxStealPct: o.maxStealPct });
       io.out(formatTable(r));
-      const report = await writeReport(o.out);
+      // This experiment's table and plots were just written; the others stay as their runs left them.
+      const report = await writeReport(o.out, { remake: false });
       io.err(`paxos experiment: ${join(dir, TABLE_FILE)}, report ${report.file}\n`);
       const failed = r.runs.filter((x) => x.metrics === null);
       if (failed.length > 0) {

@@ -3,7 +3,7 @@
  * figures reduced to the metrics the experiments tabulate. Warm-up is excluded by the bench itself.
  */
 import { BENCH_DEFAULTS, runBench, type BenchOptions, type BenchResult } from "../bench/run.ts";
-import { median } from "./stats.ts";
+import { median } from "../bench/failure-trace.ts";
 import type { Metrics, RunOutput } from "./spec.ts";
 
 /** Start-up and shut-down of a bench cluster, on top of its warm-up and measured time (measured here: 3-5 s). */

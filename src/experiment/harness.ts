@@ -113,9 +113,14 @@ export async function runExperiment(e: Experiment, mode: Mode, dir: string, deps
   }
   const results: ExperimentResults = { ...base, finishedAt: new Date(clock()).toISOString(), runs, summary: summarizeRuns(e, runs) };
   writeResults(dir, results);
+  await writeTableAndPlots(results, dir);
+  return results;
+}
+
+/** An experiment's table.md and plots, from its summary, into its directory. */
+export async function writeTableAndPlots(results: ExperimentResults, dir: string): Promise<void> {
   writeFileSync(join(dir, TABLE_FILE), formatTable(results));
   await renderPlots(results, dir);
-  return results;
 }
 
 async function timedRun(e: Experiment, point: Params, pass: number, mode: Mode, clock: () => number, cpu: () => CpuReading): Promise<RunRecord> {

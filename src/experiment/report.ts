@@ -5,9 +5,8 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { RESULTS_FILE, summarizeRuns, TABLE_FILE, type ExperimentResults } from "./harness.ts";
-import { renderPlots } from "./plots.ts";
-import { formatTable, tableHeader, tableRows } from "./table.ts";
+import { RESULTS_FILE, summarizeRuns, writeTableAndPlots, type ExperimentResults } from "./harness.ts";
+import { tableHeader, tableRows } from "./table.ts";
 
 export const REPORT_FILE = "index.html";
 
@@ -37,22 +36,27 @@ export function findResults(dir: string): { found: FoundResults[]; problems: str
 }
 
 /**
- * Writes DIR/index.html; returns its path and the files it could not read. Each experiment's
- * summary, table and plots are made again from its runs first, so a report always shows the
- * runs as this build reads them (an older run's results, or one an interruption left unsummarized).
+ * Writes DIR/index.html; returns its path and the files it could not read. With `remake` (what
+ * `paxos experiment report` does) each experiment's summary, table and plots are made again from
+ * its runs first, so the page shows the runs as this build reads them (an older run's results, or
+ * one an interruption left unsummarized); without it (after a run, which just wrote its own) the
+ * page is made from what the directories hold.
  */
-export async function writeReport(dir: string): Promise<{ file: string; experiments: number; problems: string[] }> {
+export async function writeReport(dir: string, o: { readonly remake: boolean } = { remake: true }): Promise<{ file: string; experiments: number; problems: string[] }> {
   const { found, problems } = findResults(dir);
-  const fresh: FoundResults[] = [];
+  const shown: FoundResults[] = [];
   for (const f of found) {
+    if (!o.remake) {
+      shown.push(f);
+      continue;
+    }
     const results = { ...f.results, summary: summarizeRuns(f.results.experiment, f.results.runs) };
-    writeFileSync(join(dir, f.dir, TABLE_FILE), formatTable(results));
-    await renderPlots(results, join(dir, f.dir));
-    fresh.push({ dir: f.dir, results });
+    await writeTableAndPlots(results, join(dir, f.dir));
+    shown.push({ dir: f.dir, results });
   }
   const file = join(dir, REPORT_FILE);
-  writeFileSync(file, reportHtml(fresh, (f) => readSvg(join(dir, f))));
-  return { file, experiments: fresh.length, problems };
+  writeFileSync(file, reportHtml(shown, (f) => readSvg(join(dir, f))));
+  return { file, experiments: shown.length, problems };
 }
 
 function readSvg(path: string): string | null {

@@ -5,6 +5,7 @@
  * choice for a few repetitions of a roughly normal measurement, its lower bound kept at 0 for
  * quantities that cannot be negative. With one run there is none.
  */
+import { median } from "../bench/failure-trace.ts";
 
 /** t(0.975, df) for df = 1..30; beyond that the normal quantile is close enough. */
 const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
@@ -16,13 +17,6 @@ export interface Summary {
   readonly mean: number;
   /** Bounds of the 95 % interval of the mean; null with fewer than two runs. */
   readonly ci95: readonly [number, number] | null;
-}
-
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 export function tQuantile975(df: number): number {

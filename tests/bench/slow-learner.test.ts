@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { median } from "../../src/bench/failure-trace.ts";
 import { BENCH_DEFAULTS, runBench } from "../../src/bench/run.ts";
 import { checkSlowSpell, DUTY_PERIOD_MS, slowSpell } from "../../src/bench/slow-learner.ts";
 
@@ -45,7 +46,6 @@ describe("a learner slowed for a spell", () => {
       expect(names.filter((n) => n.endsWith("values/s")).length).toBe(2);
       expect(names.some((n) => n.startsWith("coordinator") && n.endsWith("window"))).toBe(true);
       const slowed = r.timelines?.filter((t) => t.name.endsWith("values/s")).at(-1);
-      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
       const before = median((slowed?.points ?? []).filter((p) => p.t > 0.5 && p.t < 2).map((p) => p.y));
       const during = median((slowed?.points ?? []).filter((p) => p.t > 2.5 && p.t < 4).map((p) => p.y));
       expect(before).toBeGreaterThan(0);
