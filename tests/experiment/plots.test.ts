@@ -1,11 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { plotChart } from "../../src/experiment/plots.ts";
 import { runExperiment, type ExperimentResults } from "../../src/experiment/harness.ts";
 import { fakeExperiment } from "./fake.ts";
 import { summarize } from "../../src/experiment/stats.ts";
+import { tempDir } from "../support/temp-dir.ts";
 
 const point = (ledger: string, ring: number, size: number, p50: number) => ({ point: { ledger, ring, size }, runs: 1, failed: 0, metrics: { p50: summarize([p50]) }, maxStealPct: null });
 
@@ -34,24 +32,20 @@ describe("experiment plots", () => {
 
 describe("experiment timelines", () => {
   test("each point's first successful run, its series that match, with the moments marked", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "paxos-timeline-"));
-    try {
-      // runs 0 and 1 fail: the first successful run of the only quick point is run 2
-      const e = fakeExperiment({ fail: (_p, n) => (n < 2 ? new Error("no") : null) });
-      const quick = { ...e, repeat: () => 3 };
-      const r = await runExperiment(quick, { quick: true }, dir, { hostCpu: () => null });
-      expect(r.runs[2]?.series?.[0]?.name).toBe("run 2 units/s");
-      const chart = plotChart(r, { kind: "timeline", file: "t.svg", title: "t", match: "units/s", y: { label: "units/s" }, markers: [{ t: 1, label: "now" }] });
-      expect(chart.series.map((s) => s.name)).toEqual(["run 2 units/s"]);
-      expect(chart.series[0]?.points).toEqual([
-        { x: 0, y: 2 },
-        { x: 1, y: 3 },
-        { x: 2, y: 4 },
-      ]);
-      expect(chart.markers).toEqual([{ x: 1, label: "now", row: 0 }]);
-      expect(plotChart(r, { kind: "timeline", file: "t.svg", title: "t", match: "nothing", y: { label: "?" } }).series).toEqual([]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const dir = tempDir("paxos-timeline-");
+    // runs 0 and 1 fail: the first successful run of the only quick point is run 2
+    const e = fakeExperiment({ fail: (_p, n) => (n < 2 ? new Error("no") : null) });
+    const quick = { ...e, repeat: () => 3 };
+    const r = await runExperiment(quick, { quick: true }, dir, { hostCpu: () => null });
+    expect(r.runs[2]?.series?.[0]?.name).toBe("run 2 units/s");
+    const chart = plotChart(r, { kind: "timeline", file: "t.svg", title: "t", match: "units/s", y: { label: "units/s" }, markers: [{ t: 1, label: "now" }] });
+    expect(chart.series.map((s) => s.name)).toEqual(["run 2 units/s"]);
+    expect(chart.series[0]?.points).toEqual([
+      { x: 0, y: 2 },
+      { x: 1, y: 3 },
+      { x: 2, y: 4 },
+    ]);
+    expect(chart.markers).toEqual([{ x: 1, label: "now", row: 0 }]);
+    expect(plotChart(r, { kind: "timeline", file: "t.svg", title: "t", match: "nothing", y: { label: "?" } }).series).toEqual([]);
   });
 });
