@@ -78,14 +78,17 @@ export class MRingDissemination implements Dissemination {
   private on2A(msg: Extract<Msg, { t: "2a" }>, now: Tick, out: OutputBuilder): void {
     const p = this.p;
     if (!this.wellFormed(msg.ring, msg.rnd)) return;
+    // Phase 2 is the ring's business (thesis Algorithm 2 sends 2A to the ring's m-quorum and the
+    // learners only): a spare does not vote, so it spends nothing on values it would never be asked
+    // for (any quorum of a later round meets the ring, whose members hold every decided value). A
+    // spare without a learner ignores the 2A whole, as its node drops it unopened (spare2aSkip):
+    // heartbeats tell it the coordinator lives, and decisions are not its business.
+    const member = msg.ring.includes(p.id);
+    if (!member && !p.learner) return;
     p.ownerAlive(msg.rnd, now, msg.ring);
     for (const d of msg.decisions) p.decide(d.instance, d.vid, now, out);
     p.learner?.onBatch(msg.instance, msg.batch, now, out);
-    if (!p.acceptor || !msg.ring.includes(p.id)) {
-      // A spare votes too (Task 4): it may have to serve the value later.
-      if (p.acceptor) p.vote(msg.rnd, msg.instance, msg.batch, out);
-      return;
-    }
+    if (!p.acceptor || !member) return;
     if (!p.vote(msg.rnd, msg.instance, msg.batch, out)) return;
     if (firstOf(msg.ring) === p.id) this.passVote(msg.rnd, msg.instance, msg.batch.vid, msg.ring, [], now, out);
     else {

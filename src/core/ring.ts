@@ -38,8 +38,8 @@ export function layoutMRing(
   if (!responders.has(coordinator)) return null;
   const answered = after(acceptors, coordinator).filter((a) => responders.has(a));
   if (answered.length < quorum - 1) return null;
-  // Slow acceptors last: they become spares while enough others answered (they still vote on
-  // every 2A they receive, so they stay caught up for when they are needed).
+  // Slow acceptors last: they become spares while enough others answered (a spare needs no
+  // catching up to join a later ring: that round's Phase 1 learns the votes from the others).
   const others = [...answered.filter((a) => !avoid.has(a)), ...answered.filter((a) => avoid.has(a))];
   return [...others.slice(0, quorum - 1), coordinator];
 }

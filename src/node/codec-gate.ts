@@ -34,6 +34,8 @@ export class CodecGate {
     private readonly counters: NetCounters,
     /** Every message that passed, with its (configured) sender and its header's ring id (0 without rings): which rings the node hosts is the caller's business. */
     private readonly pass: (from: NodeId, msg: Msg, ring: number) => void,
+    /** Messages this node would ignore whole, told from their bytes before the MAC (wire/peek.ts): dropped unopened, counted as spare_2a_unopened. */
+    private readonly ignored: (bytes: Uint8Array) => boolean = () => false,
   ) {
     this.members = new Set(config.nodes.map((n) => n.id));
     this.header = { cluster: config.cluster, sender: self };
@@ -50,6 +52,7 @@ export class CodecGate {
     // A plain view: the runtime hands Buffers, whose subarray (the codec's zero-copy payloads, the
     // MAC's fields, a bundle's messages) goes through a slow species path (profiled).
     const bytes = new Uint8Array(received.buffer, received.byteOffset, received.byteLength);
+    if (this.ignored(bytes)) return this.counters.count("spare_2a_unopened");
     let opened: Uint8Array;
     try {
       opened = this.auth.open(bytes);

@@ -1,8 +1,9 @@
-import { ringDefinitions } from "../config/ring-topology.ts";
+import { ringDefinitions, ringRoles } from "../config/ring-topology.ts";
 import type { ClusterConfig, NodeEntry } from "../config/schema.ts";
 import type { Msg, NodeId } from "../core/types.ts";
 import { formatTrace } from "../obs/message-trace.ts";
 import { WireAuth } from "../wire/index.ts";
+import { spare2a } from "../wire/peek.ts";
 import { CodecGate } from "./codec-gate.ts";
 import { NetCounters } from "./net-counters.ts";
 import type { Network } from "./runtime.ts";
@@ -67,7 +68,7 @@ export async function createSocketNetwork(
   // The gate comes first (the transport's links wrap with its bundler). Bytes that arrive while
   // the sockets are still opening find no link to wake and no handler yet, as before onMessage.
   let transport: SocketTransport | null = null;
-  const gate = new CodecGate(config, self.id, auth, counters, (from, msg, ring) => {
+  const pass = (from: NodeId, msg: Msg, ring: number): void => {
     // An authenticated (or at least well-formed) message of a configured node: it is alive, whatever its ring.
     transport?.peerAlive(from);
     if (!rings.has(ring)) return counters.drop("unknown-ring");
@@ -75,7 +76,8 @@ export async function createSocketNetwork(
     if (h === undefined) return counters.drop("unhosted-ring");
     trace?.(`<- n${from}${tag(ring)} ${formatTrace(msg)}`);
     h(from, msg);
-  });
+  };
+  const gate = new CodecGate(config, self.id, auth, counters, pass, sparesOf(config, self));
   const t = await SocketTransport.open({ config, self, counters, onBytes: (bytes) => gate.accept(bytes), wrap: gate.linkWrap });
   transport = t;
 
@@ -136,4 +138,22 @@ export async function createSocketNetwork(
     close: () => t.close(),
   };
   return network;
+}
+
+/**
+ * What the gate drops unopened at `self`: 2As of the M-Ring rings where it is an acceptor without
+ * a learner, whose ring does not hold it (a spare ignores those whole: core/mring.ts). Nothing when
+ * there is no such ring.
+ */
+function sparesOf(config: ClusterConfig, self: NodeEntry): (bytes: Uint8Array) => boolean {
+  const rings = new Set(
+    ringDefinitions(config)
+      .filter((r) => r.variant === "mring")
+      .filter((r) => {
+        const roles = ringRoles(config, r, self);
+        return roles.acceptor && !roles.learner;
+      })
+      .map((r) => r.id),
+  );
+  return rings.size === 0 ? () => false : (bytes) => spare2a(bytes, rings, self.id);
 }

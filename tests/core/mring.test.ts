@@ -120,12 +120,14 @@ describe("M-Ring Phase 2 (Algorithm 2, Tasks 3-5)", () => {
     expect(out.send).toEqual([]);
   });
 
-  test("M-Ring: a spare acceptor votes too (it may have to serve the value) but sends no 2B", () => {
+  test("M-Ring: a spare acceptor neither votes nor sends on a 2A (thesis Algorithm 2: Phase 2 is the ring's)", () => {
     const ps = leading();
     const twoA = propose(ps, 0);
-    const out = msg(get(ps, 4), 1, twoA);
-    expect(out.persist).toEqual([{ k: "vote", instance: 0, vrnd: R, batch: twoA.batch }]);
+    const spare = get(ps, 4);
+    const out = msg(spare, 1, twoA);
+    expect(out.persist).toEqual([]);
     expect(out.send).toEqual([]);
+    expect(spare.acceptor?.votedBatch(0, twoA.batch.vid)).toBeUndefined();
   });
 
   test("M-Ring: an acceptor that voted forwards 2B to its successor, adding itself to the voters", () => {
@@ -252,15 +254,15 @@ describe("M-Ring Phase 2 (Algorithm 2, Tasks 3-5)", () => {
   test("M-Ring: an acceptor that refuses a 2A tells the round's coordinator, which stands down (no duel) and later leads in a round above the promise", () => {
     const ps = leading();
     const twoA = propose(ps, 0);
-    const spare = get(ps, 4);
+    const member = get(ps, 3);
     const L = DEFAULT_TIMING.leaseTicks; // once the lease it gave node 1 ran out...
-    msg(spare, 2, { t: "1a", rnd: rnd(1, 2), from: 0 }, L); // ...4 promised round 18 to node 2
-    const out = msg(spare, 1, twoA, L);
+    msg(member, 2, { t: "1a", rnd: rnd(1, 2), from: 0 }, L); // ...3 promised round 18 to node 2
+    const out = msg(member, 1, twoA, L);
     expect(out.persist).toEqual([]);
     expect(sent(out, "nack")).toEqual([{ to: 1, msg: { t: "nack", rnd: R, promised: rnd(1, 2) } }]);
     // The coordinator stands down rather than duel with node 2 (the election decides who leads next)...
     const c = get(ps, 1);
-    expect(sent(msg(c, 4, only(out, "nack").msg, L), "1a")).toEqual([]);
+    expect(sent(msg(c, 3, only(out, "nack").msg, L), "1a")).toEqual([]);
     expect(c.coordinator?.isActive).toBe(false);
     // ...and when it leads again, its round is above the promise.
     expect(sent(c.step({ k: "lead" }, L + 1), "1a").map((s) => s.msg.rnd)).toEqual([1, 2, 3, 4, 5].map(() => rnd(2, 1)));
@@ -300,15 +302,15 @@ describe("M-Ring client values, catch-up and leadership", () => {
   test("an acceptor answers catch-up with the decided batches it holds and its round", () => {
     const ps = leading();
     const twoA = propose(ps, 0);
-    const a4 = get(ps, 4);
-    msg(a4, 1, twoA);
-    msg(a4, 1, { t: "decision", decisions: [{ instance: 0, vid: twoA.batch.vid }] });
-    const out = msg(a4, 7, { t: "catchup", from: 0, count: 10 });
+    const a3 = get(ps, 3);
+    msg(a3, 1, twoA);
+    msg(a3, 1, { t: "decision", decisions: [{ instance: 0, vid: twoA.batch.vid }] });
+    const out = msg(a3, 7, { t: "catchup", from: 0, count: 10 });
     expect(sent(out, "catchup-reply")).toEqual([
       { to: 7, msg: { t: "catchup-reply", rnd: R, entries: [{ instance: 0, batch: twoA.batch }] } },
     ]);
     const l7 = get(ps, 7);
-    const delivered = msg(l7, 4, only(out, "catchup-reply").msg);
+    const delivered = msg(l7, 3, only(out, "catchup-reply").msg);
     expect(delivered.deliver.map((d) => d.values)).toEqual([[cv(6, 0)]]);
   });
 
@@ -347,8 +349,8 @@ describe("M-Ring coordinator restart", () => {
     net.input(1, { k: "lead" });
     net.run();
     expect(net.proc(1).coordinator?.ring).toEqual([2, 1]); // node 3 is a spare
-    // Incarnation 1 proposes A in round 17; its 2A reaches only node 3 (multicast loss), then node 1 crashes.
-    net.drop = (m) => m.msg.t === "2a" && m.to !== 3;
+    // Incarnation 1 proposes A in round 17; its 2A reaches only node 2, whose 2B is lost, then node 1 crashes.
+    net.drop = (m) => (m.msg.t === "2a" && m.to !== 2) || m.msg.t === "2b";
     net.input(1, { k: "msg", from: 2, msg: { t: "value", v: cv(2, 0), hops: 0 } });
     net.run();
     net.drop = () => false;
@@ -362,7 +364,7 @@ describe("M-Ring coordinator restart", () => {
     const refusedR = net.log.filter((m) => m.msg.t === "nack" && m.msg.rnd === R && m.to === 1);
     expect(refusedR.map((m) => m.from).sort()).toEqual([1, 2, 3]);
     expect(net.log.slice(restartedAt).filter((m) => m.msg.t === "1b" && m.msg.rnd === R)).toEqual([]);
-    // The first such nack sends it to a higher round, where Phase 1 finds node 3's vote and
+    // The first such nack sends it to a higher round, where Phase 1 finds node 2's vote and
     // re-proposes A (once its own acceptor, restarted, stops refusing: one lease, see election.ts).
     net.tickUntil(cfg.leaseTicks + cfg.retransmitTicks * (cfg.retriesBeforeNewRound + 2));
     expect(again.coordinator?.round).toBeGreaterThan(R);

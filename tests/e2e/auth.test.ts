@@ -104,6 +104,14 @@ describe("authenticated cluster traffic (real processes)", () => {
         // 4 forgeries x 2 senders, to each of 4 nodes by TCP and to the group's receivers.
         expect(missing).toBeGreaterThanOrEqual(32);
         expect(bad).toBeGreaterThanOrEqual(32);
+        // The ring is two acceptors, the coordinator (0) last: the spare, node 1 or 2 (whichever
+        // answered Phase 1 later), has no learner and dropped the real 2As unopened (two at least:
+        // real-2 and real-3 may share one); no one else did.
+        const unopened = async (id: number) => (await c.status(id))?.counters["spare_2a_unopened"] ?? 0;
+        const counts = [await unopened(1), await unopened(2)];
+        expect(Math.min(...counts)).toBe(0);
+        expect(Math.max(...counts)).toBeGreaterThanOrEqual(2);
+        for (const id of [0, learner]) expect({ id, n: await unopened(id) }).toEqual({ id, n: 0 });
       } finally {
         await c.stop();
       }

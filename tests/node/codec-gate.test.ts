@@ -194,3 +194,23 @@ describe("CodecGate with a cluster key", () => {
     expect(got).toEqual([hb(1)]);
   });
 });
+
+describe("CodecGate: messages the node ignores whole", () => {
+  test("are dropped before the MAC is checked, counted as spare_2a_unopened; everything else goes on as before", () => {
+    const auth = new WireAuth([KEY]);
+    const counters = new NetCounters();
+    const passed: string[] = [];
+    const isTwoA = (b: Uint8Array): boolean => b[3] === TYPE_CODES["2a"];
+    const gate = new CodecGate(CONFIG, 0, auth, counters, (_from, msg) => passed.push(msg.t), isTwoA);
+    const seal = (m: Msg): Uint8Array => auth.seal(encode(m, { cluster: CLUSTER, sender: 1 }, auth.trailerBytes));
+    const twoA: Msg = { t: "2a", rnd: 3, instance: 0, ring: [1], decisions: [], batch: { vid: "3.0", values: [] } };
+    gate.accept(seal(twoA));
+    const forged = seal(twoA);
+    forged[forged.byteLength - 1] = (forged.at(-1) as number) ^ 1;
+    gate.accept(forged);
+    gate.accept(seal(hb(1)));
+    expect(passed).toEqual(["heartbeat"]);
+    expect(counters.values["spare_2a_unopened"]).toBe(2);
+    expect(drops(counters)).toEqual({});
+  });
+});
