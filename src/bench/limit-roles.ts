@@ -1,8 +1,9 @@
 /**
  * The child processes of `paxos bench --limits` (limits.ts), one role each, run by the hidden
  * command `paxos _limit ROLE ...`. A role prints `ready [port]` once it listens, then answers
- * lines on its standard input: `next PORT` (a ring node: connect to the next node), `report`
- * (print `count N` with the bytes or datagrams it received so far), `quit`.
+ * lines on its standard input: `next PORT` (a ring node: connect to the next node; a unicast
+ * sender: add a receiver), `start` (a unicast sender: start sending), `report` (print `count N`
+ * with the bytes or datagrams it received, or sent to each receiver, so far), `quit`.
  */
 import net from "node:net";
 import process from "node:process";
@@ -16,6 +17,7 @@ interface Role {
   /** Bytes or datagrams received so far. */
   count(): number;
   next?(port: number): void;
+  start?(): void;
 }
 
 export async function runLimitRole(role: string, args: readonly string[]): Promise<void> {
@@ -25,6 +27,7 @@ export async function runLimitRole(role: string, args: readonly string[]): Promi
     const [cmd, arg] = line.trim().split(/\s+/);
     if (cmd === "report") process.stdout.write(`count ${r.count()}\n`);
     else if (cmd === "next" && r.next) r.next(Number(arg));
+    else if (cmd === "start" && r.start) r.start();
     else if (cmd === "quit") break;
   }
   process.exit(0);
@@ -40,6 +43,10 @@ async function openRole(role: string, args: readonly string[]): Promise<Role> {
       return multicastReceiver(String(args[0]), Number(args[1]));
     case "pong":
       return pong();
+    case "tcp-sink":
+      return tcpSink();
+    case "ucast-send":
+      return unicastSender(Number(args[0]));
     default:
       throw new Error(`unknown limit role ${role}`);
   }
@@ -154,4 +161,48 @@ async function pong(): Promise<Role> {
   await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
   process.stdout.write(`ready ${(server.address() as net.AddressInfo).port}\n`);
   return { count: () => 0 };
+}
+
+/** Counts the bytes every connection brings (a receiver of the unicast fan-out). */
+async function tcpSink(): Promise<Role> {
+  let received = 0;
+  const server = net.createServer((s) => s.on("data", (d: Uint8Array) => void (received += d.byteLength)));
+  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
+  process.stdout.write(`ready ${(server.address() as net.AddressInfo).port}\n`);
+  return { count: () => received };
+}
+
+/**
+ * Unicast one-to-many (thesis Fig. 3.2): the sender writes every block to each receiver in turn,
+ * over a TCP connection each, and waits for every connection that asks for a drain before the
+ * next block: each receiver gets the whole stream, and the sender's link carries it N times.
+ */
+async function unicastSender(blockBytes: number): Promise<Role> {
+  const socks: net.Socket[] = [];
+  const b = block(blockBytes);
+  let sent = 0;
+  let running = false;
+  const pump = async (): Promise<void> => {
+    for (;;) {
+      let blocked = false;
+      for (const s of socks) if (!s.write(b)) blocked = true;
+      sent += b.byteLength;
+      if (blocked) await Promise.all(socks.filter((s) => s.writableNeedDrain).map((s) => new Promise((r) => s.once("drain", r))));
+      // Let the event loop turn (the commands on standard input) even when no write blocks.
+      else await new Promise((r) => setImmediate(r));
+    }
+  };
+  process.stdout.write("ready\n");
+  return {
+    count: () => sent,
+    next(port) {
+      const s = net.connect({ host: HOST, port }, () => s.setNoDelay(true));
+      socks.push(s);
+    },
+    start() {
+      if (running) return;
+      running = true;
+      void pump();
+    },
+  };
 }

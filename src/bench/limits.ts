@@ -152,6 +152,31 @@ async function tcpRing(role: "ring-node" | "ring-bun", o: LimitOptions): Promise
   }
 }
 
+/**
+ * Unicast one-to-many: MB/s each of `receivers` children gets when one sender writes every block
+ * of `blockBytes` to each of them over TCP (the slowest receiver's rate; limit-roles.ts).
+ */
+export async function unicastFanOut(receivers: number, blockBytes: number, stepMs: number): Promise<number> {
+  const sinks = Array.from({ length: receivers }, () => Peer.start("tcp-sink", []));
+  const sender = Peer.start("ucast-send", [blockBytes]);
+  try {
+    const ports = await Promise.all(sinks.map((p) => p.ready()));
+    await sender.ready();
+    for (const port of ports) sender.tell(`next ${port}`);
+    sender.tell("start");
+    await sleep(stepMs / 3); // warm-up
+    const a = await Promise.all(sinks.map((p) => p.count()));
+    const t0 = performance.now();
+    await sleep(stepMs);
+    const b = await Promise.all(sinks.map((p) => p.count()));
+    const s = (performance.now() - t0) / 1000;
+    return mbps(Math.min(...b.map((x, i) => (x - (a[i] as number)) / s)));
+  } finally {
+    sender.stop();
+    for (const p of sinks) p.stop();
+  }
+}
+
 /** The highest of MULTICAST_RATES at which every receiver took LOSSLESS_FRACTION of what was sent. */
 async function multicastLossless(o: LimitOptions): Promise<number> {
   const group = "239.77.9.9";

@@ -13,6 +13,7 @@ import { multiRingFigures, type MultiRingFigures } from "./multiring-figures.ts"
 import { formatLimits, type Limits } from "./limits.ts";
 import { checkSlowSpell, slowSpell, type SlowSpell } from "./slow-learner.ts";
 import type { MultiRingLayout } from "./multiring-layout.ts";
+import { LEADERSHIP_MESSAGES } from "../node/runtime.ts";
 
 export { measuredLines, rssGrowthMb } from "./stats-window.ts";
 
@@ -56,6 +57,14 @@ export interface BenchOptions {
   readonly socketBufferBytes?: number;
   /** The last learner slowed for a spell of the measured time (slow-learner.ts); the first learner, measured, stays fast. Needs 2 learners or more. */
   readonly slowLearner?: SlowSpell;
+  /** Leases (default on): off, acceptors promise any higher round at once, so competing coordinators supersede each other (seed 002 §6.2). */
+  readonly leases?: boolean;
+  /**
+   * Competing leaders (seed 002 §6.2): every `everyS` of the measured time, the next of `nodes`
+   * (acceptors, in turn, the second first) is told to stand for leadership (SIGUSR2). With leases
+   * off, each supersedes the other: two servers leading in rotation.
+   */
+  readonly leaderSwaps?: { readonly everyS: number; readonly nodes: readonly number[] };
   /**
    * Multi-Ring Paxos (`--rings K`): `ring` acceptors per ring, `learners` per ring (one group
    * each) or in all (every group), `clients` per ring, each proposing to its ring's group.
@@ -100,6 +109,8 @@ export interface BenchResult {
    * ("coordinator N window").
    */
   readonly timelines?: readonly NamedTimeline[];
+  /** New rounds any coordinator started in the whole run, start-up included ("leading: Phase 1 in a new round" in the nodes' logs). */
+  readonly roundsStarted: number;
 }
 
 export interface NamedTimeline {
@@ -189,7 +200,7 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
       ...(batchBytes ? { batchBytes } : {}),
       ...(maxDatagram !== undefined ? { maxDatagram } : {}),
       ...(o.socketBufferBytes ? { socketBufferBytes: o.socketBufferBytes } : {}),
-      ...(batchBytes ? { protocol: { retainInstances: retainFor(batchBytes), learnerRetainInstances: retainFor(batchBytes) } } : {}),
+      protocol: { ...(batchBytes ? { retainInstances: retainFor(batchBytes), learnerRetainInstances: retainFor(batchBytes) } : {}), ...(o.leases === false ? { leaseMs: 0 } : {}) },
       ...(o.ledger === "wal" ? { ledger: { kind: "wal" as const, sync: o.walSync } } : {}),
       ...(o.auth ? { auth: true } : {}),
       ...(o.multiRing ? { multiRing: { ...o.multiRing, acceptorsPerRing: o.ring, learners: o.learners, clientsPerRing: o.clients } } : {}),
@@ -205,12 +216,14 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   let stopSpell = () => {};
+  let stopSwaps = () => {};
   try {
     const startedAt = Date.now();
     const measured = learnerIds(cluster, o);
     const watched = measured[0] ?? -1;
     const slowed = measured.at(-1) ?? -1;
     stopSpell = o.slowLearner ? slowSpell((sig) => void cluster.signal(slowed, sig), o.slowLearner, o.warmupS * 1000) : () => {};
+    stopSwaps = o.leaderSwaps ? swapLeaders((id) => void cluster.signal(id, "SIGUSR2"), o.leaderSwaps, o.warmupS * 1000) : () => {};
     const ticker = setInterval(() => {
       const l = cluster.stats.get(watched) ?? [];
       const last = l.at(-1);
@@ -242,10 +255,25 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
     return figures(cluster, o, clients);
   } finally {
     stopSpell();
+    stopSwaps();
     process.removeListener("SIGINT", stop);
     process.removeListener("SIGTERM", stop);
     await cluster.stop();
   }
+}
+
+/** Tells `nodes[1]`, `nodes[2]`, ..., `nodes[0]`, ... in turn to stand for leadership, every `everyS` from `delayMs` on; returns a stop. */
+function swapLeaders(campaign: (id: number) => void, s: NonNullable<BenchOptions["leaderSwaps"]>, delayMs: number): () => void {
+  if (!(s.everyS > 0) || s.nodes.length < 2) throw new RangeError(`leader swaps need everyS > 0 and two nodes or more, got ${s.everyS} s and [${s.nodes.join(", ")}]`);
+  let k = 0;
+  let every: ReturnType<typeof setInterval> | null = null;
+  const begin = setTimeout(() => {
+    every = setInterval(() => campaign(s.nodes[++k % s.nodes.length] as number), s.everyS * 1000);
+  }, delayMs);
+  return () => {
+    clearTimeout(begin);
+    if (every) clearInterval(every);
+  };
 }
 
 /** `paxos client` for client `id` of the run. */
@@ -306,7 +334,8 @@ function figures(c: LocalCluster, o: BenchOptions, reports: readonly (ClientRepo
   });
   const cpu = processes.reduce((n, p) => n + p.cpuPercent, 0);
   const timelines = namedTimelines(c, measured, window.from);
-  return { options: o, learners, clients, processes, timeline, timelines, ...(o.multiRing ? { multiRing: multiRingFigures(c, window, learners, cpu) } : {}) };
+  const roundsStarted = [...c.logs.values()].reduce((n, lines) => n + lines.filter((l) => l.includes(LEADERSHIP_MESSAGES.leading)).length, 0);
+  return { options: o, learners, clients, processes, timeline, timelines, roundsStarted, ...(o.multiRing ? { multiRing: multiRingFigures(c, window, learners, cpu) } : {}) };
 }
 
 /** Learners' rates and coordinators' windows per stats period from `fromMs` (the measured time's start) on. */

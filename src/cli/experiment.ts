@@ -3,7 +3,7 @@ import { join } from "node:path";
 import process from "node:process";
 import type { Command } from "commander";
 import { parseFraction, UsageError } from "./errors.ts";
-import { EXPERIMENTS, findExperiment } from "../experiment/catalog.ts";
+import { EXPERIMENTS, findExperiment } from "../experiment/catalog/index.ts";
 import { DEFAULT_MAX_STEAL_PCT, runExperiment, TABLE_FILE } from "../experiment/harness.ts";
 import { experimentProgress, formatDuration } from "../experiment/progress.ts";
 import { writeReport } from "../experiment/report.ts";

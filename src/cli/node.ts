@@ -316,7 +316,10 @@ export async function runNodeCommand(o: NodeCliOptions, err: (s: string) => void
   if (start !== null) node.log.info("learner starts", { instance: start.report.instance, from: start.report.source, file: start.report.file, cutBytes: start.report.cutBytes, remembered: start.remembered });
   await notifySystemd("READY=1", node.log);
   const stats = o.statsMs ? setInterval(() => err(`${JSON.stringify(statsLine(node))}\n`), o.statsMs) : undefined;
+  const campaign = () => standForLeadership(node);
+  process.on("SIGUSR2", campaign);
   await stopped;
+  process.removeListener("SIGUSR2", campaign);
   await notifySystemd("STOPPING=1", node.log);
   clearInterval(stats);
   await node.close();
@@ -324,6 +327,19 @@ export async function runNodeCommand(o: NodeCliOptions, err: (s: string) => void
   kv?.close();
   node.log.info("node stopped", { id: node.entry.id });
   return code;
+}
+
+/**
+ * SIGUSR2: this node stands for leadership now, in a round above every one it has seen (the seed
+ * 002 experiment of competing leaders; an operator moving the leader off a node). Safe whenever it
+ * comes: Paxos lets any round start. With leases (the default) acceptors refuse it while a live
+ * leader renews its lease, so it takes over only from a leader that is gone or silent; with
+ * `protocol.leaseMs` 0 it supersedes the leader at once.
+ */
+function standForLeadership(node: StartedNode): void {
+  if (!node.status().coordinator) return node.log.warn("SIGUSR2 ignored: this node cannot coordinate (no acceptor role)");
+  node.log.info("SIGUSR2: standing for leadership");
+  node.runtime.input({ k: "lead" });
 }
 
 /** The key-value replica of a node with a `kv` section (null: none); --output and --from-instance do not go with it. */

@@ -142,7 +142,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
 
   program
     .command("node")
-    .description("run one process of a cluster with the roles its configuration gives it, until SIGINT/SIGTERM")
+    .description("run one process of a cluster with the roles its configuration gives it, until SIGINT/SIGTERM; SIGUSR2 makes it stand for leadership now")
     .option("--config <file>", configHelp)
     .addOption(new Option("--id <n>", "this node's id in the configuration (default: the only node whose host is local)").argParser(parseIntArg("--id", 0, 255)))
     .addOption(new Option("--role <role>", `only a node that has this role (${ROLES.join("|")}); repeatable or comma-separated`).argParser(roleParser))

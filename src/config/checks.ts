@@ -304,7 +304,8 @@ function timingProblems(p: { [K in TimingKey]?: number }, keyOf: (k: TimingKey) 
   const t = (ms: number) => (tickMs === undefined ? ms : ms === 0 ? 0 : Math.max(1, Math.round(ms / tickMs)));
   const per = tickMs !== undefined && tickMs > 1 ? ` (in ticks of protocol.tickMs ${tickMs})` : "";
   const rule = (a: TimingKey, b: TimingKey) => checked(a) || checked(b);
-  if (heartbeatMs !== undefined && leaseMs !== undefined && rule("heartbeatMs", "leaseMs") && t(heartbeatMs) >= t(leaseMs))
+  // leaseMs 0: no leases (acceptors promise any higher round at once); nothing to renew.
+  if (heartbeatMs !== undefined && leaseMs !== undefined && leaseMs > 0 && rule("heartbeatMs", "leaseMs") && t(heartbeatMs) >= t(leaseMs))
     problems.push(`${keyOf("heartbeatMs")}: ${heartbeatMs} must be below ${keyOf("leaseMs")} (${leaseMs})${per}: a lease is renewed by heartbeats`);
   if (leaseMs !== undefined && suspectMs !== undefined && rule("leaseMs", "suspectMs") && t(leaseMs) >= t(suspectMs))
     problems.push(`${keyOf("suspectMs")}: ${suspectMs} must be above ${keyOf("leaseMs")} (${leaseMs})${per}: a candidate waits out the lease`);

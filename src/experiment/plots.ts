@@ -31,7 +31,8 @@ function pointsChart(r: ExperimentResults, plot: PointsPlot): LineChart {
 
 /** The first successful run of each point: its series whose names contain `match` (named after the point when there are several). */
 function timelineChart(r: ExperimentResults, plot: TimelinePlot): LineChart {
-  const points = new Set(r.summary.map((s) => describePoint(s.point)));
+  const where = Object.entries(plot.where ?? {});
+  const points = new Set(r.summary.filter((s) => !where.some(([k, v]) => s.point[k] !== v)).map((s) => describePoint(s.point)));
   const lines: ChartSeries[] = [];
   for (const key of points) {
     const run = r.runs.find((x) => x.metrics !== null && describePoint(x.point) === key && x.series);
@@ -39,7 +40,8 @@ function timelineChart(r: ExperimentResults, plot: TimelinePlot): LineChart {
       if (s.name.includes(plot.match)) lines.push({ name: points.size > 1 ? `${key}: ${s.name}` : s.name, points: s.points.map((p) => ({ x: p.t, y: p.y })) });
   }
   const markers = (plot.markers ?? []).map((m, i) => ({ x: m.t, label: m.label, row: i % 2 }));
-  return { title: plot.title, x: { label: "time (s, measured)" }, y: { label: plot.y.label, ...(plot.y.log ? { log: true } : {}) }, series: lines, ...(markers.length > 0 ? { markers } : {}) };
+  const x = plot.x ? { label: plot.x.label, ...(plot.x.log ? { log: true } : {}) } : { label: "time (s, measured)" };
+  return { title: plot.title, x, y: { label: plot.y.label, ...(plot.y.log ? { log: true } : {}) }, series: lines, ...(markers.length > 0 ? { markers } : {}) };
 }
 
 /** Writes every plot of `r` into `dir`; returns the files written. */

@@ -50,12 +50,19 @@ export interface PointsPlot {
   readonly where?: Params;
 }
 
-/** Series over time of each point's first successful run whose names contain `match`, with labelled moments. */
+/**
+ * Series of each point's first successful run whose names contain `match`, with labelled moments:
+ * quantities over the run's time, or any other series a run gives (a latency CDF: its own `x`).
+ */
 export interface TimelinePlot {
   readonly kind: "timeline";
   readonly file: string;
   readonly title: string;
   readonly match: string;
+  /** The x axis when it is not the run's time. */
+  readonly x?: { readonly label: string; readonly log?: boolean };
+  /** Only the points with these values. */
+  readonly where?: Params;
   readonly y: { readonly label: string; readonly log?: boolean };
   readonly markers?: readonly { readonly t: number; readonly label: string }[];
 }

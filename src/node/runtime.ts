@@ -65,7 +65,7 @@ export interface LeadershipEvent {
   readonly message: string;
 }
 
-const LEADERSHIP_MESSAGES: Record<LeadershipChange["kind"], string> = {
+export const LEADERSHIP_MESSAGES: Record<LeadershipChange["kind"], string> = {
   leading: "leading: Phase 1 in a new round",
   "stood-down": "stood down as coordinator",
   following: "following a new leader",

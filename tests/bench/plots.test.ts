@@ -189,6 +189,7 @@ function result(): BenchResult {
   for (let v = 300; v <= 90_000; v += 11) h2.recordValue(v);
   return {
     options: { ...BENCH_DEFAULTS, clients: 2, durationS: 2 },
+    roundsStarted: 1,
     learners: [{ id: 3, valuesPerSec: 2000, mbPerSec: 16.38 }],
     clients: [client(11, h1), client(12, h2)],
     processes: [],

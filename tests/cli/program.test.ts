@@ -326,7 +326,7 @@ describe("system errors", () => {
 
 describe("paxos experiment", () => {
   test("list names every experiment with its source and how long it takes", async () => {
-    const { EXPERIMENTS } = await import("../../src/experiment/catalog.ts");
+    const { EXPERIMENTS } = await import("../../src/experiment/catalog/index.ts");
     const r = await run("experiment", "list");
     expect(r.code).toBe(0);
     for (const e of EXPERIMENTS) expect(r.out).toContain(e.name);

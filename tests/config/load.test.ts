@@ -139,6 +139,14 @@ describe("every problem in one run", () => {
     ]);
   });
 
+  test("leaseMs 0 turns leases off: no heartbeat is below it, and none has to be", () => {
+    const c = base();
+    (c as { protocol?: unknown }).protocol = { leaseMs: 0 };
+    expect(problems(c)).toEqual([]);
+    (c as { protocol?: unknown }).protocol = { leaseMs: 10 };
+    expect(problems(c)).toEqual(["protocol.heartbeatMs: 20 must be below protocol.leaseMs (10): a lease is renewed by heartbeats"]);
+  });
+
   test("a malformed role is one problem, not also a missing coordinator", () => {
     const c = base();
     (c.nodes[0] as { roles: string[] }).roles = ["coordinatr", "acceptor"];

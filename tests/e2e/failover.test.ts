@@ -99,3 +99,43 @@ describe("mring acceptor failover", () => {
     { timeout: 60_000 },
   );
 });
+
+describe.each([
+  { leases: "off", moves: true },
+  { leases: "on", moves: false },
+])("SIGUSR2: a node stands for leadership (leases $leases)", ({ leases, moves }) => {
+  test(
+    moves
+      ? "an acceptor sent SIGUSR2 leads in a higher round, the old coordinator stands down, values are decided; a learner ignores the signal"
+      : "an acceptor sent SIGUSR2 is refused while the leader's lease holds: the leader stays, values are decided; a learner ignores the signal",
+    async () => {
+      const c = await LocalCluster.start({ variant: "mring", acceptors: 3, learners: 1, clients: 1, http: true, ...(leases === "off" ? { protocol: { leaseMs: 0 } } : {}) }, { outputs: true });
+      const learner = c.ids("learner").find((id) => !c.ids("acceptor").includes(id)) as number;
+      const client = String(c.ids("client")[0]);
+      const propose = (v: string) => c.run(["propose", "--config", c.configFile, "--id", client, "--timeout-ms", "20000", v]);
+      const leads = async (id: number) => (await c.status(id))?.coordinator?.active === true;
+      try {
+        expect((await propose("before")).code).toBe(0);
+        expect(await leads(0)).toBe(true);
+        expect(c.signal(2, "SIGUSR2")).toBe(true);
+        expect(c.signal(learner, "SIGUSR2")).toBe(true);
+        let moved = false;
+        for (let waited = 0; waited < 3000 && !moved; waited += 50) {
+          await new Promise((r) => setTimeout(r, 50));
+          moved = (await leads(2)) && !(await leads(0));
+        }
+        expect(moved).toBe(moves);
+        expect(await leads(moves ? 2 : 0)).toBe(true);
+        expect((await propose("after")).code).toBe(0);
+        const delivered = c.outputOf(learner).map((l) => Buffer.from((JSON.parse(l) as { value: string }).value, "base64").toString());
+        expect(delivered).toEqual(["before", "after"]);
+        expect((c.logs.get(2) ?? []).some((l) => l.includes("SIGUSR2: standing for leadership"))).toBe(true);
+        expect((c.logs.get(learner) ?? []).some((l) => l.includes("SIGUSR2 ignored"))).toBe(true);
+        for (const [id, p] of c.procs) expect({ id, exit: p.exitCode }).toEqual({ id, exit: null });
+      } finally {
+        await c.stop();
+      }
+    },
+    { timeout: 60_000 },
+  );
+});

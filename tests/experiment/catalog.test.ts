@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { EXPERIMENTS, findExperiment } from "../../src/experiment/catalog.ts";
+import { EXPERIMENTS, findExperiment } from "../../src/experiment/catalog/index.ts";
 import { estimateTotalS } from "../../src/experiment/spec.ts";
 import { benchMetrics, primaryRole } from "../../src/experiment/bench-point.ts";
 import { BENCH_DEFAULTS, type BenchResult } from "../../src/bench/run.ts";
@@ -45,6 +45,7 @@ describe("experiment catalog", () => {
     const client = (p50: number, acked: number, resent: number) => ({ latencyUs: { p50, p90: 0, p99: p50 * 2, p999: 0, max: 0, count: acked }, acked, resent }) as unknown as BenchResult["clients"][number];
     const r: BenchResult = {
       options: BENCH_DEFAULTS,
+      roundsStarted: 3,
       learners: [
         { id: 3, valuesPerSec: 1000, mbPerSec: 8 },
         { id: 4, valuesPerSec: 3000, mbPerSec: 24 },
@@ -67,6 +68,7 @@ describe("experiment catalog", () => {
     expect(m["cpuPercent"]).toBe(120);
     expect(m["cpuPerMb"]).toBeCloseTo(1.2 / 16, 9);
     expect(m["peakRssMb"]).toBe(200);
+    expect(m["newRounds"]).toBe(2);
     expect(m["cpu.coordinator"]).toBe(50);
     expect(m["cpu.acceptor"]).toBe(20);
     expect(m["rss.acceptor"]).toBe(110);
