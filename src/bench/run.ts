@@ -149,11 +149,12 @@ export const BENCH_DEFAULTS: BenchOptions = {
   variant: "mring",
   ring: 3,
   valueSize: 8192,
-  // Batches fill when values wait: a client keeps 256 in flight and the coordinator 8 instances
-  // of up to 7 values (LOOPBACK_MRING_BATCH_BYTES). With 32 instances of one value each, per
-  // datagram costs halved the throughput (README, Results).
+  // Batches fill when values wait: a client keeps 256 in flight and the coordinator 16 instances
+  // of up to 7 values (LOOPBACK_MRING_BATCH_BYTES). With 8 the pipeline was bound by the ring's
+  // latency rather than the CPU, so anything a hop adds (a MAC checked) cost throughput: the
+  // auth-cost experiment (README, Security); plain runs move the same at 8 and 16.
   window: 256,
-  instances: 8,
+  instances: 16,
   clients: 1,
   // A client told of its deliveries by a learner receives no multicast: half a core less (README).
   clientsLearn: false,
