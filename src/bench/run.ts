@@ -57,6 +57,14 @@ export interface BenchOptions {
   readonly socketBufferBytes?: number;
   /** The last learner slowed for a spell of the measured time (slow-learner.ts); the first learner, measured, stays fast. Needs 2 learners or more. */
   readonly slowLearner?: SlowSpell;
+  /** Thesis ch. 7, heterogeneous acceptors: acceptor 1 (M-Ring: the ring's first member after the coordinator, node 0) slowed for a spell. */
+  readonly slowAcceptor?: SlowSpell;
+  /** Flexible quorums (protocol.phase1Quorum, phase2Quorum; default a majority each). */
+  readonly quorums?: { readonly phase1: number; readonly phase2: number };
+  /** Slow-acceptor avoidance (default on): off, protocol.slowAcceptorMs 0. */
+  readonly slowAcceptorAvoidance?: boolean;
+  /** Acceptors killed (SIGKILL) `atS` into the measured time, not restarted (thesis ch. 7: a fast acceptor failing while another is slow). */
+  readonly acceptorKills?: readonly { readonly acceptor: number; readonly atS: number }[];
   /** Leases (default on): off, acceptors promise any higher round at once, so competing coordinators supersede each other (seed 002 §6.2). */
   readonly leases?: boolean;
   /**
@@ -179,6 +187,8 @@ function rate(a: StatsLine, b: StatsLine): { values: number; bytes: number; cpu:
 /** Starts a cluster, drives it with closed-loop clients, measures, and reaps every process. */
 export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "update">): Promise<BenchResult> {
   const statsMs = 250;
+  if (o.slowAcceptor) checkSlowSpell(o.slowAcceptor);
+  for (const k of o.acceptorKills ?? []) if (!(k.acceptor >= 0 && k.acceptor < o.ring && k.atS >= 0)) throw new UsageError(`an acceptor kill names acceptor 0..${o.ring - 1} at a time >= 0, got ${k.acceptor} at ${k.atS} s`);
   if (o.slowLearner) {
     checkSlowSpell(o.slowLearner);
     if (o.learners < 2) throw new UsageError("a slowed learner needs another, measured, learner: 2 learners or more");
@@ -201,7 +211,12 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
       ...(batchBytes ? { batchBytes } : {}),
       ...(maxDatagram !== undefined ? { maxDatagram } : {}),
       ...(o.socketBufferBytes ? { socketBufferBytes: o.socketBufferBytes } : {}),
-      protocol: { ...(batchBytes ? { retainInstances: retainFor(batchBytes), learnerRetainInstances: retainFor(batchBytes) } : {}), ...(o.leases === false ? { leaseMs: 0 } : {}) },
+      protocol: {
+        ...(batchBytes ? { retainInstances: retainFor(batchBytes), learnerRetainInstances: retainFor(batchBytes) } : {}),
+        ...(o.leases === false ? { leaseMs: 0 } : {}),
+        ...(o.slowAcceptorAvoidance === false ? { slowAcceptorMs: 0 } : {}),
+        ...(o.quorums ? { phase1Quorum: o.quorums.phase1, phase2Quorum: o.quorums.phase2 } : {}),
+      },
       ...(o.ledger === "wal" ? { ledger: { kind: "wal" as const, sync: o.walSync } } : {}),
       ...(o.auth ? { auth: true } : {}),
       ...(o.multiRing ? { multiRing: { ...o.multiRing, acceptorsPerRing: o.ring, learners: o.learners, clientsPerRing: o.clients } } : {}),
@@ -218,6 +233,8 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
   process.once("SIGTERM", stop);
   let stopSpell = () => {};
   let stopSwaps = () => {};
+  let stopAcceptorSpell = () => {};
+  let stopKills = () => {};
   try {
     const startedAt = Date.now();
     const measured = learnerIds(cluster, o);
@@ -225,6 +242,9 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
     const slowed = measured.at(-1) ?? -1;
     stopSpell = o.slowLearner ? slowSpell((sig) => void cluster.signal(slowed, sig), o.slowLearner, o.warmupS * 1000) : () => {};
     stopSwaps = o.leaderSwaps ? swapLeaders((id) => void cluster.signal(id, "SIGUSR2"), o.leaderSwaps, o.warmupS * 1000) : () => {};
+    stopAcceptorSpell = o.slowAcceptor ? slowSpell((sig) => void cluster.signal(1, sig), o.slowAcceptor, o.warmupS * 1000) : () => {};
+    const kills = (o.acceptorKills ?? []).map((k) => setTimeout(() => void cluster.signal(k.acceptor, "SIGKILL"), (o.warmupS + k.atS) * 1000));
+    stopKills = () => kills.forEach(clearTimeout);
     const ticker = setInterval(() => {
       const l = cluster.stats.get(watched) ?? [];
       const last = l.at(-1);
@@ -257,6 +277,8 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
   } finally {
     stopSpell();
     stopSwaps();
+    stopAcceptorSpell();
+    stopKills();
     process.removeListener("SIGINT", stop);
     process.removeListener("SIGTERM", stop);
     await cluster.stop();

@@ -3,6 +3,7 @@
  * thesis ch. 5): one process takes part in every ring its configuration names it in, over one
  * socket network, and a process that learns several rings delivers their merge.
  */
+import { phase2Quorum } from "../core/quorum.ts";
 import path from "node:path";
 import { ringPlans, subscriptions, type RingPlan } from "../config/rings.ts";
 import { multiRingParams } from "../config/ring-topology.ts";
@@ -165,9 +166,9 @@ export function multiRingStatsLine(started: StartedMultiRing): Record<string, un
   };
 }
 
-/** Members a ring's coordinator's ring lacks: an M-Ring ring holds f+1 of its acceptors, a U-Ring ring all its processes. */
+/** Members a ring's coordinator's ring lacks: an M-Ring ring holds a Phase 2 quorum of its acceptors, a U-Ring ring all its processes. */
 function shortBy(plan: RingPlan): (ring: readonly number[] | null) => number {
-  const full = plan.protocol.variant === "mring" ? Math.floor((plan.protocol.acceptors.length - 1) / 2) + 1 : plan.protocol.processes.length;
+  const full = plan.protocol.variant === "mring" ? phase2Quorum(plan.protocol) : plan.protocol.processes.length;
   return (ring) => (ring === null ? 0 : Math.max(0, full - ring.length));
 }
 

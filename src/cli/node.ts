@@ -1,4 +1,5 @@
 import { hostGmac } from "../wire/gmac.ts";
+import { phase2Quorum } from "../core/quorum.ts";
 import { existsSync, statSync } from "node:fs";
 import { mergedWriter, multiRingStatsLine, startMultiRing } from "./multi-ring.ts";
 import { processUsage } from "../obs/process-usage.ts";
@@ -258,12 +259,12 @@ function statusOf(
 
 /**
  * Members the ring of the coordinator's round lacks against the configuration: M-Ring rings hold
- * f+1 acceptors, U-Ring rings every process. 0 when no ring is laid out.
+ * a Phase 2 quorum of acceptors (a majority unless protocol.phase2Quorum says), U-Ring rings every process. 0 when no ring is laid out.
  */
 function ringShortBy(config: ClusterConfig, ring: readonly number[] | null): number {
   if (ring === null) return 0;
-  const acceptors = config.nodes.filter((n) => n.roles.includes("acceptor")).length;
-  const full = config.variant === "mring" ? Math.floor((acceptors - 1) / 2) + 1 : config.nodes.length;
+  const acceptors = config.nodes.filter((n) => n.roles.includes("acceptor")).map((n) => n.id);
+  const full = config.variant === "mring" ? phase2Quorum({ acceptors, ...(config.protocol.phase2Quorum !== undefined ? { phase2Quorum: config.protocol.phase2Quorum } : {}) }) : config.nodes.length;
   return Math.max(0, full - ring.length);
 }
 

@@ -11,6 +11,7 @@
 import { isIPv4 } from "node:net";
 import type { z } from "zod";
 import { defaultBatchBytes, PHASE2A_HEADROOM_BYTES } from "../core/config.ts";
+import { quorumProblem } from "../core/quorum.ts";
 import { isMulticastGroup } from "../net/udp.ts";
 import { MAX_RING } from "../wire/limits.ts";
 import {
@@ -233,11 +234,14 @@ function checkRoleCounts(v: ConfigView): string[] {
   const acceptors = count((r) => r.includes("acceptor"));
   const coordinators = count((r) => r.includes("coordinator"));
   if (acceptors === 0) problems.push("nodes: no node has the role acceptor");
-  else if (acceptors % 2 === 0)
-    problems.push(`nodes: ${acceptors} acceptors: an even number tolerates no more failures than ${acceptors - 1} and has no tie rule; use an odd number`);
+  else if (acceptors % 2 === 0 && v.protocol.phase1Quorum === undefined && v.protocol.phase2Quorum === undefined)
+    problems.push(
+      `nodes: ${acceptors} acceptors: an even number tolerates no more failures than ${acceptors - 1} and has no tie rule; use an odd number (or say which quorums you mean: protocol.phase1Quorum and phase2Quorum)`,
+    );
   if (coordinators !== 1) problems.push(`nodes: exactly one node must have the role coordinator (found ${coordinators})`);
   if (count((r) => r.includes("learner") || r.includes("client")) === 0) problems.push("nodes: no node has the role learner (or client)");
-  const onRing = v.variant === "uring" ? count((r) => r.length > 0) : Math.floor(acceptors / 2) + 1;
+  if (acceptors > 0) problems.push(...quorumProblems(acceptors, v.protocol, (k) => `protocol.${k}`));
+  const onRing = v.variant === "uring" ? count((r) => r.length > 0) : (v.protocol.phase2Quorum ?? Math.floor(acceptors / 2) + 1);
   if (onRing > MAX_RING) problems.push(`nodes: ${ringTooLong(v.variant ?? "mring", onRing)}`);
   return problems;
 }
@@ -561,10 +565,22 @@ function checkRingBatch(v: ConfigView, rings: readonly RingView[]): string[] {
 }
 
 /** A ring's protocol keys over the top-level ones keep the timing rules; its clock is every ring's. */
+/** Flexible quorums against `acceptors` acceptors: each within 1..n, and every two intersecting (q1 + q2 > n). */
+function quorumProblems(acceptors: number, p: { phase1Quorum?: number | undefined; phase2Quorum?: number | undefined }, keyOf: (k: "phase1Quorum" | "phase2Quorum") => string): string[] {
+  if (p.phase1Quorum === undefined && p.phase2Quorum === undefined) return [];
+  const majority = Math.floor(acceptors / 2) + 1;
+  const problem = quorumProblem(acceptors, p.phase1Quorum ?? majority, p.phase2Quorum ?? majority);
+  if (problem === null) return [];
+  return [`${keyOf(p.phase1Quorum !== undefined ? "phase1Quorum" : "phase2Quorum")}: ${problem}`];
+}
+
 function checkRingTiming(v: ConfigView, rings: readonly RingView[]): string[] {
   const problems: string[] = [];
   for (const r of rings) {
     const at = `rings[${r.index}].protocol`;
+    const quorums = { phase1Quorum: r.protocol.phase1Quorum ?? v.protocol.phase1Quorum, phase2Quorum: r.protocol.phase2Quorum ?? v.protocol.phase2Quorum };
+    if (r.acceptors !== undefined && r.acceptors.length > 0)
+      problems.push(...quorumProblems(r.acceptors.length, quorums, (k) => (r.protocol[k] !== undefined ? `${at}.${k}` : `protocol.${k}`)));
     if (r.protocol.tickMs !== undefined) problems.push(`${at}.tickMs: a process has one clock for all its rings: set protocol.tickMs at the top level`);
     const own = (k: TimingKey): boolean => r.protocol[k] !== undefined;
     const p: { [K in TimingKey]?: number } = {};

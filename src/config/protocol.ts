@@ -39,6 +39,8 @@ export function buildProtocolConfig(variant: Variant, p: ProtocolSettings, m: Ri
     maxNodes: 256,
     processes: m.processes,
     acceptors: m.acceptors,
+    ...(p.phase1Quorum !== undefined ? { phase1Quorum: p.phase1Quorum } : {}),
+    ...(p.phase2Quorum !== undefined ? { phase2Quorum: p.phase2Quorum } : {}),
     learners: m.learners,
     proposers: m.proposers,
     coordinator: m.coordinator,

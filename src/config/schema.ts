@@ -94,6 +94,14 @@ export const ProtocolSchema = z.strictObject({
   flowNoticeMs: z.number().int().min(1).max(3_600_000).default(20),
   /** Slow-acceptor avoidance: heartbeat acks this slow on average (and 4x the median) take an acceptor off the ring's path; 0: off. */
   slowAcceptorMs: ms.default(50),
+  /**
+   * Flexible quorums (seed 003 ch. 4): acceptors a Phase 1 (a new leader) and a Phase 2 (every
+   * decision; M-Ring's ring) need, with phase1Quorum + phase2Quorum above the acceptors. Absent: a
+   * majority each. A smaller Phase 2 quorum decides over fewer acceptors; the larger Phase 1
+   * quorum it takes leaves fewer failures a new leader survives.
+   */
+  phase1Quorum: z.number().int().min(1).max(255).optional(),
+  phase2Quorum: z.number().int().min(1).max(255).optional(),
 });
 
 /** The same keys without their defaults, every one optional: a ring's overrides of a top-level section. */

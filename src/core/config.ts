@@ -1,4 +1,5 @@
 import { invariant } from "./assert.ts";
+import { quorumProblem, quorumSize } from "./quorum.ts";
 import { MAX_OUT_OF_ORDER_SEQS } from "./duplicate-filter.ts";
 import type { NodeId } from "./types.ts";
 
@@ -21,6 +22,8 @@ export interface PlantedBugs {
   readonly acceptorIgnoresLease?: boolean;
   /** Multi-Ring: the coordinator proposes its skip instance into the instance it proposed values into last. */
   readonly coordinatorSkipsProposedInstance?: boolean;
+  /** Flexible quorums that need not intersect (phase1Quorum + phase2Quorum <= acceptors) pass validation. */
+  readonly quorumsMissEachOther?: boolean;
 }
 
 /** Static protocol configuration shared by every process of one ring. Durations are in ticks. */
@@ -32,6 +35,9 @@ export interface ProtocolConfig {
   readonly processes: readonly NodeId[];
   /** Acceptors in preference order (M-Ring fills its ring from these; the rest are spares). */
   readonly acceptors: readonly NodeId[];
+  /** Flexible quorums (quorum.ts): acceptors a Phase 1 and a Phase 2 need, q1 + q2 > acceptors. Absent: a majority each. */
+  readonly phase1Quorum?: number;
+  readonly phase2Quorum?: number;
   readonly learners: readonly NodeId[];
   readonly proposers: readonly NodeId[];
   /** The acceptor that coordinates at start. */
@@ -213,6 +219,9 @@ export function validateProtocolConfig(c: ProtocolConfig): void {
   invariant(new Set(c.acceptors).size === c.acceptors.length, "acceptor ids are distinct");
   invariant(c.acceptors.includes(c.coordinator), "the coordinator is an acceptor");
   invariant(c.learners.length >= 1, "at least one learner");
+  const n = c.acceptors.length;
+  const quorums = quorumProblem(n, c.phase1Quorum ?? quorumSize(n), c.phase2Quorum ?? quorumSize(n));
+  invariant(quorums === null || (c.bugs?.quorumsMissEachOther === true && quorums.includes("must exceed")), quorums ?? "");
   for (const [k, v] of Object.entries(c))
     if (typeof v === "number") invariant(Number.isInteger(v) && v >= 0, `${k} is a non-negative integer`);
   invariant(c.window >= 1 && c.proposerWindow >= 1 && c.catchupBatch >= 1, "windows are at least 1");

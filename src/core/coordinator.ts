@@ -7,7 +7,7 @@ import { LeaseKeeper } from "./coordinator/lease-keeper.ts";
 import { SlowAcceptors } from "./coordinator/slow-acceptors.ts";
 import { ValueDedup, valueKey, type ValueId } from "./coordinator/value-dedup.ts";
 import type { OutputBuilder } from "./output.ts";
-import { quorumSize } from "./quorum.ts";
+import { leaseQuorum, phase1Quorum } from "./quorum.ts";
 import { nextRound, roundOwner } from "./round.ts";
 import type { Batch, ClientValue, Instance, NodeId, Ring, Round, Tick, Vid, VoteReport } from "./types.ts";
 
@@ -227,7 +227,7 @@ export class Coordinator {
     const p1 = this.state.p1;
     p1.replies.set(from, votes);
     p1.trimmed = Math.max(p1.trimmed, trimmed);
-    if (p1.quorumAt === null && this.acceptorReplies(p1) >= quorumSize(this.cfg.acceptors.length)) p1.quorumAt = now;
+    if (p1.quorumAt === null && this.acceptorReplies(p1) >= phase1Quorum(this.cfg)) p1.quorumAt = now;
     if (p1.replies.size === this.variant.phase1Targets.length) this.finishPhase1(now, out);
   }
 
@@ -247,7 +247,7 @@ export class Coordinator {
       if (this.state.k !== "phase1") return null;
       const p1 = this.state.p1;
       if (this.cfg.acceptors.includes(from)) p1.leased.add(from);
-      return p1.leased.size >= quorumSize(this.cfg.acceptors.length) ? "leased" : null;
+      return p1.leased.size >= leaseQuorum(this.cfg) ? "leased" : null;
     }
     this.observeRound(promised);
     // A coordinator holding a lease is the one a majority follows: an acceptor ahead of it (a

@@ -4,7 +4,7 @@ import type { CoordinatorVariant } from "./coordinator.ts";
 import type { Dissemination, Handlers, ProcessContext } from "./dissemination.ts";
 import type { OutputBuilder } from "./output.ts";
 import { RingProcess, type ProcessOptions } from "./process.ts";
-import { quorumSize } from "./quorum.ts";
+import { phase2Quorum } from "./quorum.ts";
 import { firstOf, lastOf, layoutMRing, successor, wellFormedMRing } from "./ring.ts";
 import { roundOwner } from "./round.ts";
 import type { DecisionId, Instance, Msg, NodeId, Ring, Round, Tick, Vid } from "./types.ts";
@@ -39,7 +39,7 @@ export class MRingDissemination implements Dissemination {
   readonly knownRing = null;
 
   constructor(private readonly p: ProcessContext) {
-    const q = quorumSize(p.cfg.acceptors.length);
+    const q = phase2Quorum(p.cfg);
     this.coordinatorVariant = {
       phase1Targets: p.cfg.acceptors,
       layout: (responders, avoid) => layoutMRing(p.cfg.acceptors, p.id, responders, q, avoid),
@@ -125,14 +125,14 @@ export class MRingDissemination implements Dissemination {
     }
     // Every member of the ring voted (rnd, vid), and the ring is an m-quorum of acceptors.
     invariant(withMe.length === ring.length, "2B visited the whole ring");
-    invariant(ring.length >= quorumSize(this.p.cfg.acceptors.length), "the ring is an m-quorum");
+    invariant(ring.length >= phase2Quorum(this.p.cfg), "the ring is a Phase 2 quorum");
     invariant(roundOwner(rnd, this.p.cfg.maxNodes) === this.p.id, "the last on the ring coordinates its round");
     this.unsentDecisions.push({ instance, vid });
     this.p.decide(instance, vid, now, out);
   }
 
   private wellFormed(ring: Ring, rnd: Round): boolean {
-    return wellFormedMRing(ring, this.p.cfg.acceptors, quorumSize(this.p.cfg.acceptors.length), roundOwner(rnd, this.p.cfg.maxNodes));
+    return wellFormedMRing(ring, this.p.cfg.acceptors, phase2Quorum(this.p.cfg), roundOwner(rnd, this.p.cfg.maxNodes));
   }
 
   private keepEarly(msg: Msg2B): void {

@@ -4,7 +4,7 @@ import type { CoordinatorVariant } from "./coordinator.ts";
 import type { Dissemination, Handlers, ProcessContext } from "./dissemination.ts";
 import type { OutputBuilder } from "./output.ts";
 import { RingProcess, type ProcessOptions } from "./process.ts";
-import { isQuorum, quorumSize } from "./quorum.ts";
+import { isQuorum, phase2Quorum } from "./quorum.ts";
 import { lastAcceptor, layoutURing, predecessor, successor, wellFormedURing } from "./ring.ts";
 import { roundOwner } from "./round.ts";
 import type { Batch, Instance, NodeId, Ring, Round, Tick, Vid } from "./types.ts";
@@ -34,7 +34,7 @@ export class URingDissemination implements Dissemination {
     const cfg = p.cfg;
     const i = cfg.processes.indexOf(cfg.coordinator);
     this.ring = [...cfg.processes.slice(i), ...cfg.processes.slice(0, i)];
-    const q = quorumSize(cfg.acceptors.length);
+    const q = phase2Quorum(cfg);
     this.coordinatorVariant = {
       phase1Targets: cfg.processes,
       layout: (responders, avoid) => layoutURing(cfg.processes, cfg.acceptors, p.id, responders, q, avoid),
@@ -127,7 +127,7 @@ export class URingDissemination implements Dissemination {
     out: OutputBuilder,
   ): void {
     if (!ring.includes(this.p.id) || !this.wellFormed(ring, rnd)) return;
-    const q = quorumSize(this.p.cfg.acceptors.length);
+    const q = phase2Quorum(this.p.cfg);
     const last = lastAcceptor(ring, this.p.cfg.acceptors, q);
     // The voters are exactly the acceptors before this process on the way from the coordinator.
     const before = ring.slice(0, ring.indexOf(this.p.id)).filter((p) => this.p.cfg.acceptors.includes(p));
@@ -146,7 +146,7 @@ export class URingDissemination implements Dissemination {
       return;
     }
     // Last acceptor: the coordinator and the acceptors up to here voted (rnd, vid).
-    invariant(isQuorum(withMe, this.p.cfg.acceptors) && withMe.length === q, "2A/2B gathered an m-quorum of votes");
+    invariant(isQuorum(withMe, this.p.cfg.acceptors, q) && withMe.length === q, "2A/2B gathered a Phase 2 quorum of votes");
     this.p.decide(instance, batch.vid, now, out, batch);
     this.sendDecision(instance, batch.vid, batch, ring, rnd, out);
   }
@@ -165,7 +165,7 @@ export class URingDissemination implements Dissemination {
     this.seeRing(rnd, ring, now);
     if (batch) this.p.learner?.onBatch(instance, batch, now, out);
     this.p.decide(instance, vid, now, out, batch);
-    const last = lastAcceptor(ring, this.p.cfg.acceptors, quorumSize(this.p.cfg.acceptors.length));
+    const last = lastAcceptor(ring, this.p.cfg.acceptors, phase2Quorum(this.p.cfg));
     if (this.p.id !== predecessor(ring, last)) this.sendDecision(instance, vid, batch, ring, rnd, out);
   }
 
@@ -177,7 +177,7 @@ export class URingDissemination implements Dissemination {
   }
 
   private wellFormed(ring: Ring, rnd: Round): boolean {
-    return wellFormedURing(ring, this.p.cfg.processes, this.p.cfg.acceptors, quorumSize(this.p.cfg.acceptors.length), roundOwner(rnd, this.p.cfg.maxNodes));
+    return wellFormedURing(ring, this.p.cfg.processes, this.p.cfg.acceptors, phase2Quorum(this.p.cfg), roundOwner(rnd, this.p.cfg.maxNodes));
   }
 
   private seeRing(rnd: Round, ring: Ring, now: Tick, evidence = true): void {

@@ -1,5 +1,5 @@
 import { CLOCK_DRIFT_BOUND, DEFAULT_TIMING, type PlantedBugs, type ProtocolConfig, type Variant } from "../core/config.ts";
-import { faults } from "../core/quorum.ts";
+import { quorumFaults } from "../core/quorum.ts";
 import type { MsgType, NodeId } from "../core/types.ts";
 import type { KvBugs } from "./kv-layer.ts";
 import { Prng } from "./prng.ts";
@@ -27,6 +27,8 @@ export interface SimOptions {
   readonly livenessTicks?: number;
   /** Election timing: drawn per seed unless given (defaults, hasty, or no leases). */
   readonly election?: ElectionTiming;
+  /** Flexible quorums (acceptors a Phase 1 and a Phase 2 need). Default: drawn per seed (a majority each in most seeds). */
+  readonly quorums?: { readonly phase1: number; readonly phase2: number };
   /** Test-only planted bugs. */
   readonly bugs?: PlantedBugs;
   /** kv: every replica hosts the key-value service above its learner (see kv-layer.ts). */
@@ -152,6 +154,7 @@ export function drawScenario(o: SimOptions): Scenario {
     window: r.pick([1, 2, 4, 8, 32]),
     batchBytes: r.pick([512, 2048, 8192]),
     batchDelayTicks: r.int(0, 2),
+    ...drawQuorums(o, n),
     ...(o.bugs ? { bugs: o.bugs } : {}),
   };
   const ledger: LedgerMode = o.ledger ?? (r.chance(0.7) ? "durable" : "ram");
@@ -166,7 +169,8 @@ export function drawScenario(o: SimOptions): Scenario {
   const partitions: Partition[] = [];
   const usurpers: Usurper[] = [];
   if (faulty) {
-    const f = faults(n);
+    // Acceptor failures the quorums survive: a majority each, f; flexible ones, n - max(q1, q2).
+    const f = quorumFaults(cfg);
     let permanent = 0;
     for (let k = r.int(0, 3); k > 0; k--) {
       const node = r.pick(processes);
@@ -249,7 +253,7 @@ export function drawScenario(o: SimOptions): Scenario {
   // Then the election's faults, for the same reason.
   const permanent = crashes.filter((c) => c.restartAt === null).length;
   const coordinatorDiesAt =
-    faulty && permanent < faults(acceptors.length) && r.chance(0.25) ? r.int(20_000, healAt - 100_000) : null;
+    faulty && permanent < quorumFaults(base.cfg) && r.chance(0.25) ? r.int(20_000, healAt - 100_000) : null;
   const drift = r.chance(0.5) ? CLOCK_DRIFT_BOUND : 0;
   const clockRates = new Map(processes.map((id) => [id, 1 + (r.float() * 2 - 1) * drift] as const));
   // Election timing: the defaults, or hasty (false suspicions under loss: many elections), or no
@@ -312,3 +316,16 @@ const ELECTION_TIMING: Record<ElectionTiming, Partial<ProtocolConfig>> = {
 };
 const ELECTION_TIMINGS = Object.keys(ELECTION_TIMING) as ElectionTiming[];
 
+
+/**
+ * Flexible quorums (from a stream of their own, so every other draw of a seed stays as it was): the
+ * given ones, or in a quarter of the seeds a legal pair drawn at random (q1 + q2 > n), else none (a
+ * majority each).
+ */
+function drawQuorums(o: SimOptions, n: number): Pick<ProtocolConfig, "phase1Quorum" | "phase2Quorum"> {
+  if (o.quorums) return { phase1Quorum: o.quorums.phase1, phase2Quorum: o.quorums.phase2 };
+  const q = new Prng(o.seed ^ 0x7131);
+  if (!q.chance(0.25)) return {};
+  const phase2Quorum = q.int(1, n);
+  return { phase1Quorum: q.int(n - phase2Quorum + 1, n), phase2Quorum };
+}

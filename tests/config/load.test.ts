@@ -147,6 +147,18 @@ describe("every problem in one run", () => {
     expect(problems(c)).toEqual(["protocol.heartbeatMs: 20 must be below protocol.leaseMs (10): a lease is renewed by heartbeats"]);
   });
 
+  test("flexible quorums: each within the acceptors, and the two must meet (q1 + q2 > n)", () => {
+    const c = base();
+    (c as { protocol?: unknown }).protocol = { phase1Quorum: 3, phase2Quorum: 1 };
+    expect(problems(c)).toEqual([]);
+    (c as { protocol?: unknown }).protocol = { phase1Quorum: 1 };
+    expect(problems(c)).toEqual([
+      "protocol.phase1Quorum: phase1Quorum 1 + phase2Quorum 2 must exceed the 3 acceptors: a Phase 1 quorum that misses a Phase 2 quorum could choose a second value",
+    ]);
+    (c as { protocol?: unknown }).protocol = { phase2Quorum: 4 };
+    expect(problems(c)).toEqual(["protocol.phase2Quorum: phase2Quorum 4 is not within 1..3 (the acceptors)"]);
+  });
+
   test("a malformed role is one problem, not also a missing coordinator", () => {
     const c = base();
     (c.nodes[0] as { roles: string[] }).roles = ["coordinatr", "acceptor"];

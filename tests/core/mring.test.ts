@@ -465,3 +465,34 @@ describe("Multi-Ring skip instances (thesis §5.2.2) at an M-Ring coordinator", 
     expect([...skipsIn(last as Output), ...skipsIn(done)]).toEqual([80]);
   });
 });
+
+describe("M-Ring with flexible quorums", () => {
+  const cfg = (drop: readonly number[]) => {
+    const c = makeCfg({ variant: "mring", processes: [1, 2, 3, 4, 5, 6], acceptors: [1, 2, 3, 4, 5], learners: [6], proposers: [6], coordinator: 1, timing: { phase1Quorum: 4, phase2Quorum: 2 } });
+    const net = new Net(c);
+    net.drop = (m) => drop.includes(Number(m.to)) || drop.includes(Number(m.from));
+    return net;
+  };
+
+  test("Phase 2 runs over a ring of phase2Quorum acceptors and decides; Phase 1 completes with phase1Quorum replies", () => {
+    const net = cfg([5]);
+    net.input(1, { k: "lead" });
+    net.run();
+    // Four of five answered: Phase 1 ends when its grace for the fifth runs out.
+    net.tickUntil(DEFAULT_TIMING.phase1GraceTicks + 1);
+    expect(net.proc(1).coordinator?.ring).toEqual([2, 1]);
+    for (let i = 0; i < 3; i++) net.input(6, { k: "propose", payload: new Uint8Array([i]) });
+    net.run();
+    expect(net.delivered(6).flatMap((d) => d.values.map((v) => v.seq))).toEqual([0, 1, 2]);
+    // Two voters per decision: the ring's; the others hold nothing.
+    expect(net.proc(3).acceptor?.votedBatch(0, net.delivered(6)[0]?.vid ?? "")).toBeUndefined();
+  });
+
+  test("with fewer than phase1Quorum acceptors answering, no round is established (a majority would have been enough)", () => {
+    const net = cfg([4, 5]);
+    net.input(1, { k: "lead" });
+    net.run();
+    net.tickUntil(200);
+    expect(net.proc(1).coordinator?.ring ?? null).toBeNull();
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { InvariantError } from "../../src/core/assert.ts";
-import { faults, isQuorum, quorumSize } from "../../src/core/quorum.ts";
+import { faults, isQuorum, leaseQuorum, phase1Quorum, phase2Quorum, quorumFaults, quorumProblem, quorumSize } from "../../src/core/quorum.ts";
 
 /** The thesis' definition: an m-quorum has ceil((|Na| + 1) / 2) acceptors. */
 function thesisQuorum(n: number): number {
@@ -69,5 +69,26 @@ describe("isQuorum", () => {
     expect(isQuorum([4], [4])).toBe(true);
     expect(isQuorum([1], [1, 2])).toBe(false);
     expect(isQuorum([2, 1], [1, 2])).toBe(true);
+  });
+});
+
+describe("flexible quorums", () => {
+  const acceptors = [0, 1, 2, 3, 4];
+  test("absent, each phase needs a majority and a lease a majority of acks", () => {
+    expect([phase1Quorum({ acceptors }), phase2Quorum({ acceptors }), leaseQuorum({ acceptors }), quorumFaults({ acceptors })]).toEqual([3, 3, 3, 2]);
+  });
+
+  test("a smaller Phase 2 quorum takes a larger Phase 1 one; a lease needs acks from n - q1 + 1, which every Phase 1 quorum meets", () => {
+    const c = { acceptors, phase1Quorum: 4, phase2Quorum: 2 };
+    expect([phase1Quorum(c), phase2Quorum(c), leaseQuorum(c), quorumFaults(c)]).toEqual([4, 2, 2, 1]);
+    for (let q1 = 1; q1 <= 5; q1++) expect(leaseQuorum({ acceptors, phase1Quorum: q1, phase2Quorum: 5 }) + q1).toBe(6);
+  });
+
+  test("every legal pair intersects; a pair that need not is refused, as are sizes outside 1..n", () => {
+    for (let q1 = 1; q1 <= 5; q1++)
+      for (let q2 = 1; q2 <= 5; q2++) expect({ q1, q2, ok: quorumProblem(5, q1, q2) === null }).toEqual({ q1, q2, ok: q1 + q2 > 5 });
+    expect(quorumProblem(5, 0, 5)).toContain("phase1Quorum 0 is not within 1..5");
+    expect(quorumProblem(5, 3, 6)).toContain("phase2Quorum 6 is not within 1..5");
+    expect(quorumProblem(5, 2, 3)).toContain("must exceed the 5 acceptors");
   });
 });

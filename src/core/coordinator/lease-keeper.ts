@@ -1,6 +1,6 @@
 import { coordinatorLeaseTicks, type ProtocolConfig } from "../config.ts";
 import { dropOldest } from "../fifo-map.ts";
-import { quorumSize } from "../quorum.ts";
+import { leaseQuorum } from "../quorum.ts";
 import type { NodeId, Tick } from "../types.ts";
 
 /** Bound: heartbeats whose acks are still counted toward a lease. */
@@ -43,7 +43,7 @@ export class LeaseKeeper {
     const h = this.heartbeats.get(seq);
     if (!h) return;
     h.acks.add(from);
-    if (h.acks.size < quorumSize(this.cfg.acceptors.length)) return;
+    if (h.acks.size < leaseQuorum(this.cfg)) return;
     this.until = Math.max(this.until, h.at + coordinatorLeaseTicks(this.cfg.leaseTicks));
     // Older heartbeats can only give an earlier end.
     for (const s of this.heartbeats.keys()) if (s <= seq) this.heartbeats.delete(s);

@@ -1,6 +1,6 @@
 import type { ProtocolConfig } from "../config.ts";
 import { dropOldest } from "../fifo-map.ts";
-import { quorumSize } from "../quorum.ts";
+import { phase2Quorum } from "../quorum.ts";
 import type { NodeId, Ring, Tick } from "../types.ts";
 
 /** Slow-acceptor avoidance: an acceptor is slow when its mean ack delay is this many times the median (and at least slowAcceptorTicks). */
@@ -100,6 +100,6 @@ export class SlowAcceptors {
   /** The acceptors of a ring that Phase 2 waits for: the first quorum of them, from the coordinator on. */
   private onPath(ring: Ring): NodeId[] {
     const accs = ring.filter((p) => this.cfg.acceptors.includes(p));
-    return accs.slice(0, quorumSize(this.cfg.acceptors.length));
+    return accs.slice(0, phase2Quorum(this.cfg));
   }
 }

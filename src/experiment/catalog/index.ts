@@ -9,12 +9,14 @@ import type { Experiment } from "../spec.ts";
 import { cpuPerRole, flowControl, oneToMany, ringSize, ringValueSize, socketBuffers, windowSweep } from "./ring.ts";
 import { authCost } from "./auth.ts";
 import { failureTrace } from "./failure.ts";
+import { heterogeneousAcceptors } from "./heterogeneous.ts";
 import { kvSeed001 } from "./kv.ts";
 import { leaders } from "./leaders.ts";
 import { multiringDelta, multiringM, multiringRings } from "./multiring.ts";
+import { flexibleQuorums } from "./quorums.ts";
 import { proposers, workloadA, workloadB, workloadC, workloadD } from "./workloads.ts";
 
-export const EXPERIMENTS: readonly Experiment[] = [ringValueSize, ringSize, windowSweep, cpuPerRole, socketBuffers, flowControl, oneToMany, workloadA, workloadB, workloadC, workloadD, proposers, leaders, failureTrace, multiringRings, multiringDelta, multiringM, kvSeed001, authCost];
+export const EXPERIMENTS: readonly Experiment[] = [ringValueSize, ringSize, windowSweep, cpuPerRole, socketBuffers, flowControl, oneToMany, workloadA, workloadB, workloadC, workloadD, proposers, leaders, failureTrace, multiringRings, multiringDelta, multiringM, kvSeed001, heterogeneousAcceptors, flexibleQuorums, authCost];
 
 export function findExperiment(name: string): Experiment | undefined {
   return EXPERIMENTS.find((e) => e.name === name);
