@@ -57,14 +57,18 @@ export interface BenchOptions {
   readonly socketBufferBytes?: number;
   /** The last learner slowed for a spell of the measured time (slow-learner.ts); the first learner, measured, stays fast. Needs 2 learners or more. */
   readonly slowLearner?: SlowSpell;
-  /** Thesis ch. 7, heterogeneous acceptors: acceptor 1 (M-Ring: the ring's first member after the coordinator, node 0) slowed for a spell. */
+  /**
+   * Thesis ch. 7, heterogeneous acceptors (M-Ring, 3 acceptors): the acceptor on the leading
+   * coordinator's ring (read from the acceptors' /status before the load: which one Phase 1 put
+   * there varies) slowed for a spell.
+   */
   readonly slowAcceptor?: SlowSpell;
   /** Flexible quorums (protocol.phase1Quorum, phase2Quorum; default a majority each). */
   readonly quorums?: { readonly phase1: number; readonly phase2: number };
   /** Slow-acceptor avoidance (default on): off, protocol.slowAcceptorMs 0. */
   readonly slowAcceptorAvoidance?: boolean;
-  /** Acceptors killed (SIGKILL) `atS` into the measured time, not restarted (thesis ch. 7: a fast acceptor failing while another is slow). */
-  readonly acceptorKills?: readonly { readonly acceptor: number; readonly atS: number }[];
+  /** With slowAcceptor: the third acceptor, neither the coordinator nor the slowed one (the spare), killed (SIGKILL) `atS` into the measured time and not restarted (thesis ch. 7: a fast acceptor failing while another is slow). */
+  readonly killFastAcceptorAtS?: number;
   /** Leases (default on): off, acceptors promise any higher round at once, so competing coordinators supersede each other (seed 002 §6.2). */
   readonly leases?: boolean;
   /**
@@ -119,6 +123,9 @@ export interface BenchResult {
   readonly timelines?: readonly NamedTimeline[];
   /** New rounds any coordinator started in the whole run, start-up included ("leading: Phase 1 in a new round" in the nodes' logs). */
   readonly roundsStarted: number;
+  /** Node 0's coordinator, from its stats lines: how often its ring changed (a new round without a change of leader: a stalled or slow acceptor laid out), and the new rounds slow-acceptor avoidance started. */
+  readonly ringChanges: number;
+  readonly slowRelayouts: number;
 }
 
 export interface NamedTimeline {
@@ -188,7 +195,8 @@ function rate(a: StatsLine, b: StatsLine): { values: number; bytes: number; cpu:
 export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "update">): Promise<BenchResult> {
   const statsMs = 250;
   if (o.slowAcceptor) checkSlowSpell(o.slowAcceptor);
-  for (const k of o.acceptorKills ?? []) if (!(k.acceptor >= 0 && k.acceptor < o.ring && k.atS >= 0)) throw new UsageError(`an acceptor kill names acceptor 0..${o.ring - 1} at a time >= 0, got ${k.acceptor} at ${k.atS} s`);
+  if (o.slowAcceptor && !(o.variant === "mring" && o.ring === 3 && !o.multiRing)) throw new UsageError("a slowed acceptor needs an M-Ring of 3 acceptors (one on the ring, one spare)");
+  if (o.killFastAcceptorAtS !== undefined && !(o.slowAcceptor && o.killFastAcceptorAtS >= 0)) throw new UsageError("killing the fast acceptor needs a slowed acceptor, and a time >= 0");
   if (o.slowLearner) {
     checkSlowSpell(o.slowLearner);
     if (o.learners < 2) throw new UsageError("a slowed learner needs another, measured, learner: 2 learners or more");
@@ -219,6 +227,8 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
       },
       ...(o.ledger === "wal" ? { ledger: { kind: "wal" as const, sync: o.walSync } } : {}),
       ...(o.auth ? { auth: true } : {}),
+      // The slowed acceptor is the one on the coordinator's ring, read from its /status.
+      ...(o.slowAcceptor ? { http: true } : {}),
       ...(o.multiRing ? { multiRing: { ...o.multiRing, acceptorsPerRing: o.ring, learners: o.learners, clientsPerRing: o.clients } } : {}),
     },
     { statsMs },
@@ -242,9 +252,7 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
     const slowed = measured.at(-1) ?? -1;
     stopSpell = o.slowLearner ? slowSpell((sig) => void cluster.signal(slowed, sig), o.slowLearner, o.warmupS * 1000) : () => {};
     stopSwaps = o.leaderSwaps ? swapLeaders((id) => void cluster.signal(id, "SIGUSR2"), o.leaderSwaps, o.warmupS * 1000) : () => {};
-    stopAcceptorSpell = o.slowAcceptor ? slowSpell((sig) => void cluster.signal(1, sig), o.slowAcceptor, o.warmupS * 1000) : () => {};
-    const kills = (o.acceptorKills ?? []).map((k) => setTimeout(() => void cluster.signal(k.acceptor, "SIGKILL"), (o.warmupS + k.atS) * 1000));
-    stopKills = () => kills.forEach(clearTimeout);
+    if (o.slowAcceptor) [stopAcceptorSpell, stopKills] = slowAcceptor(cluster, await ringAcceptors(cluster), o.slowAcceptor, o.warmupS * 1000, o.killFastAcceptorAtS);
     const ticker = setInterval(() => {
       const l = cluster.stats.get(watched) ?? [];
       const last = l.at(-1);
@@ -283,6 +291,32 @@ export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "u
     process.removeListener("SIGTERM", stop);
     await cluster.stop();
   }
+}
+
+/**
+ * The leading coordinator's M-Ring ring of 3 acceptors, read from the acceptors' /status before
+ * the load starts (which acceptor Phase 1 put on it varies, and so, at times, who leads): the
+ * acceptor on it besides the coordinator, and the third one, the spare.
+ */
+async function ringAcceptors(cluster: LocalCluster): Promise<{ onRing: number; spare: number }> {
+  const acceptors = cluster.ids("acceptor");
+  for (let waited = 0; waited < 10_000; waited += 100) {
+    for (const id of acceptors) {
+      const c = (await cluster.status(id))?.coordinator;
+      const onRing = c?.active ? c.ring?.find((a) => a !== id) : undefined;
+      const spare = acceptors.find((a) => a !== id && a !== onRing);
+      if (onRing !== undefined && spare !== undefined) return { onRing, spare };
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("no coordinator laid out a ring within 10 s: no acceptor to slow");
+}
+
+/** The ring's acceptor slowed for `spell` from `delayMs` on, and, with `killAtS`, the spare (fast) killed then; returns the stops of both. */
+function slowAcceptor(cluster: LocalCluster, who: { onRing: number; spare: number }, spell: SlowSpell, delayMs: number, killAtS: number | undefined): [() => void, () => void] {
+  const stopSpell = slowSpell((sig) => void cluster.signal(who.onRing, sig), spell, delayMs);
+  const kill = killAtS === undefined ? null : setTimeout(() => void cluster.signal(who.spare, "SIGKILL"), delayMs + killAtS * 1000);
+  return [stopSpell, () => kill !== null && clearTimeout(kill)];
 }
 
 /** Tells `nodes[1]`, `nodes[2]`, ..., `nodes[0]`, ... in turn to stand for leadership, every `everyS` from `delayMs` on; returns a stop. */
@@ -358,7 +392,10 @@ function figures(c: LocalCluster, o: BenchOptions, reports: readonly (ClientRepo
   const cpu = processes.reduce((n, p) => n + p.cpuPercent, 0);
   const timelines = namedTimelines(c, measured, window.from);
   const roundsStarted = [...c.logs.values()].reduce((n, lines) => n + lines.filter((l) => l.includes(LEADERSHIP_MESSAGES.leading)).length, 0);
-  return { options: o, learners, clients, processes, timeline, timelines, roundsStarted, ...(o.multiRing ? { multiRing: multiRingFigures(c, window, learners, cpu) } : {}) };
+  const rings = (c.stats.get(0) ?? []).map((x) => (x.ring ? x.ring.join(",") : null)).filter((r): r is string => r !== null);
+  const ringChanges = rings.filter((r, i) => i > 0 && r !== rings[i - 1]).length;
+  const slowRelayouts = (c.stats.get(0) ?? []).at(-1)?.slowRelayouts ?? 0;
+  return { options: o, learners, clients, processes, timeline, timelines, roundsStarted, ringChanges, slowRelayouts, ...(o.multiRing ? { multiRing: multiRingFigures(c, window, learners, cpu) } : {}) };
 }
 
 /** Learners' rates and coordinators' windows per stats period from `fromMs` (the measured time's start) on. */

@@ -444,7 +444,11 @@ async function runMultiRingNode(o: NodeCliOptions, err: (s: string) => void): Pr
   }
   await notifySystemd("READY=1", log);
   const stats = o.statsMs ? setInterval(() => err(`${JSON.stringify(multiRingStatsLine(started))}\n`), o.statsMs) : undefined;
+  // SIGUSR2 would end the process by default: with rings it names no ring to lead, so it is refused, not fatal.
+  const noCampaign = () => log.warn("SIGUSR2 ignored: a node with rings does not take it (it would not say which ring to lead)");
+  process.on("SIGUSR2", noCampaign);
   await stopped;
+  process.removeListener("SIGUSR2", noCampaign);
   await notifySystemd("STOPPING=1", log);
   clearInterval(stats);
   await http?.close();

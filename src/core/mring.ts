@@ -80,9 +80,10 @@ export class MRingDissemination implements Dissemination {
     if (!this.wellFormed(msg.ring, msg.rnd)) return;
     // Phase 2 is the ring's business (thesis Algorithm 2 sends 2A to the ring's m-quorum and the
     // learners only): a spare does not vote, so it spends nothing on values it would never be asked
-    // for (any quorum of a later round meets the ring, whose members hold every decided value). A
-    // spare without a learner ignores the 2A whole, as its node drops it unopened (spare2aSkip):
-    // heartbeats tell it the coordinator lives, and decisions are not its business.
+    // for (every Phase 1 quorum of a later round meets the ring, whose members hold every decided
+    // value). A process without a learner off the ring ignores the 2A whole, as a spare's node drops
+    // it unopened (wire/peek.ts): heartbeats tell it the coordinator lives, and decisions are not
+    // its business.
     const member = msg.ring.includes(p.id);
     if (!member && !p.learner) return;
     p.ownerAlive(msg.rnd, now, msg.ring);

@@ -60,6 +60,8 @@ export function benchMetrics(r: BenchResult): Metrics {
   m["peakRssMb"] = Math.max(0, ...r.processes.map((p) => p.peakRssMb));
   // The first round is the start-up's: the others are changes of leader (or a leader's retries).
   m["newRounds"] = Math.max(0, r.roundsStarted - 1);
+  m["ringChanges"] = r.ringChanges;
+  m["slowRelayouts"] = r.slowRelayouts;
   if (r.multiRing) Object.assign(m, multiRingMetrics(r.multiRing));
   const byRole = new Map<string, { cpu: number[]; rss: number[] }>();
   for (const p of r.processes) {

@@ -5,7 +5,7 @@
  * acts on nothing it read here.
  */
 import { getU16 } from "./bytes.ts";
-import { HEADER_SIZE, OFF_RING, OFF_TYPE, TYPE_CODES } from "./header.ts";
+import { HEADER_SIZE, MAGIC, OFF_MAGIC, OFF_RING, OFF_TYPE, OFF_VERSION, TYPE_CODES, VERSION } from "./header.ts";
 
 /** Where a 2A's ring (u8 count, then u16 node ids) starts: after the header, its round and its instance (u53 each). */
 const TWO_A_RING_AT = HEADER_SIZE + 8 + 8;
@@ -16,7 +16,8 @@ const TWO_A_RING_AT = HEADER_SIZE + 8 + 8;
  * anything else, malformed bytes included (the gate's checks refuse those).
  */
 export function spare2a(bytes: Uint8Array, rings: ReadonlySet<number>, node: number): boolean {
-  if (bytes.byteLength <= TWO_A_RING_AT || bytes[OFF_TYPE] !== TYPE_CODES["2a"] || !rings.has(getU16(bytes, OFF_RING))) return false;
+  if (bytes.byteLength <= TWO_A_RING_AT || getU16(bytes, OFF_MAGIC) !== MAGIC || bytes[OFF_VERSION] !== VERSION) return false;
+  if (bytes[OFF_TYPE] !== TYPE_CODES["2a"] || !rings.has(getU16(bytes, OFF_RING))) return false;
   const members = bytes[TWO_A_RING_AT] as number;
   const end = TWO_A_RING_AT + 1 + 2 * members;
   if (members === 0 || end > bytes.byteLength) return false;

@@ -190,6 +190,8 @@ function result(): BenchResult {
   return {
     options: { ...BENCH_DEFAULTS, clients: 2, durationS: 2 },
     roundsStarted: 1,
+    ringChanges: 0,
+    slowRelayouts: 0,
     learners: [{ id: 3, valuesPerSec: 2000, mbPerSec: 16.38 }],
     clients: [client(11, h1), client(12, h2)],
     processes: [],

@@ -112,6 +112,11 @@ describe("Multi-Ring Paxos with real processes", () => {
       const ids = new Map<string, number>();
       const id = (v: string) => ids.get(v) ?? (ids.set(v, ids.size), ids.size - 1);
       expect(acyclicOrderViolations(new Map([[4, l4.map((x) => id(x.value))], [5, l5.map((x) => id(x.value))]]))).toEqual([]);
+      // SIGUSR2 (stand for leadership) names no ring with rings: refused, not fatal.
+      nodes[0]?.kill("SIGUSR2");
+      await sleep(200);
+      expect(nodes[0]?.exitCode).toBeNull();
+      expect(nodes[0]?.signalCode).toBeNull();
       // /status shows each ring (learner 4 merges rings 1 and 2); /ready says so once every ring has a leader.
       const status = (await (await fetch(`http://${LO}:${httpPort}/status`)).json()) as { rings: Record<string, { learner: { delivered: number } | null; leadership: { leader: number | null }; mergeBacklog: number | null }> };
       expect(Object.keys(status.rings).sort()).toEqual(["1", "2"]);

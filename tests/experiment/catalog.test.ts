@@ -46,6 +46,8 @@ describe("experiment catalog", () => {
     const r: BenchResult = {
       options: BENCH_DEFAULTS,
       roundsStarted: 3,
+      ringChanges: 2,
+      slowRelayouts: 1,
       learners: [
         { id: 3, valuesPerSec: 1000, mbPerSec: 8 },
         { id: 4, valuesPerSec: 3000, mbPerSec: 24 },

@@ -37,5 +37,12 @@ describe("spare2a: a spare's 2A told from its bytes before the MAC", () => {
     const empty = bytes.slice();
     empty[20 + 16] = 0;
     expect(spare2a(empty, new Set([0]), 4)).toBe(false);
+    // Another format version (or not this protocol at all) is the gate's to count, not a spare's 2A.
+    const other = bytes.slice();
+    other[2] = (other[2] as number) + 1;
+    expect(spare2a(other, new Set([0]), 4)).toBe(false);
+    const foreign = bytes.slice();
+    foreign[0] = 0;
+    expect(spare2a(foreign, new Set([0]), 4)).toBe(false);
   });
 });
