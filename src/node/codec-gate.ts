@@ -34,7 +34,7 @@ export class CodecGate {
     private readonly counters: NetCounters,
     /** Every message that passed, with its (configured) sender and its header's ring id (0 without rings): which rings the node hosts is the caller's business. */
     private readonly pass: (from: NodeId, msg: Msg, ring: number) => void,
-    /** Messages this node would ignore whole, told from their bytes before the MAC (wire/peek.ts): dropped unopened, counted as spare_2a_unopened. */
+    /** Datagrams this node would ignore whole, told from their bytes before the MAC (wire/peek.ts): dropped unopened, counted as spare_2a_unopened. */
     private readonly ignored: (bytes: Uint8Array) => boolean = () => false,
   ) {
     this.members = new Set(config.nodes.map((n) => n.id));
@@ -47,12 +47,16 @@ export class CodecGate {
     return this.auth.enabled;
   }
 
-  /** One TCP frame or UDP datagram as received. */
-  accept(received: Uint8Array): void {
+  /**
+   * One TCP frame or UDP datagram as received. Only datagrams may be dropped unopened: Phase 2's
+   * multicast is what a spare skips, and anything else (a TCP frame: no M-Ring 2A travels so) is
+   * checked and counted under its reason.
+   */
+  accept(received: Uint8Array, datagram = false): void {
     // A plain view: the runtime hands Buffers, whose subarray (the codec's zero-copy payloads, the
     // MAC's fields, a bundle's messages) goes through a slow species path (profiled).
     const bytes = new Uint8Array(received.buffer, received.byteOffset, received.byteLength);
-    if (this.ignored(bytes)) return this.counters.count("spare_2a_unopened");
+    if (datagram && this.ignored(bytes)) return this.counters.count("spare_2a_unopened");
     let opened: Uint8Array;
     try {
       opened = this.auth.open(bytes);

@@ -78,7 +78,7 @@ export async function createSocketNetwork(
     h(from, msg);
   };
   const gate = new CodecGate(config, self.id, auth, counters, pass, sparesOf(config, self));
-  const t = await SocketTransport.open({ config, self, counters, onBytes: (bytes) => gate.accept(bytes), wrap: gate.linkWrap });
+  const t = await SocketTransport.open({ config, self, counters, onBytes: (bytes, datagram) => gate.accept(bytes, datagram), wrap: gate.linkWrap });
   transport = t;
 
   const send = (ring: number, to: NodeId, msg: Msg): void => {

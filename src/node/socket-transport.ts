@@ -13,8 +13,8 @@ export interface SocketTransportOptions {
   readonly config: Pick<ClusterConfig, "variant" | "nodes" | "multicast" | "rings" | "groups">;
   readonly self: NodeEntry;
   readonly counters: NetCounters;
-  /** Every TCP frame and group datagram received (of any ring: the header says which), as the runtime hands it (bytes, not yet trusted). */
-  readonly onBytes: (received: Uint8Array) => void;
+  /** Every TCP frame and group datagram received (of any ring: the header says which), as the runtime hands it (bytes, not yet trusted); `datagram`: it came from a multicast group. */
+  readonly onBytes: (received: Uint8Array, datagram: boolean) => void;
   /** How a link wraps what it writes (one MAC per write: CodecGate.linkWrap); undefined: frames as they are. */
   readonly wrap: FrameWrapper | undefined;
 }
@@ -75,7 +75,7 @@ export class SocketTransport {
       port: o.self.port,
       onFrame: (frame) => {
         o.counters.count("tcp_frames_in");
-        o.onBytes(frame);
+        o.onBytes(frame, false);
       },
     });
     let bound: BoundAddress;
@@ -237,7 +237,7 @@ async function openGroup(ring: RingId, g: MulticastGroup, o: SocketTransportOpti
       nativeSend: !g.separateSender && nativeSend,
       onMessage: (payload) => {
         o.counters.count("udp_datagrams_in");
-        o.onBytes(payload);
+        o.onBytes(payload, true);
       },
     });
   const receiver = await openReceiver();

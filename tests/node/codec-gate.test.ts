@@ -196,7 +196,7 @@ describe("CodecGate with a cluster key", () => {
 });
 
 describe("CodecGate: messages the node ignores whole", () => {
-  test("are dropped before the MAC is checked, counted as spare_2a_unopened; everything else goes on as before", () => {
+  test("datagrams are dropped before the MAC is checked, counted as spare_2a_unopened; TCP frames and everything else go on as before", () => {
     const auth = new WireAuth([KEY]);
     const counters = new NetCounters();
     const passed: string[] = [];
@@ -204,13 +204,17 @@ describe("CodecGate: messages the node ignores whole", () => {
     const gate = new CodecGate(CONFIG, 0, auth, counters, (_from, msg) => passed.push(msg.t), isTwoA);
     const seal = (m: Msg): Uint8Array => auth.seal(encode(m, { cluster: CLUSTER, sender: 1 }, auth.trailerBytes));
     const twoA: Msg = { t: "2a", rnd: 3, instance: 0, ring: [1], decisions: [], batch: { vid: "3.0", values: [] } };
-    gate.accept(seal(twoA));
+    gate.accept(seal(twoA), true);
     const forged = seal(twoA);
     forged[forged.byteLength - 1] = (forged.at(-1) as number) ^ 1;
-    gate.accept(forged);
-    gate.accept(seal(hb(1)));
+    gate.accept(forged, true);
+    gate.accept(seal(hb(1)), true);
     expect(passed).toEqual(["heartbeat"]);
     expect(counters.values["spare_2a_unopened"]).toBe(2);
     expect(drops(counters)).toEqual({});
+    // The same bytes as a TCP frame are checked and counted under their reason (no 2A travels so).
+    gate.accept(forged, false);
+    expect(counters.values["spare_2a_unopened"]).toBe(2);
+    expect(drops(counters)).toEqual({ dropped_mac_bad: 1 });
   });
 });
