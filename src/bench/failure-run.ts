@@ -9,15 +9,14 @@
  * again from its log. `bench/failure-trace.ts` draws and summarizes runs; `paxos experiment run
  * failure-trace` runs them through the harness. The arithmetic is in failure-trace.ts.
  */
-import { readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { LocalCluster, type StatsLine } from "./cluster.ts";
+import { readHostCpu } from "./host-cpu.ts";
 import { readTimeline, wallClockMs, type ClientReport } from "../cli/client.ts";
 import {
   bucketize,
   hostCpuSeries,
-  parseProcStat,
   processCpuByBucket,
   relativeTo,
   traceFigures,
@@ -204,14 +203,6 @@ function learnerSeries(stats: readonly StatsLine[], t0: number): { t: number; va
   return out;
 }
 
-/** The host's CPU counters now (null where /proc/stat does not exist). */
-function hostCpuNow(): { busy: number; steal: number; total: number } | null {
-  try {
-    return parseProcStat(readFileSync("/proc/stat", "utf8"));
-  } catch {
-    return null;
-  }
-}
 
 /** A node's stats lines as cumulative CPU readings on the load's clock. */
 function cpuReadings(stats: readonly StatsLine[], t0: number): { ms: number; cpuUs: number }[] {
@@ -242,7 +233,7 @@ export async function runFailureTrace(o: FailureTraceOptions, log: (s: string) =
     const rel = () => wallClockMs() - t0;
     const cpuSamples: HostCpuSample[] = [];
     const sampleCpu = () => {
-      const c = hostCpuNow();
+      const c = readHostCpu();
       if (c) cpuSamples.push({ ms: rel(), ...c });
     };
     sampleCpu();

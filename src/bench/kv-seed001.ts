@@ -7,7 +7,8 @@
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { LocalCluster } from "./cluster.ts";
-import { median, parseProcStat, percentile } from "./failure-trace.ts";
+import { readHostCpu } from "./host-cpu.ts";
+import { median, percentile } from "./failure-trace.ts";
 import { KvClient } from "../index.ts";
 import type { NodeStatus } from "../node/status.ts";
 
@@ -169,13 +170,6 @@ export function latencyFigures(xs: readonly number[]): LatencyFigures {
   };
 }
 
-function cpuNow(): { busy: number; steal: number; total: number } | null {
-  try {
-    return parseProcStat(readFileSync("/proc/stat", "utf8"));
-  } catch {
-    return null;
-  }
-}
 
 /** utime + stime of a process in clock ticks (USER_HZ, as /proc/stat counts); 0 once it is gone. */
 function procTicks(pid: number | undefined): number {
@@ -198,9 +192,9 @@ function oursTicks(c: LocalCluster): number {
 
 /** Host busy % (of the whole host) over `ms`. */
 async function hostBusy(ms: number): Promise<number | null> {
-  const a = cpuNow();
+  const a = readHostCpu();
   await new Promise((r) => setTimeout(r, ms));
-  const b = cpuNow();
+  const b = readHostCpu();
   return a && b && b.total > a.total ? round(((b.busy - a.busy) / (b.total - a.total)) * 100, 1) : null;
 }
 
@@ -272,7 +266,7 @@ export async function runPoint(o: Seed001Options, nodes: number, clients: number
     const tag = `n${nodes}c${clients}r${repeat}`;
     const records: ClientRecord[] = [];
     const windows: [number, number][] = [];
-    const cpu0 = cpuNow();
+    const cpu0 = readHostCpu();
     const ours0 = oursTicks(c);
     await Promise.all(
       Array.from({ length: clients }, async (_, k) => {
@@ -295,7 +289,7 @@ export async function runPoint(o: Seed001Options, nodes: number, clients: number
         windows[k] = [from, performance.now()];
       }),
     );
-    const cpu1 = cpuNow();
+    const cpu1 = readHostCpu();
     const ours1 = oursTicks(c);
     const leaderAfter = await leaderView(c);
     const wallMs = Math.max(...windows.map((w) => w[1])) - Math.min(...windows.map((w) => w[0]));

@@ -1,9 +1,10 @@
 /** What a run's figures are read against: the host that made them, and how busy it was meanwhile. */
-import { readFileSync } from "node:fs";
 import os from "node:os";
 import process from "node:process";
-import { parseProcStat } from "../bench/failure-trace.ts";
+import type { CpuReading } from "../bench/host-cpu.ts";
 import { buildCommit, VERSION } from "../version.ts";
+
+export { readHostCpu, type CpuReading } from "../bench/host-cpu.ts";
 
 export interface HostInfo {
   readonly cpus: number;
@@ -26,17 +27,6 @@ export function hostInfo(): HostInfo {
     runtime: bun ? `bun ${bun}` : deno ? `deno ${deno}` : `node ${process.versions.node}`,
     paxos: `${VERSION} (commit ${buildCommit()})`,
   };
-}
-
-/** Cumulative CPU jiffies of the whole host; null where there is no /proc/stat. */
-export type CpuReading = { readonly busy: number; readonly steal: number; readonly total: number } | null;
-
-export function readHostCpu(): CpuReading {
-  try {
-    return parseProcStat(readFileSync("/proc/stat", "utf8"));
-  } catch {
-    return null;
-  }
 }
 
 /** Host CPU busy and stolen between two readings, in % of all cores (0..100); null without readings. */
