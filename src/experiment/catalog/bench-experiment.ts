@@ -27,7 +27,8 @@ export interface BenchExperiment<P extends Params> {
   /** The bench options of a point; `t`: the run's measured time and warm-up (a schedule may depend on them). */
   readonly options: (p: P, t: Timing["full"]) => Partial<BenchOptions>;
   readonly metrics: readonly MetricSpec[];
-  readonly plots: readonly PlotSpec[];
+  /** Its plots, or the plots of a run in a mode (a timeline's marked moments may depend on the mode's durations). */
+  readonly plots: readonly PlotSpec[] | ((m: Mode) => readonly PlotSpec[]);
 }
 
 /**
@@ -47,7 +48,7 @@ export function benchExperiment<P extends Params>(d: BenchExperiment<P>): Experi
     points: (m) => (m.quick ? d.quick : d.full),
     repeat: (m) => (m.quick ? repeat.quick : repeat.full),
     metrics: d.metrics,
-    plots: () => d.plots,
+    plots: (m) => (typeof d.plots === "function" ? d.plots(m) : d.plots),
     estimateS: (_p, m) => t(m).durationS + t(m).warmupS + BENCH_OVERHEAD_S,
     run: (p, m) => runBenchPoint(benchOptions({ ...d.options(p as P, t(m)), durationS: t(m).durationS, warmupS: t(m).warmupS })),
   };

@@ -16,7 +16,7 @@ const SLOWNESS = { stalls: { runPercent: 20, periodMs: 500 }, slow: { runPercent
 
 type Point = { readonly slowness: string; readonly avoidance: string; readonly failure: string };
 
-const base = benchExperiment<Point>({
+export const heterogeneousAcceptors: Experiment = benchExperiment<Point>({
   name: "heterogeneous-acceptors",
   title: "One slow acceptor, with and without slow-acceptor avoidance",
   source: "thesis ch. 7 (Libpaxos against Libpaxos+)",
@@ -38,11 +38,6 @@ const base = benchExperiment<Point>({
     };
   },
   metrics: [M.mbPerSec, M.p50Us, M.p99Us, { key: "ringChanges", label: "ring changes" }, { key: "slowRelayouts", label: "new rounds of slow-acceptor avoidance" }, M.resentPct],
-  plots: [],
-});
-
-export const heterogeneousAcceptors: Experiment = {
-  ...base,
   plots: (m: Mode) => {
     const { slowFromS, killAtS } = moments(m.quick ? HETERO.quick : HETERO.full);
     const markers = [
@@ -51,4 +46,4 @@ export const heterogeneousAcceptors: Experiment = {
     ];
     return [{ kind: "timeline", file: "learner.svg", title: "The learner's delivery rate over time", match: "values/s", y: { label: "values/s" }, markers }];
   },
-};
+});

@@ -7,9 +7,17 @@ const SWAP_EVERY_S = 2;
 
 const LEADERS: Timing = { full: { durationS: 12, warmupS: 2 }, quick: { durationS: 5, warmupS: 1 } };
 
+/** The moments the leader changes hands in a competing run (the first swap comes one period into the measured time). */
+function swaps(m: Mode): { t: number; label: string }[] {
+  const { durationS } = m.quick ? LEADERS.quick : LEADERS.full;
+  const out: { t: number; label: string }[] = [];
+  for (let t = SWAP_EVERY_S, k = 1; t < durationS; t += SWAP_EVERY_S, k++) out.push({ t, label: `node ${k % 2} stands` });
+  return out;
+}
+
 type LeadersServers = { readonly leaders: string; readonly servers: number };
 
-const base = benchExperiment<LeadersServers>({
+export const leaders: Experiment = benchExperiment<LeadersServers>({
   name: "leaders",
   title: "One stable leader against two competing leaders",
   source: "seed 002 §6.2, Figs. 6.1, 6.2 and 6.4",
@@ -31,25 +39,10 @@ const base = benchExperiment<LeadersServers>({
     ...(p.leaders === "competing" ? { leases: false, leaderSwaps: { everyS: SWAP_EVERY_S, nodes: [0, 1] } } : {}),
   }),
   metrics: [M.valuesPerSec, M.p50Us, M.p99Us, { key: "newRounds", label: "new rounds (changes of leader)" }, M.resentPct],
-  plots: [
+  plots: (m) => [
     { file: "throughput.svg", title: "Throughput against servers", x: { param: "servers", label: "servers" }, y: { metric: "valuesPerSec", label: "values/s" }, seriesBy: ["leaders"] },
     { file: "latency.svg", title: "Latency against servers", x: { param: "servers", label: "servers" }, y: { metric: "p50Us", label: "p50 latency (µs)", log: true }, seriesBy: ["leaders"] },
-  ],
-});
-
-/** The moments the leader changes hands in a competing run (the first swap comes one period into the measured time). */
-function swaps(m: Mode): { t: number; label: string }[] {
-  const { durationS } = m.quick ? LEADERS.quick : LEADERS.full;
-  const out: { t: number; label: string }[] = [];
-  for (let t = SWAP_EVERY_S, k = 1; t < durationS; t += SWAP_EVERY_S, k++) out.push({ t, label: `node ${k % 2} stands` });
-  return out;
-}
-
-export const leaders: Experiment = {
-  ...base,
-  plots: (m) => [
-    ...base.plots(m),
     { kind: "timeline", file: "cdf.svg", title: "Latency distribution (CDF), one run per point", match: "latency CDF", x: { label: "latency (ms)", log: true }, y: { label: "fraction of values" } },
     { kind: "timeline", file: "competing.svg", title: `Delivery rate while two leaders compete (3 servers, a change every ${SWAP_EVERY_S} s)`, match: "values/s", where: { leaders: "competing", servers: 3 }, y: { label: "values/s" }, markers: swaps(m) },
   ],
-};
+});

@@ -98,22 +98,19 @@ export const cpuPerRole = benchExperiment<{ readonly variant: string }>({
 const FLOW: Timing = { full: { durationS: 60, warmupS: 2 }, quick: { durationS: 15, warmupS: 1 } };
 const spell = (t: Timing["full"]) => ({ fromS: t.durationS / 3, toS: (2 * t.durationS) / 3 });
 
-export const flowControl: Experiment = {
-  ...benchExperiment<{ readonly runPercent: number }>({
-    name: "flow-control",
-    title: "Flow control over time: a learner slowed for a third of the run",
-    source: "thesis §3.5, Fig. 3.14",
-    description:
-      "The default M-Ring bench with two learners; the second is slowed from 20 s to 40 s of a 60 s run (stopped for 70 % of every 100 ms, as if it had 30 % of a CPU). It falls behind, tells the coordinator, which halves its window of instances until the learner catches up: every learner's rate follows the slow one's, then recovers. The first learner's rate and the coordinator's window over time.",
-    params: ["runPercent"],
-    full: [{ runPercent: 30 }],
-    quick: [{ runPercent: 30 }],
-    timing: FLOW,
-    // The client learns from the multicast itself: a client told by the slowed learner would slow the loop by itself.
-    options: (p, t) => ({ learners: 2, clientsLearn: true, slowLearner: { ...spell(t), runPercent: p.runPercent } }),
-    metrics: [M.mbPerSec, M.p50Us, M.p99Us],
-    plots: [],
-  }),
+export const flowControl: Experiment = benchExperiment<{ readonly runPercent: number }>({
+  name: "flow-control",
+  title: "Flow control over time: a learner slowed for a third of the run",
+  source: "thesis §3.5, Fig. 3.14",
+  description:
+    "The default M-Ring bench with two learners; the second is slowed from 20 s to 40 s of a 60 s run (stopped for 70 % of every 100 ms, as if it had 30 % of a CPU). It falls behind, tells the coordinator, which halves its window of instances until the learner catches up: every learner's rate follows the slow one's, then recovers. The first learner's rate and the coordinator's window over time.",
+  params: ["runPercent"],
+  full: [{ runPercent: 30 }],
+  quick: [{ runPercent: 30 }],
+  timing: FLOW,
+  // The client learns from the multicast itself: a client told by the slowed learner would slow the loop by itself.
+  options: (p, t) => ({ learners: 2, clientsLearn: true, slowLearner: { ...spell(t), runPercent: p.runPercent } }),
+  metrics: [M.mbPerSec, M.p50Us, M.p99Us],
   plots: (m) => {
     const { fromS, toS } = spell(m.quick ? FLOW.quick : FLOW.full);
     const markers = [
@@ -125,7 +122,7 @@ export const flowControl: Experiment = {
       { kind: "timeline", file: "window.svg", title: "Coordinator's window of instances over time", match: "window", y: { label: "instances in flight (window)" }, markers },
     ];
   },
-};
+});
 
 /**
  * Thesis Fig. 3.2 with this runtime's own sockets: the limits' TCP ring (a pipeline: every
