@@ -3,7 +3,6 @@
  * thesis ch. 5): one process takes part in every ring its configuration names it in, over one
  * socket network, and a process that learns several rings delivers their merge.
  */
-import { phase2Quorum } from "../core/quorum.ts";
 import path from "node:path";
 import { ringPlans, subscriptions, type RingPlan } from "../config/rings.ts";
 import { multiRingParams } from "../config/ring-topology.ts";
@@ -21,7 +20,7 @@ import { WireAuth } from "../wire/index.ts";
 import { readiness } from "../node/readiness.ts";
 import { nodeIdentity, type NodeStatus, type RingStatus, type StatusSource } from "../node/status.ts";
 import { UsageError } from "./errors.ts";
-import { roleStatus } from "../node/role-status.ts";
+import { ringShortBy, roleStatus } from "../node/role-status.ts";
 import { processUsage } from "../obs/process-usage.ts";
 
 export interface StartedMultiRing {
@@ -166,12 +165,6 @@ export function multiRingStatsLine(started: StartedMultiRing): Record<string, un
   };
 }
 
-/** Members a ring's coordinator's ring lacks: an M-Ring ring holds a Phase 2 quorum of its acceptors, a U-Ring ring all its processes. */
-function shortBy(plan: RingPlan): (ring: readonly number[] | null) => number {
-  const full = plan.protocol.variant === "mring" ? phase2Quorum(plan.protocol) : plan.protocol.processes.length;
-  return (ring) => (ring === null ? 0 : Math.max(0, full - ring.length));
-}
-
 /** The node's status: per ring its roles (NodeStatus.rings), the top-level role fields null. */
 function multiRingStatus(config: ClusterConfig, entry: NodeEntry, plans: readonly RingPlan[], node: MultiRingNode, network: SocketNetwork, uptimeMs: number): NodeStatus {
   const rings: Record<string, RingStatus> = {};
@@ -179,7 +172,7 @@ function multiRingStatus(config: ClusterConfig, entry: NodeEntry, plans: readonl
   for (const p of plans) {
     const rt = node.runtimes.get(p.id);
     if (!rt) continue;
-    rings[String(p.id)] = { ...roleStatus(rt.proc.status(rt.now()), config.protocol.tickMs, shortBy(p)), mergeBacklog: node.merges ? node.backlog(p.id) : null };
+    rings[String(p.id)] = { ...roleStatus(rt.proc.status(rt.now()), config.protocol.tickMs, ringShortBy(p.protocol)), mergeBacklog: node.merges ? node.backlog(p.id) : null };
     for (const [k, v] of Object.entries(rt.counters)) counters[k] = (counters[k] ?? 0) + v;
   }
   return {

@@ -1,5 +1,4 @@
 import { hostGmac } from "../wire/gmac.ts";
-import { phase2Quorum } from "../core/quorum.ts";
 import { existsSync, statSync } from "node:fs";
 import { mergedWriter, multiRingStatsLine, startMultiRing } from "./multi-ring.ts";
 import { processUsage } from "../obs/process-usage.ts";
@@ -24,7 +23,7 @@ import { PartitionedKvHost } from "../app/kv/partitioned-host.ts";
 import { httpBase, KvHost, KvHostError, PLANTED_BUG_ENV, plantedLocalReads } from "../app/kv/host.ts";
 import { createSocketNetwork, type SocketNetwork } from "../node/socket-network.ts";
 import { nodeIdentity, type NodeStatus, type StatusSource } from "../node/status.ts";
-import { roleStatus } from "../node/role-status.ts";
+import { ringShortBy, roleStatus } from "../node/role-status.ts";
 import { createLogger, type Logger, type NodeLogger } from "../obs/log.ts";
 import { OncePer } from "../obs/once-per.ts";
 import { openLedger, type OpenedLedger } from "../ledger/open.ts";
@@ -172,7 +171,7 @@ export async function startNode(
   runtime.startTicking();
   const startedAt = performance.now();
   const status = (): NodeStatus => ({
-    ...statusOf(entry, config, runtime, network, ledger, performance.now() - startedAt, highestDecided),
+    ...statusOf(entry, config, cfg, runtime, network, ledger, performance.now() - startedAt, highestDecided),
     learnerStart: runtime.proc.learner ? (o.learnerStart?.report ?? { instance: 0, source: "beginning", file: null, cutBytes: null }) : null,
     ...(o.app ? { kv: o.app.status() } : {}),
   });
@@ -240,6 +239,7 @@ export function clusterKeys(config: ClusterConfig, file: string): { secrets: Uin
 function statusOf(
   entry: NodeEntry,
   config: ClusterConfig,
+  cfg: ProtocolConfig,
   runtime: NodeRuntime,
   network: SocketNetwork,
   ledger: OpenedLedger,
@@ -249,24 +249,13 @@ function statusOf(
   const s = runtime.proc.status(runtime.now());
   return {
     ...nodeIdentity(entry, config, network, uptimeMs),
-    ...roleStatus(s, config.protocol.tickMs, (ring) => ringShortBy(config, ring)),
+    ...roleStatus(s, config.protocol.tickMs, ringShortBy(cfg)),
     highestDecided,
     counters: { ...network.counters, ...runtime.counters, ...ledger.counters() },
     ledger: ledger.status(),
   };
 }
 
-
-/**
- * Members the ring of the coordinator's round lacks against the configuration: M-Ring rings hold
- * a Phase 2 quorum of acceptors (a majority unless protocol.phase2Quorum says), U-Ring rings every process. 0 when no ring is laid out.
- */
-function ringShortBy(config: ClusterConfig, ring: readonly number[] | null): number {
-  if (ring === null) return 0;
-  const acceptors = config.nodes.filter((n) => n.roles.includes("acceptor")).map((n) => n.id);
-  const full = config.variant === "mring" ? phase2Quorum({ acceptors, ...(config.protocol.phase2Quorum !== undefined ? { phase2Quorum: config.protocol.phase2Quorum } : {}) }) : config.nodes.length;
-  return Math.max(0, full - ring.length);
-}
 
 /**
  * A client id for this process incarnation: learners drop a (client, seq) they delivered before,

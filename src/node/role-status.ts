@@ -1,5 +1,17 @@
+import type { ProtocolConfig } from "../core/config.ts";
 import type { ProcessStatus } from "../core/process-status.ts";
+import { phase2Quorum } from "../core/quorum.ts";
 import type { RingStatus } from "./status.ts";
+
+/**
+ * Members the ring of a coordinator's round lacks against its ring's configuration (an alert: a
+ * suspected process was left out): M-Ring rings hold a Phase 2 quorum of the acceptors, U-Ring
+ * rings every process. 0 when no ring is laid out.
+ */
+export function ringShortBy(cfg: Pick<ProtocolConfig, "variant" | "acceptors" | "processes" | "phase2Quorum">): (ring: readonly number[] | null) => number {
+  const full = cfg.variant === "mring" ? phase2Quorum(cfg) : cfg.processes.length;
+  return (ring) => (ring === null ? 0 : Math.max(0, full - ring.length));
+}
 
 /** A process' roles as /status shows them (durations in ms); `shortBy`: members the coordinator's ring lacks. */
 export function roleStatus(s: ProcessStatus, tickMs: number, shortBy: (ring: readonly number[] | null) => number): Omit<RingStatus, "mergeBacklog"> {
