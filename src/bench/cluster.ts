@@ -28,7 +28,11 @@ export interface ClusterSpec {
   readonly batchBytes?: number;
   /** M-Ring: the multicast datagram limit (default: the configuration's default). */
   readonly maxDatagram?: number;
-  /** M-Ring: the multicast sockets' receive and send buffers asked for (default: the configuration's, 16 MB; Linux caps at net.core.rmem_max). */
+  /**
+   * The socket buffers asked for: M-Ring's multicast sockets' receive and send buffers (default:
+   * the configuration's, 16 MB; Linux caps at net.core.rmem_max); U-Ring's TCP connections' (the
+   * `tcp` section; default: the kernel's autotuning).
+   */
   readonly socketBufferBytes?: number;
   readonly extraNodeArgs?: readonly string[];
   /** The acceptors' ledger (default RAM); a write-ahead log lives under the cluster's directory. */
@@ -201,7 +205,9 @@ export async function clusterConfig(spec: ClusterSpec): Promise<{ nodes: NodeSpe
               ...(spec.socketBufferBytes ? { recvBufferBytes: spec.socketBufferBytes, sendBufferBytes: spec.socketBufferBytes } : {}),
             },
           }
-        : {}),
+        : spec.socketBufferBytes
+          ? { tcp: { sendBufferBytes: spec.socketBufferBytes, recvBufferBytes: spec.socketBufferBytes } }
+          : {}),
       protocol: { window: spec.window ?? 32, ...(spec.batchBytes ? { batchBytes: spec.batchBytes } : {}), ...spec.protocol },
     },
   };

@@ -53,7 +53,7 @@ export interface BenchOptions {
    * start together and run to the end.
    */
   readonly clientSchedule?: readonly ClientSchedule[];
-  /** M-Ring: the multicast sockets' buffers asked for, bytes (default: the configuration's). */
+  /** The socket buffers asked for, bytes: M-Ring's multicast sockets (default: the configuration's), U-Ring's TCP connections (default: the kernel's autotuning). */
   readonly socketBufferBytes?: number;
   /** The last learner slowed for a spell of the measured time (slow-learner.ts); the first learner, measured, stays fast. Needs 2 learners or more. */
   readonly slowLearner?: SlowSpell;

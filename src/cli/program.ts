@@ -278,6 +278,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     .addOption(new Option("--window <n>", "values each client keeps in flight").argParser(parseIntArg("--window", 1, 4096)).default(d.window))
     .addOption(new Option("--instances <n>", "consensus instances the coordinator keeps in flight").argParser(parseIntArg("--instances", 1, 100_000)).default(d.instances))
     .addOption(new Option("--batch-bytes <n>", "batch size (default: 56 KB M-Ring, whose datagrams cross loopback here; 32 KB U-Ring)").argParser(parseIntArg("--batch-bytes", 1, 64 * 1024 * 1024)))
+    .addOption(new Option("--socket-buffer-bytes <n>", "the socket buffers every process asks for: M-Ring's multicast sockets (multicast.recvBufferBytes, sendBufferBytes; default 16 MB) and, U-Ring, its TCP connections (tcp.sendBufferBytes, recvBufferBytes; default: the kernel's autotuning)").argParser(parseIntArg("--socket-buffer-bytes", 4096, 1 << 30)))
     .addOption(new Option("--clients <n>", "client processes").argParser(parseIntArg("--clients", 1, 16)).default(d.clients))
     .option("--clients-learn", "M-Ring: clients learn every value themselves (they receive the multicast) instead of following a learner's delivery notices")
     .option("--auth", "authenticated traffic: the cluster runs with a fresh cluster key (security.keyFile), every message carries a MAC")
@@ -309,6 +310,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
         window: number;
         instances: number;
         batchBytes?: number;
+        socketBufferBytes?: number;
         clients: number;
         clientsLearn?: boolean;
         auth?: boolean;
@@ -364,6 +366,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
             ledger: o.ledger,
             walSync: o.walSync,
             ...(o.batchBytes ? { batchBytes: o.batchBytes } : {}),
+            ...(o.socketBufferBytes ? { socketBufferBytes: o.socketBufferBytes } : {}),
             ...(o.json ? { json: o.json } : {}),
             ...(o.rate ? { rate: o.rate } : {}),
             ...(multiRing ? { multiRing } : {}),

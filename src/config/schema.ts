@@ -50,6 +50,16 @@ export const MulticastSchema = z.strictObject({
   maxDatagram: z.number().int().min(512).max(MAX_DATAGRAM).default(DEFAULT_DATAGRAM),
 });
 
+/**
+ * TCP links' socket buffers (SO_SNDBUF, SO_RCVBUF: net/tcp-buffers.ts), for every connection a
+ * node makes or accepts; 0: the kernel's default and autotuning. U-Ring's ring runs over them
+ * (thesis §3.5).
+ */
+export const TcpSchema = z.strictObject({
+  sendBufferBytes: z.number().int().min(0).max(1 << 30).default(0),
+  recvBufferBytes: z.number().int().min(0).max(1 << 30).default(0),
+});
+
 /** The settings of a multicast section when none is given (every key but group and port has a default). */
 export const MULTICAST_DEFAULTS = MulticastSchema.omit({ group: true, port: true }).parse({});
 
@@ -210,6 +220,7 @@ export const ConfigSchema = z.strictObject({
   variant: z.enum(["mring", "uring"]),
   nodes: z.array(NodeSchema).min(1).max(256),
   multicast: MulticastSchema.optional(),
+  tcp: TcpSchema.optional(),
   protocol: ProtocolSchema.default(ProtocolSchema.parse({})),
   ledger: LedgerSchema.default({ kind: "ram" }),
   security: SecuritySchema.optional(),

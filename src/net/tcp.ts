@@ -71,6 +71,8 @@ export interface FrameServerOptions {
   readonly onDisconnect?: (from: RemoteAddress, reason: string | null) => void;
   /** An error of the listening socket after `listen()` succeeded (rare). */
   readonly onError?: (error: Error) => void;
+  /** Every accepted connection, before its first byte is read (e.g. to size its buffers: tcp-buffers.ts). */
+  readonly onSocket?: (socket: net.Socket) => void;
 }
 
 export interface FrameServerStats {
@@ -189,6 +191,7 @@ export class FrameServer {
     } catch {
       // best effort: only matters if something is ever written back
     }
+    this.options.onSocket?.(socket);
     const parser = new FrameParser(
       (frame) => {
         this.counters.frames++;
@@ -245,6 +248,8 @@ export interface FrameLinkOptions {
   readonly onDown?: (reason: string) => void;
   /** Frames the peer sends back on this connection, if it ever does (default: discarded). */
   readonly onFrame?: (frame: Uint8Array) => void;
+  /** Every connection once made, before anything is written (e.g. to size its buffers: tcp-buffers.ts). */
+  readonly onSocket?: (socket: net.Socket) => void;
   /**
    * Sends the frames of one write (u32 length + payload, repeated) as the payload of one frame
    * instead (e.g. one authenticated bundle, see wire/bundle.ts), built in place: the link leaves
@@ -458,6 +463,7 @@ export class FrameLink {
       } catch {
         // best effort
       }
+      this.options.onSocket?.(socket);
       this.linkState = "up";
       this.upSince = Date.now();
       this.counters.connects++;

@@ -7,7 +7,7 @@ import { spare2a } from "../wire/peek.ts";
 import { CodecGate } from "./codec-gate.ts";
 import { NetCounters } from "./net-counters.ts";
 import type { Network } from "./runtime.ts";
-import { SocketTransport, type SocketBuffers } from "./socket-transport.ts";
+import { SocketTransport, type SocketBuffers, type TcpBufferStatus } from "./socket-transport.ts";
 
 export interface SocketNetwork extends Network {
   /** Things an operator should know (e.g. a socket buffer smaller than asked; with `rings`, each names its ring: `ring 2: …`). */
@@ -16,6 +16,8 @@ export interface SocketNetwork extends Network {
   readonly counters: Record<string, number>;
   /** The node's multicast socket buffers (with several groups: the smallest obtained and the first warning); null: no group. */
   readonly socketBuffers: SocketBuffers | null;
+  /** The TCP links' socket buffers (the last connection's, and the first warning); null: no `tcp` section. */
+  readonly tcpBuffers: TcpBufferStatus | null;
   readonly tcpPort: number;
   /** M-Ring: whether this process receives ring 0's group now (a leading coordinator does not); null: no group on ring 0. */
   readonly multicastReceiving: boolean | null;
@@ -108,6 +110,9 @@ export async function createSocketNetwork(
     warnings: t.warnings,
     tcpPort: t.tcpPort,
     socketBuffers: t.socketBuffers,
+    get tcpBuffers() {
+      return t.tcpBuffers;
+    },
     authenticated: gate.authenticated,
     send: (to, msg) => send(0, to, msg),
     multicast: (msg) => multicast(0, msg),

@@ -4,13 +4,14 @@ import { ringDefinitions, type RingId } from "../config/ring-topology.ts";
 import type { ClusterConfig, NodeEntry } from "../config/schema.ts";
 import type { NodeId } from "../core/types.ts";
 import { FrameLink, FrameServer, type BoundAddress, type FrameWrapper } from "../net/tcp.ts";
+import { TcpBuffers } from "../net/tcp-buffers.ts";
 import { MulticastSocket } from "../net/udp.ts";
 import { MulticastMembership } from "./multicast-membership.ts";
 import type { NetCounters } from "./net-counters.ts";
 import { SocketSetupError } from "./socket-setup-error.ts";
 
 export interface SocketTransportOptions {
-  readonly config: Pick<ClusterConfig, "variant" | "nodes" | "multicast" | "rings" | "groups">;
+  readonly config: Pick<ClusterConfig, "variant" | "nodes" | "multicast" | "tcp" | "rings" | "groups">;
   readonly self: NodeEntry;
   readonly counters: NetCounters;
   /** Every TCP frame and group datagram received (of any ring: the header says which), as the runtime hands it (bytes, not yet trusted); `datagram`: it came from a multicast group. */
@@ -25,6 +26,9 @@ export interface SocketBuffers {
   readonly sendBytes: number;
   readonly warning: string | null;
 }
+
+/** TCP socket buffer sizes the last connection got (0 before the first), and the first warning about them. */
+export type TcpBufferStatus = SocketBuffers;
 
 /** One ring's group sockets, once open. */
 interface GroupSockets {
@@ -60,6 +64,9 @@ export class SocketTransport {
     readonly tcpPort: number,
     /** The node's groups by ring, in ascending ring id. */
     private readonly groups: ReadonlyMap<RingId, GroupSockets>,
+    /** With a `tcp` section: what sizes every connection's buffers; null: the kernel does. */
+    private readonly tcp: TcpBuffers | null,
+    private readonly tcpWarnings: readonly string[],
   ) {
     this.peers = new Map(o.config.nodes.map((n) => [n.id, n]));
     this.multiRing = o.config.rings !== undefined;
@@ -70,7 +77,10 @@ export class SocketTransport {
    * with a SocketSetupError (naming the ring whose group failed), leaving nothing open.
    */
   static async open(o: SocketTransportOptions): Promise<SocketTransport> {
+    const tcpWarnings: string[] = [];
+    const tcp = o.config.tcp && (o.config.tcp.sendBufferBytes > 0 || o.config.tcp.recvBufferBytes > 0) ? new TcpBuffers({ sendBytes: o.config.tcp.sendBufferBytes, recvBytes: o.config.tcp.recvBufferBytes }, (w) => tcpWarnings.push(w)) : null;
     const server = new FrameServer({
+      ...(tcp ? { onSocket: tcp.apply } : {}),
       host: o.self.host,
       port: o.self.port,
       onFrame: (frame) => {
@@ -97,12 +107,17 @@ export class SocketTransport {
         throw new SocketSetupError("multicast", e, r.id);
       }
     }
-    return new SocketTransport(o, server, bound.port, groups);
+    return new SocketTransport(o, server, bound.port, groups, tcp, tcpWarnings);
   }
 
   /** Things an operator should know (e.g. a socket buffer smaller than asked); with `rings`, each begins with its ring (`ring 2: …`). */
   get warnings(): readonly string[] {
-    return [...this.groups.values()].flatMap((g) => (this.multiRing ? g.warnings.map((w) => `ring ${g.ring}: ${w}`) : g.warnings));
+    return [...this.tcpWarnings, ...[...this.groups.values()].flatMap((g) => (this.multiRing ? g.warnings.map((w) => `ring ${g.ring}: ${w}`) : g.warnings))];
+  }
+
+  /** The TCP socket buffers (see TcpBuffers.status); null: no `tcp` section, the kernel sizes them. */
+  get tcpBuffers(): TcpBufferStatus | null {
+    return this.tcp?.status ?? null;
   }
 
   /**
@@ -212,7 +227,7 @@ export class SocketTransport {
     if (l) return l;
     const peer = this.peers.get(id);
     if (!peer) return null;
-    l = new FrameLink({ host: peer.host, port: peer.port, ...(this.o.wrap ? { wrap: this.o.wrap } : {}) });
+    l = new FrameLink({ host: peer.host, port: peer.port, ...(this.o.wrap ? { wrap: this.o.wrap } : {}), ...(this.tcp ? { onSocket: this.tcp.apply } : {}) });
     this.links.set(id, l);
     return l;
   }

@@ -112,6 +112,8 @@ export interface NodeStatus {
   readonly counters: Readonly<Record<string, number>>;
   /** UDP socket buffer sizes actually obtained, when the node uses multicast. */
   readonly socketBuffers: { readonly recvBytes: number; readonly sendBytes: number; readonly warning: string | null } | null;
+  /** TCP socket buffer sizes the last connection got (as the kernel reports them: twice what was asked), with a `tcp` section; null: the kernel sizes them. */
+  readonly tcpBuffers: { readonly recvBytes: number; readonly sendBytes: number; readonly warning: string | null } | null;
   /** M-Ring: whether the node receives the multicast group now (a leading coordinator does not); null: no multicast. */
   readonly multicastReceiving: boolean | null;
   /** Whether cluster traffic carries MACs (a cluster key is configured; see security.keyFile). */
@@ -168,9 +170,9 @@ export interface StatusSource {
 export function nodeIdentity(
   entry: Pick<NodeEntry, "id" | "roles">,
   config: Pick<ClusterConfig, "cluster" | "variant">,
-  network: Pick<SocketNetwork, "socketBuffers" | "multicastReceiving" | "authenticated">,
+  network: Pick<SocketNetwork, "socketBuffers" | "tcpBuffers" | "multicastReceiving" | "authenticated">,
   uptimeMs: number,
-): Pick<NodeStatus, "id" | "cluster" | "variant" | "roles" | "uptimeMs" | "socketBuffers" | "multicastReceiving" | "authenticated"> {
+): Pick<NodeStatus, "id" | "cluster" | "variant" | "roles" | "uptimeMs" | "socketBuffers" | "tcpBuffers" | "multicastReceiving" | "authenticated"> {
   return {
     id: entry.id,
     cluster: config.cluster,
@@ -178,6 +180,7 @@ export function nodeIdentity(
     roles: entry.roles,
     uptimeMs: Math.round(uptimeMs),
     socketBuffers: network.socketBuffers,
+    tcpBuffers: network.tcpBuffers,
     multicastReceiving: network.multicastReceiving,
     authenticated: network.authenticated,
   };

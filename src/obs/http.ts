@@ -300,6 +300,11 @@ export function renderPage(s: NodeStatus, events: readonly NodeEvent[], refreshS
     rows.push(["socket buffers", `recv ${fmtBytes(b.recvBytes)}, send ${fmtBytes(b.sendBytes)}`]);
     if (b.warning !== null) rows.push(["socket warning", b.warning]);
   }
+  if (s.tcpBuffers !== null) {
+    const b = s.tcpBuffers;
+    rows.push(["TCP buffers", `recv ${fmtBytes(b.recvBytes)}, send ${fmtBytes(b.sendBytes)}`]);
+    if (b.warning !== null) rows.push(["TCP warning", b.warning]);
+  }
   const summary = rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join("\n");
   const counterNames = Object.keys(s.counters).sort();
   const counters =

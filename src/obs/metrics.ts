@@ -33,6 +33,8 @@
  * | paxos_socket_recv_buffer_bytes | gauge | socketBuffers.recvBytes |
  * | paxos_socket_send_buffer_bytes | gauge | socketBuffers.sendBytes |
  * | paxos_socket_buffer_warning | gauge (0/1) | socketBuffers.warning !== null |
+ * | paxos_tcp_recv_buffer_bytes | gauge | tcpBuffers.recvBytes |
+ * | paxos_tcp_send_buffer_bytes | gauge | tcpBuffers.sendBytes |
  * | paxos_leader | gauge | election.leader (the coordinator this acceptor follows) |
  * | paxos_leader_silence_seconds | gauge | election.silenceMs / 1000 |
  * | paxos_leader_suspect_after_seconds | gauge | election.suspectAfterMs / 1000 |
@@ -64,6 +66,7 @@ interface FixedMetric extends MetricDoc {
 
 const coordinator = (f: (c: NonNullable<NodeStatus["coordinator"]>) => number | null): Read => (s) => (s.coordinator === null ? null : f(s.coordinator));
 const wal = (f: (l: Extract<NonNullable<NodeStatus["ledger"]>, { kind: "wal" }>) => number): Read => (s) => (s.ledger?.kind === "wal" ? f(s.ledger) : null);
+const tcpSockets = (f: (b: NonNullable<NodeStatus["tcpBuffers"]>) => number): Read => (s) => (s.tcpBuffers === null ? null : f(s.tcpBuffers));
 const sockets = (f: (b: NonNullable<NodeStatus["socketBuffers"]>) => number): Read => (s) => (s.socketBuffers === null ? null : f(s.socketBuffers));
 
 const FIXED: readonly FixedMetric[] = [
@@ -91,6 +94,8 @@ const FIXED: readonly FixedMetric[] = [
   { name: "paxos_highest_decided_instance", type: "gauge", help: "The highest instance this process knows decided (-1: none).", read: (s) => s.highestDecided },
   { name: "paxos_socket_recv_buffer_bytes", type: "gauge", help: "UDP receive buffer size actually obtained from the OS, in bytes.", read: sockets((b) => b.recvBytes) },
   { name: "paxos_socket_send_buffer_bytes", type: "gauge", help: "UDP send buffer size actually obtained from the OS, in bytes.", read: sockets((b) => b.sendBytes) },
+  { name: "paxos_tcp_recv_buffer_bytes", type: "gauge", help: "TCP receive buffer size the last connection obtained from the OS (tcp.recvBufferBytes; no sample: no tcp section), in bytes.", read: tcpSockets((b) => b.recvBytes) },
+  { name: "paxos_tcp_send_buffer_bytes", type: "gauge", help: "TCP send buffer size the last connection obtained from the OS (tcp.sendBufferBytes; no sample: no tcp section), in bytes.", read: tcpSockets((b) => b.sendBytes) },
   { name: "paxos_leader", type: "gauge", help: "The coordinator this acceptor follows (owner of the highest established round).", read: (s) => s.election?.leader ?? null },
   { name: "paxos_leader_silence_seconds", type: "gauge", help: "Time since this acceptor last heard from its coordinator's round.", read: (s) => (s.election ? s.election.silenceMs / 1000 : null) },
   { name: "paxos_leader_suspect_after_seconds", type: "gauge", help: "This acceptor's suspicion timeout now (adapts to observed heartbeat jitter within suspectMs..suspectMaxMs).", read: (s) => (s.election?.suspectAfterMs === undefined ? null : s.election.suspectAfterMs / 1000) },

@@ -12,3 +12,11 @@ describe("bench cluster configuration", () => {
     expect(plain?.recvBufferBytes).toBe(16 * 1024 * 1024);
   });
 });
+
+describe("bench cluster configuration, U-Ring", () => {
+  test("socketBufferBytes sizes the TCP connections (the tcp section); without it there is none", async () => {
+    const sized = ConfigSchema.parse((await clusterConfig({ variant: "uring", acceptors: 3, learners: 1, clients: 1, socketBufferBytes: 65536 })).config);
+    expect([sized.tcp, sized.multicast]).toEqual([{ sendBufferBytes: 65536, recvBufferBytes: 65536 }, undefined]);
+    expect(ConfigSchema.parse((await clusterConfig({ variant: "uring", acceptors: 3, learners: 1, clients: 1 })).config).tcp).toBeUndefined();
+  });
+});

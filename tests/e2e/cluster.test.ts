@@ -156,3 +156,22 @@ describe("LocalCluster with http and stats", () => {
     { timeout: 60_000 },
   );
 });
+
+describe("U-Ring over sized TCP buffers", () => {
+  test(
+    "the ring's connections get the tcp section's buffers (as the kernel reports them: doubled) and the cluster decides",
+    async () => {
+      const c = await LocalCluster.start({ variant: "uring", acceptors: 3, learners: 1, clients: 1, window: 16, http: true, socketBufferBytes: 32 * 1024 });
+      try {
+        const id = c.ids("client")[0] as number;
+        const r = await c.run(["propose", "--config", c.configFile, "--id", String(id), ...Array.from({ length: 50 }, (_, i) => `v${i}`)]);
+        expect(r.code).toBe(0);
+        expect(r.out.trim().split("\n")).toHaveLength(50);
+        for (const a of c.ids("acceptor")) expect((await c.status(a))?.tcpBuffers).toEqual({ sendBytes: 64 * 1024, recvBytes: 64 * 1024, warning: null });
+      } finally {
+        await c.stop();
+      }
+    },
+    { timeout: 60_000 },
+  );
+});

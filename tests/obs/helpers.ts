@@ -15,6 +15,7 @@ export function baseStatus(over: Partial<NodeStatus> = {}): Mutable<NodeStatus> 
     highestDecided: 126,
     counters: { msgsIn: 10, msgsOut: 12 },
     socketBuffers: { recvBytes: 4_194_304, sendBytes: 1_048_576, warning: null },
+    tcpBuffers: null,
     multicastReceiving: true,
     authenticated: true,
     ledger: { kind: "ram" },
