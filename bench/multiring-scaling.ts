@@ -47,7 +47,7 @@
  * - The client's window derived from the cap (see clientWindow below), so that values do not
  *   queue past the proposer's re-send timeout (see `resent`).
  * - The bridge snoops IGMP with a querier of its own, so each ring's multicast reaches only its
- *   members (netns-lab.ts, Lab.build).
+ *   members (src/bench/netns-lab.ts, Lab.build).
  * - MB = 10^6 bytes; efficiency = a learner's delivered payload MB/s / (cap Mbit/s / 8).
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -64,7 +64,7 @@ import { stackedChartsSvg, type LineChart } from "../src/bench/chart.ts";
 import { median } from "../src/bench/failure-trace.ts";
 import { DEFAULT_DATAGRAM, MultiRingSchema } from "../src/config/schema.ts";
 import { maxValueBytes } from "../src/core/config.ts";
-import { deleteStaleNamespaces, errText, Lab, labUnavailable, QUERIER_DELAY_MS, reapAllLabs, type LinkCounters, type LabProc } from "./netns-lab.ts";
+import { deleteStaleNamespaces, errText, Lab, labUnavailable, QUERIER_DELAY_MS, reapAllLabs, type LinkCounters, type LabProc } from "../src/bench/netns-lab.ts";
 
 const STATS_MS = 250;
 const NODE_PORT = 7000;

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { deleteStaleNamespaces, ip, Lab, labUnavailable, nftUnavailable, type LabPort, type LabProc } from "../../bench/netns-lab.ts";
+import { deleteStaleNamespaces, ip, Lab, labUnavailable, nftUnavailable, type LabPort, type LabProc } from "../../src/bench/netns-lab.ts";
 import { clusterConfig, type NodeSpec } from "../../src/bench/cluster.ts";
 import { childEnv, selfCommand } from "../../src/bench/self.ts";
 import { PLANTED_BUG_ENV } from "../../src/app/kv/host.ts";
@@ -14,7 +14,7 @@ import { checkHistory, type CheckResult, type Operation } from "../support/linea
 /**
  * Jepsen-style, on real processes on several "hosts": 3 acceptors (WAL ledgers) and 3 durable
  * key-value replicas, each `paxos node` in a network namespace of its own on a bridge
- * (bench/netns-lab.ts), and this process, the clients' host, joined to the bridge too. Concurrent
+ * (src/bench/netns-lab.ts), and this process, the clients' host, joined to the bridge too. Concurrent
  * clients do get/put/cas on a few hot keys through every replica while a nemesis partitions the
  * network with nftables rules on the bridge (the leader cut off from everyone; then a replica cut
  * off from the cluster but not from its clients, the case where a stale read would show) and kills

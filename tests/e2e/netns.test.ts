@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { selfCommand } from "../../src/bench/self.ts";
-import { deleteStaleNamespaces, errText, ip } from "../../bench/netns-lab.ts";
+import { deleteStaleNamespaces, errText, ip } from "../../src/bench/netns-lab.ts";
 
 /**
  * Real processes on several "hosts": every `paxos node` and every `paxos propose` client runs in
@@ -24,7 +24,7 @@ import { deleteStaleNamespaces, errText, ip } from "../../bench/netns-lab.ts";
  * Needs root and iproute2; skipped otherwise (with the reason printed).
  */
 
-/** Namespaces of this test are named pxn<pid>-…; the lab's (bench/netns-lab.ts) pxs<pid>-…. */
+/** Namespaces of this test are named pxn<pid>-…; the lab's (src/bench/netns-lab.ts) pxs<pid>-…. */
 const NS_PREFIX = "pxn";
 const TAG = `${NS_PREFIX}${process.pid}`;
 const HUB = `${TAG}-hub`;

@@ -6,6 +6,7 @@
  * own scripts under bench/ (README, Results).
  */
 import type { Experiment } from "../spec.ts";
+import { cappedEfficiency } from "./efficiency.ts";
 import { cpuPerRole, flowControl, oneToMany, ringSize, ringValueSize, socketBuffers, windowSweep } from "./ring.ts";
 import { authCost } from "./auth.ts";
 import { failureTrace } from "./failure.ts";
@@ -16,7 +17,7 @@ import { multiringDelta, multiringM, multiringRings } from "./multiring.ts";
 import { flexibleQuorums } from "./quorums.ts";
 import { proposers, workloadA, workloadB, workloadC, workloadD } from "./workloads.ts";
 
-export const EXPERIMENTS: readonly Experiment[] = [ringValueSize, ringSize, windowSweep, cpuPerRole, socketBuffers, flowControl, oneToMany, workloadA, workloadB, workloadC, workloadD, proposers, leaders, failureTrace, multiringRings, multiringDelta, multiringM, kvSeed001, heterogeneousAcceptors, flexibleQuorums, authCost];
+export const EXPERIMENTS: readonly Experiment[] = [ringValueSize, ringSize, windowSweep, cpuPerRole, socketBuffers, cappedEfficiency, flowControl, oneToMany, workloadA, workloadB, workloadC, workloadD, proposers, leaders, failureTrace, multiringRings, multiringDelta, multiringM, kvSeed001, heterogeneousAcceptors, flexibleQuorums, authCost];
 
 export function findExperiment(name: string): Experiment | undefined {
   return EXPERIMENTS.find((e) => e.name === name);
