@@ -40,6 +40,8 @@ export interface CappedRunResult {
   readonly learners: readonly { readonly id: number; readonly mbPerSec: number; readonly efficiency: number }[];
   /** Bytes a second the busiest host sent (its egress, headers included) over the cap: how full the fullest link was. */
   readonly busiestLinkUse: number;
+  /** Each host's egress over the cap, with its roles ("0 coordinator+acceptor": 0.97). */
+  readonly linkUse: Readonly<Record<string, number>>;
   readonly client: ClientReport;
   /** The host's CPU busy over the measured window, % of all its cores. */
   readonly hostBusyPct: number | null;
@@ -74,11 +76,19 @@ export async function runCapped(o: CappedRunOptions): Promise<CappedRunResult> {
     const stats = await startNodes(lab, configFile, nodes.filter((n) => n !== client));
     const quiet = lab.querierSince + QUERIER_DELAY_MS + 200 - Date.now();
     if (quiet > 0) await new Promise((r) => setTimeout(r, quiet));
-    const before = { cpu: readHostCpu(), ports: lab.portCounters(), at: Date.now() };
-    const report = await runClient(lab, configFile, client.id, o);
-    const after = { cpu: readHostCpu(), ports: lab.portCounters(), at: Date.now() };
+    const samples: Sample[] = [];
+    const sample = (): void => void samples.push({ cpu: readHostCpu(), ports: lab.portCounters(), at: Date.now() });
+    sample();
+    const sampler = setInterval(sample, STATS_MS);
+    let report: ClientReport;
+    try {
+      report = await runClient(lab, configFile, client.id, o);
+    } finally {
+      clearInterval(sampler);
+    }
+    sample();
     await new Promise((r) => setTimeout(r, STATS_MS * 2));
-    return figures(o, nodes, stats, report, before, after);
+    return figures(o, nodes, stats, report, measuredSamples(samples, report));
   } finally {
     await lab.destroy();
     rmSync(dir, { recursive: true, force: true });
@@ -140,7 +150,13 @@ async function runClient(lab: Lab, configFile: string, id: number, o: CappedRunO
 
 type Sample = { readonly cpu: CpuReading; readonly ports: Map<number, LinkCounters>; readonly at: number };
 
-function figures(o: CappedRunOptions, nodes: readonly NodeSpec[], stats: Map<number, StatsLine[]>, client: ClientReport, before: Sample, after: Sample): CappedRunResult {
+/** The samples that bound the client's measured window (the first at or after its start, the last at or before its end), or the outermost ones. */
+function measuredSamples(samples: readonly Sample[], c: ClientReport): [Sample, Sample] {
+  const inside = samples.filter((s) => s.at >= c.measuredFrom && s.at <= c.measuredTo);
+  return inside.length >= 2 ? [inside[0] as Sample, inside.at(-1) as Sample] : [samples[0] as Sample, samples.at(-1) as Sample];
+}
+
+function figures(o: CappedRunOptions, nodes: readonly NodeSpec[], stats: Map<number, StatsLine[]>, client: ClientReport, [before, after]: [Sample, Sample]): CappedRunResult {
   const capMBps = o.capMbit / 8;
   const window = { from: client.measuredFrom, to: client.measuredTo };
   const learnerIds = nodes.filter((n) => n.roles.includes("learner") && (o.variant === "mring" || !n.roles.includes("acceptor"))).map((n) => n.id);
@@ -155,12 +171,16 @@ function figures(o: CappedRunOptions, nodes: readonly NodeSpec[], stats: Map<num
   });
   const dt = (after.at - before.at) / 1000;
   let busiest = 0;
+  const linkUse: Record<string, number> = {};
   for (const [id, c] of after.ports) {
     const b = before.ports.get(id);
-    if (b && dt > 0) busiest = Math.max(busiest, (c.txBytes - b.txBytes) / dt / 1e6);
+    if (!b || dt <= 0) continue;
+    const mbps = (c.txBytes - b.txBytes) / dt / 1e6;
+    busiest = Math.max(busiest, mbps);
+    linkUse[`${id} ${nodes.find((n) => n.id === id)?.roles.join("+") ?? "?"}`] = round(mbps / capMBps, 3);
   }
   const busy = before.cpu && after.cpu && after.cpu.total > before.cpu.total ? round(((after.cpu.busy - before.cpu.busy) / (after.cpu.total - before.cpu.total)) * 100, 1) : null;
-  return { capMBps, learners, busiestLinkUse: round(busiest / capMBps, 3), client, hostBusyPct: busy };
+  return { capMBps, learners, busiestLinkUse: round(busiest / capMBps, 3), linkUse, client, hostBusyPct: busy };
 }
 
 function round(x: number, digits = 2): number {

@@ -1,3 +1,4 @@
+import { RetransmitTimer } from "./retransmit-timer.ts";
 import { invariant } from "./assert.ts";
 import type { ProtocolConfig } from "./config.ts";
 import { Batcher } from "./coordinator/batcher.ts";
@@ -24,8 +25,18 @@ export interface CoordinatorVariant {
   sendPhase2(rnd: Round, instance: Instance, batch: Batch, ring: Ring, out: OutputBuilder): void;
 }
 
+/** Bound: the Phase 2 timeout never exceeds this multiple of retransmitTicks (640 ms at the default 20). */
+export const PHASE2_TIMEOUT_CEILING = 32;
+/**
+ * The Phase 2 timeout before the first decision, as a multiple of retransmitTicks (160 ms at the
+ * default 20): a cold ring on slow links should decide an instance before it goes again.
+ */
+export const PHASE2_TIMEOUT_INITIAL = 8;
+
 interface InFlight {
   readonly batch: Batch;
+  /** When its 2A first went (the Phase 2 round trip is measured from there), and last went. */
+  readonly firstSentAt: Tick;
   sentAt: Tick;
   retries: number;
 }
@@ -86,6 +97,12 @@ export class Coordinator {
   private readonly lease: LeaseKeeper;
   private readonly flow: FlowWindow;
   private readonly slow: SlowAcceptors;
+  /**
+   * When an instance's 2A goes again: the Phase 2 round trip measured (RetransmitTimer), never
+   * below retransmitTicks (a healthy ring's failover is as fast as before), at most
+   * PHASE2_TIMEOUT_CEILING times it, and PHASE2_TIMEOUT_INITIAL times it until the first decision.
+   */
+  private readonly phase2Timer: RetransmitTimer;
 
   constructor(
     readonly id: NodeId,
@@ -97,6 +114,8 @@ export class Coordinator {
     this.lease = new LeaseKeeper(cfg);
     this.flow = new FlowWindow(cfg);
     this.slow = new SlowAcceptors(id, cfg);
+    const floor = cfg.retransmitTicks;
+    this.phase2Timer = new RetransmitTimer({ floorTicks: floor, initialTicks: PHASE2_TIMEOUT_INITIAL * floor, ceilingTicks: PHASE2_TIMEOUT_CEILING * floor });
   }
 
   /** The flow window: instances that may be in flight now (flow control keeps it at most cfg.window). */
@@ -298,6 +317,10 @@ export class Coordinator {
     invariant(vid.length > 0, "vids are non-empty");
     this.lastDecidedAt = now;
     if (instance < this.firstUndecided || this.decidedAbove.has(instance)) return;
+    const f = this.inflight.get(instance);
+    // From the first 2A, even when it was sent again: an upper bound of the round trip, so that a
+    // ring slower than the timeout is measured (every instance re-sent would give no sample).
+    if (f && f.batch.vid === vid) this.phase2Timer.sample(now - f.firstSentAt);
     // Flow control: the window grows back by one per decision once notices stopped for a while.
     this.flow.onDecision(now);
     if (batch && batch.vid === vid && this.inflight.get(instance)?.batch.vid !== vid) {
@@ -345,7 +368,7 @@ export class Coordinator {
         const ring = this.state.ring;
         if (this.avoidSlow(now, ring, out)) return;
         for (const [instance, f] of this.inflight) {
-          if (now - f.sentAt < this.cfg.retransmitTicks) continue;
+          if (now - f.sentAt < this.phase2Timer.timeoutTicks) continue;
           if (f.retries >= this.cfg.retriesBeforeNewRound) {
             this.startPhase1(now, out);
             return;
@@ -370,7 +393,7 @@ export class Coordinator {
   private startPhase1(now: Tick, out: OutputBuilder): void {
     if (this.recovery) {
       // Batches of ours not yet re-proposed stay ours: the next Phase 1 accounts for them.
-      for (const [i, b] of this.recovery.mine) if (!this.inflight.has(i)) this.inflight.set(i, { batch: b, sentAt: now, retries: 0 });
+      for (const [i, b] of this.recovery.mine) if (!this.inflight.has(i)) this.inflight.set(i, { batch: b, firstSentAt: now, sentAt: now, retries: 0 });
       this.recovery = null;
     }
     this.crnd = nextRound(Math.max(this.crnd, this.highestSeen), this.id, this.cfg.maxNodes);
@@ -455,7 +478,7 @@ export class Coordinator {
         this.dropPending(keys);
         for (const k of keys) this.dedup.queue(k);
       }
-      this.inflight.set(i, { batch, sentAt: now, retries: 0 });
+      this.inflight.set(i, { batch, firstSentAt: now, sentAt: now, retries: 0 });
       this.variant.sendPhase2(this.crnd, i, batch, ring, out);
     }
     if (r.next > r.top) this.recovery = null;
@@ -530,7 +553,7 @@ export class Coordinator {
       const batch: Batch = { vid: this.mintVid(), values };
       while (this.decidedAbove.has(this.nextInstance)) this.nextInstance++;
       const instance = this.nextInstance++;
-      this.inflight.set(instance, { batch, sentAt: now, retries: 0 });
+      this.inflight.set(instance, { batch, firstSentAt: now, sentAt: now, retries: 0 });
       this.variant.sendPhase2(this.crnd, instance, batch, ring, out);
     }
   }
@@ -549,7 +572,7 @@ export class Coordinator {
     while (this.decidedAbove.has(this.nextInstance)) this.nextInstance++;
     const instance = this.cfg.bugs?.coordinatorSkipsProposedInstance && this.inflight.size > 0 ? this.nextInstance - 1 : this.nextInstance++;
     this.skips?.skipProposed(instance);
-    this.inflight.set(instance, { batch, sentAt: now, retries: 0 });
+    this.inflight.set(instance, { batch, firstSentAt: now, sentAt: now, retries: 0 });
     this.variant.sendPhase2(this.crnd, instance, batch, ring, out);
   }
 }

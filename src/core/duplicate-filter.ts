@@ -44,13 +44,29 @@ export class DuplicateFilter {
     return { exact: this.strict && this.seen.size <= maxClients, clients };
   }
 
-  /** Replaces the filter's state by another learner's (see snapshot); input from the network, so bounded. */
+  /**
+   * Adds another learner's state (see snapshot) to what this filter saw: both are true (a value
+   * either delivered is decided before both their next instances), and a peer's may know less than
+   * this one (a replica restarted from its store comes back with an empty filter; installed over
+   * this one's, it made this learner deliver again a value it had delivered: simulator, kv seed
+   * 147). Input from the network, so bounded.
+   */
   install(exact: boolean, clients: readonly ClientFilter[]): void {
-    this.seen.clear();
     this.strict = exact;
     for (const c of clients) {
-      const above = new Set(c.above.filter((q) => q > c.low).slice(0, MAX_OUT_OF_ORDER_SEQS));
-      this.seen.set(c.client, { low: Math.max(-1, c.low), above });
+      const own = this.seen.get(c.client);
+      const s: ClientSeen = { low: Math.max(-1, c.low, own?.low ?? -1), above: new Set() };
+      for (const q of own?.above ?? []) if (q > s.low) s.above.add(q);
+      for (const q of c.above.slice(0, MAX_OUT_OF_ORDER_SEQS)) if (q > s.low) s.above.add(q);
+      while (s.above.delete(s.low + 1)) s.low++;
+      // Both at most MAX_OUT_OF_ORDER_SEQS above: keep the highest that many (sliding past the rest, as firstTime does).
+      if (s.above.size > MAX_OUT_OF_ORDER_SEQS) {
+        const sorted = [...s.above].sort((a, b) => a - b);
+        s.low = (sorted[sorted.length - MAX_OUT_OF_ORDER_SEQS] as number) - 1;
+        for (const q of sorted) if (q <= s.low) s.above.delete(q);
+        while (s.above.delete(s.low + 1)) s.low++;
+      }
+      this.seen.set(c.client, s);
     }
   }
 

@@ -307,8 +307,8 @@ export class Learner {
       if (vid === undefined) return;
       const batch = this.batches.get(this.next)?.get(vid);
       if (!batch) return;
-      const values = this.firstTimeValues(batch.values, out);
-      out.deliver.push(batch.skip === undefined ? { instance: this.next, vid, values } : { instance: this.next, vid, values, skip: batch.skip });
+      const { values, positions } = this.firstTimeValues(batch.values, out);
+      out.deliver.push({ instance: this.next, vid, values, ...(positions ? { positions } : {}), ...(batch.skip === undefined ? {} : { skip: batch.skip }) });
       this.delivered += values.length;
       this.decisions.delete(this.next);
       this.batches.delete(this.next);
@@ -321,22 +321,36 @@ export class Learner {
     }
   }
 
-  /** The values of a batch not delivered before, packs split into their values (see pack.ts). */
-  private firstTimeValues(values: readonly ClientValue[], out: OutputBuilder): ClientValue[] {
+  /**
+   * The values of a batch not delivered before, packs split into their values (see pack.ts), and,
+   * when some were left out, the place of each among all of them (Delivery.positions).
+   */
+  private firstTimeValues(values: readonly ClientValue[], out: OutputBuilder): { values: ClientValue[]; positions?: number[] } {
     const fresh: ClientValue[] = [];
+    const places: number[] = [];
+    let place = 0;
+    const offer = (v: ClientValue): void => {
+      if (this.filter.firstTime(v.client, v.seq, out)) {
+        fresh.push(v);
+        places.push(place);
+      }
+      place++;
+    };
     for (const v of values) {
       if (v.packed === undefined) {
-        if (this.filter.firstTime(v.client, v.seq, out)) fresh.push(v);
+        offer(v);
         continue;
       }
       const inner = unpack(v);
       if (inner === null) {
         this.malformedPacks++;
+        // A malformed pack counts as one place, at every replica alike.
+        place++;
         continue;
       }
-      for (const u of inner) if (this.filter.firstTime(u.client, u.seq, out)) fresh.push(u);
+      for (const u of inner) offer(u);
     }
-    return fresh;
+    return fresh.length === place ? { values: fresh } : { values: fresh, positions: places };
   }
 
   /** Whether this learner delivered (client, seq) (as far as its duplicate filter remembers). */

@@ -1,3 +1,5 @@
+import { RetransmitTimer } from "./retransmit-timer.ts";
+import { SendWindow } from "./send-window.ts";
 import { VALUE_OVERHEAD_BYTES, type ProtocolConfig } from "./config.ts";
 import { MAX_PACK_VALUES, PACK_VALUE_OVERHEAD_BYTES, packPayload } from "./pack.ts";
 import { MAX_NOTICE_SEQS, noticeSpan, SUBSCRIPTION_PERIODS, subscribeTicks } from "./notifier.ts";
@@ -24,11 +26,19 @@ export type Route = (tries: number) => NodeId;
 
 /** Bound: a value's re-send timeout doubles per try up to this many times (4x). */
 export const MAX_BACKOFF_DOUBLINGS = 2;
-/** Bound: the measured timeout never exceeds this multiple of proposerTimeoutTicks. */
-export const MAX_TIMEOUT_FACTOR = 8;
+/** The timeout before anything is measured, as a multiple of proposerTimeoutTicks (TCP starts at 1 s: RFC 6298). */
+export const INITIAL_TIMEOUT_FACTOR = 8;
+/**
+ * Bound: the measured timeout never exceeds this multiple of proposerTimeoutTicks (1.28 s at the
+ * default 80 ms); a cluster slower than that re-sends, and its proposers' send windows shrink
+ * until it is not (send-window.ts).
+ */
+export const MAX_TIMEOUT_FACTOR = 16;
 /**
  * Bound: no value waits longer than this multiple of proposerTimeoutTicks for its next send,
- * backoff included: how long a value lost after a partition heals can stay lost.
+ * backoff included: how long a value lost after a partition heals can stay lost (the
+ * simulators' liveness bounds after healing: 2 s for Multi-Ring). The ceiling itself: a value
+ * at the ceiling is not backed off further.
  */
 export const MAX_WAIT_FACTOR = 16;
 
@@ -43,7 +53,7 @@ export const MAX_WAIT_FACTOR = 16;
  *
  * "In time" adapts as TCP's retransmission timer does (RFC 6298): the smoothed time from send
  * to delivery plus four deviations (at least plus itself), never below proposerTimeoutTicks nor
- * above MAX_TIMEOUT_FACTOR times it (where it starts, before anything is measured), doubled
+ * above MAX_TIMEOUT_FACTOR times it (it starts at INITIAL_TIMEOUT_FACTOR times it), doubled
  * for each re-send of the same value (at most MAX_BACKOFF_DOUBLINGS times, and never past
  * MAX_WAIT_FACTOR times the floor in all). As in TCP, only deliveries of values sent once are measured
  * (Karn: after a re-send, which copy was delivered is unknown), and each tick that re-sends
@@ -64,11 +74,12 @@ export class Proposer {
   refused = 0;
   /** Re-sends made. */
   resent = 0;
-  /** Smoothed delivery time and its mean deviation (ticks); null until the first measurement. */
-  private srtt: number | null = null;
-  private rttvar = 0;
+  /** The delivery time measured, and the timeout it gives (RetransmitTimer). */
+  private readonly timer: RetransmitTimer;
   /** Doublings in force for every value until the next measurement (see the class comment). */
   private backoff = 0;
+  /** How many values may be in flight now (a congestion window up to proposerWindow: send-window.ts). */
+  private readonly window: SendWindow;
   /** No co-located learner, and learners to follow: delivery notices tell of deliveries. */
   private readonly followsNotices: boolean;
   /** Without a co-located learner: the learner subscribed to (index into `notices`), and when. */
@@ -93,6 +104,9 @@ export class Proposer {
     /** The co-located learner gave up every instance below this as lost (0: none; see LostRange). */
     private readonly lostBelow: () => Instance = () => 0,
   ) {
+    this.window = new SendWindow(cfg.proposerWindow);
+    const floor = cfg.proposerTimeoutTicks;
+    this.timer = new RetransmitTimer({ floorTicks: floor, initialTicks: INITIAL_TIMEOUT_FACTOR * floor, ceilingTicks: MAX_TIMEOUT_FACTOR * floor });
     this.followsNotices = notices !== null && notices.length > 0;
     if (notices !== null && this.followsNotices) this.noticeFrom = (origin ?? clientId) % notices.length;
   }
@@ -104,6 +118,11 @@ export class Proposer {
 
   get inFlight(): number {
     return this.outstanding.size + this.queue.length;
+  }
+
+  /** Values that may be in flight now, and the cuts made to that for late values (SendWindow). */
+  get sendWindow(): { readonly size: number; readonly cuts: number } {
+    return { size: this.window.size, cuts: this.window.cuts };
   }
 
   /**
@@ -142,6 +161,7 @@ export class Proposer {
     if (--o.pending === 0) this.sent.delete(o.v.seq);
     if (o.tries === 0 && !o.measured) this.measure(now - o.sentAt);
     o.measured = true;
+    this.window.delivered(1);
     out.acked.push({ client, seq, instance });
     return true;
   }
@@ -208,7 +228,12 @@ export class Proposer {
     const followsNotices = this.followsNotices;
     if (followsNotices) this.keepSubscribed(now, out);
     let timedOut = false;
+    // Values in the entries before this one: only the oldest window's values are re-sent, the
+    // rest wait their turn (SendWindow).
+    let ahead = 0;
     for (const o of this.sent.values()) {
+      const before = ahead;
+      ahead += o.pending;
       if (o.toldAt !== undefined) {
         // Decided: no re-send. The learner passed the instance without delivering it here (the
         // coordinator's instance was not where learners deliver it): take the coordinator's word.
@@ -217,9 +242,12 @@ export class Proposer {
         continue;
       }
       if (now - o.sentAt < this.backedOff(base, o.tries)) continue;
+      // The first late value of the tick halves the window (once per timeout), before any re-send.
+      if (!timedOut) this.window.late(now, base);
+      timedOut = true;
+      if (before >= this.window.size) continue;
       o.tries++;
       this.resent++;
-      timedOut = true;
       o.sentAt = now;
       out.to(this.route(o.tries), this.valueMsg(o.v));
     }
@@ -234,17 +262,14 @@ export class Proposer {
     return this.backedOff(this.baseTimeout(), tries);
   }
 
-  /** The measured timeout before backoff (computed once per tick, not per value). */
+  /**
+   * The measured timeout before backoff (computed once per tick, not per value). Before anything
+   * is measured: a conservative one, as TCP starts from one (RFC 6298: 1 s). A first window of
+   * values takes longer to get through a cold cluster than the floor, and with the floor every
+   * one of them was re-sent before the first delivery could be measured.
+   */
   private baseTimeout(): number {
-    const floor = this.cfg.proposerTimeoutTicks;
-    // Nothing measured yet: the ceiling, as TCP starts from a conservative timeout (RFC 6298: 1 s).
-    // A first window of values takes longer to get through a cold cluster than the floor, and
-    // with the floor every one of them was re-sent before the first delivery could be measured.
-    if (this.srtt === null) return MAX_TIMEOUT_FACTOR * floor;
-    // At least twice the smoothed time: in a closed loop values queue behind a window of others,
-    // and the deviation underestimates such a queue's tail (U-Ring at 32 KB re-sent its p99).
-    const measured = Math.ceil(this.srtt + Math.max(4 * this.rttvar, this.srtt));
-    return Math.min(MAX_TIMEOUT_FACTOR * floor, Math.max(floor, measured));
+    return this.timer.timeoutTicks;
   }
 
   private backedOff(base: number, tries: number): number {
@@ -253,13 +278,7 @@ export class Proposer {
 
   private measure(sample: number): void {
     this.backoff = 0;
-    if (this.srtt === null) {
-      this.srtt = sample;
-      this.rttvar = sample / 2;
-    } else {
-      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - sample);
-      this.srtt = 0.875 * this.srtt + 0.125 * sample;
-    }
+    this.timer.sample(sample);
   }
 
   private sendQueued(now: Tick, out: OutputBuilder): void {
@@ -267,7 +286,7 @@ export class Proposer {
     if (this.queue.length > 0 && this.followsNotices && now - this.lastSubscribed >= subscribeTicks(this.cfg)) this.subscribe(now, out);
     // Without a learner here, the values in flight stay within the span learners remember.
     const span = this.followsNotices ? noticeSpan(this.cfg) : Infinity;
-    while (this.queue.length > 0 && this.outstanding.size < this.cfg.proposerWindow) {
+    while (this.queue.length > 0 && this.outstanding.size < this.window.size) {
       const oldest = this.outstanding.keys().next().value ?? (this.queue[0] as ClientValue).seq;
       const n = this.packable(oldest + span);
       if (n === 0) break;
@@ -287,7 +306,7 @@ export class Proposer {
    * (so that the coordinator's batches close as they would for the values one by one).
    */
   private packable(spanEnd: number): number {
-    const room = Math.min(this.cfg.proposerWindow - this.outstanding.size, MAX_PACK_VALUES);
+    const room = Math.min(this.window.size - this.outstanding.size, MAX_PACK_VALUES);
     const maxBytes = this.cfg.batchBytes - VALUE_OVERHEAD_BYTES;
     const first = this.queue[0] as ClientValue;
     if (first.seq >= spanEnd) return 0;

@@ -226,6 +226,12 @@ export interface Delivery {
   readonly instance: Instance;
   readonly vid: Vid;
   readonly values: readonly ClientValue[];
+  /**
+   * Where the learner left values out (duplicates): each delivered value's place among the
+   * instance's values (packs split), the same at every replica whatever its filter left out, so
+   * that what a replica numbers by place (kv revisions) agrees. Absent: values[i] is at place i.
+   */
+  readonly positions?: readonly number[];
   /** The instance was a skip(n) batch (see Batch.skip): it counts as n instances in a merge. */
   readonly skip?: number;
 }

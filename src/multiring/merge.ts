@@ -13,6 +13,8 @@ export interface RingEntry<V> {
   readonly instance: Instance;
   readonly slots: number;
   readonly values: readonly V[];
+  /** Each value's place in its instance, where some were left out (see Delivery.positions). */
+  readonly positions?: readonly number[];
 }
 
 /** One entry released by the merge, in the merged order. */
@@ -20,6 +22,8 @@ export interface Merged<V> {
   readonly ring: RingId;
   readonly instance: Instance;
   readonly values: readonly V[];
+  /** Each value's place in its instance, where some were left out (see Delivery.positions). */
+  readonly positions?: readonly number[];
   /**
    * The ring's slot of this instance: the slots of every instance of the ring before it (a skip(n)
    * counting n). The same at every learner of the ring: with the ring's place among all rings it
@@ -184,7 +188,7 @@ export class DeterministicMerge<V> {
       if (!e) return out;
       r.held -= e.slots;
       r.next = e.instance + 1;
-      if (e.values.length > 0) out.push({ ring: r.id, instance: e.instance, values: e.values, slot: r.slot });
+      if (e.values.length > 0) out.push({ ring: r.id, instance: e.instance, values: e.values, slot: r.slot, ...(e.positions ? { positions: e.positions } : {}) });
       r.slot += e.slots;
       const n = Math.min(e.slots, this.m - this.takenInTurn);
       r.carry = e.slots - n;

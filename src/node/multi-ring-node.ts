@@ -221,7 +221,7 @@ export class MultiRingNode {
   }
 
   private onDeliver(r: HostedRing, d: Delivery): void {
-    const entry: RingEntry<ClientValue> = { instance: d.instance, slots: d.skip ?? 1, values: d.values };
+    const entry: RingEntry<ClientValue> = { instance: d.instance, slots: d.skip ?? 1, values: d.values, ...(d.positions ? { positions: d.positions } : {}) };
     if (this.held !== null) return this.held.get(r.id)?.push(entry);
     const merge = this.merge as DeterministicMerge<ClientValue>;
     if (d.values.length > 0) this.waits?.arrived(r.id, d.instance, this.clock());

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { coordinatorLeaseTicks, VALUE_OVERHEAD_BYTES } from "../../src/core/config.ts";
 import type { ProtocolConfig } from "../../src/core/config.ts";
-import { Coordinator, type CoordinatorVariant } from "../../src/core/coordinator.ts";
+import { Coordinator, PHASE2_TIMEOUT_INITIAL, type CoordinatorVariant } from "../../src/core/coordinator.ts";
 import { OutputBuilder } from "../../src/core/output.ts";
 import { quorumSize } from "../../src/core/quorum.ts";
 import { layoutMRing } from "../../src/core/ring.ts";
@@ -370,22 +370,45 @@ describe("coordinator Phase 2 (Task 3)", () => {
     expect(sent(out, "2a")).toEqual([]);
   });
 
-  test("coordinator re-sends 2A after retransmitTicks, and after retriesBeforeNewRound re-sends starts a higher round", () => {
+  test("coordinator re-sends 2A after retransmitTicks (a fast ring measured), and after retriesBeforeNewRound re-sends starts a higher round", () => {
     const { c, cfg } = setup();
     toPhase2(c);
+    // A first instance decided in 2 ticks: the Phase 2 timeout is its floor, retransmitTicks.
     c.onValue(cv(1, 0), 0, new OutputBuilder());
+    c.onDecision(0, `${R17}.0`, 2, new OutputBuilder());
+    const t0 = 10;
+    c.onValue(cv(1, 1), t0, new OutputBuilder());
     const quiet = new OutputBuilder();
-    c.tick(cfg.retransmitTicks - 1, quiet);
+    c.tick(t0 + cfg.retransmitTicks - 1, quiet);
     expect(quiet.send.filter((e) => e.msg.t !== "heartbeat")).toEqual([]);
     for (let k = 1; k <= cfg.retriesBeforeNewRound; k++) {
       const out = new OutputBuilder();
-      c.tick(k * cfg.retransmitTicks, out);
-      expect(sent(out, "2a").map((x) => [x.msg.rnd, x.msg.instance, x.msg.batch.vid])).toEqual([[R17, 0, `${R17}.0`]]);
+      c.tick(t0 + k * cfg.retransmitTicks, out);
+      expect(sent(out, "2a").map((x) => [x.msg.rnd, x.msg.instance, x.msg.batch.vid])).toEqual([[R17, 1, `${R17}.1`]]);
     }
     const out = new OutputBuilder();
-    c.tick((cfg.retriesBeforeNewRound + 1) * cfg.retransmitTicks, out);
+    c.tick(t0 + (cfg.retriesBeforeNewRound + 1) * cfg.retransmitTicks, out);
     expect(sent(out, "2a")).toEqual([]);
     expect(sent(out, "1a").map((x) => x.msg.rnd)).toEqual(ACCEPTORS.map(() => rnd(2, 1)));
+  });
+
+  test("the Phase 2 timeout follows the ring's measured round trip: before any decision PHASE2_TIMEOUT_INITIAL floors, on a slow ring more than its round trip", () => {
+    const { c, cfg } = setup();
+    toPhase2(c);
+    c.onValue(cv(1, 0), 0, new OutputBuilder());
+    const cold = new OutputBuilder();
+    c.tick(PHASE2_TIMEOUT_INITIAL * cfg.retransmitTicks - 1, cold);
+    expect(sent(cold, "2a")).toEqual([]);
+    // Instances decided 5 floors after their 2A: a ring on slow links.
+    let now = 0;
+    for (let i = 0; i < 20; i++) {
+      if (i > 0) c.onValue(cv(1, i), now, new OutputBuilder());
+      const waiting = new OutputBuilder();
+      c.tick(now + 5 * cfg.retransmitTicks - 1, waiting);
+      if (i >= 1) expect(sent(waiting, "2a")).toEqual([]);
+      now += 5 * cfg.retransmitTicks;
+      c.onDecision(i, `${R17}.${i}`, now, new OutputBuilder());
+    }
   });
 
   test("after a new round, a batch that was in flight is re-proposed with its vid when no vote is reported", () => {

@@ -82,6 +82,47 @@ describe("learner delivery", () => {
     expect(l.hasDelivered(1, 3)).toBe(true);
   });
 
+  test("a delivery with values left out tells each value's place in its instance (packs split), so that replicas number them alike", () => {
+    const l = new Learner(4, cfg);
+    const out = new OutputBuilder();
+    const pack = { client: 1, seq: 2, payload: packPayload([cv(1, 2).payload, cv(1, 3).payload]), packed: 2 };
+    l.onBatch(0, batch("17.0", cv(1, 0), cv(1, 2)), 0, out);
+    l.onDecision(0, "17.0", 0, out);
+    // Places: cv(1,0) 0 (seen), pack -> cv(1,2) 1 (seen), cv(1,3) 2, then cv(3,0) 3.
+    l.onBatch(1, batch("17.1", cv(1, 0), pack, cv(3, 0)), 0, out);
+    l.onDecision(1, "17.1", 0, out);
+    expect(out.deliver.map((d) => [d.values, d.positions])).toEqual([
+      [[cv(1, 0), cv(1, 2)], undefined],
+      [[cv(1, 3), cv(3, 0)], [2, 3]],
+    ]);
+  });
+
+  test("a state taken from a peer adds to what the learner saw itself: a peer's empty filter does not make it deliver a value again", () => {
+    const l = new Learner(4, cfg);
+    const out = new OutputBuilder();
+    l.onBatch(0, b0, 0, out);
+    l.onDecision(0, "17.0", 0, out);
+    expect(l.hasDelivered(1, 0)).toBe(true);
+    // Stuck behind what every process retains (trimmed to 10 by the acceptors), it asks a peer for its state.
+    const step = (now: number): OutputBuilder => {
+      const o = new OutputBuilder();
+      l.tick(now, o);
+      return o;
+    };
+    l.onFloor(10, 0);
+    let asked = false;
+    for (let now = 1; now < 2 * cfg.catchupGiveUpTicks && !asked; now++) asked = sent(step(now), "state-ask").length > 0;
+    expect(asked).toBe(true);
+    // The peer restarted from its store: no filter at all.
+    l.onState(5, 10, false, [], 2 * cfg.catchupGiveUpTicks, new OutputBuilder());
+    expect(l.behindGc).toBe(false);
+    expect(l.hasDelivered(1, 0)).toBe(true);
+    const after = new OutputBuilder();
+    l.onBatch(10, batch("17.10", cv(1, 0), cv(4, 0)), 0, after);
+    l.onDecision(10, "17.10", 0, after);
+    expect(after.deliver.map((d) => [d.instance, d.values, d.positions])).toEqual([[10, [cv(4, 0)], [1]]]);
+  });
+
   test("duplicate filtering also holds for seqs delivered out of order", () => {
     const l = new Learner(4, cfg);
     const out = new OutputBuilder();

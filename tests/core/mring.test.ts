@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { MAX_TIMEOUT_FACTOR } from "../../src/core/proposer.ts";
+import { INITIAL_TIMEOUT_FACTOR } from "../../src/core/proposer.ts";
 import { DEFAULT_TIMING } from "../../src/core/config.ts";
 import { InvariantError } from "../../src/core/assert.ts";
 import { createProcess } from "../../src/core/factory.ts";
@@ -295,7 +295,7 @@ describe("M-Ring client values, catch-up and leadership", () => {
     // A 2A of round 18 shows that node 2 now coordinates.
     msg(p, 2, { t: "2a", rnd: rnd(1, 2), instance: 5, batch: batch("18.0"), ring: [3, 4, 2], decisions: [] });
     expect(sent(p.step({ k: "propose", payload: new Uint8Array([2]) }, 1), "value").map((s) => s.to)).toEqual([2]);
-    const retry = p.step({ k: "tick" }, MAX_TIMEOUT_FACTOR * cfgWith().proposerTimeoutTicks); // nothing measured: the ceiling
+    const retry = p.step({ k: "tick" }, INITIAL_TIMEOUT_FACTOR * cfgWith().proposerTimeoutTicks); // nothing measured: the initial timeout
     expect(sent(retry, "value").map((s) => s.to)).toEqual([1]); // tries = 1: the configured coordinator
   });
 

@@ -1,9 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { OutputBuilder } from "../../src/core/output.ts";
-import { MAX_TIMEOUT_FACTOR, MAX_WAIT_FACTOR, Proposer } from "../../src/core/proposer.ts";
+import { INITIAL_TIMEOUT_FACTOR, MAX_BACKOFF_DOUBLINGS, MAX_TIMEOUT_FACTOR, MAX_WAIT_FACTOR, Proposer } from "../../src/core/proposer.ts";
 import { PACK_VALUE_OVERHEAD_BYTES, packPayload } from "../../src/core/pack.ts";
 import { VALUE_OVERHEAD_BYTES } from "../../src/core/config.ts";
 import { makeCfg, sent, type CfgParts } from "./helpers.ts";
+import { INITIAL_SEND_WINDOW } from "../../src/core/send-window.ts";
 
 function cfgWith(timing: CfgParts["timing"] = {}) {
   return makeCfg({ processes: [1, 2, 3], acceptors: [1, 2, 3], proposers: [3], coordinator: 1, timing });
@@ -32,8 +33,8 @@ describe("proposer", () => {
   test("proposer re-sends a value not delivered within the timeout, along the next route each time", () => {
     const cfg = cfgWith();
     const p = new Proposer(300, cfg, byTry);
-    // Nothing measured yet: the timeout starts at its ceiling.
-    const t = MAX_TIMEOUT_FACTOR * cfg.proposerTimeoutTicks;
+    // Nothing measured yet: the timeout starts at its initial value.
+    const t = INITIAL_TIMEOUT_FACTOR * cfg.proposerTimeoutTicks;
     p.propose(bytes(1), 5, new OutputBuilder());
     const early = new OutputBuilder();
     p.tick(5 + t - 1, early);
@@ -51,14 +52,43 @@ describe("proposer", () => {
     expect(p.resent).toBe(2);
   });
 
-  test("before any delivery is measured the timeout is its ceiling (as TCP's initial one: a cold cluster's first window took longer than the floor, and all of it was re-sent); it doubles per try, never past MAX_WAIT_FACTOR floors", () => {
+  test("before any delivery is measured the timeout is its initial value (as TCP's: a cold cluster's first window took longer than the floor, and all of it was re-sent); it doubles per try, never past MAX_WAIT_FACTOR floors", () => {
     const cfg = cfgWith();
     const p = new Proposer(300, cfg, byTry);
     const f = cfg.proposerTimeoutTicks;
-    const t = MAX_TIMEOUT_FACTOR * f;
+    const t = INITIAL_TIMEOUT_FACTOR * f;
+    expect(MAX_BACKOFF_DOUBLINGS).toBe(2);
     expect([0, 1, 2, 3, 10].map((k) => p.timeout(k))).toEqual([t, 2 * t, MAX_WAIT_FACTOR * f, MAX_WAIT_FACTOR * f, MAX_WAIT_FACTOR * f]);
     expect(2 * t).toBeLessThanOrEqual(MAX_WAIT_FACTOR * f);
-    expect(4 * t).toBeGreaterThan(MAX_WAIT_FACTOR * f);
+  });
+
+  test("a measured timeout near its ceiling doubles per try only up to MAX_WAIT_FACTOR floors", () => {
+    const cfg = cfgWith();
+    const f = cfg.proposerTimeoutTicks;
+    const p = new Proposer(300, cfg, byTry);
+    for (let i = 0; i < 40; i++) {
+      p.propose(bytes(1), 1_000_000 * i, new OutputBuilder());
+      p.onDelivered(300, i, i, 1_000_000 * i + 1000 * f, new OutputBuilder());
+    }
+    expect([0, 1, 2, 3].map((k) => p.timeout(k))).toEqual([MAX_TIMEOUT_FACTOR * f, MAX_WAIT_FACTOR * f, MAX_WAIT_FACTOR * f, MAX_WAIT_FACTOR * f]);
+  });
+
+  test("a slow but well cluster (deliveries at 7 floors: a large window on a slow link) is measured and not re-sent", () => {
+    const cfg = cfgWith();
+    const f = cfg.proposerTimeoutTicks;
+    const p = new Proposer(300, cfg, byTry);
+    let now = 0;
+    for (let i = 0; i < 40; i++) {
+      p.propose(bytes(1), now, new OutputBuilder());
+      if (i >= 20) {
+        const quiet = new OutputBuilder();
+        p.tick(now + 7 * f - 1, quiet);
+        expect(quiet.send).toEqual([]);
+      }
+      p.onDelivered(300, i, i, now + 7 * f, new OutputBuilder());
+      now += 100 * f;
+    }
+    expect(p.timeout(0)).toBeGreaterThan(7 * f);
   });
 
   test("the measured timeout is at least twice the smoothed delivery time: a closed loop's queue has a longer tail than its deviation says", () => {
@@ -118,6 +148,31 @@ describe("proposer", () => {
     expect(p.timeout(0)).toBe(MAX_TIMEOUT_FACTOR * t);
   });
 
+  test("the values in flight start at the send window's initial size and grow with deliveries; late values halve it, and only the oldest window's values are re-sent", () => {
+    const cfg = { ...cfgWith(), proposerWindow: 64 };
+    const p = new Proposer(300, cfg, byTry);
+    const first = new OutputBuilder();
+    for (let i = 0; i < 100; i++) p.propose(bytes(i), 0, first);
+    expect(sent(first, "value")).toHaveLength(INITIAL_SEND_WINDOW);
+    // Four delivered (sent once: measured): four go for them, and four more for the growth (two at a time, packed).
+    const more = new OutputBuilder();
+    for (let q = 0; q < 4; q++) p.onDelivered(300, q, q, 10, more);
+    expect(sent(more, "value").map((s) => [s.msg.v.seq, s.msg.v.packed])).toEqual([
+      [16, 2],
+      [18, 2],
+      [20, 2],
+      [22, 2],
+    ]);
+    expect(p.sendWindow).toEqual({ size: INITIAL_SEND_WINDOW + 4, cuts: 0 });
+    // Everything in flight is late: the window is cut (half of 20, but not below the initial 16),
+    // and only what lies within its 16 oldest values goes again.
+    const late = new OutputBuilder();
+    p.tick(10 + p.timeout(0), late);
+    expect(sent(late, "value").map((s) => s.msg.v.seq)).toEqual([4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18]);
+    expect(p.sendWindow).toEqual({ size: INITIAL_SEND_WINDOW, cuts: 1 });
+    expect(p.resent).toBe(14);
+  });
+
   test("a delivered value is acknowledged once and no longer re-sent", () => {
     const cfg = cfgWith();
     const p = new Proposer(300, cfg, byTry);
@@ -143,10 +198,11 @@ describe("proposer", () => {
     const next = new OutputBuilder();
     p.onDelivered(300, 1, 0, 3, next);
     expect(sent(next, "value").map((s) => s.msg.v.seq)).toEqual([2]);
-    // Queued values are not re-sent by the timeout: they were never sent.
+    // Queued values are not re-sent by the timeout: they were never sent. (A window this small is not cut.)
     const retry = new OutputBuilder();
     p.tick(1000, retry);
     expect(sent(retry, "value").map((s) => s.msg.v.seq).sort()).toEqual([0, 2]);
+    expect(p.sendWindow.size).toBe(2);
   });
 
   test("a saturated proposer refuses values once its queue is full", () => {
@@ -175,7 +231,7 @@ describe("proposer", () => {
     expect(told.acked).toEqual([]);
     // Decided: no longer re-sent while waiting for the learner.
     const quiet = new OutputBuilder();
-    p.tick(MAX_TIMEOUT_FACTOR * cfg.proposerTimeoutTicks, quiet);
+    p.tick(INITIAL_TIMEOUT_FACTOR * cfg.proposerTimeoutTicks, quiet);
     expect(sent(quiet, "value").map((x) => x.msg.v.seq)).toEqual([1]);
     // The learner delivers it at 5, the first instance holding it.
     const delivered = new OutputBuilder();

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { MAX_TIMEOUT_FACTOR } from "../../src/core/proposer.ts";
+import { INITIAL_TIMEOUT_FACTOR } from "../../src/core/proposer.ts";
 import { DEFAULT_TIMING } from "../../src/core/config.ts";
 import { InvariantError } from "../../src/core/assert.ts";
 import { createProcess } from "../../src/core/factory.ts";
@@ -254,8 +254,8 @@ describe("U-Ring client values and ring membership", () => {
     const ps = leading();
     const p4 = get(ps, 4);
     p4.step({ k: "propose", payload: new Uint8Array([1]) }, 0);
-    // Nothing measured yet: the first wait is the timeout's ceiling.
-    const t = MAX_TIMEOUT_FACTOR * cfg.proposerTimeoutTicks;
+    // Nothing measured yet: the first wait is the initial timeout.
+    const t = INITIAL_TIMEOUT_FACTOR * cfg.proposerTimeoutTicks;
     expect(only(p4.step({ k: "tick" }, t), "value").to).toBe(1);
     expect(only(p4.step({ k: "tick" }, 3 * t), "value").to).toBe(1); // the second wait is twice as long (backoff)
   });

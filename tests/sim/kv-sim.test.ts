@@ -22,6 +22,14 @@ describe("sim --app kv", () => {
       expect(s.kv?.applied ?? 0).toBeGreaterThan(s.deliveredValues * 0.9);
     }, 120_000);
 
+  // Found when the coordinator's Phase 2 timeout began to follow the ring's round trip: a replica
+  // took a restarted peer's empty duplicate filter over its own and delivered a value again, and
+  // replicas numbered revisions by index among the values their filters let through.
+  test("uring seed 147: a state transfer keeps the learner's own filter, and revisions go by place", () => {
+    const r = new Simulation({ variant: "uring", seed: 147, app: "kv" }).run();
+    expect(r.violations.map((v) => `${v.kind}: ${v.detail}`)).toEqual([]);
+  }, 60_000);
+
   // The first seeds that catch each (measured): 1, 1, and uring 160.
   const BUGS: [keyof KvBugs, Variant, string, number][] = [
     ["cursorWithoutState", "mring", "kv-agreement", 60],

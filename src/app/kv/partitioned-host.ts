@@ -180,9 +180,11 @@ export class PartitionedKvHost {
 
   /** The merge's deliveries: queued, applied together once this turn's are in. */
   readonly merged = (m: Merged<ClientValue>): void => {
+    // By each value's place in its instance (see Delivery.positions), the same at every replica.
     m.values.forEach((v, i) => {
-      if (i >= MAX_MERGED_VALUES) return void this.valuesBeyondRevisions++;
-      this.pending.push({ revision: mergedRevision(this.plan, m.ring, m.slot, i), bytes: v.payload });
+      const place = m.positions?.[i] ?? i;
+      if (place >= MAX_MERGED_VALUES) return void this.valuesBeyondRevisions++;
+      this.pending.push({ revision: mergedRevision(this.plan, m.ring, m.slot, place), bytes: v.payload });
     });
     if (this.scheduled) return;
     this.scheduled = true;

@@ -93,7 +93,8 @@ export class KvReplica {
     const batch = this.pending;
     this.pending = [];
     const items: LogItem[] = [];
-    for (const d of batch) d.values.forEach((v, i) => items.push({ revision: revisionOf(d.instance, i), bytes: v.payload }));
+    // By each value's place in its instance, not its index among those delivered: replicas whose duplicate filters differ (one resumed without the whole history) agree.
+    for (const d of batch) d.values.forEach((v, i) => items.push({ revision: revisionOf(d.instance, d.positions?.[i] ?? i), bytes: v.payload }));
     const upTo = (batch.at(-1) as Delivery).instance + 1;
     this.next = upTo;
     this.applyItems(items, cursorBytes(upTo));

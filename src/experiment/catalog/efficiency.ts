@@ -37,7 +37,7 @@ export const cappedEfficiency: Experiment = {
     const lowest = r.learners.reduce((a, b) => (b.mbPerSec < a.mbPerSec ? b : a));
     const resentPct = r.client.acked > 0 ? (r.client.resent / r.client.acked) * 100 : 0;
     return {
-      config: { ...options },
+      config: { ...options, linkUse: r.linkUse, learners: r.learners },
       metrics: {
         efficiency: lowest.efficiency,
         learnerMBps: lowest.mbPerSec,

@@ -33,6 +33,23 @@ describe("KvReplica", () => {
     expect(() => r.deliver(delivery(4, []))).toThrow("instance order");
   });
 
+  test("revisions go by each value's place in its instance (Delivery.positions), not its index among the values delivered", async () => {
+    const put = (key: string): Command => ({ op: "put", key: b(key), value: b("v") });
+    // Replica A's learner left the instance's first value out (a duplicate by its filter); B's did not.
+    const full = delivery(0, [[7, 1, put("x")], [8, 1, put("y")]]);
+    const a = new KvReplica(new MemoryKvStore());
+    const bReplica = new KvReplica(new MemoryKvStore());
+    const atA = a.waitFor(8, 1, 1000);
+    const atB = bReplica.waitFor(8, 1, 1000);
+    a.deliver({ ...full, values: full.values.slice(1), positions: [1] });
+    bReplica.deliver(full);
+    a.applyPending();
+    bReplica.applyPending();
+    const [ra, rb] = [await atA, await atB];
+    expect(ra).toEqual(rb);
+    expect(ra).toMatchObject({ ok: true, revision: 2 });
+  });
+
   test("a restarted replica resumes after its durable cursor, with its state", () => {
     const path = join(dir, "resume.sqlite");
     const first = new KvReplica(new SqliteKvStore(path));
