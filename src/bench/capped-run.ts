@@ -18,6 +18,7 @@ import { clusterConfig, type NodeSpec, type StatsLine } from "./cluster.ts";
 import { readHostCpu, type CpuReading } from "./host-cpu.ts";
 import { Lab, labUnavailable, QUERIER_DELAY_MS, type LabProc, type LinkCounters } from "./netns-lab.ts";
 import { childEnv, selfCommand } from "./self.ts";
+import { LEADERSHIP_MESSAGES } from "../node/runtime.ts";
 import { measuredLines } from "./stats-window.ts";
 
 export interface CappedRunOptions {
@@ -45,6 +46,8 @@ export interface CappedRunResult {
   readonly client: ClientReport;
   /** The host's CPU busy over the measured window, % of all its cores. */
   readonly hostBusyPct: number | null;
+  /** Processes that took the leadership during the client's run (a leader suspected: its heartbeats were late). */
+  readonly leaderChanges: number;
 }
 
 const NODE_PORT = 7000;
@@ -73,7 +76,9 @@ export async function runCapped(o: CappedRunOptions): Promise<CappedRunResult> {
     writeFileSync(configFile, JSON.stringify(hosted, null, 2));
     // clusterConfig puts the one client last.
     const client = nodes.at(-1) as NodeSpec;
-    const stats = await startNodes(lab, configFile, nodes.filter((n) => n !== client));
+    const leading = { count: 0 };
+    const stats = await startNodes(lab, configFile, nodes.filter((n) => n !== client), leading);
+    const leadersAtStart = leading.count;
     const quiet = lab.querierSince + QUERIER_DELAY_MS + 200 - Date.now();
     if (quiet > 0) await new Promise((r) => setTimeout(r, quiet));
     const samples: Sample[] = [];
@@ -88,7 +93,7 @@ export async function runCapped(o: CappedRunOptions): Promise<CappedRunResult> {
     }
     sample();
     await new Promise((r) => setTimeout(r, STATS_MS * 2));
-    return figures(o, nodes, stats, report, measuredSamples(samples, report));
+    return { ...figures(o, nodes, stats, report, measuredSamples(samples, report)), leaderChanges: leading.count - leadersAtStart };
   } finally {
     await lab.destroy();
     rmSync(dir, { recursive: true, force: true });
@@ -108,7 +113,7 @@ function relocate(config: Record<string, unknown>, nodes: readonly NodeSpec[], l
 }
 
 /** Starts a node per host and waits until each said it started; returns where their stats lines go. */
-async function startNodes(lab: Lab, configFile: string, nodes: readonly NodeSpec[]): Promise<Map<number, StatsLine[]>> {
+async function startNodes(lab: Lab, configFile: string, nodes: readonly NodeSpec[], leading: { count: number }): Promise<Map<number, StatsLine[]>> {
   const self = selfCommand();
   const env = childEnv();
   const stats = new Map<number, StatsLine[]>();
@@ -119,6 +124,7 @@ async function startNodes(lab: Lab, configFile: string, nodes: readonly NodeSpec
     stats.set(n.id, lines);
     const onLine = (l: string): void => {
       if (l.includes("node started")) started.add(n.id);
+      if (l.includes(LEADERSHIP_MESSAGES.leading)) leading.count++;
       if (!l.startsWith('{"level":"stats"')) return;
       try {
         lines.push(JSON.parse(l) as StatsLine);
@@ -156,7 +162,7 @@ function measuredSamples(samples: readonly Sample[], c: ClientReport): [Sample, 
   return inside.length >= 2 ? [inside[0] as Sample, inside.at(-1) as Sample] : [samples[0] as Sample, samples.at(-1) as Sample];
 }
 
-function figures(o: CappedRunOptions, nodes: readonly NodeSpec[], stats: Map<number, StatsLine[]>, client: ClientReport, [before, after]: [Sample, Sample]): CappedRunResult {
+function figures(o: CappedRunOptions, nodes: readonly NodeSpec[], stats: Map<number, StatsLine[]>, client: ClientReport, [before, after]: [Sample, Sample]): Omit<CappedRunResult, "leaderChanges"> {
   const capMBps = o.capMbit / 8;
   const window = { from: client.measuredFrom, to: client.measuredTo };
   const learnerIds = nodes.filter((n) => n.roles.includes("learner") && (o.variant === "mring" || !n.roles.includes("acceptor"))).map((n) => n.id);

@@ -35,6 +35,8 @@ export interface ClientReport {
   readonly refused: number;
   /** Values sent again because they were not delivered in time (see Proposer). */
   readonly resent: number;
+  /** Times the proposer halved its send window for values late (SendWindow). */
+  readonly sendWindowCuts: number;
   readonly valuesPerSec: number;
   readonly mbPerSec: number;
   /** Propose-to-delivery latency at this client, microseconds (after warm-up). */
@@ -289,7 +291,7 @@ class RssHalves {
 
 function clientReport(
   o: ClientCliOptions,
-  proposer: { readonly clientId: number; readonly refused: number; readonly resent: number },
+  proposer: { readonly clientId: number; readonly refused: number; readonly resent: number; readonly sendWindowCuts?: number },
   n: RunCounts,
   hist: hdr.Histogram,
   usage: { cpuPercent: number; peakRssMb: number; rssGrowthMb: number },
@@ -308,6 +310,7 @@ function clientReport(
     acked,
     refused: proposer.refused,
     resent: proposer.resent,
+    sendWindowCuts: proposer.sendWindowCuts ?? 0,
     valuesPerSec: Math.round(acked / seconds),
     mbPerSec: round2((acked * o.valueSize) / seconds / 1e6),
     latencyUs: {

@@ -21,7 +21,7 @@ export interface ProposeTarget {
   /** Values in the proposer (queued or in flight). */
   inFlight(): number;
   /** The proposer's client id and counts (see ProcessStatus.proposer). */
-  proposer(): { readonly clientId: number; readonly inFlight: number; readonly refused: number; readonly resent: number };
+  proposer(): { readonly clientId: number; readonly inFlight: number; readonly refused: number; readonly resent: number; readonly sendWindowCuts: number };
   /** The proposer's queue bound. */
   readonly capacity: number;
   /** Throws a UsageError when `bytes` cannot fit a datagram of the target's ring. */

@@ -25,8 +25,12 @@ export interface CoordinatorVariant {
   sendPhase2(rnd: Round, instance: Instance, batch: Batch, ring: Ring, out: OutputBuilder): void;
 }
 
-/** Bound: the Phase 2 timeout never exceeds this multiple of retransmitTicks (640 ms at the default 20). */
-export const PHASE2_TIMEOUT_CEILING = 32;
+/**
+ * Bound: the Phase 2 timeout never exceeds this multiple of retransmitTicks (2.56 s at the default
+ * 20). U-Ring on capped links queues in its TCP buffers (up to 4 MB a hop here, 0.3 s at 100 Mbit/s):
+ * with 640 ms its round trip passed the ceiling, every 2A went again, and the copies took the links.
+ */
+export const PHASE2_TIMEOUT_CEILING = 128;
 /**
  * The Phase 2 timeout before the first decision, as a multiple of retransmitTicks (160 ms at the
  * default 20): a cold ring on slow links should decide an instance before it goes again.

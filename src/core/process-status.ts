@@ -33,8 +33,8 @@ export interface ProcessStatus {
   readonly election: { readonly leader: NodeId; readonly silence: Tick; readonly suspecting: boolean; readonly suspectAfter: Tick } | null;
   /** Its learner: the next instance to deliver, values delivered, instances waiting, flow-control notices sent, whether behind what acceptors retain. */
   readonly learner: { readonly nextInstance: Instance; readonly delivered: number; readonly backlog: number; readonly slowDowns: number; readonly behindGc: boolean; readonly malformedPacks: number } | null;
-  /** Its proposer: its client id, values not yet known delivered, values refused (queue full), re-sends. */
-  readonly proposer: { readonly clientId: number; readonly inFlight: number; readonly refused: number; readonly resent: number } | null;
+  /** Its proposer: its client id, values not yet known delivered, values refused (queue full), re-sends, its send window now and the cuts made to it. */
+  readonly proposer: { readonly clientId: number; readonly inFlight: number; readonly refused: number; readonly resent: number; readonly sendWindow: number; readonly sendWindowCuts: number } | null;
   /**
    * The cluster's leadership as this process sees it: itself while its coordinator leads an
    * established round; else the owner of the highest round heard of (null: none yet), that

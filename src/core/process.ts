@@ -195,7 +195,7 @@ export class RingProcess implements ProcessContext {
       acceptor: a ? { promised: a.rnd, applied: this.gc.watermark, trimmedBelow: a.trimmedBelow, heldInstances: a.heldInstances, gcExcludedReplicas: this.gc.excluded(now) } : null,
       election: e ? { leader: e.leader, silence: e.silence(now), suspecting: e.suspecting(now), suspectAfter: e.suspectAfter() } : null,
       learner: l ? { nextInstance: l.nextInstance, delivered: l.delivered, backlog: l.backlog, slowDowns: l.slowDowns, behindGc: l.behindGc, malformedPacks: l.malformedPacks } : null,
-      proposer: p ? { clientId: p.clientId, inFlight: p.inFlight, refused: p.refused, resent: p.resent } : null,
+      proposer: p ? { clientId: p.clientId, inFlight: p.inFlight, refused: p.refused, resent: p.resent, sendWindow: p.sendWindow.size, sendWindowCuts: p.sendWindow.cuts } : null,
       leadership: leading ? { leader: this.id, ring: c.ring, silence: 0 } : this.leadership.view(now),
     };
   }

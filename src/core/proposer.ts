@@ -242,8 +242,8 @@ export class Proposer {
         continue;
       }
       if (now - o.sentAt < this.backedOff(base, o.tries)) continue;
-      // The first late value of the tick halves the window (once per timeout), before any re-send.
-      if (!timedOut) this.window.late(now, base);
+      // Enough late values halve the window (once per timeout), before what lies beyond it is re-sent.
+      this.window.late(now, base, o.pending);
       timedOut = true;
       if (before >= this.window.size) continue;
       o.tries++;

@@ -4,9 +4,10 @@
  *
  * It starts small and grows by one per value delivered (doubling each round trip: slow start),
  * so that the delivery time is measured while the window grows and the re-send timeout follows
- * it; past the threshold it grows by one per window delivered. A tick that re-sent values (they
- * were late) halves it, at most once per `holdTicks` (the re-send timeout then: one cut per
- * round trip, not one per late value), and the threshold with it, but never below the initial
+ * it; past the threshold it grows by one per window delivered. More than LATE_SHARE_FOR_CUT of
+ * it found late within `holdTicks` (the re-send timeout then) halves it, at most once per
+ * `holdTicks` (one cut per round trip, not one per late value), and the threshold with it, but
+ * never below the initial
  * window: a window of one on a lossy network waits a timeout per lost value, one value at a time
  * (the simulator's seeds with 25 % loss then left values undelivered long after healing).
  *
@@ -18,11 +19,21 @@
 
 /** The window a proposer starts with, and the least a cut leaves (or its proposerWindow, if smaller). */
 export const INITIAL_SEND_WINDOW = 16;
+/**
+ * A tick cuts the window only when more than this share of it is late: a lost datagram makes one
+ * batch's values late (M-Ring: a 56 KB batch of packs, up to ~50 of the bench's 256), which is no
+ * sign of a slow network, and cutting the window for it cost the default bench throughput (with
+ * 1/8: one to six cuts a run); a network slower than the timeout makes all of them late.
+ */
+export const LATE_SHARE_FOR_CUT = 1 / 2;
 
 export class SendWindow {
   private cwnd: number;
   private threshold: number;
   private lastCut = -Infinity;
+  /** Values found late since `lateFrom` (one hold period: values time out one tick at a time). */
+  private lateCount = 0;
+  private lateFrom = -Infinity;
   /** Cuts made (ticks that re-sent values while no cut was in force). */
   cuts = 0;
 
@@ -43,9 +54,19 @@ export class SendWindow {
     if (this.cwnd > this.max) this.cwnd = this.max;
   }
 
-  /** Values were re-sent at tick `now`: the window halves unless it was cut less than `holdTicks` ago. */
-  late(now: number, holdTicks: number): void {
-    if (now - this.lastCut < holdTicks) return;
+  /**
+   * `values` more were found late at tick `now`: the window halves once more than
+   * LATE_SHARE_FOR_CUT of it was found late within `holdTicks`, unless it was cut less than
+   * `holdTicks` ago.
+   */
+  late(now: number, holdTicks: number, values: number): void {
+    if (now - this.lateFrom >= holdTicks) {
+      this.lateFrom = now;
+      this.lateCount = 0;
+    }
+    this.lateCount += values;
+    if (this.lateCount <= this.size * LATE_SHARE_FOR_CUT || now - this.lastCut < holdTicks) return;
+    this.lateCount = 0;
     this.lastCut = now;
     this.cuts++;
     this.threshold = Math.max(Math.min(this.max, INITIAL_SEND_WINDOW), Math.floor(this.size / 2));

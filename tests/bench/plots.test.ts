@@ -57,6 +57,7 @@ function client(id: number, hist: hdr.Histogram): ClientReport {
     acked: hist.totalCount,
     refused: 0,
     resent: 0,
+    sendWindowCuts: 0,
     valuesPerSec: 1000,
     mbPerSec: 8.19,
     cpuPercent: 40,
