@@ -31,16 +31,10 @@ export interface CoordinatorVariant {
  * with 640 ms its round trip passed the ceiling, every 2A went again, and the copies took the links.
  */
 export const PHASE2_TIMEOUT_CEILING = 128;
-/**
- * The Phase 2 timeout before the first decision, as a multiple of retransmitTicks (160 ms at the
- * default 20): a cold ring on slow links should decide an instance before it goes again.
- */
-export const PHASE2_TIMEOUT_INITIAL = 8;
 
 interface InFlight {
   readonly batch: Batch;
-  /** When its 2A first went (the Phase 2 round trip is measured from there), and last went. */
-  readonly firstSentAt: Tick;
+  /** When its 2A last went (the Phase 2 round trip is measured from there). */
   sentAt: Tick;
   retries: number;
 }
@@ -104,7 +98,9 @@ export class Coordinator {
   /**
    * When an instance's 2A goes again: the Phase 2 round trip measured (RetransmitTimer), never
    * below retransmitTicks (a healthy ring's failover is as fast as before), at most
-   * PHASE2_TIMEOUT_CEILING times it, and PHASE2_TIMEOUT_INITIAL times it until the first decision.
+   * PHASE2_TIMEOUT_CEILING times it, retransmitTicks until the first decision (a longer first
+   * timeout made every new leader slow to recover its first lost 2A: the runtime's 10 %-loss test
+   * went from 0.2 s to 1–3 s at 8 times it).
    */
   private readonly phase2Timer: RetransmitTimer;
 
@@ -119,7 +115,7 @@ export class Coordinator {
     this.flow = new FlowWindow(cfg);
     this.slow = new SlowAcceptors(id, cfg);
     const floor = cfg.retransmitTicks;
-    this.phase2Timer = new RetransmitTimer({ floorTicks: floor, initialTicks: PHASE2_TIMEOUT_INITIAL * floor, ceilingTicks: PHASE2_TIMEOUT_CEILING * floor });
+    this.phase2Timer = new RetransmitTimer({ floorTicks: floor, initialTicks: floor, ceilingTicks: PHASE2_TIMEOUT_CEILING * floor });
   }
 
   /** The flow window: instances that may be in flight now (flow control keeps it at most cfg.window). */
@@ -322,9 +318,11 @@ export class Coordinator {
     this.lastDecidedAt = now;
     if (instance < this.firstUndecided || this.decidedAbove.has(instance)) return;
     const f = this.inflight.get(instance);
-    // From the first 2A, even when it was sent again: an upper bound of the round trip, so that a
-    // ring slower than the timeout is measured (every instance re-sent would give no sample).
-    if (f && f.batch.vid === vid) this.phase2Timer.sample(now - f.firstSentAt);
+    // From the last 2A, even when it was sent again (Karn's rule would leave a ring slower than
+    // the timeout, where every instance goes again, unmeasured): at worst an underestimate, the
+    // old fixed timeout's side. From the first 2A it overestimated under loss: each lost 2A's
+    // wait entered the mean, and a lossy cluster recovered ever slower.
+    if (f && f.batch.vid === vid) this.phase2Timer.sample(now - f.sentAt);
     // Flow control: the window grows back by one per decision once notices stopped for a while.
     this.flow.onDecision(now);
     if (batch && batch.vid === vid && this.inflight.get(instance)?.batch.vid !== vid) {
@@ -397,7 +395,7 @@ export class Coordinator {
   private startPhase1(now: Tick, out: OutputBuilder): void {
     if (this.recovery) {
       // Batches of ours not yet re-proposed stay ours: the next Phase 1 accounts for them.
-      for (const [i, b] of this.recovery.mine) if (!this.inflight.has(i)) this.inflight.set(i, { batch: b, firstSentAt: now, sentAt: now, retries: 0 });
+      for (const [i, b] of this.recovery.mine) if (!this.inflight.has(i)) this.inflight.set(i, { batch: b, sentAt: now, retries: 0 });
       this.recovery = null;
     }
     this.crnd = nextRound(Math.max(this.crnd, this.highestSeen), this.id, this.cfg.maxNodes);
@@ -482,7 +480,7 @@ export class Coordinator {
         this.dropPending(keys);
         for (const k of keys) this.dedup.queue(k);
       }
-      this.inflight.set(i, { batch, firstSentAt: now, sentAt: now, retries: 0 });
+      this.inflight.set(i, { batch, sentAt: now, retries: 0 });
       this.variant.sendPhase2(this.crnd, i, batch, ring, out);
     }
     if (r.next > r.top) this.recovery = null;
@@ -557,7 +555,7 @@ export class Coordinator {
       const batch: Batch = { vid: this.mintVid(), values };
       while (this.decidedAbove.has(this.nextInstance)) this.nextInstance++;
       const instance = this.nextInstance++;
-      this.inflight.set(instance, { batch, firstSentAt: now, sentAt: now, retries: 0 });
+      this.inflight.set(instance, { batch, sentAt: now, retries: 0 });
       this.variant.sendPhase2(this.crnd, instance, batch, ring, out);
     }
   }
@@ -576,7 +574,7 @@ export class Coordinator {
     while (this.decidedAbove.has(this.nextInstance)) this.nextInstance++;
     const instance = this.cfg.bugs?.coordinatorSkipsProposedInstance && this.inflight.size > 0 ? this.nextInstance - 1 : this.nextInstance++;
     this.skips?.skipProposed(instance);
-    this.inflight.set(instance, { batch, firstSentAt: now, sentAt: now, retries: 0 });
+    this.inflight.set(instance, { batch, sentAt: now, retries: 0 });
     this.variant.sendPhase2(this.crnd, instance, batch, ring, out);
   }
 }

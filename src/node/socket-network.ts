@@ -40,6 +40,9 @@ export interface SocketNetwork extends Network {
 
 type Handler = (from: NodeId, msg: Msg) => void;
 
+/** Messages sent on a peer's control link, never behind bulk data (see SocketTransport.controlLinks). */
+const CONTROL_MESSAGES: ReadonlySet<Msg["t"]> = new Set(["heartbeat", "heartbeat-ack"]);
+
 /**
  * The real network of one node: its sockets (SocketTransport: TCP frames to and from peers, the
  * M-Ring group of each ring it is a member of, a ring's receiver closed while this process leads
@@ -87,7 +90,7 @@ export async function createSocketNetwork(
     trace?.(`-> n${to}${tag(ring)} ${formatTrace(msg)}`);
     if (!t.isPeer(to)) return counters.drop("no-such-peer");
     const frame = gate.encodeFrame(msg, ring);
-    if (frame) t.sendFrame(to, frame);
+    if (frame) t.sendFrame(to, frame, CONTROL_MESSAGES.has(msg.t));
   };
   const multicast = (ring: number, msg: Msg): void => {
     trace?.(`-> multicast${tag(ring)} ${formatTrace(msg)}`);

@@ -54,6 +54,14 @@ interface GroupSockets {
  */
 export class SocketTransport {
   private readonly links = new Map<NodeId, FrameLink>();
+  /**
+   * A second link per peer for the few small messages that must not wait behind bulk data
+   * (heartbeats and their acks: leadership and leases), made when first needed. On a link slower
+   * than the data offered, a connection queues seconds of it (its kernel buffer and the link's
+   * queue); a heartbeat behind them arrived after the acceptors' suspicion timeout, and leaders
+   * changed under load (capped-efficiency experiment, U-Ring at 100 Mbit/s).
+   */
+  private readonly controlLinks = new Map<NodeId, FrameLink>();
   private readonly peers: ReadonlyMap<NodeId, NodeEntry>;
   /** Whether the configuration has `rings` (warnings then name their ring). */
   private readonly multiRing: boolean;
@@ -174,9 +182,12 @@ export class SocketTransport {
     return this.groups.has(ring);
   }
 
-  /** Queues one frame (of any ring) on the link to `to`; a full queue drops it (counted): the protocols retransmit. */
-  sendFrame(to: NodeId, frame: Uint8Array): void {
-    const l = this.linkTo(to);
+  /**
+   * Queues one frame (of any ring) on the link to `to` (`control`: the peer's control link, see
+   * controlLinks); a full queue drops it (counted): the protocols retransmit.
+   */
+  sendFrame(to: NodeId, frame: Uint8Array, control = false): void {
+    const l = this.linkTo(to, control ? this.controlLinks : this.links);
     if (!l) return this.o.counters.drop("no-such-peer");
     if (l.send(frame)) this.o.counters.count("tcp_frames_out");
     else this.o.counters.count("tcp_frames_dropped_queue_full");
@@ -193,6 +204,7 @@ export class SocketTransport {
   /** `id` was heard from: a link to it waiting out its backoff reconnects now. */
   peerAlive(id: NodeId): void {
     this.links.get(id)?.peerAlive();
+    this.controlLinks.get(id)?.peerAlive();
   }
 
   /** Whether this process' coordinator of ring `ring` leads an established round (see MulticastMembership): that ring's group only. */
@@ -218,17 +230,17 @@ export class SocketTransport {
   }
 
   async close(): Promise<void> {
-    for (const l of this.links.values()) l.close();
+    for (const l of [...this.links.values(), ...this.controlLinks.values()]) l.close();
     await Promise.all([this.server.close(), ...[...this.groups.values()].map(closeGroup)]);
   }
 
-  private linkTo(id: NodeId): FrameLink | null {
-    let l = this.links.get(id);
+  private linkTo(id: NodeId, links: Map<NodeId, FrameLink>): FrameLink | null {
+    let l = links.get(id);
     if (l) return l;
     const peer = this.peers.get(id);
     if (!peer) return null;
     l = new FrameLink({ host: peer.host, port: peer.port, ...(this.o.wrap ? { wrap: this.o.wrap } : {}), ...(this.tcp ? { onSocket: this.tcp.apply } : {}) });
-    this.links.set(id, l);
+    links.set(id, l);
     return l;
   }
 }

@@ -66,6 +66,18 @@ describe("SocketTransport over TCP", () => {
     expect([a.t.multicastReceiving, a.t.socketBuffers, a.t.warnings, a.t.canMulticast]).toEqual([null, null, [], false]);
   });
 
+  test("a control frame goes on a connection of its own, not behind the bulk frames queued before it", async () => {
+    const c = await config("uring");
+    const [a, b] = [await transport(c, 0), await transport(c, 1)];
+    const bulk = 96;
+    for (let i = 0; i < bulk; i++) a.t.sendFrame(1, new Uint8Array(64 * 1024).fill(1));
+    a.t.sendFrame(1, Uint8Array.of(7), true);
+    await waitFor(() => b.got.length === bulk + 1, "every frame at the peer", 10_000);
+    const at = b.got.findIndex((f) => f.byteLength === 1 && f[0] === 7);
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(at).toBeLessThan(bulk);
+  });
+
   test("no such peer, no group: counted as drops, nothing sent", async () => {
     const c = await config("uring");
     const a = await transport(c, 0);
