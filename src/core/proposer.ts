@@ -242,10 +242,11 @@ export class Proposer {
         continue;
       }
       if (now - o.sentAt < this.backedOff(base, o.tries)) continue;
-      // Enough late values halve the window (once per timeout), before what lies beyond it is re-sent.
+      // Beyond the window: it waits its turn, and is not counted late again and again meanwhile.
+      if (before >= this.window.size) continue;
+      // Enough late values halve the window (once per timeout), before what lies beyond it goes.
       this.window.late(now, base, o.pending);
       timedOut = true;
-      if (before >= this.window.size) continue;
       o.tries++;
       this.resent++;
       o.sentAt = now;

@@ -173,6 +173,19 @@ describe("proposer", () => {
     expect(p.resent).toBe(14);
   });
 
+  test("values waiting beyond a cut window are not counted late again: one cut per late spell, not one per tick", () => {
+    const cfg = { ...cfgWith(), proposerWindow: 256 };
+    const p = new Proposer(300, cfg, byTry);
+    const out = new OutputBuilder();
+    for (let i = 0; i < 64; i++) p.propose(bytes(i), 0, out);
+    for (let q = 0; q < 16; q++) p.onDelivered(300, q, q, 1, new OutputBuilder());
+    const base = p.timeout(0);
+    const t0 = 1 + base;
+    // Every tick of the late spell until the re-sent values could be late again (twice the timeout: backoff).
+    for (let now = t0; now < t0 + 2 * base; now++) p.tick(now, new OutputBuilder());
+    expect(p.sendWindow.cuts).toBe(1);
+  });
+
   test("a delivered value is acknowledged once and no longer re-sent", () => {
     const cfg = cfgWith();
     const p = new Proposer(300, cfg, byTry);
