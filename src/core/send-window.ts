@@ -7,9 +7,9 @@
  * it; past the threshold it grows by one per window delivered. More than LATE_SHARE_FOR_CUT of
  * it found late within `holdTicks` (the re-send timeout then) halves it, at most once per
  * `holdTicks` (one cut per round trip, not one per late value), and the threshold with it, but
- * never below the initial
- * window: a window of one on a lossy network waits a timeout per lost value, one value at a time
- * (the simulator's seeds with 25 % loss then left values undelivered long after healing).
+ * never below the initial window: a window of one on a lossy network waits a timeout per lost
+ * value, one value at a time (the simulator's seeds with 25 % loss then left values undelivered
+ * long after healing).
  *
  * Why: a closed loop of 256 values of 32 KB on a 100 Mbit/s ring takes 0.7 s a round, longer
  * than the first timeout; with a fixed window every value was re-sent, the copies took the link,
@@ -20,7 +20,7 @@
 /** The window a proposer starts with, and the least a cut leaves (or its proposerWindow, if smaller). */
 export const INITIAL_SEND_WINDOW = 16;
 /**
- * A tick cuts the window only when more than this share of it is late: a lost datagram makes one
+ * The window is cut only when more than this share of it was late within one timeout: a lost datagram makes one
  * batch's values late (M-Ring: a 56 KB batch of packs, up to ~50 of the bench's 256), which is no
  * sign of a slow network, and cutting the window for it cost the default bench throughput (with
  * 1/8: one to six cuts a run); a network slower than the timeout makes all of them late.
@@ -34,7 +34,7 @@ export class SendWindow {
   /** Values found late since `lateFrom` (one hold period: values time out one tick at a time). */
   private lateCount = 0;
   private lateFrom = -Infinity;
-  /** Cuts made (ticks that re-sent values while no cut was in force). */
+  /** Cuts made. */
   cuts = 0;
 
   constructor(private readonly max: number) {
