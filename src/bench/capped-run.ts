@@ -19,7 +19,7 @@ import { readHostCpu, type CpuReading } from "./host-cpu.ts";
 import { Lab, labUnavailable, QUERIER_DELAY_MS, type LabProc, type LinkCounters } from "./netns-lab.ts";
 import { childEnv, selfCommand } from "./self.ts";
 import { LEADERSHIP_MESSAGES } from "../node/runtime.ts";
-import { measuredLines } from "./stats-window.ts";
+import { measuredLines, rate } from "./stats-window.ts";
 
 export interface CappedRunOptions {
   readonly variant: "mring" | "uring";
@@ -62,11 +62,6 @@ const TBF_BURST_BYTES = 256 * 1024;
 const TBF_LIMIT_BYTES = 4 * 1024 * 1024;
 /** Bound: how long the nodes may take to start. */
 const START_TIMEOUT_MS = 30_000;
-
-/** Why capped runs cannot run here, or null. */
-export function cappedRunUnavailable(): string | null {
-  return labUnavailable();
-}
 
 export async function runCapped(o: CappedRunOptions): Promise<CappedRunResult> {
   const why = labUnavailable();
@@ -176,8 +171,7 @@ function figures(o: CappedRunOptions, nodes: readonly NodeSpec[], stats: Map<num
     const s = stats.get(id) ?? [];
     if (s.length < 2) return [];
     const [a, b] = measuredLines(s, window);
-    const dt = (b.t - a.t) / 1000;
-    const mbPerSec = dt > 0 ? (b.deliveredBytes - a.deliveredBytes) / dt / 1e6 : 0;
+    const mbPerSec = rate(a, b).bytes / 1e6;
     return [{ id, mbPerSec: round(mbPerSec), efficiency: round(mbPerSec / capMBps, 3) }];
   });
   const dt = (after.at - before.at) / 1000;

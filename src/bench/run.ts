@@ -8,7 +8,7 @@ import { UsageError } from "../cli/errors.ts";
 import { DEFAULT_DATAGRAM, MAX_DATAGRAM } from "../config/schema.ts";
 import type { BenchProgress } from "./progress.ts";
 import { errnoLine } from "./plots.ts";
-import { measuredLines, rssGrowthMb } from "./stats-window.ts";
+import { measuredLines, rate, rssGrowthMb } from "./stats-window.ts";
 import { multiRingFigures, type MultiRingFigures } from "./multiring-figures.ts";
 import { formatLimits, type Limits } from "./limits.ts";
 import { checkSlowSpell, slowSpell, type SlowSpell } from "./slow-learner.ts";
@@ -179,17 +179,6 @@ export const BENCH_DEFAULTS: BenchOptions = {
   ledger: "ram",
   walSync: "fsync",
 };
-
-/** Figures between two stats lines of one process. */
-function rate(a: StatsLine, b: StatsLine): { values: number; bytes: number; cpu: number } {
-  const dt = (b.t - a.t) / 1000;
-  if (dt <= 0) return { values: 0, bytes: 0, cpu: 0 };
-  return {
-    values: (b.delivered - a.delivered) / dt,
-    bytes: (b.deliveredBytes - a.deliveredBytes) / dt,
-    cpu: (b.cpuUserUs + b.cpuSystemUs - a.cpuUserUs - a.cpuSystemUs) / 1e6 / dt,
-  };
-}
 
 /** Starts a cluster, drives it with closed-loop clients, measures, and reaps every process. */
 export async function runBench(o: BenchOptions, progress: Pick<BenchProgress, "update">): Promise<BenchResult> {

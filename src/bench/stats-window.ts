@@ -19,6 +19,17 @@ export function measuredLines(lines: readonly StatsLine[], window: { from: numbe
   return [before, after];
 }
 
+/** Figures between two stats lines of one process, per second (zeros when no time passed). */
+export function rate(a: StatsLine, b: StatsLine): { values: number; bytes: number; cpu: number } {
+  const dt = (b.t - a.t) / 1000;
+  if (dt <= 0) return { values: 0, bytes: 0, cpu: 0 };
+  return {
+    values: (b.delivered - a.delivered) / dt,
+    bytes: (b.deliveredBytes - a.deliveredBytes) / dt,
+    cpu: (b.cpuUserUs + b.cpuSystemUs - a.cpuUserUs - a.cpuSystemUs) / 1e6 / dt,
+  };
+}
+
 /** Peak RSS of the second half of these stats lines minus the first half's, in MB (0.1 MB steps). */
 export function rssGrowthMb(lines: readonly StatsLine[]): number {
   if (lines.length < 2) return 0;

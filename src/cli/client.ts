@@ -291,7 +291,7 @@ class RssHalves {
 
 function clientReport(
   o: ClientCliOptions,
-  proposer: { readonly clientId: number; readonly refused: number; readonly resent: number; readonly sendWindowCuts?: number },
+  proposer: { readonly clientId: number; readonly refused: number; readonly resent: number; readonly sendWindowCuts: number },
   n: RunCounts,
   hist: hdr.Histogram,
   usage: { cpuPercent: number; peakRssMb: number; rssGrowthMb: number },
@@ -310,7 +310,7 @@ function clientReport(
     acked,
     refused: proposer.refused,
     resent: proposer.resent,
-    sendWindowCuts: proposer.sendWindowCuts ?? 0,
+    sendWindowCuts: proposer.sendWindowCuts,
     valuesPerSec: Math.round(acked / seconds),
     mbPerSec: round2((acked * o.valueSize) / seconds / 1e6),
     latencyUs: {

@@ -15,6 +15,7 @@
  * turns the kernel's autotuning off for that socket: 0 leaves a direction to the kernel.
  */
 import process from "node:process";
+import { openNativeLibrary } from "../os/native-library.ts";
 
 /** Sizes asked for; 0: the kernel's default and autotuning. */
 export interface TcpBufferRequest {
@@ -39,9 +40,6 @@ interface LibcSymbols {
   setsockopt(fd: number, level: number, name: number, value: Int32Array, length: number): number;
   getsockopt(fd: number, level: number, name: number, value: Int32Array, length: Uint32Array): number;
 }
-interface BunFfi {
-  dlopen(path: string, symbols: Record<string, { args: string[]; returns: string }>): { symbols: LibcSymbols };
-}
 
 let cached: TcpBufferSizer | null | undefined;
 
@@ -57,18 +55,12 @@ export function socketFd(socket: unknown): number | null {
   return typeof fd === "number" && Number.isInteger(fd) && fd >= 0 ? fd : null;
 }
 
+/** libc's socket options, or null (no bun:ffi, or no glibc: musl names it otherwise): the kernel sizes the buffers. */
 function loadLibc(): LibcSymbols | null {
-  const req = (import.meta as { require?: (id: string) => unknown }).require;
-  if (typeof req !== "function" || typeof (globalThis as { Bun?: unknown }).Bun === "undefined") return null;
-  try {
-    const ffi = req("bun:ffi") as BunFfi;
-    return ffi.dlopen("libc.so.6", {
-      setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
-      getsockopt: { args: ["i32", "i32", "i32", "ptr", "ptr"], returns: "i32" },
-    }).symbols;
-  } catch {
-    return null; // no bun:ffi, or no glibc (musl names it otherwise): the kernel sizes the buffers
-  }
+  return openNativeLibrary<LibcSymbols>(["libc.so.6"], {
+    setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
+    getsockopt: { args: ["i32", "i32", "i32", "ptr", "ptr"], returns: "i32" },
+  });
 }
 
 function linuxSizer(libc: LibcSymbols | null): TcpBufferSizer | null {

@@ -6,12 +6,13 @@
  */
 import { createCipheriv } from "node:crypto";
 import type { Gmac, GmacKey } from "./gmac.ts";
+import { openNativeLibrary } from "../os/native-library.ts";
 
 const LIBRARIES = ["libcrypto.so.3", "libcrypto.3.dylib"];
 const EVP_CTRL_AEAD_GET_TAG = 0x10;
 const TAG_BYTES = 16;
 
-/** The part of bun:ffi used here (typed locally: no dependency on Bun's types). */
+/** The part of libcrypto used here (typed locally: no dependency on Bun's types). */
 type Pointer = number;
 interface Symbols {
   EVP_CIPHER_CTX_new(): Pointer | null;
@@ -21,9 +22,6 @@ interface Symbols {
   EVP_EncryptUpdate(ctx: Pointer, out: null, outLength: Int32Array, data: Uint8Array, length: number): number;
   EVP_EncryptFinal_ex(ctx: Pointer, out: Uint8Array, outLength: Int32Array): number;
   EVP_CIPHER_CTX_ctrl(ctx: Pointer, type: number, arg: number, ptr: Uint8Array): number;
-}
-interface BunFfi {
-  dlopen(path: string, symbols: Record<string, { args: string[]; returns: string }>): { symbols: Symbols };
 }
 
 const SIGNATURES = {
@@ -45,23 +43,9 @@ export function openSslGmac(): Gmac | null {
   return agreesWithNodeCrypto(g) ? g : null;
 }
 
+/** libcrypto's symbols, or null (then node:crypto computes GMAC). */
 function load(): Symbols | null {
-  const req = (import.meta as { require?: (id: string) => unknown }).require;
-  if (typeof req !== "function" || typeof (globalThis as { Bun?: unknown }).Bun === "undefined") return null;
-  let ffi: BunFfi;
-  try {
-    ffi = req("bun:ffi") as BunFfi;
-  } catch {
-    return null;
-  }
-  for (const path of LIBRARIES) {
-    try {
-      return ffi.dlopen(path, SIGNATURES).symbols;
-    } catch {
-      // not on this host: try the next name, then fall back to node:crypto
-    }
-  }
-  return null;
+  return openNativeLibrary<Symbols>(LIBRARIES, SIGNATURES);
 }
 
 function openKey(lib: Symbols, cipher: Pointer, key: Uint8Array): GmacKey {
